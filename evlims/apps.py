@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class EvlimsConfig(AppConfig):
+    name = "evlims"
+    label = "evlims"
+    verbose_name = "EV LIMS"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        # Signal handlers and system checks register themselves on import.
+        from . import checks  # noqa: F401

@@ -1,0 +1,1 @@
+"""evlims keeps one app label; models live in their domain packages and are collected here."""

@@ -1,0 +1,2 @@
+def evlims(request):
+    return {}
