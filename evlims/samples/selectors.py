@@ -1,0 +1,129 @@
+"""Reads of sample-tracking records, always scoped to the labs the user belongs to.
+
+Each selector fixes its joins and prefetches so page and API query counts stay flat as data grow.
+"""
+
+from django.db.models import Count, Prefetch, Q
+
+from ..core.errors import NotFound
+from ..core.models import AuditEvent, Project
+from ..core.tenancy import visible_lab_ids
+from .models import Aliquot, CustodyEvent, Donor, Sample, StorageUnit
+
+
+def projects_for(user):
+    return Project.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("lab")
+
+
+def donors_for(user):
+    return Donor.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("lab", "project")
+
+
+def samples_for(user):
+    return Sample.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("lab", "project", "donor")
+
+
+def sample_list(user, *, search: str = "", biofluid: str = "", project=None, collected_from=None, collected_to=None):
+    samples = samples_for(user).annotate(
+        aliquot_count=Count("aliquots", filter=Q(aliquots__status=Aliquot.Status.AVAILABLE))
+    )
+    if search:
+        samples = samples.filter(
+            Q(barcode__icontains=search)
+            | Q(external_id__icontains=search)
+            | Q(donor__code__icontains=search)
+            | Q(aliquots__barcode__iexact=search)
+        ).distinct()
+    if biofluid:
+        samples = samples.filter(biofluid=biofluid)
+    if project:
+        samples = samples.filter(project=project)
+    if collected_from:
+        samples = samples.filter(collected_at__date__gte=collected_from)
+    if collected_to:
+        samples = samples.filter(collected_at__date__lte=collected_to)
+    return samples
+
+
+def sample_get(user, pk) -> Sample:
+    sample = samples_for(user).filter(pk=pk).first()
+    if sample is None:
+        raise NotFound
+    return sample
+
+
+def aliquots_for(user):
+    return Aliquot.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("sample", "box", "parent")
+
+
+def aliquot_get(user, pk) -> Aliquot:
+    aliquot = aliquots_for(user).filter(pk=pk).first()
+    if aliquot is None:
+        raise NotFound
+    return aliquot
+
+
+def sample_aliquots(sample):
+    """All aliquots of a sample with what the detail page shows, in three queries whatever their number."""
+    return list(
+        Aliquot.objects.filter(sample=sample)
+        .select_related("box")
+        .prefetch_related(
+            Prefetch("custody_events", queryset=CustodyEvent.objects.select_related("actor")),
+            "preparations__run",
+        )
+        .order_by("id")
+    )
+
+
+def lineage_tree(aliquots) -> list[dict]:
+    """Nested [{aliquot, children: [...]}] from a flat list, any depth, without further queries."""
+    nodes = {a.pk: {"aliquot": a, "children": []} for a in aliquots}
+    roots = []
+    for aliquot in aliquots:
+        node = nodes[aliquot.pk]
+        parent = nodes.get(aliquot.parent_id)
+        (parent["children"] if parent else roots).append(node)
+    return roots
+
+
+def custody_timeline(aliquots) -> list[CustodyEvent]:
+    events = [event for aliquot in aliquots for event in aliquot.custody_events.all()]
+    return sorted(events, key=lambda e: (e.occurred_at, e.pk))
+
+
+def storage_units_for(user):
+    return StorageUnit.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("parent")
+
+
+def boxes_for(user):
+    return (
+        storage_units_for(user)
+        .filter(kind=StorageUnit.Kind.BOX)
+        .annotate(occupied=Count("aliquots", filter=Q(aliquots__status=Aliquot.Status.AVAILABLE)))
+    )
+
+
+def box_get(user, pk) -> StorageUnit:
+    box = boxes_for(user).filter(pk=pk).first()
+    if box is None:
+        raise NotFound
+    return box
+
+
+def box_grid(box) -> list[list[Aliquot | None]]:
+    """Rows × columns of the box, each cell the aliquot in it or None (one query)."""
+    grid = [[None] * box.columns for _ in range(box.rows)]
+    for aliquot in Aliquot.objects.filter(box=box).select_related("sample"):
+        grid[aliquot.position_row - 1][aliquot.position_column - 1] = aliquot
+    return grid
+
+
+def custody_for(user):
+    return CustodyEvent.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("aliquot", "actor")
+
+
+def audit_events_for(user, *, object_type: str, object_id):
+    return AuditEvent.objects.filter(
+        lab_id__in=visible_lab_ids(user), object_type=object_type, object_id=str(object_id)
+    ).select_related("actor")
