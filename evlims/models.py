@@ -3,7 +3,7 @@
 from .characterization.models import Measurement
 from .core.models import AuditChainHead, AuditEvent, BarcodeSequence, Lab, Membership, Project, Role
 from .isolation.models import EVPreparation, IsolationRun
-from .samples.models import Aliquot, CustodyEvent, Donor, Sample, StorageUnit
+from .samples.models import Aliquot, CustodyEvent, Donor, ManifestImport, Sample, StorageUnit
 
 __all__ = [
     "Aliquot",
@@ -15,6 +15,7 @@ __all__ = [
     "EVPreparation",
     "IsolationRun",
     "Lab",
+    "ManifestImport",
     "Measurement",
     "Membership",
     "Project",

@@ -240,3 +240,39 @@ class CustodyEvent(models.Model):
 
     def __str__(self):
         return f"{self.aliquot} {self.kind} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+def _manifest_path(instance, filename):
+    return f"evlims/manifests/{instance.lab_id}/{instance.sha256[:2]}/{instance.sha256}"
+
+
+class ManifestImport(TimeStampedModel):
+    """An uploaded sample manifest (CSV/Excel): kept byte for byte, validated, then committed or not."""
+
+    class Status(models.TextChoices):
+        UPLOADED = "uploaded", "Uploaded"
+        VALIDATING = "validating", "Validating"
+        INVALID = "invalid", "Has errors"
+        VALID = "valid", "Ready to commit"
+        COMMITTING = "committing", "Committing"
+        COMMITTED = "committed", "Committed"
+        FAILED = "failed", "Failed"
+
+    lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="+")
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    original_name = models.CharField(max_length=255)
+    file = models.FileField(upload_to=_manifest_path, max_length=300)
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.UPLOADED, db_index=True)
+    row_count = models.PositiveIntegerField(default=0)
+    rows_processed = models.PositiveIntegerField(default=0, help_text="Progress of validation or commit.")
+    errors = models.JSONField(default=list, blank=True, help_text="[{row, column, message}]")
+    committed_at = models.DateTimeField(null=True, blank=True)
+    samples_created = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.original_name

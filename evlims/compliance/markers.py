@@ -1,0 +1,85 @@
+"""The protein marker vocabulary (vocab/markers.yaml): HGNC symbol -> MISEV2018 category and MISEV2023 class."""
+
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from .errors import VocabularyError
+
+MARKERS_PATH = Path(__file__).parent / "vocab" / "markers.yaml"
+
+
+class MarkerVocabulary:
+    """Classifies protein names. Labels of a marker are its subcategories ("1a"), their top-level categories
+    ("1") and the MISEV2023 classes ("transmembrane_or_gpi"), so a rule can ask for any of them."""
+
+    def __init__(self, data: dict, *, source: str = "markers.yaml"):
+        try:
+            classes_2023 = {str(key): value for key, value in data["misev2023_classes"].items()}
+            subcategories = data["subcategories"]
+            aliases = data.get("aliases") or {}
+        except (KeyError, TypeError, AttributeError) as error:
+            raise VocabularyError(f"{source}: missing or malformed top-level key {error}") from error
+        self._labels_by_subcategory: dict[str, frozenset[str]] = {}
+        for subcategory, misev2023_class in classes_2023.items():
+            self._labels_by_subcategory[subcategory] = frozenset({subcategory, subcategory[0], misev2023_class})
+        self._exact: dict[str, set[str]] = {}
+        self._prefixes: dict[str, set[str]] = {}
+        groups = [(str(key), entry) for key, entry in subcategories.items()]
+        if data.get("matrix_contaminants"):
+            extra = data["matrix_contaminants"]
+            groups.append((str(extra.get("misev2018_category")), extra))
+        for subcategory, entry in groups:
+            if subcategory not in self._labels_by_subcategory:
+                raise VocabularyError(
+                    f"{source}: subcategory {subcategory!r} has no entry in misev2023_classes"
+                )
+            symbols = entry.get("symbols") if isinstance(entry, dict) else None
+            if not symbols:
+                raise VocabularyError(f"{source}: subcategory {subcategory!r} lists no symbols")
+            for symbol in symbols:
+                symbol = str(symbol).upper()
+                if symbol.endswith("*"):
+                    self._prefixes.setdefault(symbol[:-1], set()).add(subcategory)
+                else:
+                    self._exact.setdefault(symbol, set()).add(subcategory)
+        self.subcategory_titles = {key: entry["title"] for key, entry in subcategories.items()}
+        self._aliases = {str(alias).upper(): str(symbol).upper() for alias, symbol in aliases.items()}
+        # Longest prefix first so "H3-3*" beats "H3*" style overlaps.
+        self._ordered_prefixes = sorted(self._prefixes, key=len, reverse=True)
+        self._memo: dict[str, frozenset[str]] = {}
+
+    def resolve(self, name: str) -> str:
+        """The HGNC symbol for a protein name or alias (upper-cased; unknown names are returned upper-cased)."""
+        key = name.strip().upper()
+        return self._aliases.get(key, key)
+
+    def subcategories(self, name: str) -> frozenset[str]:
+        symbol = self.resolve(name)
+        if symbol in self._exact:
+            return frozenset(self._exact[symbol])
+        for prefix in self._ordered_prefixes:
+            if symbol.startswith(prefix):
+                return frozenset(self._prefixes[prefix])
+        return frozenset()
+
+    def labels(self, name: str) -> frozenset[str]:
+        """Every category label of a protein; empty when the protein is not in the vocabulary."""
+        try:
+            return self._memo[name]
+        except KeyError:
+            pass
+        labels: frozenset[str] = frozenset()
+        for subcategory in self.subcategories(name):
+            labels |= self._labels_by_subcategory[subcategory]
+        self._memo[name] = labels
+        return labels
+
+    def known_labels(self) -> frozenset[str]:
+        return frozenset().union(*self._labels_by_subcategory.values())
+
+
+@cache
+def marker_vocabulary() -> MarkerVocabulary:
+    return MarkerVocabulary(yaml.safe_load(MARKERS_PATH.read_text(encoding="utf-8")), source=str(MARKERS_PATH))

@@ -1,0 +1,8 @@
+"""Web pages, one URL module per feature area so each stays small."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("evlims.web.urls_samples")),
+    path("imports/", include("evlims.web.urls_imports")),
+]
