@@ -2,7 +2,7 @@
 
 from .characterization.models import Measurement
 from .core.models import AuditChainHead, AuditEvent, BarcodeSequence, Lab, Membership, Project, Role
-from .isolation.models import EVPreparation, IsolationRun
+from .isolation.models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
 from .samples.models import Aliquot, CustodyEvent, Donor, ManifestImport, Sample, StorageUnit
 
 __all__ = [
@@ -19,7 +19,10 @@ __all__ = [
     "Measurement",
     "Membership",
     "Project",
+    "Protocol",
+    "ProtocolVersion",
     "Role",
+    "RunStep",
     "Sample",
     "StorageUnit",
 ]

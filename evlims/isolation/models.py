@@ -5,8 +5,71 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
-from ..core.models import Lab, Project, VersionedModel
+from ..core.models import Lab, Project, TimeStampedModel, VersionedModel
 from ..samples.models import Aliquot
+
+
+class Protocol(TimeStampedModel):
+    """A named isolation procedure. Shipped reference protocols have no lab and are visible to every lab."""
+
+    lab = models.ForeignKey(Lab, on_delete=models.PROTECT, null=True, blank=True, related_name="protocols")
+    slug = models.SlugField(max_length=80)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["slug"]
+        constraints = [
+            models.UniqueConstraint(fields=["lab", "slug"], name="evlims_protocol_slug_unique_per_lab"),
+            models.UniqueConstraint(
+                fields=["slug"], condition=Q(lab__isnull=True), name="evlims_library_protocol_slug_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+
+class ProtocolVersion(TimeStampedModel):
+    """One immutable version of a protocol: its validated, canonical definition and content hash.
+
+    Only drafts may be replaced; approved and retired versions are frozen (a change is a new version).
+    """
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        APPROVED = "approved", "Approved"
+        RETIRED = "retired", "Retired"
+
+    protocol = models.ForeignKey(Protocol, on_delete=models.PROTECT, related_name="versions")
+    version = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
+    definition = models.JSONField(help_text="Canonical protocol document (protocols.ProtocolDefinition.to_dict()).")
+    source_text = models.TextField(blank=True, help_text="The YAML as written, kept for display and diff.")
+    content_hash = models.CharField(max_length=64)
+    methods = models.JSONField(default=list)
+    misev_class = models.CharField(max_length=80, blank=True)
+    from_library = models.BooleanField(default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["protocol__slug", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["protocol", "version"], name="evlims_protocol_version_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.protocol.slug}@{self.version}"
+
+    @property
+    def steps(self) -> list[dict]:
+        return self.definition.get("steps", [])
 
 
 class IsolationRun(VersionedModel):
@@ -21,6 +84,9 @@ class IsolationRun(VersionedModel):
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="isolation_runs")
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="isolation_runs")
     code = models.CharField(max_length=40, unique=True)
+    protocol_version = models.ForeignKey(
+        ProtocolVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="runs"
+    )
     protocol_name = models.CharField(max_length=200, help_text="Protocol followed (name and version).")
     method = models.CharField(max_length=40, blank=True, help_text="Main separation method, e.g. sec.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PLANNED, db_index=True)
@@ -36,6 +102,26 @@ class IsolationRun(VersionedModel):
 
     def __str__(self):
         return self.code
+
+
+class RunStep(TimeStampedModel):
+    """What was actually done at one protocol step of a run, and how it deviated from the protocol."""
+
+    run = models.ForeignKey(IsolationRun, on_delete=models.CASCADE, related_name="steps")
+    number = models.PositiveSmallIntegerField(help_text="1-based position in the protocol's step chain.")
+    method = models.CharField(max_length=40)
+    observed = models.JSONField(default=dict, help_text="Canonical observed parameters.")
+    observed_original = models.JSONField(default=dict, help_text="Parameters as entered, before unit conversion.")
+    deviations = models.JSONField(default=list, help_text="Computed against the protocol; never typed.")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["run", "number"]
+        constraints = [models.UniqueConstraint(fields=["run", "number"], name="evlims_run_step_unique")]
+
+    def __str__(self):
+        return f"{self.run} step {self.number}"
 
 
 class EVPreparation(VersionedModel):
@@ -54,9 +140,7 @@ class EVPreparation(VersionedModel):
     class Meta:
         ordering = ["barcode"]
         constraints = [
-            models.CheckConstraint(
-                condition=Q(input_volume_ul__gt=0), name="evlims_prep_input_volume_positive"
-            ),
+            models.CheckConstraint(condition=Q(input_volume_ul__gt=0), name="evlims_prep_input_volume_positive"),
             models.CheckConstraint(
                 condition=Q(final_volume_ul__isnull=True) | Q(final_volume_ul__gt=0),
                 name="evlims_prep_final_volume_positive",
