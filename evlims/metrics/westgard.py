@@ -87,8 +87,13 @@ def _rule_flags(rule: WestgardRule, z: np.ndarray, series_codes: np.ndarray) -> 
     return (high & (previous < -rule.limit_sd)) | (low & (previous > rule.limit_sd))
 
 
+def _shown(value: object) -> str:
+    """repr of a cell, unwrapped from its numpy scalar type so messages read np.int64(1) as 1."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def _describe(series: pd.DataFrame, keys: list[str], row: int) -> str:
-    return ", ".join(f"{key}={series[key].iloc[row]!r}" for key in keys)
+    return ", ".join(f"{key}={_shown(series[key].iloc[row])}" for key in keys)
 
 
 def _targets_from_table(ordered: pd.DataFrame, keys: list[str], targets: pd.DataFrame) -> pd.DataFrame:
@@ -160,14 +165,14 @@ def evaluate_westgard(
     if ordered.duplicated(subset=[*keys, order_by]).any():
         row = int(np.flatnonzero(ordered.duplicated(subset=[*keys, order_by]).to_numpy())[0])
         raise WestgardInputError(
-            f"series {_describe(ordered, keys, row)} has two points at {order_by}={ordered[order_by].iloc[row]!r}"
+            f"series {_describe(ordered, keys, row)} has two points at {order_by}={_shown(ordered[order_by].iloc[row])}"
         )
     values = pd.to_numeric(ordered[value_column], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     if np.isnan(values).any():
         row = int(np.flatnonzero(np.isnan(values))[0])
         raise WestgardInputError(
             f"series {_describe(ordered, keys, row)} has no numeric {value_column} at "
-            f"{order_by}={ordered[order_by].iloc[row]!r}"
+            f"{order_by}={_shown(ordered[order_by].iloc[row])}"
         )
     series_codes = ordered.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
     position = ordered.groupby(keys, sort=False, dropna=False).cumcount().to_numpy()
