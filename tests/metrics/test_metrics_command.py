@@ -171,3 +171,11 @@ def test_command_line_exit_status_and_no_traceback(tmp_path):
     assert "line 2, column 'particles_per_ml'" in completed.stderr
     assert "Traceback" not in completed.stderr
     assert completed.stdout == ""
+
+
+def test_byte_order_mark_and_quoted_fields_are_accepted(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_text(HEADER + '\n"CM,1",R1,conditioned_medium,"20",0.5,4e10,8\n', encoding="utf-8-sig")
+    report = run_json(path)
+    assert report["preparations"][0]["preparation"] == "CM,1"
+    assert report["preparations"][0]["particles_per_ug"] == pytest.approx(5e9)
