@@ -1,0 +1,50 @@
+"""Compliance: rule sets kept as data, a pure evaluator (no Django imports in this package's engine
+modules), and, alongside it, the Django side that stores evaluations and reviews.
+
+Public engine API::
+
+    from evlims.compliance import evaluate, evaluate_many, study_ev_metric
+    report = evaluate(document)            # dict following schema/experiment.schema.json
+    report.ev_metric.score_pct             # integer percent
+    report.rulesets["misev2018"].mandatory_failed
+"""
+
+from .document import Experiment, experiment_schema, parse_document_text, validate_document
+from .errors import DocumentIssue, ExperimentDocumentError, RulesetError, VocabularyError
+from .evaluator import (
+    ComponentState,
+    EvaluationReport,
+    EvMetricScore,
+    RulesetReport,
+    RuleVerdict,
+    Status,
+    evaluate,
+    evaluate_many,
+    study_ev_metric,
+)
+from .rulesets import Rule, RuleSet, available_rulesets, default_rulesets, load_ruleset
+
+__all__ = [
+    "ComponentState",
+    "DocumentIssue",
+    "EvMetricScore",
+    "EvaluationReport",
+    "Experiment",
+    "ExperimentDocumentError",
+    "Rule",
+    "RuleSet",
+    "RuleVerdict",
+    "RulesetError",
+    "RulesetReport",
+    "Status",
+    "VocabularyError",
+    "available_rulesets",
+    "default_rulesets",
+    "evaluate",
+    "evaluate_many",
+    "experiment_schema",
+    "load_ruleset",
+    "parse_document_text",
+    "study_ev_metric",
+    "validate_document",
+]

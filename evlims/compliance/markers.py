@@ -32,9 +32,7 @@ class MarkerVocabulary:
             groups.append((str(extra.get("misev2018_category")), extra))
         for subcategory, entry in groups:
             if subcategory not in self._labels_by_subcategory:
-                raise VocabularyError(
-                    f"{source}: subcategory {subcategory!r} has no entry in misev2023_classes"
-                )
+                raise VocabularyError(f"{source}: subcategory {subcategory!r} has no entry in misev2023_classes")
             symbols = entry.get("symbols") if isinstance(entry, dict) else None
             if not symbols:
                 raise VocabularyError(f"{source}: subcategory {subcategory!r} lists no symbols")

@@ -1,0 +1,350 @@
+"""The condition vocabulary that rule sets use in ``applies_when`` and ``satisfied_when``.
+
+A condition is a one-key mapping ``{name: arguments}``. Each compiles once into a ``Condition`` whose
+``check(experiment)`` returns an ``Outcome``: True, False, or None when the document does not hold
+enough data to decide. Conditions over the sample and the separation chain are always decidable (an
+absent sample field is "not reported"); conditions over characterisation lists are undecided when the
+list is absent from the document. docs/compliance.md lists every condition with examples.
+"""
+
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple
+
+from .document import Experiment, is_reported
+from .errors import RulesetError
+
+BIOFLUIDS = frozenset(
+    "blood_plasma serum whole_blood urine csf saliva milk ascites pleural_effusion amniotic_fluid semen "
+    "synovial_fluid bile tears bal_fluid cell_culture_medium tissue other".split()
+)
+SEPARATION_METHODS = frozenset(
+    "differential_centrifugation ultracentrifugation density_gradient sec precipitation filtration "
+    "ultrafiltration immunoaffinity kit other".split()
+)
+
+
+class Outcome(NamedTuple):
+    value: bool | None
+    evidence: tuple[dict, ...] = ()
+    # For False: what is missing, in plain words. For None: what could not be told.
+    notes: tuple[str, ...] = ()
+
+
+class Condition(NamedTuple):
+    name: str
+    check: Callable[[Experiment], Outcome]
+    may_be_undecided: bool
+
+
+def evidence(path: str, detail: str) -> dict:
+    return {"path": path, "detail": detail}
+
+
+ConditionCompiler = Callable[[Any, str], Condition]
+_COMPILERS: dict[str, ConditionCompiler] = {}
+
+
+def condition(name: str):
+    def register(compiler: ConditionCompiler) -> ConditionCompiler:
+        _COMPILERS[name] = compiler
+        return compiler
+
+    return register
+
+
+def condition_names() -> frozenset[str]:
+    return frozenset(_COMPILERS)
+
+
+def compile_condition(spec: Any, where: str) -> Condition:
+    """Compile a condition mapping; ``where`` (file, rule id, key path) prefixes every error message."""
+    if not isinstance(spec, Mapping) or len(spec) != 1:
+        raise RulesetError(f"{where}: a condition must be a mapping with exactly one key, got {spec!r}")
+    ((name, args),) = spec.items()
+    compiler = _COMPILERS.get(name)
+    if compiler is None:
+        raise RulesetError(f"{where}: unknown condition {name!r}; known: {', '.join(sorted(_COMPILERS))}")
+    return compiler(args, f"{where}.{name}")
+
+
+# --- argument checks -------------------------------------------------------------------------------
+
+
+def str_list(args: Any, where: str, *, allowed: frozenset[str] | None = None) -> tuple[str, ...]:
+    values = [args] if isinstance(args, str) else args
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) and v for v in values):
+        raise RulesetError(f"{where}: expected a non-empty list of names, got {args!r}")
+    if allowed is not None:
+        unknown = sorted(set(values) - allowed)
+        if unknown:
+            raise RulesetError(f"{where}: unknown value(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+    return tuple(values)
+
+
+def mapping_args(args: Any, where: str, *, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict:
+    if not isinstance(args, Mapping):
+        raise RulesetError(f"{where}: expected a mapping with keys {', '.join(required + optional)}, got {args!r}")
+    missing = [key for key in required if key not in args]
+    unknown = sorted(set(args) - set(required) - set(optional))
+    if missing:
+        raise RulesetError(f"{where}: missing argument(s) {', '.join(missing)}")
+    if unknown:
+        raise RulesetError(f"{where}: unknown argument(s) {', '.join(unknown)}")
+    return dict(args)
+
+
+def absent_value(args: Mapping, where: str) -> bool | None:
+    """``absent_means: unknown`` (default) gives insufficient data; ``false`` treats absence as a no."""
+    choice = args.get("absent_means", "unknown")
+    if choice not in ("unknown", "false"):
+        raise RulesetError(f"{where}.absent_means: expected 'unknown' or 'false', got {choice!r}")
+    return None if choice == "unknown" else False
+
+
+def split_path(path: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(path, str) or not path or any(not part for part in path.split(".")):
+        raise RulesetError(f"{where}: expected a dotted field path such as sample.volume_ml, got {path!r}")
+    return tuple(path.split("."))
+
+
+def field_alternatives(fields: Any, where: str) -> tuple[tuple[str, ...], ...]:
+    """Field lists accept "clone|catalogue" meaning either one will do."""
+    return tuple(tuple(name.split("|")) for name in str_list(fields, where))
+
+
+def missing_fields(item: Mapping | None, alternatives: tuple[tuple[str, ...], ...]) -> list[str]:
+    item = item or {}
+    return [" or ".join(names) for names in alternatives if not any(is_reported(item.get(n)) for n in names)]
+
+
+# --- combinators ------------------------------------------------------------------------------------
+
+
+def _children(args: Any, where: str) -> tuple[Condition, ...]:
+    if not isinstance(args, list) or not args:
+        raise RulesetError(f"{where}: expected a non-empty list of conditions")
+    return tuple(compile_condition(spec, f"{where}[{i}]") for i, spec in enumerate(args))
+
+
+@condition("all")
+def _all(args, where):
+    children = _children(args, where)
+
+    def check(experiment):
+        outcomes = [child.check(experiment) for child in children]
+        found = tuple(item for outcome in outcomes for item in outcome.evidence)
+        failed = [outcome for outcome in outcomes if outcome.value is False]
+        if failed:
+            return Outcome(False, found, tuple(note for outcome in failed for note in outcome.notes))
+        unknown = [outcome for outcome in outcomes if outcome.value is None]
+        if unknown:
+            return Outcome(None, found, tuple(note for outcome in unknown for note in outcome.notes))
+        return Outcome(True, found)
+
+    return Condition("all", check, any(child.may_be_undecided for child in children))
+
+
+@condition("any")
+def _any(args, where):
+    children = _children(args, where)
+
+    def check(experiment):
+        outcomes = [child.check(experiment) for child in children]
+        passed = [outcome for outcome in outcomes if outcome.value is True]
+        if passed:
+            return Outcome(True, tuple(item for outcome in passed for item in outcome.evidence))
+        found = tuple(item for outcome in outcomes for item in outcome.evidence)
+        unknown = [outcome for outcome in outcomes if outcome.value is None]
+        if unknown:
+            return Outcome(None, found, tuple(note for outcome in unknown for note in outcome.notes))
+        notes = [note for outcome in outcomes for note in outcome.notes]
+        return Outcome(False, found, ("none of these holds: " + "; ".join(notes),))
+
+    return Condition("any", check, any(child.may_be_undecided for child in children))
+
+
+@condition("not")
+def _not(args, where):
+    child = compile_condition(args, f"{where}")
+
+    def check(experiment):
+        outcome = child.check(experiment)
+        if outcome.value is None:
+            return outcome
+        if outcome.value:
+            details = "; ".join(f"{item['path']} is {item['detail']}" for item in outcome.evidence) or child.name
+            return Outcome(False, outcome.evidence, (f"excluded because {details}",))
+        return Outcome(True, outcome.evidence)
+
+    return Condition("not", check, child.may_be_undecided)
+
+
+# --- sample fields ----------------------------------------------------------------------------------
+
+
+@condition("biofluid_in")
+def _biofluid_in(args, where):
+    codes = frozenset(str_list(args, where, allowed=BIOFLUIDS))
+    listed = ", ".join(sorted(codes))
+
+    def check(experiment):
+        found = (evidence("sample.biofluid", experiment.biofluid),)
+        if experiment.biofluid in codes:
+            return Outcome(True, found)
+        return Outcome(False, found, (f"the biofluid is {experiment.biofluid}, not one of {listed}",))
+
+    return Condition("biofluid_in", check, False)
+
+
+@condition("field_present")
+def _field_present(args, where):
+    paths = [(path, split_path(path, where)) for path in str_list(args, where)]
+
+    def check(experiment):
+        found, missing = [], []
+        for path, keys in paths:
+            value = experiment.lookup(keys)
+            if is_reported(value):
+                found.append(evidence(path, _short(value)))
+            else:
+                missing.append(f"{path} is not reported")
+        return Outcome(not missing, tuple(found), tuple(missing))
+
+    return Condition("field_present", check, False)
+
+
+@condition("field_in")
+def _field_in(args, where):
+    args = mapping_args(args, where, required=("field", "values"), optional=("absent_means",))
+    path = args["field"]
+    keys = split_path(path, f"{where}.field")
+    values = args["values"]
+    if not isinstance(values, list) or not values:
+        raise RulesetError(f"{where}.values: expected a non-empty list")
+    allowed = frozenset(values)
+    when_absent = absent_value(args, where)
+
+    def check(experiment):
+        value = experiment.lookup(keys)
+        if value is None:
+            return Outcome(when_absent, (), (f"{path} is not reported",))
+        found = (evidence(path, _short(value)),)
+        if value in allowed:
+            return Outcome(True, found)
+        return Outcome(False, found, (f"{path} is {value!r}, not one of {', '.join(map(str, values))}",))
+
+    return Condition("field_in", check, when_absent is None)
+
+
+_COMPARISONS = {
+    "<": (lambda a, b: a < b, "below"),
+    "<=": (lambda a, b: a <= b, "at most"),
+    ">": (lambda a, b: a > b, "above"),
+    ">=": (lambda a, b: a >= b, "at least"),
+    "==": (lambda a, b: a == b, "exactly"),
+}
+
+
+@condition("field_compare")
+def _field_compare(args, where):
+    args = mapping_args(args, where, required=("field", "op", "value"), optional=("absent_means",))
+    path = args["field"]
+    keys = split_path(path, f"{where}.field")
+    if args["op"] not in _COMPARISONS:
+        raise RulesetError(f"{where}.op: expected one of {' '.join(_COMPARISONS)}, got {args['op']!r}")
+    compare, wording = _COMPARISONS[args["op"]]
+    limit = args["value"]
+    if isinstance(limit, bool) or not isinstance(limit, int | float):
+        raise RulesetError(f"{where}.value: expected a number, got {limit!r}")
+    when_absent = absent_value(args, where)
+
+    def check(experiment):
+        value = experiment.lookup(keys)
+        if value is None:
+            return Outcome(when_absent, (), (f"{path} is not reported",))
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return Outcome(None, (), (f"{path} is {value!r}, not a number",))
+        found = (evidence(path, _short(value)),)
+        if compare(value, limit):
+            return Outcome(True, found)
+        return Outcome(False, found, (f"{path} is {value}, expected {wording} {limit}",))
+
+    return Condition("field_compare", check, when_absent is None)
+
+
+@condition("all_items_have")
+def _all_items_have(args, where):
+    args = mapping_args(args, where, required=("list", "fields"), optional=("min_items",))
+    path = args["list"]
+    keys = split_path(path, f"{where}.list")
+    alternatives = field_alternatives(args["fields"], f"{where}.fields")
+    min_items = args.get("min_items", 1)
+    if not isinstance(min_items, int) or isinstance(min_items, bool) or min_items < 0:
+        raise RulesetError(f"{where}.min_items: expected a non-negative integer, got {min_items!r}")
+
+    def check(experiment):
+        items = experiment.lookup(keys) or ()
+        if len(items) < min_items:
+            return Outcome(False, (), (f"{path} lists {len(items)} item(s), at least {min_items} expected",))
+        gaps = []
+        for index, item in enumerate(items):
+            lacking = missing_fields(item, alternatives)
+            if lacking:
+                gaps.append(f"{path}[{index}] lacks {', '.join(lacking)}")
+        found = tuple(evidence(f"{path}[{i}]", "checked") for i in range(len(items)))
+        return Outcome(not gaps, found, tuple(gaps))
+
+    return Condition("all_items_have", check, False)
+
+
+# --- separation chain -------------------------------------------------------------------------------
+
+
+@condition("method_used")
+def _method_used(args, where):
+    methods = frozenset(str_list(args, where, allowed=SEPARATION_METHODS))
+    listed = ", ".join(sorted(methods))
+
+    def check(experiment):
+        found = tuple(
+            evidence(f"separation[{i}]", step["method"])
+            for i, step in enumerate(experiment.steps)
+            if step["method"] in methods
+        )
+        if found:
+            return Outcome(True, found)
+        return Outcome(False, (), (f"no separation step uses {listed}",))
+
+    return Condition("method_used", check, False)
+
+
+@condition("param_present_for_all_steps")
+def _param_present_for_all_steps(args, where):
+    if not isinstance(args, Mapping) or not args:
+        raise RulesetError(f"{where}: expected a mapping of separation method -> list of parameter names")
+    str_list(list(args), where, allowed=SEPARATION_METHODS)
+    required = {method: field_alternatives(params, f"{where}.{method}") for method, params in args.items()}
+
+    def check(experiment):
+        found, gaps = [], []
+        for index, step in enumerate(experiment.steps):
+            alternatives = required.get(step["method"])
+            if alternatives is None:
+                continue
+            lacking = missing_fields(step.get("params"), alternatives)
+            if lacking:
+                gaps.append(f"separation[{index}] ({step['method']}) lacks {', '.join(lacking)}")
+            else:
+                found.append(evidence(f"separation[{index}].params", f"{step['method']}: all parameters reported"))
+        return Outcome(not gaps, tuple(found), tuple(gaps))
+
+    return Condition("param_present_for_all_steps", check, False)
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+# Registers the characterisation conditions; kept in their own module to keep both files readable.
+from . import characterization_conditions  # noqa: E402, F401

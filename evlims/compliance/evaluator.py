@@ -1,0 +1,260 @@
+"""The pure compliance evaluator: an experiment document in, per-rule verdicts and the EV-METRIC out.
+
+No database and no Django: the same function serves the planning command, the web views and batch
+re-evaluation of stored preparations.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from .document import Experiment
+from .rulesets import Rule, RuleSet, default_rulesets, load_ruleset
+
+MANDATORY_LEVELS = frozenset({"mandatory", "mandatory_if_applicable"})
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    NOT_APPLICABLE = "not_applicable"
+    INSUFFICIENT_DATA = "insufficient_data"
+
+
+class ComponentState(StrEnum):
+    MET = "met"
+    NOT_MET = "not_met"
+    NOT_APPLICABLE = "not_applicable"
+
+
+@dataclass(frozen=True, slots=True)
+class RuleVerdict:
+    rule_id: str
+    title: str
+    level: str
+    status: Status
+    message: str
+    evidence: tuple[dict, ...]
+    fix: str | None
+    citation: dict
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.rule_id,
+            "title": self.title,
+            "level": self.level,
+            "status": str(self.status),
+            "message": self.message,
+            "evidence": list(self.evidence),
+            "fix": self.fix,
+            "citation": self.citation,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RulesetReport:
+    ruleset: str
+    version: int
+    report_key: str
+    verdicts: tuple[RuleVerdict, ...]
+
+    def verdict(self, rule_id: str) -> RuleVerdict:
+        for verdict in self.verdicts:
+            if verdict.rule_id == rule_id:
+                return verdict
+        raise KeyError(f"{self.ruleset}@{self.version} has no rule {rule_id!r}")
+
+    def _ids(self, status: Status) -> list[str]:
+        return [v.rule_id for v in self.verdicts if v.status is status and v.level in MANDATORY_LEVELS]
+
+    @property
+    def mandatory_failed(self) -> list[str]:
+        return self._ids(Status.FAIL)
+
+    @property
+    def mandatory_insufficient_data(self) -> list[str]:
+        return self._ids(Status.INSUFFICIENT_DATA)
+
+    def to_dict(self) -> dict:
+        return {
+            "ruleset": f"{self.ruleset}@{self.version}",
+            "rules": [verdict.to_dict() for verdict in self.verdicts],
+            "mandatory_failed": self.mandatory_failed,
+            "mandatory_insufficient_data": self.mandatory_insufficient_data,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class EvMetricScore:
+    """EV-METRIC: one point per applicable component met; score rounded half up to an integer percent."""
+
+    ruleset: str
+    points: int
+    applicable: int
+    components: dict[str, ComponentState]
+    verdicts: tuple[RuleVerdict, ...]
+
+    @property
+    def score_pct(self) -> int | None:
+        if self.applicable == 0:
+            return None
+        # Integer arithmetic rounds exactly half up (7/8 = 87.5 -> 88) with no float error.
+        return (200 * self.points + self.applicable) // (2 * self.applicable)
+
+    def to_dict(self) -> dict:
+        by_id = {verdict.rule_id: verdict for verdict in self.verdicts}
+        return {
+            "ruleset": self.ruleset,
+            "score_pct": self.score_pct,
+            "points": self.points,
+            "applicable": self.applicable,
+            "components": {
+                component: {
+                    "state": str(state),
+                    "title": by_id[component].title,
+                    "message": by_id[component].message,
+                    "evidence": list(by_id[component].evidence),
+                    "fix": by_id[component].fix,
+                }
+                for component, state in self.components.items()
+            },
+        }
+
+
+_COMPONENT_STATE = {
+    Status.PASS: ComponentState.MET,
+    Status.FAIL: ComponentState.NOT_MET,
+    # A point is earned only by reported evidence; a component whose applicability cannot be told is
+    # counted as applicable and unmet, so missing data never raises the score.
+    Status.INSUFFICIENT_DATA: ComponentState.NOT_MET,
+    Status.NOT_APPLICABLE: ComponentState.NOT_APPLICABLE,
+}
+
+
+def score_points(report: RulesetReport) -> EvMetricScore:
+    components = {verdict.rule_id: _COMPONENT_STATE[verdict.status] for verdict in report.verdicts}
+    states = list(components.values())
+    return EvMetricScore(
+        ruleset=f"{report.ruleset}@{report.version}",
+        points=states.count(ComponentState.MET),
+        applicable=len(states) - states.count(ComponentState.NOT_APPLICABLE),
+        components=components,
+        verdicts=report.verdicts,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationReport:
+    experiment_id: str | None
+    rulesets: dict[str, RulesetReport]
+    scores: dict[str, EvMetricScore]
+
+    @property
+    def ev_metric(self) -> EvMetricScore | None:
+        return self.scores.get("ev_metric")
+
+    def to_dict(self) -> dict:
+        result: dict = {"experiment_id": self.experiment_id}
+        for key, report in self.rulesets.items():
+            result[key] = self.scores[key].to_dict() if key in self.scores else report.to_dict()
+        return result
+
+
+def _verdict(rule: Rule, experiment: Experiment) -> RuleVerdict:
+    if rule.applies_when is not None:
+        applies = rule.applies_when.check(experiment)
+        if applies.value is None:
+            return _make(
+                rule,
+                Status.INSUFFICIENT_DATA,
+                "Cannot tell whether this applies: " + "; ".join(applies.notes),
+                applies.evidence,
+            )
+        if applies.value is False:
+            return _make(rule, Status.NOT_APPLICABLE, "Not applicable: " + "; ".join(applies.notes), applies.evidence)
+    outcome = rule.satisfied_when.check(experiment)
+    if outcome.value is True:
+        return _make(rule, Status.PASS, "Satisfied.", outcome.evidence)
+    if outcome.value is None:
+        return _make(rule, Status.INSUFFICIENT_DATA, "Not enough data: " + "; ".join(outcome.notes), outcome.evidence)
+    details = "; ".join(outcome.notes)
+    return _make(
+        rule, Status.FAIL, f"{rule.missing_message} ({details})" if details else rule.missing_message, outcome.evidence
+    )
+
+
+def _make(rule: Rule, status: Status, message: str, found: tuple[dict, ...]) -> RuleVerdict:
+    needs_fix = status in (Status.FAIL, Status.INSUFFICIENT_DATA)
+    return RuleVerdict(
+        rule.id, rule.title, rule.level, status, message, found, rule.fix if needs_fix else None, rule.citation
+    )
+
+
+def evaluate_ruleset(ruleset: RuleSet, experiment: Experiment | Mapping, *, validate: bool = True) -> RulesetReport:
+    experiment = Experiment.coerce(experiment, validate=validate)
+    verdicts = tuple(_verdict(rule, experiment) for rule in ruleset.rules)
+    return RulesetReport(ruleset.name, ruleset.version, ruleset.report_key, verdicts)
+
+
+def resolve_rulesets(rulesets: Iterable[RuleSet | str] | None) -> tuple[RuleSet, ...]:
+    """None -> every rule set at its latest version; otherwise RuleSet objects or "name[@version]" strings."""
+    if rulesets is None:
+        return default_rulesets()
+    if isinstance(rulesets, str | RuleSet):
+        rulesets = [rulesets]
+    return tuple(item if isinstance(item, RuleSet) else load_ruleset(item) for item in rulesets)
+
+
+def _evaluate_resolved(experiment: Experiment, rulesets: Sequence[RuleSet]) -> EvaluationReport:
+    reports, scores = {}, {}
+    for ruleset in rulesets:
+        report = RulesetReport(
+            ruleset.name,
+            ruleset.version,
+            ruleset.report_key,
+            tuple(_verdict(rule, experiment) for rule in ruleset.rules),
+        )
+        reports[ruleset.report_key] = report
+        if ruleset.scoring == "points":
+            scores[ruleset.report_key] = score_points(report)
+    return EvaluationReport(experiment.id, reports, scores)
+
+
+def evaluate(
+    experiment: Experiment | Mapping, rulesets: Iterable[RuleSet | str] | None = None, *, validate: bool = True
+) -> EvaluationReport:
+    """Evaluate one experiment document against the given rule sets (default: all, latest versions).
+
+    A mapping is validated against experiment.schema.json first (ExperimentDocumentError names the JSON
+    path); pass validate=False only for documents built by code that is itself tested against the schema.
+    """
+    return _evaluate_resolved(Experiment.coerce(experiment, validate=validate), resolve_rulesets(rulesets))
+
+
+def evaluate_many(
+    experiments: Iterable[Experiment | Mapping],
+    rulesets: Iterable[RuleSet | str] | None = None,
+    *,
+    validate: bool = True,
+) -> list[EvaluationReport]:
+    """Evaluate many documents with the rule sets resolved once (the batch path for stored preparations)."""
+    resolved = resolve_rulesets(rulesets)
+    return [_evaluate_resolved(Experiment.coerce(item, validate=validate), resolved) for item in experiments]
+
+
+def study_ev_metric(preparations: Iterable[EvaluationReport | EvMetricScore | int]) -> float | None:
+    """Study EV-METRIC: the mean of its preparations' integer scores (not rounded; None if there are none)."""
+    scores = []
+    for item in preparations:
+        if isinstance(item, EvaluationReport):
+            item = item.ev_metric
+            if item is None:
+                raise ValueError("the report was not evaluated with the ev_metric rule set")
+        if isinstance(item, EvMetricScore):
+            item = item.score_pct
+        if item is None:
+            continue
+        if isinstance(item, bool) or not isinstance(item, int) or not 0 <= item <= 100:
+            raise ValueError(f"an EV-METRIC score must be an integer percent between 0 and 100, got {item!r}")
+        scores.append(item)
+    return sum(scores) / len(scores) if scores else None
