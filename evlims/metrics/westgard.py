@@ -158,6 +158,8 @@ def evaluate_westgard(
             "give exactly one source of targets: a targets table, baseline_points, or target_mean/target_sd columns"
         )
     rules = westgard_rules() if rules is None else tuple(rules)
+    if not rules:
+        raise WestgardInputError("no Westgard rules to evaluate")
 
     ordered = series.reset_index(drop=True).sort_values([*keys, order_by], kind="stable")
     original_position = ordered.index.to_numpy()

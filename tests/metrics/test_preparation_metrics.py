@@ -275,3 +275,15 @@ def test_marker_enrichment_is_ratio_of_per_ug_signals():
     assert result["enrichment_fold"].iloc[0] == pytest.approx(8.0)
     assert result["enrichment_fold"].iloc[1:].isna().all()
     assert result["prep_measurement_id"].tolist() == [1, 2, 3]
+
+
+def test_non_numeric_input_column_is_named():
+    with pytest.raises(ValueError, match="'particles_per_ml'"):
+        metrics_of(prep(particles_per_ml="lots"))
+
+
+def test_lipoprotein_readout_must_be_true_not_merely_present():
+    result = metrics_of(
+        prep(biofluid="blood_plasma", particles_per_ml=1e12, protein_ug_per_ml=1.0, lipoprotein_readout="yes")
+    )
+    assert result["purity_class"].iloc[0] == NOT_INTERPRETABLE

@@ -64,3 +64,9 @@ def test_unknown_westgard_rule_kind_is_rejected():
     config = config_with([("kind: opposite_pair", "kind: sideways")])
     with pytest.raises(ThresholdConfigError, match="R-4s"):
         westgard_rules(config)
+
+
+def test_band_with_two_lower_bounds_is_rejected():
+    config = config_with([("    - class: impure\n", "    - class: impure\n      above: 1.0\n      at_least: 2.0\n")])
+    with pytest.raises(ThresholdConfigError, match="two lower bounds"):
+        purity_bands(config)

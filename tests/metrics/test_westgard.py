@@ -273,3 +273,22 @@ def test_rules_are_invariant_to_units_of_the_control(z, scale, offset):
     baseline = judge([100 + 10 * value for value in z])
     rescaled = judge([offset + scale * (100 + 10 * value) for value in z], mean=offset + 100 * scale, sd=10 * scale)
     assert rescaled["violated_rules"].tolist() == baseline["violated_rules"].tolist()
+
+
+def test_duplicate_targets_for_one_series_are_rejected():
+    series = pd.DataFrame({"control": ["A"], "protocol": "p", "sequence": [1], "value": [1.0]})
+    targets = pd.DataFrame({"control": ["A", "A"], "protocol": "p", "target_mean": [1.0, 2.0], "target_sd": 1.0})
+    with pytest.raises(WestgardInputError, match="control='A'.*more than once"):
+        evaluate_westgard(series, targets=targets)
+
+
+def test_a_custom_rule_set_is_honoured_and_an_empty_one_refused():
+    only_warning = [rule for rule in westgard_rules() if rule.name == "1-2s"]
+    series = pd.DataFrame({"control": "A", "protocol": "p", "sequence": [1, 2], "value": [131.0, 135.0]}).assign(
+        target_mean=100.0, target_sd=10.0
+    )
+    result = evaluate_westgard(series, rules=only_warning)
+    assert result["violated_rules"].tolist() == [("1-2s",), ("1-2s",)]
+    assert result["level"].tolist() == ["warning", "warning"]
+    with pytest.raises(WestgardInputError, match="no Westgard rules"):
+        evaluate_westgard(series, rules=[])
