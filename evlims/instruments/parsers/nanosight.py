@@ -231,7 +231,9 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
     instrument_average = parse_number(concentration_row.cell(count + 1), decimal)
     dilution_row = _row(layout, "results", "Dilution factor")
     recorded_dilutions = _dilutions(dilution_row, count, decimal)
-    frames = _optional_numbers(_row(layout, "settings", "Total frames analysed", "Total frames analyzed", required=False), count, decimal)
+    frames = _optional_numbers(
+        _row(layout, "settings", "Total frames analysed", "Total frames analyzed", required=False), count, decimal
+    )
     tracks = _optional_numbers(_row(layout, "results", "Completed tracks", required=False), count, decimal)
 
     number_block = layout.blocks[("size", "number")]
@@ -239,7 +241,9 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
     for attribute, label in _STATISTIC_ROWS.items():
         row = number_block.stats.get(label)
         if row is None:
-            raise ParseError(f"the number-weighted size statistic '{label.upper()}' is missing", number_block.line, label)
+            raise ParseError(
+                f"the number-weighted size statistic '{label.upper()}' is missing", number_block.line, label
+            )
         statistics[attribute] = _per_capture_numbers(row, count, row.label, decimal)
     valid_tracks = _optional_numbers(number_block.stats.get("validtracks"), count, decimal)
 
@@ -339,9 +343,7 @@ def _instrument_verdicts(layout: _Layout, names: list[str]) -> list[str]:
             verdict = row.cell(index + 1)
             if normalise_label(verdict) not in _BENIGN_VERDICTS:
                 verdicts[name].append(f"{row.label}: {verdict}")
-    return [
-        f"Capture '{name}': the instrument warns {'; '.join(items)}." for name, items in verdicts.items() if items
-    ]
+    return [f"Capture '{name}': the instrument warns {'; '.join(items)}." for name, items in verdicts.items() if items]
 
 
 def _histogram(block: _Block, count: int, decimal: str):

@@ -10,6 +10,7 @@ instrument has NOT multiplied by ``Dilution::``.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime
 
@@ -23,8 +24,7 @@ OPTIONS = frozenset({"dilution_factor"})
 
 _TABLE_HEADER = "sizenm"
 _SEPARATOR_VALUE = -1.0
-# Bin counts are printed with four significant digits, so sums can drift by rounding.
-_COUNT_TOLERANCE = 0.002
+_SPAN_FRACTION = 0.99
 _SOFTWARE_VERSION = re.compile(r"version\s+([^)]+)\)", re.IGNORECASE)
 
 
@@ -104,8 +104,19 @@ def _table(rows: list[Row], decimal: str) -> tuple[list[list[float]], list[list[
     return linear, logarithmic, separated
 
 
-def _close(first: float, second: float) -> bool:
-    return abs(first - second) <= max(1.0, _COUNT_TOLERANCE * max(first, second))
+def _rounding_slack(counts: list[float]) -> float:
+    """Largest total error four-significant-digit printing can put into a sum of particle counts."""
+    slack = 0.5
+    for count in counts:
+        if count >= 10_000:
+            slack += 0.5 * 10 ** (math.floor(math.log10(count)) - 3)
+    return slack
+
+
+def _close(first: list[float], second: list[float] | float) -> bool:
+    other = second if isinstance(second, float | int) else sum(second)
+    slack = _rounding_slack(first) + (0 if isinstance(second, float | int) else _rounding_slack(second))
+    return abs(sum(first) - other) <= slack
 
 
 def _delimiter(text: str) -> str:
@@ -133,12 +144,16 @@ def parse(text: str, *, dilution_factor=None) -> ParticleParseResult:
     warnings: list[str] = []
 
     traces = _numeric_header(header, "Number of Traces", decimal)
-    counted = sum(row[1] for row in linear)
-    if separated and not _close(sum(row[1] for row in logarithmic), counted):
+    linear_counts = [row[1] for row in linear]
+    counted = sum(linear_counts)
+    if separated and not _close(linear_counts, [row[1] for row in logarithmic]):
         raise ParseError("the log histogram does not account for all particles; the file is truncated")
-    if not separated and (traces is None or not _close(traces, counted)):
+    if not separated:
         raise ParseError("the linear histogram is not followed by the -1 separator row; the file is truncated")
-    if traces is not None and not _close(traces, counted):
+    # Both histograms span the same size range, so a log section that stops short was cut off.
+    if not logarithmic or logarithmic[-1][0] < _SPAN_FRACTION * linear[-1][0]:
+        raise ParseError("the log histogram stops short of the linear one; the file is truncated")
+    if traces is not None and not _close(linear_counts, traces):
         warnings.append(f"The histogram counts {counted:g} particles but 'Number of Traces' says {traces:g}.")
 
     centres = [row[0] for row in linear]
