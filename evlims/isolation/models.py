@@ -46,7 +46,7 @@ class ProtocolVersion(TimeStampedModel):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True)
     definition = models.JSONField(help_text="Canonical protocol document (protocols.ProtocolDefinition.to_dict()).")
     source_text = models.TextField(blank=True, help_text="The YAML as written, kept for display and diff.")
-    content_hash = models.CharField(max_length=64)
+    content_hash = models.CharField(max_length=80)
     methods = models.JSONField(default=list)
     misev_class = models.CharField(max_length=80, blank=True)
     from_library = models.BooleanField(default=False)

@@ -1,0 +1,70 @@
+"""Reads of protocols, runs and preparations, scoped to the user's labs (library protocols are shared)."""
+
+from django.db.models import Count, Prefetch, Q
+
+from ..core.errors import NotFound
+from ..core.tenancy import visible_lab_ids
+from .models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
+
+
+def protocols_for(user):
+    return Protocol.objects.filter(Q(lab__isnull=True) | Q(lab_id__in=visible_lab_ids(user))).prefetch_related(
+        Prefetch("versions", queryset=ProtocolVersion.objects.order_by("created_at"))
+    )
+
+
+def protocol_versions_for(user):
+    return ProtocolVersion.objects.filter(
+        Q(protocol__lab__isnull=True) | Q(protocol__lab_id__in=visible_lab_ids(user))
+    ).select_related("protocol", "approved_by", "created_by")
+
+
+def protocol_version_get(user, pk) -> ProtocolVersion:
+    version = protocol_versions_for(user).filter(pk=pk).first()
+    if version is None:
+        raise NotFound
+    return version
+
+
+def approved_versions_for(user):
+    return protocol_versions_for(user).filter(status=ProtocolVersion.Status.APPROVED)
+
+
+def runs_for(user):
+    return (
+        IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user))
+        .select_related("project", "operator", "protocol_version__protocol")
+        .annotate(preparation_count=Count("preparations", distinct=True))
+    )
+
+
+def run_get(user, pk) -> IsolationRun:
+    run = (
+        IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user), pk=pk)
+        .select_related("project", "operator", "protocol_version__protocol")
+        .prefetch_related(
+            Prefetch("steps", queryset=RunStep.objects.select_related("recorded_by").order_by("number")),
+            Prefetch(
+                "preparations",
+                queryset=EVPreparation.objects.select_related("input_aliquot__sample").prefetch_related("measurements"),
+            ),
+        )
+        .first()
+    )
+    if run is None:
+        raise NotFound
+    return run
+
+
+def preparations_for(user):
+    return EVPreparation.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("run", "input_aliquot__sample")
+
+
+def step_rows(run) -> list[dict]:
+    """The protocol's steps side by side with what was recorded (run fetched with run_get: no extra queries)."""
+    recorded = {step.number: step for step in run.steps.all()}
+    definitions = run.protocol_version.steps if run.protocol_version else []
+    return [
+        {"number": number, "definition": definition, "record": recorded.get(number)}
+        for number, definition in enumerate(definitions, start=1)
+    ]
