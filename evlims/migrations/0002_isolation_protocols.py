@@ -38,7 +38,7 @@ class Migration(migrations.Migration):
                 ('status', models.CharField(choices=[('draft', 'Draft'), ('approved', 'Approved'), ('retired', 'Retired')], db_index=True, default='draft', max_length=10)),
                 ('definition', models.JSONField(help_text='Canonical protocol document (protocols.ProtocolDefinition.to_dict()).')),
                 ('source_text', models.TextField(blank=True, help_text='The YAML as written, kept for display and diff.')),
-                ('content_hash', models.CharField(max_length=64)),
+                ('content_hash', models.CharField(max_length=80)),
                 ('methods', models.JSONField(default=list)),
                 ('misev_class', models.CharField(blank=True, max_length=80)),
                 ('from_library', models.BooleanField(default=False)),
