@@ -18,6 +18,7 @@ from protocols.schemas import FREE_PARAMETER_METHODS, cached_method_schema
 from protocols.steps import ProtocolStep, canonicalise_params, schema_errors, validate_step
 
 _FLOAT_NOISE = 1e-9
+_UNIT_DISPLAY = {"g": "x g", "degC": "°C"}
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,7 @@ def compute_deviations(step_definition: ProtocolStep | dict, observed_params: di
         compare = spec.get("x-compare", "exact" if step.method in FREE_PARAMETER_METHODS else "none")
         if compare == "none":
             continue
-        unit = spec.get("x-unit")
+        unit = _UNIT_DISPLAY.get(spec.get("x-unit"), spec.get("x-unit"))
         tolerance = step.tolerances.get(name)
         if name not in observed or observed[name] is None:
             deviations.append(
