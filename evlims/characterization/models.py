@@ -1,10 +1,13 @@
-"""Characterization results of EV preparations (typed payloads arrive with instrument ingestion)."""
+"""Characterization results of EV preparations: a Measurement row plus one typed detail per kind."""
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 from ..core.models import Lab, TimeStampedModel
+from ..instruments.models import Ingestion, Instrument, RawFile
 from ..isolation.models import EVPreparation
+from ..samples.models import Sample
 
 
 class Measurement(TimeStampedModel):
@@ -17,21 +20,149 @@ class Measurement(TimeStampedModel):
         RNA = "rna", "RNA quantification"
 
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="measurements")
-    preparation = models.ForeignKey(EVPreparation, on_delete=models.PROTECT, related_name="measurements")
+    preparation = models.ForeignKey(
+        EVPreparation, on_delete=models.PROTECT, null=True, blank=True, related_name="measurements"
+    )
+    input_sample = models.ForeignKey(
+        Sample,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="measurements",
+        help_text="Set when the starting material itself was measured (for recovery).",
+    )
     kind = models.CharField(max_length=12, choices=Kind.choices)
     method = models.CharField(max_length=40, help_text="e.g. nta, bca, western_blot, tem")
     measured_at = models.DateTimeField(db_index=True)
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     instrument_name = models.CharField(max_length=120, blank=True)
-    values = models.JSONField(
-        default=dict, help_text="Figures of the result, keyed by name with units in the key."
+    software_version = models.CharField(max_length=80, blank=True)
+    raw_file = models.ForeignKey(RawFile, on_delete=models.PROTECT, null=True, blank=True, related_name="measurements")
+    ingestion = models.ForeignKey(
+        Ingestion, on_delete=models.PROTECT, null=True, blank=True, related_name="measurements"
     )
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+"
-    )
+    values = models.JSONField(default=dict, help_text="Headline figures, keyed by name with units in the key.")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
 
     class Meta:
         ordering = ["measured_at", "id"]
         indexes = [models.Index(fields=["preparation", "kind"], name="evlims_measurement_prep_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(preparation__isnull=False) | Q(input_sample__isnull=False),
+                name="evlims_measurement_has_subject",
+            )
+        ]
 
     def __str__(self):
-        return f"{self.get_kind_display()} of {self.preparation_id}"
+        return f"{self.get_kind_display()} of {self.preparation_id or self.input_sample_id}"
+
+
+class ParticleAnalysis(models.Model):
+    measurement = models.OneToOneField(Measurement, on_delete=models.CASCADE, related_name="particle")
+    technique = models.CharField(max_length=20, help_text="nta, zetaview, trps, nanoflow, dls")
+    sample_name = models.CharField(max_length=200, blank=True)
+    settings = models.JSONField(default=dict, blank=True, help_text="camera level, threshold, temperature…")
+    dilution_factor = models.FloatField(null=True, blank=True)
+    dilution_applied_in_file = models.BooleanField(null=True, blank=True)
+    concentration_per_ml = models.FloatField(null=True, blank=True, help_text="Stock, after dilution.")
+    instrument_average_concentration_per_ml = models.FloatField(null=True, blank=True)
+    size_mean_nm = models.FloatField(null=True, blank=True)
+    size_mode_nm = models.FloatField(null=True, blank=True)
+    size_sd_nm = models.FloatField(null=True, blank=True)
+    d10_nm = models.FloatField(null=True, blank=True)
+    d50_nm = models.FloatField(null=True, blank=True)
+    d90_nm = models.FloatField(null=True, blank=True)
+    computed = models.JSONField(default=list, blank=True, help_text="Figures computed here, not read from the file.")
+
+    def __str__(self):
+        return f"particles of {self.measurement_id}"
+
+
+class ParticleCapture(models.Model):
+    analysis = models.ForeignKey(ParticleAnalysis, on_delete=models.CASCADE, related_name="captures")
+    name = models.CharField(max_length=200)
+    concentration_per_ml = models.FloatField(null=True, blank=True)
+    valid = models.BooleanField(default=True)
+    size_mean_nm = models.FloatField(null=True, blank=True)
+    size_mode_nm = models.FloatField(null=True, blank=True)
+    size_sd_nm = models.FloatField(null=True, blank=True)
+    d10_nm = models.FloatField(null=True, blank=True)
+    d50_nm = models.FloatField(null=True, blank=True)
+    d90_nm = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["analysis", "id"]
+
+    def __str__(self):
+        return self.name
+
+
+class SizeBin(models.Model):
+    analysis = models.ForeignKey(ParticleAnalysis, on_delete=models.CASCADE, related_name="bins")
+    bin_center_nm = models.FloatField()
+    concentration_per_ml = models.FloatField()
+
+    class Meta:
+        ordering = ["analysis", "bin_center_nm"]
+
+    def __str__(self):
+        return f"{self.bin_center_nm} nm"
+
+
+class ProteinQuantification(models.Model):
+    measurement = models.OneToOneField(Measurement, on_delete=models.CASCADE, related_name="protein")
+    assay = models.CharField(max_length=20, help_text="bca, micro_bca, bradford, qubit")
+    concentration_ug_per_ml = models.FloatField(null=True, blank=True)
+    volume_assayed_ul = models.FloatField(null=True, blank=True)
+    out_of_range = models.BooleanField(default=False)
+    standard_curve = models.JSONField(default=dict, blank=True)
+
+    def __str__(self):
+        return f"{self.assay} of {self.measurement_id}"
+
+
+class MarkerResult(models.Model):
+    class Detection(models.TextChoices):
+        DETECTED = "detected", "Detected"
+        NOT_DETECTED = "not_detected", "Not detected"
+        SEMI_QUANTITATIVE = "semi_quantitative", "Semi-quantitative"
+
+    measurement = models.OneToOneField(Measurement, on_delete=models.CASCADE, related_name="marker")
+    protein = models.CharField(max_length=30, help_text="HGNC symbol")
+    misev_category = models.CharField(max_length=10, blank=True)
+    detection = models.CharField(max_length=20, choices=Detection.choices)
+    semi_quantitative_value = models.FloatField(null=True, blank=True)
+    antibody_clone = models.CharField(max_length=80, blank=True)
+    antibody_catalogue = models.CharField(max_length=80, blank=True)
+    antibody_dilution = models.CharField(max_length=40, blank=True)
+    lysate_buffer = models.CharField(max_length=80, blank=True)
+    protein_loaded_ug = models.FloatField(null=True, blank=True)
+    compared_with_source_lysate = models.BooleanField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.protein} {self.detection}"
+
+
+class ImagingResult(models.Model):
+    measurement = models.OneToOneField(Measurement, on_delete=models.CASCADE, related_name="imaging")
+    technique = models.CharField(max_length=20, help_text="tem, cryo_em, sem, afm, super_resolution")
+    wide_field = models.BooleanField(default=False)
+    close_up = models.BooleanField(default=False)
+    magnification = models.CharField(max_length=40, blank=True)
+    images = models.ManyToManyField(RawFile, blank=True, related_name="+")
+
+    def __str__(self):
+        return f"{self.technique} of {self.measurement_id}"
+
+
+class AnalyteQuantification(models.Model):
+    """Lipid or RNA quantification: one figure with its assay and unit."""
+
+    measurement = models.OneToOneField(Measurement, on_delete=models.CASCADE, related_name="analyte")
+    assay = models.CharField(max_length=60)
+    value = models.FloatField()
+    unit = models.CharField(max_length=30)
+
+    def __str__(self):
+        return f"{self.assay}: {self.value} {self.unit}"
