@@ -1,5 +1,48 @@
+"""Turns the domain errors raised by services and selectors into DRF answers.
+
+Services speak Django (ValidationError with a field dict, PermissionDenied) and our own
+ConflictError / NotFound; API clients get the same JSON shapes DRF uses for its own errors:
+``{"field": ["message", ...]}`` for bad input and ``{"detail": "..."}`` for everything else.
+"""
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import exceptions, status
+from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from ..core.errors import ConflictError, NotFound
+
+
+class Conflict(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "This record was changed by someone else since you read it."
+    default_code = "conflict"
+
+    def __init__(self, detail=None, *, current_version=None):
+        super().__init__(detail)
+        self.current_version = current_version
+
+
+def validation_detail(error: DjangoValidationError) -> dict:
+    """{field: [messages]} with Django's ``__all__`` renamed to DRF's non-field key."""
+    if not hasattr(error, "error_dict"):
+        return {api_settings.NON_FIELD_ERRORS_KEY: error.messages}
+    return {
+        api_settings.NON_FIELD_ERRORS_KEY if field == NON_FIELD_ERRORS else field: messages
+        for field, messages in error.message_dict.items()
+    }
 
 
 def exception_handler(exc, context):
-    return drf_exception_handler(exc, context)
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(detail=validation_detail(exc))
+    elif isinstance(exc, NotFound):
+        # Another lab's object and a missing one answer alike, so ids reveal nothing.
+        exc = exceptions.NotFound()
+    elif isinstance(exc, ConflictError):
+        exc = Conflict(exc.message, current_version=exc.current_version)
+    response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, Conflict):
+        response.data["current_version"] = exc.current_version
+    return response

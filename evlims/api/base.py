@@ -1,0 +1,138 @@
+"""Shared pieces of the API views and serializers: scoped relations, input handling, view defaults."""
+
+from decimal import Decimal
+
+import django_filters
+from django import forms
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.filters import OrderingFilter, SearchFilter
+from rest_framework.generics import GenericAPIView
+from rest_framework.mixins import ListModelMixin
+from rest_framework.response import Response
+
+from ..core.models import Lab
+from ..core.tenancy import visible_lab_ids
+from .pagination import EvlimsPageNumberPagination
+from .permissions import LabRolePermission
+
+
+def labs_for(user):
+    return Lab.objects.filter(pk__in=visible_lab_ids(user))
+
+
+class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
+    """A foreign key in a payload, resolved only among the requesting user's labs.
+
+    An id from another lab fails exactly like an id that does not exist, so the answer leaks nothing.
+    ``scope`` is a selector taking the user and returning a queryset.
+    """
+
+    def __init__(self, *, scope, model, **kwargs):
+        self.scope = scope
+        # The empty queryset only tells the schema generator the model; lookups use ``scope``.
+        kwargs["queryset"] = model._default_manager.none()
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        return self.scope(self.context["request"].user)
+
+
+class EditSerializer(serializers.Serializer):
+    """Every edit of an existing record names why and which version it was based on."""
+
+    reason = serializers.CharField(help_text="Why the record is changed; kept in the audit trail.")
+    version = serializers.IntegerField(
+        min_value=1, help_text="The version you read; a newer one on the server answers 409."
+    )
+
+    def validate(self, attrs):
+        if not set(attrs) - {"reason", "version"}:
+            raise serializers.ValidationError("Give at least one field to change.")
+        return attrs
+
+
+def split_edit(data: dict) -> tuple[str, int, dict]:
+    """(reason, version, changes) from a validated edit payload."""
+    changes = dict(data)
+    return changes.pop("reason"), changes.pop("version"), changes
+
+
+def volume_ul_field(**kwargs):
+    """A tube volume in µL as aliquots store it (one decimal), strictly positive."""
+    return serializers.DecimalField(
+        max_digits=10,
+        decimal_places=1,
+        min_value=Decimal("0.1"),
+        error_messages={"min_value": "Volume must be more than 0 µL."},
+        **kwargs,
+    )
+
+
+class QualityFlagSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    severity = serializers.ChoiceField(choices=["warning", "problem"])
+    message = serializers.CharField()
+    citation = serializers.CharField()
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """Filter on a related object's id. A plain number, not a model choice: an unknown id and another
+    lab's id both simply match nothing, so the filter cannot be used to probe for other labs' records."""
+
+    field_class = forms.IntegerField
+
+
+class DocumentedOrderingFilter(OrderingFilter):
+    """The standard ``?ordering=`` filter, with the allowed fields spelled out in the schema."""
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        fields = getattr(view, "ordering_fields", None) or []
+        for parameter in parameters:
+            parameter["description"] = (
+                f"Sort by {', '.join(fields)}; prefix a field with - for descending order, "
+                "separate several with commas."
+            )
+        return parameters
+
+
+class ScopedApi(GenericAPIView):
+    """Defaults of every evlims endpoint: lab-role permission, pagination, filters, and input parsing."""
+
+    permission_classes = [LabRolePermission]
+    pagination_class = EvlimsPageNumberPagination
+    filter_backends = [DjangoFilterBackend, SearchFilter, DocumentedOrderingFilter]
+
+    def validated_input(self, serializer_class, **kwargs) -> dict:
+        serializer = serializer_class(data=self.request.data, context=self.get_serializer_context(), **kwargs)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def respond(self, instance, status=200):
+        return Response(self.get_serializer(instance).data, status=status)
+
+    def respond_many(self, instances, status=200):
+        return Response(self.get_serializer(instances, many=True).data, status=status)
+
+
+class ScopedListApi(ListModelMixin, ScopedApi):
+    """A paginated, filterable list drawn from a selector (``get_queryset``)."""
+
+    def get(self, request, *args, **kwargs):
+        return self.list(request, *args, **kwargs)
+
+
+class ScopedObjectApi(ScopedApi):
+    """An endpoint about one object (``pk`` in the path) of the user's labs; another lab's is a 404."""
+
+    filter_backends = []
+    pagination_class = None
+
+
+class ScopedDetailApi(ScopedObjectApi):
+    def get(self, request, *args, **kwargs):
+        return self.respond(self.get_object())

@@ -1,0 +1,75 @@
+"""A small world for API tests: our lab with a sample, aliquots in a box and a donor; another lab alike."""
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from rest_framework.test import APIClient
+
+from evlims.core.models import Role
+from evlims.samples import services
+from tests.factories import DonorFactory, ProjectFactory, member, storage_box
+
+
+@dataclass
+class LabWorld:
+    project: object
+    donor: object
+    box: object
+    sample: object
+    aliquots: list
+    custody_event: object
+
+
+def build_world(user, lab, project, *, box_name="Box 1"):
+    donor = DonorFactory(lab=lab, project=project)
+    box = storage_box(lab, name=box_name)
+    sample = services.sample_register(
+        actor=user,
+        project=project,
+        donor=donor,
+        biofluid="blood_plasma",
+        volume_ml=Decimal("4"),
+        anticoagulant="k2_edta",
+        aliquot_volumes_ul=[500, 500],
+        box=box,
+    )
+    aliquots = list(sample.aliquots.order_by("id"))
+    return LabWorld(project, donor, box, sample, aliquots, aliquots[0].custody_events.get())
+
+
+@pytest.fixture
+def api():
+    return APIClient()
+
+
+@pytest.fixture
+def staff_api(staff):
+    client = APIClient()
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def ours(staff, lab, project):
+    return build_world(staff, lab, project)
+
+
+@pytest.fixture
+def theirs(outsider, other_lab):
+    project = ProjectFactory(lab=other_lab, code="FOREIGN", title="Someone else's project")
+    return build_world(outsider, other_lab, project, box_name="Foreign box")
+
+
+@pytest.fixture
+def qa_api(qa_manager):
+    client = APIClient()
+    client.force_login(qa_manager)
+    return client
+
+
+@pytest.fixture
+def instrument_api(lab):
+    client = APIClient()
+    client.force_login(member(lab, Role.INSTRUMENT, username="plate-reader"))
+    return client
