@@ -66,7 +66,7 @@ class _Layout:
     data_included: list[Row] = field(default_factory=list)
 
 
-def _scan(rows: list[Row]) -> _Layout:
+def _scan(rows: list[Row], decimal: str) -> _Layout:
     layout = _Layout(rows)
     section = "experimentdetails"
     block: _Block | None = None
@@ -86,7 +86,7 @@ def _scan(rows: list[Row]) -> _Layout:
                 layout.keyed.setdefault((section, key), row)
             continue
         if mode in ("histogram", "percentile"):
-            if parse_number(label) is not None:
+            if parse_number(label, decimal) is not None:
                 (block.histogram if mode == "histogram" else block.percentiles).append(row)
                 continue
             if mode == "histogram":
@@ -214,7 +214,7 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
     decimal = "." if delimiter == "," else ","
     if not rows or normalise_label(rows[0].label) != _SIGNATURE:
         raise ParseError("not a NanoSight experiment summary (line 1 must be 'NTA Experiment Summary File')", 1)
-    layout = _scan(rows)
+    layout = _scan(rows, decimal)
     _check_complete(layout)
     warnings: list[str] = []
 

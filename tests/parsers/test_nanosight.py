@@ -1,0 +1,211 @@
+"""NanoSight ExperimentSummary.csv: real exports checked value by value, plus crafted variants."""
+
+import pytest
+
+from evlims.instruments.parsers import ParseError, detect_format, parse_bytes
+
+from .conftest import (
+    NANOSIGHT_BEADS_COMBINED,
+    NANOSIGHT_BEADS_DILUTED,
+    NANOSIGHT_EMT1,
+    NANOSIGHT_HOT1A3,
+    fixture_bytes,
+    shared_bytes,
+)
+
+OUTPUT_KEYS = {
+    "name",
+    "dilution_factor",
+    "dilution_applied_in_file",
+    "concentration_per_ml",
+    "instrument_average_concentration_per_ml",
+    "captures",
+    "histogram",
+    "computed",
+}
+CAPTURE_KEYS = {
+    "name",
+    "concentration_per_ml",
+    "valid",
+    "size_mean_nm",
+    "size_mode_nm",
+    "size_sd_nm",
+    "d10_nm",
+    "d50_nm",
+    "d90_nm",
+    "computed",
+}
+
+
+def test_emt1_full_export_values_and_shape():
+    data = shared_bytes(NANOSIGHT_EMT1)
+    assert detect_format(data) == "nanosight"
+    result = parse_bytes(data).to_dict()
+    assert set(result) == {"format", "software_version", "samples", "warnings"}
+    assert result["format"] == "nanosight"
+    assert result["software_version"] == "NTA 3.3 - Sample Assistant Dev Build 3.3.203"
+    [sample] = result["samples"]
+    assert set(sample) == OUTPUT_KEYS
+    assert sample["name"] == "d200"
+    assert [capture["concentration_per_ml"] for capture in sample["captures"]] == [
+        2.08e08,
+        2.47e08,
+        1.84e08,
+        2.19e08,
+        2.20e08,
+    ]
+    first = sample["captures"][0]
+    assert set(first) == CAPTURE_KEYS
+    assert first["name"] == "EMT1 d200 2021-04-01 15-43-10"
+    # Number-weighted block, not the surface-area (161.7) or diffusion (651.7) blocks below it.
+    assert (first["size_mean_nm"], first["size_mode_nm"], first["size_sd_nm"]) == (92.0, 61.5, 48.9)
+    assert (first["d10_nm"], first["d50_nm"], first["d90_nm"]) == (59.6, 72.7, 153.7)
+    assert first["computed"] == []
+    assert sample["instrument_average_concentration_per_ml"] == 2.16e08
+    assert sample["concentration_per_ml"] == pytest.approx((2.08 + 2.47 + 1.84 + 2.19 + 2.20) / 5 * 1e8)
+    assert sample["dilution_factor"] is None
+    assert sample["dilution_applied_in_file"] is False
+    histogram = sample["histogram"]
+    assert len(histogram["bin_center_nm"]) == 1000
+    assert histogram["bin_center_nm"][0] == 0.5 and histogram["bin_center_nm"][-1] == 999.5
+    assert any("Not recorded" in warning for warning in result["warnings"])
+
+
+def test_emt1_histogram_is_the_instrument_average_column():
+    sample = parse_bytes(shared_bytes(NANOSIGHT_EMT1)).to_dict()["samples"][0]
+    lines = shared_bytes(NANOSIGHT_EMT1).decode("cp1252").splitlines()
+    size_header = next(index for index, line in enumerate(lines) if line.startswith("Bin centre (nm)"))
+    row_at_100_5 = lines[size_header + 101].split(",")
+    assert row_at_100_5[0] == "100.5"
+    position = sample["histogram"]["bin_center_nm"].index(100.5)
+    assert sample["histogram"]["concentration_per_ml"][position] == float(row_at_100_5[6])
+    assert "histogram" not in sample["computed"]
+
+
+def test_hot1a3_low_count_captures_stay_valid_but_carry_instrument_warnings():
+    result = parse_bytes(shared_bytes(NANOSIGHT_HOT1A3)).to_dict()
+    assert result["software_version"] == "NTA 3.4 Build 3.4.003"
+    [sample] = result["samples"]
+    assert [c["concentration_per_ml"] for c in sample["captures"]] == [1.69e06, 1.50e06, 1.51e06, 1.80e06]
+    assert all(capture["valid"] for capture in sample["captures"])
+    assert sample["captures"][0]["size_mean_nm"] == 187.8
+    assert sample["instrument_average_concentration_per_ml"] == 1.62e06
+    assert sum("Unreliable" in warning for warning in result["warnings"]) == 4
+    assert any("High noise" in warning for warning in result["warnings"])
+
+
+def test_beads2_recorded_dilution_is_already_applied():
+    result = parse_bytes(shared_bytes(NANOSIGHT_BEADS_DILUTED)).to_dict()
+    [sample] = result["samples"]
+    assert sample["name"] == "100nmbeads"
+    assert sample["dilution_factor"] == 1.0e04
+    assert sample["dilution_applied_in_file"] is True
+    assert sample["instrument_average_concentration_per_ml"] == 6.09e12
+    # Not multiplied again: the row label says concentrations were adjusted for the factor.
+    assert sample["concentration_per_ml"] == pytest.approx((5.91 + 6.05 + 6.01 + 6.25 + 6.24) / 5 * 1e12)
+    assert sample["captures"][0]["size_mean_nm"] == 100.5
+    assert not any("dilution" in warning.lower() for warning in result["warnings"])
+
+
+def test_beads2_supplied_dilution_does_not_double_apply():
+    result = parse_bytes(shared_bytes(NANOSIGHT_BEADS_DILUTED), dilution_factor=50)
+    sample = result.samples[0]
+    assert sample.dilution_factor == 1.0e04
+    assert sample.concentration_per_ml == pytest.approx(6.092e12)
+    assert any("ignored" in warning for warning in result.warnings)
+
+
+def test_combined_experiment_groups_captures_by_nano_file():
+    result = parse_bytes(shared_bytes(NANOSIGHT_BEADS_COMBINED))
+    data = result.to_dict()
+    assert data["software_version"] == "NTA 3.2 Dev Build 3.2.16"
+    names = [sample["name"] for sample in data["samples"]]
+    assert names == ["std_10000_yes_2", "std_10000_no_2", "std_10000_yes_1", "std_10000_no_1"]
+    first = data["samples"][0]
+    assert [capture["name"] for capture in first["captures"]] == [
+        "std_10000_yes_2_00",
+        "std_10000_yes_2_01",
+        "std_10000_yes_2_02",
+    ]
+    # Re-saved by a spreadsheet: plain integers instead of 1.43e+09.
+    assert [capture["concentration_per_ml"] for capture in first["captures"]] == [1.43e9, 1.28e9, 1.18e9]
+    assert first["concentration_per_ml"] == pytest.approx((1.43e9 + 1.28e9 + 1.18e9) / 3)
+    # The Average column spans all four samples, so it is not attributed to any of them.
+    assert first["instrument_average_concentration_per_ml"] is None
+    assert "histogram" in first["computed"]
+    assert len(first["histogram"]["bin_center_nm"]) == 1000
+    assert result.metadata["combined_experiment"] is True
+    assert result.metadata["grouping"]["std_10000_no_1_02"] == "std_10000_no_1"
+    assert any("confirm the grouping" in warning for warning in data["warnings"])
+
+
+def test_combined_experiment_user_grouping_overrides():
+    data = shared_bytes(NANOSIGHT_BEADS_COMBINED)
+    automatic = parse_bytes(data)
+    grouping = {name: ("yes" if "_yes_" in name else "no") for name in automatic.metadata["grouping"]}
+    result = parse_bytes(data, grouping=grouping, dilution_factor={"yes": 10000, "no": 10000})
+    assert [sample.name for sample in result.samples] == ["yes", "no"]
+    yes = result.samples[0]
+    assert len(yes.captures) == 6
+    assert yes.dilution_factor == 10000 and yes.dilution_applied_in_file is False
+    measured = (1.43e9 + 1.28e9 + 1.18e9 + 1.30e9 + 1.36e9 + 1.18e9) / 6
+    assert yes.concentration_per_ml == pytest.approx(measured * 10000)
+
+
+def test_grouping_must_cover_every_capture():
+    data = shared_bytes(NANOSIGHT_BEADS_COMBINED)
+    with pytest.raises(ParseError, match="std_10000_no_1_02"):
+        parse_bytes(data, grouping={"std_10000_yes_2_00": "a"})
+
+
+def test_failed_capture_is_flagged_and_excluded_but_instrument_average_kept():
+    result = parse_bytes(fixture_bytes("nanosight-failed-capture.csv"))
+    [sample] = result.samples
+    assert [capture.valid for capture in sample.captures] == [True, True, False]
+    assert sample.instrument_average_concentration_per_ml == 1.13e08
+    assert sample.concentration_per_ml == pytest.approx(1.70e08)
+    assert sample.computed == ["concentration_per_ml", "histogram"]
+    # Histogram recomputed from the two valid captures (the file's average column divides by three).
+    position = sample.histogram.bin_center_nm.index(100.5)
+    assert sample.histogram.concentration_per_ml[position] == pytest.approx((8.0e6 + 9.0e6) / 2)
+    assert any("'ev_prep_02' failed" in warning for warning in result.warnings)
+    assert result.metadata["time_captured"] == "2024-05-02T09:10:11"
+
+
+def test_supplied_dilution_scales_concentration_and_histogram():
+    result = parse_bytes(fixture_bytes("nanosight-failed-capture.csv"), dilution_factor=200)
+    sample = result.samples[0]
+    assert sample.dilution_factor == 200 and sample.dilution_applied_in_file is False
+    assert sample.concentration_per_ml == pytest.approx(1.70e08 * 200)
+    position = sample.histogram.bin_center_nm.index(100.5)
+    assert sample.histogram.concentration_per_ml[position] == pytest.approx(8.5e6 * 200)
+    assert sample.captures[0].concentration_per_ml == 1.60e08
+
+
+@pytest.mark.parametrize("bad_factor", [0, -5, "ten", True])
+def test_bad_supplied_dilution_is_rejected(bad_factor):
+    with pytest.raises(ParseError) as caught:
+        parse_bytes(fixture_bytes("nanosight-failed-capture.csv"), dilution_factor=bad_factor)
+    assert caught.value.field == "dilution_factor"
+
+
+def test_truncated_fixture_is_rejected():
+    with pytest.raises(ParseError, match="truncated"):
+        parse_bytes(fixture_bytes("nanosight-truncated.csv"))
+
+
+def test_truncation_inside_a_later_weighting_block_is_detected():
+    data = shared_bytes(NANOSIGHT_EMT1)
+    cut = data.index(b"Weighting,Volume")
+    with pytest.raises(ParseError, match="truncated"):
+        parse_bytes(data[:cut])
+
+
+def test_non_numeric_concentration_names_line_and_field():
+    text = fixture_bytes("nanosight-failed-capture.csv").replace(b"1.60e+08", b"lots")
+    with pytest.raises(ParseError) as caught:
+        parse_bytes(text)
+    line_number = next(number for number, line in enumerate(text.decode().splitlines(), 1) if "lots" in line)
+    assert caught.value.line == line_number
+    assert "Concentration" in caught.value.field
+    assert f"line {line_number}" in str(caught.value)
