@@ -1,0 +1,76 @@
+"""What every page view shares: login, lab scoping (404 for what the user cannot see), 403 pages,
+and turning service errors into form errors."""
+
+from functools import wraps
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+
+from ...conf import evlims_settings
+from ...core.errors import ConflictError, NotFound
+from ...core.tenancy import WRITER_ROLES, labs_where
+
+
+def member_view(view):
+    """Login required; NotFound becomes a 404 and PermissionDenied the plugin's own 403 page."""
+
+    @login_required
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound:
+            raise Http404("No such record in your labs.")
+        except PermissionDenied as denied:
+            return render(request, "evlims/403.html", {"message": str(denied)}, status=403)
+
+    return wrapped
+
+
+def scoped(selector, user, pk):
+    """One object through a lab-scoped selector; anything the user cannot see is a 404."""
+    try:
+        return selector(user, pk)
+    except NotFound:
+        raise Http404("No such record in your labs.")
+
+
+def add_service_errors(form, error: ValidationError) -> None:
+    """Attach a service's ValidationError to the form fields it names, the rest to the whole form."""
+    if not hasattr(error, "error_dict"):
+        form.add_error(None, error.messages)
+        return
+    for field, messages in error.message_dict.items():
+        form.add_error(field if field in form.fields else None, messages)
+
+
+def run_service(form, call):
+    """Run a write; on refusal put the reason on the form and return None (nothing was written)."""
+    try:
+        return call()
+    except ValidationError as error:
+        add_service_errors(form, error)
+    except ConflictError as conflict:
+        form.add_error(None, conflict.message)
+    return None
+
+
+def paginate(request, queryset):
+    paginator = Paginator(queryset, evlims_settings.PAGE_SIZE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def query_without_page(request) -> str:
+    """The current filters as a query string, for pagination links that keep them."""
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+def ensure_writer(user) -> None:
+    """Refuse write pages up front to users who hold no writing role in any lab."""
+    if not labs_where(user, WRITER_ROLES):
+        raise PermissionDenied("Your role does not allow registering or changing records.")

@@ -1,0 +1,135 @@
+"""Home, sample list, sample detail, intake and edit."""
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+
+from ...core.tenancy import WRITER_ROLES, labs_where
+from ...samples import selectors, services
+from ...samples.models import Aliquot
+from ...samples.quality import aliquot_flags, quality_flags
+from ...samples.sprec import sprec_code
+from ..forms.samples import PREANALYTICAL_GROUPS, SampleEditForm, SampleIntakeForm, SampleSearchForm
+from ..presenters import preanalytical_sections
+from .common import ensure_writer, member_view, paginate, query_without_page, run_service, scoped
+
+RECENT_EVENTS = 10
+
+
+@member_view
+def home(request):
+    user = request.user
+    context = {
+        "sample_count": selectors.samples_for(user).count(),
+        "aliquot_count": selectors.aliquots_for(user).filter(status=Aliquot.Status.AVAILABLE).count(),
+        "box_count": selectors.boxes_for(user).count(),
+        "recent_events": selectors.custody_for(user).order_by("-occurred_at", "-id")[:RECENT_EVENTS],
+    }
+    return render(request, "evlims/home.html", context)
+
+
+@member_view
+def sample_list(request):
+    form = SampleSearchForm(request.GET or None, user=request.user)
+    page = None
+    if not form.is_bound:
+        page = paginate(request, selectors.sample_list(request.user).order_by("-collected_at", "-id"))
+    elif form.is_valid():
+        data = form.cleaned_data
+        samples = selectors.sample_list(
+            request.user,
+            search=data["q"].strip(),
+            biofluid=data["biofluid"],
+            project=data["project"],
+            collected_from=data["collected_from"],
+            collected_to=data["collected_to"],
+        )
+        page = paginate(request, samples.order_by("-collected_at", "-id"))
+    return render(
+        request,
+        "evlims/samples/list.html",
+        {"form": form, "page": page, "query": query_without_page(request)},
+    )
+
+
+def _form_context(form, **extra):
+    return {"form": form, "groups": PREANALYTICAL_GROUPS, **extra}
+
+
+@member_view
+def sample_create(request):
+    ensure_writer(request.user)
+    form = SampleIntakeForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        record = {name: data[name] for name in form._meta.fields if name not in ("project", "biofluid", "volume_ml")}
+        sample = run_service(
+            form,
+            lambda: services.sample_register(
+                actor=request.user,
+                project=data["project"],
+                biofluid=data["biofluid"],
+                volume_ml=data["volume_ml"],
+                barcode=data["barcode"],
+                aliquot_volumes_ul=form.aliquot_volumes(),
+                box=data["box"],
+                reason="Registered at intake",
+                **record,
+            ),
+        )
+        if sample is not None:
+            messages.success(request, f"Sample {sample.barcode} registered.")
+            return redirect("evlims:sample-detail", pk=sample.pk)
+    return render(request, "evlims/samples/form.html", _form_context(form, title="Register a sample"))
+
+
+@member_view
+def sample_edit(request, pk):
+    sample = scoped(selectors.sample_get, request.user, pk)
+    ensure_writer(request.user)
+    form = SampleEditForm(request.POST or None, instance=sample, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        changes = form.changes()
+        if not changes:
+            form.add_error(None, "Nothing was changed.")
+        else:
+            # The form has already applied the input to its instance; the service needs the record as stored
+            # to know what changed.
+            stored = selectors.sample_get(request.user, pk)
+            saved = run_service(
+                form,
+                lambda: services.sample_update(
+                    stored,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                    expected_version=form.cleaned_data["version"],
+                    changes=changes,
+                ),
+            )
+            if saved is not None:
+                messages.success(request, f"Sample {saved.barcode} saved.")
+                return redirect("evlims:sample-detail", pk=saved.pk)
+    return render(
+        request,
+        "evlims/samples/form.html",
+        _form_context(form, title=f"Edit sample {sample.barcode}", sample=sample),
+    )
+
+
+@member_view
+def sample_detail(request, pk):
+    sample = scoped(selectors.sample_get, request.user, pk)
+    aliquots = selectors.sample_aliquots(sample)
+    for aliquot in aliquots:
+        aliquot.flags = aliquot_flags(aliquot)
+    context = {
+        "sample": sample,
+        "sections": preanalytical_sections(sample),
+        "flags": quality_flags(sample),
+        "sprec": sprec_code(sample),
+        "aliquots": aliquots,
+        "lineage": selectors.lineage_tree(aliquots),
+        "timeline": selectors.custody_timeline(aliquots),
+        "stored": [a for a in aliquots if a.box_id],
+        "can_write": sample.lab_id in labs_where(request.user, WRITER_ROLES),
+    }
+    return render(request, "evlims/samples/detail.html", context)
