@@ -161,3 +161,11 @@ def test_importing_protocols_does_not_import_django():
         cwd=Path(__file__).resolve().parents[2],
     )
     assert result.stdout.strip() == "False"
+
+
+def test_documentation_lists_every_method_parameter():
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "protocols.md").read_text(encoding="utf-8")
+    for method in EXPECTED_METHODS:
+        assert f"### `{method}`" in docs, method
+        for name in method_schema(method)["properties"]:
+            assert f"| `{name}` |" in docs, (method, name)
