@@ -324,3 +324,8 @@ def test_error_string_lists_every_message(minimal_protocol):
     set_param(minimal_protocol, 1, "duration_min", 0)
     with pytest.raises(ProtocolValidationError, match=r"step 1 \(differential_centrifugation\), field 'duration_min'"):
         validate_protocol(minimal_protocol)
+
+
+def test_other_method_needs_no_particular_parameter(minimal_protocol):
+    minimal_protocol["steps"] = [{"method": "other", "params": {}}]
+    assert validate_protocol(minimal_protocol).steps[0].params == {}
