@@ -1,0 +1,350 @@
+"""Bulk registration of samples from a manifest file: upload, dry run, commit.
+
+All or nothing: the dry run checks every row and collects every problem, and a file with any error
+writes no sample. Commit checks the file again against the database as it is then (another import
+may have taken a barcode since), and registers all rows in one transaction through the sample
+services, so each sample and aliquot gets the audit events and custody records of a manual
+registration, plus one event summarising the import.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from ..conf import evlims_settings
+from ..core.audit import record_event
+from ..core.errors import NotFound
+from ..core.tenancy import ensure_can_write, visible_lab_ids
+from . import services
+from .import_checks import ERROR, check_rows, problem, sort_problems
+from .import_files import ManifestFileError, read_manifest
+from .models import ManifestImport
+from .vocabulary import biofluid_choices
+
+Status = ManifestImport.Status
+PREVIEW_ROWS = 10
+PROGRESS_STEPS = 50
+UNFINISHED = frozenset({Status.UPLOADED, Status.VALIDATING, Status.COMMITTING})
+# Service error keys that name something other than the manifest column they came from.
+_SERVICE_KEY_COLUMNS = {"volumes_ul": "aliquot_volume_ul", "code": "donor_code", "__all__": ""}
+
+
+@dataclass
+class CheckedManifest:
+    rows: list = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)
+    existing_donor_codes: frozenset[str] = frozenset()
+
+    @property
+    def errors(self) -> list[dict]:
+        return [p for p in self.problems if p["severity"] == ERROR]
+
+
+# Reads ---------------------------------------------------------------------------------------------------
+
+
+def imports_for(user):
+    return ManifestImport.objects.filter(lab_id__in=visible_lab_ids(user)).select_related(
+        "lab", "project", "uploaded_by"
+    )
+
+
+def import_get(user, pk) -> ManifestImport:
+    manifest = imports_for(user).filter(pk=pk).first()
+    if manifest is None:
+        raise NotFound
+    return manifest
+
+
+def _progress_key(manifest_id: int) -> str:
+    return f"evlims:manifest-import:{manifest_id}:committed-rows"
+
+
+def import_status(manifest: ManifestImport) -> dict:
+    """What the progress bar shows. Commit progress lives in the cache: the commit's own transaction
+    keeps its row updates invisible to other connections until it ends."""
+    done = manifest.rows_processed
+    if manifest.status == Status.COMMITTING:
+        done = max(done, cache.get(_progress_key(manifest.pk), 0))
+    total = manifest.row_count
+    return {
+        "status": manifest.status,
+        "status_label": manifest.get_status_display(),
+        "row_count": total,
+        "rows_processed": done,
+        "percent": round(100 * done / total) if total else (0 if manifest.status in UNFINISHED else 100),
+        "finished": manifest.status not in UNFINISHED,
+        "error_count": sum(1 for p in manifest.errors if p.get("severity", ERROR) == ERROR),
+        "warning_count": sum(1 for p in manifest.errors if p.get("severity") != ERROR),
+        "samples_created": manifest.samples_created,
+    }
+
+
+def manifest_preview(manifest: ManifestImport, *, limit: int = PREVIEW_ROWS) -> dict:
+    """Counts and the first rows of a validated manifest, as they will be registered."""
+    checked = check_manifest(_stored_bytes(manifest), lab=manifest.lab, ignore_import_id=manifest.pk)
+    rows = checked.rows
+    existing = checked.existing_donor_codes
+    donor_codes = {row.values["donor_code"] for row in rows if row.values.get("donor_code")}
+    labels = dict(biofluid_choices())
+    return {
+        "samples": len(rows),
+        "aliquots": sum(row.values.get("aliquot_count", 0) for row in rows),
+        "donors_new": len(donor_codes - existing),
+        "donors_existing": len(donor_codes & existing),
+        "issued_barcodes": sum(1 for row in rows if not row.values.get("barcode")),
+        "by_biofluid": [
+            (labels.get(code, code), n) for code, n in sorted(Counter(r.values["biofluid"] for r in rows).items())
+        ],
+        "first_rows": [_preview_row(row, existing, labels) for row in rows[:limit]],
+    }
+
+
+def _preview_row(row, existing_donor_codes, biofluid_labels) -> dict:
+    values = row.values
+    count = values.get("aliquot_count")
+    return {
+        "row": row.number,
+        "barcode": values.get("barcode", ""),
+        "external_id": values.get("external_id", ""),
+        "donor_code": values.get("donor_code", ""),
+        "donor_is_new": bool(values.get("donor_code")) and values["donor_code"] not in existing_donor_codes,
+        "biofluid": biofluid_labels.get(values["biofluid"], values["biofluid"]),
+        "volume_ml": values["volume_ml"],
+        "collected_at": values.get("collected_at"),
+        "aliquots": f"{count} × {values['aliquot_volume_ul']} µL" if count else "",
+    }
+
+
+# Checking ------------------------------------------------------------------------------------------------
+
+
+def check_manifest(data: bytes, *, lab, progress=None, ignore_import_id=None) -> CheckedManifest:
+    """Every problem of the file (errors and warnings, sorted by row) and the typed rows."""
+    try:
+        table = read_manifest(data, max_rows=evlims_settings.IMPORT_MAX_ROWS)
+    except ManifestFileError as error:
+        return CheckedManifest(problems=[problem(error.row, "", error.message)])
+    rows, problems, existing_donors = check_rows(table, lab=lab, progress=progress)
+    problems.extend(_already_committed(data, lab, ignore_import_id))
+    return CheckedManifest(rows=rows, problems=sort_problems(problems), existing_donor_codes=existing_donors)
+
+
+def _already_committed(data: bytes, lab, ignore_import_id) -> list[dict]:
+    """The same bytes committed before would register every sample a second time."""
+    earlier = (
+        ManifestImport.objects.filter(lab=lab, sha256=_sha256(data), status=Status.COMMITTED)
+        .exclude(pk=ignore_import_id)
+        .order_by("committed_at")
+        .first()
+    )
+    if earlier is None:
+        return []
+    return [
+        problem(
+            None,
+            "",
+            f"This exact file was already committed as import {earlier.pk} on "
+            f"{timezone.localtime(earlier.committed_at):%Y-%m-%d %H:%M}; importing it again would register "
+            "its samples twice.",
+        )
+    ]
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _stored_bytes(manifest: ManifestImport) -> bytes:
+    with manifest.file.open("rb") as stored:
+        data = stored.read()
+    if _sha256(data) != manifest.sha256:
+        raise ValidationError(f"The stored file of import {manifest.pk} no longer matches its checksum.")
+    return data
+
+
+# Writes --------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def manifest_upload(*, actor, project, uploaded_file) -> ManifestImport:
+    """Keep the file byte for byte with its checksum; checking it is a separate step (see tasks_imports)."""
+    ensure_can_write(actor, project.lab_id)
+    limit = evlims_settings.IMPORT_MAX_BYTES
+    if uploaded_file.size > limit:
+        raise ValidationError(
+            {"file": f"The file is {uploaded_file.size:,} bytes; the largest accepted is {limit:,} bytes."}
+        )
+    data = b"".join(uploaded_file.chunks())
+    if not data:
+        raise ValidationError({"file": "The file is empty."})
+    manifest = ManifestImport(
+        lab_id=project.lab_id,
+        project=project,
+        uploaded_by=actor,
+        original_name=(uploaded_file.name or "manifest")[:255],
+        sha256=_sha256(data),
+    )
+    manifest.file.save(manifest.original_name, ContentFile(data), save=False)
+    manifest.save()
+    record_event(
+        actor=actor,
+        action="manifest.upload",
+        obj=manifest,
+        changes={"file": manifest.original_name, "sha256": manifest.sha256, "bytes": len(data)},
+    )
+    return manifest
+
+
+def manifest_validate(manifest: ManifestImport, *, actor) -> ManifestImport:
+    """The dry run: writes nothing but the import's own status, progress and problem list."""
+    ensure_can_write(actor, manifest.lab_id)
+    claimed = (
+        ManifestImport.objects.filter(pk=manifest.pk)
+        .exclude(status__in=[Status.COMMITTING, Status.COMMITTED])
+        .update(status=Status.VALIDATING, rows_processed=0, errors=[])
+    )
+    manifest.refresh_from_db()
+    if not claimed:
+        raise ValidationError(
+            f"Import {manifest.pk} is {manifest.get_status_display().lower()}; it is not checked again."
+        )
+
+    def progress(done, total):
+        ManifestImport.objects.filter(pk=manifest.pk).update(rows_processed=done, row_count=total)
+
+    checked = check_manifest(_stored_bytes(manifest), lab=manifest.lab, progress=progress, ignore_import_id=manifest.pk)
+    manifest.status = Status.INVALID if checked.errors else Status.VALID
+    manifest.errors = checked.problems
+    manifest.row_count = manifest.rows_processed = len(checked.rows)
+    manifest.save(update_fields=["status", "errors", "row_count", "rows_processed", "updated_at"])
+    return manifest
+
+
+def manifest_queue_commit(manifest: ManifestImport, *, actor) -> bool:
+    """Mark a valid import as committing; False when it is already committing or committed (a second click)."""
+    ensure_can_write(actor, manifest.lab_id)
+    claimed = ManifestImport.objects.filter(pk=manifest.pk, status=Status.VALID).update(
+        status=Status.COMMITTING, rows_processed=0
+    )
+    manifest.refresh_from_db()
+    if not claimed and manifest.status not in (Status.COMMITTING, Status.COMMITTED):
+        raise ValidationError(
+            f"Only a checked import without errors can be committed; this one is "
+            f"{manifest.get_status_display().lower()}."
+        )
+    return bool(claimed)
+
+
+def manifest_commit(manifest: ManifestImport, *, actor) -> ManifestImport:
+    """Register every row in one transaction. Committing a committed import again changes nothing."""
+    ensure_can_write(actor, manifest.lab_id)
+    with transaction.atomic():
+        locked = ManifestImport.objects.select_for_update().select_related("lab", "project").get(pk=manifest.pk)
+        if locked.status == Status.COMMITTED:
+            return locked
+        if locked.status not in (Status.VALID, Status.COMMITTING):
+            raise ValidationError(
+                f"Only a checked import without errors can be committed; this one is "
+                f"{locked.get_status_display().lower()}."
+            )
+        checked = check_manifest(_stored_bytes(locked), lab=locked.lab, ignore_import_id=locked.pk)
+        if checked.errors:
+            return _mark_invalid(locked, checked.problems)
+        try:
+            with transaction.atomic():
+                summary = _register_rows(locked, checked, actor)
+        except _RowRefused as refused:
+            return _mark_invalid(locked, [refused.problem])
+        locked.status = Status.COMMITTED
+        locked.committed_at = timezone.now()
+        locked.samples_created = summary["samples"]
+        locked.row_count = locked.rows_processed = len(checked.rows)
+        locked.save(
+            update_fields=["status", "committed_at", "samples_created", "row_count", "rows_processed", "updated_at"]
+        )
+        record_event(actor=actor, action="manifest.commit", obj=locked, changes=summary)
+    cache.delete(_progress_key(locked.pk))
+    return locked
+
+
+def _mark_invalid(manifest: ManifestImport, problems: list[dict]) -> ManifestImport:
+    """The database changed since the dry run (or a service refused a row): nothing was written."""
+    manifest.status, manifest.errors, manifest.rows_processed = Status.INVALID, problems, 0
+    manifest.save(update_fields=["status", "errors", "rows_processed", "updated_at"])
+    cache.delete(_progress_key(manifest.pk))
+    return manifest
+
+
+class _RowRefused(Exception):
+    def __init__(self, problem_entry: dict):
+        super().__init__(problem_entry["message"])
+        self.problem = problem_entry
+
+
+def _service_problem(row_number: int, error: ValidationError) -> dict:
+    if hasattr(error, "error_dict"):
+        key, messages = next(iter(error.message_dict.items()))
+        return problem(row_number, _SERVICE_KEY_COLUMNS.get(key, key), " ".join(messages))
+    return problem(row_number, "", " ".join(error.messages))
+
+
+def _register_rows(manifest: ManifestImport, checked: CheckedManifest, actor) -> dict:
+    project, lab = manifest.project, manifest.lab
+    donors = {donor.code: donor for donor in lab.donors.filter(code__in=checked.existing_donor_codes)}
+    donors_created = []
+    step = max(1, len(checked.rows) // PROGRESS_STEPS)
+    aliquot_total = 0
+    for done, row in enumerate(checked.rows, start=1):
+        values = dict(row.values)
+        code = values.pop("donor_code", "")
+        count = values.pop("aliquot_count", 0)
+        volume_ul = values.pop("aliquot_volume_ul", None)
+        try:
+            if code and code not in donors:
+                donors[code] = services.donor_create(
+                    actor=actor,
+                    lab=lab,
+                    code=code,
+                    project=project,
+                    reason=f"Manifest import {manifest.pk}, row {row.number}",
+                )
+                donors_created.append(code)
+            services.sample_register(
+                actor=actor,
+                project=project,
+                donor=donors.get(code),
+                aliquot_volumes_ul=[volume_ul] * count,
+                reason=f"Manifest import {manifest.pk}, row {row.number}",
+                **values,
+            )
+        except ValidationError as error:
+            raise _RowRefused(_service_problem(row.number, error))
+        aliquot_total += count
+        if done % step == 0:
+            cache.set(_progress_key(manifest.pk), done, timeout=3600)
+    return {
+        "file": manifest.original_name,
+        "sha256": manifest.sha256,
+        "samples": len(checked.rows),
+        "aliquots": aliquot_total,
+        "donors_created": donors_created,
+    }
+
+
+def manifest_mark_failed(manifest: ManifestImport, message: str) -> ManifestImport:
+    """An unexpected error stopped checking or committing; the commit transaction rolled back, so nothing
+    of the file was written."""
+    manifest.status = Status.FAILED
+    manifest.errors = [problem(None, "", message)]
+    manifest.save(update_fields=["status", "errors", "updated_at"])
+    cache.delete(_progress_key(manifest.pk))
+    return manifest
