@@ -55,7 +55,7 @@ def _compile_marker_count(categories, minimum, detected, where):
         if markers is None:
             return Outcome(None, (), (MARKERS_NOT_DESCRIBED,))
         matching = [m for m in markers if counts(m) and m.labels & wanted]
-        found = tuple(evidence(m.path, m.describe()) for m in matching)
+        found = tuple(evidence(m.path, m) for m in matching)
         if len(matching) >= minimum:
             return Outcome(True, found)
         unrecognised = [m for m in markers if counts(m) and not m.recognised]
@@ -93,9 +93,7 @@ def _any_marker_tested(args, where):
         markers = experiment.markers
         if markers is None:
             return Outcome(None, (), (MARKERS_NOT_DESCRIBED,))
-        found = tuple(
-            evidence(m.path, m.describe()) for m in markers if m.symbol in exact or m.symbol.startswith(prefixes)
-        )
+        found = tuple(evidence(m.path, m) for m in markers if m.symbol in exact or m.symbol.startswith(prefixes))
         if found:
             return Outcome(True, found)
         return Outcome(False, (), (f"none of {listed} was tested",))

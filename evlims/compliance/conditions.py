@@ -7,10 +7,11 @@ absent sample field is "not reported"); conditions over characterisation lists a
 list is absent from the document. docs/compliance.md lists every condition with examples.
 """
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from .document import Experiment, is_reported
+from .document import Experiment, is_reported, path_getter
 from .errors import RulesetError
 
 BIOFLUIDS = frozenset(
@@ -25,7 +26,7 @@ SEPARATION_METHODS = frozenset(
 
 class Outcome(NamedTuple):
     value: bool | None
-    evidence: tuple[dict, ...] = ()
+    evidence: tuple[tuple[str, Any], ...] = ()
     # For False: what is missing, in plain words. For None: what could not be told.
     notes: tuple[str, ...] = ()
 
@@ -36,8 +37,9 @@ class Condition(NamedTuple):
     may_be_undecided: bool
 
 
-def evidence(path: str, detail: str) -> dict:
-    return {"path": path, "detail": detail}
+def evidence(path: str, detail: Any) -> tuple[str, Any]:
+    """One piece of evidence: the document path used and what was found there (formatted on output)."""
+    return (path, detail)
 
 
 ConditionCompiler = Callable[[Any, str], Condition]
@@ -56,8 +58,28 @@ def condition_names() -> frozenset[str]:
     return frozenset(_COMPILERS)
 
 
+_INTERNED: dict[str, Condition] = {}
+
+
 def compile_condition(spec: Any, where: str) -> Condition:
-    """Compile a condition mapping; ``where`` (file, rule id, key path) prefixes every error message."""
+    """Compile a condition mapping; ``where`` (file, rule id, key path) prefixes every error message.
+
+    Identical specs compile to one shared Condition, so the evaluator can reuse its outcome across the
+    rules (and rule sets) that repeat it, such as the same biofluid test.
+    """
+    try:
+        key = json.dumps(spec, sort_keys=True)
+    except (TypeError, ValueError):
+        key = None
+    if key is not None and key in _INTERNED:
+        return _INTERNED[key]
+    compiled = _compile(spec, where)
+    if key is not None:
+        _INTERNED[key] = compiled
+    return compiled
+
+
+def _compile(spec: Any, where: str) -> Condition:
     if not isinstance(spec, Mapping) or len(spec) != 1:
         raise RulesetError(f"{where}: a condition must be a mapping with exactly one key, got {spec!r}")
     ((name, args),) = spec.items()
@@ -172,7 +194,7 @@ def _not(args, where):
         if outcome.value is None:
             return outcome
         if outcome.value:
-            details = "; ".join(f"{item['path']} is {item['detail']}" for item in outcome.evidence) or child.name
+            details = "; ".join(f"{path} is {detail}" for path, detail in outcome.evidence) or child.name
             return Outcome(False, outcome.evidence, (f"excluded because {details}",))
         return Outcome(True, outcome.evidence)
 
@@ -186,29 +208,32 @@ def _not(args, where):
 def _biofluid_in(args, where):
     codes = frozenset(str_list(args, where, allowed=BIOFLUIDS))
     listed = ", ".join(sorted(codes))
+    # The answer depends on the biofluid alone, so every possible outcome is built once here.
+    outcomes = {
+        code: Outcome(True, (evidence("sample.biofluid", code),))
+        if code in codes
+        else Outcome(False, (evidence("sample.biofluid", code),), (f"the biofluid is {code}, not one of {listed}",))
+        for code in BIOFLUIDS
+    }
 
     def check(experiment):
-        found = (evidence("sample.biofluid", experiment.biofluid),)
-        if experiment.biofluid in codes:
-            return Outcome(True, found)
-        return Outcome(False, found, (f"the biofluid is {experiment.biofluid}, not one of {listed}",))
+        return outcomes[experiment.biofluid]
 
     return Condition("biofluid_in", check, False)
 
 
 @condition("field_present")
 def _field_present(args, where):
-    paths = [(path, split_path(path, where)) for path in str_list(args, where)]
+    paths = [(path, path_getter(split_path(path, where))) for path in str_list(args, where)]
 
     def check(experiment):
-        found, missing = [], []
-        for path, keys in paths:
-            value = experiment.lookup(keys)
-            if is_reported(value):
-                found.append(evidence(path, _short(value)))
-            else:
-                missing.append(f"{path} is not reported")
-        return Outcome(not missing, tuple(found), tuple(missing))
+        document = experiment.document
+        values = [(path, get(document)) for path, get in paths]
+        if all(is_reported(value) for _, value in values):
+            return Outcome(True, tuple(evidence(path, value) for path, value in values))
+        found = tuple(evidence(path, value) for path, value in values if is_reported(value))
+        missing = tuple(f"{path} is not reported" for path, value in values if not is_reported(value))
+        return Outcome(False, found, missing)
 
     return Condition("field_present", check, False)
 
@@ -217,7 +242,7 @@ def _field_present(args, where):
 def _field_in(args, where):
     args = mapping_args(args, where, required=("field", "values"), optional=("absent_means",))
     path = args["field"]
-    keys = split_path(path, f"{where}.field")
+    get = path_getter(split_path(path, f"{where}.field"))
     values = args["values"]
     if not isinstance(values, list) or not values:
         raise RulesetError(f"{where}.values: expected a non-empty list")
@@ -225,10 +250,10 @@ def _field_in(args, where):
     when_absent = absent_value(args, where)
 
     def check(experiment):
-        value = experiment.lookup(keys)
+        value = get(experiment.document)
         if value is None:
             return Outcome(when_absent, (), (f"{path} is not reported",))
-        found = (evidence(path, _short(value)),)
+        found = (evidence(path, value),)
         if value in allowed:
             return Outcome(True, found)
         return Outcome(False, found, (f"{path} is {value!r}, not one of {', '.join(map(str, values))}",))
@@ -249,7 +274,7 @@ _COMPARISONS = {
 def _field_compare(args, where):
     args = mapping_args(args, where, required=("field", "op", "value"), optional=("absent_means",))
     path = args["field"]
-    keys = split_path(path, f"{where}.field")
+    get = path_getter(split_path(path, f"{where}.field"))
     if args["op"] not in _COMPARISONS:
         raise RulesetError(f"{where}.op: expected one of {' '.join(_COMPARISONS)}, got {args['op']!r}")
     compare, wording = _COMPARISONS[args["op"]]
@@ -259,12 +284,12 @@ def _field_compare(args, where):
     when_absent = absent_value(args, where)
 
     def check(experiment):
-        value = experiment.lookup(keys)
+        value = get(experiment.document)
         if value is None:
             return Outcome(when_absent, (), (f"{path} is not reported",))
         if isinstance(value, bool) or not isinstance(value, int | float):
             return Outcome(None, (), (f"{path} is {value!r}, not a number",))
-        found = (evidence(path, _short(value)),)
+        found = (evidence(path, value),)
         if compare(value, limit):
             return Outcome(True, found)
         return Outcome(False, found, (f"{path} is {value}, expected {wording} {limit}",))
@@ -276,14 +301,14 @@ def _field_compare(args, where):
 def _all_items_have(args, where):
     args = mapping_args(args, where, required=("list", "fields"), optional=("min_items",))
     path = args["list"]
-    keys = split_path(path, f"{where}.list")
+    get = path_getter(split_path(path, f"{where}.list"))
     alternatives = field_alternatives(args["fields"], f"{where}.fields")
     min_items = args.get("min_items", 1)
     if not isinstance(min_items, int) or isinstance(min_items, bool) or min_items < 0:
         raise RulesetError(f"{where}.min_items: expected a non-negative integer, got {min_items!r}")
 
     def check(experiment):
-        items = experiment.lookup(keys) or ()
+        items = get(experiment.document) or ()
         if len(items) < min_items:
             return Outcome(False, (), (f"{path} lists {len(items)} item(s), at least {min_items} expected",))
         gaps = []
@@ -339,11 +364,6 @@ def _param_present_for_all_steps(args, where):
         return Outcome(not gaps, tuple(found), tuple(gaps))
 
     return Condition("param_present_for_all_steps", check, False)
-
-
-def _short(value: Any) -> str:
-    text = str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # Registers the characterisation conditions; kept in their own module to keep both files readable.

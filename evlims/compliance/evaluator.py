@@ -27,16 +27,48 @@ class ComponentState(StrEnum):
     NOT_APPLICABLE = "not_applicable"
 
 
-@dataclass(frozen=True, slots=True)
 class RuleVerdict:
-    rule_id: str
-    title: str
-    level: str
-    status: Status
-    message: str
-    evidence: tuple[dict, ...]
-    fix: str | None
-    citation: dict
+    """One rule's verdict. The message is composed on first use: batch runs that read only statuses
+    never pay for the text."""
+
+    __slots__ = ("rule", "status", "evidence", "_notes", "_undecided_applicability", "_message")
+
+    def __init__(
+        self,
+        rule: Rule,
+        status: Status,
+        evidence: tuple,
+        notes: tuple[str, ...],
+        *,
+        undecided_applicability: bool = False,
+    ):
+        self.rule = rule
+        self.status = status
+        self.evidence = evidence
+        self._notes = notes
+        self._undecided_applicability = undecided_applicability
+        self._message: str | None = None
+
+    rule_id = property(lambda self: self.rule.id)
+    title = property(lambda self: self.rule.title)
+    level = property(lambda self: self.rule.level)
+    citation = property(lambda self: self.rule.citation)
+
+    @property
+    def fix(self) -> str | None:
+        return self.rule.fix if self.status in (Status.FAIL, Status.INSUFFICIENT_DATA) else None
+
+    @property
+    def message(self) -> str:
+        if self._message is None:
+            self._message = _compose_message(self.rule, self.status, self._notes, self._undecided_applicability)
+        return self._message
+
+    def evidence_dicts(self) -> list[dict]:
+        return [{"path": path, "detail": _format_detail(detail)} for path, detail in self.evidence]
+
+    def __repr__(self) -> str:
+        return f"RuleVerdict({self.rule_id}, {self.status})"
 
     def to_dict(self) -> dict:
         return {
@@ -45,10 +77,15 @@ class RuleVerdict:
             "level": self.level,
             "status": str(self.status),
             "message": self.message,
-            "evidence": list(self.evidence),
+            "evidence": self.evidence_dicts(),
             "fix": self.fix,
             "citation": self.citation,
         }
+
+
+def _format_detail(detail) -> str:
+    text = str(detail)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +150,7 @@ class EvMetricScore:
                     "state": str(state),
                     "title": by_id[component].title,
                     "message": by_id[component].message,
-                    "evidence": list(by_id[component].evidence),
+                    "evidence": by_id[component].evidence_dicts(),
                     "fix": by_id[component].fix,
                 }
                 for component, state in self.components.items()
@@ -161,39 +198,41 @@ class EvaluationReport:
 
 
 def _verdict(rule: Rule, experiment: Experiment) -> RuleVerdict:
-    if rule.applies_when is not None:
-        applies = rule.applies_when.check(experiment)
+    # Shared conditions (interned at compile time) are checked once per experiment.
+    memo = experiment.memo
+    condition = rule.applies_when
+    if condition is not None:
+        applies = memo.get(id(condition))
+        if applies is None:
+            applies = memo[id(condition)] = condition.check(experiment)
         if applies.value is None:
-            return _make(
-                rule,
-                Status.INSUFFICIENT_DATA,
-                "Cannot tell whether this applies: " + "; ".join(applies.notes),
-                applies.evidence,
+            return RuleVerdict(
+                rule, Status.INSUFFICIENT_DATA, applies.evidence, applies.notes, undecided_applicability=True
             )
         if applies.value is False:
-            return _make(rule, Status.NOT_APPLICABLE, "Not applicable: " + "; ".join(applies.notes), applies.evidence)
-    outcome = rule.satisfied_when.check(experiment)
+            return RuleVerdict(rule, Status.NOT_APPLICABLE, applies.evidence, applies.notes)
+    condition = rule.satisfied_when
+    outcome = memo.get(id(condition))
+    if outcome is None:
+        outcome = memo[id(condition)] = condition.check(experiment)
     if outcome.value is True:
-        return _make(rule, Status.PASS, "Satisfied.", outcome.evidence)
+        return RuleVerdict(rule, Status.PASS, outcome.evidence, ())
     if outcome.value is None:
-        return _make(rule, Status.INSUFFICIENT_DATA, "Not enough data: " + "; ".join(outcome.notes), outcome.evidence)
-    details = "; ".join(outcome.notes)
-    return _make(
-        rule, Status.FAIL, f"{rule.missing_message} ({details})" if details else rule.missing_message, outcome.evidence
-    )
+        return RuleVerdict(rule, Status.INSUFFICIENT_DATA, outcome.evidence, outcome.notes)
+    return RuleVerdict(rule, Status.FAIL, outcome.evidence, outcome.notes)
 
 
-def _make(rule: Rule, status: Status, message: str, found: tuple[dict, ...]) -> RuleVerdict:
-    needs_fix = status in (Status.FAIL, Status.INSUFFICIENT_DATA)
-    return RuleVerdict(
-        rule.id, rule.title, rule.level, status, message, found, rule.fix if needs_fix else None, rule.citation
-    )
-
-
-def evaluate_ruleset(ruleset: RuleSet, experiment: Experiment | Mapping, *, validate: bool = True) -> RulesetReport:
-    experiment = Experiment.coerce(experiment, validate=validate)
-    verdicts = tuple(_verdict(rule, experiment) for rule in ruleset.rules)
-    return RulesetReport(ruleset.name, ruleset.version, ruleset.report_key, verdicts)
+def _compose_message(rule: Rule, status: Status, notes: tuple[str, ...], undecided_applicability: bool) -> str:
+    if status is Status.PASS:
+        return "Satisfied."
+    if status is Status.NOT_APPLICABLE:
+        return "Not applicable: " + "; ".join(notes)
+    if status is Status.INSUFFICIENT_DATA:
+        if undecided_applicability:
+            return "Cannot tell whether this applies: " + "; ".join(notes)
+        return "Not enough data: " + "; ".join(notes)
+    details = "; ".join(notes)
+    return f"{rule.missing_message} ({details})" if details else rule.missing_message
 
 
 def resolve_rulesets(rulesets: Iterable[RuleSet | str] | None) -> tuple[RuleSet, ...]:
