@@ -58,9 +58,12 @@ def hashed_payload(event: AuditEvent) -> dict:
 
 
 def actor_label(actor) -> str:
+    """A user's username; for machine actors (instruments) their kind and name."""
     if actor is None:
         return "system"
-    return actor.get_username()
+    if hasattr(actor, "get_username"):
+        return actor.get_username()
+    return f"{actor._meta.model_name}:{actor}"
 
 
 def record_event(*, actor, action: str, obj, lab=None, changes=None, reason: str = "") -> AuditEvent:
@@ -73,7 +76,7 @@ def record_event(*, actor, action: str, obj, lab=None, changes=None, reason: str
     event = AuditEvent(
         lab=lab if lab is not None else getattr(obj, "lab", None),
         occurred_at=timezone.now(),
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=actor if hasattr(actor, "get_username") and actor.pk else None,
         actor_label=actor_label(actor),
         action=action,
         object_type=obj._meta.model_name,

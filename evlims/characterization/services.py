@@ -1,0 +1,269 @@
+"""Recording characterization results: validated payloads in, typed rows out, in bulk and all or nothing."""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ..compliance.markers import marker_vocabulary
+from ..core.audit import record_event
+from ..core.models import Role
+from ..core.tenancy import WRITER_ROLES, ensure_role
+from ..isolation.models import EVPreparation
+from ..samples.models import Sample
+from .models import (
+    AnalyteQuantification,
+    ImagingResult,
+    MarkerResult,
+    Measurement,
+    ParticleAnalysis,
+    ParticleCapture,
+    ProteinQuantification,
+    SizeBin,
+)
+from .payloads import ResultPayload
+
+PARTICLE_SCALARS = (
+    "dilution_factor",
+    "dilution_applied_in_file",
+    "concentration_per_ml",
+    "instrument_average_concentration_per_ml",
+    "size_mean_nm",
+    "size_mode_nm",
+    "size_sd_nm",
+    "d10_nm",
+    "d50_nm",
+    "d90_nm",
+)
+CAPTURE_FIELDS = (
+    "name",
+    "concentration_per_ml",
+    "valid",
+    "size_mean_nm",
+    "size_mode_nm",
+    "size_sd_nm",
+    "d10_nm",
+    "d50_nm",
+    "d90_nm",
+)
+
+
+def validate_results(documents) -> list[dict]:
+    """Validate a list of result documents; errors are keyed by position, e.g. {"results[2].marker.protein": ...}."""
+    if not isinstance(documents, list):
+        raise ValidationError({"results": "Send a list of results."})
+    serializer = ResultPayload(data=documents, many=True)
+    if not serializer.is_valid():
+        raise ValidationError(_flatten(serializer.errors, "results"))
+    return serializer.validated_data
+
+
+def _flatten(errors, prefix) -> dict:
+    flat: dict[str, list[str]] = {}
+    if isinstance(errors, list) and errors and all(isinstance(e, str) for e in errors):
+        flat[prefix] = [str(e) for e in errors]
+    elif isinstance(errors, list):
+        for index, item in enumerate(errors):
+            if item:
+                flat |= _flatten(item, f"{prefix}[{index}]")
+    elif isinstance(errors, dict):
+        for key, item in errors.items():
+            if key == "non_field_errors":
+                path = prefix
+            elif isinstance(key, int) or str(key).isdigit():  # list errors may come keyed by index
+                path = f"{prefix}[{key}]"
+            else:
+                path = f"{prefix}.{key}"
+            flat |= _flatten(item, path)
+    else:
+        flat[prefix] = [str(errors)]
+    return flat
+
+
+def _subjects(lab_id, results):
+    """Resolve preparation and sample barcodes of the lab in two queries; unknown ones are errors."""
+    prep_codes = {r["preparation"] for r in results if r.get("preparation")}
+    sample_codes = {r["input_sample"] for r in results if r.get("input_sample")}
+    preps = {p.barcode: p for p in EVPreparation.objects.filter(lab_id=lab_id, barcode__in=prep_codes)}
+    samples = {s.barcode: s for s in Sample.objects.filter(lab_id=lab_id, barcode__in=sample_codes)}
+    errors = {}
+    for index, result in enumerate(results):
+        if result.get("preparation") and result["preparation"] not in preps:
+            errors[f"results[{index}].preparation"] = f"No preparation {result['preparation']} in this lab."
+        if result.get("input_sample") and result["input_sample"] not in samples:
+            errors[f"results[{index}].input_sample"] = f"No sample {result['input_sample']} in this lab."
+    if errors:
+        raise ValidationError(errors)
+    return preps, samples
+
+
+def headline_values(result: dict) -> dict:
+    """The few figures metrics and lists read, copied onto Measurement.values."""
+    kind = result["kind"]
+    if kind == Measurement.Kind.PARTICLE:
+        p = result["particle"]
+        return {
+            k: v
+            for k, v in {
+                "particles_per_ml": p.get("concentration_per_ml"),
+                "size_mode_nm": p.get("size_mode_nm"),
+                "size_mean_nm": p.get("size_mean_nm"),
+                "d50_nm": p.get("d50_nm"),
+            }.items()
+            if v is not None
+        }
+    if kind == Measurement.Kind.PROTEIN:
+        value = result["protein"].get("concentration_ug_per_ml")
+        return {"protein_ug_per_ml": value} if value is not None else {"out_of_range": True}
+    if kind == Measurement.Kind.MARKER:
+        m = result["marker"]
+        return {"protein": marker_vocabulary().resolve(m["protein"]), "detected": m.get("detected")}
+    if kind == Measurement.Kind.IMAGING:
+        i = result["imaging"]
+        return {"wide_field": i["wide_field"], "close_up": i["close_up"]}
+    a = result["analyte"]
+    return {"value": a["value"], "unit": a["unit"], "assay": a["assay"]}
+
+
+@transaction.atomic
+def measurements_record(
+    *, actor, lab, results: list[dict], instrument=None, ingestion=None, raw_file=None, reason: str = ""
+) -> list[Measurement]:
+    """Store validated results (see validate_results). Either every result is stored or none."""
+    preps, samples = _subjects(lab.pk, results)
+    now = timezone.now()
+    measurements = Measurement.objects.bulk_create(
+        [
+            Measurement(
+                lab=lab,
+                preparation=preps.get(r.get("preparation")),
+                input_sample=samples.get(r.get("input_sample")),
+                kind=r["kind"],
+                method=r["method"],
+                measured_at=r.get("measured_at") or now,
+                instrument=instrument,
+                instrument_name=instrument.name if instrument else "",
+                software_version=r.get("software_version", ""),
+                raw_file=raw_file,
+                ingestion=ingestion,
+                values=headline_values(r),
+                recorded_by=actor if hasattr(actor, "get_username") else None,
+            )
+            for r in results
+        ]
+    )
+    _store_details(measurements, results)
+    record_event(
+        actor=actor,
+        action="measurements.record",
+        obj=ingestion or measurements[0],
+        lab=lab,
+        reason=reason,
+        changes={
+            "count": len(measurements),
+            "kinds": sorted({m.kind for m in measurements}),
+            "measurement_ids": [m.pk for m in measurements][:200],
+        },
+    )
+    return measurements
+
+
+def _store_details(measurements, results):
+    particle_rows, protein_rows, marker_rows, imaging_rows, analyte_rows = [], [], [], [], []
+    particle_payloads = []
+    vocabulary = marker_vocabulary()
+    for measurement, result in zip(measurements, results, strict=True):
+        kind = result["kind"]
+        if kind == Measurement.Kind.PARTICLE:
+            p = result["particle"]
+            particle_rows.append(
+                ParticleAnalysis(
+                    measurement=measurement,
+                    technique=p["technique"],
+                    sample_name=p.get("name", ""),
+                    settings=p.get("settings", {}),
+                    computed=p.get("computed", []),
+                    **{field: p.get(field) for field in PARTICLE_SCALARS},
+                )
+            )
+            particle_payloads.append(p)
+        elif kind == Measurement.Kind.PROTEIN:
+            p = result["protein"]
+            protein_rows.append(
+                ProteinQuantification(
+                    measurement=measurement,
+                    assay=p["assay"],
+                    concentration_ug_per_ml=p.get("concentration_ug_per_ml"),
+                    volume_assayed_ul=p.get("volume_assayed_ul"),
+                    out_of_range=p.get("out_of_range", False),
+                    standard_curve=p.get("standard_curve", {}),
+                )
+            )
+        elif kind == Measurement.Kind.MARKER:
+            marker_rows.append(_marker_row(measurement, result["marker"], vocabulary))
+        elif kind == Measurement.Kind.IMAGING:
+            i = result["imaging"]
+            imaging_rows.append(
+                ImagingResult(
+                    measurement=measurement,
+                    technique=i["technique"],
+                    wide_field=i["wide_field"],
+                    close_up=i["close_up"],
+                    magnification=i.get("magnification", ""),
+                )
+            )
+        else:
+            a = result["analyte"]
+            analyte_rows.append(
+                AnalyteQuantification(measurement=measurement, assay=a["assay"], value=a["value"], unit=a["unit"])
+            )
+    analyses = ParticleAnalysis.objects.bulk_create(particle_rows)
+    ProteinQuantification.objects.bulk_create(protein_rows)
+    MarkerResult.objects.bulk_create(marker_rows)
+    ImagingResult.objects.bulk_create(imaging_rows)
+    AnalyteQuantification.objects.bulk_create(analyte_rows)
+    captures, bins = [], []
+    for analysis, payload in zip(analyses, particle_payloads, strict=True):
+        captures += [
+            ParticleCapture(analysis=analysis, **{f: c.get(f) for f in CAPTURE_FIELDS})
+            for c in payload.get("captures") or []
+        ]
+        histogram = payload.get("histogram") or {}
+        bins += [
+            SizeBin(analysis=analysis, bin_center_nm=center, concentration_per_ml=value)
+            for center, value in zip(
+                histogram.get("bin_center_nm", []), histogram.get("concentration_per_ml", []), strict=True
+            )
+        ]
+    ParticleCapture.objects.bulk_create(captures, batch_size=1000)
+    SizeBin.objects.bulk_create(bins, batch_size=2000)
+
+
+def _marker_row(measurement, m, vocabulary) -> MarkerResult:
+    symbol = vocabulary.resolve(m["protein"])
+    subcategories = sorted(vocabulary.subcategories(symbol))
+    if m.get("detected") is None:
+        detection = MarkerResult.Detection.SEMI_QUANTITATIVE
+    else:
+        detection = MarkerResult.Detection.DETECTED if m["detected"] else MarkerResult.Detection.NOT_DETECTED
+    antibody = m.get("antibody") or {}
+    lysate = m.get("lysate") or {}
+    return MarkerResult(
+        measurement=measurement,
+        protein=symbol,
+        misev_category=",".join(subcategories),
+        detection=detection,
+        semi_quantitative_value=m.get("semi_quantitative_value"),
+        antibody_clone=antibody.get("clone", ""),
+        antibody_catalogue=antibody.get("catalogue", ""),
+        antibody_dilution=antibody.get("dilution", ""),
+        lysate_buffer=lysate.get("buffer", ""),
+        protein_loaded_ug=lysate.get("protein_loaded_ug"),
+        compared_with_source_lysate=lysate.get("compared_with_source"),
+    )
+
+
+def record_results(*, actor, lab, documents, reason: str = "", **kwargs) -> list[Measurement]:
+    """Validate raw result documents and store them (the entry point for forms and the API)."""
+    if hasattr(actor, "get_username"):
+        ensure_role(actor, lab.pk, WRITER_ROLES | {Role.INSTRUMENT}, "record results")
+    return measurements_record(actor=actor, lab=lab, results=validate_results(documents), reason=reason, **kwargs)

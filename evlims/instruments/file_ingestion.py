@@ -1,0 +1,188 @@
+"""Instrument files: stored first, parsed, previewed, then committed as results once mapped to preparations.
+
+A file that cannot be parsed still stays stored (with a failed ingestion naming the line and field), so
+nothing an instrument or a person sent is lost, and no result row is written.
+"""
+
+from statistics import fmean
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from ..conf import evlims_settings
+from ..core.tenancy import WRITER_ROLES, ensure_role
+from .models import Ingestion
+from .parsers import ParseError, parse_bytes
+from .services import _client, measurements_record, previous_answer, raw_file_store, request_hash, validate_results
+
+PARTICLE_FORMATS = {"nanosight": "nta", "zetaview": "zetaview"}
+SIZE_FIELDS = ("size_mean_nm", "size_mode_nm", "size_sd_nm", "d10_nm", "d50_nm", "d90_nm")
+
+
+def file_upload(
+    *,
+    actor,
+    lab,
+    data: bytes,
+    name: str,
+    file_format: str = "auto",
+    instrument=None,
+    idempotency_key: str = "",
+    content_type: str = "",
+    parse_options=None,
+) -> tuple[Ingestion, bool]:
+    """Store and parse an instrument file. Returns (ingestion, replayed); the ingestion holds the preview.
+
+    Raises ValidationError (after recording a failed ingestion) when the file cannot be parsed.
+    """
+    if instrument is None:
+        ensure_role(actor, lab.pk, WRITER_ROLES, "upload instrument files")
+    if len(data) > evlims_settings.IMPORT_MAX_BYTES:
+        raise ValidationError(
+            {"file": f"The file is {len(data):,} bytes; the limit is {evlims_settings.IMPORT_MAX_BYTES:,}."}
+        )
+    body_hash = request_hash(data)
+    earlier = previous_answer(actor=actor, instrument=instrument, idempotency_key=idempotency_key, body_hash=body_hash)
+    if earlier:
+        return earlier, True
+    raw = raw_file_store(lab=lab, data=data, name=name, content_type=content_type, actor=actor, instrument=instrument)
+    ingestion = Ingestion(
+        lab=lab,
+        instrument=instrument,
+        raw_file=raw,
+        client=_client(actor, instrument),
+        submitted_by=actor if hasattr(actor, "get_username") else None,
+        idempotency_key=idempotency_key,
+        request_hash=body_hash,
+    )
+    try:
+        parsed = parse_bytes(data, file_format, **(parse_options or {})).to_dict()
+    except ParseError as exc:
+        ingestion.status, ingestion.error = Ingestion.Status.FAILED, str(exc)
+        ingestion.response = {"status": "failed", "error": str(exc), "raw_file": raw.pk}
+        ingestion.save()
+        raise ValidationError({"file": str(exc)})
+    ingestion.status, ingestion.parsed = Ingestion.Status.PREVIEW, parsed
+    ingestion.response = {
+        "ingestion": None,
+        "status": "preview",
+        "raw_file": raw.pk,
+        "samples": [s.get("name") for s in parsed.get("samples") or []],
+    }
+    ingestion.save()
+    ingestion.response["ingestion"] = ingestion.pk
+    Ingestion.objects.filter(pk=ingestion.pk).update(response=ingestion.response)
+    return ingestion, False
+
+
+def _mean_of_valid(captures, field):
+    values = [c[field] for c in captures if c.get("valid") and c.get(field) is not None]
+    return fmean(values) if values else None
+
+
+def particle_document(sample: dict, parsed: dict, preparation: str, dilution_factor=None) -> dict:
+    """A parsed particle sample as a result document. A dilution given at upload is applied only when the
+    file did not already apply one; sample-level sizes absent from the file are means of valid captures."""
+    captures = sample.get("captures") or []
+    computed = list(sample.get("computed") or [])
+    concentration = sample.get("concentration_per_ml")
+    applied = sample.get("dilution_applied_in_file")
+    factor = sample.get("dilution_factor")
+    if dilution_factor and not applied:
+        factor = dilution_factor
+        concentration = concentration * dilution_factor if concentration is not None else None
+        computed.append("concentration_per_ml")
+    particle = {
+        "technique": PARTICLE_FORMATS[parsed["format"]],
+        "name": sample.get("name", ""),
+        "dilution_factor": factor,
+        "dilution_applied_in_file": applied,
+        "concentration_per_ml": concentration,
+        "instrument_average_concentration_per_ml": sample.get("instrument_average_concentration_per_ml"),
+        "captures": [{k: c.get(k) for k in ("name", "concentration_per_ml", "valid", *SIZE_FIELDS)} for c in captures],
+        "histogram": sample.get("histogram"),
+    }
+    for field in SIZE_FIELDS:
+        value = sample.get(field)
+        if value is None:
+            value = _mean_of_valid(captures, field)
+            if value is not None:
+                computed.append(field)
+        particle[field] = value
+    particle["computed"] = sorted(set(computed))
+    return {
+        "kind": "particle",
+        "method": particle["technique"],
+        "preparation": preparation,
+        "software_version": parsed.get("software_version") or "",
+        "particle": particle,
+    }
+
+
+def protein_document(sample: dict, parsed: dict, preparation: str) -> dict:
+    return {
+        "kind": "protein",
+        "method": "bca",
+        "preparation": preparation,
+        "software_version": parsed.get("software_version") or "",
+        "protein": {
+            "assay": "bca",
+            "concentration_ug_per_ml": sample.get("protein_ug_per_ml"),
+            "out_of_range": bool(sample.get("out_of_range")),
+            "standard_curve": parsed.get("standard_curve") or {},
+        },
+    }
+
+
+def documents_from_parsed(parsed: dict, mapping: dict, dilutions: dict | None = None) -> list[dict]:
+    """Result documents for the samples the user mapped ({sample name: preparation barcode}); unmapped
+    samples (e.g. beads or standards) are left out on purpose."""
+    documents = []
+    for sample in parsed.get("samples") or []:
+        preparation = mapping.get(sample.get("name"))
+        if not preparation:
+            continue
+        if parsed["format"] in PARTICLE_FORMATS:
+            documents.append(particle_document(sample, parsed, preparation, (dilutions or {}).get(sample["name"])))
+        elif "protein_ug_per_ml" in sample:
+            documents.append(protein_document(sample, parsed, preparation))
+    return documents
+
+
+def file_commit(*, actor, ingestion: Ingestion, mapping: dict, dilutions: dict | None = None) -> Ingestion:
+    """Turn a previewed file into results, all or nothing. Committing twice changes nothing."""
+    with transaction.atomic():
+        ingestion = (
+            Ingestion.objects.select_for_update().select_related("raw_file", "instrument", "lab").get(pk=ingestion.pk)
+        )
+        if ingestion.instrument is None:
+            ensure_role(actor, ingestion.lab_id, WRITER_ROLES, "commit instrument files")
+        if ingestion.status == Ingestion.Status.COMMITTED:
+            return ingestion
+        if ingestion.status != Ingestion.Status.PREVIEW:
+            raise ValidationError({"ingestion": f"This ingestion is {ingestion.get_status_display().lower()}."})
+        known = {s.get("name") for s in ingestion.parsed.get("samples") or []}
+        unknown = sorted(set(mapping) - known)
+        if unknown:
+            raise ValidationError({"mapping": f"Not samples of this file: {', '.join(map(str, unknown))}."})
+        documents = documents_from_parsed(ingestion.parsed, mapping, dilutions)
+        if not documents:
+            raise ValidationError({"mapping": "Map at least one sample of the file to a preparation."})
+        results = validate_results(documents)
+        measurements = measurements_record(
+            actor=actor,
+            lab=ingestion.lab,
+            results=results,
+            instrument=ingestion.instrument,
+            ingestion=ingestion,
+            raw_file=ingestion.raw_file,
+        )
+        ingestion.status = Ingestion.Status.COMMITTED
+        ingestion.response = {
+            "ingestion": ingestion.pk,
+            "status": "committed",
+            "raw_file": ingestion.raw_file_id,
+            "measurements": [m.pk for m in measurements],
+        }
+        ingestion.save(update_fields=["status", "response", "updated_at"])
+    return ingestion
