@@ -5,4 +5,6 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("evlims.web.urls_samples")),
     path("imports/", include("evlims.web.urls_imports")),
+    path("protocols/", include("evlims.web.urls_protocols")),
+    path("runs/", include("evlims.web.urls_runs")),
 ]
