@@ -10,9 +10,11 @@ from .characterization.models import (
     ProteinQuantification,
     SizeBin,
 )
+from .compliance.models import ComplianceEvaluation, Review, Signature
 from .core.models import AuditChainHead, AuditEvent, BarcodeSequence, Lab, Membership, Project, Role
 from .instruments.models import Ingestion, Instrument, InstrumentApiKey, RawFile
 from .isolation.models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
+from .metrics.models import ControlMaterial, MetricJob, PreparationMetrics
 from .samples.models import Aliquot, CustodyEvent, Donor, ManifestImport, Sample, StorageUnit
 
 __all__ = [
@@ -21,6 +23,8 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "BarcodeSequence",
+    "ComplianceEvaluation",
+    "ControlMaterial",
     "CustodyEvent",
     "Donor",
     "EVPreparation",
@@ -34,16 +38,20 @@ __all__ = [
     "MarkerResult",
     "Measurement",
     "Membership",
+    "MetricJob",
     "ParticleAnalysis",
     "ParticleCapture",
+    "PreparationMetrics",
     "Project",
     "ProteinQuantification",
     "Protocol",
     "ProtocolVersion",
     "RawFile",
+    "Review",
     "Role",
     "RunStep",
     "Sample",
+    "Signature",
     "SizeBin",
     "StorageUnit",
 ]
