@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema_rs
+from jsonschema import Draft202012Validator
 
 from .errors import DocumentIssue, ExperimentDocumentError
 from .markers import marker_vocabulary
@@ -35,9 +36,15 @@ def experiment_schema() -> dict:
 
 
 @cache
-def _validator():
-    # The Rust validator checks a document in tens of microseconds, which batch re-evaluation needs.
+def _fast_validator():
+    # The Rust validator accepts a valid document in tens of microseconds, which batch re-evaluation
+    # of thousands of preparations needs; the reference validator then explains any rejection.
     return jsonschema_rs.validator_for(experiment_schema())
+
+
+@cache
+def _explaining_validator() -> Draft202012Validator:
+    return Draft202012Validator(experiment_schema())
 
 
 def json_path(parts) -> str:
@@ -49,10 +56,13 @@ def json_path(parts) -> str:
 
 def validate_document(document: Any) -> None:
     """Raise ExperimentDocumentError listing every schema violation, each with its JSON path."""
-    validator = _validator()
-    if validator.is_valid(document):
+    if _fast_validator().is_valid(document):
         return
-    issues = {DocumentIssue(json_path(error.instance_path), error.message) for error in validator.iter_errors(document)}
+    errors = _explaining_validator().iter_errors(document)
+    issues = {DocumentIssue(json_path(error.absolute_path), error.message) for error in errors}
+    if not issues:
+        # The two validators disagree only on schema corner cases; never let a rejection pass silently.
+        issues = {DocumentIssue("$", "the document does not follow experiment.schema.json")}
     raise ExperimentDocumentError(sorted(issues, key=lambda issue: (issue.path, issue.message)))
 
 
