@@ -1,6 +1,9 @@
 """Sample search, intake and edit forms. Forms validate input only; services do the writing."""
 
+from decimal import Decimal
+
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...samples import selectors
@@ -116,6 +119,15 @@ class SampleForm(forms.ModelForm):
         for name in ("collected_at", "received_at"):
             self.fields[name].input_formats = ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
         self.cleared_fields: list[str] = []
+        # The database constraints, restated per field so the message lands next to the input.
+        self.fields["volume_ml"].validators.append(
+            MinValueValidator(Decimal("0.001"), "The volume must be more than 0 mL.")
+        )
+        viability = self.fields["viability_pct_at_harvest"].validators
+        viability += [
+            MinValueValidator(0, "Give a percentage from 0 to 100."),
+            MaxValueValidator(100, "Give a percentage from 0 to 100."),
+        ]
 
     def clean(self):
         cleaned = super().clean()
