@@ -209,3 +209,28 @@ def test_non_numeric_concentration_names_line_and_field():
     assert caught.value.line == line_number
     assert "Concentration" in caught.value.field
     assert f"line {line_number}" in str(caught.value)
+
+
+def test_export_without_a_dilution_row_is_treated_as_not_recorded():
+    lines = fixture_bytes("nanosight-failed-capture.csv").decode().split("\n")
+    data = "\n".join(line for line in lines if not line.startswith("Dilution factor")).encode()
+    sample = parse_bytes(data).samples[0]
+    assert sample.dilution_factor is None and sample.dilution_applied_in_file is False
+    assert sample.concentration_per_ml == pytest.approx(1.70e08)
+
+
+def test_unreadable_dilution_cell_is_rejected():
+    data = fixture_bytes("nanosight-failed-capture.csv")
+    data = data.replace(b"Not recorded,Not recorded,Not", b"x,Not recorded,Not")
+    with pytest.raises(ParseError, match="expected a number or 'Not recorded'") as caught:
+        parse_bytes(data)
+    assert caught.value.field == "Dilution factor"
+
+
+def test_mixed_recorded_dilutions_within_a_sample_give_no_concentration():
+    data = fixture_bytes("nanosight-failed-capture.csv").replace(
+        b"Not recorded,Not recorded,Not recorded", b"1.00e+02,5.00e+02,5.00e+02"
+    )
+    result = parse_bytes(data)
+    assert result.samples[0].concentration_per_ml is None
+    assert any("different dilution factors" in warning for warning in result.warnings)

@@ -229,8 +229,8 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
     concentration_row = _row(layout, "results", "Concentration (Particles / ml)")
     concentrations = _per_capture_numbers(concentration_row, count, "Concentration (Particles / ml)", decimal)
     instrument_average = parse_number(concentration_row.cell(count + 1), decimal)
-    dilution_row = _row(layout, "results", "Dilution factor")
-    recorded_dilutions = _dilutions(dilution_row, count, decimal)
+    dilution_row = _row(layout, "results", "Dilution factor", required=False)
+    recorded_dilutions = _dilutions(dilution_row, count, decimal) if dilution_row else [None] * count
     frames = _optional_numbers(
         _row(layout, "settings", "Total frames analysed", "Total frames analyzed", required=False), count, decimal
     )

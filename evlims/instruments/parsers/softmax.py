@@ -112,9 +112,8 @@ def parse(text: str) -> PlateParseResult:
     if not ended:
         raise ParseError("the '~End' marker is missing; the file is truncated", field="~End")
     if not plate_rows or (expected_rows is not None and len(plate_rows) != expected_rows):
-        raise ParseError(
-            f"found {len(plate_rows)} plate rows but the Plate: row announces {expected_rows or 'some'}", field="Plate:"
-        )
+        announced = f"{expected_rows:g}" if expected_rows is not None else "at least one"
+        raise ParseError(f"found {len(plate_rows)} plate rows but the Plate: row announces {announced}", field="Plate:")
     trailer = " ".join(rows[-1].trimmed()) if rows[-1].label.lower().startswith("original filename") else ""
     grid = PlateGrid(plate_rows, sorted(columns.values()), values, wavelength, read_type)
     metadata = {

@@ -1,0 +1,141 @@
+"""Bad input of every kind ends in a ParseError with a clear message, never another exception."""
+
+import codecs
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from evlims.instruments.parsers import DEFAULT_MAX_BYTES, ParseError, detect_format, parse_bytes
+
+from .conftest import ALL_SHARED, NANOSIGHT_BEADS_DILUTED, fixture_bytes, shared_bytes
+
+# The registry turns unexpected exceptions into ParseError with this wording; a fuzz case that
+# reaches it is a parser bug, not a clean rejection.
+SAFETY_NET = "could not be read as"
+
+
+def _parse_or_reject(data: bytes):
+    try:
+        return parse_bytes(data)
+    except ParseError as error:
+        assert SAFETY_NET not in str(error), str(error)
+        assert str(error)
+        return error
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("empty.csv", "empty"),
+        ("binary.bin", "binary"),
+        ("wrong-format.csv", "unrecognised file"),
+    ],
+)
+def test_broken_fixture_files(name, message):
+    with pytest.raises(ParseError, match=message):
+        parse_bytes(fixture_bytes(name))
+    with pytest.raises(ParseError, match=message):
+        detect_format(fixture_bytes(name))
+
+
+def test_input_larger_than_the_limit_is_rejected():
+    data = fixture_bytes("nanosight-failed-capture.csv")
+    with pytest.raises(ParseError, match="larger than the limit of 1000 bytes"):
+        parse_bytes(data, max_bytes=1000)
+    assert DEFAULT_MAX_BYTES == 50 * 1024 * 1024
+    with pytest.raises(ParseError, match="larger than the limit"):
+        parse_bytes(b"a" * (DEFAULT_MAX_BYTES + 1))
+
+
+def test_utf16_without_bom_is_rejected_as_binary():
+    text = fixture_bytes("nanosight-failed-capture.csv").decode()
+    with pytest.raises(ParseError, match="binary"):
+        parse_bytes(text.encode("utf-16-le"))
+
+
+def test_utf16_with_bom_is_read():
+    text = fixture_bytes("nanosight-failed-capture.csv").decode()
+    assert parse_bytes(codecs.BOM_UTF16_LE + text.encode("utf-16-le")).format == "nanosight"
+
+
+def test_invalid_utf8_after_a_utf8_bom_is_rejected():
+    data = codecs.BOM_UTF8 + fixture_bytes("nanosight-failed-capture.csv").replace(b"PBS", b"PB\xb2")
+    with pytest.raises(ParseError, match="UTF-8"):
+        parse_bytes(data)
+
+
+def test_non_bytes_input_is_rejected():
+    with pytest.raises(ParseError, match="expected bytes"):
+        parse_bytes("NTA Experiment Summary File")
+
+
+def test_forcing_the_wrong_format_is_a_parse_error():
+    with pytest.raises(ParseError, match="not a ZetaView export"):
+        parse_bytes(fixture_bytes("nanosight-failed-capture.csv"), "zetaview")
+    with pytest.raises(ParseError, match="not a NanoSight"):
+        parse_bytes(fixture_bytes("zetaview-8.06-decimal-point.txt"), "nanosight")
+    with pytest.raises(ParseError, match="not a SoftMax"):
+        parse_bytes(fixture_bytes("nanosight-failed-capture.csv"), "softmax")
+    with pytest.raises(ParseError, match="not an EnSight"):
+        parse_bytes(fixture_bytes("nanosight-failed-capture.csv"), "ensight")
+
+
+def test_unknown_format_and_option_name_the_field():
+    with pytest.raises(ParseError) as caught:
+        parse_bytes(fixture_bytes("nanosight-failed-capture.csv"), "fcs")
+    assert caught.value.field == "format"
+    with pytest.raises(ParseError, match="does not apply to nanosight") as caught:
+        parse_bytes(fixture_bytes("nanosight-failed-capture.csv"), plate_map={})
+    assert caught.value.field == "plate_map"
+
+
+def test_damaged_workbook_is_rejected():
+    with pytest.raises(ParseError, match="Excel workbook"):
+        parse_bytes(b"PK\x03\x04" + b"\x00garbage" * 20)
+
+
+def test_error_message_names_line_and_field():
+    error = ParseError("expected a number", line=12, field="Concentration")
+    assert str(error) == "line 12, field 'Concentration': expected a number"
+    assert (error.line, error.field, error.reason) == (12, "Concentration", "expected a number")
+    assert str(ParseError("plain")) == "plain"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=2000))
+def test_random_bytes_never_raise_anything_but_parse_error(data):
+    _parse_or_reject(data)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet=",;\t\r\n0123456789.-eE[]:ABCabc NTA", max_size=400))
+def test_random_csv_like_text_never_raises_anything_but_parse_error(text):
+    _parse_or_reject(("NTA Experiment Summary File\n" + text).encode())
+    _parse_or_reject(("##BLOCKS= 1\n" + text).encode())
+    _parse_or_reject(("Plate information\n" + text).encode())
+    _parse_or_reject(("Original File:\tx\nZetaView S/N:\t1\n" + text).encode())
+
+
+@pytest.mark.parametrize("relative", ALL_SHARED)
+def test_truncations_and_corruptions_of_real_files(relative):
+    original = shared_bytes(relative)
+    # A cut inside the final line can leave a complete-looking row; earlier cuts must be caught.
+    last_line_start = original.rstrip().rfind(b"\n") + 1
+
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.integers(min_value=1, max_value=len(original) - 1), st.integers(0, 255), st.booleans())
+    def check(position, byte, corrupt):
+        data = original[:position] + bytes([byte]) + original[position + 1 :] if corrupt else original[:position]
+        outcome = _parse_or_reject(data)
+        detectable = not corrupt and position < last_line_start and relative.startswith(("nanosight", "zeta"))
+        if detectable and not isinstance(outcome, ParseError):
+            pytest.fail(f"truncation at byte {position} of {relative} was accepted")
+
+    check()
+
+
+def test_truncated_nanosight_file_halfway_is_rejected():
+    data = shared_bytes(NANOSIGHT_BEADS_DILUTED)
+    with pytest.raises(ParseError, match="truncated"):
+        parse_bytes(data[: len(data) // 2])
