@@ -1,0 +1,258 @@
+"""Evaluating preparations against the rule sets and the QA review with electronic signatures."""
+
+import hashlib
+import json
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from ..conf import evlims_settings
+from ..core.audit import record_event
+from ..core.tenancy import REVIEWER_ROLES, WRITER_ROLES, ensure_role
+from ..isolation.models import EVPreparation
+from .evaluator import evaluate_many
+from .evidence import experiment_documents, preparations_with_evidence
+from .models import ComplianceEvaluation, Review, Signature
+from .rulesets import default_rulesets
+
+OPEN_STATES = (Review.State.SUBMITTED, Review.State.VERIFIED, Review.State.APPROVED)
+
+
+def canonical_hash(content) -> str:
+    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+
+
+def _summary(report: dict) -> tuple[int | None, int, list[str]]:
+    ev_metric = (report.get("ev_metric") or {}).get("score_pct")
+    failed, mandatory_failed = [], 0
+    for key, part in report.items():
+        for rule in (part or {}).get("rules", []) if isinstance(part, dict) else []:
+            if rule.get("status") == "fail":
+                failed.append(f"{key}:{rule['id']}")
+                if rule.get("level") == "mandatory":
+                    mandatory_failed += 1
+    return ev_metric, mandatory_failed, failed
+
+
+def evaluate_preparations(preparation_ids, *, force: bool = False) -> int:
+    """Refresh stored evaluations; preparations whose evidence did not change are skipped. Returns the count
+    re-evaluated. Queries: a fixed handful per call, however many preparations."""
+    preparations = preparations_with_evidence(preparation_ids)
+    documents = experiment_documents(preparations)
+    hashes = {pk: canonical_hash(document) for pk, document in documents.items()}
+    existing = {e.preparation_id: e for e in ComplianceEvaluation.objects.filter(preparation_id__in=list(documents))}
+    stale = [p for p in preparations if force or p.pk not in existing or existing[p.pk].evidence_hash != hashes[p.pk]]
+    if not stale:
+        return 0
+    reports = evaluate_many([documents[p.pk] for p in stale])
+    versions = {ruleset.name: ruleset.version for ruleset in default_rulesets()}
+    now = timezone.now()
+    create, update = [], []
+    for prep, report in zip(stale, reports, strict=True):
+        data = report.to_dict()
+        ev_metric, mandatory_failed, failed = _summary(data)
+        fields = dict(
+            lab_id=prep.lab_id,
+            rulesets=versions,
+            report=data,
+            document=documents[prep.pk],
+            evidence_hash=hashes[prep.pk],
+            ev_metric_pct=ev_metric,
+            mandatory_failed=mandatory_failed,
+            failed_rules=failed,
+            evaluated_at=now,
+        )
+        if prep.pk in existing:
+            evaluation = existing[prep.pk]
+            for name, value in fields.items():
+                setattr(evaluation, name, value)
+            update.append(evaluation)
+        else:
+            create.append(ComplianceEvaluation(preparation_id=prep.pk, **fields))
+    with transaction.atomic():
+        ComplianceEvaluation.objects.bulk_create(create, batch_size=500)
+        ComplianceEvaluation.objects.bulk_update(update, list(fields), batch_size=500)
+    return len(stale)
+
+
+def is_locked(preparation) -> bool:
+    return Review.objects.filter(preparation=preparation, state=Review.State.APPROVED).exists()
+
+
+def _producers(review) -> set[int]:
+    """Users who produced the record under review: the submitter and the run operator."""
+    run = review.run or review.preparation.run
+    return {review.submitted_by_id, run.operator_id}
+
+
+def _signed_content(review) -> dict:
+    if review.preparation_id:
+        evaluation = ComplianceEvaluation.objects.filter(preparation_id=review.preparation_id).first()
+        prep = review.preparation
+        return {
+            "preparation": prep.barcode,
+            "version": prep.version,
+            "evaluation": evaluation.report if evaluation else None,
+            "evidence_hash": evaluation.evidence_hash if evaluation else None,
+        }
+    run = review.run
+    evaluations = ComplianceEvaluation.objects.filter(preparation__run=run).order_by("preparation_id")
+    return {
+        "run": run.code,
+        "version": run.version,
+        "evidence": {str(e.preparation_id): e.evidence_hash for e in evaluations},
+    }
+
+
+@transaction.atomic
+def review_submit(*, actor, preparation=None, run=None, note: str = "") -> Review:
+    subject = preparation or run
+    if (preparation is None) == (run is None):
+        raise ValidationError({"subject": "Submit either a preparation or a run."})
+    ensure_role(actor, subject.lab_id, WRITER_ROLES, "submit records for review")
+    if Review.objects.filter(preparation=preparation, run=run, state__in=OPEN_STATES).exists():
+        raise ValidationError({"subject": f"{subject} already has an open or approved review."})
+    prep_ids = [preparation.pk] if preparation else list(run.preparations.values_list("pk", flat=True))
+    evaluate_preparations(prep_ids)
+    review = Review.objects.create(
+        lab_id=subject.lab_id,
+        preparation=preparation,
+        run=run,
+        submitted_by=actor,
+        submitted_at=timezone.now(),
+        note=note,
+    )
+    record_event(
+        actor=actor, action="review.submit", obj=review, lab=review.lab, reason=note, changes={"subject": str(subject)}
+    )
+    return review
+
+
+def _sign(*, actor, review, password: str, statement: str, meaning: str) -> Signature:
+    """Re-authenticate, check who may sign, and store the signature with the hash of what is signed."""
+    if not actor.check_password(password or ""):
+        raise ValidationError({"password": "The password is not correct; nothing was signed."})
+    if not (statement or "").strip():
+        raise ValidationError({"statement": "State what your signature means."})
+    ensure_role(actor, review.lab_id, REVIEWER_ROLES, "sign reviews")
+    if actor.pk in _producers(review):
+        raise PermissionDenied("You submitted or produced this record; someone else must review it.")
+    content = _signed_content(review)
+    return Signature.objects.create(
+        review=review,
+        signer=actor,
+        meaning=meaning,
+        statement=statement.strip(),
+        signed_at=timezone.now(),
+        content=content,
+        content_hash=canonical_hash(content),
+    )
+
+
+def _locked_review(review) -> Review:
+    return Review.objects.select_for_update().select_related("preparation__run", "run").get(pk=review.pk)
+
+
+@transaction.atomic
+def review_verify(*, actor, review, password: str, statement: str) -> Review:
+    review = _locked_review(review)
+    if review.state != Review.State.SUBMITTED:
+        raise ValidationError({"state": f"This review is {review.get_state_display().lower()}."})
+    if review.signatures.filter(signer=actor, meaning=Signature.Meaning.VERIFIED).exists():
+        raise ValidationError({"signer": "You have already verified this record."})
+    signature = _sign(
+        actor=actor, review=review, password=password, statement=statement, meaning=Signature.Meaning.VERIFIED
+    )
+    verifiers = review.signatures.filter(meaning=Signature.Meaning.VERIFIED).values("signer").distinct().count()
+    if verifiers >= evlims_settings.REQUIRED_VERIFIERS:
+        review.state = Review.State.VERIFIED
+        review.save(update_fields=["state", "updated_at"])
+    record_event(
+        actor=actor,
+        action="review.verify",
+        obj=review,
+        lab=review.lab,
+        reason=statement,
+        changes={"content_hash": signature.content_hash, "state": review.state},
+    )
+    return review
+
+
+@transaction.atomic
+def review_approve(*, actor, review, password: str, statement: str) -> Review:
+    review = _locked_review(review)
+    if review.state != Review.State.VERIFIED:
+        raise ValidationError({"state": "Only verified records can be approved."})
+    if review.signatures.filter(signer=actor, meaning=Signature.Meaning.VERIFIED).exists():
+        raise PermissionDenied("You verified this record; another QA manager must approve it.")
+    signature = _sign(
+        actor=actor, review=review, password=password, statement=statement, meaning=Signature.Meaning.APPROVED
+    )
+    review.state, review.closed_at = Review.State.APPROVED, timezone.now()
+    review.save(update_fields=["state", "closed_at", "updated_at"])
+    record_event(
+        actor=actor,
+        action="review.approve",
+        obj=review,
+        lab=review.lab,
+        reason=statement,
+        changes={"content_hash": signature.content_hash, "state": "approved"},
+    )
+    return review
+
+
+@transaction.atomic
+def review_reject(*, actor, review, password: str, statement: str) -> Review:
+    review = _locked_review(review)
+    if review.state not in (Review.State.SUBMITTED, Review.State.VERIFIED):
+        raise ValidationError({"state": f"This review is {review.get_state_display().lower()}."})
+    signature = _sign(
+        actor=actor, review=review, password=password, statement=statement, meaning=Signature.Meaning.REJECTED
+    )
+    review.state, review.closed_at = Review.State.REJECTED, timezone.now()
+    review.save(update_fields=["state", "closed_at", "updated_at"])
+    record_event(
+        actor=actor,
+        action="review.reject",
+        obj=review,
+        lab=review.lab,
+        reason=statement,
+        changes={"content_hash": signature.content_hash, "state": "rejected"},
+    )
+    return review
+
+
+def void_approvals(*, actor, preparation_ids, reason: str) -> int:
+    """A change to an approved (locked) record voids its approval; the change and the voiding are audited.
+
+    Must run inside the transaction of the change. Returns the number of approvals voided.
+    """
+    if not reason.strip():
+        raise ValidationError({"reason": "Approved records are locked: say why this one is changed."})
+    reviews = list(
+        Review.objects.select_for_update().filter(state=Review.State.APPROVED, preparation_id__in=list(preparation_ids))
+    )
+    run_reviews = list(
+        Review.objects.select_for_update()
+        .filter(state=Review.State.APPROVED, run__preparations__in=list(preparation_ids))
+        .distinct()
+    )
+    for review in reviews + run_reviews:
+        review.state = Review.State.VOIDED
+        review.save(update_fields=["state", "updated_at"])
+        record_event(
+            actor=actor,
+            action="review.void",
+            obj=review,
+            lab=review.lab,
+            reason=reason,
+            changes={"state": ["approved", "voided"]},
+        )
+    return len(reviews) + len(run_reviews)
+
+
+def preparations_locked(preparation_ids) -> set[int]:
+    direct = Review.objects.filter(state=Review.State.APPROVED, preparation_id__in=list(preparation_ids))
+    by_run = EVPreparation.objects.filter(pk__in=list(preparation_ids), run__reviews__state=Review.State.APPROVED)
+    return set(direct.values_list("preparation_id", flat=True)) | set(by_run.values_list("pk", flat=True))
