@@ -169,7 +169,7 @@ class TestIntake:
         response = member_client.post(INTAKE, intake_data(project, barcode="TAKEN-1"))
         assert "already in use" in str(response.context["form"].errors["barcode"])
         response = member_client.post(INTAKE, intake_data(project, aliquot_count="2", aliquot_volume_ul="2000"))
-        assert "not yet aliquoted" in response.content.decode()
+        assert "not yet aliquoted" in str(response.context["form"].errors["aliquot_volume_ul"])
         assert Sample.objects.count() == 1
 
     def test_another_labs_project_is_not_a_choice(self, member_client, foreign_project):

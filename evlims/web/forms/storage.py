@@ -32,9 +32,11 @@ class StorageUnitForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        parent = cleaned.get("parent")
+        parent, kind = cleaned.get("parent"), cleaned.get("kind")
         if parent is not None:
             cleaned["lab"] = parent.lab
+        elif kind in StorageUnit.PARENT_KIND:
+            self.add_error("parent", f"A {kind} belongs in a {StorageUnit.PARENT_KIND[kind]}.")
         elif not cleaned.get("lab") and "lab" not in self.errors:
             self.add_error("lab", "Choose the lab this site belongs to.")
         return cleaned

@@ -28,6 +28,7 @@ def aliquot_split(request, pk):
             lambda: services.aliquot_split(
                 actor=request.user, aliquot=aliquot, volumes_ul=data["volumes"], box=data["box"], reason=data["reason"]
             ),
+            aliases={"volumes_ul": "volumes"},
         )
         if children is not None:
             messages.success(request, f"{aliquot.barcode} split into {', '.join(c.barcode for c in children)}.")

@@ -38,21 +38,26 @@ def scoped(selector, user, pk):
         raise Http404("No such record in your labs.")
 
 
-def add_service_errors(form, error: ValidationError) -> None:
-    """Attach a service's ValidationError to the form fields it names, the rest to the whole form."""
+def add_service_errors(form, error: ValidationError, aliases=None) -> None:
+    """Attach a service's ValidationError to the form fields it names, the rest to the whole form.
+
+    ``aliases`` maps a service argument to the form field that supplied it (e.g. volumes_ul → volumes).
+    """
     if not hasattr(error, "error_dict"):
         form.add_error(None, error.messages)
         return
-    for field, messages in error.message_dict.items():
+    aliases = aliases or {}
+    for name, messages in error.message_dict.items():
+        field = aliases.get(name, name)
         form.add_error(field if field in form.fields else None, messages)
 
 
-def run_service(form, call):
+def run_service(form, call, aliases=None):
     """Run a write; on refusal put the reason on the form and return None (nothing was written)."""
     try:
         return call()
     except ValidationError as error:
-        add_service_errors(form, error)
+        add_service_errors(form, error, aliases)
     except ConflictError as conflict:
         form.add_error(None, conflict.message)
     return None

@@ -75,6 +75,7 @@ def sample_create(request):
                 reason="Registered at intake",
                 **record,
             ),
+            aliases={"volumes_ul": "aliquot_volume_ul"},
         )
         if sample is not None:
             messages.success(request, f"Sample {sample.barcode} registered.")
