@@ -5,8 +5,11 @@ ConflictError / NotFound; API clients get the same JSON shapes DRF uses for its 
 ``{"field": ["message", ...]}`` for bad input and ``{"detail": "..."}`` for everything else.
 """
 
+from contextlib import contextmanager
+
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -34,11 +37,21 @@ def validation_detail(error: DjangoValidationError) -> dict:
     }
 
 
+@contextmanager
+def errors_named_as_payload(**service_to_payload):
+    """Report a service's field errors under the payload's names where the two differ."""
+    try:
+        yield
+    except DjangoValidationError as error:
+        detail = validation_detail(error)
+        raise exceptions.ValidationError({service_to_payload.get(k, k): v for k, v in detail.items()})
+
+
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=validation_detail(exc))
-    elif isinstance(exc, NotFound):
-        # Another lab's object and a missing one answer alike, so ids reveal nothing.
+    elif isinstance(exc, NotFound | Http404):
+        # Another lab's object and a missing one answer alike (without even the model name).
         exc = exceptions.NotFound()
     elif isinstance(exc, ConflictError):
         exc = Conflict(exc.message, current_version=exc.current_version)

@@ -26,6 +26,7 @@ from .base import (
     split_edit,
     volume_ul_field,
 )
+from .exceptions import errors_named_as_payload
 
 # The pre-analytical record, in model order; project and donor are relations handled separately.
 SAMPLE_RECORD_FIELDS = [
@@ -33,7 +34,11 @@ SAMPLE_RECORD_FIELDS = [
     for field in Sample._meta.concrete_fields
     if field.name in services.SAMPLE_EDITABLE and field.name not in {"project", "donor"}
 ]
-POSITIVE_VOLUME = {"min_value": Decimal("0.001"), "error_messages": {"min_value": "Volume must be more than 0 mL."}}
+# Rules the database enforces as table constraints, checked here so they come back as field errors.
+SAMPLE_FIELD_RULES = {
+    "volume_ml": {"min_value": Decimal("0.001"), "error_messages": {"min_value": "Volume must be more than 0 mL."}},
+    "viability_pct_at_harvest": {"min_value": Decimal(0), "max_value": Decimal(100)},
+}
 
 
 class SampleListOutputSerializer(serializers.ModelSerializer):
@@ -158,7 +163,7 @@ class SampleCreateInputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Sample
         fields = ["project", "donor", "barcode", *SAMPLE_RECORD_FIELDS, "aliquot_volumes_ul", "box", "reason"]
-        extra_kwargs = {"volume_ml": POSITIVE_VOLUME}
+        extra_kwargs = SAMPLE_FIELD_RULES
 
     def validate(self, attrs):
         if attrs.get("box") is not None and not attrs.get("aliquot_volumes_ul"):
@@ -173,9 +178,7 @@ class SampleUpdateInputSerializer(EditSerializer, serializers.ModelSerializer):
     class Meta:
         model = Sample
         fields = ["project", "donor", *SAMPLE_RECORD_FIELDS, "reason", "version"]
-        extra_kwargs = {name: {"required": False} for name in SAMPLE_RECORD_FIELDS} | {
-            "volume_ml": {"required": False, **POSITIVE_VOLUME}
-        }
+        extra_kwargs = {name: {"required": False, **SAMPLE_FIELD_RULES.get(name, {})} for name in SAMPLE_RECORD_FIELDS}
 
 
 class SampleAliquotsInputSerializer(serializers.Serializer):
@@ -254,7 +257,8 @@ class SampleListCreateApi(ScopedListApi):
     def post(self, request, *args, **kwargs):
         data = dict(self.validated_input(SampleCreateInputSerializer))
         data["aliquot_volumes_ul"] = data.get("aliquot_volumes_ul") or ()
-        sample = services.sample_register(actor=request.user, **data)
+        with errors_named_as_payload(volumes_ul="aliquot_volumes_ul"):
+            sample = services.sample_register(actor=request.user, **data)
         return _detail_response(self, sample_get(request.user, sample.pk), status.HTTP_201_CREATED)
 
 
