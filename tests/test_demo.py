@@ -1,0 +1,138 @@
+"""The demo loader: right amounts, the variety the pages need, an intact audit trail, and idempotence."""
+
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.db import transaction
+
+from evlims.characterization.models import Measurement
+from evlims.core.models import AuditEvent, Lab, Membership, Role
+from evlims.demo import people
+from evlims.demo.builder import split
+from evlims.isolation.models import EVPreparation, IsolationRun
+from evlims.samples.models import Aliquot, CustodyEvent, Donor, Sample, StorageUnit
+from evlims.samples.quality import quality_flags
+from evlims.tasks import audit_trail_problems
+
+SMALL = {"donors": 30, "samples": 160, "force": True}
+
+
+def load(**options) -> str:
+    out = StringIO()
+    call_command("evlims_demo", stdout=out, **(SMALL | options))
+    return out.getvalue()
+
+
+def fingerprint() -> list[tuple]:
+    return list(
+        Sample.objects.order_by("barcode").values_list(
+            "barcode", "biofluid", "volume_ml", "processing_delay_min", "hemolysis_a414", "collected_at"
+        )
+    )
+
+
+@pytest.fixture
+def demo(db):
+    return load()
+
+
+def test_loads_the_requested_amounts_across_three_labs(demo):
+    assert Lab.objects.count() == 3
+    assert Donor.objects.count() == 30
+    assert Sample.objects.count() == 160
+    assert set(Sample.objects.values_list("biofluid", flat=True)) == {
+        "blood_plasma",
+        "serum",
+        "urine",
+        "csf",
+        "cell_culture_medium",
+    }
+    assert not Sample.objects.filter(biofluid="cell_culture_medium", donor__isnull=False).exists()
+    assert Aliquot.objects.count() >= 2 * Sample.objects.count()
+
+
+def test_every_lab_has_one_account_per_role_with_the_demo_password(demo):
+    for lab in Lab.objects.all():
+        roles = set(Membership.objects.filter(lab=lab).values_list("role", flat=True))
+        assert roles == set(Role.values)
+    user = get_user_model().objects.get(username="vesicle.qa")
+    assert user.check_password(people.DEMO_PASSWORD)
+    assert "vesicle.qa" in demo and people.DEMO_PASSWORD in demo
+
+
+def test_storage_tree_custody_and_quality_problems_are_present(demo):
+    box = StorageUnit.objects.filter(kind=StorageUnit.Kind.BOX).first()
+    assert box.parent.kind == StorageUnit.Kind.RACK
+    assert box.parent.parent.kind == StorageUnit.Kind.FREEZER
+    assert box.parent.parent.parent.kind == StorageUnit.Kind.SITE
+    kinds = set(CustodyEvent.objects.values_list("kind", flat=True))
+    assert {CustodyEvent.Kind.RECEIVED, CustodyEvent.Kind.THAWED, CustodyEvent.Kind.CONSUMED} <= kinds
+    flags = {flag.code for sample in Sample.objects.all() for flag in quality_flags(sample)}
+    assert {"processing_delay", "hemolysis"} <= flags
+    assert Sample.objects.filter(biofluid="urine", storage_temperature_c=-20).exists()
+
+
+def test_runs_preparations_and_measurements_are_linked(demo):
+    completed = IsolationRun.objects.filter(status=IsolationRun.Status.COMPLETED)
+    assert completed.exists()
+    preparation = EVPreparation.objects.filter(run__in=completed).first()
+    assert preparation.lab_id == preparation.input_aliquot.lab_id == preparation.run.lab_id
+    kinds = set(preparation.measurements.values_list("kind", flat=True))
+    assert {Measurement.Kind.PARTICLE, Measurement.Kind.PROTEIN} <= kinds
+    particle = preparation.measurements.get(kind=Measurement.Kind.PARTICLE)
+    assert particle.values["particles_per_ml"] > 0 and 30 < particle.values["size_mode_nm"] < 300
+    marker = Measurement.objects.filter(kind=Measurement.Kind.MARKER).first()
+    assert set(marker.values) == {"protein", "detected"}
+
+
+def test_the_audit_trail_of_the_demo_is_intact(demo):
+    assert AuditEvent.objects.filter(action="sample.register").count() == 160
+    assert audit_trail_problems() == []
+
+
+def test_a_second_run_changes_nothing_and_restores_passwords(demo):
+    before = fingerprint()
+    counts = (Sample.objects.count(), Aliquot.objects.count(), AuditEvent.objects.count())
+    user = get_user_model().objects.get(username="renal.staff")
+    user.set_password("changed-during-the-tour")
+    user.save()
+
+    output = load()
+
+    assert "already loaded" in output
+    assert fingerprint() == before
+    assert (Sample.objects.count(), Aliquot.objects.count(), AuditEvent.objects.count()) == counts
+    user.refresh_from_db()
+    assert user.check_password(people.DEMO_PASSWORD)
+
+
+def build_and_roll_back(seed: int) -> list[tuple]:
+    with transaction.atomic():
+        load(seed=seed, donors=10, samples=40)
+        records = fingerprint()
+        transaction.set_rollback(True)
+    return records
+
+
+def test_same_seed_gives_the_same_records(db):
+    first = build_and_roll_back(seed=7)
+    assert not Sample.objects.exists()
+    assert build_and_roll_back(seed=7) == first
+    assert build_and_roll_back(seed=8) != first
+
+
+def test_refuses_to_load_with_debug_off_unless_forced(db, settings):
+    settings.DEBUG = False
+    with pytest.raises(CommandError, match="published password"):
+        call_command("evlims_demo", donors=5, samples=10, stdout=StringIO())
+    assert not Lab.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("total", "weights", "expected"),
+    [(10, [1, 1, 1], [4, 3, 3]), (7, [0.7, 0.3], [5, 2]), (0, [1, 2], [0, 0]), (5, [1, 0], [5, 0])],
+)
+def test_split_keeps_the_total(total, weights, expected):
+    assert split(total, weights) == expected
