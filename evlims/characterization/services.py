@@ -9,6 +9,7 @@ from ..core.audit import record_event
 from ..core.models import Role
 from ..core.tenancy import WRITER_ROLES, ensure_role
 from ..isolation.models import EVPreparation
+from ..refresh import preparations_changed
 from ..samples.models import Sample
 from .models import (
     AnalyteQuantification,
@@ -152,6 +153,7 @@ def measurements_record(
         ]
     )
     _store_details(measurements, results)
+    preparations_changed(m.preparation_id for m in measurements)
     record_event(
         actor=actor,
         action="measurements.record",

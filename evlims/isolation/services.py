@@ -20,6 +20,7 @@ from ..conf import evlims_settings
 from ..core.audit import record_event
 from ..core.barcodes import issue_barcode, issue_barcodes
 from ..core.tenancy import REVIEWER_ROLES, ensure_can_write, ensure_role
+from ..refresh import preparations_changed
 from ..samples.services import aliquot_consume
 from .models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
 
@@ -356,6 +357,7 @@ def run_record_step(*, actor, run, number: int, observed: dict, notes: str = "")
         obj=run,
         changes={"step": number, "observed": params, "deviations": len(deviations), "replaced": not created},
     )
+    preparations_changed(run.preparations.values_list("pk", flat=True))
     return record
 
 
@@ -391,6 +393,7 @@ def run_complete(*, actor, run, outputs: dict | None = None) -> IsolationRun:
         obj=run,
         changes={"status": ["in_progress", "completed"], "outputs": sorted(map(str, outputs or {}))},
     )
+    preparations_changed(preps)
     return run
 
 
