@@ -40,7 +40,5 @@ def apply_edit(instance, *, actor, reason: str, expected_version: int, changes: 
     instance.save()
     after = snapshot(instance, changes)
     delta = diff_fields(before, after)
-    record_event(
-        actor=actor, action=f"{model._meta.model_name}.edit", obj=instance, changes=delta, reason=reason
-    )
+    record_event(actor=actor, action=f"{model._meta.model_name}.edit", obj=instance, changes=delta, reason=reason)
     return instance

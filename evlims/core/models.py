@@ -42,9 +42,7 @@ class Project(VersionedModel):
 
     class Meta:
         ordering = ["lab", "code"]
-        constraints = [
-            models.UniqueConstraint(fields=["lab", "code"], name="evlims_project_code_unique_per_lab")
-        ]
+        constraints = [models.UniqueConstraint(fields=["lab", "code"], name="evlims_project_code_unique_per_lab")]
 
     def __str__(self):
         return f"{self.code} — {self.title}"
@@ -58,9 +56,7 @@ class Role(models.TextChoices):
 
 
 class Membership(TimeStampedModel):
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="evlims_memberships"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="evlims_memberships")
     lab = models.ForeignKey(Lab, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=20, choices=Role.choices)
 

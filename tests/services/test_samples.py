@@ -67,8 +67,9 @@ def test_double_booked_position_is_refused(staff, project, box):
     sample = register(staff, project, aliquot_volumes_ul=[100, 100], box=box)
     first, second = sample.aliquots.order_by("id")
     with pytest.raises(ValidationError, match="already taken"):
-        services.aliquot_move(actor=staff, aliquot=second, box=box, row=first.position_row,
-                              column=first.position_column)
+        services.aliquot_move(
+            actor=staff, aliquot=second, box=box, row=first.position_row, column=first.position_column
+        )
     second.refresh_from_db()
     assert (second.position_row, second.position_column) == (1, 2)
 
@@ -139,8 +140,13 @@ def test_edit_requires_reason_and_records_before_after(staff, project):
     sample = register(staff, project)
     with pytest.raises(ValidationError, match="why"):
         services.sample_update(sample, actor=staff, reason=" ", expected_version=1, changes={"remarks": "x"})
-    services.sample_update(sample, actor=staff, reason="Hemolysis measured", expected_version=1,
-                           changes={"hemolysis_a414": Decimal("0.35")})
+    services.sample_update(
+        sample,
+        actor=staff,
+        reason="Hemolysis measured",
+        expected_version=1,
+        changes={"hemolysis_a414": Decimal("0.35")},
+    )
     event = AuditEvent.objects.get(action="sample.edit")
     assert event.changes == {"hemolysis_a414": [None, "0.35"]}
     assert event.reason == "Hemolysis measured"
