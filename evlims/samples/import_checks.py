@@ -227,11 +227,16 @@ def _check_groups(number, values, problems) -> None:
 
 
 def _issued_barcode_pattern() -> re.Pattern:
-    """Barcodes the LIMS issues itself (PREFIX-0000001 by default) cannot be chosen in a file: the
-    sequence would issue the same barcode to a later sample."""
-    example = evlims_settings.BARCODE_GENERATOR(evlims_settings.SAMPLE_BARCODE_PREFIX, 1)
-    head = example.rstrip("0123456789")
-    return re.compile(rf"^{re.escape(head)}\d+$")
+    """Barcodes the LIMS issues itself (PREFIX-0000001 by default, for samples, aliquots and preparations)
+    cannot be chosen in a file: the sequence would later issue the same barcode to another tube."""
+    heads = set()
+    for prefix in (
+        evlims_settings.SAMPLE_BARCODE_PREFIX,
+        evlims_settings.ALIQUOT_BARCODE_PREFIX,
+        evlims_settings.PREPARATION_BARCODE_PREFIX,
+    ):
+        heads.add(evlims_settings.BARCODE_GENERATOR(prefix, 1).rstrip("0123456789"))
+    return re.compile(rf"^({'|'.join(re.escape(head) for head in sorted(heads))})\d+$")
 
 
 def _barcode_problems(rows: list[ManifestRow]) -> list[dict]:

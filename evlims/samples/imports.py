@@ -237,11 +237,14 @@ def manifest_queue_commit(manifest: ManifestImport, *, actor) -> bool:
     )
     manifest.refresh_from_db()
     if not claimed and manifest.status not in (Status.COMMITTING, Status.COMMITTED):
-        raise ValidationError(
-            f"Only a checked import without errors can be committed; this one is "
-            f"{manifest.get_status_display().lower()}."
-        )
+        raise _not_committable(manifest)
     return bool(claimed)
+
+
+def _not_committable(manifest: ManifestImport) -> ValidationError:
+    return ValidationError(
+        f"Only a checked import without errors can be committed (this one: {manifest.get_status_display().lower()})."
+    )
 
 
 def manifest_commit(manifest: ManifestImport, *, actor) -> ManifestImport:
@@ -252,10 +255,7 @@ def manifest_commit(manifest: ManifestImport, *, actor) -> ManifestImport:
         if locked.status == Status.COMMITTED:
             return locked
         if locked.status not in (Status.VALID, Status.COMMITTING):
-            raise ValidationError(
-                f"Only a checked import without errors can be committed; this one is "
-                f"{locked.get_status_display().lower()}."
-            )
+            raise _not_committable(locked)
         checked = check_manifest(_stored_bytes(locked), lab=locked.lab, ignore_import_id=locked.pk)
         if checked.errors:
             return _mark_invalid(locked, checked.problems)

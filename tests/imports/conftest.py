@@ -21,7 +21,7 @@ def manifest_bytes(name: str) -> bytes:
 
 
 def csv_bytes(rows, *, delimiter=",", encoding="utf-8") -> bytes:
-    return "\r\n".join(delimiter.join(row) for row in rows).encode(encoding) + b"\r\n"
+    return "".join(delimiter.join(row) + "\r\n" for row in rows).encode(encoding)
 
 
 def xlsx_bytes(rows, *, sheet_title="Manifest") -> bytes:
