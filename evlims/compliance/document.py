@@ -164,7 +164,9 @@ def path_getter(keys: tuple[str, ...]) -> Callable[[Mapping], Any]:
 
         def get_two(document):
             parent = document.get(first)
-            return parent.get(second) if isinstance(parent, Mapping) else None
+            if parent.__class__ is dict or isinstance(parent, Mapping):
+                return parent.get(second)
+            return None
 
         return get_two
 

@@ -197,29 +197,41 @@ class EvaluationReport:
         return result
 
 
-def _verdict(rule: Rule, experiment: Experiment) -> RuleVerdict:
-    # Shared conditions (interned at compile time) are checked once per experiment.
+_PASS, _FAIL = Status.PASS, Status.FAIL
+_NOT_APPLICABLE, _INSUFFICIENT = Status.NOT_APPLICABLE, Status.INSUFFICIENT_DATA
+
+
+def _verdicts(rules: tuple[Rule, ...], experiment: Experiment) -> tuple[RuleVerdict, ...]:
+    # Shared conditions (interned at compile time) are checked once per experiment via the memo.
     memo = experiment.memo
-    condition = rule.applies_when
-    if condition is not None:
-        applies = memo.get(id(condition))
-        if applies is None:
-            applies = memo[id(condition)] = condition.check(experiment)
-        if applies.value is None:
-            return RuleVerdict(
-                rule, Status.INSUFFICIENT_DATA, applies.evidence, applies.notes, undecided_applicability=True
+    verdicts = []
+    for rule in rules:
+        condition = rule.applies_when
+        if condition is not None:
+            applies = memo.get(id(condition))
+            if applies is None:
+                applies = memo[id(condition)] = condition.check(experiment)
+            if applies.value is not True:
+                if applies.value is None:
+                    verdict = RuleVerdict(
+                        rule, _INSUFFICIENT, applies.evidence, applies.notes, undecided_applicability=True
+                    )
+                else:
+                    verdict = RuleVerdict(rule, _NOT_APPLICABLE, applies.evidence, applies.notes)
+                verdicts.append(verdict)
+                continue
+        condition = rule.satisfied_when
+        outcome = memo.get(id(condition))
+        if outcome is None:
+            outcome = memo[id(condition)] = condition.check(experiment)
+        value = outcome.value
+        if value is True:
+            verdicts.append(RuleVerdict(rule, _PASS, outcome.evidence, ()))
+        else:
+            verdicts.append(
+                RuleVerdict(rule, _FAIL if value is False else _INSUFFICIENT, outcome.evidence, outcome.notes)
             )
-        if applies.value is False:
-            return RuleVerdict(rule, Status.NOT_APPLICABLE, applies.evidence, applies.notes)
-    condition = rule.satisfied_when
-    outcome = memo.get(id(condition))
-    if outcome is None:
-        outcome = memo[id(condition)] = condition.check(experiment)
-    if outcome.value is True:
-        return RuleVerdict(rule, Status.PASS, outcome.evidence, ())
-    if outcome.value is None:
-        return RuleVerdict(rule, Status.INSUFFICIENT_DATA, outcome.evidence, outcome.notes)
-    return RuleVerdict(rule, Status.FAIL, outcome.evidence, outcome.notes)
+    return tuple(verdicts)
 
 
 def _compose_message(rule: Rule, status: Status, notes: tuple[str, ...], undecided_applicability: bool) -> str:
@@ -247,12 +259,7 @@ def resolve_rulesets(rulesets: Iterable[RuleSet | str] | None) -> tuple[RuleSet,
 def _evaluate_resolved(experiment: Experiment, rulesets: Sequence[RuleSet]) -> EvaluationReport:
     reports, scores = {}, {}
     for ruleset in rulesets:
-        report = RulesetReport(
-            ruleset.name,
-            ruleset.version,
-            ruleset.report_key,
-            tuple(_verdict(rule, experiment) for rule in ruleset.rules),
-        )
+        report = RulesetReport(ruleset.name, ruleset.version, ruleset.report_key, _verdicts(ruleset.rules, experiment))
         reports[ruleset.report_key] = report
         if ruleset.scoring == "points":
             scores[ruleset.report_key] = score_points(report)
