@@ -174,6 +174,31 @@ def _save_placed(aliquot):
         raise ValidationError({"position": f"Position {aliquot.position_label} in {aliquot.box} is already taken."})
 
 
+def _new_tubes(*, actor, sample, parent, volumes, box, kind, note) -> list[Aliquot]:
+    """New aliquots of ``sample`` (children of ``parent`` if given), placed in free cells of ``box``, each with
+    its first custody event."""
+    positions = _free_positions(box, len(volumes)) if box else [(None, None)] * len(volumes)
+    barcodes = issue_barcodes(evlims_settings.ALIQUOT_BARCODE_PREFIX, len(volumes))
+    tubes = []
+    for barcode, volume, (row, column) in zip(barcodes, volumes, positions, strict=True):
+        tube = Aliquot(
+            lab_id=sample.lab_id,
+            sample=sample,
+            parent=parent,
+            barcode=barcode,
+            initial_volume_ul=volume,
+            volume_ul=volume,
+            box=box,
+            position_row=row,
+            position_column=column,
+            freeze_thaw_count=parent.freeze_thaw_count if parent else 0,
+        )
+        _save_placed(tube)
+        _custody(tube, kind, actor, to_location=_location(tube), volume_change_ul=volume, note=note)
+        tubes.append(tube)
+    return tubes
+
+
 @transaction.atomic
 def aliquots_create(*, actor, sample, volumes_ul, box=None) -> list[Aliquot]:
     """First-generation aliquots of a sample; their total cannot exceed what is left of the sample."""
@@ -193,30 +218,15 @@ def aliquots_create(*, actor, sample, volumes_ul, box=None) -> list[Aliquot]:
                 f"{sample} is not yet aliquoted."
             }
         )
-    positions = _free_positions(box, len(volumes)) if box else [(None, None)] * len(volumes)
-    barcodes = issue_barcodes(evlims_settings.ALIQUOT_BARCODE_PREFIX, len(volumes))
-    created = []
-    for barcode, volume, (row, column) in zip(barcodes, volumes, positions, strict=True):
-        aliquot = Aliquot(
-            lab_id=sample.lab_id,
-            sample=sample,
-            barcode=barcode,
-            initial_volume_ul=volume,
-            volume_ul=volume,
-            box=box,
-            position_row=row,
-            position_column=column,
-        )
-        _save_placed(aliquot)
-        _custody(
-            aliquot,
-            CustodyEvent.Kind.RECEIVED,
-            actor,
-            to_location=_location(aliquot),
-            volume_change_ul=volume,
-            note=f"Aliquoted from sample {sample}",
-        )
-        created.append(aliquot)
+    created = _new_tubes(
+        actor=actor,
+        sample=sample,
+        parent=None,
+        volumes=volumes,
+        box=box,
+        kind=CustodyEvent.Kind.RECEIVED,
+        note=f"Aliquoted from sample {sample}",
+    )
     record_event(
         actor=actor,
         action="sample.aliquot",
@@ -228,6 +238,16 @@ def aliquots_create(*, actor, sample, volumes_ul, box=None) -> list[Aliquot]:
 
 def _location(aliquot) -> str:
     return f"{aliquot.box} {aliquot.position_label}" if aliquot.box_id else ""
+
+
+def _take_volume(aliquot, volume) -> None:
+    """Remove volume from a locked aliquot; an emptied tube is consumed and leaves its box position."""
+    aliquot.volume_ul -= volume
+    aliquot.version += 1
+    if aliquot.volume_ul == 0:
+        aliquot.status = Aliquot.Status.CONSUMED
+        aliquot.box, aliquot.position_row, aliquot.position_column = None, None, None
+    aliquot.save()
 
 
 def _locked(aliquot) -> Aliquot:
@@ -248,39 +268,17 @@ def aliquot_split(*, actor, aliquot, volumes_ul, box=None, reason: str = "") -> 
     total = sum(volumes)
     if total > parent.volume_ul:
         raise ValidationError({"volumes_ul": f"Children total {total} µL but {parent} holds {parent.volume_ul} µL."})
-    positions = _free_positions(box, len(volumes)) if box else [(None, None)] * len(volumes)
-    barcodes = issue_barcodes(evlims_settings.ALIQUOT_BARCODE_PREFIX, len(volumes))
-    children = []
-    for barcode, volume, (row, column) in zip(barcodes, volumes, positions, strict=True):
-        child = Aliquot(
-            lab_id=parent.lab_id,
-            sample_id=parent.sample_id,
-            parent=parent,
-            barcode=barcode,
-            initial_volume_ul=volume,
-            volume_ul=volume,
-            box=box,
-            position_row=row,
-            position_column=column,
-            freeze_thaw_count=parent.freeze_thaw_count,
-        )
-        _save_placed(child)
-        _custody(
-            child,
-            CustodyEvent.Kind.ALIQUOTED,
-            actor,
-            to_location=_location(child),
-            volume_change_ul=volume,
-            note=f"Split from {parent}",
-        )
-        children.append(child)
+    children = _new_tubes(
+        actor=actor,
+        sample=parent.sample,
+        parent=parent,
+        volumes=volumes,
+        box=box,
+        kind=CustodyEvent.Kind.ALIQUOTED,
+        note=f"Split from {parent}",
+    )
     before = parent.volume_ul
-    parent.volume_ul -= total
-    parent.version += 1
-    if parent.volume_ul == 0:
-        parent.status = Aliquot.Status.CONSUMED
-        parent.box, parent.position_row, parent.position_column = None, None, None
-    parent.save()
+    _take_volume(parent, total)
     _custody(
         parent,
         CustodyEvent.Kind.ALIQUOTED,
@@ -351,12 +349,7 @@ def aliquot_consume(*, actor, aliquot, volume_ul, note: str = "") -> Aliquot:
     (volume,) = _positive_volumes([volume_ul])
     if volume > fresh.volume_ul:
         raise ValidationError({"volume_ul": f"{fresh} holds {fresh.volume_ul} µL; {volume} µL cannot be taken."})
-    fresh.volume_ul -= volume
-    fresh.version += 1
-    if fresh.volume_ul == 0:
-        fresh.status = Aliquot.Status.CONSUMED
-        fresh.box, fresh.position_row, fresh.position_column = None, None, None
-    fresh.save()
+    _take_volume(fresh, volume)
     _custody(fresh, CustodyEvent.Kind.CONSUMED, actor, volume_change_ul=-volume, note=note)
     record_event(
         actor=actor,
