@@ -110,7 +110,7 @@ class Marker:
 class Experiment:
     """A validated experiment document with the lookups the rule conditions need precomputed."""
 
-    __slots__ = ("document", "sample", "biofluid", "steps", "characterization", "markers", "memo")
+    __slots__ = ("document", "sample", "biofluid", "steps", "characterization", "markers")
 
     def __init__(self, document: Mapping, *, validate: bool = True):
         if validate:
@@ -126,8 +126,6 @@ class Experiment:
         else:
             vocabulary = marker_vocabulary()
             self.markers = tuple(Marker(index, entry, vocabulary) for index, entry in enumerate(raw_markers))
-        # Outcomes of shared conditions (e.g. the same biofluid test in many rules), keyed by condition.
-        self.memo: dict[int, Any] = {}
 
     @classmethod
     def coerce(cls, experiment: "Experiment | Mapping", *, validate: bool = True) -> "Experiment":

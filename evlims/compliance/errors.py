@@ -17,9 +17,12 @@ class DocumentIssue:
 class ExperimentDocumentError(ValueError):
     """The experiment document is not valid JSON or does not follow experiment.schema.json."""
 
-    def __init__(self, issues: list[DocumentIssue]):
+    def __init__(self, issues: list[DocumentIssue], *, document_index: int | None = None):
         self.issues = tuple(issues)
-        super().__init__("; ".join(str(issue) for issue in self.issues))
+        # Set by evaluate_many: which document of the batch is at fault.
+        self.document_index = document_index
+        prefix = "" if document_index is None else f"document {document_index}: "
+        super().__init__(prefix + "; ".join(str(issue) for issue in self.issues))
 
 
 class RulesetError(ValueError):

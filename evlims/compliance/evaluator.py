@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from .document import Experiment
+from .errors import ExperimentDocumentError
 from .rulesets import Rule, RuleSet, default_rulesets, load_ruleset
 
 MANDATORY_LEVELS = frozenset({"mandatory", "mandatory_if_applicable"})
@@ -201,9 +202,9 @@ _PASS, _FAIL = Status.PASS, Status.FAIL
 _NOT_APPLICABLE, _INSUFFICIENT = Status.NOT_APPLICABLE, Status.INSUFFICIENT_DATA
 
 
-def _verdicts(rules: tuple[Rule, ...], experiment: Experiment) -> tuple[RuleVerdict, ...]:
-    # Shared conditions (interned at compile time) are checked once per experiment via the memo.
-    memo = experiment.memo
+def _verdicts(rules: tuple[Rule, ...], experiment: Experiment, memo: dict) -> tuple[RuleVerdict, ...]:
+    # Shared conditions (interned at compile time) are checked once per evaluation via the memo, which
+    # lives only as long as one evaluation so that ids of collected conditions can never be reused.
     verdicts = []
     for rule in rules:
         condition = rule.applies_when
@@ -257,9 +258,11 @@ def resolve_rulesets(rulesets: Iterable[RuleSet | str] | None) -> tuple[RuleSet,
 
 
 def _evaluate_resolved(experiment: Experiment, rulesets: Sequence[RuleSet]) -> EvaluationReport:
-    reports, scores = {}, {}
+    reports, scores, memo = {}, {}, {}
     for ruleset in rulesets:
-        report = RulesetReport(ruleset.name, ruleset.version, ruleset.report_key, _verdicts(ruleset.rules, experiment))
+        report = RulesetReport(
+            ruleset.name, ruleset.version, ruleset.report_key, _verdicts(ruleset.rules, experiment, memo)
+        )
         reports[ruleset.report_key] = report
         if ruleset.scoring == "points":
             scores[ruleset.report_key] = score_points(report)
@@ -285,7 +288,14 @@ def evaluate_many(
 ) -> list[EvaluationReport]:
     """Evaluate many documents with the rule sets resolved once (the batch path for stored preparations)."""
     resolved = resolve_rulesets(rulesets)
-    return [_evaluate_resolved(Experiment.coerce(item, validate=validate), resolved) for item in experiments]
+    reports = []
+    for index, item in enumerate(experiments):
+        try:
+            experiment = Experiment.coerce(item, validate=validate)
+        except ExperimentDocumentError as error:
+            raise ExperimentDocumentError(list(error.issues), document_index=index) from None
+        reports.append(_evaluate_resolved(experiment, resolved))
+    return reports
 
 
 def study_ev_metric(preparations: Iterable[EvaluationReport | EvMetricScore | int]) -> float | None:

@@ -7,7 +7,9 @@ import sys
 import time
 from pathlib import Path
 
-from evlims.compliance import evaluate, evaluate_many
+import pytest
+
+from evlims.compliance import Experiment, ExperimentDocumentError, RuleSet, evaluate, evaluate_many
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "evlims" / "compliance" / "examples").glob("*.json"))
@@ -60,3 +62,38 @@ def _timed(action) -> float:
     start = time.process_time()
     action()
     return time.process_time() - start
+
+
+def test_a_bad_document_in_a_batch_is_named_by_its_position():
+    good = {"sample": {"biofluid": "urine"}, "separation": []}
+    bad = {"sample": {"biofluid": "blood"}, "separation": []}
+    with pytest.raises(ExperimentDocumentError, match=r"^document 2: \$\.sample\.biofluid") as caught:
+        evaluate_many([good, good, bad])
+    assert caught.value.document_index == 2
+
+
+def test_an_experiment_object_can_be_evaluated_against_different_rule_sets():
+    experiment = Experiment({"sample": {"biofluid": "urine", "volume_ml": 2}, "separation": []})
+    custom = RuleSet.from_mapping(
+        {
+            "ruleset": "custom",
+            "version": 1,
+            "title": "Custom",
+            "scoring": "checklist",
+            "citation": {"source": "test", "status": "D"},
+            "rules": [
+                {
+                    "id": "C.VOLUME",
+                    "title": "Large volume",
+                    "level": "mandatory",
+                    "citation": {"source": "test", "status": "D"},
+                    "satisfied_when": {"field_compare": {"field": "sample.volume_ml", "op": ">=", "value": 10}},
+                    "missing_message": "Too little.",
+                    "fix": "Start from 10 mL.",
+                }
+            ],
+        },
+        source="custom",
+    )
+    assert evaluate(experiment, ["misev2018"]).rulesets["misev2018"].verdict("M18.QUANT.SOURCE").status == "pass"
+    assert evaluate(experiment, [custom]).rulesets["custom"].verdict("C.VOLUME").status == "fail"
