@@ -44,9 +44,8 @@ class Label:
 
 def label_for(aliquot) -> Label:
     sample = aliquot.sample
-    lines = [f"{sample.barcode} · {sample.get_biofluid_display()}", f"{aliquot.volume_ul.normalize():f} µL"]
-    if aliquot.box_id:
-        lines.append(f"{aliquot.box.name} {aliquot.position_label}")
+    where = f" · {aliquot.box.name} {aliquot.position_label}" if aliquot.box_id else ""
+    lines = [sample.barcode, sample.get_biofluid_display(), f"{aliquot.volume_ul.normalize():f} µL{where}"]
     return Label(barcode=aliquot.barcode, lines=tuple(lines))
 
 
@@ -92,6 +91,15 @@ def code128_svg(label: Label, height: int = 30) -> str:
     )
 
 
+def _fitted(pdf: canvas.Canvas, text: str, font: str, size: float, width: float) -> str:
+    """The text, shortened with an ellipsis if it would run past the label's edge."""
+    if pdf.stringWidth(text, font, size) <= width:
+        return text
+    while text and pdf.stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
 def _draw_label(pdf: canvas.Canvas, label: Label, left: float, bottom: float) -> None:
     padding = 2 * mm
     qr_size = LABEL_HEIGHT - 2 * padding
@@ -115,7 +123,8 @@ def _draw_label(pdf: canvas.Canvas, label: Label, left: float, bottom: float) ->
     pdf.drawString(text_left, bottom + LABEL_HEIGHT - padding - 7, label.barcode)
     pdf.setFont("Helvetica", 6)
     for index, line in enumerate(label.lines):
-        pdf.drawString(text_left, bottom + LABEL_HEIGHT - padding - 15 - index * 7, line)
+        fitted = _fitted(pdf, line, "Helvetica", 6, text_width)
+        pdf.drawString(text_left, bottom + LABEL_HEIGHT - padding - 15 - index * 7, fitted)
     modules = label.code128_modules
     bar_module = text_width / (len(modules) + 2 * CODE128_QUIET_ZONE)
     bar_bottom, bar_height = bottom + padding, 9 * mm

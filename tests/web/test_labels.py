@@ -75,6 +75,14 @@ def test_pdf_holds_every_label_and_paginates():
         assert f"({label.barcode}) Tj" in text
 
 
+def test_pdf_shortens_lines_that_would_overflow():
+    long_line = "Cell-culture conditioned medium from a very long named cell line"
+    text = pdf_text(labels_pdf([Label(barcode="EVA-1", lines=(long_line, "short"))]))
+    assert "(short) Tj" in text and long_line not in text
+    shortened = re.search(r"\((Cell-culture[^)]*)\) Tj", text).group(1)
+    assert shortened.endswith("\\205")  # the ellipsis, written as its WinAnsi code
+
+
 def test_pdf_draws_the_symbols():
     text = pdf_text(labels_pdf([LABEL]))
     rectangles = text.count(" re")
@@ -90,8 +98,9 @@ def test_label_sheet_page(member_client, sample):
     assert html.count('class="label-qr"') == 2 and html.count('class="label-code128"') == 2
     for aliquot in aliquots:
         assert f"QR code {aliquot.barcode}" in html
-    assert f"{sample.barcode} · Blood plasma" in html
-    assert "A1" in html and "500 µL" in html
+    assert f'<div class="label-line">{sample.barcode}</div>' in html
+    assert '<div class="label-line">Blood plasma</div>' in html
+    assert f"500 µL · {aliquots[0].box.name} A1" in html
     assert "@media print" not in html  # print rules live in the stylesheet
     assert "evlims/css/evlims.css" in html
 
