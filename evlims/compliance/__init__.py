@@ -23,6 +23,7 @@ from .evaluator import (
     study_ev_metric,
 )
 from .rulesets import Rule, RuleSet, available_rulesets, default_rulesets, load_ruleset
+from .separation import SeparationClass, separation_class
 
 __all__ = [
     "ComponentState",
@@ -36,6 +37,7 @@ __all__ = [
     "RuleVerdict",
     "RulesetError",
     "RulesetReport",
+    "SeparationClass",
     "Status",
     "VocabularyError",
     "available_rulesets",
@@ -45,6 +47,7 @@ __all__ = [
     "experiment_schema",
     "load_ruleset",
     "parse_document_text",
+    "separation_class",
     "study_ev_metric",
     "validate_document",
 ]

@@ -11,6 +11,7 @@ from enum import StrEnum
 from .document import Experiment
 from .errors import ExperimentDocumentError
 from .rulesets import Rule, RuleSet, default_rulesets, load_ruleset
+from .separation import SeparationClass, separation_class
 
 MANDATORY_LEVELS = frozenset({"mandatory", "mandatory_if_applicable"})
 
@@ -186,13 +187,14 @@ class EvaluationReport:
     experiment_id: str | None
     rulesets: dict[str, RulesetReport]
     scores: dict[str, EvMetricScore]
+    separation_class: SeparationClass
 
     @property
     def ev_metric(self) -> EvMetricScore | None:
         return self.scores.get("ev_metric")
 
     def to_dict(self) -> dict:
-        result: dict = {"experiment_id": self.experiment_id}
+        result: dict = {"experiment_id": self.experiment_id, "separation_class": self.separation_class.to_dict()}
         for key, report in self.rulesets.items():
             result[key] = self.scores[key].to_dict() if key in self.scores else report.to_dict()
         return result
@@ -266,7 +268,7 @@ def _evaluate_resolved(experiment: Experiment, rulesets: Sequence[RuleSet]) -> E
         reports[ruleset.report_key] = report
         if ruleset.scoring == "points":
             scores[ruleset.report_key] = score_points(report)
-    return EvaluationReport(experiment.id, reports, scores)
+    return EvaluationReport(experiment.id, reports, scores, separation_class(experiment))
 
 
 def evaluate(

@@ -22,7 +22,7 @@ def run(*args) -> str:
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
 def test_json_report_has_the_documented_keys(path):
     report = json.loads(run(path, "--json"))
-    assert set(report) == {"experiment_id", "ev_metric"} | RULESET_KEYS
+    assert set(report) == {"experiment_id", "separation_class", "ev_metric"} | RULESET_KEYS
     assert {"score_pct", "points", "applicable", "components"} <= set(report["ev_metric"])
     for key in RULESET_KEYS:
         assert {"rules", "mandatory_failed"} <= set(report[key])
@@ -53,11 +53,15 @@ def test_poor_urine_example_lists_its_gaps():
 
 def test_ruleset_option_limits_the_report():
     report = json.loads(run(EXAMPLES_DIR / "urine_uc_poorly_characterised.json", "--json", "--ruleset", "ev_metric"))
-    assert set(report) == {"experiment_id", "ev_metric"}
+    assert set(report) == {"experiment_id", "separation_class", "ev_metric"}
 
 
 def test_readable_summary_shows_score_failures_and_fixes():
     text = run(EXAMPLES_DIR / "urine_uc_poorly_characterised.json")
+    assert (
+        "Separation: intermediate recovery, intermediate specificity (decided by separation[1] (ultracentrifugation))"
+        in text
+    )
     assert "ev_metric (ev_metric@1): 25% (2/8 applicable)" in text
     assert "FAIL M18.PROT.PURITY [mandatory]" in text
     assert "Fix: Test a matrix-typical contaminant" in text

@@ -51,8 +51,16 @@ class Command(BaseCommand):
 
     def _summary(self, path: Path, result: dict) -> str:
         lines = [f"Compliance plan for {result.get('experiment_id') or path.name}"]
+        grid = result["separation_class"]
+        if grid["recovery"] is None:
+            lines.append("Separation: not classified on the recovery x specificity grid")
+        else:
+            lines.append(
+                f"Separation: {grid['recovery']} recovery, {grid['specificity']} specificity "
+                f"(decided by {grid['decided_by']})"
+            )
         for key, section in result.items():
-            if key == "experiment_id":
+            if key in ("experiment_id", "separation_class"):
                 continue
             if "components" in section:
                 score = section["score_pct"]
