@@ -1,0 +1,374 @@
+"""Isolation run forms: list filters, planning (aliquots and volumes), step records, completion, abort.
+
+Forms read and check input; the isolation services do every write and have the last word.
+"""
+
+import json
+import re
+from decimal import Decimal
+
+import yaml
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+import protocols as protocol_library
+from protocols import UnitParseError
+
+from ...core.tenancy import WRITER_ROLES, labs_where, visible_lab_ids
+from ...isolation import selectors as isolation_selectors
+from ...isolation.models import IsolationRun
+from ...samples import selectors as sample_selectors
+from ...samples.models import Aliquot
+
+# Aliquots listed for ticking on the plan page; more than this and the user narrows the filter.
+PICKER_LIMIT = 100
+
+# Schema x-unit → how a canonical number reads on a page.
+UNIT_SUFFIX = {"g": " × g", "degC": " °C", "%": " %", None: ""}
+
+
+def unit_label(unit: str | None) -> str:
+    return UNIT_SUFFIX.get(unit, f" {unit}")
+
+
+def version_label(version) -> str:
+    return f"{version.protocol.title} — v{version.version} ({version.protocol.slug})"
+
+
+class RunFilterForm(forms.Form):
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *IsolationRun.Status.choices])
+    protocol = forms.ModelChoiceField(required=False, queryset=None, empty_label="Any protocol")
+    operator = forms.ModelChoiceField(required=False, queryset=None, empty_label="Any operator")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["protocol"].queryset = isolation_selectors.protocols_for(user).prefetch_related(None)
+        self.fields["protocol"].label_from_instance = lambda protocol: f"{protocol.title} ({protocol.slug})"
+        self.fields["operator"].queryset = (
+            get_user_model()
+            .objects.filter(evlims_memberships__lab_id__in=visible_lab_ids(user))
+            .distinct()
+            .order_by("username")
+        )
+        self.fields["operator"].label_from_instance = lambda person: person.get_full_name() or person.get_username()
+
+
+def parse_volume(text: str) -> Decimal:
+    """'500', '500 µL' or '0.5 mL' → µL, rounded to the 0.1 µL aliquots are kept in."""
+    try:
+        value = protocol_library.parse_quantity(text.strip(), "µL").value
+    except UnitParseError:
+        raise forms.ValidationError(f"'{text}' is not a volume (write e.g. 500, 500 µL or 0.5 mL).")
+    volume = Decimal(str(value)).quantize(Decimal("0.1"))
+    if volume <= 0:
+        raise forms.ValidationError(f"'{text}': a volume must be more than 0 µL.")
+    return volume
+
+
+class AliquotFilterForm(forms.Form):
+    """Narrows the list of available aliquots shown for ticking."""
+
+    q = forms.CharField(required=False, label="Find aliquots", max_length=80)
+    project = forms.ModelChoiceField(required=False, queryset=None, empty_label="All projects")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["project"].queryset = sample_selectors.projects_for(user)
+        self.fields["q"].widget.attrs["placeholder"] = "Aliquot or sample barcode"
+
+    def aliquots(self, user):
+        aliquots = sample_selectors.aliquots_for(user).filter(
+            status=Aliquot.Status.AVAILABLE, volume_ul__gt=0, lab_id__in=labs_where(user, WRITER_ROLES)
+        )
+        if self.is_valid():
+            term = self.cleaned_data["q"].strip()
+            if term:
+                aliquots = aliquots.filter(Q(barcode__icontains=term) | Q(sample__barcode__icontains=term))
+            if self.cleaned_data["project"]:
+                aliquots = aliquots.filter(sample__project=self.cleaned_data["project"])
+        return aliquots.order_by("sample__barcode", "barcode")[:PICKER_LIMIT]
+
+
+class RunPlanForm(forms.Form):
+    """Protocol version, project and input aliquots of a new run.
+
+    Aliquots come from the scanned lines (``BARCODE [volume]``) and from the ticked rows of the aliquot list
+    (``aliquot`` = id, ``volume_<id>`` = volume); a line without a volume takes the default volume, or the
+    whole aliquot when there is none.
+    """
+
+    protocol_version = forms.ModelChoiceField(queryset=None, empty_label="Choose an approved protocol version")
+    project = forms.ModelChoiceField(queryset=None, empty_label="Choose a project")
+    barcodes = forms.CharField(
+        required=False,
+        label="Scanned aliquots",
+        widget=forms.Textarea(attrs={"rows": 5, "class": "font-monospace", "placeholder": "EVA-000001 500\n"}),
+        help_text="One aliquot barcode per line, optionally followed by the volume to use (µL, or with a unit).",
+    )
+    default_volume = forms.CharField(
+        required=False,
+        label="Default input volume",
+        help_text="For lines and ticked aliquots without a volume; leave empty to use the whole aliquot.",
+    )
+    equipment = forms.CharField(required=False, max_length=200, help_text="Rotor, column lot, kit lot.")
+    reason = forms.CharField(required=False, max_length=500, label="Note")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        writable = labs_where(user, WRITER_ROLES)
+        self.fields["protocol_version"].queryset = isolation_selectors.approved_versions_for(user).order_by(
+            "protocol__title", "created_at"
+        )
+        self.fields["protocol_version"].label_from_instance = version_label
+        self.fields["project"].queryset = sample_selectors.projects_for(user).filter(lab_id__in=writable)
+
+    def ticked(self) -> list[tuple[str, str]]:
+        """[(aliquot id, volume text)] of the ticked rows, as posted."""
+        if not self.is_bound:
+            return []
+        return [(pk, self.data.get(f"volume_{pk}", "").strip()) for pk in self.data.getlist("aliquot")]
+
+    def clean_default_volume(self):
+        text = self.cleaned_data["default_volume"].strip()
+        return parse_volume(text) if text else None
+
+    def _scanned_lines(self) -> list[tuple[int, str, str]]:
+        lines = []
+        for number, line in enumerate(self.cleaned_data.get("barcodes", "").splitlines(), start=1):
+            parts = line.strip().split(None, 1)
+            if parts:
+                lines.append((number, parts[0], parts[1] if len(parts) > 1 else ""))
+        return lines
+
+    def clean(self):
+        cleaned = super().clean()
+        if "default_volume" not in cleaned:
+            return cleaned
+        scanned = self._scanned_lines()
+        ticked = self.ticked()
+        available = sample_selectors.aliquots_for(self.user)
+        # Barcodes are stored upper-case; scanners and people do not always type them so.
+        typed = {barcode for _, barcode, _ in scanned} | {barcode.upper() for _, barcode, _ in scanned}
+        by_barcode = {a.barcode.upper(): a for a in available.filter(barcode__in=typed)} if scanned else {}
+        ticked_ids = [int(pk) for pk, _ in ticked if pk.isdigit()]
+        by_id = {a.pk: a for a in available.filter(pk__in=ticked_ids)} if ticked_ids else {}
+        inputs, line_errors, ticked_errors, seen = [], [], [], {}
+        for number, barcode, volume_text in scanned:
+            aliquot = by_barcode.get(barcode.upper())
+            where = f"Line {number} ({barcode})"
+            if aliquot is None:
+                line_errors.append(f"{where}: no aliquot with this barcode in your labs.")
+                continue
+            problem, volume = self._input(aliquot, volume_text, cleaned["default_volume"], seen)
+            (line_errors.append(f"{where}: {problem}") if problem else inputs.append((aliquot, volume)))
+        for pk, volume_text in ticked:
+            aliquot = by_id.get(int(pk)) if pk.isdigit() else None
+            if aliquot is None:
+                ticked_errors.append(f"Ticked aliquot {pk} is not in your labs.")
+                continue
+            problem, volume = self._input(aliquot, volume_text, cleaned["default_volume"], seen)
+            (ticked_errors.append(f"{aliquot.barcode}: {problem}") if problem else inputs.append((aliquot, volume)))
+        for message in line_errors:
+            self.add_error("barcodes", message)
+        for message in ticked_errors:
+            self.add_error(None, message)
+        if not scanned and not ticked:
+            self.add_error("barcodes", "Scan or tick at least one aliquot.")
+        cleaned["inputs"] = inputs
+        return cleaned
+
+    def _input(self, aliquot, volume_text, default_volume, seen) -> tuple[str | None, Decimal | None]:
+        """(problem, volume) for one chosen aliquot."""
+        if aliquot.pk in seen:
+            return "listed twice.", None
+        seen[aliquot.pk] = True
+        if aliquot.status != Aliquot.Status.AVAILABLE:
+            return f"is {aliquot.get_status_display().lower()}, not available.", None
+        try:
+            volume = parse_volume(volume_text) if volume_text else (default_volume or aliquot.volume_ul)
+        except forms.ValidationError as error:
+            return error.messages[0], None
+        if volume > aliquot.volume_ul:
+            return f"holds {aliquot.volume_ul} µL; {volume} µL requested.", None
+        return None, volume
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(max_length=1000, widget=forms.Textarea(attrs={"rows": 3}), label="Reason")
+
+
+def _shown_value(value) -> str:
+    """A canonical protocol value as a form's starting text."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        if any(isinstance(item, dict) for item in value):
+            return json.dumps(value, ensure_ascii=False)
+        return ", ".join(str(item) for item in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _split_list(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,;]", text) if part.strip()]
+
+
+class StepRecordForm(forms.Form):
+    """What was done at one protocol step: one field per parameter of the method's JSON Schema.
+
+    Parameters the protocol sets come first, prefilled with its values (as written, units included);
+    the method's other parameters follow, empty. Numbers with a unit are passed on as text, so the service
+    reads "100,000 x g" or "1.5 h" and keeps what was typed.
+    """
+
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, definition: dict, record=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.method = definition["method"]
+        schema = protocol_library.method_schema(self.method)
+        self.specs = dict(schema["properties"])
+        set_by_protocol = list(definition.get("params", {}))
+        for name in set_by_protocol:
+            self.specs.setdefault(name, {"type": "string", "description": "Parameter of this protocol."})
+        ordered = set_by_protocol + [name for name in self.specs if name not in set_by_protocol]
+        self.protocol_fields = set_by_protocol
+        originals = definition.get("originals", {})
+        # A step recorded before is shown as it was typed; values typed without a unit only exist canonically.
+        recorded = (record.observed | record.observed_original) if record else None
+        notes = self.fields.pop("notes")
+        for name in ordered:
+            self.fields[name] = self._field(name, self.specs[name])
+            if recorded is not None:
+                if name in recorded:
+                    self.initial[name] = _shown_value(recorded[name])
+            elif name in definition.get("params", {}):
+                self.initial[name] = _shown_value(originals.get(name, definition["params"][name]))
+        self.fields["notes"] = notes
+        if record is not None:
+            self.initial["notes"] = record.notes
+
+    @staticmethod
+    def _field(name: str, spec: dict) -> forms.Field:
+        label = name.replace("_", " ").capitalize()
+        unit = spec.get("x-unit")
+        help_text = spec.get("description", "")
+        if unit:
+            help_text = f"{help_text} Unit: {unit_label(unit).strip()} unless you write another.".strip()
+        if spec.get("enum"):
+            choices = [("", "—")] + [(value, value.replace("_", " ")) for value in spec["enum"]]
+            return forms.ChoiceField(required=False, choices=choices, label=label, help_text=help_text)
+        if spec.get("type") == "boolean":
+            return forms.ChoiceField(
+                required=False, choices=[("", "—"), ("yes", "yes"), ("no", "no")], label=label, help_text=help_text
+            )
+        widget = forms.TextInput(attrs={"autocomplete": "off"})
+        if spec.get("type") == "array" and spec.get("items", {}).get("type") == "object":
+            widget = forms.Textarea(attrs={"rows": 3, "class": "font-monospace"})
+            help_text = f"{help_text} Write a list, e.g. [{{target: CD9, clone: HI9a}}].".strip()
+        return forms.CharField(required=False, label=label, help_text=help_text, widget=widget)
+
+    def _value(self, name: str, text: str):
+        """Typed value of one filled-in field, in the shape the service expects."""
+        spec = self.specs[name]
+        kind = spec.get("type")
+        kinds = kind if isinstance(kind, list) else [kind]
+        unit = spec.get("x-unit")
+        if spec.get("enum"):
+            return text
+        if kind == "boolean":
+            return text == "yes"
+        if kind == "array":
+            item_type = spec.get("items", {}).get("type")
+            if item_type == "object":
+                try:
+                    value = yaml.safe_load(text)
+                except yaml.YAMLError:
+                    raise forms.ValidationError("Write a list of mappings, e.g. [{target: CD9}].")
+                if not isinstance(value, list):
+                    raise forms.ValidationError("Write a list of mappings, e.g. [{target: CD9}].")
+                return value
+            items = _split_list(text)
+            if item_type == "integer":
+                if not all(re.fullmatch(r"-?\d+", item) for item in items):
+                    raise forms.ValidationError("Write whole numbers separated by commas, e.g. 7, 8, 9.")
+                return [int(item) for item in items]
+            if item_type == "number" and not unit:
+                return [self._plain_number(item) for item in items]
+            return items
+        if "array" in kinds and re.search(r"\d\s*[,;]\s*\d", text) and not re.search(r"\d,\d{3}\b", text):
+            return _split_list(text)  # a [low, high] range of a number-or-range parameter
+        if kind == "integer":
+            if not re.fullmatch(r"\s*-?\d+\s*", text):
+                raise forms.ValidationError("Write a whole number.")
+            return int(text)
+        if kind == "number" and not unit:
+            return self._plain_number(text)
+        return text
+
+    @staticmethod
+    def _plain_number(text: str) -> float:
+        try:
+            return float(text.replace(",", "."))
+        except ValueError:
+            raise forms.ValidationError(f"'{text}' is not a number.")
+
+    def clean(self):
+        cleaned = super().clean()
+        observed = {}
+        for name in self.specs:
+            text = (cleaned.get(name) or "").strip()
+            if not text:
+                continue
+            try:
+                observed[name] = self._value(name, text)
+            except forms.ValidationError as error:
+                self.add_error(name, error)
+        cleaned["observed"] = observed
+        return cleaned
+
+    def parameter_fields(self):
+        return [self[name] for name in self.protocol_fields]
+
+    def other_fields(self):
+        return [self[name] for name in self.specs if name not in self.protocol_fields]
+
+
+class PreparationOutputForm(forms.Form):
+    """Final volume, buffer and storage of one EV preparation at completion."""
+
+    final_volume = forms.CharField(required=False, label="Final volume", help_text="µL, or with a unit.")
+    buffer = forms.CharField(required=False, max_length=80)
+    storage = forms.CharField(required=False, max_length=200, help_text="Freezer, box and position.")
+
+    def clean_final_volume(self):
+        text = self.cleaned_data["final_volume"].strip()
+        return parse_volume(text) if text else None
+
+    def output(self) -> dict:
+        data = self.cleaned_data
+        values = {"buffer": data["buffer"].strip(), "storage": data["storage"].strip()}
+        if data["final_volume"] is not None:
+            values["final_volume_ul"] = data["final_volume"]
+        return values
+
+
+def suggested_output(definition: dict) -> dict:
+    """Buffer and volume the protocol's last step leaves the EVs in, as starting values of the completion form."""
+    steps = definition.get("steps") or []
+    if not steps:
+        return {}
+    params = steps[-1].get("params", {})
+    suggestion = {}
+    buffer = params.get("buffer") or params.get("resuspension_buffer")
+    if buffer:
+        suggestion["buffer"] = buffer
+    pooled, fraction_ml = params.get("fractions_pooled"), params.get("fraction_volume_ml")
+    if isinstance(pooled, list) and isinstance(fraction_ml, int | float):
+        suggestion["final_volume"] = _shown_value(round(len(pooled) * fraction_ml * 1000, 1))
+    elif isinstance(params.get("resuspension_volume_ul"), int | float):
+        suggestion["final_volume"] = _shown_value(params["resuspension_volume_ul"])
+    return suggestion
