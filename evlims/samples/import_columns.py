@@ -27,6 +27,9 @@ _FALSE = {"no", "n", "false", "0"}
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# Control characters (other than tab and line breaks) are invisible in a spreadsheet and refused by
+# PostgreSQL (NUL); a cell holding them was damaged on its way here.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CELLOSAURUS = re.compile(r"^CVCL_[0-9A-Z]{4}$")
 # Barcodes end up on labels, in scanners and in URLs: no spaces, quotes or formula characters.
 _BARCODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
@@ -72,9 +75,17 @@ class Column:
         if self.maximum is not None:
             bounds.append(f"≤ {self.maximum}")
         kind = {"integer": "whole number", "decimal": "number"}.get(self.kind, "text")
-        if self.kind == "text" and self.model_field:
-            bounds.append(f"up to {Sample._meta.get_field(self.model_field).max_length} characters")
-        return " ".join([kind, *bounds]) if bounds else kind
+        max_length = self._max_length()
+        if max_length:
+            bounds.append(f"up to {max_length} characters")
+        return f"{kind} {', '.join(bounds)}" if bounds else kind
+
+    def _max_length(self) -> int | None:
+        if self.kind != "text":
+            return None
+        if self.name == "donor_code":
+            return Donor._meta.get_field("code").max_length
+        return Sample._meta.get_field(self.model_field).max_length if self.model_field else None
 
 
 def _sample_column(name, kind, group, description, **extra) -> Column:
@@ -315,6 +326,8 @@ def parse_cell(column: Column, value, *, decimal_comma: bool = False):
     """The typed value of one non-blank cell, or CellError. Text is never evaluated, whatever it starts with."""
     if column.kind == "text":
         typed = _text(value)
+        if _CONTROL.search(typed):
+            raise CellError(f"{shown(value)} contains control characters; retype the value.")
         if column.name == "donor_code" and len(typed) > DONOR_CODE_MAX_LENGTH:
             raise CellError(f"{shown(value)} is longer than {DONOR_CODE_MAX_LENGTH} characters.")
         if column.name == "barcode" and not _BARCODE.match(typed):

@@ -67,7 +67,7 @@ def decode_text(data: bytes) -> str:
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding, body = "utf-16", data
     else:
-        if b"\x00" in data[:4096]:
+        if b"\x00" in data:
             raise ManifestFileError("This is not a CSV or .xlsx file (it contains binary data).")
         try:
             return data.decode("utf-8")

@@ -87,6 +87,7 @@ def test_dates_are_iso_and_made_aware_in_the_lab_time_zone(settings):
         ("barcode", "X" * 41, "Ensure this value has at most 40 characters (it has 41)."),
         ("donor_code", "D" * 41, "is longer than 40 characters."),
         ("cell_line_cellosaurus", "HEK293", "'HEK293' is not a Cellosaurus accession like CVCL_0030."),
+        ("remarks", "bell\x07here", "'bell\\x07here' contains control characters; retype the value."),
     ],
 )
 def test_bad_values_say_what_is_wrong(name, value, message):
@@ -112,3 +113,12 @@ def test_every_column_describes_its_allowed_values():
     assert COLUMNS_BY_NAME["volume_ml"].allowed == "number > 0"
     assert COLUMNS_BY_NAME["external_id"].allowed == "text up to 80 characters"
     assert COLUMNS_BY_NAME["biofluid"].allowed.startswith("blood_plasma, serum")
+
+
+def test_the_documentation_lists_every_column_as_the_template_describes_it():
+    from pathlib import Path
+
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "bulk-import.md").read_text(encoding="utf-8")
+    for column in COLUMNS:
+        required = "yes" if column.required else "no"
+        assert f"| `{column.name}` | {required} | {column.unit} | {column.allowed} | {column.description} |" in guide

@@ -91,12 +91,23 @@ def test_excel_reads_the_manifest_sheet_when_there_is_one():
         (b"# only a comment\r\n\r\n", "The file has no header row."),
         (codecs.BOM_UTF8 + b"barcode\r\n\xff\xfe", "declares UTF-8 but byte"),
         (b'barcode,remarks\r\nS-1,"\x00"\r\n', "binary data"),
+        (b"barcode,remarks\r\n" + b"S-1,ok\r\n" * 2000 + b'S-2,"x\x00y"\r\n', "binary data"),
     ],
 )
 def test_unreadable_files_are_refused_with_a_reason(data, message):
     with pytest.raises(ManifestFileError) as raised:
         read(data)
     assert message in raised.value.message
+
+
+def test_a_malformed_record_is_reported_at_its_row():
+    data = b"barcode,remarks\r\nS-1,ok\r\nS-2," + b"x" * 200_000 + b"\r\n"
+    with pytest.raises(ManifestFileError) as raised:
+        read(data)
+    assert (raised.value.row, raised.value.message) == (
+        3,
+        "Row 3 cannot be read as CSV: field larger than field limit (131072).",
+    )
 
 
 def test_row_limit_stops_reading(settings):
