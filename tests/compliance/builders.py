@@ -53,7 +53,9 @@ FULL_DG = step(
     ev_fractions=[6, 7],
     fraction_density_g_ml=1.1,
 )
-FULL_SEC = step("sec", resin="Sepharose CL-2B", sample_volume_ml=0.5, fraction_volume_ml=0.5, fractions_pooled="F7-F9")
+FULL_SEC = step(
+    "sec", resin="Sepharose CL-2B", sample_volume_ml=0.5, fraction_volume_ml=0.5, fractions_pooled=[7, 8, 9]
+)
 BOTH_TEM_VIEWS = [{"technique": "tem", "wide_field": True, "close_up": False}, {"technique": "tem", "close_up": True}]
 GOOD_ANTIBODY = {"clone": "H5C6", "dilution": "1:1000"}
 GOOD_LYSATE = {"buffer": "RIPA", "protocol": "10 min on ice"}

@@ -225,7 +225,11 @@ CASES = [
         P,
         experiment(
             separation=[
-                step("immunoaffinity", target_antigens=["CD9"], antibodies=[{"catalogue": "ab1", "dilution": 2}])
+                step(
+                    "immunoaffinity",
+                    target_antigens=["CD9"],
+                    antibodies=[{"target": "CD9", "catalogue": "ab1", "dilution": "1:100"}],
+                )
             ],
             markers=markers("CD9+", method="ms"),
         ),

@@ -129,3 +129,54 @@ def test_a_rejection_is_never_silent_even_if_the_validators_disagree(monkeypatch
     monkeypatch.setattr(document_module, "_fast_validator", lambda: RejectsEverything())
     with pytest.raises(ExperimentDocumentError, match=r"\$: the document does not follow"):
         validate_document(base())
+
+
+METHODS = [
+    "differential_centrifugation",
+    "ultracentrifugation",
+    "density_gradient",
+    "sec",
+    "precipitation",
+    "filtration",
+    "ultrafiltration",
+    "immunoaffinity",
+    "kit",
+    "other",
+]
+
+
+def _without_annotations(node):
+    if isinstance(node, dict):
+        return {
+            k: _without_annotations(v)
+            for k, v in node.items()
+            if not k.startswith("x-") and k not in ("$schema", "$id", "title")
+        }
+    if isinstance(node, list):
+        return [_without_annotations(v) for v in node]
+    return node
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_separation_params_follow_the_protocol_library(method):
+    """The document's separation parameters are the protocol library's, so protocol runs export as-is.
+
+    The library's required fields are dropped: a document may report a step partially and the rules
+    judge completeness. If this fails after a protocol schema change, copy protocols/schemas/<method>.json
+    into $defs/params_<method> of experiment.schema.json without its x- annotations and required list.
+    """
+    library = json.loads((Path(__file__).resolve().parents[2] / "protocols" / "schemas" / f"{method}.json").read_text())
+    expected = _without_annotations(library)
+    expected.pop("required", None)
+    expected.setdefault("type", "object")
+    schema = json.loads(SCHEMA_PATH.read_text())
+    assert schema["$defs"][f"params_{method}"] == expected
+
+
+def test_rcf_basis_uses_the_protocol_library_codes():
+    document = base(separation=[{"method": "ultracentrifugation", "params": {"g_force": 1e5, "rcf_basis": "max"}}])
+    validate_document(document)
+    assert any(
+        path == "$.separation[0].params.rcf_basis"
+        for path, _ in issues(base(separation=[{"method": "ultracentrifugation", "params": {"rcf_basis": "maximum"}}]))
+    )
