@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole suite, as `make test` and CI run it:
+#   1. the fast suite on in-memory SQLite (two processes with pytest-xdist);
+#   2. the ORM service tests and the integration tests on real PostgreSQL, with a real Celery worker on Redis.
+# With CI=true a server that is not reachable fails the run; otherwise its tests skip and say why.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PY=${PY:-.venv/bin/python}
+export PYTHONHASHSEED=0 DJANGO_SETTINGS_MODULE=config.settings.test
+
+bash scripts/start-services.sh
+eval "$("$PY" scripts/find_services.py)"
+
+echo "== fast suite (SQLite) =="
+"$PY" -m pytest -n 2 --dist loadfile --ignore=tests/integration "$@"
+
+echo "== integration suite (PostgreSQL + Celery worker on Redis) =="
+if [ -n "$EVLIMS_PG_URL" ]; then
+  export DATABASE_URL="$EVLIMS_PG_URL"
+  echo "database: $DATABASE_URL"
+else
+  unset DATABASE_URL
+fi
+if [ -n "$EVLIMS_REDIS_URL" ]; then
+  export REDIS_URL="$EVLIMS_REDIS_URL"
+  echo "broker: $REDIS_URL"
+else
+  unset REDIS_URL
+fi
+if [ -n "${DATABASE_URL:-}" ]; then
+  # The ORM tests again, now against PostgreSQL's real locking, constraints and types.
+  "$PY" -m pytest -p no:xdist tests/services tests/integration "$@"
+else
+  # Without PostgreSQL only the integration tests run, to report (or, in CI, fail on) the missing server.
+  "$PY" -m pytest -p no:xdist tests/integration "$@"
+fi
