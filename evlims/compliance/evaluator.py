@@ -256,7 +256,15 @@ def resolve_rulesets(rulesets: Iterable[RuleSet | str] | None) -> tuple[RuleSet,
         return default_rulesets()
     if isinstance(rulesets, str | RuleSet):
         rulesets = [rulesets]
-    return tuple(item if isinstance(item, RuleSet) else load_ruleset(item) for item in rulesets)
+    resolved = []
+    for item in rulesets:
+        if isinstance(item, RuleSet):
+            resolved.append(item)
+        elif isinstance(item, str):
+            resolved.append(load_ruleset(item))
+        else:
+            raise TypeError(f"rulesets: expected RuleSet objects or 'name[@version]' strings, got {item!r}")
+    return tuple(resolved)
 
 
 def _evaluate_resolved(experiment: Experiment, rulesets: Sequence[RuleSet]) -> EvaluationReport:

@@ -97,3 +97,14 @@ def test_an_experiment_object_can_be_evaluated_against_different_rule_sets():
     )
     assert evaluate(experiment, ["misev2018"]).rulesets["misev2018"].verdict("M18.QUANT.SOURCE").status == "pass"
     assert evaluate(experiment, [custom]).rulesets["custom"].verdict("C.VOLUME").status == "fail"
+
+
+def test_rule_sets_can_be_named_with_or_without_a_version():
+    document = {"sample": {"biofluid": "urine"}, "separation": []}
+    assert set(evaluate(document, "misev2018").rulesets) == {"misev2018"}
+    assert set(evaluate(document, ["misev2023@1", "purity_matrix"]).rulesets) == {"misev2023", "purity"}
+
+
+def test_a_rule_set_argument_of_the_wrong_type_is_named():
+    with pytest.raises(TypeError, match="rulesets: expected RuleSet objects or 'name\\[@version\\]' strings, got 5"):
+        evaluate({"sample": {"biofluid": "urine"}, "separation": []}, [5])
