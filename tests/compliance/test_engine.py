@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from evlims.compliance import Experiment, ExperimentDocumentError, RuleSet, evaluate, evaluate_many
+from evlims.compliance import Experiment, ExperimentDocumentError, RuleSet, evaluate, evaluate_many, load_ruleset
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "evlims" / "compliance" / "examples").glob("*.json"))
@@ -108,3 +108,11 @@ def test_rule_sets_can_be_named_with_or_without_a_version():
 def test_a_rule_set_argument_of_the_wrong_type_is_named():
     with pytest.raises(TypeError, match="rulesets: expected RuleSet objects or 'name\\[@version\\]' strings, got 5"):
         evaluate({"sample": {"biofluid": "urine"}, "separation": []}, [5])
+
+
+def test_asking_for_an_unknown_rule_names_the_rule_set():
+    report = evaluate({"sample": {"biofluid": "urine"}, "separation": []}, ["misev2018"])
+    with pytest.raises(KeyError, match="misev2018@1 has no rule 'M18.NOPE'"):
+        report.rulesets["misev2018"].verdict("M18.NOPE")
+    with pytest.raises(KeyError, match="misev2018@1 has no rule 'M18.NOPE'"):
+        load_ruleset("misev2018").rule("M18.NOPE")
