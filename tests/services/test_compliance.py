@@ -1,0 +1,147 @@
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+
+from evlims.characterization.services import record_results
+from evlims.compliance import services
+from evlims.compliance.evidence import experiment_documents, preparations_with_evidence
+from evlims.compliance.models import ComplianceEvaluation, Review, Signature
+from evlims.core.models import AuditEvent, Role
+from evlims.isolation import services as isolation
+from evlims.isolation.models import ProtocolVersion
+from evlims.samples.services import sample_register
+from tests.factories import member
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def run(staff, project):
+    isolation.library_load()
+    version = ProtocolVersion.objects.get(protocol__slug="sec-qev-70nm", version="1.0.0")
+    sample = sample_register(
+        actor=staff,
+        project=project,
+        biofluid="blood_plasma",
+        volume_ml=Decimal("3"),
+        anticoagulant="k2_edta",
+        processing_delay_min=45,
+        aliquot_volumes_ul=[500, 500, 500],
+    )
+    inputs = [(a, 500) for a in sample.aliquots.order_by("id")]
+    return isolation.run_plan(actor=staff, project=project, protocol_version=version, inputs=inputs)
+
+
+@pytest.fixture
+def verifier(lab):
+    return member(lab, Role.QA_MANAGER, username="verifier")
+
+
+@pytest.fixture
+def approver(lab):
+    return member(lab, Role.QA_MANAGER, username="approver")
+
+
+def test_documents_are_built_in_constant_queries(run, django_assert_max_num_queries):
+    ids = list(run.preparations.values_list("pk", flat=True))
+    with django_assert_max_num_queries(5):
+        documents = experiment_documents(preparations_with_evidence(ids))
+    document = documents[ids[0]]
+    assert document["sample"]["biofluid"] == "blood_plasma"
+    assert document["sample"]["processing_delay_h"] == 0.75
+    assert [step["method"] for step in document["separation"]][-1] == "sec"
+
+
+def test_marker_result_changes_the_stored_evaluation(run, staff, lab):
+    prep = run.preparations.first()
+    assert services.evaluate_preparations([prep.pk]) == 1
+    before = ComplianceEvaluation.objects.get(preparation=prep)
+    assert services.evaluate_preparations([prep.pk]) == 0  # unchanged evidence is not re-evaluated
+    record_results(
+        actor=staff,
+        lab=lab,
+        documents=[
+            {
+                "kind": "marker",
+                "method": "western_blot",
+                "preparation": prep.barcode,
+                "marker": {"protein": "CD9", "detected": True, "antibody": {"clone": "MM2/57", "dilution": "1:500"}},
+            },
+            {
+                "kind": "marker",
+                "method": "western_blot",
+                "preparation": prep.barcode,
+                "marker": {
+                    "protein": "APOA1",
+                    "detected": False,
+                    "antibody": {"catalogue": "ab52945", "dilution": "1:1000"},
+                },
+            },
+        ],
+    )
+    assert services.evaluate_preparations([prep.pk]) == 1
+    after = ComplianceEvaluation.objects.get(preparation=prep)
+    assert after.evidence_hash != before.evidence_hash
+    assert after.failed_rules != before.failed_rules
+    markers = after.document["characterization"]["markers"]
+    assert {m["protein"] for m in markers} == {"CD9", "APOA1"}
+
+
+def test_review_workflow_and_no_self_verification(run, staff, verifier, approver):
+    prep = run.preparations.first()
+    review = services.review_submit(actor=staff, preparation=prep)
+    staff_qa = member(run.lab, Role.LAB_ADMIN, username="producer-admin")
+    run.operator = staff_qa
+    run.save()
+    with pytest.raises(PermissionDenied, match="someone else"):
+        services.review_verify(actor=staff_qa, review=review, password=PASSWORD, statement="ok")
+    with pytest.raises(PermissionDenied):
+        services.review_verify(actor=staff, review=review, password=PASSWORD, statement="ok")
+    with pytest.raises(ValidationError, match="password"):
+        services.review_verify(actor=verifier, review=review, password="wrong", statement="ok")
+    assert not Signature.objects.exists()
+    review = services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="Checked")
+    assert review.state == Review.State.VERIFIED
+    with pytest.raises(PermissionDenied, match="verified this record"):
+        services.review_approve(actor=verifier, review=review, password=PASSWORD, statement="ok")
+    review = services.review_approve(actor=approver, review=review, password=PASSWORD, statement="Released")
+    assert review.state == Review.State.APPROVED and services.is_locked(prep)
+    signature = Signature.objects.get(meaning="approved")
+    assert signature.content["preparation"] == prep.barcode
+    assert signature.content_hash == services.canonical_hash(signature.content)
+    with pytest.raises(ValidationError, match="open or approved"):
+        services.review_submit(actor=staff, preparation=prep)
+
+
+def test_change_to_locked_record_needs_reason_and_voids(run, staff, verifier, approver):
+    prep = run.preparations.first()
+    review = services.review_submit(actor=staff, preparation=prep)
+    services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="ok")
+    services.review_approve(actor=approver, review=review, password=PASSWORD, statement="ok")
+    with pytest.raises(ValidationError, match="locked"):
+        services.void_approvals(actor=staff, preparation_ids=[prep.pk], reason="")
+    from django.db import transaction
+
+    with transaction.atomic():
+        assert services.void_approvals(actor=staff, preparation_ids=[prep.pk], reason="Volume corrected") == 1
+    assert not services.is_locked(prep)
+    assert AuditEvent.objects.filter(action="review.void", reason="Volume corrected").exists()
+
+
+def test_reject_needs_statement(run, staff, verifier):
+    review = services.review_submit(actor=staff, preparation=run.preparations.first())
+    with pytest.raises(ValidationError, match="statement|means"):
+        services.review_reject(actor=verifier, review=review, password=PASSWORD, statement=" ")
+    review = services.review_reject(actor=verifier, review=review, password=PASSWORD, statement="No EM")
+    assert review.state == Review.State.REJECTED
+
+
+@pytest.mark.parametrize("verifiers_needed", [2])
+def test_required_verifiers_setting(run, staff, verifier, approver, settings, verifiers_needed):
+    settings.EVLIMS = {"REQUIRED_VERIFIERS": verifiers_needed}
+    review = services.review_submit(actor=staff, preparation=run.preparations.first())
+    review = services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="1")
+    assert review.state == Review.State.SUBMITTED
+    review = services.review_verify(actor=approver, review=review, password=PASSWORD, statement="2")
+    assert review.state == Review.State.VERIFIED
