@@ -1,0 +1,94 @@
+"""The host site's settings as each environment loads them. Settings are evaluated at import, so every
+case imports them in a fresh interpreter with exactly the environment under test."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LONG_SECRET = "s" * 20 + "-not-a-real-secret-but-long-enough-" + "k" * 20
+# Variables a developer's shell may carry that would change what the settings read.
+SETTINGS_VARIABLES = (
+    "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT",
+    "CSRF_TRUSTED_ORIGINS", "EVLIMS_SAMPLE_BARCODE_PREFIX", "DJANGO_SETTINGS_MODULE",
+)  # fmt: skip
+
+
+def load_settings(module: str, names: list[str], **environment) -> dict:
+    script = (
+        "import importlib, json, sys\n"
+        f"settings = importlib.import_module({module!r})\n"
+        f"print(json.dumps({{name: getattr(settings, name) for name in {names!r}}}, default=str))\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES} | environment
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.strip().splitlines()[-1])
+    return json.loads(result.stdout)
+
+
+CELERY = ["CELERY_TASK_ALWAYS_EAGER", "CELERY_BROKER_URL"]
+
+
+def test_without_a_broker_tasks_run_in_process():
+    values = load_settings("config.settings.local", CELERY)
+    assert values == {"CELERY_TASK_ALWAYS_EAGER": True, "CELERY_BROKER_URL": "memory://"}
+
+
+def test_with_redis_url_tasks_go_to_the_broker():
+    values = load_settings("config.settings.local", CELERY, REDIS_URL="redis://cache:6379/2")
+    assert values == {"CELERY_TASK_ALWAYS_EAGER": False, "CELERY_BROKER_URL": "redis://cache:6379/2"}
+
+
+def test_the_embedded_demo_uses_a_sqlite_file_under_var():
+    database = load_settings("config.settings.local", ["DATABASES"])["DATABASES"]["default"]
+    assert database["ENGINE"] == "django.db.backends.sqlite3"
+    assert Path(database["NAME"]) == ROOT / "var" / "evlims.sqlite3"
+
+
+def test_database_url_selects_postgresql():
+    database = load_settings(
+        "config.settings.local", ["DATABASES"], DATABASE_URL="postgres://lab:pw@db.internal:5433/evlims"
+    )["DATABASES"]["default"]
+    assert database["ENGINE"] == "django.db.backends.postgresql"
+    assert (database["HOST"], database["PORT"], database["NAME"], database["USER"]) == (
+        "db.internal",
+        5433,
+        "evlims",
+        "lab",
+    )
+
+
+def test_test_settings_stay_in_memory_and_eager_even_with_a_broker_configured():
+    values = load_settings("config.settings.test", ["DATABASES", *CELERY], REDIS_URL="redis://cache:6379/0")
+    assert values["DATABASES"]["default"]["NAME"] == ":memory:"
+    assert values["CELERY_TASK_ALWAYS_EAGER"] is True
+
+
+def test_production_requires_a_secret_key_and_allowed_hosts():
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        load_settings("config.settings.production", ["DEBUG"], ALLOWED_HOSTS="lims.example.org")
+    with pytest.raises(RuntimeError, match="ALLOWED_HOSTS"):
+        load_settings("config.settings.production", ["DEBUG"], SECRET_KEY=LONG_SECRET)
+
+
+def test_production_ignores_debug_from_the_environment():
+    values = load_settings(
+        "config.settings.production",
+        ["DEBUG", "ALLOWED_HOSTS", "SESSION_COOKIE_SECURE"],
+        SECRET_KEY=LONG_SECRET,
+        ALLOWED_HOSTS="lims.example.org,localhost",
+        DEBUG="true",
+    )
+    assert values == {"DEBUG": False, "ALLOWED_HOSTS": ["lims.example.org", "localhost"], "SESSION_COOKIE_SECURE": True}
+
+
+def test_plugin_settings_come_from_the_environment():
+    values = load_settings("config.settings.local", ["EVLIMS"], EVLIMS_SAMPLE_BARCODE_PREFIX="UCL")
+    assert values["EVLIMS"]["SAMPLE_BARCODE_PREFIX"] == "UCL"

@@ -1,0 +1,195 @@
+"""The set-up contract a new user relies on: `make demo`, `make test`, CI's entry point, and the
+Docker stack. Docker does not run here, so the compose file is checked for everything that can be
+checked without it: its shape, that every command it runs exists, and that the settings accept it."""
+
+import importlib.util
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from django.utils.module_loading import import_string
+
+ROOT = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+SERVICES = {"postgres", "redis", "web", "worker", "beat"}
+APP_SERVICES = ("web", "worker", "beat")
+LONG_SECRET = "evlims-contract-test-" + "x" * 40
+INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?::(?P<op>[-?])(?P<arg>[^}]*))?\}")
+# Variables read by something other than config/settings: Django itself, and the image's entry point.
+READ_OUTSIDE_SETTINGS = {"DJANGO_SETTINGS_MODULE": "django", "EVLIMS_MIGRATE": "scripts/docker-entrypoint.sh"}
+
+
+def interpolate(value: str, variables: dict) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error} substitution."""
+
+    def substitute(match):
+        name, op, arg = match["name"], match["op"], match["arg"]
+        if variables.get(name):
+            return variables[name]
+        if op == "?":
+            raise KeyError(f"{name}: {arg}")
+        return arg or ""
+
+    return INTERPOLATION.sub(substitute, value)
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
+
+
+def app_environment(compose, service: str, **variables) -> dict[str, str]:
+    return {
+        key: interpolate(str(value), variables) for key, value in compose["services"][service]["environment"].items()
+    }
+
+
+def settings_source() -> str:
+    return "\n".join(path.read_text(encoding="utf-8") for path in sorted((ROOT / "config" / "settings").glob("*.py")))
+
+
+def test_compose_has_the_five_services_each_with_a_health_check(compose):
+    services = compose["services"]
+    assert set(services) == SERVICES
+    for name, service in services.items():
+        assert service.get("healthcheck", {}).get("test"), f"{name} has no health check"
+    assert services["postgres"]["image"].split(":")[1].startswith("16")
+    assert services["redis"]["image"].split(":")[1].startswith("7")
+    assert all(services[name]["build"] == "." for name in APP_SERVICES)
+
+
+def test_compose_keeps_data_in_named_volumes(compose):
+    volumes = set(compose["volumes"])
+    assert {"pgdata", "redisdata", "media"} <= volumes
+    mounted = {entry.split(":")[0] for service in compose["services"].values() for entry in service.get("volumes", [])}
+    assert volumes <= mounted
+
+
+def test_app_services_wait_for_their_dependencies(compose):
+    services = compose["services"]
+    assert services["web"]["depends_on"] == {
+        "postgres": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
+    for name in ("worker", "beat"):
+        # web applies the migrations, so the others start once it is healthy.
+        assert services[name]["depends_on"] == {"web": {"condition": "service_healthy"}}
+    assert app_environment(compose, "web", SECRET_KEY=LONG_SECRET)["EVLIMS_MIGRATE"] == "true"
+
+
+def test_every_command_the_stack_runs_exists(compose):
+    services = compose["services"]
+    for name in APP_SERVICES:
+        executable = services[name]["command"][0]
+        assert (VENV_BIN / executable).exists(), f"{name}: {executable} is not installed"
+    web = services["web"]["command"]
+    assert importlib.util.find_spec(web[1]) is not None  # the WSGI module gunicorn loads
+    for name in ("worker", "beat"):
+        command = services[name]["command"]
+        assert command[1:4] in (["-A", "config", "worker"], ["-A", "config", "beat"])
+        assert importlib.util.find_spec("config.celery") is not None
+    beat = services["beat"]["command"]
+    import_string(beat[beat.index("--scheduler") + 1].replace(":", "."))
+    entrypoint = ROOT / "scripts" / "docker-entrypoint.sh"
+    assert entrypoint.stat().st_mode & stat.S_IXUSR
+    assert '"/app/scripts/docker-entrypoint.sh"' in (ROOT / "Dockerfile").read_text(encoding="utf-8")
+
+
+def test_every_variable_the_stack_sets_is_read(compose):
+    source = settings_source()
+    for name in APP_SERVICES:
+        for variable in app_environment(compose, name, SECRET_KEY=LONG_SECRET):
+            if variable in READ_OUTSIDE_SETTINGS:
+                reader = READ_OUTSIDE_SETTINGS[variable]
+                assert reader == "django" or variable in (ROOT / reader).read_text(encoding="utf-8")
+                continue
+            assert re.search(rf'env(\.\w+)?\(\s*"{variable}"', source), f"{name}: {variable} is not read by settings"
+
+
+def test_compose_refuses_to_start_without_a_secret_key(compose):
+    with pytest.raises(KeyError, match="SECRET_KEY"):
+        app_environment(compose, "web")
+
+
+def manage(*args, environment: dict) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env | environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_production_settings_pass_the_deployment_checks():
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        environment={
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "SECRET_KEY": LONG_SECRET,
+            "ALLOWED_HOSTS": "lims.example.org",
+        },
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+    assert "WARNING" not in result.stdout + result.stderr
+
+
+def test_the_stack_environment_loads_the_settings_it_names(compose):
+    environment = app_environment(compose, "web", SECRET_KEY=LONG_SECRET, SECURE_SSL_REDIRECT="true")
+    assert environment["DJANGO_SETTINGS_MODULE"] == "config.settings.production"
+    result = manage("check", "--deploy", "--fail-level", "WARNING", environment=environment)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def make_dry_run(target: str) -> str:
+    result = subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_demo_migrates_loads_and_serves_locally():
+    steps = make_dry_run("demo")
+    order = [
+        steps.index("manage.py migrate"),
+        steps.index("help evlims_load_protocols"),
+        steps.index("manage.py evlims_demo"),
+        steps.index("manage.py runserver 127.0.0.1:8000"),
+    ]
+    assert order == sorted(order)
+    assert "var/evlims.sqlite3" in steps
+
+
+def test_make_test_runs_the_test_script():
+    assert "bash scripts/test.sh" in make_dry_run("test")
+    script = (ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
+    assert script.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in script
+    assert "--ignore=tests/integration" in script and "tests/services tests/integration" in script
+
+
+def test_makefile_creates_the_venv_with_python3_and_installs_the_pins():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^PYTHON \?= python3$", makefile, re.M)
+    assert "-m venv" in makefile
+    assert "install --quiet -r requirements.txt" in makefile
+    assert "install --quiet --no-deps -e ." in makefile
+    assert "PIP_DISABLE_PIP_VERSION_CHECK" in makefile
+
+
+def test_ci_entry_point_runs_make_test():
+    ci = ROOT / ".ci" / "run"
+    assert ci.stat().st_mode & stat.S_IXUSR
+    lines = [line.strip() for line in ci.read_text(encoding="utf-8").splitlines()]
+    assert lines[0] == "#!/usr/bin/env bash"
+    assert "set -euo pipefail" in lines
+    assert "make test" in lines
