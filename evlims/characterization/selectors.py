@@ -1,0 +1,184 @@
+"""Reads of ingestions, raw files, preparations and their results, scoped to the user's labs.
+
+Every function returns a fixed number of queries however many rows there are (pages assert it).
+"""
+
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce
+
+from ..core.errors import NotFound
+from ..core.tenancy import visible_lab_ids
+from ..instruments.models import Ingestion, Instrument, RawFile
+from ..isolation.models import EVPreparation, IsolationRun
+from ..isolation.selectors import preparations_for
+from .models import Measurement, SizeBin
+
+# How many of a lab's preparations the mapping form suggests; any other barcode can still be typed.
+SUGGESTED_PREPARATIONS = 500
+COUNTED_KINDS = (Measurement.Kind.PARTICLE, Measurement.Kind.PROTEIN, Measurement.Kind.MARKER, Measurement.Kind.IMAGING)
+
+
+def _measurement_count():
+    counted = Measurement.objects.filter(ingestion=OuterRef("pk")).values("ingestion").annotate(n=Count("pk"))
+    return Coalesce(Subquery(counted.values("n")), 0)
+
+
+def ingestions_for(user):
+    """Uploads and instrument posts of the user's labs, newest first, without the (large) parsed documents."""
+    return (
+        Ingestion.objects.filter(lab_id__in=visible_lab_ids(user))
+        .select_related("lab", "raw_file", "instrument", "submitted_by")
+        .defer("parsed", "response")
+        .annotate(file_format=KT("parsed__format"), measurement_count=_measurement_count())
+        .order_by("-created_at", "-id")
+    )
+
+
+def ingestion_get(user, pk) -> Ingestion:
+    ingestion = (
+        Ingestion.objects.filter(lab_id__in=visible_lab_ids(user), pk=pk)
+        .select_related("lab", "raw_file", "instrument", "submitted_by")
+        .first()
+    )
+    if ingestion is None:
+        raise NotFound
+    return ingestion
+
+
+def ingestion_measurements(ingestion):
+    return (
+        Measurement.objects.filter(ingestion=ingestion)
+        .select_related("preparation", "input_sample")
+        .order_by("preparation__barcode", "id")
+    )
+
+
+def failed_upload(user, lab, sha256: str) -> Ingestion | None:
+    """The user's latest failed upload of these bytes: the record that the refused file was kept."""
+    return (
+        Ingestion.objects.filter(lab=lab, submitted_by=user, status=Ingestion.Status.FAILED, raw_file__sha256=sha256)
+        .select_related("raw_file")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def raw_file_get(user, pk) -> RawFile:
+    raw = RawFile.objects.filter(lab_id__in=visible_lab_ids(user), pk=pk).first()
+    if raw is None:
+        raise NotFound
+    return raw
+
+
+def instruments_for(user, lab_ids=None):
+    labs = visible_lab_ids(user) if lab_ids is None else lab_ids
+    return Instrument.objects.filter(lab_id__in=labs).select_related("lab").order_by("lab__name", "name")
+
+
+def preparation_barcodes(lab_id) -> list[str]:
+    """Recent preparation barcodes of a lab, for the mapping form's suggestions."""
+    barcodes = (
+        EVPreparation.objects.filter(lab_id=lab_id).order_by("-created_at", "-id").values_list("barcode", flat=True)
+    )
+    return list(barcodes[:SUGGESTED_PREPARATIONS])
+
+
+def known_barcodes(lab_id, barcodes) -> set[str]:
+    return set(
+        EVPreparation.objects.filter(lab_id=lab_id, barcode__in=list(barcodes)).values_list("barcode", flat=True)
+    )
+
+
+def runs_with_preparations(user):
+    return IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user)).order_by("-created_at", "-id")
+
+
+def isolation_methods(user) -> list[str]:
+    """The separation methods of the user's runs, for the list filter."""
+    methods = (
+        IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user))
+        .exclude(method="")
+        .order_by("method")
+        .values_list("method", flat=True)
+        .distinct()
+    )
+    return list(methods)
+
+
+def preparation_list(user, *, run=None, biofluid: str = "", method: str = ""):
+    """Preparations with their headline figures (purity class, EV-METRIC) and result counts per kind."""
+    preparations = preparations_for(user).select_related("run")
+    if run is not None:
+        preparations = preparations.filter(run=run)
+    if biofluid:
+        preparations = preparations.filter(input_aliquot__sample__biofluid=biofluid)
+    if method:
+        preparations = preparations.filter(run__method=method)
+    counts = {
+        f"{kind}_count": Count("measurements", filter=Q(measurements__kind=kind), distinct=True)
+        for kind in COUNTED_KINDS
+    }
+    return preparations.annotate(
+        purity_class=F("metrics__purity_class"),
+        particles_per_ug=F("metrics__particles_per_ug"),
+        ev_metric_pct=F("evaluation__ev_metric_pct"),
+        mandatory_failed=F("evaluation__mandatory_failed"),
+        **counts,
+    ).order_by("-created_at", "-id")
+
+
+def preparation_get(user, pk) -> EVPreparation:
+    preparation = (
+        preparations_for(user)
+        .filter(pk=pk)
+        .select_related(
+            "lab",
+            "run__project",
+            "run__operator",
+            "run__protocol_version__protocol",
+            "input_aliquot__sample__donor",
+            "metrics",
+            "evaluation",
+        )
+        .first()
+    )
+    if preparation is None:
+        raise NotFound
+    return preparation
+
+
+def preparation_measurements(preparation) -> list[Measurement]:
+    """Every result of the preparation with its typed detail, captures and images (four queries)."""
+    return list(
+        Measurement.objects.filter(preparation=preparation)
+        .select_related(
+            "particle", "protein", "marker", "imaging", "analyte", "raw_file", "ingestion", "recorded_by", "instrument"
+        )
+        .prefetch_related("particle__captures", "imaging__images")
+        .order_by("measured_at", "id")
+    )
+
+
+def size_bins(measurement_ids) -> dict[int, tuple[list[float], list[float]]]:
+    """{measurement id: (bin centres, concentrations)} in one query."""
+    bins: dict[int, tuple[list[float], list[float]]] = {}
+    rows = (
+        SizeBin.objects.filter(analysis__measurement_id__in=list(measurement_ids))
+        .order_by("analysis__measurement_id", "bin_center_nm")
+        .values_list("analysis__measurement_id", "bin_center_nm", "concentration_per_ml")
+    )
+    for measurement_id, centre, value in rows:
+        centres, values = bins.setdefault(measurement_id, ([], []))
+        centres.append(centre)
+        values.append(value)
+    return bins
+
+
+def input_sample_counts(preparation) -> list[int]:
+    """Ids of particle counts of the preparation's input sample (what recovery is computed against)."""
+    return list(
+        Measurement.objects.filter(
+            input_sample_id=preparation.input_aliquot.sample_id, kind=Measurement.Kind.PARTICLE
+        ).values_list("pk", flat=True)
+    )

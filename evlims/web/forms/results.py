@@ -1,0 +1,523 @@
+"""Result forms: instrument file upload, mapping a parsed file to preparations, and results typed by hand.
+
+Forms check input and build result documents (evlims.characterization.payloads); the characterization and
+ingestion services validate them again, do every write and have the last word.
+"""
+
+import json
+import uuid
+
+from django import forms
+from django.utils import timezone
+
+from ...conf import evlims_settings
+from ...core.models import Lab
+from ...core.tenancy import WRITER_ROLES, labs_where
+from ...instruments.file_ingestion import PARTICLE_FORMATS
+from ...instruments.parsers import FORMATS
+from ...samples.vocabulary import biofluid_choices
+from ..forms.samples import DATETIME_WIDGET
+
+FORMAT_CHOICES = [("auto", "Detect from the content"), *[(name, name) for name in FORMATS]]
+FORMAT_LABELS = {
+    "nanosight": "NanoSight NTA experiment summary (.csv)",
+    "zetaview": "ZetaView size distribution (.txt)",
+    "softmax": "SoftMax Pro plate export (.txt/.csv)",
+    "ensight": "EnSight plate export (.csv)",
+    "generic": "Other table, read through a column mapping",
+}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".dm3", ".dm4", ".mrc")
+MAX_IMAGES = 20
+
+
+def _json_object(text: str, what: str) -> dict | None:
+    """Parse a JSON object typed or pasted into a form; the error says where the JSON breaks."""
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise forms.ValidationError(f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.")
+    if not isinstance(value, dict):
+        raise forms.ValidationError(f"The {what} must be a JSON object ({{…}}).")
+    return value
+
+
+class ResultUploadForm(forms.Form):
+    lab = forms.ModelChoiceField(queryset=None, empty_label=None, help_text="The lab the results belong to.")
+    file = forms.FileField(label="Instrument file")
+    file_format = forms.ChoiceField(
+        label="Format", choices=[(key, FORMAT_LABELS.get(key, label)) for key, label in FORMAT_CHOICES]
+    )
+    instrument = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="Not recorded", help_text="The instrument that produced the file."
+    )
+    plate_map = forms.CharField(
+        required=False,
+        label="Plate map (JSON, plate readers)",
+        widget=forms.Textarea(attrs={"rows": 6, "class": "font-monospace", "spellcheck": "false"}),
+        help_text='Which wells hold standards, blanks and samples, e.g. {"wells": {"A1:A2": {"role": "standard", '
+        '"ug_per_ml": 2000}, "G1:H2": {"role": "blank"}, "A3:A4": {"role": "sample", "name": "EV 1"}}}. '
+        "Without it a plate is shown but not quantified.",
+    )
+    column_mapping = forms.CharField(
+        required=False,
+        label="Column mapping (JSON, other tables)",
+        widget=forms.Textarea(attrs={"rows": 4, "class": "font-monospace", "spellcheck": "false"}),
+        help_text="For the 'generic' format: which column holds what. The instrument's saved mapping is used "
+        "when this is empty.",
+    )
+    # Sent back with the file so a double-click or a resent form is answered with the first upload.
+    upload_token = forms.CharField(widget=forms.HiddenInput, max_length=120)
+
+    def __init__(self, *args, user, instruments, **kwargs):
+        super().__init__(*args, **kwargs)
+        writable = labs_where(user, WRITER_ROLES)
+        self.fields["lab"].queryset = Lab.objects.filter(pk__in=writable).order_by("name")
+        if len(writable) == 1:
+            self.fields["lab"].initial = writable[0]
+            self.fields["lab"].widget = forms.HiddenInput()
+        self.fields["instrument"].queryset = instruments
+        self.fields["instrument"].label_from_instance = lambda item: f"{item.name} ({item.lab.name})"
+        self.fields["upload_token"].initial = uuid.uuid4().hex
+        self.fields["file"].help_text = (
+            f"NanoSight, ZetaView, SoftMax Pro or EnSight export, or another table; at most "
+            f"{evlims_settings.IMPORT_MAX_BYTES // (1024 * 1024)} MB. The file is kept as received."
+        )
+
+    def renew_token(self) -> None:
+        """A refused upload gets a new token, so sending a corrected file is not taken for a resend."""
+        self.data = self.data.copy()
+        self.data["upload_token"] = uuid.uuid4().hex
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        limit = evlims_settings.IMPORT_MAX_BYTES
+        if upload.size > limit:
+            raise forms.ValidationError(f"The file is {upload.size:,} bytes; the largest accepted is {limit:,} bytes.")
+        return upload
+
+    def clean_plate_map(self):
+        return _json_object(self.cleaned_data["plate_map"], "plate map")
+
+    def clean_column_mapping(self):
+        return _json_object(self.cleaned_data["column_mapping"], "column mapping")
+
+    def clean(self):
+        cleaned = super().clean()
+        lab, instrument = cleaned.get("lab"), cleaned.get("instrument")
+        if lab and instrument and instrument.lab_id != lab.pk:
+            self.add_error("instrument", f"{instrument.name} belongs to {instrument.lab.name}, not {lab.name}.")
+        file_format = cleaned.get("file_format")
+        mapping = cleaned.get("column_mapping") or (instrument.column_mapping if instrument else None)
+        if file_format == "generic" and not mapping and "column_mapping" not in self.errors:
+            self.add_error("column_mapping", "A table in the 'generic' format needs a column mapping.")
+        if file_format in PARTICLE_FORMATS and cleaned.get("plate_map"):
+            self.add_error("plate_map", f"A plate map applies to plate-reader files, not {file_format} files.")
+        return cleaned
+
+    def parse_options(self) -> dict:
+        """Parser options for the chosen format; the parser itself refuses options a detected format lacks."""
+        data = self.cleaned_data
+        options = {}
+        if data["plate_map"]:
+            options["plate_map"] = data["plate_map"]
+        mapping = data["column_mapping"]
+        if mapping is None and data["file_format"] == "generic" and data["instrument"]:
+            mapping = data["instrument"].column_mapping
+        if mapping:
+            options["mapping"] = mapping
+        return options
+
+
+class IngestionMappingForm(forms.Form):
+    """One preparation barcode per parsed sample (blank = not committed), and a dilution where the file has none.
+
+    Fields are numbered by the sample's position in the file: sample names are free text from the file.
+    """
+
+    def __init__(self, *args, samples: list[dict], particle: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.samples = samples
+        for index, sample in enumerate(samples):
+            self.fields[f"preparation_{index}"] = forms.CharField(
+                required=False,
+                max_length=40,
+                label=f"Preparation for {sample.get('name')}",
+                widget=forms.TextInput(attrs={"list": "preparation-barcodes", "class": "font-monospace"}),
+            )
+            if particle and sample.get("dilution_factor") is None:
+                self.fields[f"dilution_{index}"] = forms.FloatField(
+                    required=False,
+                    min_value=1,
+                    label=f"Dilution factor for {sample.get('name')}",
+                    help_text="The file records none: its concentrations are as measured in the cell.",
+                )
+
+    def rows(self):
+        """(sample, preparation field, dilution field or None) per sample, for the template."""
+        for index, sample in enumerate(self.samples):
+            dilution = self[f"dilution_{index}"] if f"dilution_{index}" in self.fields else None
+            yield sample, self[f"preparation_{index}"], dilution
+
+    def clean(self):
+        cleaned = super().clean()
+        mapped = [index for index in range(len(self.samples)) if (cleaned.get(f"preparation_{index}") or "").strip()]
+        if not mapped and not self.errors:
+            raise forms.ValidationError("Give a preparation barcode for at least one sample.")
+        for index in range(len(self.samples)):
+            if cleaned.get(f"dilution_{index}") and index not in mapped:
+                self.add_error(f"dilution_{index}", "A dilution applies to a sample that is mapped to a preparation.")
+        return cleaned
+
+    def field_of(self, name: str) -> str | None:
+        """The preparation field of the sample called ``name``."""
+        for index, sample in enumerate(self.samples):
+            if sample.get("name") == name:
+                return f"preparation_{index}"
+        return None
+
+    def mapping(self) -> dict[str, str]:
+        return {
+            sample["name"]: self.cleaned_data[f"preparation_{index}"].strip()
+            for index, sample in enumerate(self.samples)
+            if self.cleaned_data.get(f"preparation_{index}", "").strip()
+        }
+
+    def dilutions(self) -> dict[str, float]:
+        return {
+            sample["name"]: self.cleaned_data[f"dilution_{index}"]
+            for index, sample in enumerate(self.samples)
+            if self.cleaned_data.get(f"dilution_{index}")
+        }
+
+
+class ResultForm(forms.Form):
+    """Common part of results typed by hand; subclasses give the detail part of the result document.
+
+    ``payload_fields`` maps a path inside the result document (as the service names it in errors) to
+    the form field that supplied it.
+    """
+
+    kind = ""
+    payload_fields: dict[str, str] = {}
+    measured_at = forms.DateTimeField(
+        required=False, widget=DATETIME_WIDGET, help_text="When the measurement was made; now if left empty."
+    )
+
+    def method(self) -> str:
+        return self.cleaned_data["method"]
+
+    def detail(self) -> dict:
+        """The kind's part of the result document (each result form defines it)."""
+        raise NotImplementedError
+
+    def document(self, preparation) -> dict:
+        measured_at = self.cleaned_data.get("measured_at") or timezone.now()
+        detail_key = "analyte" if self.kind in ("lipid", "rna") else self.kind
+        return {
+            "kind": self.kind,
+            "method": self.method(),
+            "preparation": preparation.barcode,
+            "measured_at": measured_at.isoformat(),
+            detail_key: self.detail(),
+        }
+
+    def field_for(self, path: str) -> str | None:
+        """The field that supplied ``path`` (e.g. 'marker.antibody.clone'), or None for the whole form."""
+        name = self.payload_fields.get(path, path.rsplit(".", 1)[-1])
+        return name if name in self.fields else None
+
+
+class MarkerResultForm(ResultForm):
+    kind = "marker"
+    ANTIBODY_METHODS = {"western_blot", "elisa", "flow_cytometry", "immunogold_em"}
+    payload_fields = {
+        "marker.protein": "protein",
+        "marker.detected": "detection",
+        "marker.semi_quantitative_value": "semi_quantitative_value",
+        "marker.antibody.clone": "antibody_clone",
+        "marker.antibody.catalogue": "antibody_catalogue",
+        "marker.antibody.dilution": "antibody_dilution",
+        "marker.lysate.buffer": "lysate_buffer",
+        "marker.lysate.protein_loaded_ug": "protein_loaded_ug",
+        "marker.lysate.compared_with_source": "compared_with_source_lysate",
+    }
+    protein = forms.RegexField(
+        regex=r"^[A-Za-z0-9][A-Za-z0-9\-_.]{0,29}$",
+        max_length=30,
+        label="Protein (HGNC symbol)",
+        help_text="e.g. CD63, TSG101, ALB, APOA1. Aliases are resolved to the HGNC symbol.",
+        error_messages={"invalid": "Give an HGNC symbol: letters, digits, '-', '_' or '.', up to 30 characters."},
+    )
+    method = forms.ChoiceField(
+        choices=[
+            ("western_blot", "Western blot"),
+            ("elisa", "ELISA"),
+            ("flow_cytometry", "Flow cytometry"),
+            ("immunogold_em", "Immunogold EM"),
+            ("mass_spectrometry", "Mass spectrometry"),
+            ("other", "Other"),
+        ]
+    )
+    detection = forms.ChoiceField(
+        widget=forms.RadioSelect,
+        choices=[
+            ("detected", "Detected"),
+            ("not_detected", "Not detected"),
+            ("semi_quantitative", "Semi-quantitative value"),
+        ],
+    )
+    semi_quantitative_value = forms.FloatField(
+        required=False, min_value=0, help_text="e.g. band intensity relative to the source lysate."
+    )
+    antibody_clone = forms.CharField(required=False, max_length=80)
+    antibody_catalogue = forms.CharField(required=False, max_length=80, label="Antibody catalogue number")
+    antibody_dilution = forms.CharField(required=False, max_length=40, help_text="e.g. 1:1000")
+    lysate_buffer = forms.CharField(required=False, max_length=80, help_text="e.g. RIPA")
+    protein_loaded_ug = forms.FloatField(required=False, min_value=0, label="Protein loaded (µg)")
+    compared_with_source_lysate = forms.TypedChoiceField(
+        required=False,
+        label="Compared with the source (cell or tissue) lysate",
+        choices=[("", "Not stated"), ("yes", "Yes"), ("no", "No")],
+        coerce=lambda value: {"yes": True, "no": False}.get(value),
+        empty_value=None,
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("detection") == "semi_quantitative" and cleaned.get("semi_quantitative_value") is None:
+            self.add_error("semi_quantitative_value", "Give the semi-quantitative value.")
+        if (
+            cleaned.get("method") in self.ANTIBODY_METHODS
+            and not cleaned.get("antibody_clone")
+            and not cleaned.get("antibody_catalogue")
+        ):
+            self.add_error("antibody_clone", "Name the antibody: its clone or its catalogue number.")
+        return cleaned
+
+    def detail(self) -> dict:
+        data = self.cleaned_data
+        detected = {"detected": True, "not_detected": False}.get(data["detection"])
+        detail = {
+            "protein": data["protein"],
+            "detected": detected,
+            "semi_quantitative_value": data.get("semi_quantitative_value"),
+            "antibody": {
+                "clone": data["antibody_clone"],
+                "catalogue": data["antibody_catalogue"],
+                "dilution": data["antibody_dilution"],
+            },
+        }
+        lysate = {
+            "buffer": data["lysate_buffer"],
+            "protein_loaded_ug": data.get("protein_loaded_ug"),
+            "compared_with_source": data.get("compared_with_source_lysate"),
+        }
+        if any(value not in ("", None) for value in lysate.values()):
+            detail["lysate"] = lysate
+        return detail
+
+
+class MultipleImageInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleImageInput(attrs={"accept": ",".join(IMAGE_SUFFIXES)}))
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data] if data else []
+        if len(files) > MAX_IMAGES:
+            raise forms.ValidationError(f"Attach at most {MAX_IMAGES} images at a time.")
+        cleaned = [super(MultipleImageField, self).clean(item, initial) for item in files]
+        limit = evlims_settings.IMPORT_MAX_BYTES
+        for item in cleaned:
+            if not item.name.lower().endswith(IMAGE_SUFFIXES):
+                raise forms.ValidationError(f"{item.name}: not an image file we keep ({', '.join(IMAGE_SUFFIXES)}).")
+            if item.size > limit:
+                raise forms.ValidationError(f"{item.name} is {item.size:,} bytes; the largest accepted is {limit:,}.")
+        return cleaned
+
+
+class ImagingResultForm(ResultForm):
+    kind = "imaging"
+    payload_fields = {"imaging.technique": "technique", "imaging.magnification": "magnification"}
+    technique = forms.ChoiceField(
+        choices=[
+            ("tem", "Transmission EM"),
+            ("cryo_em", "Cryo-EM"),
+            ("sem", "Scanning EM"),
+            ("afm", "Atomic force microscopy"),
+            ("super_resolution", "Super-resolution microscopy"),
+            ("other", "Other"),
+        ]
+    )
+    wide_field = forms.BooleanField(required=False, help_text="Images show a wide field with many particles.")
+    close_up = forms.BooleanField(required=False, help_text="Images show single vesicles close up.")
+    magnification = forms.CharField(required=False, max_length=40, help_text="e.g. 30 000×, or scale bar 100 nm")
+    images = MultipleImageField(required=False, help_text="TIFF, PNG, JPEG or microscope files (dm3, dm4, mrc).")
+
+    def method(self) -> str:
+        return self.cleaned_data["technique"]
+
+    def detail(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "technique": data["technique"],
+            "wide_field": data["wide_field"],
+            "close_up": data["close_up"],
+            "magnification": data["magnification"],
+        }
+
+
+class ProteinResultForm(ResultForm):
+    kind = "protein"
+    payload_fields = {
+        "protein.assay": "assay",
+        "protein.concentration_ug_per_ml": "concentration_ug_per_ml",
+        "protein.volume_assayed_ul": "volume_assayed_ul",
+    }
+    assay = forms.ChoiceField(
+        choices=[
+            ("bca", "BCA"),
+            ("micro_bca", "Micro BCA"),
+            ("bradford", "Bradford"),
+            ("qubit", "Qubit"),
+            ("other", "Other"),
+        ]
+    )
+    concentration_ug_per_ml = forms.FloatField(required=False, min_value=0, label="Protein (µg/mL)")
+    volume_assayed_ul = forms.FloatField(required=False, min_value=0, label="Volume assayed (µL)")
+    out_of_range = forms.BooleanField(
+        required=False, help_text="The signal fell outside the standard curve; no concentration is given."
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("out_of_range") and cleaned.get("concentration_ug_per_ml") is not None:
+            self.add_error("concentration_ug_per_ml", "An out-of-range result has no concentration; clear one of them.")
+        return cleaned
+
+    def method(self) -> str:
+        return self.cleaned_data["assay"]
+
+    def detail(self) -> dict:
+        data = self.cleaned_data
+        return {
+            "assay": data["assay"],
+            "concentration_ug_per_ml": data.get("concentration_ug_per_ml"),
+            "volume_assayed_ul": data.get("volume_assayed_ul"),
+            "out_of_range": data["out_of_range"],
+        }
+
+
+PARTICLE_SIZES = ("size_mean_nm", "size_mode_nm", "size_sd_nm", "d10_nm", "d50_nm", "d90_nm")
+
+
+class ParticleResultForm(ResultForm):
+    kind = "particle"
+    payload_fields = {f"particle.{name}": name for name in ("technique", "concentration_per_ml", *PARTICLE_SIZES)}
+    technique = forms.ChoiceField(
+        choices=[
+            ("nta", "Nanoparticle tracking (NTA)"),
+            ("zetaview", "ZetaView"),
+            ("trps", "TRPS"),
+            ("nanoflow", "Nano-flow cytometry"),
+            ("dls", "Dynamic light scattering"),
+            ("other", "Other"),
+        ]
+    )
+    concentration_per_ml = forms.FloatField(required=False, min_value=0, label="Concentration (particles/mL)")
+    concentration_basis = forms.ChoiceField(
+        widget=forms.RadioSelect,
+        initial="stock",
+        choices=[
+            ("stock", "Stock concentration: the dilution is already applied"),
+            ("in_cell", "As measured in the cell: multiply by the dilution factor"),
+        ],
+    )
+    dilution_factor = forms.FloatField(required=False, min_value=1)
+    size_mean_nm = forms.FloatField(required=False, min_value=0, label="Mean size (nm)")
+    size_mode_nm = forms.FloatField(required=False, min_value=0, label="Mode (nm)")
+    size_sd_nm = forms.FloatField(required=False, min_value=0, label="SD (nm)")
+    d10_nm = forms.FloatField(required=False, min_value=0, label="D10 (nm)")
+    d50_nm = forms.FloatField(required=False, min_value=0, label="D50 (nm)")
+    d90_nm = forms.FloatField(required=False, min_value=0, label="D90 (nm)")
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("concentration_basis") == "in_cell":
+            if cleaned.get("dilution_factor") is None:
+                self.add_error("dilution_factor", "Give the dilution factor to turn the cell value into stock.")
+            if cleaned.get("concentration_per_ml") is None:
+                self.add_error("concentration_per_ml", "Give the concentration measured in the cell.")
+        if all(cleaned.get(name) is None for name in ("concentration_per_ml", *PARTICLE_SIZES)) and not self.errors:
+            raise forms.ValidationError("Give the concentration or at least one size figure.")
+        return cleaned
+
+    def method(self) -> str:
+        return self.cleaned_data["technique"]
+
+    def detail(self) -> dict:
+        data = self.cleaned_data
+        concentration, dilution = data.get("concentration_per_ml"), data.get("dilution_factor")
+        computed = []
+        in_cell = data["concentration_basis"] == "in_cell"
+        if in_cell:
+            concentration = concentration * dilution
+            computed.append("concentration_per_ml")
+        return {
+            "technique": data["technique"],
+            "concentration_per_ml": concentration,
+            "dilution_factor": dilution,
+            # Whether the typed figure already had the dilution applied (as a file would say).
+            "dilution_applied_in_file": None if dilution is None else not in_cell,
+            "computed": computed,
+            **{name: data.get(name) for name in PARTICLE_SIZES},
+        }
+
+
+class AnalyteResultForm(ResultForm):
+    """Lipid or RNA quantification: one figure with its assay and unit (kind set per page)."""
+
+    payload_fields = {"analyte.assay": "assay", "analyte.value": "value", "analyte.unit": "unit"}
+    assay = forms.CharField(max_length=60, help_text="e.g. SPV lipid assay, Qubit RNA HS, Bioanalyzer")
+    value = forms.FloatField(min_value=0)
+    unit = forms.CharField(max_length=30, help_text="e.g. nmol/mL, ng/µL")
+
+    def __init__(self, *args, kind: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.kind = kind
+
+    def method(self) -> str:
+        return self.cleaned_data["assay"][:40]
+
+    def detail(self) -> dict:
+        data = self.cleaned_data
+        return {"assay": data["assay"], "value": data["value"], "unit": data["unit"]}
+
+
+RESULT_FORMS = {
+    "marker": (MarkerResultForm, "Marker result"),
+    "imaging": (ImagingResultForm, "Imaging result"),
+    "protein": (ProteinResultForm, "Protein quantification"),
+    "particle": (ParticleResultForm, "Particle analysis"),
+    "lipid": (AnalyteResultForm, "Lipid quantification"),
+    "rna": (AnalyteResultForm, "RNA quantification"),
+}
+
+
+class PreparationFilterForm(forms.Form):
+    run = forms.ModelChoiceField(required=False, queryset=None, empty_label="Any run")
+    biofluid = forms.ChoiceField(required=False)
+    method = forms.ChoiceField(required=False, label="Isolation method")
+
+    def __init__(self, *args, runs, methods, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["run"].queryset = runs
+        self.fields["run"].label_from_instance = lambda run: f"{run.code} — {run.protocol_name}"
+        self.fields["biofluid"].choices = [("", "Any biofluid"), *biofluid_choices()]
+        self.fields["method"].choices = [("", "Any method"), *[(method, method) for method in methods]]

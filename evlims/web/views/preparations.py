@@ -1,0 +1,320 @@
+"""EV preparations: the filtered list, and the preparation page (identity, results by kind, size distribution,
+metrics with their provenance, compliance summary)."""
+
+import math
+
+from django.core.exceptions import ObjectDoesNotExist
+from django.shortcuts import render
+
+from ...characterization import selectors
+from ...characterization.models import Measurement
+from ...characterization.plots import Series, coarse_table, size_distribution_svg
+from ...compliance.markers import marker_vocabulary
+from ...core.tenancy import WRITER_ROLES, labs_where
+from ...metrics.compute import (
+    CONDITIONED_MEDIUM,
+    INDETERMINATE,
+    NOT_INTERPRETABLE,
+    purity_bands,
+    small_ev_upper_nm,
+)
+from ..forms.results import RESULT_FORMS, PreparationFilterForm
+from .common import member_view, paginate, query_without_page, scoped
+from .results import DISPLAYABLE_IMAGE_TYPES
+
+
+def _band_text(band) -> str:
+    """A purity band's interval as read in thresholds.yaml, e.g. '2e+09 ≤ particles/µg ≤ 2e+10'."""
+    low = f"{band.lower:.3g} {'≤' if band.lower_inclusive else '<'} " if math.isfinite(band.lower) else ""
+    high = f" {'≤' if band.upper_inclusive else '<'} {band.upper:.3g}" if math.isfinite(band.upper) else ""
+    return f"{low}particles/µg{high}"
+
+
+PURITY_LABELS = {
+    **{
+        band.purity_class: f"{band.purity_class.replace('_', ' ').capitalize()} ({_band_text(band)})"
+        for band in purity_bands()
+    },
+    INDETERMINATE: "Indeterminate: between the published bands",
+    NOT_INTERPRETABLE: "Not interpretable: lipoprotein-rich biofluid without an APOB/APOA1 readout",
+}
+PURITY_SOURCE = "Webber & Clayton, J Extracell Vesicles 2013"
+# (figure, label, unit, how to show the number)
+FIGURES = (
+    ("particle_yield_per_ml_input", "Particle yield", "particles per mL of input", "sci"),
+    ("particle_yield_per_million_cells", "Particle yield per producing cells", "particles per 10⁶ cells", "sci"),
+    ("protein_yield_ug_per_ml_input", "Protein yield", "µg per mL of input", "fixed"),
+    ("particles_per_ug", "Particles per µg protein", "particles/µg", "sci"),
+    ("recovery_pct", "Recovery", "% of input particles", "fixed"),
+    ("size_mode_nm", "Size mode", "nm", "fixed"),
+    ("size_median_nm", "Size median (D50)", "nm", "fixed"),
+    ("small_ev_fraction", "Small-EV fraction", "% of particles", "percent"),
+)
+
+
+@member_view
+def preparation_list(request):
+    form = PreparationFilterForm(
+        request.GET or None,
+        runs=selectors.runs_with_preparations(request.user),
+        methods=selectors.isolation_methods(request.user),
+    )
+    page = None
+    if not form.is_bound or form.is_valid():
+        data = form.cleaned_data if form.is_bound else {}
+        preparations = selectors.preparation_list(
+            request.user, run=data.get("run"), biofluid=data.get("biofluid", ""), method=data.get("method", "")
+        )
+        page = paginate(request, preparations)
+        page.object_list = list(page.object_list)
+        for preparation in page.object_list:
+            preparation.purity_label = _short_purity(preparation.purity_class)
+    return render(
+        request, "evlims/preparations/list.html", {"form": form, "page": page, "query": query_without_page(request)}
+    )
+
+
+def _short_purity(purity_class: str | None) -> str:
+    return purity_class.replace("_", " ").capitalize() if purity_class else ""
+
+
+def _one_to_one(instance, name):
+    """A reverse one-to-one fetched with select_related, or None when there is none."""
+    try:
+        return getattr(instance, name)
+    except ObjectDoesNotExist:
+        return None
+
+
+def _format(value, style) -> str:
+    if style == "sci":
+        return f"{value:.3g}"
+    if style == "percent":
+        return f"{100 * value:.1f}"
+    return f"{value:.1f}"
+
+
+def _numeric(values: dict, key: str) -> bool:
+    return isinstance(values.get(key), int | float) and not isinstance(values.get(key), bool)
+
+
+def _evidence(preparation, measurements, bins, input_counts) -> dict:
+    """What the figures are computed from, to say why one is absent."""
+    sample = preparation.input_aliquot.sample
+    particle = [m for m in measurements if m.kind == Measurement.Kind.PARTICLE]
+    protein = [m for m in measurements if m.kind == Measurement.Kind.PROTEIN]
+    return {
+        "particles": any(_numeric(m.values, "particles_per_ml") for m in particle),
+        "protein": any(_numeric(m.values, "protein_ug_per_ml") for m in protein),
+        "protein_zero": any(m.values.get("protein_ug_per_ml") == 0 for m in protein),
+        "final_volume": preparation.final_volume_ul is not None,
+        "conditioned": sample.biofluid == CONDITIONED_MEDIUM,
+        "cells": sample.cell_count_at_harvest is not None,
+        "input_counts": bool(input_counts),
+        "mode": any(_numeric(m.values, "size_mode_nm") for m in particle),
+        "d50": any(_numeric(m.values, "d50_nm") for m in particle),
+        "bins": bool(bins),
+        "sample": sample,
+    }
+
+
+def _missing(figure: str, evidence: dict) -> list[str]:
+    """The inputs of a figure that the record lacks."""
+    needs = []
+    particles = "no particle concentration is recorded"
+    volume = "the preparation's final volume is not recorded"
+    protein = "no protein concentration is recorded"
+    if figure == "particle_yield_per_ml_input":
+        needs = [(evidence["particles"], particles), (evidence["final_volume"], volume)]
+    elif figure == "particle_yield_per_million_cells":
+        if not evidence["conditioned"]:
+            return ["applies to conditioned cell-culture medium only"]
+        needs = [
+            (evidence["cells"], f"sample {evidence['sample'].barcode} has no cell count at harvest"),
+            (evidence["particles"], particles),
+            (evidence["final_volume"], volume),
+        ]
+    elif figure == "protein_yield_ug_per_ml_input":
+        needs = [(evidence["protein"], protein), (evidence["final_volume"], volume)]
+    elif figure in ("particles_per_ug", "purity_class"):
+        needs = [(evidence["particles"], particles), (evidence["protein"], protein)]
+        if evidence["protein"] and evidence["protein_zero"]:
+            needs.append((False, "the protein concentration is 0, so there is no ratio"))
+    elif figure == "recovery_pct":
+        needs = [
+            (evidence["particles"], particles),
+            (evidence["final_volume"], volume),
+            (evidence["input_counts"], f"the input sample {evidence['sample'].barcode} has no particle count"),
+        ]
+    elif figure == "size_mode_nm":
+        needs = [(evidence["mode"], "no particle result gives a size mode")]
+    elif figure == "size_median_nm":
+        needs = [(evidence["d50"], "no particle result gives a D50")]
+    elif figure == "small_ev_fraction":
+        needs = [(evidence["bins"], "no size distribution is recorded")]
+    return [reason for present, reason in needs if not present]
+
+
+def metric_rows(preparation, metrics, measurements, bins, input_counts) -> list[dict]:
+    """One row per figure: its value with the results it came from, or "—" with the reason it is absent."""
+    evidence = _evidence(preparation, measurements, bins, input_counts)
+    on_page = {m.pk for m in measurements}
+    rows = []
+    for figure, label, unit, style in FIGURES:
+        value = getattr(metrics, figure) if metrics else None
+        row = {"figure": figure, "label": label, "unit": unit, "value": None, "sources": [], "why": ""}
+        if value is not None:
+            row["value"] = _format(value, style)
+            if figure == "small_ev_fraction":
+                ids = sorted(bins)  # computed from the stored size distributions, not from headline values
+            else:
+                ids = (metrics.provenance or {}).get(figure, [])
+            row["sources"] = [{"id": pk, "on_page": pk in on_page} for pk in ids]
+        elif metrics is None:
+            row["why"] = "not computed yet: figures are computed after results are recorded"
+        else:
+            reasons = _missing(figure, evidence)
+            row["why"] = "; ".join(reasons) or (
+                "the recorded inputs give no figure, or it has not been recomputed since the latest result"
+            )
+        if figure == "particles_per_ug":
+            purity = metrics.purity_class if metrics else None
+            row["purity"] = PURITY_LABELS.get(purity, purity) if purity else None
+        rows.append(row)
+    return rows
+
+
+def compliance_summary(evaluation) -> dict | None:
+    if evaluation is None:
+        return None
+    failing = []
+    for key, part in (evaluation.report or {}).items():
+        if not isinstance(part, dict):
+            continue
+        for rule in part.get("rules", []):
+            if rule.get("status") == "fail" and rule.get("level") == "mandatory":
+                failing.append({"ruleset": part.get("ruleset", key), **rule})
+    ev_metric = (evaluation.report or {}).get("ev_metric") or {}
+    return {
+        "evaluation": evaluation,
+        "score": evaluation.ev_metric_pct,
+        "points": ev_metric.get("points"),
+        "applicable": ev_metric.get("applicable"),
+        "failing": failing,
+    }
+
+
+PARTICLE_FIGURES = (
+    ("concentration_per_ml", "Concentration (particles/mL)", ".4g"),
+    ("instrument_average_concentration_per_ml", "Instrument's average (particles/mL)", ".4g"),
+    ("size_mean_nm", "Mean (nm)", ".1f"),
+    ("size_mode_nm", "Mode (nm)", ".1f"),
+    ("size_sd_nm", "SD (nm)", ".1f"),
+    ("d10_nm", "D10 (nm)", ".1f"),
+    ("d50_nm", "D50 (nm)", ".1f"),
+    ("d90_nm", "D90 (nm)", ".1f"),
+)
+
+
+def _dilution_note(analysis) -> str:
+    if analysis.dilution_factor is None:
+        return "not recorded: the concentration is as measured in the cell"
+    if analysis.dilution_applied_in_file:
+        return f"×{analysis.dilution_factor:g}, already applied by the instrument"
+    if analysis.dilution_applied_in_file is False:
+        return f"×{analysis.dilution_factor:g}, applied here to the cell concentration"
+    return f"×{analysis.dilution_factor:g}"
+
+
+def _particle_view(measurement, bins) -> dict:
+    analysis = measurement.particle
+    captures = list(analysis.captures.all())
+    centres, values = bins.get(measurement.pk, ([], []))
+    figures = []
+    for name, label, style in PARTICLE_FIGURES:
+        value = getattr(analysis, name)
+        figures.append(
+            {
+                "label": label,
+                "value": None if value is None else format(value, style),
+                "computed": name in (analysis.computed or []),
+            }
+        )
+    return {
+        "measurement": measurement,
+        "analysis": analysis,
+        "figures": figures,
+        "dilution": _dilution_note(analysis),
+        "captures": captures,
+        "invalid_count": sum(1 for capture in captures if not capture.valid),
+        "table": coarse_table(centres, values),
+    }
+
+
+def _marker_view(measurement) -> dict:
+    marker = measurement.marker
+    titles = marker_vocabulary().subcategory_titles
+    categories = [code for code in marker.misev_category.split(",") if code]
+    return {
+        "measurement": measurement,
+        "marker": marker,
+        "categories": [{"code": code, "title": titles.get(code, "")} for code in categories],
+    }
+
+
+def grouped_results(measurements, bins) -> list[dict]:
+    """Results by kind, in the order of Measurement.Kind, each kind with what its table shows."""
+    groups = {kind: [] for kind in Measurement.Kind.values}
+    for measurement in measurements:
+        kind = measurement.kind
+        if kind == Measurement.Kind.PARTICLE:
+            groups[kind].append(_particle_view(measurement, bins))
+        elif kind == Measurement.Kind.MARKER:
+            groups[kind].append(_marker_view(measurement))
+        elif kind == Measurement.Kind.IMAGING:
+            images = [
+                {"raw": raw, "displayable": raw.content_type in DISPLAYABLE_IMAGE_TYPES}
+                for raw in measurement.imaging.images.all()
+            ]
+            groups[kind].append({"measurement": measurement, "imaging": measurement.imaging, "images": images})
+        else:
+            groups[kind].append({"measurement": measurement})
+    return [
+        {"kind": kind, "label": label, "items": groups[kind]}
+        for kind, label in Measurement.Kind.choices
+        if groups[kind]
+    ]
+
+
+def size_plot(measurements, bins) -> str | None:
+    series = [
+        Series(f"{m.method} {m.measured_at:%Y-%m-%d} (#{m.pk})", *bins[m.pk]) for m in measurements if m.pk in bins
+    ]
+    return size_distribution_svg(series)
+
+
+@member_view
+def preparation_detail(request, pk):
+    preparation = scoped(selectors.preparation_get, request.user, pk)
+    measurements = selectors.preparation_measurements(preparation)
+    bins = selectors.size_bins(m.pk for m in measurements if m.kind == Measurement.Kind.PARTICLE)
+    input_counts = selectors.input_sample_counts(preparation)
+    metrics = _one_to_one(preparation, "metrics")
+    latest = max((m.created_at for m in measurements), default=None)
+    context = {
+        "preparation": preparation,
+        "run": preparation.run,
+        "sample": preparation.input_aliquot.sample,
+        "groups": grouped_results(measurements, bins),
+        "plot": size_plot(measurements, bins),
+        "small_ev_nm": small_ev_upper_nm(),
+        "metrics": metrics,
+        "metrics_stale": bool(metrics and latest and metrics.computed_at < latest),
+        "metric_rows": metric_rows(preparation, metrics, measurements, bins, input_counts),
+        "input_counts": input_counts,
+        "compliance": compliance_summary(_one_to_one(preparation, "evaluation")),
+        "purity_source": PURITY_SOURCE,
+        "result_kinds": [(kind, title) for kind, (_, title) in RESULT_FORMS.items()],
+        "can_write": preparation.lab_id in labs_where(request.user, WRITER_ROLES),
+    }
+    return render(request, "evlims/preparations/detail.html", context)
