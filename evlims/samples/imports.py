@@ -163,11 +163,18 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class StoredFileChanged(ValidationError):
+    """The stored manifest no longer has the checksum taken at upload: it must not be imported."""
+
+
 def _stored_bytes(manifest: ManifestImport) -> bytes:
     with manifest.file.open("rb") as stored:
         data = stored.read()
     if _sha256(data) != manifest.sha256:
-        raise ValidationError(f"The stored file of import {manifest.pk} no longer matches its checksum.")
+        raise StoredFileChanged(
+            f"The stored file of import {manifest.pk} no longer matches its checksum; nothing was imported. "
+            "Upload the file again."
+        )
     return data
 
 
@@ -221,7 +228,11 @@ def manifest_validate(manifest: ManifestImport, *, actor) -> ManifestImport:
     def progress(done, total):
         ManifestImport.objects.filter(pk=manifest.pk).update(rows_processed=done, row_count=total)
 
-    checked = check_manifest(_stored_bytes(manifest), lab=manifest.lab, progress=progress, ignore_import_id=manifest.pk)
+    try:
+        data = _stored_bytes(manifest)
+    except StoredFileChanged as changed:
+        return manifest_mark_failed(manifest, changed.message)
+    checked = check_manifest(data, lab=manifest.lab, progress=progress, ignore_import_id=manifest.pk)
     manifest.status = Status.INVALID if checked.errors else Status.VALID
     manifest.errors = checked.problems
     manifest.row_count = manifest.rows_processed = len(checked.rows)
@@ -256,7 +267,11 @@ def manifest_commit(manifest: ManifestImport, *, actor) -> ManifestImport:
             return locked
         if locked.status not in (Status.VALID, Status.COMMITTING):
             raise _not_committable(locked)
-        checked = check_manifest(_stored_bytes(locked), lab=locked.lab, ignore_import_id=locked.pk)
+        try:
+            data = _stored_bytes(locked)
+        except StoredFileChanged as changed:
+            return manifest_mark_failed(locked, changed.message)
+        checked = check_manifest(data, lab=locked.lab, ignore_import_id=locked.pk)
         if checked.errors:
             return _mark_invalid(locked, checked.problems)
         try:

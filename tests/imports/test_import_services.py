@@ -323,12 +323,26 @@ def test_row_limit_is_a_clear_error_and_the_file_is_kept(staff, project, setting
     assert manifest.status == Status.INVALID and manifest.file.size == 614
 
 
-def test_a_changed_stored_file_is_refused(staff, project):
+@pytest.mark.parametrize("step", ["check", "commit"])
+def test_a_changed_stored_file_is_never_imported(staff, project, step):
     manifest = upload(staff, project, manifest_bytes("good.csv"))
+    if step == "commit":
+        manifest = imports.manifest_validate(manifest, actor=staff)
     with open(manifest.file.path, "ab") as stored:
         stored.write(b"tampered")
-    with pytest.raises(ValidationError, match="no longer matches its checksum"):
-        imports.manifest_validate(manifest, actor=staff)
+    run = imports.manifest_validate if step == "check" else imports.manifest_commit
+    manifest = run(manifest, actor=staff)
+    assert manifest.status == Status.FAILED
+    assert problem_tuples(manifest) == [
+        (
+            None,
+            "",
+            "error",
+            f"The stored file of import {manifest.pk} no longer matches its checksum; nothing was "
+            "imported. Upload the file again.",
+        )
+    ]
+    assert not Sample.objects.exists()
 
 
 def test_progress_is_reported_while_checking_and_committing(staff, project, monkeypatch):
