@@ -1,12 +1,18 @@
 """REST API, version 1. Mounted at /api/v1/ by evlims.urls; names are ``evlims:api:<name>``."""
 
 from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import aliquots, custody, donors, projects, samples, storage
+from .docs import OfflineRedocView
 
 app_name = "api"
 
 urlpatterns = [
+    # The plugin serves its own OpenAPI schema and reference pages, so a host needs no extra routes.
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/swagger/", SpectacularSwaggerView.as_view(url_name="evlims:api:schema"), name="swagger-ui"),
+    path("schema/redoc/", OfflineRedocView.as_view(url_name="evlims:api:schema"), name="redoc"),
     path("projects/", projects.ProjectListApi.as_view(), name="project-list"),
     path("projects/<int:pk>/", projects.ProjectDetailApi.as_view(), name="project-detail"),
     path("donors/", donors.DonorListCreateApi.as_view(), name="donor-list"),

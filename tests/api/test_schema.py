@@ -1,0 +1,116 @@
+"""The OpenAPI document is valid and complete; its reference pages load nothing from the internet."""
+
+import re
+
+import pytest
+import yaml
+from django.contrib.staticfiles import finders
+from django.core.management import call_command
+
+pytestmark = pytest.mark.django_db
+
+EXPECTED_OPERATIONS = {
+    ("/api/v1/projects/", "get"),
+    ("/api/v1/projects/{id}/", "get"),
+    ("/api/v1/donors/", "get"),
+    ("/api/v1/donors/", "post"),
+    ("/api/v1/donors/{id}/", "get"),
+    ("/api/v1/donors/{id}/", "patch"),
+    ("/api/v1/samples/", "get"),
+    ("/api/v1/samples/", "post"),
+    ("/api/v1/samples/{id}/", "get"),
+    ("/api/v1/samples/{id}/", "patch"),
+    ("/api/v1/samples/{id}/aliquots/", "post"),
+    ("/api/v1/aliquots/", "get"),
+    ("/api/v1/aliquots/{id}/", "get"),
+    ("/api/v1/storage-units/", "get"),
+    ("/api/v1/storage-units/", "post"),
+    ("/api/v1/storage-units/{id}/", "get"),
+    ("/api/v1/storage-units/{id}/grid/", "get"),
+    ("/api/v1/custody-events/", "get"),
+    ("/api/v1/custody-events/{id}/", "get"),
+} | {
+    (f"/api/v1/aliquots/{{id}}/{action}/", "post") for action in ("split", "move", "thaw", "consume", "ship", "dispose")
+}
+
+
+@pytest.fixture(scope="module")
+def schema(tmp_path_factory, django_db_blocker):
+    target = tmp_path_factory.mktemp("schema") / "schema.yaml"
+    with django_db_blocker.unblock():
+        # Raises on any warning or on a document that fails OpenAPI 3 validation.
+        call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    return yaml.safe_load(target.read_text())
+
+
+def _operations(schema):
+    return {
+        (path, method)
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in {"get", "post", "put", "patch", "delete"}
+    }
+
+
+def test_schema_covers_every_endpoint(schema):
+    assert schema["openapi"].startswith("3.")
+    assert EXPECTED_OPERATIONS <= _operations(schema)
+
+
+def test_lists_are_paginated_and_document_their_filters(schema):
+    samples = schema["paths"]["/api/v1/samples/"]["get"]
+    names = {parameter["name"] for parameter in samples["parameters"]}
+    assert {"page", "page_size", "ordering", "search", "biofluid", "project", "donor"} <= names
+    assert {"collected_at_after", "collected_at_before"} <= names
+    ordering = next(p for p in samples["parameters"] if p["name"] == "ordering")
+    assert "collected_at" in ordering["description"]
+    response = samples["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    page = schema["components"]["schemas"][response.rsplit("/", 1)[1]]
+    assert {"count", "next", "previous", "results"} <= set(page["properties"])
+
+
+def test_write_endpoints_carry_examples(schema):
+    for path, method in [
+        ("/api/v1/samples/", "post"),
+        ("/api/v1/samples/{id}/", "patch"),
+        ("/api/v1/donors/", "post"),
+        ("/api/v1/donors/{id}/", "patch"),
+        ("/api/v1/storage-units/", "post"),
+        ("/api/v1/aliquots/{id}/split/", "post"),
+        ("/api/v1/aliquots/{id}/move/", "post"),
+        ("/api/v1/aliquots/{id}/ship/", "post"),
+    ]:
+        content = schema["paths"][path][method]["requestBody"]["content"]["application/json"]
+        assert content.get("examples"), (path, method)
+
+
+def test_both_authentication_schemes_are_documented(schema):
+    assert {"basicAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
+
+
+@pytest.mark.parametrize("url", ["/api/schema/", "/api/v1/schema/"])
+def test_schema_is_served(client, url):
+    response = client.get(url, HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    assert ("/api/v1/samples/", "post") in _operations(response.json())
+
+
+@pytest.mark.parametrize(
+    ("url", "schema_url"),
+    [
+        ("/api/v1/schema/swagger/", "/api/v1/schema/"),
+        ("/api/v1/schema/redoc/", "/api/v1/schema/"),
+        ("/api/schema/swagger/", "/api/schema/"),
+    ],
+)
+def test_reference_pages_use_only_local_static_files(client, url, schema_url):
+    response = client.get(url)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert schema_url in page
+    references = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page)
+    assert any(reference.endswith(".js") for reference in references)
+    for reference in references:
+        assert reference.startswith("/static/drf_spectacular_sidecar/"), reference
+        assert finders.find(reference.removeprefix("/static/")), f"{reference} is not a bundled static file"
+    assert "https://" not in page and "http://" not in page
