@@ -1,0 +1,203 @@
+"""Levey–Jennings series of control materials: the control's preparations judged by the Westgard rules.
+
+A series is one control material under one protocol (version), for one figure, in run order (the run's
+start, then the run and preparation ids). Targets come from the material when it has an assigned mean
+and SD (these are given for particles per µg only), otherwise from its first ``baseline_points`` points.
+A series too short for its baseline, or whose baseline has no spread, is shown without judgement and
+says why, rather than being judged against made-up limits.
+
+All materials of a user's labs are read in two queries (materials, then every control preparation);
+the judging is pure pandas (``westgard.evaluate_westgard``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce, Concat, NullIf
+
+from ..core.errors import NotFound
+from ..core.tenancy import visible_lab_ids
+from ..isolation.models import EVPreparation
+from .models import ControlMaterial
+from .selectors import FIGURE_LABELS, PURITY, TRACKED_FIGURES
+from .westgard import ACCEPT, REJECT, WARNING, WestgardInputError, evaluate_westgard
+
+NO_PROTOCOL = "(no protocol recorded)"
+SERIES_COLUMNS = (
+    "control",
+    "preparation",
+    "barcode",
+    "run",
+    "run_code",
+    "started_at",
+    "protocol",
+    *TRACKED_FIGURES,
+)
+POINT_COLUMNS = (
+    "sequence",
+    "preparation",
+    "barcode",
+    "run",
+    "run_code",
+    "started_at",
+    "value",
+    "z_score",
+    "judged",
+    "violated_rules",
+    "level",
+)
+
+
+@dataclass
+class ControlChart:
+    """One judged series; ``problem`` says why it could not be judged (then z_score/level are empty)."""
+
+    material: ControlMaterial
+    protocol: str
+    figure: str
+    points: pd.DataFrame
+    target_mean: float | None = None
+    target_sd: float | None = None
+    target_source: str = ""
+    problem: str | None = None
+    missing_figure: int = 0
+    limits: dict = field(default_factory=dict)
+
+    @property
+    def figure_label(self) -> str:
+        return FIGURE_LABELS[self.figure]
+
+    @property
+    def latest(self) -> dict | None:
+        return None if self.points.empty else self.points.iloc[-1].to_dict()
+
+    @property
+    def flagged(self) -> pd.DataFrame:
+        return self.points.loc[self.points["level"].isin([WARNING, REJECT])]
+
+
+def materials_for(user):
+    return ControlMaterial.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("lab")
+
+
+def material_get(user, pk) -> ControlMaterial:
+    material = materials_for(user).prefetch_related("samples").filter(pk=pk).first()
+    if material is None:
+        raise NotFound
+    return material
+
+
+def control_series(materials) -> pd.DataFrame:
+    """Every preparation made from a sample linked to one of the materials, in the material's own lab,
+    one row per (material, preparation), ordered in run order."""
+    ids = [material.pk for material in materials]
+    version_label = Concat(F("run__protocol_version__protocol__slug"), Value("@"), F("run__protocol_version__version"))
+    rows = (
+        EVPreparation.objects.filter(
+            input_aliquot__sample__control_materials__in=ids,
+            lab_id=F("input_aliquot__sample__control_materials__lab_id"),
+        )
+        .annotate(
+            control=F("input_aliquot__sample__control_materials"),
+            run_code=F("run__code"),
+            started_at=F("run__started_at"),
+            protocol=Coalesce(version_label, NullIf(F("run__protocol_name"), Value("")), Value(NO_PROTOCOL)),
+            **{figure: F(f"metrics__{figure}") for figure in TRACKED_FIGURES},
+        )
+        .order_by("control", F("run__started_at").asc(nulls_last=True), "run_id", "id")
+        .values_list("control", "id", "barcode", "run_id", "run_code", "started_at", "protocol", *TRACKED_FIGURES)
+    )
+    frame = pd.DataFrame(list(rows), columns=list(SERIES_COLUMNS))
+    for figure in TRACKED_FIGURES:
+        frame[figure] = pd.to_numeric(frame[figure], errors="coerce").astype("float64")
+    return frame
+
+
+def _targets(material: ControlMaterial, figure: str) -> tuple[float, float] | None:
+    assigned = (material.target_mean_particles_per_ug, material.target_sd_particles_per_ug)
+    if figure == PURITY and None not in assigned:
+        return float(assigned[0]), float(assigned[1])
+    return None
+
+
+def judge_series(material: ControlMaterial, protocol: str, figure: str, rows: pd.DataFrame) -> ControlChart:
+    """The Westgard judgement of one series (``rows`` in run order, as from ``control_series``)."""
+    measured = rows.loc[rows[figure].notna()]
+    points = pd.DataFrame(
+        {
+            "sequence": np.arange(1, len(measured) + 1),
+            **{column: measured[column].to_numpy() for column in POINT_COLUMNS[1:6]},
+            "value": measured[figure].to_numpy(dtype="float64"),
+        }
+    )
+    chart = ControlChart(material, protocol, figure, points, missing_figure=len(rows) - len(measured))
+    targets = _targets(material, figure)
+    baseline = int(material.baseline_points)
+    if points.empty:
+        chart.problem = "No preparation of this material has the figure yet."
+    elif targets is None and len(points) < baseline:
+        chart.problem = f"Collecting the baseline: {len(points)} of {baseline} points; limits follow from then."
+    else:
+        judged = _evaluate(points, targets, baseline)
+        if isinstance(judged, str):
+            chart.problem = judged
+        else:
+            chart.points = judged
+            chart.target_mean = float(judged["target_mean"].iloc[0])
+            chart.target_sd = float(judged["target_sd"].iloc[0])
+            chart.target_source = (
+                "assigned to the material" if targets else f"estimated from the first {baseline} points"
+            )
+            chart.limits = {k: chart.target_mean + k * chart.target_sd for k in (-3, -2, -1, 0, 1, 2, 3)}
+    for column in ("z_score", "judged", "violated_rules", "level"):
+        if column not in chart.points:
+            chart.points[column] = None
+    # Baseline points have no verdict: None, not the NaN pandas may store for it.
+    chart.points["level"] = pd.Series(
+        [level if isinstance(level, str) else None for level in chart.points["level"]], dtype=object
+    )
+    return chart
+
+
+def _evaluate(points: pd.DataFrame, targets, baseline: int) -> pd.DataFrame | str:
+    series = points.assign(control=0, protocol=0)
+    try:
+        if targets is not None:
+            table = pd.DataFrame(
+                {"control": [0], "protocol": [0], "target_mean": [targets[0]], "target_sd": [targets[1]]}
+            )
+            return evaluate_westgard(series, value_column="value", targets=table)
+        return evaluate_westgard(series, value_column="value", baseline_points=baseline)
+    except WestgardInputError as error:
+        # The rules cannot be applied (e.g. a baseline of identical values has no SD); say so on the page.
+        return f"Not judged: {error}."
+
+
+def charts_for(materials, figures=TRACKED_FIGURES) -> list[ControlChart]:
+    """Every (material, protocol, figure) series of the materials, protocols in order of first use."""
+    materials = list(materials)
+    frame = control_series(materials)
+    charts = []
+    for material in materials:
+        own = frame.loc[frame["control"] == material.pk]
+        for protocol, rows in own.groupby("protocol", sort=False):
+            charts.extend(judge_series(material, protocol, figure, rows) for figure in figures)
+    return charts
+
+
+def drift_alerts(user) -> list[ControlChart]:
+    """Series of the user's control materials whose latest point broke a rule, rejects first."""
+    flagged = [
+        chart
+        for chart in charts_for(materials_for(user))
+        if chart.latest is not None and chart.latest["level"] in (WARNING, REJECT)
+    ]
+    return sorted(flagged, key=lambda chart: (chart.latest["level"] != REJECT, chart.material.name, chart.protocol))
+
+
+def level_label(level) -> str:
+    return {REJECT: "Reject", WARNING: "Warning", ACCEPT: "In control"}.get(level, "Baseline")
