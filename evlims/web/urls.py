@@ -7,6 +7,7 @@ urlpatterns = [
     path("imports/", include("evlims.web.urls_imports")),
     path("protocols/", include("evlims.web.urls_protocols")),
     path("runs/", include("evlims.web.urls_runs")),
+    path("compliance/", include("evlims.web.urls_compliance")),
     path("results/", include("evlims.web.urls_results")),
     path("preparations/", include("evlims.web.urls_preparations")),
 ]
