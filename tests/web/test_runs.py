@@ -323,7 +323,8 @@ class TestWizard:
 class TestRunPage:
     def test_steps_side_by_side_with_deviations_in_words(self, member_client, staff, project, version, aliquots):
         run = started(staff, project, version, aliquots[:1])
-        services.run_record_step(actor=staff, run=run, number=1, observed=STEP_1 | {"g_force": "3,000 x g"})
+        observed = STEP_1 | {"g_force": "3,000 x g", "brake": False}
+        services.run_record_step(actor=staff, run=run, number=1, observed=observed)
         response = member_client.get(reverse("evlims:run-detail", args=[run.pk]))
         html = response.content.decode()
         [first, second] = response.context["steps"]
@@ -332,6 +333,9 @@ class TestRunPage:
         assert g_force["deviation"]["kind"] == "out_of_tolerance"
         assert '<span class="deviation-label">Deviation</span> ' + g_force["deviation"]["message"] in html
         assert "as per protocol" in html and "not recorded yet" in html
+        brake = next(row for row in first["params"] if row["name"] == "brake")
+        assert (brake["protocol"], brake["recorded"], brake["extra"]) == ("", "no", True)
+        assert html.count("the protocol does not set it") == 1
         assert second["record"] is None and response.context["next_step"] == 2
         assert "1 deviation" in html
         assert reverse("evlims:audit", args=["isolationrun", run.pk]) in html

@@ -70,7 +70,9 @@ class AliquotFilterForm(forms.Form):
     """Narrows the list of available aliquots shown for ticking."""
 
     q = forms.CharField(required=False, label="Find aliquots", max_length=80)
-    project = forms.ModelChoiceField(required=False, queryset=None, empty_label="All projects")
+    project = forms.ModelChoiceField(
+        required=False, queryset=None, empty_label="All projects", label="Project of the samples"
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -83,6 +83,7 @@ def _parameter_rows(definition_view: dict, record) -> list[dict]:
                         "protocol": "",
                         "recorded": _recorded_text(record, name),
                         "deviation": deviations.pop(name, None),
+                        "extra": True,
                     }
                 )
     return rows + [{"name": d["field"], "protocol": "", "recorded": "", "deviation": d} for d in deviations.values()]
