@@ -17,15 +17,17 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from django.db.models import F, Value
-from django.db.models.functions import Coalesce, Concat, NullIf
+from django.db.models.functions import Coalesce
 
 from ..core.errors import NotFound
 from ..core.tenancy import visible_lab_ids
 from ..isolation.models import EVPreparation
 from .models import ControlMaterial
-from .selectors import FIGURE_LABELS, PURITY, TRACKED_FIGURES
+from .selectors import FIGURE_LABELS, PURITY, YIELD, protocol_label
 from .westgard import ACCEPT, REJECT, WARNING, WestgardInputError, evaluate_westgard
 
+# Purity first: it is the figure a material can carry assigned targets for.
+CHARTED_FIGURES = (PURITY, YIELD)
 NO_PROTOCOL = "(no protocol recorded)"
 SERIES_COLUMNS = (
     "control",
@@ -35,7 +37,7 @@ SERIES_COLUMNS = (
     "run_code",
     "started_at",
     "protocol",
-    *TRACKED_FIGURES,
+    *CHARTED_FIGURES,
 )
 POINT_COLUMNS = (
     "sequence",
@@ -95,7 +97,6 @@ def control_series(materials) -> pd.DataFrame:
     """Every preparation made from a sample linked to one of the materials, in the material's own lab,
     one row per (material, preparation), ordered in run order."""
     ids = [material.pk for material in materials]
-    version_label = Concat(F("run__protocol_version__protocol__slug"), Value("@"), F("run__protocol_version__version"))
     rows = (
         EVPreparation.objects.filter(
             input_aliquot__sample__control_materials__in=ids,
@@ -105,14 +106,14 @@ def control_series(materials) -> pd.DataFrame:
             control=F("input_aliquot__sample__control_materials"),
             run_code=F("run__code"),
             started_at=F("run__started_at"),
-            protocol=Coalesce(version_label, NullIf(F("run__protocol_name"), Value("")), Value(NO_PROTOCOL)),
-            **{figure: F(f"metrics__{figure}") for figure in TRACKED_FIGURES},
+            protocol=Coalesce(protocol_label("run__"), Value(NO_PROTOCOL)),
+            **{figure: F(f"metrics__{figure}") for figure in CHARTED_FIGURES},
         )
         .order_by("control", F("run__started_at").asc(nulls_last=True), "run_id", "id")
-        .values_list("control", "id", "barcode", "run_id", "run_code", "started_at", "protocol", *TRACKED_FIGURES)
+        .values_list("control", "id", "barcode", "run_id", "run_code", "started_at", "protocol", *CHARTED_FIGURES)
     )
     frame = pd.DataFrame(list(rows), columns=list(SERIES_COLUMNS))
-    for figure in TRACKED_FIGURES:
+    for figure in CHARTED_FIGURES:
         frame[figure] = pd.to_numeric(frame[figure], errors="coerce").astype("float64")
     return frame
 
@@ -177,7 +178,7 @@ def _evaluate(points: pd.DataFrame, targets, baseline: int) -> pd.DataFrame | st
         return f"Not judged: {error}."
 
 
-def charts_for(materials, figures=TRACKED_FIGURES) -> list[ControlChart]:
+def charts_for(materials, figures=CHARTED_FIGURES) -> list[ControlChart]:
     """Every (material, protocol, figure) series of the materials, protocols in order of first use."""
     materials = list(materials)
     frame = control_series(materials)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 import pandas as pd
-from django.db.models import Count, F, OuterRef, Subquery, Value
+from django.db.models import Case, Count, F, OuterRef, Subquery, Value, When
 from django.db.models.functions import Coalesce, Concat, NullIf
 from django.utils import timezone
 
@@ -77,6 +77,17 @@ def _particle_instrument():
     return Subquery(first_particle.annotate(shown=name).values("shown")[:1])
 
 
+def protocol_label(run_path: str):
+    """slug@version of the run's protocol version, else the protocol name typed on the run, else null.
+    (A Concat alone would turn a missing version into a bare "@" on some databases.)"""
+    version = f"{run_path}protocol_version"
+    with_version = Concat(F(f"{version}__protocol__slug"), Value("@"), F(f"{version}__version"))
+    return Case(
+        When(**{f"{version}__isnull": False}, then=with_version),
+        default=NullIf(F(f"{run_path}protocol_name"), Value("")),
+    )
+
+
 def _day_bounds(day: date, end: bool) -> datetime:
     moment = datetime.combine(day, time.max if end else time.min)
     return timezone.make_aware(moment)
@@ -98,18 +109,13 @@ def metrics_rows(user, filters: MetricFilters | None = None):
         rows = rows.filter(preparation__run__started_at__gte=_day_bounds(filters.started_from, end=False))
     if filters.started_to:
         rows = rows.filter(preparation__run__started_at__lte=_day_bounds(filters.started_to, end=True))
-    version_label = Concat(
-        F("preparation__run__protocol_version__protocol__slug"),
-        Value("@"),
-        F("preparation__run__protocol_version__version"),
-    )
     return rows.annotate(
         barcode=F("preparation__barcode"),
         run=F("preparation__run_id"),
         run_code=F("preparation__run__code"),
         started_at=F("preparation__run__started_at"),
         protocol_version=F("preparation__run__protocol_version_id"),
-        protocol=Coalesce(version_label, NullIf(F("preparation__run__protocol_name"), Value(""))),
+        protocol=protocol_label("preparation__run__"),
         method=NullIf(F("preparation__run__method"), Value("")),
         biofluid=F("preparation__input_aliquot__sample__biofluid"),
         operator=F("preparation__run__operator__username"),

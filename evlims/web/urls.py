@@ -10,4 +10,5 @@ urlpatterns = [
     path("compliance/", include("evlims.web.urls_compliance")),
     path("results/", include("evlims.web.urls_results")),
     path("preparations/", include("evlims.web.urls_preparations")),
+    path("dashboard/", include("evlims.web.urls_dashboards")),
 ]

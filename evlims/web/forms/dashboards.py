@@ -1,0 +1,120 @@
+"""Filters of the method comparison page and the forms of control materials and recomputes.
+Forms validate input only; services do the writing."""
+
+import re
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from ...core.models import Lab
+from ...core.tenancy import labs_where, visible_lab_ids
+from ...isolation.models import IsolationRun
+from ...isolation.selectors import protocol_versions_for
+from ...metrics.controls import ADMIN_ROLES, MIN_BASELINE_POINTS
+from ...metrics.selectors import MetricFilters
+from ...samples.vocabulary import biofluid_choices
+
+# Line styles of the size overlay run out after six series; more would no longer read apart.
+MAX_OVERLAYS = 6
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
+
+
+class PreparationIdsField(forms.MultipleChoiceField):
+    """Preparation ids ticked in the table; which of them the user may see is decided by the selector."""
+
+    def valid_value(self, value):
+        return str(value).isdigit()
+
+
+class ComparisonFilterForm(forms.Form):
+    biofluid = forms.ChoiceField(required=False, choices=[("", "All biofluids"), *biofluid_choices()])
+    protocol_version = forms.ModelChoiceField(required=False, queryset=None, empty_label="All protocols")
+    method = forms.ChoiceField(required=False)
+    operator = forms.ModelChoiceField(required=False, queryset=None, empty_label="All operators")
+    started_from = forms.DateField(required=False, widget=DATE_WIDGET, label="Runs from")
+    started_to = forms.DateField(required=False, widget=DATE_WIDGET, label="Runs to")
+    overlay = PreparationIdsField(required=False, label="Size distributions of")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        labs = visible_lab_ids(user)
+        self.fields["protocol_version"].queryset = protocol_versions_for(user).filter(runs__lab_id__in=labs).distinct()
+        methods = (
+            IsolationRun.objects.filter(lab_id__in=labs).exclude(method="").order_by("method").values_list("method")
+        )
+        self.fields["method"].choices = [("", "All methods"), *((m, m) for (m,) in methods.distinct())]
+        operators = get_user_model().objects.filter(
+            pk__in=IsolationRun.objects.filter(lab_id__in=labs).values("operator")
+        )
+        self.fields["operator"].queryset = operators.order_by("username")
+        self.fields["operator"].label_from_instance = lambda user: user.get_username()
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("started_from"), cleaned.get("started_to")
+        if start and end and start > end:
+            self.add_error("started_to", "The end of the range is before its start.")
+        return cleaned
+
+    def clean_overlay(self):
+        ids = [int(value) for value in self.cleaned_data["overlay"]]
+        if len(ids) > MAX_OVERLAYS:
+            raise forms.ValidationError(f"Overlay at most {MAX_OVERLAYS} preparations at a time.")
+        return ids
+
+    def filters(self) -> MetricFilters:
+        data = self.cleaned_data
+        return MetricFilters(
+            biofluid=data["biofluid"] or None,
+            protocol_version=data["protocol_version"].pk if data["protocol_version"] else None,
+            method=data["method"] or None,
+            started_from=data["started_from"],
+            started_to=data["started_to"],
+            operator=data["operator"].pk if data["operator"] else None,
+        )
+
+
+def _barcodes(text: str) -> list[str]:
+    return [code for code in re.split(r"[\s,;]+", text) if code]
+
+
+class SampleBarcodesField(forms.CharField):
+    widget = forms.Textarea(attrs={"rows": 3, "placeholder": "EVS-000123, EVS-000124"})
+
+    def to_python(self, value):
+        return _barcodes(super().to_python(value))
+
+
+class ControlMaterialForm(forms.Form):
+    lab = forms.ModelChoiceField(queryset=None, empty_label=None)
+    name = forms.CharField(max_length=120)
+    description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    target_mean_particles_per_ug = forms.FloatField(
+        required=False, label="Target mean (particles/µg)", help_text="Leave empty to estimate it from a baseline."
+    )
+    target_sd_particles_per_ug = forms.FloatField(required=False, label="Target SD (particles/µg)")
+    baseline_points = forms.IntegerField(
+        min_value=MIN_BASELINE_POINTS,
+        max_value=200,
+        initial=20,
+        help_text="Without targets (and always for particle yield) the first N runs estimate mean and SD.",
+    )
+    sample_barcodes = SampleBarcodesField(
+        required=False, label="Samples of the material", help_text="Barcodes, separated by commas or new lines."
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lab"].queryset = Lab.objects.filter(pk__in=labs_where(user, ADMIN_ROLES))
+
+
+class LinkSamplesForm(forms.Form):
+    sample_barcodes = SampleBarcodesField(label="Link more samples", help_text="Barcodes of this lab's samples.")
+
+
+class RecomputeForm(forms.Form):
+    lab = forms.ModelChoiceField(queryset=None, empty_label=None)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["lab"].queryset = Lab.objects.filter(pk__in=labs_where(user, ADMIN_ROLES))
