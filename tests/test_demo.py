@@ -33,79 +33,88 @@ def fingerprint() -> list[tuple]:
     )
 
 
+@pytest.fixture(scope="class")
+def demo_world(django_db_setup, django_db_blocker):
+    """One demo load shared by the tests of the class, rolled back when the class is done.
+
+    Each test still runs in its own savepoint (the ``db`` fixture), so what a test changes is undone.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        yield load()
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
-def demo(db):
-    return load()
+def demo(demo_world, db):
+    return demo_world
 
 
-def test_loads_the_requested_amounts_across_three_labs(demo):
-    assert Lab.objects.count() == 3
-    assert Donor.objects.count() == 30
-    assert Sample.objects.count() == 160
-    assert set(Sample.objects.values_list("biofluid", flat=True)) == {
-        "blood_plasma",
-        "serum",
-        "urine",
-        "csf",
-        "cell_culture_medium",
-    }
-    assert not Sample.objects.filter(biofluid="cell_culture_medium", donor__isnull=False).exists()
-    assert Aliquot.objects.count() >= 2 * Sample.objects.count()
+class TestTheDemoWorld:
+    """Read-mostly checks of one small demo load."""
 
+    def test_loads_the_requested_amounts_across_three_labs(self, demo):
+        assert Lab.objects.count() == 3
+        assert Donor.objects.count() == 30
+        assert Sample.objects.count() == 160
+        assert set(Sample.objects.values_list("biofluid", flat=True)) == {
+            "blood_plasma",
+            "serum",
+            "urine",
+            "csf",
+            "cell_culture_medium",
+        }
+        assert not Sample.objects.filter(biofluid="cell_culture_medium", donor__isnull=False).exists()
+        assert Aliquot.objects.count() >= 2 * Sample.objects.count()
 
-def test_every_lab_has_one_account_per_role_with_the_demo_password(demo):
-    for lab in Lab.objects.all():
-        roles = set(Membership.objects.filter(lab=lab).values_list("role", flat=True))
-        assert roles == set(Role.values)
-    user = get_user_model().objects.get(username="vesicle.qa")
-    assert user.check_password(people.DEMO_PASSWORD)
-    assert "vesicle.qa" in demo and people.DEMO_PASSWORD in demo
+    def test_every_lab_has_one_account_per_role_with_the_demo_password(self, demo):
+        for lab in Lab.objects.all():
+            roles = set(Membership.objects.filter(lab=lab).values_list("role", flat=True))
+            assert roles == set(Role.values)
+        user = get_user_model().objects.get(username="vesicle.qa")
+        assert user.check_password(people.DEMO_PASSWORD)
+        assert "vesicle.qa" in demo and people.DEMO_PASSWORD in demo
 
+    def test_storage_tree_custody_and_quality_problems_are_present(self, demo):
+        box = StorageUnit.objects.filter(kind=StorageUnit.Kind.BOX).first()
+        assert box.parent.kind == StorageUnit.Kind.RACK
+        assert box.parent.parent.kind == StorageUnit.Kind.FREEZER
+        assert box.parent.parent.parent.kind == StorageUnit.Kind.SITE
+        kinds = set(CustodyEvent.objects.values_list("kind", flat=True))
+        assert {CustodyEvent.Kind.RECEIVED, CustodyEvent.Kind.THAWED, CustodyEvent.Kind.CONSUMED} <= kinds
+        flags = {flag.code for sample in Sample.objects.all() for flag in quality_flags(sample)}
+        assert {"processing_delay", "hemolysis"} <= flags
+        assert Sample.objects.filter(biofluid="urine", storage_temperature_c=-20).exists()
 
-def test_storage_tree_custody_and_quality_problems_are_present(demo):
-    box = StorageUnit.objects.filter(kind=StorageUnit.Kind.BOX).first()
-    assert box.parent.kind == StorageUnit.Kind.RACK
-    assert box.parent.parent.kind == StorageUnit.Kind.FREEZER
-    assert box.parent.parent.parent.kind == StorageUnit.Kind.SITE
-    kinds = set(CustodyEvent.objects.values_list("kind", flat=True))
-    assert {CustodyEvent.Kind.RECEIVED, CustodyEvent.Kind.THAWED, CustodyEvent.Kind.CONSUMED} <= kinds
-    flags = {flag.code for sample in Sample.objects.all() for flag in quality_flags(sample)}
-    assert {"processing_delay", "hemolysis"} <= flags
-    assert Sample.objects.filter(biofluid="urine", storage_temperature_c=-20).exists()
+    def test_runs_preparations_and_measurements_are_linked(self, demo):
+        completed = IsolationRun.objects.filter(status=IsolationRun.Status.COMPLETED)
+        assert completed.exists()
+        preparation = EVPreparation.objects.filter(run__in=completed).first()
+        assert preparation.lab_id == preparation.input_aliquot.lab_id == preparation.run.lab_id
+        kinds = set(preparation.measurements.values_list("kind", flat=True))
+        assert {Measurement.Kind.PARTICLE, Measurement.Kind.PROTEIN} <= kinds
+        particle = preparation.measurements.get(kind=Measurement.Kind.PARTICLE)
+        assert particle.values["particles_per_ml"] > 0 and 30 < particle.values["size_mode_nm"] < 300
+        marker = Measurement.objects.filter(kind=Measurement.Kind.MARKER).first()
+        assert set(marker.values) == {"protein", "detected"}
 
+    def test_the_audit_trail_of_the_demo_is_intact(self, demo):
+        assert AuditEvent.objects.filter(action="sample.register").count() == 160
+        assert audit_trail_problems() == []
 
-def test_runs_preparations_and_measurements_are_linked(demo):
-    completed = IsolationRun.objects.filter(status=IsolationRun.Status.COMPLETED)
-    assert completed.exists()
-    preparation = EVPreparation.objects.filter(run__in=completed).first()
-    assert preparation.lab_id == preparation.input_aliquot.lab_id == preparation.run.lab_id
-    kinds = set(preparation.measurements.values_list("kind", flat=True))
-    assert {Measurement.Kind.PARTICLE, Measurement.Kind.PROTEIN} <= kinds
-    particle = preparation.measurements.get(kind=Measurement.Kind.PARTICLE)
-    assert particle.values["particles_per_ml"] > 0 and 30 < particle.values["size_mode_nm"] < 300
-    marker = Measurement.objects.filter(kind=Measurement.Kind.MARKER).first()
-    assert set(marker.values) == {"protein", "detected"}
+    def test_a_second_run_changes_nothing_and_restores_passwords(self, demo):
+        before = fingerprint()
+        counts = (Sample.objects.count(), Aliquot.objects.count(), AuditEvent.objects.count())
+        user = get_user_model().objects.get(username="renal.staff")
+        user.set_password("changed-during-the-tour")
+        user.save()
 
+        output = load()
 
-def test_the_audit_trail_of_the_demo_is_intact(demo):
-    assert AuditEvent.objects.filter(action="sample.register").count() == 160
-    assert audit_trail_problems() == []
-
-
-def test_a_second_run_changes_nothing_and_restores_passwords(demo):
-    before = fingerprint()
-    counts = (Sample.objects.count(), Aliquot.objects.count(), AuditEvent.objects.count())
-    user = get_user_model().objects.get(username="renal.staff")
-    user.set_password("changed-during-the-tour")
-    user.save()
-
-    output = load()
-
-    assert "already loaded" in output
-    assert fingerprint() == before
-    assert (Sample.objects.count(), Aliquot.objects.count(), AuditEvent.objects.count()) == counts
-    user.refresh_from_db()
-    assert user.check_password(people.DEMO_PASSWORD)
+        assert "already loaded" in output
+        assert fingerprint() == before
+        assert (Sample.objects.count(), Aliquot.objects.count(), AuditEvent.objects.count()) == counts
+        user.refresh_from_db()
+        assert user.check_password(people.DEMO_PASSWORD)
 
 
 def build_and_roll_back(seed: int) -> list[tuple]:

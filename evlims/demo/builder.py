@@ -57,13 +57,13 @@ def build_demo(size: DemoSize) -> None:
     rng = random.Random(size.seed)
     password_hash = people.demo_password_hash()
     people.create_superuser(password_hash)
+    versions = isolation.library_versions()
     lab_samples = split(size.samples, [1.0] * len(people.LABS))
     donor_weights = [
         sum(project.share for project in _donor_projects(plan)) * count
         for plan, count in zip(people.LABS, lab_samples, strict=True)
     ]
     lab_donors = split(size.donors, donor_weights)
-    run_number = 1
     for plan, sample_count, donor_count in zip(people.LABS, lab_samples, lab_donors, strict=True):
         lab_people = people.create_lab(plan, password_hash)
         planner = specimens.StoragePlanner(lab_people)
@@ -86,5 +86,4 @@ def build_demo(size: DemoSize) -> None:
         specimens.register_samples(rng, lab_people, planner, donors, samples_by_project)
         aliquots = list(Aliquot.objects.filter(lab=lab_people.lab).order_by("id"))
         custody.handle_tubes(rng, lab_people, planner, aliquots)
-        runs = isolation.run_isolations(rng, lab_people, max(1, sample_count // SAMPLES_PER_RUN), run_number)
-        run_number += len(runs)
+        isolation.run_isolations(rng, lab_people, sample_count // SAMPLES_PER_RUN, versions)

@@ -1,108 +1,73 @@
-"""Isolation runs over stored aliquots, the EV preparations they yield, and their characterization.
+"""Isolation runs over stored aliquots, the EV preparations they yield, and their characterization,
+all written through the isolation and characterization services (the same calls the run wizard and
+the results API make), following the shipped protocol library.
 
-Figures are drawn per separation method from ranges typical of the EV literature: recovery of the input's
+Figures are drawn per protocol from ranges typical of the EV literature: recovery of the input's
 particles, final volume, modal size, and particles per µg protein (the purity ratio of Webber & Clayton
-2013: above ~3×10¹⁰ high purity, below ~1.5×10⁹ unpure). Precipitation gives high yield and poor purity;
-density gradients the reverse, so method comparisons in the metrics pages show the expected contrast.
+2013: above ~3×10¹⁰ high purity, below ~1.5×10⁹ unpure). Precipitation gives high yield and poor purity,
+density gradients the reverse, so method comparisons show the expected contrast.
 """
 
-import datetime as dt
 import math
 import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
-
-from evlims.characterization.models import Measurement
-from evlims.conf import evlims_settings
-from evlims.core.audit import record_event
-from evlims.core.barcodes import issue_barcodes
-from evlims.isolation.models import EVPreparation, IsolationRun
-from evlims.samples import services
+from evlims.characterization.services import record_results
+from evlims.isolation import services as isolation
+from evlims.isolation.models import IsolationRun, ProtocolVersion
+from evlims.samples import services as samples
 from evlims.samples.models import Aliquot
 
 from .people import LabPeople
 
 
 @dataclass(frozen=True)
-class MethodPlan:
-    method: str
-    protocol_name: str
-    equipment: str
+class ProtocolFigures:
     input_ul: int
     final_ul: int
     recovery: tuple[float, float]
     particles_per_ug: tuple[float, float]  # log-uniform range of the purity ratio
     size_mode_nm: tuple[float, float]
-    buffer: str
+    equipment: str
 
 
-METHODS = {
-    "sec": MethodPlan(
-        "sec",
-        "SEC qEVoriginal 70 nm v2",
-        "qEVoriginal 70 nm column, lot Q70-24-118",
-        500,
-        1500,
-        (0.35, 0.6),
-        (4e9, 4e10),
-        (95, 125),
-        "PBS",
+FIGURES = {
+    "sec-qev-70nm": ProtocolFigures(500, 1500, (0.35, 0.6), (4e9, 4e10), (95, 125), "qEVoriginal 70 nm, lot Q70-118"),
+    "sec-sepharose-cl2b": ProtocolFigures(1000, 2000, (0.3, 0.5), (3e9, 3e10), (100, 130), "Sepharose CL-2B, 10 mL"),
+    "sec-uf-concentration": ProtocolFigures(
+        2000, 500, (0.3, 0.6), (1e9, 1.2e10), (100, 135), "Amicon Ultra-15 100 kDa, qEV 35 nm"
     ),
-    "ultracentrifugation": MethodPlan(
-        "ultracentrifugation",
-        "Differential UC 100,000 × g 70 min v1",
-        "Optima XPN-90, SW 41 Ti rotor",
-        1000,
-        100,
-        (0.1, 0.3),
-        (3e9, 3e10),
-        (110, 140),
-        "PBS",
+    "tff-sec": ProtocolFigures(5000, 500, (0.4, 0.7), (5e9, 4e10), (100, 130), "TFF cartridge 500 kDa, qEV 70 nm"),
+    "duc-100k-pellet-wash": ProtocolFigures(1000, 100, (0.1, 0.3), (3e9, 3e10), (110, 140), "Optima XPN-90, SW 41 Ti"),
+    "duc-iodixanol-dg-bottom-up": ProtocolFigures(
+        1000, 100, (0.05, 0.2), (2e10, 1e11), (100, 130), "Optima XPN-100, SW 41 Ti"
     ),
-    "density_gradient": MethodPlan(
-        "density_gradient",
-        "Iodixanol 5–40% gradient v1",
-        "Optima XPN-100, SW 41 Ti rotor",
-        1000,
-        100,
-        (0.05, 0.2),
-        (2e10, 1e11),
-        (100, 130),
-        "PBS",
-    ),
-    "precipitation": MethodPlan(
-        "precipitation",
-        "PEG precipitation 8% v1",
-        "PEG 6000, lot P-2025-03",
-        500,
-        200,
-        (0.6, 0.9),
-        (2e8, 1.5e9),
-        (85, 115),
-        "PBS",
-    ),
-    "ultrafiltration": MethodPlan(
-        "ultrafiltration",
-        "Urine UF 100 kDa + SEC v1",
-        "Amicon Ultra-15 100 kDa, qEVoriginal 35 nm",
-        2000,
-        500,
-        (0.3, 0.6),
-        (1e9, 1.2e10),
-        (100, 135),
-        "PBS",
+    "peg-precipitation": ProtocolFigures(500, 200, (0.6, 0.9), (2e8, 1.5e9), (85, 115), "PEG 6000, lot P-2025-03"),
+    "polymer-precipitation-kit": ProtocolFigures(500, 200, (0.6, 0.9), (2e8, 1.2e9), (85, 115), "Kit lot 24-0917"),
+    "immunocapture-cd9-cd63-cd81": ProtocolFigures(
+        1000, 100, (0.05, 0.15), (2e10, 8e10), (80, 110), "Tetraspanin beads, lot TB-2025-02"
     ),
 }
 
-# Methods a lab uses for each biofluid (weights); urine needs concentrating, so it goes through UF.
-METHODS_BY_BIOFLUID = {
-    "blood_plasma": {"sec": 0.5, "ultracentrifugation": 0.2, "density_gradient": 0.1, "precipitation": 0.2},
-    "serum": {"sec": 0.6, "precipitation": 0.4},
-    "csf": {"sec": 0.6, "ultracentrifugation": 0.4},
-    "urine": {"ultrafiltration": 0.7, "ultracentrifugation": 0.3},
-    "cell_culture_medium": {"ultracentrifugation": 0.5, "sec": 0.3, "density_gradient": 0.2},
+# Protocols a lab uses for each biofluid (weights). Urine needs concentrating first; medium is plentiful.
+PROTOCOLS_BY_BIOFLUID = {
+    "blood_plasma": {
+        "sec-qev-70nm": 0.45,
+        "duc-100k-pellet-wash": 0.15,
+        "duc-iodixanol-dg-bottom-up": 0.1,
+        "peg-precipitation": 0.15,
+        "polymer-precipitation-kit": 0.15,
+    },
+    "serum": {"sec-qev-70nm": 0.6, "polymer-precipitation-kit": 0.4},
+    "csf": {"sec-qev-70nm": 0.6, "duc-100k-pellet-wash": 0.4},
+    "urine": {"sec-uf-concentration": 0.7, "duc-100k-pellet-wash": 0.3},
+    "cell_culture_medium": {
+        "duc-100k-pellet-wash": 0.35,
+        "tff-sec": 0.25,
+        "sec-sepharose-cl2b": 0.2,
+        "immunocapture-cd9-cd63-cd81": 0.2,
+    },
 }
 
 # EV particles per mL of starting material that a separation can recover (before losses).
@@ -114,21 +79,26 @@ SOURCE_PARTICLES_PER_ML = {
     "cell_culture_medium": (5e8, 1e10),
 }
 
-POSITIVE_MARKERS = ("CD63", "CD81", "CD9", "TSG101", "Syntenin-1")
+# HGNC symbols with the antibodies labs commonly use for them.
+POSITIVE_MARKERS = {
+    "CD63": {"clone": "H5C6", "catalogue": "BD 556019", "dilution": "1:1000"},
+    "CD81": {"clone": "JS-81", "catalogue": "BD 555675", "dilution": "1:1000"},
+    "CD9": {"clone": "M-L13", "catalogue": "BD 555370", "dilution": "1:1000"},
+    "TSG101": {"clone": "4A10", "catalogue": "Abcam ab83", "dilution": "1:500"},
+    "SDCBP": {"clone": "EPR8102", "catalogue": "Abcam ab133267", "dilution": "1:1000"},
+}
 # Calnexin: cellular contamination; ApoA1 and albumin: blood co-isolates that precipitation drags along.
-NEGATIVE_MARKERS = ("Calnexin",)
-BLOOD_CO_ISOLATES = ("APOA1", "ALB")
-
-INSTRUMENTS = {
-    "particle": [("nta", "NanoSight NS300"), ("nta", "ZetaView PMX-120")],
-    "protein": [("bca", "Micro BCA, Tecan Spark")],
-    "marker": [("western_blot", "Bio-Rad ChemiDoc MP")],
+NEGATIVE_MARKERS = {"CANX": {"catalogue": "Abcam ab22595", "dilution": "1:1000"}}
+BLOOD_CO_ISOLATES = {
+    "APOA1": {"catalogue": "Abcam ab52945", "dilution": "1:2000"},
+    "ALB": {"catalogue": "Abcam ab207327", "dilution": "1:2000"},
 }
 
 PREPARATIONS_PER_RUN = (4, 8)
 MINIMUM_INPUT_UL = 250
 # Enough runs that even a small demo shows every run status (completed, aborted, in progress, planned).
 MINIMUM_RUNS_PER_LAB = 5
+HISTOGRAM_BINS_NM = list(range(25, 605, 10))
 
 
 def _log_uniform(rng, low, high):
@@ -139,8 +109,13 @@ def _significant(value: float, digits: int = 3) -> float:
     return float(f"{value:.{digits}g}")
 
 
-def _run_code(number: int, started_at: dt.datetime) -> str:
-    return f"IR-{started_at:%Y}-{number:04d}"
+def library_versions() -> dict[str, ProtocolVersion]:
+    """The approved version of every shipped protocol, loading the library first if it is not there yet."""
+    isolation.library_load()
+    versions = ProtocolVersion.objects.filter(
+        from_library=True, status=ProtocolVersion.Status.APPROVED, protocol__lab__isnull=True
+    ).select_related("protocol")
+    return {version.protocol.slug: version for version in versions}
 
 
 def _candidates(lab, biofluid, minimum_ul) -> list[Aliquot]:
@@ -151,148 +126,174 @@ def _candidates(lab, biofluid, minimum_ul) -> list[Aliquot]:
             status=Aliquot.Status.AVAILABLE,
             volume_ul__gte=minimum_ul,
             preparations__isnull=True,
-        ).order_by("id")
+        )
+        .select_related("sample__project")
+        .order_by("id")
     )
 
 
-def _particle_values(rng, plan: MethodPlan, biofluid: str, input_ul: float) -> dict:
+def _observed(rng, step: dict, deviate: bool) -> dict:
+    """What the operator records for a step: the protocol's values, and now and then a spin run long."""
+    observed = dict(step["params"])
+    if deviate and isinstance(observed.get("duration_min"), int | float):
+        observed["duration_min"] = observed["duration_min"] + rng.choice([3, 5, 10])
+    return observed
+
+
+def _histogram(rng, total: float, mode: float) -> dict:
+    """A log-normal size distribution around the modal size, as NTA reports it (particles/mL per bin)."""
+    sigma = rng.uniform(0.3, 0.45)
+    median = mode * math.exp(sigma**2)
+    density = [math.exp(-((math.log(size / median)) ** 2) / (2 * sigma**2)) / size for size in HISTOGRAM_BINS_NM]
+    scale = total / sum(density)
+    return (
+        {
+            "bin_center_nm": [float(size) for size in HISTOGRAM_BINS_NM],
+            "concentration_per_ml": [_significant(value * scale) for value in density],
+        },
+        median,
+        sigma,
+    )
+
+
+def _particle_result(rng, prep, figures: ProtocolFigures, biofluid: str) -> dict:
     source = _log_uniform(rng, *SOURCE_PARTICLES_PER_ML[biofluid])
-    recovered = source * input_ul / 1000 * rng.uniform(*plan.recovery)
-    mode = rng.uniform(*plan.size_mode_nm)
+    recovered = source * float(prep.input_volume_ul) / 1000 * rng.uniform(*figures.recovery)
+    concentration = _significant(recovered / (figures.final_ul / 1000))
+    mode = round(rng.uniform(*figures.size_mode_nm), 1)
+    histogram, median, sigma = _histogram(rng, concentration, mode)
+    technique = rng.choice(["nta", "zetaview"])
     return {
-        "particles_per_ml": _significant(recovered / (plan.final_ul / 1000)),
-        "size_mode_nm": round(mode, 1),
-        "size_mean_nm": round(mode * rng.uniform(1.08, 1.25), 1),
-        "dilution_factor": rng.choice([50, 100, 200, 500]),
+        "kind": "particle",
+        "preparation": prep.barcode,
+        "method": technique,
+        "particle": {
+            "technique": technique,
+            "dilution_factor": rng.choice([50, 100, 200, 500]),
+            "concentration_per_ml": concentration,
+            "size_mode_nm": mode,
+            "size_mean_nm": round(median * math.exp(sigma**2 / 2), 1),
+            "size_sd_nm": round(median * math.sqrt((math.exp(sigma**2) - 1) * math.exp(sigma**2)), 1),
+            "d10_nm": round(median * math.exp(-1.2816 * sigma), 1),
+            "d50_nm": round(median, 1),
+            "d90_nm": round(median * math.exp(1.2816 * sigma), 1),
+            "histogram": histogram,
+        },
     }
 
 
-def _measurements(rng, run, prep, plan: MethodPlan, biofluid: str, recorder) -> list[Measurement]:
-    measured_at = run.completed_at + dt.timedelta(hours=rng.randint(2, 72))
-    particle_method, particle_instrument = rng.choice(INSTRUMENTS["particle"])
-    particles = _particle_values(rng, plan, biofluid, float(prep.input_volume_ul))
-    purity = _log_uniform(rng, *plan.particles_per_ug)
-    protein = {"protein_ug_per_ml": _significant(particles["particles_per_ml"] / purity)}
-    base = {"lab_id": run.lab_id, "preparation": prep, "recorded_by": recorder}
-    rows = [
-        Measurement(
-            kind=Measurement.Kind.PARTICLE,
-            method=particle_method,
-            instrument_name=particle_instrument,
-            measured_at=measured_at,
-            values=particles,
-            **base,
-        ),
-        Measurement(
-            kind=Measurement.Kind.PROTEIN,
-            method="bca",
-            instrument_name=INSTRUMENTS["protein"][0][1],
-            measured_at=measured_at + dt.timedelta(minutes=40),
-            values=protein,
-            **base,
-        ),
+def _marker_results(rng, prep, protocol_slug: str, biofluid: str) -> list[dict]:
+    chosen = dict(rng.sample(sorted(POSITIVE_MARKERS.items()), 3))
+    detected = {name: rng.random() > 0.05 for name in chosen}
+    antibodies = dict(chosen)
+    antibodies |= NEGATIVE_MARKERS
+    detected |= {name: rng.random() < 0.08 for name in NEGATIVE_MARKERS}
+    if biofluid in ("blood_plasma", "serum"):
+        co_isolated = 0.9 if "precipitation" in protocol_slug else 0.3
+        antibodies |= BLOOD_CO_ISOLATES
+        detected |= {name: rng.random() < co_isolated for name in BLOOD_CO_ISOLATES}
+    return [
+        {
+            "kind": "marker",
+            "preparation": prep.barcode,
+            "method": "western_blot",
+            "marker": {
+                "protein": name,
+                "detected": detected[name],
+                "antibody": antibodies[name],
+                "lysate": {"buffer": "RIPA", "protein_loaded_ug": 5, "compared_with_source": True},
+            },
+        }
+        for name in sorted(detected)
     ]
-    # Western blots are run on a subset of preparations, as labs do.
+
+
+def _results(rng, prep, protocol_slug: str, figures: ProtocolFigures, biofluid: str) -> list[dict]:
+    particle = _particle_result(rng, prep, figures, biofluid)
+    purity = _log_uniform(rng, *figures.particles_per_ug)
+    protein = _significant(particle["particle"]["concentration_per_ml"] / purity)
+    results = [
+        particle,
+        {
+            "kind": "protein",
+            "preparation": prep.barcode,
+            "method": "micro_bca",
+            "protein": {"assay": "micro_bca", "concentration_ug_per_ml": protein, "volume_assayed_ul": 25},
+        },
+    ]
+    # Blots and electron microscopy are done on a subset of preparations, as labs do.
     if rng.random() < 0.6:
-        markers = {name: rng.random() > 0.05 for name in rng.sample(POSITIVE_MARKERS, 3)}
-        markers |= {name: rng.random() < 0.08 for name in NEGATIVE_MARKERS}
-        if biofluid in ("blood_plasma", "serum"):
-            co_isolated = 0.9 if plan.method == "precipitation" else 0.3
-            markers |= {name: rng.random() < co_isolated for name in BLOOD_CO_ISOLATES}
-        for offset, (protein_name, detected) in enumerate(markers.items()):
-            rows.append(
-                Measurement(
-                    kind=Measurement.Kind.MARKER,
-                    method="western_blot",
-                    instrument_name=INSTRUMENTS["marker"][0][1],
-                    measured_at=measured_at + dt.timedelta(days=1, minutes=offset),
-                    values={"protein": protein_name, "detected": detected},
-                    **base,
-                )
-            )
-    return rows
+        results += _marker_results(rng, prep, protocol_slug, biofluid)
+    if rng.random() < 0.3:
+        results.append(
+            {
+                "kind": "imaging",
+                "preparation": prep.barcode,
+                "method": "tem",
+                "imaging": {"technique": "tem", "wide_field": True, "close_up": True, "magnification": "30,000×"},
+            }
+        )
+    return results
 
 
-@transaction.atomic
-def _record_run(rng, people: LabPeople, number: int, biofluid: str, status: str, started_at: dt.datetime):
-    methods = METHODS_BY_BIOFLUID[biofluid]
-    plan = METHODS[rng.choices(list(methods), weights=list(methods.values()))[0]]
-    # Small tubes (CSF) still go in whole when they hold less than the protocol's nominal input.
-    candidates = _candidates(people.lab, biofluid, min(plan.input_ul, MINIMUM_INPUT_UL))
+def _record_run(rng, people: LabPeople, versions, biofluid: str, status: str):
+    weights = {slug: w for slug, w in PROTOCOLS_BY_BIOFLUID[biofluid].items() if slug in versions}
+    if not weights:
+        return None
+    slug = rng.choices(list(weights), weights=list(weights.values()))[0]
+    figures, version = FIGURES[slug], versions[slug]
+    # Small tubes (CSF) go in whole when they hold less than the protocol's nominal input.
+    candidates = _candidates(people.lab, biofluid, min(figures.input_ul, MINIMUM_INPUT_UL))
     if not candidates:
         return None
-    inputs = rng.sample(candidates, min(len(candidates), rng.randint(*PREPARATIONS_PER_RUN)))
-    project = inputs[0].sample.project
+    project = rng.choice(candidates).sample.project
+    candidates = [aliquot for aliquot in candidates if aliquot.sample.project_id == project.pk]
+    chosen = rng.sample(candidates, min(len(candidates), rng.randint(*PREPARATIONS_PER_RUN)))
     operator = rng.choice(people.writers)
-    run = IsolationRun.objects.create(
-        lab=people.lab,
+    inputs = []
+    for aliquot in chosen:
+        thawed = samples.aliquot_thaw(actor=operator, aliquot=aliquot, note="Thawed for an isolation run")
+        inputs.append((thawed, min(Decimal(figures.input_ul), thawed.volume_ul)))
+    run = isolation.run_plan(
+        actor=operator,
         project=project,
-        code=_run_code(number, started_at),
-        protocol_name=plan.protocol_name,
-        method=plan.method,
-        status=status,
-        operator=operator,
-        equipment=plan.equipment,
-        started_at=None if status == IsolationRun.Status.PLANNED else started_at,
-        completed_at=started_at + dt.timedelta(hours=rng.randint(3, 9))
-        if status == IsolationRun.Status.COMPLETED
-        else None,
-        abort_reason="Column clogged while loading; inputs kept for a repeat."
-        if status == IsolationRun.Status.ABORTED
-        else "",
+        protocol_version=version,
+        inputs=inputs,
+        equipment=figures.equipment,
+        reason="Planned batch (demo data)",
     )
-    # There is no isolation service yet to write the run's audit event, so the demo records it the way
-    # a service will: in the same transaction, naming the operator.
-    record_event(
-        actor=operator,
-        action="isolation_run.create",
-        obj=run,
-        changes={"protocol": plan.protocol_name, "status": status, "inputs": [a.barcode for a in inputs]},
-        reason="Isolation run (demo data)",
-    )
-    if status in (IsolationRun.Status.PLANNED, IsolationRun.Status.ABORTED):
+    if status == IsolationRun.Status.PLANNED:
         return run
-    barcodes = issue_barcodes(evlims_settings.PREPARATION_BARCODE_PREFIX, len(inputs))
-    preparations = []
-    for barcode, aliquot in zip(barcodes, inputs, strict=True):
-        thawed = services.aliquot_thaw(actor=operator, aliquot=aliquot, note=f"Thawed for {run.code}")
-        input_ul = min(Decimal(plan.input_ul), thawed.volume_ul)
-        services.aliquot_consume(actor=operator, aliquot=thawed, volume_ul=input_ul, note=f"Input of {run.code}")
-        preparations.append(
-            EVPreparation(
-                lab=people.lab,
-                run=run,
-                input_aliquot=aliquot,
-                barcode=barcode,
-                input_volume_ul=input_ul,
-                final_volume_ul=Decimal(plan.final_ul) if status == IsolationRun.Status.COMPLETED else None,
-                buffer=plan.buffer,
-                storage="−80 °C, prep box P1" if status == IsolationRun.Status.COMPLETED else "",
-            )
+    run = isolation.run_start(actor=operator, run=run)
+    if status == IsolationRun.Status.ABORTED:
+        return isolation.run_abort(actor=operator, run=run, reason="Column clogged while loading; inputs lost.")
+    steps = version.steps
+    deviate = rng.random() < 0.2
+    recorded = len(steps) if status == IsolationRun.Status.COMPLETED else rng.randrange(1, len(steps))
+    for number, step in enumerate(steps[:recorded], start=1):
+        isolation.run_record_step(
+            actor=operator, run=run, number=number, observed=_observed(rng, step, deviate and number == 1)
         )
-    preparations = EVPreparation.objects.bulk_create(preparations)
-    record_event(
-        actor=operator,
-        action="isolation_run.preparations",
-        obj=run,
-        changes={"preparations": [p.barcode for p in preparations]},
+    if status != IsolationRun.Status.COMPLETED:
+        return run
+    preparations = list(run.preparations.order_by("id"))
+    outputs = {
+        prep.pk: {"final_volume_ul": figures.final_ul, "buffer": "PBS", "storage": "−80 °C, preparation box P1"}
+        for prep in preparations
+    }
+    run = isolation.run_complete(actor=operator, run=run, outputs=outputs)
+    documents = [result for prep in preparations for result in _results(rng, prep, slug, figures, biofluid)]
+    record_results(
+        actor=people.instrument, lab=people.lab, documents=documents, reason="Instrument results (demo data)"
     )
-    if status == IsolationRun.Status.COMPLETED:
-        recorder = people.instrument
-        rows = [row for prep in preparations for row in _measurements(rng, run, prep, plan, biofluid, recorder)]
-        Measurement.objects.bulk_create(rows)
-        record_event(
-            actor=recorder,
-            action="measurement.import",
-            obj=run,
-            changes={"measurements": len(rows)},
-            reason="Instrument results (demo data)",
-        )
     return run
 
 
-def run_isolations(rng: random.Random, people: LabPeople, runs: int, first_number: int) -> list[IsolationRun]:
-    """``runs`` runs for the lab: mostly completed, the newest in progress, one planned, one aborted."""
+def run_isolations(rng: random.Random, people: LabPeople, runs: int, versions) -> list[IsolationRun]:
+    """``runs`` runs for the lab: mostly completed, one aborted, one in progress, the newest planned.
+
+    ``versions`` maps protocol slugs to their approved versions (see :func:`library_versions`).
+    """
     biofluids = sorted({fluid for project in people.plan.projects for fluid in project.biofluids})
     runs = max(runs, MINIMUM_RUNS_PER_LAB)
     created = []
@@ -301,14 +302,13 @@ def run_isolations(rng: random.Random, people: LabPeople, runs: int, first_numbe
             status = IsolationRun.Status.PLANNED
         elif index == runs - 2:
             status = IsolationRun.Status.IN_PROGRESS
-        elif index == runs // 2 and runs >= 5:
+        elif index == runs // 2:
             status = IsolationRun.Status.ABORTED
         else:
             status = IsolationRun.Status.COMPLETED
-        started_at = dt.datetime(2025, 3, 3, 9, 0, tzinfo=dt.UTC) + dt.timedelta(days=index * 600 // max(runs, 1))
         # A biofluid whose tubes are all used up is skipped in favour of the next one.
         for biofluid in rng.sample(biofluids, len(biofluids)):
-            run = _record_run(rng, people, first_number + len(created), biofluid, status, started_at)
+            run = _record_run(rng, people, versions, biofluid, status)
             if run is not None:
                 created.append(run)
                 break

@@ -4,6 +4,7 @@ Safe to run again: a database that already holds the demo is left as it is (only
 the published password back), so ``make demo`` can be repeated.
 """
 
+import logging
 import time
 
 from django.conf import settings
@@ -50,6 +51,9 @@ class Command(BaseCommand):
         else:
             size = builder.DemoSize(donors=donors, samples=samples, seed=seed).scaled(scale)
             started = time.monotonic()
+            # Without a broker the follow-up tasks (compliance, metrics) run in-process; one log line
+            # per task would bury the summary below.
+            logging.getLogger("celery.app.trace").setLevel(logging.WARNING)
             builder.build_demo(size)
             self.stdout.write(
                 self.style.SUCCESS(f"Demo data loaded in {time.monotonic() - started:.1f} s (seed {size.seed}).")
