@@ -184,7 +184,8 @@ def ingestion_detail(request, pk):
         if request.method == "POST":
             # The commit service skips its role check for files an instrument sent; people are checked here.
             ensure_role(request.user, ingestion.lab_id, WRITER_ROLES, "commit instrument files")
-        form = IngestionMappingForm(request.POST or None, samples=mappable, particle=particle)
+        data = request.POST if request.method == "POST" else None
+        form = IngestionMappingForm(data, samples=mappable, particle=particle)
         if request.method == "POST" and form.is_valid() and _commit(request, ingestion, form):
             return redirect("evlims:ingestion-detail", pk=ingestion.pk)
     elif request.method == "POST":
@@ -280,7 +281,8 @@ def result_new(request, pk, kind):
     ensure_role(request.user, preparation.lab_id, WRITER_ROLES, "record results")
     form_class, title = RESULT_FORMS[kind]
     extra = {"kind": kind} if kind in ("lipid", "rna") else {}
-    form = form_class(request.POST or None, request.FILES or None, **extra)
+    bound = (request.POST, request.FILES) if request.method == "POST" else ()
+    form = form_class(*bound, **extra)
     if request.method == "POST" and form.is_valid():
         document = form.document(preparation)
         try:
