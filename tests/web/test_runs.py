@@ -12,6 +12,7 @@ from evlims.core.models import Membership, Role
 from evlims.isolation import services
 from evlims.isolation.models import EVPreparation, IsolationRun, ProtocolVersion, RunStep
 from evlims.samples.models import Aliquot
+from evlims.web.forms.runs import StepRecordForm
 from tests.factories import ProjectFactory, member
 
 from .conftest import register_sample
@@ -400,3 +401,78 @@ class TestRunList:
             counts.append(len(queries))
         assert IsolationRun.objects.count() == 4
         assert counts[0] == counts[1]
+
+
+class TestStepForm:
+    """The step form types each value the way the method's schema declares it."""
+
+    DENSITY_STEP = {
+        "method": "density_gradient",
+        "params": {"medium": "iodixanol", "loading": "bottom_up", "g_force": 100000.0, "duration_min": 1080.0},
+        "originals": {"g_force": "100,000 x g", "duration_min": "18 h"},
+    }
+
+    def test_values_are_typed_from_the_schema(self):
+        data = {
+            "medium": "iodixanol",
+            "loading": "bottom_up",
+            "g_force": "100,000 x g",
+            "duration_min": "18 h",
+            "fractions_collected": "12",
+            "ev_fractions": "6; 7",
+            "steps_percent": "40, 20, 10, 5",
+            "fraction_density_g_ml": "1.10, 1.19",
+            "k_factor": "158,5",
+        }
+        form = StepRecordForm(data, definition=self.DENSITY_STEP)
+        assert form.is_valid(), form.errors
+        assert form.initial["g_force"] == "100,000 x g" and form.initial["duration_min"] == "18 h"
+        assert form.cleaned_data["observed"] == {
+            "medium": "iodixanol",
+            "loading": "bottom_up",
+            "g_force": "100,000 x g",
+            "duration_min": "18 h",
+            "fractions_collected": 12,
+            "ev_fractions": [6, 7],
+            "steps_percent": ["40", "20", "10", "5"],
+            "fraction_density_g_ml": ["1.10", "1.19"],
+            "k_factor": 158.5,
+        }
+
+    def test_single_density_and_booleans_and_antibody_lists(self):
+        for text in ("1.15 g/mL", "1,15"):
+            form = StepRecordForm({"fraction_density_g_ml": text}, definition=self.DENSITY_STEP)
+            assert form.is_valid() and form.cleaned_data["observed"] == {"fraction_density_g_ml": text}
+        spin = {"method": "ultracentrifugation", "params": {"brake": True}}
+        form = StepRecordForm({"brake": "no"}, definition=spin)
+        assert form.initial["brake"] == "yes" and form.is_valid()
+        assert form.cleaned_data["observed"] == {"brake": False}
+        params = {"target_antigens": ["CD9"], "antibodies": [{"target": "CD9"}]}
+        capture = {"method": "immunoaffinity", "params": params}
+        form = StepRecordForm(
+            {"target_antigens": "CD9, CD63", "antibodies": "[{target: CD9, clone: HI9a}]"}, definition=capture
+        )
+        assert form.initial["antibodies"] == '[{"target": "CD9"}]'
+        assert form.is_valid()
+        assert form.cleaned_data["observed"] == {
+            "target_antigens": ["CD9", "CD63"],
+            "antibodies": [{"target": "CD9", "clone": "HI9a"}],
+        }
+
+    @pytest.mark.parametrize(
+        ("field", "text", "message"),
+        [
+            ("fractions_collected", "twelve", "whole number"),
+            ("k_factor", "high", "not a number"),
+            ("ev_fractions", "6, seven", "whole numbers"),
+        ],
+    )
+    def test_unreadable_values_are_field_errors(self, field, text, message):
+        form = StepRecordForm({field: text}, definition=self.DENSITY_STEP)
+        assert not form.is_valid()
+        assert message in form.errors[field][0]
+
+    def test_antibodies_must_be_a_list(self):
+        capture = {"method": "immunoaffinity", "params": {"target_antigens": ["CD9"]}}
+        form = StepRecordForm({"antibodies": "target: CD9"}, definition=capture)
+        assert not form.is_valid() and "list of mappings" in form.errors["antibodies"][0]

@@ -117,6 +117,12 @@ def _step_for_editing(step: dict) -> dict:
 def editable_yaml(version, *, new_version: str | None = None) -> str:
     """The YAML a user edits to derive a new version: the version's own text when it was written in a lab,
     otherwise its stored definition written back with parameters as originally written."""
+    if version.source_text and not version.from_library:
+        text = version.source_text
+        if new_version:
+            text = re.sub(r"(?m)^version:.*$", f"version: {new_version}", text, count=1)
+            text = re.sub(r"(?m)^status:.*$", "status: draft", text, count=1)
+        return text
     definition = version.definition
     document = {
         "schema_version": definition.get("schema_version", 1),
@@ -128,12 +134,6 @@ def editable_yaml(version, *, new_version: str | None = None) -> str:
         "description": definition.get("description", ""),
         "steps": [_step_for_editing(step) for step in definition.get("steps", [])],
     }
-    if version.source_text and not version.from_library:
-        text = version.source_text
-        if new_version:
-            text = re.sub(r"(?m)^version:.*$", f"version: {new_version}", text, count=1)
-            text = re.sub(r"(?m)^status:.*$", "status: draft", text, count=1)
-        return text
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)
 
 

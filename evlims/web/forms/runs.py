@@ -25,6 +25,9 @@ from ...samples.models import Aliquot
 PICKER_LIMIT = 100
 
 # Schema x-unit → how a canonical number reads on a page.
+# "1.10, 1.19" or "1.10; 1.19" is a range; "1,15" is one number with a decimal comma.
+RANGE_SEPARATOR = re.compile(r"\d\s*(?:;|,\s)\s*\d")
+
 UNIT_SUFFIX = {"g": " × g", "degC": " °C", "%": " %", None: ""}
 
 
@@ -105,7 +108,9 @@ class RunPlanForm(forms.Form):
     barcodes = forms.CharField(
         required=False,
         label="Scanned aliquots",
-        widget=forms.Textarea(attrs={"rows": 5, "class": "font-monospace", "placeholder": "EVA-000001 500\n"}),
+        widget=forms.Textarea(
+            attrs={"rows": 5, "class": "font-monospace", "placeholder": "EVA-0000001 500\nEVA-0000002"}
+        ),
         help_text="One aliquot barcode per line, optionally followed by the volume to use (µL, or with a unit).",
     )
     default_volume = forms.CharField(
@@ -301,7 +306,7 @@ class StepRecordForm(forms.Form):
             if item_type == "number" and not unit:
                 return [self._plain_number(item) for item in items]
             return items
-        if "array" in kinds and re.search(r"\d\s*[,;]\s*\d", text) and not re.search(r"\d,\d{3}\b", text):
+        if "array" in kinds and RANGE_SEPARATOR.search(text):
             return _split_list(text)  # a [low, high] range of a number-or-range parameter
         if kind == "integer":
             if not re.fullmatch(r"\s*-?\d+\s*", text):

@@ -133,8 +133,6 @@ def version_detail(request, pk):
         "can_review": _can_review(request.user, version),
         "can_write": bool(labs_where(request.user, WRITER_ROLES)),
         "status_badge": STATUS_BADGES.get(version.status, "text-bg-light"),
-        "approve_form": ApproveForm(),
-        "retire_form": RetireForm(),
     }
     return render(request, "evlims/protocols/version.html", context)
 
