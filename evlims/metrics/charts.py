@@ -62,7 +62,8 @@ def _cached(kind: str, content, draw) -> str:
 def _figure(width=6.4, height=3.6, bottom=0.15):
     # Fixed margins: a layout engine would measure every label first and double the drawing time.
     figure = Figure(figsize=(width, height))
-    figure.subplots_adjust(left=0.11, right=0.97, bottom=bottom, top=0.9)
+    # Room on the left for log tick labels such as 6×10¹⁰ next to the axis title.
+    figure.subplots_adjust(left=0.15, right=0.97, bottom=bottom, top=0.9)
     return figure, figure.add_subplot()
 
 
@@ -124,7 +125,7 @@ def _draw_scatter(content) -> str:
         return _uri(figure)
 
 
-def box_plot(frame: pd.DataFrame, figure_name: str, by: str, *, log: bool = True) -> str | None:
+def box_plot(frame: pd.DataFrame, figure_name: str, by: str, *, by_label: str = "", log: bool = True) -> str | None:
     """One box per group of ``by`` (whiskers 1.5 IQR), every point drawn over it and n under each box."""
     shown = _positive(frame, (figure_name,)) if log else frame.loc[frame[figure_name].notna()]
     if shown.empty:
@@ -133,7 +134,7 @@ def box_plot(frame: pd.DataFrame, figure_name: str, by: str, *, log: bool = True
         [str(key) if not pd.isna(key) else "(not recorded)", rows[figure_name].tolist()]
         for key, rows in shown.groupby(by, sort=True, dropna=False)
     ]
-    title = f"{FIGURE_LABELS[figure_name]} by {by.replace('_', ' ')}"
+    title = f"{FIGURE_LABELS[figure_name]} by {by_label or by.replace('_', ' ')}"
     return _cached("box", [title, log, groups], lambda: _draw_box(title, log, groups))
 
 
@@ -209,7 +210,7 @@ def levey_jennings_chart(chart) -> str | None:
 
 def _draw_levey_jennings(content) -> str:
     with rc_context(RC):
-        figure, axes = _figure(width=7.2, height=3.8)
+        figure, axes = _figure(width=7.2, height=4.2, bottom=0.24)
         figure.subplots_adjust(right=0.9)
         points = content["points"]
         axes.plot([p[0] for p in points], [p[1] for p in points], color="0.7", linewidth=0.8, zorder=1)
@@ -246,7 +247,11 @@ def _draw_levey_jennings(content) -> str:
                 fontsize=7,
             )
         axes.set_xlabel("Run order (control point)")
+        axes.set_ylabel(content["title"].rsplit(" · ", 1)[-1])
         axes.set_title(content["title"], loc="left")
-        axes.legend(frameon=False, fontsize=7, loc="upper left", ncols=4)
+        # Below the plot, so the legend never hides a point; headroom above for the rule labels.
+        figure.legend(frameon=False, fontsize=7, loc="lower center", ncols=4)
+        bottom, top = axes.get_ylim()
+        axes.set_ylim(bottom, top + 0.08 * (top - bottom))
         axes.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
         return _uri(figure)

@@ -141,6 +141,12 @@ def group_summary(frame: pd.DataFrame, by, figures=TRACKED_FIGURES) -> pd.DataFr
     return compute.summarise(frame, by=list(by), metrics=list(figures))
 
 
+def recorded_figures(frame: pd.DataFrame) -> list[str]:
+    """The summary figures at least one preparation of the frame has (the tracked two always), so a table
+    does not fill with figures nobody measured; a group lacking a recorded figure still shows n = 0."""
+    return [f for f in SUMMARY_FIGURES if f in TRACKED_FIGURES or (f in frame and frame[f].notna().any())]
+
+
 def monthly_trend(frame: pd.DataFrame) -> pd.DataFrame:
     """Per month (oldest first) the summaries of the tracked figures; runs without a start are left out."""
     dated = frame.loc[frame["month"].notna()].sort_values("month", kind="stable")

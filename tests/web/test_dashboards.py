@@ -89,6 +89,9 @@ def test_comparison_summary_shows_n_mean_sd_and_cv(staff_client, compared):
     response = staff_client.get(COMPARISON)
     summary = response.context["tables"]["summary"]
     shown = {(row["method"], row["biofluid"], row["metric"]): row for row in summary.rows}
+    # Figures no preparation has (recovery here) are left out; the tracked yield stays, with n = 0 where absent.
+    assert {metric for _, _, metric in shown} == {"particles_per_ug", "particle_yield_per_ml_input"}
+    assert shown[("uc", "urine", "particle_yield_per_ml_input")]["n"] == 0
     sec = shown[("sec", "blood_plasma", "particles_per_ug")]
     assert (sec["n"], sec["mean"], sec["sd"], sec["cv_pct"]) == (3, pytest.approx(2e10), pytest.approx(1e10), 50.0)
     html = response.content.decode()

@@ -344,7 +344,7 @@ def comparison(request):
     grouping = grouping if grouping in GROUPINGS else "method_biofluid"
     group_label, group_columns = GROUPINGS[grouping]
     frame = selectors.metrics_frame(user, filters)
-    summary = selectors.group_summary(frame, group_columns, selectors.SUMMARY_FIGURES)
+    summary = selectors.group_summary(frame, group_columns, selectors.recorded_figures(frame))
     overlay_ids = form.cleaned_data["overlay"] if form.is_bound else []
     overlay_chart, sizes_table, bins_table = _size_overlay(user, overlay_ids)
     labelled = frame.assign(method_biofluid=frame["method"].fillna("(no method)") + " · " + frame["biofluid"])
@@ -377,8 +377,8 @@ def comparison(request):
         "overlay_ids": set(overlay_ids),
         "charts": {
             "scatter": charts.yield_purity_scatter(frame),
-            "box_purity": charts.box_plot(labelled, PURITY, "method_biofluid"),
-            "box_yield": charts.box_plot(labelled, YIELD, "method_biofluid"),
+            "box_purity": charts.box_plot(labelled, PURITY, "method_biofluid", by_label="method and biofluid"),
+            "box_yield": charts.box_plot(labelled, YIELD, "method_biofluid", by_label="method and biofluid"),
             "overlay": overlay_chart,
         },
         "not_on_log_axes": int((~(frame[YIELD].gt(0) & frame[PURITY].gt(0))).sum()),
