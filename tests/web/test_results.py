@@ -298,6 +298,19 @@ def test_unknown_barcode_is_reported_on_its_sample_and_nothing_is_written(member
     assert ingestion.status == Ingestion.Status.PREVIEW
 
 
+def test_every_mapping_problem_is_reported_in_one_round(member_client, preparation):
+    ingestion = upload(member_client, shared_file(NANOSIGHT_BEADS)).context["ingestion"]
+    response = commit(member_client, ingestion, {"preparation_0": "EVP-W1", "dilution_0": "0.5", "preparation_1": "X"})
+    assert set(response.context["form"].errors) == {"dilution_0", "preparation_1"}
+
+
+def test_a_sample_named_after_a_preparation_is_mapped_to_it_up_front(member_client, staff, project):
+    make_preparation(staff, project, "100nmbeads")
+    ingestion = upload(member_client, shared_file(NANOSIGHT_BEADS_DILUTED)).context["ingestion"]
+    form = member_client.get(reverse("evlims:ingestion-detail", args=[ingestion.pk])).context["form"]
+    assert form["preparation_0"].value() == "100nmbeads"
+
+
 def test_another_labs_preparation_cannot_receive_results(member_client, outsider, other_lab):
     foreign = make_preparation(outsider, ProjectFactory(lab=other_lab, code="F"), "EVP-FOREIGN")
     ingestion = upload(member_client, shared_file(NANOSIGHT_BEADS_DILUTED)).context["ingestion"]

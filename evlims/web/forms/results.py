@@ -136,14 +136,18 @@ class IngestionMappingForm(forms.Form):
     Fields are numbered by the sample's position in the file: sample names are free text from the file.
     """
 
-    def __init__(self, *args, samples: list[dict], particle: bool, **kwargs):
+    def __init__(self, *args, samples: list[dict], particle: bool, lab, known_barcodes, **kwargs):
+        """``known_barcodes(barcodes)`` returns those that name preparations of ``lab``."""
         super().__init__(*args, **kwargs)
-        self.samples = samples
+        self.samples, self.lab, self.known_barcodes = samples, lab, known_barcodes
+        # A sample named after a preparation of the lab (a common naming habit) is mapped to it up front.
+        named_after = known_barcodes([sample.get("name") for sample in samples]) if not self.is_bound else set()
         for index, sample in enumerate(samples):
             self.fields[f"preparation_{index}"] = forms.CharField(
                 required=False,
                 max_length=40,
                 label=f"Preparation for {sample.get('name')}",
+                initial=sample.get("name") if sample.get("name") in named_after else None,
                 widget=forms.TextInput(attrs={"list": "preparation-barcodes", "class": "font-monospace"}),
             )
             if particle and sample.get("dilution_factor") is None:
@@ -168,6 +172,11 @@ class IngestionMappingForm(forms.Form):
         for index in range(len(self.samples)):
             if cleaned.get(f"dilution_{index}") and index not in mapped:
                 self.add_error(f"dilution_{index}", "A dilution applies to a sample that is mapped to a preparation.")
+        barcodes = {index: cleaned[f"preparation_{index}"].strip() for index in mapped}
+        known = self.known_barcodes(barcodes.values()) if barcodes else set()
+        for index, barcode in barcodes.items():
+            if barcode not in known:
+                self.add_error(f"preparation_{index}", f"No preparation {barcode} in {self.lab.name}.")
         return cleaned
 
     def field_of(self, name: str) -> str | None:

@@ -155,12 +155,6 @@ def _commit_errors(form: IngestionMappingForm, error: ValidationError, mapping: 
 
 def _commit(request, ingestion, form) -> bool:
     mapping = form.mapping()
-    known = selectors.known_barcodes(ingestion.lab_id, mapping.values())
-    for name, barcode in mapping.items():
-        if barcode not in known:
-            form.add_error(form.field_of(name), f"No preparation {barcode} in {ingestion.lab.name}.")
-    if form.errors:
-        return False
     try:
         file_ingestion.file_commit(actor=request.user, ingestion=ingestion, mapping=mapping, dilutions=form.dilutions())
     except ValidationError as error:
@@ -185,7 +179,13 @@ def ingestion_detail(request, pk):
             # The commit service skips its role check for files an instrument sent; people are checked here.
             ensure_role(request.user, ingestion.lab_id, WRITER_ROLES, "commit instrument files")
         data = request.POST if request.method == "POST" else None
-        form = IngestionMappingForm(data, samples=mappable, particle=particle)
+        form = IngestionMappingForm(
+            data,
+            samples=mappable,
+            particle=particle,
+            lab=ingestion.lab,
+            known_barcodes=lambda barcodes: selectors.known_barcodes(ingestion.lab_id, barcodes),
+        )
         if request.method == "POST" and form.is_valid() and _commit(request, ingestion, form):
             return redirect("evlims:ingestion-detail", pk=ingestion.pk)
     elif request.method == "POST":
