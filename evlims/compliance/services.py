@@ -5,6 +5,7 @@ import json
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from ..conf import evlims_settings
@@ -151,7 +152,7 @@ def _sign(*, actor, review, password: str, statement: str, meaning: str) -> Sign
 
 
 def _locked_review(review) -> Review:
-    return Review.objects.select_for_update().select_related("preparation__run", "run").get(pk=review.pk)
+    return Review.objects.select_for_update(of=("self",)).select_related("preparation__run", "run").get(pk=review.pk)
 
 
 @transaction.atomic
@@ -230,15 +231,12 @@ def void_approvals(*, actor, preparation_ids, reason: str) -> int:
     """
     if not reason.strip():
         raise ValidationError({"reason": "Approved records are locked: say why this one is changed."})
-    reviews = list(
-        Review.objects.select_for_update().filter(state=Review.State.APPROVED, preparation_id__in=list(preparation_ids))
-    )
-    run_reviews = list(
-        Review.objects.select_for_update()
-        .filter(state=Review.State.APPROVED, run__preparations__in=list(preparation_ids))
-        .distinct()
-    )
-    for review in reviews + run_reviews:
+    ids = list(preparation_ids)
+    subject = Q(preparation_id__in=ids) | Q(run__preparations__in=ids)
+    review_ids = set(Review.objects.filter(subject, state=Review.State.APPROVED).values_list("pk", flat=True))
+    # Lock by primary key: PostgreSQL refuses FOR UPDATE together with the DISTINCT the join would need.
+    reviews = list(Review.objects.select_for_update().filter(pk__in=review_ids, state=Review.State.APPROVED))
+    for review in reviews:
         review.state = Review.State.VOIDED
         review.save(update_fields=["state", "updated_at"])
         record_event(
@@ -249,7 +247,7 @@ def void_approvals(*, actor, preparation_ids, reason: str) -> int:
             reason=reason,
             changes={"state": ["approved", "voided"]},
         )
-    return len(reviews) + len(run_reviews)
+    return len(reviews)
 
 
 def preparations_locked(preparation_ids) -> set[int]:

@@ -153,7 +153,9 @@ def file_commit(*, actor, ingestion: Ingestion, mapping: dict, dilutions: dict |
     """Turn a previewed file into results, all or nothing. Committing twice changes nothing."""
     with transaction.atomic():
         ingestion = (
-            Ingestion.objects.select_for_update().select_related("raw_file", "instrument", "lab").get(pk=ingestion.pk)
+            Ingestion.objects.select_for_update(of=("self",))
+            .select_related("raw_file", "instrument", "lab")
+            .get(pk=ingestion.pk)
         )
         if ingestion.instrument is None:
             ensure_role(actor, ingestion.lab_id, WRITER_ROLES, "commit instrument files")

@@ -59,7 +59,7 @@ def api_key_issue(*, actor, instrument, scopes, label: str = "") -> tuple[Instru
 
 @transaction.atomic
 def api_key_revoke(*, actor, key, reason: str) -> InstrumentApiKey:
-    key = InstrumentApiKey.objects.select_for_update().select_related("instrument").get(pk=key.pk)
+    key = InstrumentApiKey.objects.select_for_update(of=("self",)).select_related("instrument").get(pk=key.pk)
     ensure_role(actor, key.instrument.lab_id, {Role.LAB_ADMIN}, "revoke instrument keys")
     if key.revoked_at is None:
         key.revoked_at = timezone.now()

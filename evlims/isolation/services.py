@@ -14,7 +14,7 @@ from django.utils import timezone
 
 import protocols as protocol_library
 from protocols.errors import ProtocolValidationError
-from protocols.steps import canonicalise_params
+from protocols.steps import canonicalise_params, validate_step
 
 from ..conf import evlims_settings
 from ..core.audit import record_event
@@ -115,7 +115,7 @@ def protocol_version_save_draft(*, actor, lab, source_text: str, reason: str = "
 @transaction.atomic
 def protocol_version_approve(*, actor, version: ProtocolVersion, reason: str = "") -> ProtocolVersion:
     """A QA manager (or lab admin) approves a draft; nobody approves a version they wrote."""
-    version = ProtocolVersion.objects.select_for_update().select_related("protocol").get(pk=version.pk)
+    version = ProtocolVersion.objects.select_for_update(of=("self",)).select_related("protocol").get(pk=version.pk)
     lab = version.protocol.lab
     if lab is None:
         raise ValidationError({"status": "Library protocols are approved by their release, not in a lab."})
@@ -140,7 +140,7 @@ def protocol_version_approve(*, actor, version: ProtocolVersion, reason: str = "
 
 @transaction.atomic
 def protocol_version_retire(*, actor, version: ProtocolVersion, reason: str) -> ProtocolVersion:
-    version = ProtocolVersion.objects.select_for_update().select_related("protocol").get(pk=version.pk)
+    version = ProtocolVersion.objects.select_for_update(of=("self",)).select_related("protocol").get(pk=version.pk)
     lab = version.protocol.lab
     if lab is None:
         raise ValidationError({"status": "Library protocols are retired by a new library release."})
@@ -279,7 +279,7 @@ def run_plan(
 
 
 def _locked_run(run) -> IsolationRun:
-    return IsolationRun.objects.select_for_update().select_related("protocol_version").get(pk=run.pk)
+    return IsolationRun.objects.select_for_update(of=("self",)).select_related("protocol_version").get(pk=run.pk)
 
 
 @transaction.atomic
@@ -335,7 +335,10 @@ def run_record_step(*, actor, run, number: int, observed: dict, notes: str = "")
     if errors:
         raise _protocol_errors(ProtocolValidationError(errors))
     try:
-        found = protocol_library.compute_deviations(_raw_step(definition), observed)
+        step, step_errors = validate_step(_raw_step(definition), number)
+        if step_errors:
+            raise ProtocolValidationError(step_errors)
+        found = protocol_library.compute_deviations(step, observed)
         deviations = [_jsonable_deviation(d) for d in found]
     except ProtocolValidationError as exc:
         raise _protocol_errors(exc)

@@ -262,7 +262,9 @@ def manifest_commit(manifest: ManifestImport, *, actor) -> ManifestImport:
     """Register every row in one transaction. Committing a committed import again changes nothing."""
     ensure_can_write(actor, manifest.lab_id)
     with transaction.atomic():
-        locked = ManifestImport.objects.select_for_update().select_related("lab", "project").get(pk=manifest.pk)
+        locked = (
+            ManifestImport.objects.select_for_update(of=("self",)).select_related("lab", "project").get(pk=manifest.pk)
+        )
         if locked.status == Status.COMMITTED:
             return locked
         if locked.status not in (Status.VALID, Status.COMMITTING):

@@ -252,7 +252,7 @@ def _take_volume(aliquot, volume) -> None:
 
 def _locked(aliquot) -> Aliquot:
     """Re-read the aliquot under a row lock so volume checks see committed values."""
-    fresh = Aliquot.objects.select_for_update().select_related("box").get(pk=aliquot.pk)
+    fresh = Aliquot.objects.select_for_update(of=("self",)).select_related("box").get(pk=aliquot.pk)
     if fresh.status != Aliquot.Status.AVAILABLE:
         raise ValidationError({"aliquot": f"{fresh} is {fresh.get_status_display().lower()}."})
     return fresh

@@ -181,3 +181,13 @@ def test_draft_protocols_cannot_run(staff, lab, project, aliquots):
     draft = services.protocol_version_save_draft(actor=staff, lab=lab, source_text=LAB_PROTOCOL)
     with pytest.raises(ValidationError, match="approved"):
         services.run_plan(actor=staff, project=project, protocol_version=draft, inputs=[(aliquots[0], 10)])
+
+
+def test_step_errors_name_the_recorded_step(staff, project, aliquots, approved_lab_version):
+    run = services.run_plan(
+        actor=staff, project=project, protocol_version=approved_lab_version, inputs=[(aliquots[0], 100)]
+    )
+    services.run_start(actor=staff, run=run)
+    with pytest.raises(ValidationError) as caught:
+        services.run_record_step(actor=staff, run=run, number=2, observed={"bed_volume_ml": -10})
+    assert any(key.startswith("steps[2].") for key in caught.value.message_dict)

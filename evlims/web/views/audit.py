@@ -3,6 +3,7 @@
 from django.http import Http404
 from django.shortcuts import render
 
+from ...isolation import selectors as isolation_selectors
 from ...samples import selectors
 from ..presenters import audit_change_rows, history_rows
 from .common import member_view, scoped
@@ -13,6 +14,8 @@ AUDITED = {
     "aliquot": lambda user, pk: selectors.aliquot_get(user, pk),
     "donor": lambda user, pk: _one(selectors.donors_for(user), pk),
     "storageunit": lambda user, pk: _one(selectors.storage_units_for(user), pk),
+    "isolationrun": lambda user, pk: isolation_selectors.run_get(user, pk),
+    "evpreparation": lambda user, pk: _one(isolation_selectors.preparations_for(user), pk),
 }
 
 
