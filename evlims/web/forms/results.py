@@ -26,6 +26,20 @@ FORMAT_LABELS = {
     "ensight": "EnSight plate export (.csv)",
     "generic": "Other table, read through a column mapping",
 }
+# The values are those the result document accepts (evlims.characterization.payloads).
+MARKER_METHODS = {
+    "western_blot": "Western blot", "elisa": "ELISA", "flow_cytometry": "Flow cytometry",
+    "immunogold_em": "Immunogold EM", "mass_spectrometry": "Mass spectrometry", "other": "Other",
+}  # fmt: skip
+IMAGING_TECHNIQUES = {
+    "tem": "Transmission EM", "cryo_em": "Cryo-EM", "sem": "Scanning EM", "afm": "Atomic force microscopy",
+    "super_resolution": "Super-resolution microscopy", "other": "Other",
+}  # fmt: skip
+PROTEIN_ASSAYS = {"bca": "BCA", "micro_bca": "Micro BCA", "bradford": "Bradford", "qubit": "Qubit", "other": "Other"}
+PARTICLE_TECHNIQUES = {
+    "nta": "Nanoparticle tracking (NTA)", "zetaview": "ZetaView", "trps": "TRPS", "nanoflow": "Nano-flow cytometry",
+    "dls": "Dynamic light scattering", "other": "Other",
+}  # fmt: skip
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".dm3", ".dm4", ".mrc")
 MAX_IMAGES = 20
 
@@ -259,16 +273,7 @@ class MarkerResultForm(ResultForm):
         help_text="e.g. CD63, TSG101, ALB, APOA1. Aliases are resolved to the HGNC symbol.",
         error_messages={"invalid": "Give an HGNC symbol: letters, digits, '-', '_' or '.', up to 30 characters."},
     )
-    method = forms.ChoiceField(
-        choices=[
-            ("western_blot", "Western blot"),
-            ("elisa", "ELISA"),
-            ("flow_cytometry", "Flow cytometry"),
-            ("immunogold_em", "Immunogold EM"),
-            ("mass_spectrometry", "Mass spectrometry"),
-            ("other", "Other"),
-        ]
-    )
+    method = forms.ChoiceField(choices=MARKER_METHODS)
     detection = forms.ChoiceField(
         widget=forms.RadioSelect,
         choices=[
@@ -354,16 +359,7 @@ class MultipleImageField(forms.FileField):
 class ImagingResultForm(ResultForm):
     kind = "imaging"
     payload_fields = {"imaging.technique": "technique", "imaging.magnification": "magnification"}
-    technique = forms.ChoiceField(
-        choices=[
-            ("tem", "Transmission EM"),
-            ("cryo_em", "Cryo-EM"),
-            ("sem", "Scanning EM"),
-            ("afm", "Atomic force microscopy"),
-            ("super_resolution", "Super-resolution microscopy"),
-            ("other", "Other"),
-        ]
-    )
+    technique = forms.ChoiceField(choices=IMAGING_TECHNIQUES)
     wide_field = forms.BooleanField(required=False, help_text="Images show a wide field with many particles.")
     close_up = forms.BooleanField(required=False, help_text="Images show single vesicles close up.")
     magnification = forms.CharField(required=False, max_length=40, help_text="e.g. 30 000×, or scale bar 100 nm")
@@ -389,15 +385,7 @@ class ProteinResultForm(ResultForm):
         "protein.concentration_ug_per_ml": "concentration_ug_per_ml",
         "protein.volume_assayed_ul": "volume_assayed_ul",
     }
-    assay = forms.ChoiceField(
-        choices=[
-            ("bca", "BCA"),
-            ("micro_bca", "Micro BCA"),
-            ("bradford", "Bradford"),
-            ("qubit", "Qubit"),
-            ("other", "Other"),
-        ]
-    )
+    assay = forms.ChoiceField(choices=PROTEIN_ASSAYS)
     concentration_ug_per_ml = forms.FloatField(required=False, min_value=0, label="Protein (µg/mL)")
     volume_assayed_ul = forms.FloatField(required=False, min_value=0, label="Volume assayed (µL)")
     out_of_range = forms.BooleanField(
@@ -429,16 +417,7 @@ PARTICLE_SIZES = ("size_mean_nm", "size_mode_nm", "size_sd_nm", "d10_nm", "d50_n
 class ParticleResultForm(ResultForm):
     kind = "particle"
     payload_fields = {f"particle.{name}": name for name in ("technique", "concentration_per_ml", *PARTICLE_SIZES)}
-    technique = forms.ChoiceField(
-        choices=[
-            ("nta", "Nanoparticle tracking (NTA)"),
-            ("zetaview", "ZetaView"),
-            ("trps", "TRPS"),
-            ("nanoflow", "Nano-flow cytometry"),
-            ("dls", "Dynamic light scattering"),
-            ("other", "Other"),
-        ]
-    )
+    technique = forms.ChoiceField(choices=PARTICLE_TECHNIQUES)
     concentration_per_ml = forms.FloatField(required=False, min_value=0, label="Concentration (particles/mL)")
     concentration_basis = forms.ChoiceField(
         widget=forms.RadioSelect,
