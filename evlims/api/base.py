@@ -15,8 +15,10 @@ from rest_framework.response import Response
 
 from ..core.models import Lab
 from ..core.tenancy import visible_lab_ids
+from .authentication import ApiKeyAuthentication
 from .pagination import EvlimsPageNumberPagination
 from .permissions import LabRolePermission
+from .throttling import InstrumentKeyRateThrottle
 
 
 def labs_for(user):
@@ -101,11 +103,23 @@ class DocumentedOrderingFilter(OrderingFilter):
 
 
 class ScopedApi(GenericAPIView):
-    """Defaults of every evlims endpoint: lab-role permission, pagination, filters, and input parsing."""
+    """Defaults of every evlims endpoint: lab-role permission, pagination, filters, and input parsing.
+
+    Authentication is the host's (session, HTTP Basic) followed by instrument keys; keys are refused
+    unless the view sets ``api_key_scopes`` (see permissions.py) and are throttled per key.
+    """
 
     permission_classes = [LabRolePermission]
+    throttle_classes = [InstrumentKeyRateThrottle]
     pagination_class = EvlimsPageNumberPagination
     filter_backends = [DjangoFilterBackend, SearchFilter, DocumentedOrderingFilter]
+    api_key_scopes: dict = {}
+
+    def get_authenticators(self):
+        authenticators = super().get_authenticators()
+        if not any(isinstance(a, ApiKeyAuthentication) for a in authenticators):
+            authenticators.append(ApiKeyAuthentication())
+        return authenticators
 
     def validated_input(self, serializer_class, **kwargs) -> dict:
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context(), **kwargs)

@@ -3,7 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import aliquots, custody, donors, projects, samples, storage
+from . import aliquots, custody, donors, instruments, preparations, projects, protocols, results, runs, samples, storage
 from .docs import OfflineRedocView
 
 app_name = "api"
@@ -33,4 +33,57 @@ urlpatterns = [
     path("storage-units/<int:pk>/grid/", storage.BoxGridApi.as_view(), name="storage-unit-grid"),
     path("custody-events/", custody.CustodyEventListApi.as_view(), name="custody-event-list"),
     path("custody-events/<int:pk>/", custody.CustodyEventDetailApi.as_view(), name="custody-event-detail"),
+    # Instruments, their keys, and what they send.
+    path("instruments/", instruments.InstrumentListCreateApi.as_view(), name="instrument-list"),
+    path("instruments/<int:pk>/", instruments.InstrumentDetailApi.as_view(), name="instrument-detail"),
+    path("instruments/<int:pk>/keys/", instruments.InstrumentKeyIssueApi.as_view(), name="instrument-key-issue"),
+    path(
+        "instruments/<int:pk>/keys/<int:key_pk>/revoke/",
+        instruments.InstrumentKeyRevokeApi.as_view(),
+        name="instrument-key-revoke",
+    ),
+    path("results/", results.ResultsPostApi.as_view(), name="results"),
+    path("files/", results.FileUploadApi.as_view(), name="files"),
+    path("ingestions/", results.IngestionListApi.as_view(), name="ingestion-list"),
+    path("ingestions/<int:pk>/", results.IngestionDetailApi.as_view(), name="ingestion-detail"),
+    path("ingestions/<int:pk>/commit/", results.IngestionCommitApi.as_view(), name="ingestion-commit"),
+    path("measurements/", results.MeasurementListApi.as_view(), name="measurement-list"),
+    path("measurements/<int:pk>/", results.MeasurementDetailApi.as_view(), name="measurement-detail"),
+    path("raw-files/<int:pk>/download/", results.RawFileDownloadApi.as_view(), name="raw-file-download"),
+    # Protocols, isolation runs, preparations and their compliance.
+    path("protocols/", protocols.ProtocolListApi.as_view(), name="protocol-list"),
+    path("protocols/<int:pk>/", protocols.ProtocolDetailApi.as_view(), name="protocol-detail"),
+    path("protocol-versions/", protocols.ProtocolVersionListCreateApi.as_view(), name="protocol-version-list"),
+    path("protocol-versions/<int:pk>/", protocols.ProtocolVersionDetailApi.as_view(), name="protocol-version-detail"),
+    path(
+        "protocol-versions/<int:pk>/approve/",
+        protocols.ProtocolVersionApproveApi.as_view(),
+        name="protocol-version-approve",
+    ),
+    path(
+        "protocol-versions/<int:pk>/retire/",
+        protocols.ProtocolVersionRetireApi.as_view(),
+        name="protocol-version-retire",
+    ),
+    path("runs/", runs.RunListCreateApi.as_view(), name="run-list"),
+    path("runs/<int:pk>/", runs.RunDetailApi.as_view(), name="run-detail"),
+    path("runs/<int:pk>/start/", runs.RunStartApi.as_view(), name="run-start"),
+    path("runs/<int:pk>/steps/", runs.RunStepApi.as_view(), name="run-step"),
+    path("runs/<int:pk>/complete/", runs.RunCompleteApi.as_view(), name="run-complete"),
+    path("runs/<int:pk>/abort/", runs.RunAbortApi.as_view(), name="run-abort"),
+    path("preparations/", preparations.PreparationListApi.as_view(), name="preparation-list"),
+    path("preparations/<int:pk>/", preparations.PreparationDetailApi.as_view(), name="preparation-detail"),
+    path(
+        "preparations/<int:pk>/compliance/",
+        preparations.PreparationComplianceApi.as_view(),
+        name="preparation-compliance",
+    ),
+    path("preparations/<int:pk>/metrics/", preparations.PreparationMetricsApi.as_view(), name="preparation-metrics"),
+    path(
+        "preparations/<int:pk>/experiment/",
+        preparations.PreparationExperimentApi.as_view(),
+        name="preparation-experiment",
+    ),
+    path("reviews/", preparations.ReviewListCreateApi.as_view(), name="review-list"),
+    path("reviews/<int:pk>/", preparations.ReviewDetailApi.as_view(), name="review-detail"),
 ]

@@ -73,3 +73,68 @@ def instrument_api(lab):
     client = APIClient()
     client.force_login(member(lab, Role.INSTRUMENT, username="plate-reader"))
     return client
+
+
+# ---------------------------------------------------------------- instruments, runs, preparations, results
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_counts():
+    """Key throttling counts in the default cache; every test starts with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def admin(lab):
+    return member(lab, Role.LAB_ADMIN, username="admin")
+
+
+@pytest.fixture
+def admin_api(admin):
+    client = APIClient()
+    client.force_login(admin)
+    return client
+
+
+@pytest.fixture
+def other_admin(other_lab):
+    return member(other_lab, Role.LAB_ADMIN, username="other-admin")
+
+
+@pytest.fixture
+def other_qa(other_lab):
+    return member(other_lab, Role.QA_MANAGER, username="other-qa")
+
+
+@pytest.fixture
+def evidence(staff, qa_manager, admin, lab, ours):
+    from tests.api.evidence import build_evidence
+
+    return build_evidence(staff, qa_manager, admin, lab, ours)
+
+
+@pytest.fixture
+def their_evidence(outsider, other_qa, other_admin, other_lab, theirs):
+    from tests.api.evidence import build_evidence
+
+    return build_evidence(outsider, other_qa, other_admin, other_lab, theirs, instrument_name="Foreign NTA")
+
+
+def key_client(raw_key):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
+    return client
+
+
+@pytest.fixture
+def write_key_api(evidence):
+    return key_client(evidence.write_key)
+
+
+@pytest.fixture
+def read_key_api(evidence):
+    return key_client(evidence.read_key)

@@ -1,0 +1,395 @@
+"""Isolation runs: plan (protocol version + input aliquots), start, record steps, complete or abort.
+
+planned → in progress → completed | aborted; any other move is a 400 naming ``status``. Starting takes the
+input volumes from the aliquots; a recorded step's deviations from the protocol are computed, never typed.
+"""
+
+import django_filters
+from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.response import Response
+
+from ..core.models import Project
+from ..isolation import services
+from ..isolation.models import EVPreparation, IsolationRun, ProtocolVersion
+from ..isolation.selectors import protocol_versions_for, run_get, runs_for, step_rows
+from ..samples.selectors import aliquots_for, projects_for
+from .base import (
+    IdFilter,
+    ScopedDetailApi,
+    ScopedListApi,
+    ScopedObjectApi,
+    ScopedPrimaryKeyRelatedField,
+    volume_ul_field,
+)
+from .exceptions import errors_named_as_payload
+
+
+class RunListOutputSerializer(serializers.ModelSerializer):
+    project_code = serializers.CharField(source="project.code", read_only=True)
+    operator = serializers.CharField(source="operator.username", read_only=True)
+    preparation_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = IsolationRun
+        fields = [
+            "id",
+            "code",
+            "lab",
+            "project",
+            "project_code",
+            "protocol_version",
+            "protocol_name",
+            "method",
+            "status",
+            "operator",
+            "equipment",
+            "started_at",
+            "completed_at",
+            "abort_reason",
+            "preparation_count",
+            "version",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class DeviationSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    expected = serializers.JSONField(allow_null=True)
+    observed = serializers.JSONField(allow_null=True)
+    tolerance = serializers.JSONField(allow_null=True)
+    kind = serializers.CharField()
+    message = serializers.CharField()
+
+
+class StepRecordSerializer(serializers.Serializer):
+    method = serializers.CharField()
+    observed = serializers.JSONField(help_text="Canonical values (SI units of the method schema).")
+    observed_original = serializers.JSONField(help_text="As sent, before unit conversion.")
+    deviations = DeviationSerializer(many=True)
+    notes = serializers.CharField()
+    recorded_by = serializers.CharField(source="recorded_by.username")
+    updated_at = serializers.DateTimeField()
+
+
+class RunStepSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    definition = serializers.JSONField(help_text="The protocol's step: method, params, tolerances.")
+    record = StepRecordSerializer(allow_null=True, help_text="What was recorded, or null.")
+
+
+class RunPreparationSerializer(serializers.ModelSerializer):
+    input_aliquot_barcode = serializers.CharField(source="input_aliquot.barcode", read_only=True)
+    sample_barcode = serializers.CharField(source="input_aliquot.sample.barcode", read_only=True)
+    measurement_count = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EVPreparation
+        fields = [
+            "id",
+            "barcode",
+            "input_aliquot",
+            "input_aliquot_barcode",
+            "sample_barcode",
+            "input_volume_ul",
+            "final_volume_ul",
+            "buffer",
+            "storage",
+            "measurement_count",
+        ]
+        read_only_fields = fields
+
+    def get_measurement_count(self, preparation) -> int:
+        return len(preparation.measurements.all())
+
+
+class RunDetailOutputSerializer(RunListOutputSerializer):
+    steps = serializers.SerializerMethodField()
+    deviations = serializers.SerializerMethodField()
+    preparations = RunPreparationSerializer(many=True, read_only=True)
+
+    class Meta(RunListOutputSerializer.Meta):
+        fields = [field for field in RunListOutputSerializer.Meta.fields if field != "preparation_count"] + [
+            "steps",
+            "deviations",
+            "preparations",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(RunStepSerializer(many=True))
+    def get_steps(self, run):
+        return RunStepSerializer(step_rows(run), many=True).data
+
+    @extend_schema_field(DeviationSerializer(many=True))
+    def get_deviations(self, run):
+        """Every deviation of the run, with its step number, in step order."""
+        return [
+            {"step": step.number, **deviation}
+            for step in sorted(run.steps.all(), key=lambda s: s.number)
+            for deviation in step.deviations
+        ]
+
+
+class AliquotReferenceField(serializers.Field):
+    """An aliquot of the requester's labs, by id (number) or barcode (text)."""
+
+    default_error_messages = {"unknown": "No aliquot {value} in your labs."}
+
+    def to_internal_value(self, data):
+        aliquots = aliquots_for(self.context["request"].user)
+        if isinstance(data, bool):
+            self.fail("unknown", value=data)
+        if isinstance(data, int) or (isinstance(data, str) and data.strip().isdigit()):
+            aliquot = aliquots.filter(pk=int(data)).first()
+        elif isinstance(data, str):
+            aliquot = aliquots.filter(barcode=data.strip()).first()
+        else:
+            aliquot = None
+        if aliquot is None:
+            self.fail("unknown", value=data)
+        return aliquot
+
+    def to_representation(self, value):
+        return value.pk
+
+
+@extend_schema_field({"oneOf": [{"type": "integer"}, {"type": "string"}], "description": "Aliquot id or barcode."})
+class DocumentedAliquotReferenceField(AliquotReferenceField):
+    pass
+
+
+class RunInputSerializer(serializers.Serializer):
+    aliquot = DocumentedAliquotReferenceField()
+    volume_ul = volume_ul_field(help_text="Volume taken from the aliquot when the run starts (µL).")
+
+
+class RunPlanInputSerializer(serializers.Serializer):
+    project = ScopedPrimaryKeyRelatedField(scope=projects_for, model=Project)
+    protocol_version = ScopedPrimaryKeyRelatedField(
+        scope=protocol_versions_for, model=ProtocolVersion, help_text="An approved version (library or your lab's)."
+    )
+    inputs = RunInputSerializer(many=True, min_length=1, max_length=96, help_text="One preparation per aliquot.")
+    equipment = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class StepInputSerializer(serializers.Serializer):
+    number = serializers.IntegerField(min_value=1, help_text="1-based position in the protocol's step chain.")
+    observed = serializers.DictField(help_text="Parameters as done; units may be written out ('3000 x g', '16 min').")
+    notes = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class RunOutputInputSerializer(serializers.Serializer):
+    preparation = serializers.IntegerField(help_text="Id of a preparation of this run.")
+    final_volume_ul = volume_ul_field(required=False, allow_null=True)
+    buffer = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    storage = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+
+class RunCompleteInputSerializer(serializers.Serializer):
+    outputs = RunOutputInputSerializer(many=True, required=False, default=list)
+
+    def validate_outputs(self, outputs):
+        seen = set()
+        for output in outputs:
+            if output["preparation"] in seen:
+                raise serializers.ValidationError(f"Preparation {output['preparation']} is listed twice.")
+            seen.add(output["preparation"])
+        return outputs
+
+
+class RunAbortInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(help_text="Why the run was aborted.")
+
+
+class RunFilter(django_filters.FilterSet):
+    project = IdFilter(field_name="project_id")
+    protocol_version = IdFilter(field_name="protocol_version_id")
+    lab = IdFilter(field_name="lab_id")
+
+    class Meta:
+        model = IsolationRun
+        fields = ["lab", "project", "protocol_version", "status", "method"]
+
+
+def run_response(request, run_pk, status_code=status.HTTP_200_OK):
+    return Response(RunDetailOutputSerializer(run_get(request.user, run_pk)).data, status=status_code)
+
+
+PLAN_EXAMPLE = OpenApiExample(
+    "qEV run on three aliquots",
+    value={
+        "project": 3,
+        "protocol_version": 12,
+        "inputs": [
+            {"aliquot": "EVA-0000131", "volume_ul": "500.0"},
+            {"aliquot": "EVA-0000132", "volume_ul": "500.0"},
+            {"aliquot": 88, "volume_ul": "1000.0"},
+        ],
+        "equipment": "qEV original 70 nm, lot 2201",
+    },
+    request_only=True,
+)
+
+
+@extend_schema(tags=["runs"])
+class RunListCreateApi(ScopedListApi):
+    """Isolation runs of your labs; planning one creates a preparation per input aliquot."""
+
+    serializer_class = RunListOutputSerializer
+    filterset_class = RunFilter
+    search_fields = ["code", "protocol_name", "equipment"]
+    ordering_fields = ["started_at", "created_at", "code"]
+    ordering = ["-created_at", "-id"]
+
+    def get_queryset(self):
+        return runs_for(self.request.user)
+
+    @extend_schema(summary="List isolation runs")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Plan a run",
+        request=RunPlanInputSerializer,
+        responses={201: RunDetailOutputSerializer},
+        examples=[PLAN_EXAMPLE],
+    )
+    def post(self, request, *args, **kwargs):
+        data = self.validated_input(RunPlanInputSerializer)
+        inputs = [(row["aliquot"], row["volume_ul"]) for row in data.pop("inputs")]
+        run = services.run_plan(actor=request.user, inputs=inputs, **data)
+        return run_response(request, run.pk, status.HTTP_201_CREATED)
+
+
+@extend_schema(tags=["runs"])
+class RunDetailApi(ScopedDetailApi):
+    """One run: protocol steps side by side with what was recorded, deviations, and the preparations."""
+
+    serializer_class = RunDetailOutputSerializer
+
+    def get_queryset(self):
+        return runs_for(self.request.user)
+
+    @extend_schema(summary="Read a run with steps, deviations and preparations")
+    def get(self, request, *args, **kwargs):
+        return run_response(request, self.get_object().pk)
+
+
+class RunActionApi(ScopedObjectApi):
+    serializer_class = RunDetailOutputSerializer
+    input_serializer_class = serializers.Serializer
+
+    def get_queryset(self):
+        return runs_for(self.request.user)
+
+    def post(self, request, *args, **kwargs):
+        run = self.get_object()
+        data = self.validated_input(self.input_serializer_class)
+        return self.perform(run, data)
+
+    def perform(self, run, data):
+        raise NotImplementedError("Each action calls its service.")
+
+
+class EmptyInputSerializer(serializers.Serializer):
+    pass
+
+
+@extend_schema(
+    tags=["runs"],
+    summary="Start a planned run (takes the input volumes from the aliquots)",
+    request=EmptyInputSerializer,
+    responses={200: RunDetailOutputSerializer},
+    examples=[
+        OpenApiExample("Start", value={}, request_only=True),
+        OpenApiExample(
+            "Illegal transition",
+            value={"status": ["A completed run cannot become in progress."]},
+            response_only=True,
+            status_codes=["400"],
+        ),
+    ],
+)
+class RunStartApi(RunActionApi):
+    input_serializer_class = EmptyInputSerializer
+
+    def perform(self, run, data):
+        services.run_start(actor=self.request.user, run=run)
+        return run_response(self.request, run.pk)
+
+
+@extend_schema(
+    tags=["runs"],
+    summary="Record what was done at a protocol step (deviations are computed)",
+    request=StepInputSerializer,
+    responses={200: RunDetailOutputSerializer},
+    examples=[
+        OpenApiExample(
+            "Clearing spin, a little faster than the protocol",
+            value={
+                "number": 1,
+                "observed": {
+                    "g_force": "3000 x g",
+                    "duration_min": "16 min",
+                    "temperature_c": 20,
+                    "fraction_kept": "supernatant",
+                },
+                "notes": "Rotor TX-400",
+            },
+            request_only=True,
+        )
+    ],
+)
+class RunStepApi(RunActionApi):
+    input_serializer_class = StepInputSerializer
+
+    def perform(self, run, data):
+        services.run_record_step(actor=self.request.user, run=run, **data)
+        return run_response(self.request, run.pk)
+
+
+@extend_schema(
+    tags=["runs"],
+    summary="Complete a run (every step recorded) with the preparations' outputs",
+    request=RunCompleteInputSerializer,
+    responses={200: RunDetailOutputSerializer},
+    examples=[
+        OpenApiExample(
+            "Outputs",
+            value={
+                "outputs": [
+                    {"preparation": 41, "final_volume_ul": "1500.0", "buffer": "PBS", "storage": "F1 / R2 / Box 7"}
+                ]
+            },
+            request_only=True,
+        )
+    ],
+)
+class RunCompleteApi(RunActionApi):
+    input_serializer_class = RunCompleteInputSerializer
+
+    def perform(self, run, data):
+        outputs = {
+            row["preparation"]: {key: value for key, value in row.items() if key != "preparation"}
+            for row in data["outputs"]
+        }
+        services.run_complete(actor=self.request.user, run=run, outputs=outputs)
+        return run_response(self.request, run.pk)
+
+
+@extend_schema(
+    tags=["runs"],
+    summary="Abort a planned or running run",
+    request=RunAbortInputSerializer,
+    responses={200: RunDetailOutputSerializer},
+    examples=[OpenApiExample("Abort", value={"reason": "Column cracked"}, request_only=True)],
+)
+class RunAbortApi(RunActionApi):
+    input_serializer_class = RunAbortInputSerializer
+
+    def perform(self, run, data):
+        with errors_named_as_payload(abort_reason="reason"):
+            services.run_abort(actor=self.request.user, run=run, reason=data["reason"])
+        return run_response(self.request, run.pk)
