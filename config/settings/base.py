@@ -113,6 +113,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "evlims.api.exceptions.exception_handler",
+    # Requests per instrument key (evlims.api.throttling); people are not throttled by it.
+    "DEFAULT_THROTTLE_RATES": {"instrument_key": env("EVLIMS_INSTRUMENT_KEY_RATE", default="600/min")},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -124,6 +126,19 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name ("status", "kind") get names of their own.
+    "ENUM_NAME_OVERRIDES": {
+        "AliquotStatusEnum": "evlims.samples.models.Aliquot.Status",
+        "IngestionStatusEnum": "evlims.instruments.models.Ingestion.Status",
+        "ProtocolVersionStatusEnum": "evlims.isolation.models.ProtocolVersion.Status",
+        "RunStatusEnum": "evlims.isolation.models.IsolationRun.Status",
+        "ReviewStateEnum": "evlims.compliance.models.Review.State",
+        "InstrumentKindEnum": "evlims.instruments.models.Instrument.Kind",
+        "MeasurementKindEnum": "evlims.characterization.models.Measurement.Kind",
+        "StorageUnitKindEnum": "evlims.samples.models.StorageUnit.Kind",
+        "CustodyEventKindEnum": "evlims.samples.models.CustodyEvent.Kind",
+        "ApiKeyScopeEnum": "evlims.instruments.models.InstrumentApiKey.Scope",
+    },
 }
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process (embedded demo).
