@@ -52,12 +52,12 @@ def verify_audit_trail() -> int:
     return len(audit_trail_problems())
 
 
-def enqueue_on_commit(task, *args, **kwargs) -> str:
+def enqueue_on_commit(task, *, args=(), kwargs=None, **options) -> str:
     """Send ``task`` once the current transaction commits and return the id it will run under.
 
-    Unlike ``delay_on_commit`` the caller gets the task id up front, to store on the row that
-    tracks the job or to wait for the result.
+    Takes what ``apply_async`` takes (``queue``, ``countdown``…). Unlike ``delay_on_commit`` the caller
+    gets the task id up front, to store on the row that tracks the job or to wait for the result.
     """
     task_id = uuid()
-    transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs, task_id=task_id))
+    transaction.on_commit(lambda: task.apply_async(args=args, kwargs=kwargs, task_id=task_id, **options))
     return task_id

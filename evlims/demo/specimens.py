@@ -67,62 +67,69 @@ def _dec(value: float, places: int) -> Decimal:
     return Decimal(f"{value:.{places}f}")
 
 
+BOX_CAPACITY = BOX_ROWS * BOX_COLUMNS
+
+
+@dataclass
+class FillPosition:
+    """Where tubes of one storage temperature go next."""
+
+    freezer: StorageUnit
+    rack: StorageUnit
+    rack_number: int = 1
+    boxes_in_rack: int = 0
+    box: StorageUnit | None = None
+    tubes_in_box: int = BOX_CAPACITY  # "full", so the first request opens a box
+
+
 class StoragePlanner:
-    """Fills boxes rack by rack in one −80 °C freezer after another, plus a −20 °C freezer for what is
-    (wrongly) kept there. Counts are kept here so a box is only offered when the tubes fit."""
+    """Fills boxes rack by rack in one freezer after another per storage temperature (−80 °C, and −20 °C
+    for what is wrongly kept there). Counts are kept here so a box is only offered when the tubes fit."""
 
     def __init__(self, people: LabPeople):
         self.people = people
-        self.actor = people.admin
-        self.site = services.storage_unit_create(
-            actor=self.actor, lab=people.lab, kind=StorageUnit.Kind.SITE, name=f"{people.plan.name} building"
-        )
-        self.freezers: dict[int, list] = {}  # temperature -> [freezer, rack, rack_boxes, box, box_used]
+        self.site = self._create(StorageUnit.Kind.SITE, None, f"{people.plan.name} building")
+        self.fill: dict[int, FillPosition] = {}
         self.freezer_count = 0
 
-    def _freezer(self, temperature: int):
-        self.freezer_count += 1
-        label = "A B C D E F G H".split()[self.freezer_count - 1] if self.freezer_count <= 8 else self.freezer_count
+    def _create(self, kind, parent, name, **extra) -> StorageUnit:
         return services.storage_unit_create(
-            actor=self.actor,
-            lab=self.people.lab,
-            kind=StorageUnit.Kind.FREEZER,
-            name=f"Freezer {label} ({temperature} °C)",
-            parent=self.site,
-            temperature_c=temperature,
+            actor=self.people.admin, lab=self.people.lab, kind=kind, name=name, parent=parent, **extra
         )
 
-    def _child(self, kind, parent, name, **extra):
-        return services.storage_unit_create(
-            actor=self.actor, lab=self.people.lab, kind=kind, name=name, parent=parent, **extra
+    def _new_freezer(self, temperature: int) -> StorageUnit:
+        self.freezer_count += 1
+        label = chr(ord("A") + self.freezer_count - 1)
+        return self._create(
+            StorageUnit.Kind.FREEZER, self.site, f"Freezer {label} ({temperature} °C)", temperature_c=temperature
         )
 
     def box_for(self, tubes: int, temperature: int = -80) -> StorageUnit:
-        state = self.freezers.get(temperature)
-        if state is None:
-            freezer = self._freezer(temperature)
-            rack = self._child(StorageUnit.Kind.RACK, freezer, "Rack 1")
-            state = self.freezers[temperature] = [freezer, rack, 0, None, BOX_ROWS * BOX_COLUMNS]
-        freezer, rack, rack_boxes, box, used = state
-        if used + tubes > BOX_ROWS * BOX_COLUMNS:
-            if rack_boxes == BOXES_PER_RACK:
-                rack_number = int(rack.name.split()[-1]) + 1
-                if rack_number > RACKS_PER_FREEZER:
-                    freezer, rack_number = self._freezer(temperature), 1
-                rack = self._child(StorageUnit.Kind.RACK, freezer, f"Rack {rack_number}")
-                rack_boxes = 0
-            rack_boxes += 1
-            box = self._child(
+        fill = self.fill.get(temperature)
+        if fill is None:
+            freezer = self._new_freezer(temperature)
+            fill = self.fill[temperature] = FillPosition(
+                freezer, self._create(StorageUnit.Kind.RACK, freezer, "Rack 1")
+            )
+        if fill.tubes_in_box + tubes > BOX_CAPACITY:
+            if fill.boxes_in_rack == BOXES_PER_RACK:
+                fill.rack_number += 1
+                if fill.rack_number > RACKS_PER_FREEZER:
+                    fill.freezer, fill.rack_number = self._new_freezer(temperature), 1
+                fill.rack = self._create(StorageUnit.Kind.RACK, fill.freezer, f"Rack {fill.rack_number}")
+                fill.boxes_in_rack = 0
+            fill.boxes_in_rack += 1
+            fill.box = self._create(
                 StorageUnit.Kind.BOX,
-                rack,
-                f"Box {rack_boxes:02d}",
+                fill.rack,
+                f"Box {fill.boxes_in_rack:02d}",
                 rows=BOX_ROWS,
                 columns=BOX_COLUMNS,
                 temperature_c=temperature,
             )
-            used = 0
-        self.freezers[temperature] = [freezer, rack, rack_boxes, box, used + tubes]
-        return box
+            fill.tubes_in_box = 0
+        fill.tubes_in_box += tubes
+        return fill.box
 
 
 def create_donors(rng: random.Random, people: LabPeople, count_by_project: dict[str, int]) -> dict[str, list]:

@@ -71,18 +71,28 @@ def worker(queue, tmp_path):
                 process.wait()
 
 
+def drop_broker_connections():
+    # The app keeps the connection pool it made for the broker of its first send; in this process that
+    # is the in-memory broker of the test settings (even eager calls acquire a producer). Dropping the
+    # pool makes the next send connect to the broker configured now. (Closing it instead would poison
+    # kombu's shared pool registry for the next test that uses the same broker.)
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
 @pytest.fixture
-def producer(queue):
-    """The site's Celery app sending to Redis instead of running tasks in-process as the test settings do."""
-    changes = {
-        "task_always_eager": False,
-        "broker_url": os.environ["REDIS_URL"],
-        "task_default_queue": queue,
-    }
+def producer():
+    """The site's Celery app sending to Redis instead of running tasks in-process as the test settings do.
+
+    Yields the result backend to read answers from (the site itself keeps no results).
+    """
+    changes = {"task_always_eager": False, "broker_url": os.environ["REDIS_URL"]}
     saved = {key: app.conf[key] for key in changes}
     app.conf.update(changes)
+    drop_broker_connections()
     yield RedisBackend(app=app, url=os.environ["REDIS_URL"])
     app.conf.update(saved)
+    drop_broker_connections()
 
 
 def result_of(task_id, backend, worker):
@@ -93,10 +103,10 @@ def result_of(task_id, backend, worker):
         assert process.poll() is None, "the worker died:\n" + log_path.read_text(errors="replace")
 
 
-def test_worker_runs_a_task_enqueued_after_commit(staff, project, worker, producer):
+def test_worker_runs_a_task_enqueued_after_commit(staff, project, queue, worker, producer):
     with transaction.atomic():
         services.sample_register(actor=staff, project=project, biofluid="serum", volume_ml=3)
-        task_id = enqueue_on_commit(verify_audit_trail)
+        task_id = enqueue_on_commit(verify_audit_trail, queue=queue)
 
     assert result_of(task_id, producer, worker) == 0
 
@@ -105,31 +115,31 @@ def test_messages_reach_the_broker_only_when_the_transaction_commits(queue, prod
     broker = redis.Redis.from_url(os.environ["REDIS_URL"])
     try:
         with transaction.atomic():
-            enqueue_on_commit(verify_audit_trail)
+            enqueue_on_commit(verify_audit_trail, queue=queue)
             transaction.set_rollback(True)
         assert broker.llen(queue) == 0, "a rolled-back transaction sends nothing"
 
         with transaction.atomic():
-            enqueue_on_commit(verify_audit_trail)
+            enqueue_on_commit(verify_audit_trail, queue=queue)
             assert broker.llen(queue) == 0, "nothing is sent before the commit"
         assert broker.llen(queue) == 1
     finally:
         broker.delete(queue)
 
 
-def test_worker_sees_tampering_committed_by_another_process(staff, project, worker, producer):
+def test_worker_sees_tampering_committed_by_another_process(staff, project, queue, worker, producer):
     services.sample_register(actor=staff, project=project, biofluid="urine", volume_ml=20)
     services.sample_register(actor=staff, project=project, biofluid="urine", volume_ml=25)
     AuditEvent.objects.filter(pk=AuditEvent.objects.order_by("id").first().pk).update(reason="rewritten")
 
-    task_id = verify_audit_trail.apply_async().id
+    task_id = verify_audit_trail.apply_async(queue=queue).id
 
     assert result_of(task_id, producer, worker) == 1
 
 
-def test_worker_stops_cleanly(worker, producer):
+def test_worker_stops_cleanly(queue, worker, producer):
     process, log_path = worker
-    task_id = verify_audit_trail.apply_async().id
+    task_id = verify_audit_trail.apply_async(queue=queue).id
     assert result_of(task_id, producer, worker) == 0
 
     process.send_signal(signal.SIGTERM)
