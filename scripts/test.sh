@@ -16,13 +16,13 @@ echo "== fast suite (SQLite) =="
 "$PY" -m pytest -n 2 --dist loadfile --ignore=tests/integration "$@"
 
 echo "== integration suite (PostgreSQL + Celery worker on Redis) =="
-if [ -n "$EVLIMS_PG_URL" ]; then
+if [ -n "${EVLIMS_PG_URL:-}" ]; then
   export DATABASE_URL="$EVLIMS_PG_URL"
   echo "database: $DATABASE_URL"
 else
   unset DATABASE_URL
 fi
-if [ -n "$EVLIMS_REDIS_URL" ]; then
+if [ -n "${EVLIMS_REDIS_URL:-}" ]; then
   export REDIS_URL="$EVLIMS_REDIS_URL"
   echo "broker: $REDIS_URL"
 else
