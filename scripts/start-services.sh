@@ -50,7 +50,7 @@ install_chromium() {
   # Another apt run may hold the lock; wait for it rather than fail.
   export DEBIAN_FRONTEND=noninteractive
   apt-get -o DPkg::Lock::Timeout=900 update -qq \
-    && apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends chromium >/dev/null \
+    && apt-get -o DPkg::Lock::Timeout=900 install -y -qq --no-install-recommends chromium libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 >/dev/null \
     || say "chromium could not be installed: browser tests will skip"
 }
 

@@ -128,7 +128,9 @@ def study_export(project, preparation_ids) -> dict:
 
 
 def json_text(content) -> str:
-    return json.dumps(content, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    # Keys keep the builder's order: the evaluator quotes parts of the document in its evidence, so a
+    # reordered export would evaluate to the same statuses but differently worded evidence.
+    return json.dumps(content, indent=2, ensure_ascii=False) + "\n"
 
 
 # ---------------------------------------------------------------- EV-TRACK-style checklist
@@ -162,7 +164,7 @@ APPLIES_TO = {
     "sample.cell_line": {"cell_culture_medium"},
     "sample.serum_ev_depleted": {"cell_culture_medium"},
 }
-LIST_SUMMARY_KEYS = ("method", "assay", "protein", "technique")
+LIST_SUMMARY_KEYS = ("protein", "technique", "assay", "method")
 
 
 def _at(document: dict, path: str):

@@ -97,8 +97,10 @@ def queue(request):
 
 def _review_context(request, review, forms=None) -> dict:
     can_sign = role_in(request.user, review.lab_id) in REVIEWER_ROLES
-    actions = ACTIONS_BY_STATE.get(review.state, ()) if can_sign else ()
     forms = forms or {}
+    actions = ACTIONS_BY_STATE.get(review.state, ()) if can_sign else ()
+    # A refused attempt keeps its form on the page, with the reason, whoever made it.
+    actions = (*actions, *(action for action in forms if action not in actions))
     evaluation = selectors.evaluation_of(review.preparation) if review.preparation_id else None
     return {
         "review": review,
@@ -117,6 +119,7 @@ def _review_context(request, review, forms=None) -> dict:
             for action in actions
         ],
         "can_sign": can_sign,
+        "locked": review.state == Review.State.APPROVED,
     }
 
 
