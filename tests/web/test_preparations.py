@@ -1,13 +1,18 @@
 """The preparation list and page: identity, results by kind, size distribution, metrics with provenance and
 reasons for absent figures, compliance summary, lab scoping and flat query counts."""
 
+import base64
+
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from evlims.characterization.plots import Series, coarse_table, size_distribution_svg
 from evlims.characterization.services import record_results
 from evlims.compliance.services import evaluate_preparations
+from evlims.instruments.services import results_ingest
 from evlims.metrics.services import recompute
 from tests.factories import ProjectFactory
 
@@ -286,3 +291,54 @@ def test_preparation_page_is_flat(member_client, staff, lab, project):
     recompute([prep.pk])
     evaluate_preparations([prep.pk])
     assert queries_for(member_client, url) == small
+
+
+def test_ingestion_list_is_flat(member_client, staff, lab, project):
+    url = reverse("evlims:ingestion-list")
+    make_preparation(staff, project, "EVP-I1")
+    posts = [results_ingest(actor=staff, lab=lab, documents=[marker("EVP-I1")]) for _ in range(2)]
+    small = queries_for(member_client, url)
+    posts += [results_ingest(actor=staff, lab=lab, documents=[marker("EVP-I1"), protein("EVP-I1")]) for _ in range(6)]
+    assert queries_for(member_client, url) == small
+    detail = member_client.get(reverse("evlims:ingestion-detail", args=[posts[-1][0].pk])).content.decode()
+    assert "2 results recorded" in detail and 'id="posted-as-json"' in detail and 'id="mapping-form"' not in detail
+
+
+# ---------------------------------------------------------------- plots
+
+
+def decoded(uri: str) -> str:
+    assert uri.startswith("data:image/svg+xml;base64,")
+    return base64.b64decode(uri.split(",", 1)[1]).decode()
+
+
+def test_plot_is_an_svg_image_drawn_once_per_content():
+    cache.clear()
+    series = [Series("a", [5.0, 15.0, 25.0], [1.0, 3.0, 2.0])]
+    first = size_distribution_svg(series)
+    assert first == size_distribution_svg(series)
+    svg = decoded(first)
+    assert svg.lstrip().startswith("<?xml") and "small EVs &lt; 200 nm" in svg and "Size (nm, bin centre)" in svg
+    assert size_distribution_svg([Series("empty", [], [])]) is None
+
+
+def test_plot_series_differ_by_line_style_and_names_stay_text():
+    svg = decoded(
+        size_distribution_svg(
+            [Series("<script>alert(1)</script>", [5.0, 15.0], [1.0, 2.0]), Series("second", [5.0, 15.0], [2.0, 1.0])]
+        )
+    )
+    assert "<script>" not in svg and "&lt;script&gt;" in svg
+    assert "stroke-dasharray" in svg  # the second series is dashed, not only another colour
+
+
+def test_distribution_table_sums_ranges_and_drops_the_empty_tail():
+    table = coarse_table([10.0, 40.0, 60.0, 160.0, 420.0], [1.0, 1.0, 2.0, 4.0, 0.0], width_nm=50)
+    assert [(row["from_nm"], row["concentration_per_ml"]) for row in table] == [
+        (0, 2.0),
+        (50, 2.0),
+        (100, 0.0),
+        (150, 4.0),
+    ]
+    assert [round(row["percent"]) for row in table] == [25, 25, 0, 50]
+    assert coarse_table([10.0], [0.0]) == []
