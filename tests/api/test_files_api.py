@@ -1,0 +1,233 @@
+"""Raw instrument files through the API: upload, preview, commit with a mapping, failures kept, downloads."""
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from evlims.characterization.models import Measurement, ParticleAnalysis
+from evlims.instruments.models import Ingestion, RawFile
+from evlims.instruments.parsers import ParseError, parse_bytes
+from tests.api.conftest import key_client
+from tests.api.evidence import NTA_FILE, SHARED
+
+pytestmark = pytest.mark.django_db
+FILES = "/api/v1/files/"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "instrument-files"
+PLATE_MAP = json.loads((FIXTURES / "bca-plate-map.json").read_text())
+# The EnSight export reads columns 1–4 only.
+ENSIGHT_PLATE_MAP = {
+    **PLATE_MAP,
+    "wells": {
+        **{well: role for well, role in PLATE_MAP["wells"].items() if well != "G7:H8"},
+        "C3:C4": {"role": "sample", "name": "EV isolate 3"},
+    },
+}
+SHARED_FILES = sorted(path for path in SHARED.rglob("*") if path.is_file())
+
+
+def upload(client, path_or_bytes, name=None, key=None, **fields):
+    data = path_or_bytes.read_bytes() if isinstance(path_or_bytes, Path) else path_or_bytes
+    name = name or (path_or_bytes.name if isinstance(path_or_bytes, Path) else "upload.csv")
+    body = {"file": SimpleUploadedFile(name, data, "text/csv")}
+    body.update({k: json.dumps(v) if isinstance(v, dict) else v for k, v in fields.items()})
+    headers = {"HTTP_IDEMPOTENCY_KEY": key} if key else {}
+    return client.post(FILES, body, format="multipart", **headers)
+
+
+def counts():
+    return Measurement.objects.count(), Ingestion.objects.count(), RawFile.objects.count()
+
+
+def test_the_shared_samples_are_present():
+    assert len(SHARED_FILES) >= 7, SHARED_FILES
+
+
+@pytest.mark.parametrize("path", SHARED_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_real_file_previews_with_its_sample_names(write_key_api, read_key_api, evidence, path):
+    plate_map = {"testdata_SM.csv": PLATE_MAP, "testdata_PE.csv": ENSIGHT_PLATE_MAP}.get(path.name)
+    options = {"plate_map": plate_map} if plate_map else {}
+    expected = [s["name"] for s in parse_bytes(path.read_bytes(), **options).to_dict()["samples"]]
+    assert expected, "every shared file holds at least one sample"
+    response = upload(write_key_api, path, **options)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "preview" and body["samples"] == expected
+    assert [s["name"] for s in body["parsed"]["samples"]] == expected
+    assert body["raw_file"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert body["instrument"] == evidence.instrument.pk and body["measurements"] == []
+    again = read_key_api.get(f"/api/v1/ingestions/{body['id']}/")
+    assert again.status_code == 200 and again.json()["samples"] == expected
+
+
+def test_upload_with_mapping_commits_at_once(write_key_api, evidence):
+    before = Measurement.objects.count()
+    response = upload(
+        write_key_api,
+        NTA_FILE,
+        format="nanosight",
+        mapping={"d200": evidence.spare_preparation.barcode},
+        dilutions={"d200": 200},
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "committed"
+    assert [m["preparation_barcode"] for m in body["measurements"]] == [evidence.spare_preparation.barcode]
+    analysis = ParticleAnalysis.objects.get(measurement__preparation=evidence.spare_preparation)
+    parsed = body["parsed"]["samples"][0]["concentration_per_ml"]
+    assert analysis.concentration_per_ml == pytest.approx(parsed * 200) and analysis.dilution_factor == 200
+    assert analysis.measurement.instrument == evidence.instrument and analysis.measurement.raw_file_id
+    assert Measurement.objects.count() == before + 1
+
+
+def test_file_upload_retry_replays_and_writes_nothing(write_key_api, evidence):
+    mapping = {"d200": evidence.spare_preparation.barcode}
+    first = upload(write_key_api, NTA_FILE, key="file-1", mapping=mapping)
+    after = counts()
+    again = upload(write_key_api, NTA_FILE, key="file-1", mapping=mapping)
+    assert again.status_code == first.status_code == 201
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert counts() == after
+    other = upload(write_key_api, b"Some other,file\n1,2\n", key="file-1")
+    assert other.status_code == 422
+    assert other.json() == {"Idempotency-Key": ["This key was already used for a different request."]}
+    assert counts() == after
+
+
+@pytest.mark.parametrize("fixture", ["nanosight-truncated.csv", "wrong-format.csv", "binary.bin"])
+def test_broken_file_is_a_400_with_the_parsers_message_and_is_kept(staff_api, evidence, fixture):
+    data = (FIXTURES / fixture).read_bytes()
+    try:
+        parse_bytes(data)
+    except ParseError as error:
+        message = str(error)
+    else:
+        pytest.fail(f"{fixture} should not parse")
+    before = Measurement.objects.count()
+    response = upload(staff_api, data, name=fixture)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["file"] == [message]
+    failed = Ingestion.objects.get(pk=body["ingestion"])
+    assert failed.status == Ingestion.Status.FAILED and failed.error == message
+    raw = RawFile.objects.get(pk=body["raw_file"])
+    assert raw.file.read() == data and failed.raw_file == raw
+    assert Measurement.objects.count() == before
+
+
+def test_truncated_nanosight_names_the_line(staff_api, evidence):
+    response = upload(staff_api, FIXTURES / "nanosight-truncated.csv", format="nanosight")
+    assert response.status_code == 400
+    assert "line " in response.json()["file"][0]
+
+
+def test_broken_file_retry_answers_the_same(write_key_api, evidence):
+    data = (FIXTURES / "nanosight-truncated.csv").read_bytes()
+    first = upload(write_key_api, data, key="broken-1")
+    after = counts()
+    again = upload(write_key_api, data, key="broken-1")
+    assert first.status_code == again.status_code == 400
+    assert first.json() == again.json() and again["Idempotent-Replayed"] == "true"
+    assert counts() == after
+
+
+@pytest.mark.parametrize(
+    ("fields", "error_field"),
+    [
+        ({"mapping": "{not json"}, "mapping"),
+        ({"mapping": "[1, 2]"}, "mapping"),
+        ({"mapping": {"d200": ""}}, "mapping"),
+        ({"mapping": {"d200": "EVP-1"}, "dilutions": {"d200": 0.2}}, "dilutions"),
+        ({"mapping": {"d200": "EVP-1"}, "dilutions": {"other": 10}}, "dilutions"),
+        ({"dilutions": {"d200": 10}}, "dilutions"),
+        ({"format": "spreadsheet"}, "format"),
+        ({"fit": "linear"}, "fit"),
+    ],
+)
+def test_bad_metadata_is_refused_before_storing(staff_api, evidence, fields, error_field):
+    before = counts()
+    response = upload(staff_api, NTA_FILE, **fields)
+    assert response.status_code == 400
+    assert error_field in response.json(), response.json()
+    assert counts() == before
+
+
+def test_empty_file_is_refused_without_a_trace(staff_api, evidence):
+    before = counts()
+    response = upload(staff_api, FIXTURES / "empty.csv")
+    assert response.status_code == 400 and response.json() == {"file": ["The submitted file is empty."]}
+    assert counts() == before
+
+
+def test_missing_file_is_refused(staff_api, evidence):
+    response = staff_api.post(FILES, {"format": "auto"}, format="multipart")
+    assert response.status_code == 400 and "file" in response.json()
+
+
+def test_file_too_large_is_refused(staff_api, evidence, settings):
+    settings.EVLIMS = {"IMPORT_MAX_BYTES": 100}
+    before = counts()
+    response = upload(staff_api, NTA_FILE)
+    assert response.status_code == 400 and "limit" in response.json()["file"][0]
+    assert counts() == before
+
+
+def test_mapping_to_another_labs_preparation_keeps_the_preview(write_key_api, evidence, their_evidence):
+    before = Measurement.objects.count()
+    response = upload(write_key_api, NTA_FILE, mapping={"d200": their_evidence.preparation.barcode})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["mapping"] == {"d200": [f"No preparation {their_evidence.preparation.barcode} in this lab."]}
+    ingestion = Ingestion.objects.get(pk=body["ingestion"])
+    assert ingestion.status == Ingestion.Status.PREVIEW
+    assert Measurement.objects.count() == before
+    # Corrected, the same ingestion is committed.
+    response = key_client(evidence.both_key).post(
+        f"/api/v1/ingestions/{ingestion.pk}/commit/",
+        {"mapping": {"d200": evidence.preparation.barcode}, "dilutions": {"d200": 200}},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert response.json()["status"] == "committed"
+    assert Measurement.objects.count() == before + 1
+
+
+def test_commit_of_a_previewed_file_by_a_person(staff_api, evidence):
+    path = f"/api/v1/ingestions/{evidence.file_ingestion.pk}/commit/"
+    response = staff_api.post(path, {"mapping": {"nope": evidence.preparation.barcode}}, format="json")
+    assert response.status_code == 400 and response.json() == {"mapping": {"nope": ["Not a sample of this file."]}}
+    response = staff_api.post(path, {"mapping": {}}, format="json")
+    assert response.status_code == 400 and "mapping" in response.json()
+    response = staff_api.post(path, {"mapping": {"d200": evidence.preparation.barcode}}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["status"] == "committed" and len(body["measurements"]) == 1
+    # Committing again changes nothing.
+    again = staff_api.post(path, {"mapping": {"d200": evidence.preparation.barcode}}, format="json")
+    assert again.status_code == 200 and again.json()["measurements"] == body["measurements"]
+
+
+def test_failed_ingestion_cannot_be_committed(staff_api, evidence):
+    failed = upload(staff_api, FIXTURES / "wrong-format.csv").json()["ingestion"]
+    response = staff_api.post(
+        f"/api/v1/ingestions/{failed}/commit/", {"mapping": {"d200": evidence.preparation.barcode}}, format="json"
+    )
+    assert response.status_code == 400 and "ingestion" in response.json()
+
+
+def test_raw_file_download_is_an_attachment_of_opaque_bytes(read_key_api, evidence):
+    response = read_key_api.get(f"/api/v1/raw-files/{evidence.raw_file.pk}/download/")
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == NTA_FILE.read_bytes()
+    assert response["Content-Type"] == "application/octet-stream"
+    assert response["Content-Disposition"].startswith("attachment;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_ingestion_list_filters_by_status(staff_api, evidence):
+    rows = staff_api.get("/api/v1/ingestions/?status=preview").json()["results"]
+    assert [row["id"] for row in rows] == [evidence.file_ingestion.pk]
+    assert rows[0]["format"] == "nanosight" and rows[0]["raw_file"]["id"] == evidence.raw_file.pk
+    assert staff_api.get("/api/v1/ingestions/?status=lost").status_code == 400
