@@ -160,7 +160,9 @@ def _commit(request, ingestion, form) -> bool:
     except ValidationError as error:
         _commit_errors(form, error, mapping)
         return False
-    messages.success(request, f"{len(mapping)} result{'s' if len(mapping) != 1 else ''} recorded from {ingestion}.")
+    messages.success(
+        request, f"{len(mapping)} result{'s' if len(mapping) != 1 else ''} recorded from ingestion #{ingestion.pk}."
+    )
     return True
 
 
