@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from ...characterization.plots import Series, size_distribution_svg
+from ...compliance.models import Review
 from ...core.tenancy import labs_where
 from ...metrics import charts, compute, control_charts, controls, selectors, services
 from ...metrics.selectors import FIGURE_LABELS, PURITY, TRACKED_FIGURES, YIELD, MetricFilters
@@ -208,17 +209,11 @@ def dashboard(request):
     ]
     context = {
         "trend_charts": [(FIGURE_LABELS[f], charts.trend_chart(trend, f)) for f in TRACKED_FIGURES],
-        "review_counts": [(label, review_counts[state]) for state, label in _review_labels()],
+        "review_counts": [(Review.State(state).label, count) for state, count in review_counts.items()],
         "jobs": jobs,
         "recompute_form": RecomputeForm(user=user) if labs_where(user, controls.ADMIN_ROLES) else None,
     }
     return _respond(request, "evlims/dashboards/dashboard.html", context, tables)
-
-
-def _review_labels():
-    from ...compliance.models import Review
-
-    return [(state, Review.State(state).label) for state in selectors.OPEN_REVIEW_STATES]
 
 
 def _alert_row(chart) -> dict:
