@@ -269,3 +269,27 @@ def record_results(*, actor, lab, documents, reason: str = "", **kwargs) -> list
     if hasattr(actor, "get_username"):
         ensure_role(actor, lab.pk, WRITER_ROLES | {Role.INSTRUMENT}, "record results")
     return measurements_record(actor=actor, lab=lab, results=validate_results(documents), reason=reason, **kwargs)
+
+
+def imaging_record_with_images(*, actor, lab, document: dict, images) -> Measurement:
+    """Record an imaging result and attach its image files (already kept as raw files), in one transaction.
+
+    ``images`` are RawFile rows of the same lab (store them first with instruments.services.raw_file_store,
+    so an upload is never lost even if recording fails).
+    """
+    foreign = [raw for raw in images if raw.lab_id != lab.pk]
+    if foreign:
+        raise ValidationError({"images": "Images belong to another lab."})
+    with transaction.atomic():
+        measurement = record_results(actor=actor, lab=lab, documents=[document])[0]
+        if measurement.kind != Measurement.Kind.IMAGING:
+            raise ValidationError({"kind": "Images can only be attached to an imaging result."})
+        measurement.imaging.images.add(*images)
+        record_event(
+            actor=actor,
+            action="imaging.images_attach",
+            obj=measurement,
+            lab=lab,
+            changes={"raw_files": [raw.pk for raw in images], "names": [raw.original_name for raw in images]},
+        )
+    return measurement

@@ -15,8 +15,17 @@ from .models import Ingestion
 from .parsers import ParseError, parse_bytes
 from .services import _client, measurements_record, previous_answer, raw_file_store, request_hash, validate_results
 
-PARTICLE_FORMATS = {"nanosight": "nta", "zetaview": "zetaview"}
+# Particle formats and the technique their results are recorded under (a mapped generic table: "other").
+PARTICLE_FORMATS = {"nanosight": "nta", "zetaview": "zetaview", "generic": "other"}
 SIZE_FIELDS = ("size_mean_nm", "size_mode_nm", "size_sd_nm", "d10_nm", "d50_nm", "d90_nm")
+
+
+class FileRejected(ValidationError):
+    """The file could not be parsed. It is kept; ``ingestion`` is the failed ingestion that records why."""
+
+    def __init__(self, message, *, ingestion):
+        super().__init__(message)
+        self.ingestion = ingestion
 
 
 def file_upload(
@@ -35,7 +44,7 @@ def file_upload(
 
     Raises ValidationError (after recording a failed ingestion) when the file cannot be parsed.
     """
-    if instrument is None:
+    if hasattr(actor, "get_username"):  # a person acting (with or without a named instrument)
         ensure_role(actor, lab.pk, WRITER_ROLES, "upload instrument files")
     if len(data) > evlims_settings.IMPORT_MAX_BYTES:
         raise ValidationError(
@@ -61,7 +70,7 @@ def file_upload(
         ingestion.status, ingestion.error = Ingestion.Status.FAILED, str(exc)
         ingestion.response = {"status": "failed", "error": str(exc), "raw_file": raw.pk}
         ingestion.save()
-        raise ValidationError({"file": str(exc)})
+        raise FileRejected({"file": str(exc)}, ingestion=ingestion)
     ingestion.status, ingestion.parsed = Ingestion.Status.PREVIEW, parsed
     ingestion.response = {
         "ingestion": None,
@@ -88,7 +97,8 @@ def particle_document(sample: dict, parsed: dict, preparation: str, dilution_fac
     concentration = sample.get("concentration_per_ml")
     applied = sample.get("dilution_applied_in_file")
     factor = sample.get("dilution_factor")
-    if dilution_factor and not applied:
+    # Only where the file records no dilution: a recorded one is already in the parser's stock figure.
+    if dilution_factor and factor is None and not applied:
         factor = dilution_factor
         concentration = concentration * dilution_factor if concentration is not None else None
         computed.append("concentration_per_ml")
@@ -157,7 +167,7 @@ def file_commit(*, actor, ingestion: Ingestion, mapping: dict, dilutions: dict |
             .select_related("raw_file", "instrument", "lab")
             .get(pk=ingestion.pk)
         )
-        if ingestion.instrument is None:
+        if hasattr(actor, "get_username"):
             ensure_role(actor, ingestion.lab_id, WRITER_ROLES, "commit instrument files")
         if ingestion.status == Ingestion.Status.COMMITTED:
             return ingestion

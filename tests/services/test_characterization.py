@@ -136,3 +136,41 @@ def test_unparseable_file_is_kept_and_writes_no_results(staff, lab):
     assert failed.status == Ingestion.Status.FAILED and failed.error
     assert RawFile.objects.get().size_bytes == 90
     assert not Measurement.objects.exists()
+
+
+ZETAVIEW_FILE = SHARED / "zetaview" / "Sample1_35nm_1-5pool.txt"
+
+
+@pytest.mark.skipif(not ZETAVIEW_FILE.exists(), reason="shared instrument samples not present")
+def test_recorded_dilution_is_never_applied_twice(staff, lab, preparation):
+    ingestion, _ = file_ingestion.file_upload(
+        actor=staff, lab=lab, data=ZETAVIEW_FILE.read_bytes(), name=ZETAVIEW_FILE.name
+    )
+    sample = ingestion.parsed["samples"][0]
+    assert sample["dilution_factor"]  # ZetaView records it and the parser already applied it
+    file_ingestion.file_commit(
+        actor=staff, ingestion=ingestion, mapping={sample["name"]: "EVP-T1"}, dilutions={sample["name"]: 1000}
+    )
+    assert ParticleAnalysis.objects.get().concentration_per_ml == pytest.approx(sample["concentration_per_ml"])
+
+
+def test_reader_cannot_upload_even_for_an_instrument(lab, instrument, qa_manager):
+    with pytest.raises(PermissionDenied):
+        file_ingestion.file_upload(actor=qa_manager, lab=lab, data=b"x", name="x.csv", instrument=instrument)
+
+
+def test_rejected_file_names_its_failed_ingestion(staff, lab):
+    with pytest.raises(file_ingestion.FileRejected) as caught:
+        file_ingestion.file_upload(actor=staff, lab=lab, data=b"not an instrument file\n", name="x.txt")
+    assert caught.value.ingestion.status == Ingestion.Status.FAILED
+
+
+def test_generic_table_commits_as_particle_results(staff, lab, preparation):
+    table = b"sample,conc,mode\nA,1.5e10,88\n"
+    mapping = {"fields": {"sample_name": "sample", "concentration_per_ml": "conc", "size_mode_nm": "mode"}}
+    ingestion, _ = file_ingestion.file_upload(
+        actor=staff, lab=lab, data=table, name="t.csv", file_format="generic", parse_options={"mapping": mapping}
+    )
+    file_ingestion.file_commit(actor=staff, ingestion=ingestion, mapping={"A": "EVP-T1"})
+    analysis = ParticleAnalysis.objects.get()
+    assert analysis.technique == "other" and analysis.concentration_per_ml == pytest.approx(1.5e10)

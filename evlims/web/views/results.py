@@ -6,7 +6,6 @@ import re
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -14,9 +13,8 @@ from django.views.decorators.http import require_GET
 
 from ...characterization import selectors
 from ...characterization.plots import Series, coarse_table, size_distribution_svg
-from ...characterization.services import record_results, validate_results
+from ...characterization.services import imaging_record_with_images, record_results, validate_results
 from ...compliance.markers import marker_vocabulary
-from ...core.audit import record_event
 from ...core.tenancy import WRITER_ROLES, ensure_role, labs_where, role_in
 from ...instruments import file_ingestion
 from ...instruments.models import Ingestion
@@ -249,17 +247,7 @@ def _record_imaging(user, preparation, document, images):
         )
         for image in images
     ]
-    with transaction.atomic():
-        measurement = record_results(actor=user, lab=preparation.lab, documents=[document])[0]
-        imaging = measurement.imaging
-        imaging.images.add(*raws)
-        record_event(
-            actor=user,
-            action="imaging.images_attach",
-            obj=measurement,
-            lab=preparation.lab,
-            changes={"raw_files": [raw.pk for raw in raws], "names": [raw.original_name for raw in raws]},
-        )
+    measurement = imaging_record_with_images(actor=user, lab=preparation.lab, document=document, images=raws)
     return measurement
 
 
