@@ -162,6 +162,8 @@ def test_run_and_project_reports_render(client, staff, run, project):
     run_page = client.get(reverse("evlims:report-run", args=[run.pk])).content.decode()
     for prep in run.preparations.all():
         assert f"Preparation {prep.barcode}" in run_page
+    # Per preparation the run report lists what is not met, with the fix; passes are left to the CSV.
+    assert "Add a density-gradient step" in run_page and "Satisfied." not in run_page
     project_page = client.get(reverse("evlims:report-project", args=[project.pk]))
     assert project_page.context["summary"]["total"] == 2 and "Study EV-METRIC" in project_page.content.decode()
 
