@@ -12,8 +12,13 @@ export PYTHONHASHSEED=0 DJANGO_SETTINGS_MODULE=config.settings.test
 bash scripts/start-services.sh
 eval "$("$PY" scripts/find_services.py)"
 
+# whitenoise warns on every request when the static root does not exist yet.
+mkdir -p var/static
+
+# Both suites always run, so one report shows every failure; the exit status is the worse of the two.
 echo "== fast suite (SQLite) =="
-"$PY" -m pytest -n 2 --dist loadfile --ignore=tests/integration "$@"
+fast_status=0
+"$PY" -m pytest -n 2 --dist loadfile --ignore=tests/integration "$@" || fast_status=$?
 
 echo "== integration suite (PostgreSQL + Celery worker on Redis) =="
 if [ -n "${EVLIMS_PG_URL:-}" ]; then
@@ -28,10 +33,14 @@ if [ -n "${EVLIMS_REDIS_URL:-}" ]; then
 else
   unset REDIS_URL
 fi
+integration_status=0
 if [ -n "${DATABASE_URL:-}" ]; then
   # The ORM tests again, now against PostgreSQL's real locking, constraints and types.
-  "$PY" -m pytest -p no:xdist tests/services tests/integration "$@"
+  "$PY" -m pytest -p no:xdist tests/services tests/integration "$@" || integration_status=$?
 else
   # Without PostgreSQL only the integration tests run, to report (or, in CI, fail on) the missing server.
-  "$PY" -m pytest -p no:xdist tests/integration "$@"
+  "$PY" -m pytest -p no:xdist tests/integration "$@" || integration_status=$?
 fi
+
+echo "== fast suite: exit $fast_status; integration suite: exit $integration_status =="
+[ "$fast_status" -eq 0 ] && [ "$integration_status" -eq 0 ]

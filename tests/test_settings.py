@@ -11,11 +11,6 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 LONG_SECRET = "s" * 20 + "-not-a-real-secret-but-long-enough-" + "k" * 20
-# Variables a developer's shell may carry that would change what the settings read.
-SETTINGS_VARIABLES = (
-    "DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "SECURE_SSL_REDIRECT",
-    "CSRF_TRUSTED_ORIGINS", "EVLIMS_SAMPLE_BARCODE_PREFIX", "DJANGO_SETTINGS_MODULE",
-)  # fmt: skip
 
 
 def load_settings(module: str, names: list[str], **environment) -> dict:
@@ -24,7 +19,8 @@ def load_settings(module: str, names: list[str], **environment) -> dict:
         f"settings = importlib.import_module({module!r})\n"
         f"print(json.dumps({{name: getattr(settings, name) for name in {names!r}}}, default=str))\n"
     )
-    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES} | environment
+    # A bare environment: nothing from the developer's shell or from other tests in this process.
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8"} | environment
     result = subprocess.run(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )

@@ -117,11 +117,13 @@ def test_compose_refuses_to_start_without_a_secret_key(compose):
 
 
 def manage(*args, environment: dict) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if key not in {"DATABASE_URL", "REDIS_URL"}}
+    # Only what a container would have: variables other tests set in this process (for example
+    # DJANGO_ALLOW_ASYNC_UNSAFE for the browser tests) must not leak into the checked settings.
+    bare = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8"}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env=env | environment,
+        env=bare | environment,
         capture_output=True,
         text=True,
         timeout=120,
