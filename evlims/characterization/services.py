@@ -97,6 +97,24 @@ def _subjects(lab_id, results):
     return preps, samples
 
 
+def _guard_locked(actor, preparation_ids, reason: str) -> None:
+    """Approved preparations are locked: a new result needs a reason, and voids the approval (both audited)."""
+    from ..compliance.services import preparations_locked, void_approvals
+
+    locked = preparations_locked(preparation_ids)
+    if not locked:
+        return
+    if not (reason or "").strip():
+        codes = sorted(EVPreparation.objects.filter(pk__in=locked).values_list("barcode", flat=True))
+        raise ValidationError(
+            {
+                "reason": f"{', '.join(codes)} {'is' if len(codes) == 1 else 'are'} approved and "
+                "locked: give a reason to add results (the approval will be voided)."
+            }
+        )
+    void_approvals(actor=actor, preparation_ids=locked, reason=reason)
+
+
 def headline_values(result: dict) -> dict:
     """The few figures metrics and lists read, copied onto Measurement.values."""
     kind = result["kind"]
@@ -131,6 +149,7 @@ def measurements_record(
 ) -> list[Measurement]:
     """Store validated results (see validate_results). Either every result is stored or none."""
     preps, samples = _subjects(lab.pk, results)
+    _guard_locked(actor, [p.pk for p in preps.values()], reason)
     now = timezone.now()
     measurements = Measurement.objects.bulk_create(
         [

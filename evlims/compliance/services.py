@@ -24,16 +24,28 @@ def canonical_hash(content) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
+MISEV_KEYS = ("misev2018", "misev2023")
+MANDATORY_LEVELS = ("mandatory", "mandatory_if_applicable")
+
+
 def _summary(report: dict) -> tuple[int | None, int, list[str]]:
-    ev_metric = (report.get("ev_metric") or {}).get("score_pct")
-    failed, mandatory_failed = [], 0
+    """(EV-METRIC %, mandatory MISEV failures, every failed rule or unmet EV-METRIC component as "set:id").
+
+    "Mandatory MISEV failures" counts failed mandatory and mandatory-if-applicable rules of the two MISEV
+    rule sets: the figure the QA queue shows at a glance.
+    """
+    ev_metric = report.get("ev_metric") or {}
+    failed = [
+        f"ev_metric:{key}" for key, c in (ev_metric.get("components") or {}).items() if c.get("state") == "not_met"
+    ]
+    mandatory_failed = 0
     for key, part in report.items():
         for rule in (part or {}).get("rules", []) if isinstance(part, dict) else []:
             if rule.get("status") == "fail":
                 failed.append(f"{key}:{rule['id']}")
-                if rule.get("level") == "mandatory":
+                if key in MISEV_KEYS and rule.get("level") in MANDATORY_LEVELS:
                     mandatory_failed += 1
-    return ev_metric, mandatory_failed, failed
+    return ev_metric.get("score_pct"), mandatory_failed, failed
 
 
 def evaluate_preparations(preparation_ids, *, force: bool = False) -> int:

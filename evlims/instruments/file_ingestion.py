@@ -159,7 +159,9 @@ def documents_from_parsed(parsed: dict, mapping: dict, dilutions: dict | None = 
     return documents
 
 
-def file_commit(*, actor, ingestion: Ingestion, mapping: dict, dilutions: dict | None = None) -> Ingestion:
+def file_commit(
+    *, actor, ingestion: Ingestion, mapping: dict, dilutions: dict | None = None, reason: str = ""
+) -> Ingestion:
     """Turn a previewed file into results, all or nothing. Committing twice changes nothing."""
     with transaction.atomic():
         ingestion = (
@@ -188,6 +190,7 @@ def file_commit(*, actor, ingestion: Ingestion, mapping: dict, dilutions: dict |
             instrument=ingestion.instrument,
             ingestion=ingestion,
             raw_file=ingestion.raw_file,
+            reason=reason,
         )
         ingestion.status = Ingestion.Status.COMMITTED
         ingestion.response = {

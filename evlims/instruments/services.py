@@ -144,7 +144,7 @@ def previous_answer(*, actor, instrument, idempotency_key: str, body_hash: str) 
 
 
 def results_ingest(
-    *, actor, lab, documents, instrument=None, idempotency_key: str = "", external_run_id: str = ""
+    *, actor, lab, documents, instrument=None, idempotency_key: str = "", external_run_id: str = "", reason: str = ""
 ) -> tuple[Ingestion, bool]:
     """Store posted results all or nothing. Returns (ingestion, replayed): a retry gets the first answer."""
     if not isinstance(documents, list) or len(documents) > MAX_RESULTS_PER_POST:
@@ -173,7 +173,12 @@ def results_ingest(
                 status=Ingestion.Status.COMMITTED,
             )
             measurements = measurements_record(
-                actor=actor or instrument, lab=lab, results=results, instrument=instrument, ingestion=ingestion
+                actor=actor or instrument,
+                lab=lab,
+                results=results,
+                instrument=instrument,
+                ingestion=ingestion,
+                reason=reason,
             )
             ingestion.response = {
                 "ingestion": ingestion.pk,

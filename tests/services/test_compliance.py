@@ -145,3 +145,39 @@ def test_required_verifiers_setting(run, staff, verifier, approver, settings, ve
     assert review.state == Review.State.SUBMITTED
     review = services.review_verify(actor=approver, review=review, password=PASSWORD, statement="2")
     assert review.state == Review.State.VERIFIED
+
+
+def test_new_result_on_approved_preparation_needs_reason_and_voids(run, staff, verifier, approver, lab):
+    prep = run.preparations.first()
+    review = services.review_submit(actor=staff, preparation=prep)
+    services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="ok")
+    services.review_approve(actor=approver, review=review, password=PASSWORD, statement="ok")
+    marker = {
+        "kind": "marker",
+        "method": "western_blot",
+        "preparation": prep.barcode,
+        "marker": {"protein": "TSG101", "detected": True},
+    }
+    with pytest.raises(ValidationError, match="approved and locked"):
+        record_results(actor=staff, lab=lab, documents=[marker])
+    assert services.is_locked(prep)
+    record_results(actor=staff, lab=lab, documents=[marker], reason="Late western blot")
+    assert not services.is_locked(prep)
+    assert Review.objects.get(pk=review.pk).state == Review.State.VOIDED
+
+
+def test_summary_counts_mandatory_misev_failures_and_unmet_components():
+    report = {
+        "ev_metric": {"score_pct": 50, "components": {"EVM.EM": {"state": "not_met"}, "EVM.PA": {"state": "met"}}},
+        "misev2018": {
+            "rules": [
+                {"id": "A", "status": "fail", "level": "mandatory"},
+                {"id": "B", "status": "fail", "level": "mandatory_if_applicable"},
+                {"id": "C", "status": "fail", "level": "encouraged"},
+            ]
+        },
+        "purity": {"rules": [{"id": "P", "status": "fail", "level": "mandatory"}]},
+    }
+    score, mandatory, failed = services._summary(report)
+    assert (score, mandatory) == (50, 2)
+    assert failed == ["ev_metric:EVM.EM", "misev2018:A", "misev2018:B", "misev2018:C", "purity:P"]
