@@ -107,6 +107,15 @@ class AuditEvent(models.Model):
     def __str__(self):
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
 
+    def save(self, *args, **kwargs):
+        """Inserts only: an event already stored is never rewritten (edits would break the hash chain)."""
+        if not self._state.adding or kwargs.get("force_update") or kwargs.get("update_fields"):
+            raise ValueError(f"Audit event {self.pk} is stored; the audit trail is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValueError(f"Audit event {self.pk} cannot be deleted; the audit trail is append-only.")
+
 
 class AuditChainHead(models.Model):
     """The hash of the newest audit event; locking this single row serialises appends to the chain."""

@@ -1,0 +1,441 @@
+"""Every write goes through a service, and every service that changes a record leaves an audit event written in
+the same transaction as the change: when the audit write fails, the change is gone too; when the service
+refuses, nothing is written at all. Service functions are discovered by introspection, so a new one must be
+classified here (audited, with arguments to call it, or not a write, with the reason).
+"""
+
+import inspect
+from decimal import Decimal
+from importlib import import_module
+
+import pytest
+from django.apps import apps
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
+
+from evlims.characterization.services import validate_results
+from evlims.compliance import services as compliance
+from evlims.core.audit import verify_chain
+from evlims.core.models import AuditChainHead, AuditEvent, Role
+from evlims.instruments import file_ingestion
+from evlims.isolation import services as isolation
+from evlims.samples import imports
+from tests.factories import LabFactory, member
+from tests.security.world import NANOSIGHT, PASSWORD, build_lab, lab_protocol_yaml
+
+pytestmark = pytest.mark.django_db
+
+SERVICE_MODULES = [
+    "evlims.samples.services",
+    "evlims.samples.imports",
+    "evlims.isolation.services",
+    "evlims.characterization.services",
+    "evlims.instruments.services",
+    "evlims.instruments.file_ingestion",
+    "evlims.compliance.services",
+    "evlims.metrics.services",
+    "evlims.metrics.controls",
+]
+
+# Public functions that change no record of a lab, or only derived data rebuilt from audited records.
+NOT_AUDITED = {
+    "evlims.samples.imports.imports_for": "read",
+    "evlims.samples.imports.import_get": "read",
+    "evlims.samples.imports.import_status": "read",
+    "evlims.samples.imports.manifest_preview": "read",
+    "evlims.samples.imports.check_manifest": "read (the dry run's checks)",
+    "evlims.samples.imports.manifest_validate": "dry run: writes only the import's own status and problems",
+    "evlims.samples.imports.manifest_queue_commit": "claims the import for the commit task (its status only)",
+    "evlims.samples.imports.manifest_mark_failed": "the import's own status after a failed task",
+    "evlims.isolation.services.parse_protocol_text": "pure: YAML to a checked definition",
+    "evlims.characterization.services.validate_results": "pure: payload validation",
+    "evlims.characterization.services.headline_values": "pure",
+    "evlims.instruments.services.api_key_authenticate": "read (notes the key's last use)",
+    "evlims.instruments.services.request_hash": "pure",
+    "evlims.instruments.services.previous_answer": "read",
+    "evlims.instruments.file_ingestion.particle_document": "pure",
+    "evlims.instruments.file_ingestion.protein_document": "pure",
+    "evlims.instruments.file_ingestion.documents_from_parsed": "pure",
+    "evlims.compliance.services.canonical_hash": "pure",
+    "evlims.compliance.services.is_locked": "read",
+    "evlims.compliance.services.preparations_locked": "read",
+    "evlims.compliance.services.evaluate_preparations": "derived: verdicts recomputed from audited evidence",
+    "evlims.metrics.services.preparation_frame": "read",
+    "evlims.metrics.services.measurement_frame": "read",
+    "evlims.metrics.services.compute_for": "pure computation",
+    "evlims.metrics.services.store_metrics": "derived figures, recomputed from audited records",
+    "evlims.metrics.services.recompute": "derived figures, recomputed from audited records",
+    "evlims.metrics.services.job_create": "job bookkeeping",
+    "evlims.metrics.services.job_run": "job bookkeeping and derived figures",
+    "evlims.metrics.services.job_fail": "job bookkeeping",
+    "evlims.metrics.services.sweep_stale_jobs": "job bookkeeping",
+}
+
+
+def _marker_document(preparation):
+    return {
+        "kind": "marker",
+        "method": "western_blot",
+        "preparation": preparation.barcode,
+        "marker": {"protein": "TSG101", "detected": True},
+    }
+
+
+def _second_preparation(w):
+    return w.run.preparations.order_by("id").last()
+
+
+def _started_run(w):
+    return isolation.run_start(actor=w.staff, run=w.run)
+
+
+def _all_steps_recorded(w):
+    run = _started_run(w)
+    for number in range(1, len(run.protocol_version.steps) + 1):
+        isolation.run_record_step(actor=w.staff, run=run, number=number, observed={})
+    return run
+
+
+def _verified_review(w):
+    review = compliance.review_verify(
+        actor=w.users[Role.QA_MANAGER], review=w.review, password=PASSWORD, statement="ok"
+    )
+    return review
+
+
+def _approved_review(w):
+    review = _verified_review(w)
+    return compliance.review_approve(actor=w.users[Role.LAB_ADMIN], review=review, password=PASSWORD, statement="ok")
+
+
+def _fresh_ingestion(w):
+    ingestion, _ = file_ingestion.file_upload(
+        actor=w.staff, lab=w.lab, data=NANOSIGHT.read_bytes() + b"\n", name="again.csv"
+    )
+    return ingestion
+
+
+def _valid_manifest(w):
+    manifest = imports.manifest_upload(
+        actor=w.staff,
+        project=w.project,
+        uploaded_file=SimpleUploadedFile("more.csv", b"barcode,biofluid,volume_ml\nGAMMA-M-1,serum,1.5\n"),
+    )
+    return imports.manifest_validate(manifest, actor=w.staff)
+
+
+def _draft(w):
+    return isolation.protocol_version_save_draft(actor=w.staff, lab=w.lab, source_text=lab_protocol_yaml("GAMMA"))
+
+
+STAFF, QA, ADMIN = Role.LAB_STAFF, Role.QA_MANAGER, Role.LAB_ADMIN
+# Audited writers called only by other services, which check the caller's role before calling them.
+INTERNAL = {
+    "evlims.characterization.services.measurements_record",
+    "evlims.instruments.services.raw_file_store",
+    "evlims.compliance.services.void_approvals",
+}
+
+# name → (role of the actor, or None for system services; builder of the other arguments from the world).
+AUDITED = {
+    "evlims.samples.services.donor_create": (STAFF, lambda w: {"lab": w.lab, "code": "NEW-DONOR"}),
+    "evlims.samples.services.donor_update": (
+        STAFF,
+        lambda w: {
+            "donor": w.donor,
+            "reason": "typo",
+            "expected_version": w.donor.version,
+            "changes": {"diagnosis": "x"},
+        },
+    ),
+    "evlims.samples.services.sample_register": (
+        STAFF,
+        lambda w: {"project": w.project, "biofluid": "serum", "volume_ml": Decimal("1")},
+    ),
+    "evlims.samples.services.sample_update": (
+        STAFF,
+        lambda w: {
+            "sample": w.sample,
+            "reason": "typo",
+            "expected_version": w.sample.version,
+            "changes": {"remarks": "x"},
+        },
+    ),
+    "evlims.samples.services.aliquots_create": (STAFF, lambda w: {"sample": w.sample, "volumes_ul": [100]}),
+    "evlims.samples.services.aliquot_split": (STAFF, lambda w: {"aliquot": w.aliquot, "volumes_ul": [100]}),
+    "evlims.samples.services.aliquot_move": (
+        STAFF,
+        lambda w: {"aliquot": w.aliquot, "box": w.box, "row": 9, "column": 9},
+    ),
+    "evlims.samples.services.aliquot_thaw": (STAFF, lambda w: {"aliquot": w.aliquot}),
+    "evlims.samples.services.aliquot_consume": (STAFF, lambda w: {"aliquot": w.aliquot, "volume_ul": 10}),
+    "evlims.samples.services.aliquot_release": (
+        STAFF,
+        lambda w: {"aliquot": w.aliquot, "kind": "disposed", "reason": "cracked"},
+    ),
+    "evlims.samples.services.storage_unit_create": (STAFF, lambda w: {"lab": w.lab, "kind": "site", "name": "New"}),
+    "evlims.samples.imports.manifest_upload": (
+        STAFF,
+        lambda w: {
+            "project": w.project,
+            "uploaded_file": SimpleUploadedFile("new.csv", b"barcode,biofluid,volume_ml\nX-1,serum,1\n"),
+        },
+    ),
+    "evlims.samples.imports.manifest_commit": (STAFF, lambda w: {"manifest": _valid_manifest(w)}),
+    "evlims.isolation.services.protocol_version_save_draft": (
+        STAFF,
+        lambda w: {"lab": w.lab, "source_text": lab_protocol_yaml("DELTA")},
+    ),
+    "evlims.isolation.services.protocol_version_approve": (QA, lambda w: {"version": _draft(w)}),
+    "evlims.isolation.services.protocol_version_retire": (
+        QA,
+        lambda w: {"version": w.protocol_version, "reason": "superseded"},
+    ),
+    "evlims.isolation.services.library_load": (None, lambda w: {}),
+    "evlims.isolation.services.run_plan": (
+        STAFF,
+        lambda w: {"project": w.project, "protocol_version": w.protocol_version, "inputs": [(w.aliquot, 100)]},
+    ),
+    "evlims.isolation.services.run_start": (STAFF, lambda w: {"run": w.run}),
+    "evlims.isolation.services.run_record_step": (
+        STAFF,
+        lambda w: {"run": _started_run(w), "number": 1, "observed": {}},
+    ),
+    "evlims.isolation.services.run_complete": (STAFF, lambda w: {"run": _all_steps_recorded(w)}),
+    "evlims.isolation.services.run_abort": (STAFF, lambda w: {"run": w.run, "reason": "spill"}),
+    "evlims.characterization.services.measurements_record": (
+        STAFF,
+        lambda w: {"lab": w.lab, "results": validate_results([_marker_document(_second_preparation(w))])},
+    ),
+    "evlims.characterization.services.record_results": (
+        STAFF,
+        lambda w: {"lab": w.lab, "documents": [_marker_document(_second_preparation(w))]},
+    ),
+    "evlims.instruments.services.instrument_register": (
+        ADMIN,
+        lambda w: {"lab": w.lab, "name": "Second NTA", "kind": "nta"},
+    ),
+    "evlims.instruments.services.api_key_issue": (ADMIN, lambda w: {"instrument": w.instrument, "scopes": ["read"]}),
+    "evlims.instruments.services.api_key_revoke": (ADMIN, lambda w: {"key": w.api_key, "reason": "lost"}),
+    "evlims.instruments.services.raw_file_store": (STAFF, lambda w: {"lab": w.lab, "data": b"new bytes", "name": "n"}),
+    "evlims.instruments.services.results_ingest": (
+        STAFF,
+        lambda w: {"lab": w.lab, "documents": [_marker_document(_second_preparation(w))]},
+    ),
+    "evlims.instruments.file_ingestion.file_upload": (
+        STAFF,
+        lambda w: {"lab": w.lab, "data": NANOSIGHT.read_bytes() + b"\n\n", "name": "other.csv"},
+    ),
+    "evlims.instruments.file_ingestion.file_commit": (
+        STAFF,
+        lambda w: {
+            "ingestion": (i := _fresh_ingestion(w)),
+            "mapping": {i.parsed["samples"][0]["name"]: w.preparation.barcode},
+        },
+    ),
+    "evlims.characterization.services.imaging_record_with_images": (
+        STAFF,
+        lambda w: {
+            "lab": w.lab,
+            "document": {
+                "kind": "imaging",
+                "method": "tem",
+                "preparation": _second_preparation(w).barcode,
+                "imaging": {"technique": "tem", "wide_field": True, "close_up": True},
+            },
+            "images": [w.raw_file],
+        },
+    ),
+    "evlims.compliance.services.review_submit": (STAFF, lambda w: {"preparation": _second_preparation(w)}),
+    "evlims.compliance.services.review_verify": (
+        QA,
+        lambda w: {"review": w.review, "password": PASSWORD, "statement": "checked"},
+    ),
+    "evlims.compliance.services.review_approve": (
+        ADMIN,
+        lambda w: {"review": _verified_review(w), "password": PASSWORD, "statement": "released"},
+    ),
+    "evlims.compliance.services.review_reject": (
+        QA,
+        lambda w: {"review": w.review, "password": PASSWORD, "statement": "incomplete"},
+    ),
+    "evlims.compliance.services.void_approvals": (
+        STAFF,
+        lambda w: {"preparation_ids": [_approved_review(w).preparation_id], "reason": "corrected volume"},
+    ),
+    "evlims.metrics.controls.control_material_create": (ADMIN, lambda w: {"lab": w.lab, "name": "Second control"}),
+    "evlims.metrics.controls.control_material_link_samples": (
+        ADMIN,
+        lambda w: {"material": w.control_material, "sample_barcodes": [w.sample.barcode]},
+    ),
+}
+
+
+@pytest.fixture
+def world(db):
+    return build_lab("AUD")
+
+
+def _public_functions():
+    found = {}
+    for name in SERVICE_MODULES:
+        module = import_module(name)
+        for attribute, value in vars(module).items():
+            if attribute.startswith("_") or not inspect.isfunction(value) or value.__module__ != name:
+                continue
+            found[f"{name}.{attribute}"] = value
+    return found
+
+
+def _function(qualified):
+    module, name = qualified.rsplit(".", 1)
+    return getattr(import_module(module), name)
+
+
+def _database_state():
+    """Every row of every evlims table (the audit chain head included)."""
+    return {
+        model._meta.label: list(model.objects.order_by("pk").values())
+        for model in apps.get_app_config("evlims").get_models()
+    }
+
+
+def test_every_public_service_function_is_classified():
+    functions = set(_public_functions())
+    assert len(functions) > 40
+    unclassified = sorted(functions - set(AUDITED) - set(NOT_AUDITED))
+    assert not unclassified, f"classify these service functions in {__name__}: {unclassified}"
+    assert not (set(AUDITED) | set(NOT_AUDITED)) - functions, "the tables name functions that no longer exist"
+
+
+class _in_transaction_if_required:
+    """void_approvals runs inside the transaction of the change that voids the approval (its contract)."""
+
+    def __init__(self, name):
+        self.block = transaction.atomic() if name.endswith("void_approvals") else None
+
+    def __enter__(self):
+        return self.block.__enter__() if self.block else None
+
+    def __exit__(self, *exc):
+        return self.block.__exit__(*exc) if self.block else False
+
+
+class AuditWriteFailed(Exception):
+    pass
+
+
+def _refuse_audit(self, *args, **kwargs):
+    raise AuditWriteFailed
+
+
+def _refresh(world):
+    for value in vars(world).values():
+        if hasattr(value, "_meta") and getattr(value, "pk", None) is not None:
+            value.refresh_from_db()
+            if hasattr(value, "_evlims_memberships"):
+                del value._evlims_memberships
+
+
+def _check_service(name, world, outsider, monkeypatch) -> list[str]:
+    """Refused → nothing written; audit write fails → nothing written; otherwise → audit events, chain intact."""
+    role, build = AUDITED[name]
+    function = _function(name)
+    kwargs = build(world)  # prerequisites are written (and audited) before the service under test runs
+    if role is None and "actor" in inspect.signature(function).parameters:
+        kwargs["actor"] = None
+    state = _database_state()
+    problems = []
+    if role is not None and name not in INTERNAL:
+        try:
+            with _in_transaction_if_required(name):
+                function(**kwargs, actor=outsider)
+            problems.append("a user without a role in the lab was not refused")
+        except (PermissionDenied, ValidationError):
+            if _database_state() != state:
+                problems.append("a refused call wrote something")
+    if role is not None:
+        kwargs["actor"] = world.users[role]
+    monkeypatch.setattr(AuditEvent, "save", _refuse_audit)
+    try:
+        with _in_transaction_if_required(name):
+            function(**kwargs)
+        problems.append("ran although its audit event could not be written")
+    except AuditWriteFailed:
+        if _database_state() != state:
+            problems.append("kept a change whose audit event was not written")
+    finally:
+        monkeypatch.undo()
+    before = AuditEvent.objects.count()
+    with _in_transaction_if_required(name):
+        function(**kwargs)
+    new = list(AuditEvent.objects.order_by("id")[before:])
+    if not new:
+        problems.append("wrote no audit event")
+    elif not all(e.action and e.object_type and e.object_id and e.actor_label for e in new):
+        problems.append("wrote an audit event without action, object or actor")
+    if verify_chain(AuditEvent.objects.order_by("id")):
+        problems.append("broke the audit chain")
+    elif new and AuditChainHead.objects.get().last_hash != new[-1].entry_hash:
+        problems.append("left the chain head behind")
+    return problems
+
+
+def test_every_audited_service_writes_its_event_in_the_transaction_of_its_change(world, monkeypatch):
+    """Each service runs in a savepoint rolled back afterwards, so all share one world."""
+    outsider = member(LabFactory(), Role.LAB_ADMIN, username="outsider-admin")
+    failures = {}
+    for name in sorted(AUDITED):
+        _refresh(world)
+        with transaction.atomic():
+            problems = _check_service(name, world, outsider, monkeypatch)
+            transaction.set_rollback(True)
+        if problems:
+            failures[name] = problems
+    assert not failures, "\n".join(f"{name}: {'; '.join(p)}" for name, p in failures.items())
+
+
+def test_audit_events_cannot_be_changed_or_deleted_through_the_model(world):
+    event = AuditEvent.objects.order_by("id").first()
+    event.reason = "rewritten"
+    with pytest.raises(ValueError, match="append-only"):
+        event.save()
+    with pytest.raises(ValueError, match="append-only"):
+        event.save(update_fields=["reason"])
+    with pytest.raises(ValueError, match="append-only"):
+        event.delete()
+    assert AuditEvent.objects.get(pk=event.pk).reason != "rewritten"
+    assert verify_chain(AuditEvent.objects.order_by("id")) == []
+
+
+def test_tampering_below_the_model_is_detected(world):
+    """Queryset updates and deletes bypass the model; the hash chain still shows them."""
+    events = list(AuditEvent.objects.order_by("id"))
+    AuditEvent.objects.filter(pk=events[3].pk).update(reason="Nothing to see here")
+    AuditEvent.objects.filter(pk=events[7].pk).delete()
+    problems = verify_chain(AuditEvent.objects.order_by("id"))
+    assert f"event {events[3].pk}: content does not match its hash (the event was edited)." in problems
+    assert f"event {events[8].pk}: link to the previous event is broken (an event was removed)." in problems
+
+
+@transaction.atomic
+def unaudited_donor_create(*, actor, lab):
+    """A writer that forgets its audit event, to show the check above can fail."""
+    from evlims.samples.models import Donor
+
+    return Donor.objects.create(lab=lab, code=f"SILENT-{Donor.objects.count()}")
+
+
+def test_the_check_reports_a_writer_without_audit(world, monkeypatch):
+    name = f"{__name__}.unaudited_donor_create"
+    monkeypatch.setitem(AUDITED, name, (STAFF, lambda w: {"lab": w.lab}))
+    outsider = member(LabFactory(), Role.LAB_ADMIN, username="outsider-admin")
+    with transaction.atomic():
+        problems = _check_service(name, world, outsider, monkeypatch)
+        transaction.set_rollback(True)
+    assert problems == [
+        "a user without a role in the lab was not refused",
+        "ran although its audit event could not be written",
+        "wrote no audit event",
+    ]

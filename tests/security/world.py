@@ -1,0 +1,179 @@
+"""Two labs, each with one record of every kind, built through the services (so each has its audit trail).
+
+Lab A's records carry names that appear nowhere else ("ALPHA…"), so a page of lab B that mentions any of them
+has leaked. The builder is used by the tenancy matrix, the escaping tests and the audit tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from evlims.characterization.services import record_results
+from evlims.compliance import services as compliance
+from evlims.core.models import Role
+from evlims.instruments import file_ingestion
+from evlims.instruments import services as instruments
+from evlims.isolation import services as isolation
+from evlims.metrics import controls
+from evlims.metrics import services as metrics
+from evlims.samples import imports
+from evlims.samples import services as samples
+from tests.factories import LabFactory, ProjectFactory, member
+
+ROOT = Path(__file__).resolve().parents[2]
+PROTOCOL_YAML = (ROOT / "protocols" / "library" / "sec-qev-70nm" / "1.0.0.yaml").read_text()
+NANOSIGHT = ROOT / "tests" / "fixtures" / "instrument-files" / "nanosight-failed-capture.csv"
+ROLES = (Role.LAB_STAFF, Role.QA_MANAGER, Role.LAB_ADMIN)
+PASSWORD = "correct horse battery"
+
+
+def lab_protocol_yaml(marker: str) -> str:
+    """The shipped SEC protocol as a lab's own version, under a slug and title naming the lab."""
+    text = PROTOCOL_YAML.replace("slug: sec-qev-70nm", f"slug: {marker.lower()}-sec")
+    text = text.replace("status: released", "status: draft")
+    return text.replace("title: Commercial 70 nm SEC", f"title: {marker} Commercial 70 nm SEC", 1)
+
+
+@dataclass
+class LabRecords:
+    marker: str
+    lab: object
+    users: dict
+    project: object = None
+    donor: object = None
+    site: object = None
+    box: object = None
+    sample: object = None
+    aliquot: object = None
+    custody_event: object = None
+    protocol: object = None
+    protocol_version: object = None
+    run: object = None
+    preparation: object = None
+    measurement: object = None
+    ingestion: object = None
+    raw_file: object = None
+    manifest_import: object = None
+    review: object = None
+    control_material: object = None
+    instrument: object = None
+    api_key: object = None
+    raw_api_key: str = ""
+    metric_job: object = None
+    secrets: list[str] = field(default_factory=list)
+
+    @property
+    def staff(self):
+        return self.users[Role.LAB_STAFF]
+
+
+def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
+    """One lab with a record of every kind. ``texts`` may replace the free-text names (for escaping tests)."""
+    texts = texts or {}
+    slug = marker.lower()
+    lab = LabFactory(name=f"{marker} Lab", slug=f"{slug}-lab")
+    users = {role: member(lab, role, username=f"{slug}-{role}") for role in ROLES}
+    staff, qa, admin = users[Role.LAB_STAFF], users[Role.QA_MANAGER], users[Role.LAB_ADMIN]
+    world = LabRecords(marker=marker, lab=lab, users=users)
+    world.project = ProjectFactory(lab=lab, code=f"{marker}-PRJ", title=texts.get("project", f"{marker} project"))
+    world.donor = samples.donor_create(
+        actor=staff, lab=lab, code=texts.get("donor", f"{marker}-DONOR"), diagnosis=texts.get("diagnosis", "")
+    )
+    world.site = samples.storage_unit_create(actor=staff, lab=lab, kind="site", name=f"{marker} site")
+    freezer = samples.storage_unit_create(actor=staff, lab=lab, kind="freezer", name="F", parent=world.site)
+    rack = samples.storage_unit_create(actor=staff, lab=lab, kind="rack", name="R", parent=freezer)
+    world.box = samples.storage_unit_create(
+        actor=staff, lab=lab, kind="box", name=texts.get("box", f"{marker} box"), parent=rack, rows=9, columns=9
+    )
+    world.sample = samples.sample_register(
+        actor=staff,
+        project=world.project,
+        donor=world.donor,
+        barcode=f"{marker}-S-0001",
+        biofluid="blood_plasma",
+        volume_ml=Decimal("4"),
+        anticoagulant="k2_edta",
+        aliquot_volumes_ul=[500, 500, 500],
+        box=world.box,
+        external_id=texts.get("external_id", f"{marker}-EXT"),
+        remarks=texts.get("remarks", f"{marker} remarks"),
+    )
+    aliquots = list(world.sample.aliquots.order_by("id"))
+    world.aliquot = aliquots[2]
+    world.custody_event = world.aliquot.custody_events.get()
+
+    world.protocol_version = isolation.protocol_version_save_draft(
+        actor=staff, lab=lab, source_text=lab_protocol_yaml(texts.get("protocol", marker))
+    )
+    world.protocol_version = isolation.protocol_version_approve(actor=qa, version=world.protocol_version)
+    world.protocol = world.protocol_version.protocol
+    world.run = isolation.run_plan(
+        actor=staff,
+        project=world.project,
+        protocol_version=world.protocol_version,
+        inputs=[(aliquots[0], 500), (aliquots[1], 500)],
+        equipment=texts.get("equipment", f"{marker} column"),
+    )
+    preparations = list(world.run.preparations.order_by("id"))
+    world.preparation = preparations[0]
+
+    world.instrument = instruments.instrument_register(
+        actor=admin, lab=lab, name=texts.get("instrument", f"{marker} NanoSight"), kind="nta"
+    )
+    world.api_key, world.raw_api_key = instruments.api_key_issue(
+        actor=admin, instrument=world.instrument, scopes=["read", "results:write"], label=f"{marker} key"
+    )
+    world.ingestion, _ = file_ingestion.file_upload(
+        actor=staff, lab=lab, data=NANOSIGHT.read_bytes(), name=f"{marker}-nta.csv"
+    )
+    names = world.ingestion.parsed["samples"]
+    world.ingestion = file_ingestion.file_commit(
+        actor=staff, ingestion=world.ingestion, mapping={names[0]["name"]: world.preparation.barcode}
+    )
+    world.raw_file = world.ingestion.raw_file
+    world.measurement = world.ingestion.measurements.first()
+    record_results(
+        actor=staff,
+        lab=lab,
+        documents=[
+            {
+                "kind": "marker",
+                "method": "western_blot",
+                "preparation": preparations[1].barcode,
+                "marker": {"protein": "CD9", "detected": True, "antibody": {"clone": f"{marker}-CLONE"}},
+            }
+        ],
+    )
+    world.review = compliance.review_submit(actor=staff, preparation=world.preparation, note=f"{marker} review")
+    world.control_material = controls.control_material_create(
+        actor=admin, lab=lab, name=texts.get("control", f"{marker} control plasma"), sample_barcodes=[]
+    )
+    manifest = f"barcode,biofluid,volume_ml\n{marker}-M-0001,serum,1.5\n".encode()
+    world.manifest_import = imports.manifest_upload(
+        actor=staff,
+        project=world.project,
+        uploaded_file=SimpleUploadedFile(texts.get("manifest", f"{marker}-manifest.csv"), manifest),
+    )
+    world.metric_job = metrics.job_create(preparation_ids=[p.pk for p in preparations], lab=lab)
+    world.secrets = [
+        world.sample.barcode,
+        world.aliquot.barcode,
+        world.preparation.barcode,
+        world.run.code,
+        world.donor.code,
+        world.project.code,
+        world.box.name,
+        world.site.name,
+        world.instrument.name,
+        world.control_material.name,
+        world.protocol.slug,
+        world.manifest_import.original_name,
+        world.raw_file.original_name,
+        f"{marker}-EXT",
+        f"{marker}-M-0001",
+    ]
+    return world
