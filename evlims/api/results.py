@@ -820,6 +820,7 @@ class FileUploadApi(ScopedApi):
                     "dilutions": '{"d200": 200}',
                 },
                 request_only=True,
+                media_type="multipart/form-data",
             ),
             OpenApiExample(
                 "BCA plate with its plate map, preview only",
@@ -829,6 +830,7 @@ class FileUploadApi(ScopedApi):
                     '"G1:H2": {"role": "blank"}, "A3:A4": {"role": "sample", "name": "EV 1"}}}',
                 },
                 request_only=True,
+                media_type="multipart/form-data",
             ),
             OpenApiExample(
                 "Preview",

@@ -32,6 +32,39 @@ EXPECTED_OPERATIONS = {
 } | {
     (f"/api/v1/aliquots/{{id}}/{action}/", "post") for action in ("split", "move", "thaw", "consume", "ship", "dispose")
 }
+INSTRUMENT_AND_EVIDENCE_OPERATIONS = {
+    ("/api/v1/instruments/", "get"),
+    ("/api/v1/instruments/", "post"),
+    ("/api/v1/instruments/{id}/", "get"),
+    ("/api/v1/instruments/{id}/keys/", "post"),
+    ("/api/v1/instruments/{id}/keys/{key_pk}/revoke/", "post"),
+    ("/api/v1/results/", "post"),
+    ("/api/v1/files/", "post"),
+    ("/api/v1/ingestions/", "get"),
+    ("/api/v1/ingestions/{id}/", "get"),
+    ("/api/v1/ingestions/{id}/commit/", "post"),
+    ("/api/v1/measurements/", "get"),
+    ("/api/v1/measurements/{id}/", "get"),
+    ("/api/v1/raw-files/{id}/download/", "get"),
+    ("/api/v1/protocols/", "get"),
+    ("/api/v1/protocols/{id}/", "get"),
+    ("/api/v1/protocol-versions/", "get"),
+    ("/api/v1/protocol-versions/", "post"),
+    ("/api/v1/protocol-versions/{id}/", "get"),
+    ("/api/v1/protocol-versions/{id}/approve/", "post"),
+    ("/api/v1/protocol-versions/{id}/retire/", "post"),
+    ("/api/v1/runs/", "get"),
+    ("/api/v1/runs/", "post"),
+    ("/api/v1/runs/{id}/", "get"),
+    ("/api/v1/preparations/", "get"),
+    ("/api/v1/preparations/{id}/", "get"),
+    ("/api/v1/preparations/{id}/compliance/", "get"),
+    ("/api/v1/preparations/{id}/metrics/", "get"),
+    ("/api/v1/preparations/{id}/experiment/", "get"),
+    ("/api/v1/reviews/", "get"),
+    ("/api/v1/reviews/", "post"),
+    ("/api/v1/reviews/{id}/", "get"),
+} | {(f"/api/v1/runs/{{id}}/{action}/", "post") for action in ("start", "steps", "complete", "abort")}
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +88,7 @@ def _operations(schema):
 def test_schema_covers_every_endpoint(schema):
     assert schema["openapi"].startswith("3.")
     assert EXPECTED_OPERATIONS <= _operations(schema)
+    assert INSTRUMENT_AND_EVIDENCE_OPERATIONS <= _operations(schema)
 
 
 def test_lists_are_paginated_and_document_their_filters(schema):
@@ -86,6 +120,56 @@ def test_write_endpoints_carry_examples(schema):
 
 def test_both_authentication_schemes_are_documented(schema):
     assert {"basicAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
+
+
+def test_new_writes_carry_request_and_response_examples(schema):
+    for path, method in sorted(op for op in INSTRUMENT_AND_EVIDENCE_OPERATIONS if op[1] == "post"):
+        operation = schema["paths"][path][method]
+        if path.endswith("/start/"):
+            assert "requestBody" not in operation  # starting a run takes no body
+            continue
+        content = operation["requestBody"]["content"]
+        assert any(media.get("examples") for media in content.values()), (path, method)
+    for path in ("/api/v1/results/", "/api/v1/files/", "/api/v1/instruments/"):
+        responses = schema["paths"][path]["post"]["responses"]
+        assert responses["201"]["content"]["application/json"].get("examples"), path
+
+
+def test_instrument_keys_are_documented_only_where_accepted(schema):
+    assert schema["components"]["securitySchemes"]["instrumentKey"] == {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": schema["components"]["securitySchemes"]["instrumentKey"]["description"],
+    }
+
+    def accepts_key(path, method):
+        return {"instrumentKey": []} in schema["paths"][path][method].get("security", [])
+
+    assert accepts_key("/api/v1/results/", "post") and accepts_key("/api/v1/files/", "post")
+    assert accepts_key("/api/v1/measurements/", "get") and accepts_key("/api/v1/ingestions/{id}/commit/", "post")
+    assert not accepts_key("/api/v1/samples/", "get") and not accepts_key("/api/v1/runs/", "post")
+    assert not accepts_key("/api/v1/instruments/", "post")
+
+
+def test_nta_example_has_the_parse_shape(schema):
+    """The documented instrument post carries a particle part shaped like `evlims_parse --json` samples."""
+    from evlims.instruments.parsers.results import Capture, Histogram, ParticleSample
+
+    examples = schema["paths"]["/api/v1/results/"]["post"]["requestBody"]["content"]["application/json"]["examples"]
+    nta = next(example["value"] for example in examples.values() if "NTA" in example["summary"])
+    part = nta["results"][0]["particle"]
+    parse_keys = set(ParticleSample("x", None, False, None, None, [], Histogram()).to_dict())
+    assert parse_keys <= set(part) and set(part) - parse_keys == {
+        "technique",
+        "size_mean_nm",
+        "size_mode_nm",
+        "size_sd_nm",
+        "d10_nm",
+        "d50_nm",
+        "d90_nm",
+    }
+    assert set(part["captures"][0]) == set(Capture("x", None).to_dict())
 
 
 @pytest.mark.parametrize("url", ["/api/schema/", "/api/v1/schema/"])

@@ -1,0 +1,221 @@
+"""Time result ingestion through the API against a bare bulk insert of the same Measurement rows.
+
+    .venv/bin/python bench/bench_ingest.py            # 2,000 results
+    .venv/bin/python bench/bench_ingest.py --n 500
+
+Creates a temporary SQLite database (dropped at the end) with the test settings, an instrument with a
+key, and preparations to post to. Measures, in the same run:
+
+- baseline: ``Measurement.objects.bulk_create`` of N rows (no detail rows, no audit, no validation);
+- single posts: N POST /api/v1/results/ of one result each (instrument key, test client);
+- bulk posts: N results in posts of up to MAX_RESULTS_PER_POST;
+- NTA files: the NanoSight parser on a real export (files/s), and the same files uploaded and
+  committed through POST /api/v1/files/.
+
+Each path is printed with its absolute rate and as a ratio of its time per result to the baseline's
+time per row. Compliance and metric refreshes are queued (in memory), as a real worker would take them.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+import types
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TMP = Path(tempfile.mkdtemp(prefix="evlims-bench-ingest-"))
+os.environ["DATABASE_URL"] = f"sqlite:///{TMP / 'bench.sqlite3'}"
+
+# Settings of this run: the test settings with a file database, refreshes queued rather than run inline,
+# and no per-key throttle (the bench posts far faster than an instrument).
+_settings = types.ModuleType("bench_ingest_settings")
+exec("from config.settings.test import *  # noqa: F403", _settings.__dict__)
+_settings.MEDIA_ROOT = TMP / "media"
+_settings.CELERY_TASK_ALWAYS_EAGER = False
+_settings.REST_FRAMEWORK = {**_settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"instrument_key": None}}
+sys.modules["bench_ingest_settings"] = _settings
+os.environ["DJANGO_SETTINGS_MODULE"] = "bench_ingest_settings"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connections  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from rest_framework.test import APIClient  # noqa: E402
+
+from evlims.characterization.models import Measurement  # noqa: E402
+from evlims.core.models import Lab, Membership, Project, Role  # noqa: E402
+from evlims.instruments import services as instrument_services  # noqa: E402
+from evlims.instruments.parsers import parse_bytes  # noqa: E402
+from evlims.isolation import services as isolation_services  # noqa: E402
+from evlims.samples.services import sample_register  # noqa: E402
+
+NTA_FILE = (
+    ROOT.parent
+    / "shared"
+    / "instrument-samples"
+    / "nanosight"
+    / ("EMT1 d200 pre1 2021-04-01 15-42-48-ExperimentSummary.csv")
+)
+PROTOCOL = """
+schema_version: 1
+slug: bench-sec
+version: 1.0.0
+title: Bench SEC
+status: draft
+description: SEC for the ingestion benchmark.
+citations: [{text: "Böing et al. 2014", doi: 10.3402/jev.v3.23430, verified: false}]
+steps:
+  - method: sec
+    params: {resin: Sepharose CL-2B, bed_volume_ml: 10, sample_volume_ml: 1, fraction_volume_ml: 0.5,
+             fractions_collected: 20, fractions_pooled: [4, 5, 6], buffer: PBS}
+"""
+PREPARATIONS = 20
+
+
+def setup_world():
+    lab = Lab.objects.create(name="Bench lab", slug="bench-lab")
+    project = Project.objects.create(lab=lab, code="BENCH", title="Ingestion benchmark")
+    users = get_user_model().objects
+    staff = users.create_user("bench-staff", password="bench-password-1")
+    qa = users.create_user("bench-qa", password="bench-password-1")
+    admin = users.create_user("bench-admin", password="bench-password-1")
+    for user, role in ((staff, Role.LAB_STAFF), (qa, Role.QA_MANAGER), (admin, Role.LAB_ADMIN)):
+        Membership.objects.create(user=user, lab=lab, role=role)
+    sample = sample_register(
+        actor=staff, project=project, biofluid="blood_plasma", volume_ml=4, aliquot_volumes_ul=[100] * PREPARATIONS
+    )
+    draft = isolation_services.protocol_version_save_draft(actor=staff, lab=lab, source_text=PROTOCOL)
+    version = isolation_services.protocol_version_approve(actor=qa, version=draft)
+    run = isolation_services.run_plan(
+        actor=staff,
+        project=project,
+        protocol_version=version,
+        inputs=[(aliquot, 50) for aliquot in sample.aliquots.order_by("id")],
+    )
+    preparations = list(run.preparations.order_by("barcode"))
+    instrument = instrument_services.instrument_register(actor=admin, lab=lab, name="Bench NTA", kind="nta")
+    _, raw_key = instrument_services.api_key_issue(actor=admin, instrument=instrument, scopes=["results:write"])
+    return lab, preparations, instrument, raw_key
+
+
+def documents(preparations, n):
+    return [
+        {
+            "kind": "protein",
+            "method": "bca",
+            "preparation": preparations[i % len(preparations)].barcode,
+            "protein": {"assay": "micro_bca", "concentration_ug_per_ml": 10.0 + i % 97},
+        }
+        for i in range(n)
+    ]
+
+
+def timed(step) -> float:
+    started = time.perf_counter()
+    step()
+    return time.perf_counter() - started
+
+
+def bare_bulk_create(lab, preparations, n) -> float:
+    now = timezone.now()
+    rows = [
+        Measurement(
+            lab=lab,
+            preparation=preparations[i % len(preparations)],
+            kind=Measurement.Kind.PROTEIN,
+            method="bca",
+            measured_at=now,
+            values={"protein_ug_per_ml": 10.0 + i % 97},
+        )
+        for i in range(n)
+    ]
+    elapsed = timed(lambda: Measurement.objects.bulk_create(rows, batch_size=500))
+    Measurement.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    return elapsed
+
+
+def client_for(raw_key) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
+    return client
+
+
+def post_all(client, batches):
+    for batch in batches:
+        response = client.post(
+            "/api/v1/results/", {"results": batch}, format="json", HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex
+        )
+        if response.status_code != 201:
+            raise SystemExit(f"post refused: {response.status_code} {response.content[:300]!r}")
+
+
+def upload_all(client, data: bytes, count: int, barcodes):
+    for i in range(count):
+        response = client.post(
+            "/api/v1/files/",
+            {
+                "file": SimpleUploadedFile(NTA_FILE.name, data, "text/csv"),
+                "mapping": f'{{"d200": "{barcodes[i % len(barcodes)]}"}}',
+                "dilutions": '{"d200": 200}',
+            },
+            format="multipart",
+            HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex,
+        )
+        if response.status_code != 201 or response.json()["status"] != "committed":
+            raise SystemExit(f"upload refused: {response.status_code} {response.content[:300]!r}")
+
+
+def report(label, count, unit, elapsed, baseline_per_row):
+    per_item = elapsed / count
+    print(
+        f"{label:<34} {count:>6,} {unit:<8} {elapsed:8.2f} s  {count / elapsed:10.1f} {unit}/s  "
+        f"{per_item * 1000:8.3f} ms each  ×{per_item / baseline_per_row:8.1f} bulk_create"
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000, help="results per path (default 2000)")
+    parser.add_argument("--files", type=int, default=50, help="NTA files per file path (default 50)")
+    options = parser.parse_args()
+    n, files = options.n, options.files
+    try:
+        call_command("migrate", verbosity=0)
+        lab, preparations, _instrument, raw_key = setup_world()
+        client = client_for(raw_key)
+        docs = documents(preparations, n)
+        limit = instrument_services.MAX_RESULTS_PER_POST
+
+        baseline = bare_bulk_create(lab, preparations, n)
+        per_row = baseline / n
+        single = timed(lambda: post_all(client, [[doc] for doc in docs]))
+        bulk = timed(lambda: post_all(client, [docs[i : i + limit] for i in range(0, n, limit)]))
+        assert Measurement.objects.count() == 2 * n
+
+        data = NTA_FILE.read_bytes()
+        parsing = timed(lambda: [parse_bytes(data, "nanosight") for _ in range(files)])
+        uploads = timed(lambda: upload_all(client, data, files, [p.barcode for p in preparations]))
+
+        print(f"evlims ingestion benchmark: {n:,} results, {files} NTA files ({len(data):,} bytes each), SQLite")
+        report("bare bulk_create (baseline)", n, "rows", baseline, per_row)
+        report("API, one result per post", n, "results", single, per_row)
+        report(f"API, bulk posts of ≤{limit}", n, "results", bulk, per_row)
+        report("NanoSight parser", files, "files", parsing, per_row)
+        report("API file upload + commit", files, "files", uploads, per_row)
+    finally:
+        connections.close_all()
+        shutil.rmtree(TMP, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
