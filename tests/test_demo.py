@@ -12,7 +12,7 @@ from evlims.core.models import AuditEvent, Lab, Membership, Role
 from evlims.demo import people
 from evlims.demo.builder import split
 from evlims.isolation.models import EVPreparation, IsolationRun
-from evlims.samples.models import Aliquot, CustodyEvent, Donor, Sample, StorageUnit
+from evlims.samples.models import Aliquot, CustodyEvent, Donor, ManifestImport, Sample, StorageUnit
 from evlims.samples.quality import quality_flags
 from evlims.tasks import audit_trail_problems
 
@@ -65,6 +65,17 @@ class TestTheDemoWorld:
         }
         assert not Sample.objects.filter(biofluid="cell_culture_medium", donor__isnull=False).exists()
         assert Aliquot.objects.count() >= 2 * Sample.objects.count()
+
+    def test_each_lab_has_a_committed_and_a_refused_manifest(self, demo):
+        for lab in Lab.objects.all():
+            statuses = sorted(ManifestImport.objects.filter(lab=lab).values_list("status", flat=True))
+            assert statuses == [ManifestImport.Status.COMMITTED, ManifestImport.Status.INVALID]
+        committed = ManifestImport.objects.filter(status=ManifestImport.Status.COMMITTED)
+        assert (
+            sum(committed.values_list("samples_created", flat=True)) == Sample.objects.exclude(external_id="").count()
+        )
+        refused = ManifestImport.objects.filter(status=ManifestImport.Status.INVALID).first()
+        assert {problem["column"] for problem in refused.errors} >= {"biofluid", "volume_ml"}
 
     def test_every_lab_has_one_account_per_role_with_the_demo_password(self, demo):
         for lab in Lab.objects.all():

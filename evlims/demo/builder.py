@@ -8,13 +8,14 @@ from django.db import transaction
 from evlims.core.models import Lab
 from evlims.samples.models import Aliquot
 
-from . import custody, isolation, people, specimens
+from . import custody, imports, isolation, people, specimens
 
 DEFAULT_SEED = 2026
 DEFAULT_DONORS = 200
 DEFAULT_SAMPLES = 1000
 # Roughly one isolation run per 40 samples keeps preparations at ~15% of samples, like a working lab.
 SAMPLES_PER_RUN = 40
+IMPORTED_SHARE = 10
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,17 @@ def build_demo(size: DemoSize) -> None:
             )
         )
         donors = specimens.create_donors(rng, lab_people, donors_by_project)
+        # About one sample in ten of the lab's first donor project arrives through a clinic manifest.
+        imported_project = (donor_projects or plan.projects)[0]
+        imported = imports.import_manifests(
+            rng,
+            lab_people,
+            lab_people.projects[imported_project.code],
+            max(imported_project.biofluids, key=imported_project.biofluids.get),
+            donors.get(imported_project.code, []),
+            samples_by_project[imported_project.code] // IMPORTED_SHARE,
+        )
+        samples_by_project[imported_project.code] -= imported
         specimens.register_samples(rng, lab_people, planner, donors, samples_by_project)
         aliquots = list(Aliquot.objects.filter(lab=lab_people.lab).order_by("id"))
         custody.handle_tubes(rng, lab_people, planner, aliquots)
