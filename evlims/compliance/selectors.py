@@ -63,13 +63,10 @@ def mandatory_misev_failures(failed_rules, rulesets) -> list[str]:
 def rule_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Every rule of the current checklist rule sets, grouped by rule set, as "report key:rule id" choices.
 
-    Scored rule sets (EV-METRIC) are left out: their components are not listed among an evaluation's
-    failed rules, so a filter on them could never match.
+    EV-METRIC components are included: an unmet component is listed among an evaluation's failed rules.
     """
     groups = []
     for ruleset in default_rulesets():
-        if ruleset.scoring == "points":
-            continue
         options = [(f"{ruleset.report_key}:{rule.id}", f"{rule.id} — {rule.title}") for rule in ruleset.rules]
         groups.append((f"{ruleset.name}@{ruleset.version}", options))
     return groups

@@ -128,7 +128,7 @@ def test_queue_filter_by_failing_rule_reaches_run_reviews(client, staff, qa_mana
 
 def test_bad_queue_filter_is_a_form_error(client, qa_manager, submitted):
     client.force_login(qa_manager)
-    response = client.get(QUEUE, {"failing_rule": "ev_metric:EVM.DG_USED", "age": "abc"})
+    response = client.get(QUEUE, {"failing_rule": "misev2018:NO.SUCH.RULE", "age": "abc"})
     assert response.status_code == 200 and response.context["page"] is None
     assert "failing_rule" in response.context["form"].errors and "age" in response.context["form"].errors
 
@@ -274,3 +274,9 @@ def test_nav_shows_qa_link_to_reviewers_only(client, staff, qa_manager, submitte
     assert f'href="{QUEUE}">QA<' not in client.get(home).content.decode()
     client.force_login(qa_manager)
     assert client.get(home).content.decode().count(f'href="{QUEUE}">QA<') == 1
+
+
+def test_queue_filters_on_unmet_ev_metric_component(client, qa_manager, submitted):
+    client.force_login(qa_manager)
+    response = client.get(QUEUE, {"failing_rule": "ev_metric:EVM.DG_USED"})
+    assert response.status_code == 200 and not response.context["form"].errors

@@ -10,6 +10,7 @@ from ...characterization import selectors
 from ...characterization.models import Measurement
 from ...characterization.plots import Series, coarse_table, size_distribution_svg
 from ...compliance.markers import marker_vocabulary
+from ...compliance.services import MANDATORY_LEVELS, MISEV_KEYS
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...metrics.compute import (
     CONDITIONED_MEDIUM,
@@ -189,10 +190,10 @@ def compliance_summary(evaluation) -> dict | None:
         return None
     failing = []
     for key, part in (evaluation.report or {}).items():
-        if not isinstance(part, dict):
+        if key not in MISEV_KEYS or not isinstance(part, dict):
             continue
         for rule in part.get("rules", []):
-            if rule.get("status") == "fail" and rule.get("level") == "mandatory":
+            if rule.get("status") == "fail" and rule.get("level") in MANDATORY_LEVELS:
                 failing.append({"ruleset": part.get("ruleset", key), **rule})
     ev_metric = (evaluation.report or {}).get("ev_metric") or {}
     return {
