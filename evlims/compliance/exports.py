@@ -11,13 +11,12 @@ import json
 
 from django.utils import timezone
 
+from ..core.spreadsheets import neutralise
 from .evaluator import evaluate
 from .evidence import experiment_documents, preparations_with_evidence
 from .reports import SECTION_TITLES, SECTIONS
 from .selectors import evaluation_of, rules_for
 
-# A spreadsheet runs a cell starting with one of these as a formula; a leading apostrophe keeps it text.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_FORMAT = "evlims-experiments/1"
 
 VERDICT_COLUMNS = (
@@ -38,17 +37,12 @@ VERDICT_COLUMNS = (
 CHECKLIST_COLUMNS = ("preparation", "section", "item", "answer", "value", "source")
 
 
-def safe_cell(value) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
-
-
 def csv_text(columns, rows) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([safe_cell(row.get(column)) for column in columns])
+        writer.writerow([neutralise(row.get(column)) for column in columns])
     return buffer.getvalue()
 
 

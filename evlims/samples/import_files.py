@@ -18,6 +18,7 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 
+from ..core.spreadsheets import neutralise
 from .import_columns import COLUMNS, is_blank
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -26,7 +27,6 @@ MANIFEST_SHEET = "Manifest"
 GUIDE_SHEET = "Columns"
 COMMENT_PREFIX = "#"
 # Spreadsheet programs run a cell starting with one of these as a formula.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _DELIMITERS = (",", ";", "\t")
 
 
@@ -164,12 +164,6 @@ def _table(file_format: str, records, max_rows: int) -> ManifestTable:
     if table is None:
         raise ManifestFileError("The file has no header row.")
     return table
-
-
-def neutralise(cell) -> str:
-    """Text a spreadsheet shows as typed: a leading quote stops it being run as a formula."""
-    text = "" if cell is None else str(cell)
-    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
 def problems_csv(problems: list[dict]) -> bytes:

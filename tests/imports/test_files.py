@@ -8,10 +8,10 @@ import io
 import openpyxl
 import pytest
 
+from evlims.core.spreadsheets import neutralise
 from evlims.samples.import_columns import COLUMNS
 from evlims.samples.import_files import (
     ManifestFileError,
-    neutralise,
     problems_csv,
     read_manifest,
     template_csv,

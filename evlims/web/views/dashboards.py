@@ -24,10 +24,10 @@ from django.views.decorators.http import require_POST
 
 from ...characterization.plots import Series, size_distribution_svg
 from ...compliance.models import Review
+from ...core.spreadsheets import neutralise
 from ...core.tenancy import labs_where
 from ...metrics import charts, compute, control_charts, controls, selectors, services
 from ...metrics.selectors import FIGURE_LABELS, PURITY, TRACKED_FIGURES, YIELD, MetricFilters
-from ...samples.import_files import neutralise
 from ..forms.dashboards import ComparisonFilterForm, ControlMaterialForm, LinkSamplesForm, RecomputeForm
 from .common import member_view, run_service, scoped
 
