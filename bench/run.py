@@ -1,0 +1,525 @@
+"""evlims benchmark harness (``make bench``): every figure as an absolute value and as a ratio to a
+baseline measured in the same run, so figures from a busy or a fast machine compare.
+
+    .venv/bin/python bench/run.py                                  # SQLite, 10,000 preparations
+    .venv/bin/python bench/run.py --database postgres --scale large
+    .venv/bin/python bench/run.py --scale small --only pages,metrics
+
+Figures (``--only`` takes their names, comma separated):
+
+- generate:   evlims_generate's bulk load (rows/s), against a plain bulk_create of Sample rows;
+- pages:      list, detail, queue and dashboard pages and API lists through django.test.Client in a small
+              reference lab and in the large one: median and p95 server time and SQL queries, against a
+              trivial view of this run's URLconf;
+- metrics:    a full metric recompute of the large lab against reading the same rows into pandas, and the
+              incremental recompute of one preparation against reading its rows;
+- compliance: evaluate_preparations of up to 10,000 preparations end to end (queries counted) against the
+              pure evaluator (evaluate_many) over the same documents;
+- import:     a 10,000-row sample manifest (bench_import.manifest) validated and committed through the
+              import services, against bulk_create of the same Sample and Aliquot rows;
+- ingest:     bench/bench_ingest.py in a subprocess (its own SQLite database and bulk_create baseline).
+
+The database is created for the run: a temporary SQLite file, or PostgreSQL database ``evlims_bench``
+(dropped and created again; ``--pg-url`` for another server). Results are printed as a table and written
+to bench/results/<timestamp>.json.
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(ROOT), str(BENCH)]
+
+SCALES = {"small": 2_000, "large": 100_000}
+DEFAULT_SCALE = "10000"
+REFERENCE_PREPARATIONS = 200
+FIGURES = ("generate", "pages", "metrics", "compliance", "import", "ingest")
+COMPLIANCE_BATCH = 10_000
+IMPORT_ROWS = 10_000
+PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/evlims_bench"
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--pg-url", default=PG_DEFAULT, help=f"PostgreSQL database to (re)create ({PG_DEFAULT})")
+    parser.add_argument(
+        "--scale", default=DEFAULT_SCALE, help="preparations of the large lab: small (2,000), large (100,000) or N"
+    )
+    parser.add_argument("--only", default=",".join(FIGURES), help=f"figures to measure, of {', '.join(FIGURES)}")
+    parser.add_argument("--repeat", type=int, default=20, help="requests per page (default 20)")
+    parser.add_argument("--import-rows", type=int, default=IMPORT_ROWS)
+    parser.add_argument("--ingest-n", type=int, default=500, help="results per path of bench_ingest.py")
+    options = parser.parse_args(argv)
+    options.preparations = SCALES.get(options.scale) or int(options.scale)
+    options.figures = [name.strip() for name in options.only.split(",") if name.strip()]
+    unknown = set(options.figures) - set(FIGURES)
+    if unknown:
+        parser.error(f"unknown figures: {', '.join(sorted(unknown))}")
+    return options
+
+
+def configure(options, workdir: Path) -> str:
+    """Settings of this run (the test settings on the chosen database, this run's URLconf); returns the URL."""
+    if options.database == "sqlite":
+        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+    else:
+        url = options.pg_url
+        recreate_postgres(url)
+    os.environ["DATABASE_URL"] = url
+    settings = types.ModuleType("bench_settings")
+    exec("from config.settings.test import *  # noqa: F403", settings.__dict__)
+    settings.ROOT_URLCONF = "bench_urls"
+    settings.MEDIA_ROOT = workdir / "media"
+    settings.DEBUG = False
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.STATIC_ROOT = workdir / "static"
+    (workdir / "static").mkdir()
+    settings.LOGGING = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "loggers": {"axes": {"level": "WARNING"}, "celery": {"level": "WARNING"}},
+    }
+    sys.modules["bench_settings"] = settings
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench_settings"
+    import django
+
+    django.setup()
+    return url
+
+
+def recreate_postgres(url: str):
+    import psycopg
+
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise SystemExit(f"refusing to recreate database {name!r}: plain names only")
+    admin_url = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+class Results:
+    def __init__(self, options, url, *, quiet=False):
+        self.quiet = quiet
+        self.rows = []
+        self.meta = {
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+            "database": options.database,
+            "database_url": re.sub(r"//[^@/]*@", "//", url),
+            "scale": {"large_preparations": options.preparations, "reference_preparations": REFERENCE_PREPARATIONS},
+            "repeat": options.repeat,
+        }
+
+    def add(self, figure, name, value, unit, baseline=None, *, queries=None, **extra):
+        """``ratio`` is the cost relative to the baseline, higher is slower: time ÷ baseline time, or for
+        rates (units ending in /s) baseline rate ÷ rate."""
+        if not baseline or not value:
+            ratio = None
+        else:
+            ratio = baseline / value if unit.endswith("/s") else value / baseline
+        row = {"figure": figure, "name": name, "value": value, "unit": unit, "baseline": baseline, "ratio": ratio}
+        if queries is not None:
+            row["queries"] = queries
+        row.update(extra)
+        self.rows.append(row)
+        if self.quiet:
+            return
+        shown_ratio = f"×{ratio:,.1f}" if ratio is not None else ""
+        shown_queries = f"{queries} q" if queries is not None else ""
+        p95 = f" p95 {extra['p95']:,.1f}" if "p95" in extra else ""
+        print(f"  {figure:<10} {name:<46} {value:>12,.2f} {unit:<9}{p95:<14} {shown_ratio:>10} {shown_queries:>7}")
+        sys.stdout.flush()
+
+    def write(self) -> Path:
+        out = BENCH / "results" / f"{dt.datetime.now():%Y%m%d-%H%M%S}.json"
+        out.parent.mkdir(exist_ok=True)
+        out.write_text(json.dumps({**self.meta, "figures": self.rows}, indent=2, default=str))
+        return out
+
+
+def timed(function) -> tuple[float, object]:
+    started = time.perf_counter()
+    result = function()
+    return time.perf_counter() - started, result
+
+
+def percentile(values, fraction) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def count_queries(function) -> tuple[int, object]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        result = function()
+    return len(captured), result
+
+
+# ---------------------------------------------------------------------------------------------- figures
+
+
+def generate_data(results, options):
+    """The reference lab and the large lab; the load of the large one is the generate figure."""
+    from django.db import transaction
+
+    from evlims.core.models import Lab, Project
+    from evlims.demo import scale
+    from evlims.samples.models import Sample
+
+    reference = scale.generate(scale.ScaleSize.from_preparations(REFERENCE_PREPARATIONS, seed=11))[0]
+    elapsed, summaries = timed(lambda: scale.generate(scale.ScaleSize.from_preparations(options.preparations)))
+    large = summaries[0]
+    rows = sum(large.counts.values())
+    # Baseline: bulk_create of plain Sample rows at the same batch size, rolled back.
+    lab = Lab.objects.create(name="Baseline lab", slug="baseline-lab")
+    project = Project.objects.create(lab=lab, code="BASE", title="Baseline")
+    count = min(20_000, rows)
+    samples = [
+        Sample(lab=lab, project=project, barcode=f"BASE-{n:07d}", biofluid="serum", volume_ml=1) for n in range(count)
+    ]
+    with transaction.atomic():
+        baseline, _ = timed(lambda: Sample.objects.bulk_create(samples, batch_size=scale.BATCH))
+        transaction.set_rollback(True)
+    if "generate" in options.figures:
+        results.add(
+            "generate",
+            f"evlims_generate, {options.preparations:,} preparations",
+            rows / elapsed,
+            "rows/s",
+            count / baseline,
+            rows=rows,
+            seconds=elapsed,
+            counts=large.counts,
+        )
+    return reference, large
+
+
+def page_urls(summary) -> list[tuple[str, str, str]]:
+    """(name, url, role) of the pages and API lists measured, with a typical object of the lab."""
+    from django.urls import reverse
+
+    from evlims.isolation.models import EVPreparation, IsolationRun
+
+    lab = summary.lab
+    run = IsolationRun.objects.filter(lab=lab, status="completed").order_by("-started_at", "-id").first()
+    prep = EVPreparation.objects.filter(run=run).order_by("id").first()
+    sample_id = prep.input_aliquot.sample_id
+    return [
+        ("sample list", reverse("evlims:sample-list"), "staff"),
+        ("sample list, filtered", reverse("evlims:sample-list") + "?biofluid=blood_plasma&q=EVS", "staff"),
+        ("sample list, page 40", reverse("evlims:sample-list") + "?page=40", "staff"),
+        ("sample detail", reverse("evlims:sample-detail", args=[sample_id]), "staff"),
+        ("run list", reverse("evlims:run-list"), "staff"),
+        ("run page", reverse("evlims:run-detail", args=[run.pk]), "staff"),
+        ("preparation list", reverse("evlims:preparation-list"), "staff"),
+        ("preparation page", reverse("evlims:preparation-detail", args=[prep.pk]), "staff"),
+        ("QA queue", reverse("evlims:qa-queue"), "qa"),
+        ("dashboard", reverse("evlims:dashboard"), "staff"),
+        ("method comparison", reverse("evlims:dashboard-comparison"), "staff"),
+        ("API samples", "/api/v1/samples/", "staff"),
+        ("API aliquots", "/api/v1/aliquots/", "staff"),
+        ("API measurements", "/api/v1/measurements/", "staff"),
+        ("API preparations", "/api/v1/preparations/", "staff"),
+    ]
+
+
+def time_requests(client, url, repeat) -> list[float]:
+    for _ in range(2):  # warm caches (templates, rule sets, vocabulary)
+        response = client.get(url)
+        if response.status_code != 200:
+            raise SystemExit(f"GET {url} answered {response.status_code}")
+    times = []
+    for _ in range(repeat):
+        elapsed, _ = timed(lambda: client.get(url))
+        times.append(elapsed * 1000)
+    return times
+
+
+def prepare_reviews(summary, share=0.02):
+    """Submitted reviews of a share of the evaluated preparations, so the QA queue has work to show."""
+    from django.utils import timezone
+
+    from evlims.compliance.models import Review
+    from evlims.isolation.models import EVPreparation
+
+    evaluated = EVPreparation.objects.filter(lab=summary.lab, evaluation__isnull=False).order_by("id")
+    step = max(1, round(1 / share))
+    ids = list(evaluated.values_list("pk", flat=True))[::step]
+    now = timezone.now()
+    Review.objects.bulk_create(
+        [
+            Review(lab=summary.lab, preparation_id=pk, submitted_by=summary.users["staff"], submitted_at=now)
+            for pk in ids
+        ]
+    )
+
+
+def pages(results, options, reference, large):
+    from django.test import Client
+
+    baseline_client = Client()
+    baseline_client.force_login(large.users["staff"])
+    noop = time_requests(baseline_client, "/bench/noop/", options.repeat * 2)
+    base = statistics.median(noop)
+    results.add("pages", "baseline: trivial view", base, "ms", base, p95=percentile(noop, 0.95), queries=0)
+    for label, summary in (("small", reference), ("large", large)):
+        clients = {}
+        for role in ("staff", "qa"):
+            clients[role] = Client()
+            clients[role].force_login(summary.users[role])
+        for name, url, role in page_urls(summary):
+            queries, _ = count_queries(lambda client=clients[role], url=url: client.get(url))
+            times = time_requests(clients[role], url, options.repeat)
+            results.add(
+                "pages",
+                f"{name} [{label}]",
+                statistics.median(times),
+                "ms",
+                base,
+                p95=percentile(times, 0.95),
+                queries=queries,
+                url=url,
+                lab_preparations=summary.counts["preparations"],
+            )
+
+
+def read_frames(ids):
+    """The baseline of a recompute: the rows compute_for reads, straight into DataFrames."""
+    import pandas as pd
+
+    from evlims.characterization.models import Measurement, SizeBin
+    from evlims.isolation.models import EVPreparation
+
+    preps = pd.DataFrame(
+        list(
+            EVPreparation.objects.filter(pk__in=ids).values_list(
+                "pk", "lab_id", "input_volume_ul", "final_volume_ul", "input_aliquot__sample__volume_ml"
+            )
+        )
+    )
+    values = pd.DataFrame(
+        list(
+            Measurement.objects.filter(preparation_id__in=ids, kind__in=["particle", "protein"]).values_list(
+                "pk", "preparation_id", "values"
+            )
+        )
+    )
+    bins = pd.DataFrame(
+        list(
+            SizeBin.objects.filter(analysis__measurement__preparation_id__in=ids).values_list(
+                "analysis__measurement__preparation_id", "bin_center_nm", "concentration_per_ml"
+            )
+        )
+    )
+    return len(preps) + len(values) + len(bins)
+
+
+def metrics(results, options, reference, large):
+    from evlims.isolation.models import EVPreparation
+    from evlims.metrics import services
+
+    for summary in (reference, large):
+        ids = list(EVPreparation.objects.filter(lab=summary.lab).order_by("pk").values_list("pk", flat=True))
+        chunks = [ids[start : start + services.CHUNK] for start in range(0, len(ids), services.CHUNK)]
+        read, rows = timed(lambda chunks=chunks: sum(read_frames(chunk) for chunk in chunks))
+        queries, (full, stored) = count_queries(lambda ids=ids: timed(lambda: services.recompute(ids)))
+        if summary is large:
+            results.add(
+                "metrics",
+                f"full recompute, {len(ids):,} preparations",
+                full,
+                "s",
+                read,
+                queries=queries,
+                rows_read=rows,
+                stored=stored,
+            )
+    one = ids[len(ids) // 2]
+    base = [timed(lambda: read_frames([one]))[0] * 1000 for _ in range(options.repeat)]
+    times = [timed(lambda: services.recompute([one]))[0] * 1000 for _ in range(options.repeat)]
+    queries, _ = count_queries(lambda: services.recompute([one]))
+    results.add(
+        "metrics",
+        "incremental recompute, 1 preparation",
+        statistics.median(times),
+        "ms",
+        statistics.median(base),
+        p95=percentile(times, 0.95),
+        queries=queries,
+    )
+
+
+def compliance(results, options, reference, large):
+    from evlims.compliance.evaluator import evaluate_many
+    from evlims.compliance.evidence import experiment_documents, preparations_with_evidence
+    from evlims.compliance.services import evaluate_preparations
+    from evlims.isolation.models import EVPreparation
+
+    small_ids = list(EVPreparation.objects.filter(lab=reference.lab).values_list("pk", flat=True))
+    evaluate_preparations(small_ids)
+    ids = list(EVPreparation.objects.filter(lab=large.lab).order_by("pk").values_list("pk", flat=True))
+    ids = ids[:COMPLIANCE_BATCH]
+    documents = list(experiment_documents(preparations_with_evidence(ids)).values())
+    pure, _ = timed(lambda: evaluate_many(documents))
+    queries, (end_to_end, count) = count_queries(lambda: timed(lambda: evaluate_preparations(ids, force=True)))
+    results.add(
+        "compliance",
+        f"evaluate_preparations, {len(ids):,} preparations",
+        end_to_end,
+        "s",
+        pure,
+        queries=queries,
+        evaluated=count,
+    )
+    results.add("compliance", f"pure evaluate_many, {len(ids):,} documents", pure, "s", pure)
+    for summary in (reference, large):
+        prepare_reviews(summary)
+
+
+def sample_import(results, options):
+    import bench_import
+    from django.contrib.auth import get_user_model
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.db import transaction
+
+    from evlims.core.models import Lab, Membership, Project, Role
+    from evlims.samples import imports
+    from evlims.samples.models import Aliquot, Sample
+
+    rows = options.import_rows
+    lab = Lab.objects.create(name="Import bench lab", slug="import-bench-lab")
+    project = Project.objects.create(lab=lab, code="BENCH", title="Import benchmark")
+    user = get_user_model().objects.create_user("import-bench", password="bench-password-1")
+    Membership.objects.create(user=user, lab=lab, role=Role.LAB_STAFF)
+    data = bench_import.manifest(rows)
+
+    def bulk_rows():
+        samples = Sample.objects.bulk_create(
+            [
+                Sample(
+                    lab=lab,
+                    project=project,
+                    barcode=f"BENCH-{n:06d}",
+                    external_id=f"SITE-{n}",
+                    biofluid="blood_plasma",
+                    volume_ml=4,
+                    collected_at=dt.datetime(2024, 3, 1, 8, tzinfo=dt.UTC),
+                    anticoagulant="k2_edta",
+                )
+                for n in range(rows)
+            ],
+            batch_size=2000,
+        )
+        Aliquot.objects.bulk_create(
+            [
+                Aliquot(lab=lab, sample=s, barcode=f"{s.barcode}-{i}", initial_volume_ul=500, volume_ul=500)
+                for s in samples
+                for i in (1, 2)
+            ],
+            batch_size=2000,
+        )
+
+    with transaction.atomic():
+        baseline, _ = timed(bulk_rows)
+        transaction.set_rollback(True)
+    upload = SimpleUploadedFile("bench.csv", data, content_type="text/csv")
+    uploaded = imports.manifest_upload(actor=user, project=project, uploaded_file=upload)
+    validate, checked = timed(lambda: imports.manifest_validate(uploaded, actor=user))
+    if checked.status != checked.Status.VALID:
+        raise SystemExit(f"bench manifest refused: {checked.errors[:3]}")
+    commit, committed = timed(lambda: imports.manifest_commit(checked, actor=user))
+    assert committed.samples_created == rows
+    results.add("import", f"manifest dry run, {rows:,} rows", rows / validate, "rows/s", rows / baseline)
+    results.add("import", f"manifest commit, {rows:,} rows", rows / commit, "rows/s", rows / baseline)
+    results.add("import", f"bulk_create of the same rows, {rows:,}", rows / baseline, "rows/s", rows / baseline)
+
+
+def ingest(results, options):
+    script = BENCH / "bench_ingest.py"
+    if not script.exists():
+        print("  ingest     bench/bench_ingest.py not found: skipped")
+        return
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    command = [sys.executable, str(script), "--n", str(options.ingest_n), "--files", "10"]
+    finished = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900, check=False)
+    if finished.returncode != 0:
+        print(f"  ingest     bench_ingest.py failed ({finished.returncode}): {finished.stderr.strip()[-300:]}")
+        return
+    # "<label> <count> <unit> <seconds> s <rate> <unit>/s <ms> ms each ×<ratio> bulk_create"
+    pattern = re.compile(r"^(?P<label>.+?)\s+(?P<count>[\d,]+) (?P<unit>\w+)\s+[\d.]+ s\s+(?P<rate>[\d.,]+) \S+/s")
+    baseline_rate = None
+    for line in finished.stdout.splitlines():
+        match = pattern.match(line.strip())
+        if not match:
+            continue
+        rate = float(match["rate"].replace(",", ""))
+        if baseline_rate is None:
+            baseline_rate = rate
+        results.add("ingest", match["label"].strip(), rate, f"{match['unit']}/s", baseline_rate)
+
+
+def print_header(results):
+    meta = results.meta
+    print(
+        f"evlims bench — {meta['date']} — {meta['database']} — {meta['machine']['cpus']} CPUs — "
+        f"large lab {meta['scale']['large_preparations']:,} preparations, reference lab "
+        f"{meta['scale']['reference_preparations']:,}"
+    )
+    print(f"  {'figure':<10} {'name':<46} {'value':>12} {'unit':<9}{'':<14} {'÷ baseline':>10} {'SQL':>7}")
+
+
+def main(argv=None):
+    options = parse_args(argv)
+    workdir = Path(tempfile.mkdtemp(prefix="evlims-bench-"))
+    try:
+        url = configure(options, workdir)
+        from django.core.management import call_command
+        from django.db import connections
+
+        call_command("migrate", verbosity=0)
+        results = Results(options, url)
+        print_header(results)
+        needs_data = set(options.figures) & {"generate", "pages", "metrics", "compliance"}
+        if needs_data:
+            reference, large = generate_data(results, options)
+        if "metrics" in options.figures or "pages" in options.figures:
+            metrics_results = results if "metrics" in options.figures else Results(options, url, quiet=True)
+            metrics(metrics_results, options, reference, large)
+        if "compliance" in options.figures or "pages" in options.figures:
+            compliance_results = results if "compliance" in options.figures else Results(options, url, quiet=True)
+            compliance(compliance_results, options, reference, large)
+        if "pages" in options.figures:
+            pages(results, options, reference, large)
+        if "import" in options.figures:
+            sample_import(results, options)
+        if "ingest" in options.figures:
+            ingest(results, options)
+        print(f"results: {results.write().relative_to(ROOT)}")
+        connections.close_all()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
