@@ -56,3 +56,8 @@ lint: install
 
 format: install
 	$(VENV)/bin/ruff format .
+
+# make bench: the benchmark harness (figures and same-run baselines; see docs/performance.md).
+.PHONY: bench
+bench: install
+	$(PY) bench/run.py $(BENCH_ARGS)
