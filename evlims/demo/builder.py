@@ -15,7 +15,8 @@ DEFAULT_DONORS = 200
 DEFAULT_SAMPLES = 1000
 # Roughly one isolation run per 40 samples keeps preparations at ~15% of samples, like a working lab.
 SAMPLES_PER_RUN = 40
-IMPORTED_SHARE = 10
+# One sample in this many of a lab's first donor project arrives through a clinic manifest.
+SAMPLES_PER_IMPORTED = 10
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,6 @@ def build_demo(size: DemoSize) -> None:
             )
         )
         donors = specimens.create_donors(rng, lab_people, donors_by_project)
-        # About one sample in ten of the lab's first donor project arrives through a clinic manifest.
         imported_project = (donor_projects or plan.projects)[0]
         imported = imports.import_manifests(
             rng,
@@ -92,7 +92,7 @@ def build_demo(size: DemoSize) -> None:
             lab_people.projects[imported_project.code],
             max(imported_project.biofluids, key=imported_project.biofluids.get),
             donors.get(imported_project.code, []),
-            samples_by_project[imported_project.code] // IMPORTED_SHARE,
+            samples_by_project[imported_project.code] // SAMPLES_PER_IMPORTED,
         )
         samples_by_project[imported_project.code] -= imported
         specimens.register_samples(rng, lab_people, planner, donors, samples_by_project)

@@ -111,7 +111,7 @@ class LabPeople:
     @property
     def writers(self):
         """The people who do bench work (operators of runs, movers of tubes)."""
-        return [self.users[Role.LAB_STAFF], self.users[Role.LAB_ADMIN]]
+        return [self.staff, self.admin]
 
 
 def username(plan: LabPlan, role: str) -> str:
