@@ -4,6 +4,7 @@ A file that cannot be parsed still stays stored (with a failed ingestion naming 
 nothing an instrument or a person sent is lost, and no result row is written.
 """
 
+import hashlib
 from statistics import fmean
 
 from django.core.exceptions import ValidationError
@@ -50,7 +51,10 @@ def file_upload(
         raise ValidationError(
             {"file": f"The file is {len(data):,} bytes; the limit is {evlims_settings.IMPORT_MAX_BYTES:,}."}
         )
-    body_hash = request_hash(data)
+    # The key covers the bytes and how they are to be read: the same file with another plate map is another request.
+    body_hash = request_hash(
+        {"sha256": hashlib.sha256(data).hexdigest(), "format": file_format, "options": parse_options or {}}
+    )
     earlier = previous_answer(actor=actor, instrument=instrument, idempotency_key=idempotency_key, body_hash=body_hash)
     if earlier:
         return earlier, True

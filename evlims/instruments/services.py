@@ -147,7 +147,7 @@ def results_ingest(
     *, actor, lab, documents, instrument=None, idempotency_key: str = "", external_run_id: str = "", reason: str = ""
 ) -> tuple[Ingestion, bool]:
     """Store posted results all or nothing. Returns (ingestion, replayed): a retry gets the first answer."""
-    if not isinstance(documents, list) or len(documents) > MAX_RESULTS_PER_POST:
+    if not isinstance(documents, list) or not 1 <= len(documents) <= MAX_RESULTS_PER_POST:
         raise ValidationError({"results": f"Send a list of 1–{MAX_RESULTS_PER_POST} results."})
     if instrument is None:
         ensure_role(actor, lab.pk, WRITER_ROLES, "post results")

@@ -174,3 +174,27 @@ def test_generic_table_commits_as_particle_results(staff, lab, preparation):
     file_ingestion.file_commit(actor=staff, ingestion=ingestion, mapping={"A": "EVP-T1"})
     analysis = ParticleAnalysis.objects.get()
     assert analysis.technique == "other" and analysis.concentration_per_ml == pytest.approx(1.5e10)
+
+
+def test_empty_post_is_refused(staff, lab):
+    with pytest.raises(ValidationError, match="1–500"):
+        services.results_ingest(actor=staff, lab=lab, documents=[])
+
+
+def test_same_key_same_file_other_options_is_another_request(staff, lab):
+    data = b"sample,conc\nA,1e10\n"
+    first = {"mapping": {"fields": {"sample_name": "sample", "concentration_per_ml": "conc"}}}
+    file_ingestion.file_upload(
+        actor=staff, lab=lab, data=data, name="t.csv", file_format="generic", parse_options=first, idempotency_key="k1"
+    )
+    second = {"mapping": {"fields": {"sample_name": "sample", "size_mode_nm": "conc"}}}
+    with pytest.raises(ValidationError, match="different request"):
+        file_ingestion.file_upload(
+            actor=staff,
+            lab=lab,
+            data=data,
+            name="t.csv",
+            file_format="generic",
+            parse_options=second,
+            idempotency_key="k1",
+        )
