@@ -31,11 +31,11 @@ ROLES = (Role.LAB_STAFF, Role.QA_MANAGER, Role.LAB_ADMIN)
 PASSWORD = "correct horse battery"
 
 
-def lab_protocol_yaml(marker: str) -> str:
+def lab_protocol_yaml(marker: str, title: str | None = None) -> str:
     """The shipped SEC protocol as a lab's own version, under a slug and title naming the lab."""
     text = PROTOCOL_YAML.replace("slug: sec-qev-70nm", f"slug: {marker.lower()}-sec")
     text = text.replace("status: released", "status: draft")
-    return text.replace("title: Commercial 70 nm SEC", f"title: {marker} Commercial 70 nm SEC", 1)
+    return text.replace("title: Commercial 70 nm SEC", f"title: {title or marker} Commercial 70 nm SEC", 1)
 
 
 @dataclass
@@ -107,7 +107,7 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
     world.custody_event = world.aliquot.custody_events.get()
 
     world.protocol_version = isolation.protocol_version_save_draft(
-        actor=staff, lab=lab, source_text=lab_protocol_yaml(texts.get("protocol", marker))
+        actor=staff, lab=lab, source_text=lab_protocol_yaml(marker, texts.get("protocol"))
     )
     world.protocol_version = isolation.protocol_version_approve(actor=qa, version=world.protocol_version)
     world.protocol = world.protocol_version.protocol
