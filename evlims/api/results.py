@@ -898,11 +898,10 @@ class FileUploadApi(ScopedApi):
                 content_type=data["file"].content_type or "",
                 parse_options=options,
             )
+        except file_ingestion.FileRejected as rejected:
+            return failed_upload_response(rejected.ingestion)
         except DjangoValidationError as error:
-            failed = _failed_upload(lab, actor, instrument, content, validation_detail(error))
-            if failed is None:
-                _reraise_key_reuse(error)
-            return failed_upload_response(failed)
+            _reraise_key_reuse(error)
         if ingestion.status == Ingestion.Status.FAILED:
             return failed_upload_response(ingestion, replayed=replayed)
         if data.get("mapping") and ingestion.status == Ingestion.Status.PREVIEW:
@@ -914,23 +913,6 @@ class FileUploadApi(ScopedApi):
                 return Response(detail, status=status.HTTP_400_BAD_REQUEST, headers=replay_headers(replayed))
         ingestion = selectors.ingestion_get(request.user, ingestion.pk)
         return ingestion_detail_response(self, ingestion, status_code=status.HTTP_201_CREATED, replayed=replayed)
-
-
-def _failed_upload(lab, actor, instrument, content: bytes, detail: dict) -> Ingestion | None:
-    """The failed ingestion an upload just recorded when the parser refused the file (the refusal is then
-    the ``file`` message the ingestion holds); None for refusals that recorded nothing."""
-    messages = detail.get("file") or []
-    if len(messages) != 1:
-        return None
-    client = f"instrument:{instrument.pk}" if instrument else f"user:{actor.pk}"
-    failed = Ingestion.objects.filter(
-        lab=lab,
-        client=client,
-        request_hash=services.request_hash(content),
-        status=Ingestion.Status.FAILED,
-        error=messages[0],
-    )
-    return failed.order_by("-created_at", "-id").first()
 
 
 class IngestionFilter(django_filters.FilterSet):

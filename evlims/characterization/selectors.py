@@ -54,16 +54,6 @@ def ingestion_measurements(ingestion):
     )
 
 
-def failed_upload(user, lab, sha256: str) -> Ingestion | None:
-    """The user's latest failed upload of these bytes: the record that the refused file was kept."""
-    return (
-        Ingestion.objects.filter(lab=lab, submitted_by=user, status=Ingestion.Status.FAILED, raw_file__sha256=sha256)
-        .select_related("raw_file")
-        .order_by("-created_at", "-id")
-        .first()
-    )
-
-
 def raw_file_get(user, pk) -> RawFile:
     raw = RawFile.objects.filter(lab_id__in=visible_lab_ids(user), pk=pk).first()
     if raw is None:

@@ -1,7 +1,6 @@
 """Results: instrument file upload → preview → mapping to preparations → commit, the list of uploads and
 instrument posts, raw file downloads, and results typed by hand."""
 
-import hashlib
 import re
 
 from django.contrib import messages
@@ -74,7 +73,7 @@ def result_upload(request):
             )
         except ValidationError as error:
             add_service_errors(form, error)
-            kept = selectors.failed_upload(request.user, data["lab"], hashlib.sha256(content).hexdigest())
+            kept = getattr(error, "ingestion", None)  # a file the parser refused is kept (FileRejected)
             form.renew_token()
         else:
             if not replayed:
@@ -196,10 +195,7 @@ def ingestion_detail(request, pk):
         "parsed": parsed,
         "particle": particle,
         "plate": file_format in PLATE_FORMATS,
-        "uncommittable_format": bool(samples) and not mappable,
-        "particle_samples": particle_preview(samples)
-        if file_format in (*file_ingestion.PARTICLE_FORMATS, "generic")
-        else [],
+        "particle_samples": particle_preview(samples) if file_format in file_ingestion.PARTICLE_FORMATS else [],
         "plate_rows": plate_rows(parsed.get("plate")),
         "form": form if can_write else None,
         "barcodes": selectors.preparation_barcodes(ingestion.lab_id) if form is not None and can_write else [],
