@@ -1,5 +1,6 @@
 """Deployment settings, response headers, the Content Security Policy, cookies, passwords and login throttling."""
 
+import json
 import os
 import re
 import subprocess
@@ -17,7 +18,6 @@ from evlims.core.models import Role
 from evlims.core.security import INLINE_HANDLERS, csp_hash, inline_script_hashes
 from evlims.samples.models import ManifestImport
 from tests.factories import LabFactory, UserFactory, member
-from tests.test_settings import SETTINGS_VARIABLES, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "evlims" / "templates"
@@ -25,12 +25,34 @@ SECRET = "k7#Qm2!vXz9@Lp4$Rt8^Wn1&Bc6*Hd3(Fg5)Js0-Ty" + "u" * 12
 PASSWORD = "correct horse battery"
 
 
+def bare_environment(**variables) -> dict:
+    """Nothing from the developer's shell or from other tests: only what the case sets."""
+    return {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8"} | variables
+
+
+def load_settings(module: str, names: list[str], **variables) -> dict:
+    """Settings as a fresh interpreter imports them (settings are evaluated at import)."""
+    script = (
+        "import importlib, json\n"
+        f"settings = importlib.import_module({module!r})\n"
+        f"print(json.dumps({{name: getattr(settings, name) for name in {names!r}}}, default=str))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=bare_environment(**variables),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 def test_check_deploy_passes_clean_with_production_settings():
-    env = {key: value for key, value in os.environ.items() if key not in SETTINGS_VARIABLES} | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.production",
-        "SECRET_KEY": SECRET,
-        "ALLOWED_HOSTS": "lims.example.org",
-    }
+    env = bare_environment(
+        DJANGO_SETTINGS_MODULE="config.settings.production", SECRET_KEY=SECRET, ALLOWED_HOSTS="lims.example.org"
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         cwd=ROOT,
