@@ -11,6 +11,9 @@ Figures (``--only`` takes their names, comma separated):
 - pages:      list, detail, queue and dashboard pages and API lists through django.test.Client in a small
               reference lab and in the large one: median and p95 server time and SQL queries, against a
               trivial view of this run's URLconf;
+- shapes:     the first page of the preparation and sample lists as the selectors build it (counts
+              aggregated over every row of the lab, then sorted) against the page cut first and its counts
+              read for those 50 rows only, on the same data;
 - metrics:    a full metric recompute of the large lab against reading the same rows into pandas, and the
               incremental recompute of one preparation against reading its rows;
 - compliance: evaluate_preparations of up to 10,000 preparations end to end (queries counted) against the
@@ -46,7 +49,7 @@ sys.path[:0] = [str(ROOT), str(BENCH)]
 SCALES = {"small": 2_000, "large": 100_000}
 DEFAULT_SCALE = "10000"
 REFERENCE_PREPARATIONS = 200
-FIGURES = ("generate", "pages", "metrics", "compliance", "import", "ingest")
+FIGURES = ("generate", "pages", "shapes", "metrics", "compliance", "import", "ingest")
 COMPLIANCE_BATCH = 10_000
 IMPORT_ROWS = 10_000
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/evlims_bench"
@@ -304,6 +307,60 @@ def pages(results, options, reference, large):
             )
 
 
+def page_first_preparations(user, size=50):
+    """The preparation list's first page cut before counting: 50 rows, then their result counts."""
+    from django.db.models import Count, F
+
+    from evlims.characterization.models import Measurement
+    from evlims.isolation import selectors
+
+    page = list(
+        selectors.preparations_for(user)
+        .annotate(purity_class=F("metrics__purity_class"), ev_metric_pct=F("evaluation__ev_metric_pct"))
+        .order_by("-created_at", "-id")[:size]
+    )
+    counts = Measurement.objects.filter(preparation_id__in=[p.pk for p in page]).values_list("preparation_id", "kind")
+    return page, dict(((prep, kind), n) for prep, kind, n in counts.annotate(n=Count("id")).order_by())
+
+
+def page_first_samples(user, size=50):
+    """The sample list's first page cut before counting available aliquots."""
+    from django.db.models import Count
+
+    from evlims.samples import selectors
+    from evlims.samples.models import Aliquot
+
+    page = list(selectors.samples_for(user).order_by("-collected_at", "-id")[:size])
+    available = Aliquot.objects.filter(sample_id__in=[s.pk for s in page], status=Aliquot.Status.AVAILABLE)
+    return page, dict(available.values_list("sample_id").annotate(n=Count("id")).order_by())
+
+
+def shapes(results, options, large):
+    from evlims.characterization import selectors as results_selectors
+    from evlims.samples import selectors as sample_selectors
+
+    user = large.users["staff"]
+    cases = (
+        (
+            "preparation list page",
+            lambda: list(results_selectors.preparation_list(user)[:50]),
+            lambda: page_first_preparations(user),
+        ),
+        (
+            "sample list page",
+            lambda: list(sample_selectors.sample_list(user).order_by("-collected_at", "-id")[:50]),
+            lambda: page_first_samples(user),
+        ),
+    )
+    for name, current, page_first in cases:
+        repeat = max(3, options.repeat // 4)
+        now = [timed(current)[0] * 1000 for _ in range(repeat)]
+        cut = [timed(page_first)[0] * 1000 for _ in range(repeat)]
+        label = f"{large.counts['preparations']:,} preparations"
+        results.add("shapes", f"{name}, selector as is [{label}]", statistics.median(now), "ms", statistics.median(cut))
+        results.add("shapes", f"{name}, page cut first [{label}]", statistics.median(cut), "ms", statistics.median(cut))
+
+
 def read_frames(ids):
     """The baseline of a recompute: the rows compute_for reads, straight into DataFrames."""
     import pandas as pd
@@ -500,7 +557,7 @@ def main(argv=None):
         call_command("migrate", verbosity=0)
         results = Results(options, url)
         print_header(results)
-        needs_data = set(options.figures) & {"generate", "pages", "metrics", "compliance"}
+        needs_data = set(options.figures) & {"generate", "pages", "shapes", "metrics", "compliance"}
         if needs_data:
             reference, large = generate_data(results, options)
         if "metrics" in options.figures or "pages" in options.figures:
@@ -511,6 +568,8 @@ def main(argv=None):
             compliance(compliance_results, options, reference, large)
         if "pages" in options.figures:
             pages(results, options, reference, large)
+        if "shapes" in options.figures:
+            shapes(results, options, large)
         if "import" in options.figures:
             sample_import(results, options)
         if "ingest" in options.figures:
