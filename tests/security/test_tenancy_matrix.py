@@ -10,13 +10,14 @@ from urllib.parse import urlencode
 
 import pytest
 from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from evlims.core.models import AuditEvent, Role
 from evlims.samples.models import CustodyEvent
 from tests.security.conftest import body_of
 from tests.security.routes import cases_for, evlims_routes, id_routes, plain_urls
-from tests.security.world import ROLES
+from tests.security.world import NANOSIGHT, ROLES
 
 pytestmark = pytest.mark.django_db
 
@@ -202,3 +203,49 @@ def test_every_route_is_under_the_plugin_namespace():
     """The walk found the routes (a resolver change that hid them would make every check above vacuous)."""
     names = {route.name for route in evlims_routes()}
     assert {"evlims:sample-detail", "evlims:api:sample-detail", "evlims:login"} <= names
+
+
+def _foreign_payload(records) -> dict:
+    """Every reference a create payload may take, pointing at lab A's records."""
+    payload = {name: getattr(records, attribute).pk for name, attribute in FILTERS.items()}
+    payload |= {
+        "parent": records.box.pk,
+        "input_aliquot": records.aliquot.pk,
+        "inputs": [{"aliquot": records.aliquot.pk, "volume_ul": "10"}],
+        "aliquots": [records.aliquot.pk],
+        "results": [
+            {
+                "kind": "marker",
+                "method": "western_blot",
+                "preparation": records.preparation.barcode,
+                "marker": {"protein": "CD9", "detected": True},
+            }
+        ],
+        "code": "INTRUDER",
+        "name": "Intruder",
+        "kind": "site",
+        "biofluid": "serum",
+        "volume_ml": "1",
+        "source_text": "slug: intruder",
+    }
+    return payload
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_creates_that_name_another_labs_records_are_refused(alpha, beta, client_for, role):
+    """A create through the API whose references all point into lab A writes nothing."""
+    client = client_for(beta.users[role])
+    payload = _foreign_payload(alpha)
+    before = _written()
+    failures = []
+    for route, url in plain_urls():
+        if not route.is_api or route.name in PUBLIC_API:
+            continue
+        response = client.post(url, data=payload, content_type="application/json")
+        if response.status_code == 415:  # a file endpoint: the same references as a multipart upload
+            fields = {k: v for k, v in payload.items() if isinstance(v, int | str)}
+            response = client.post(url, data=fields | {"file": SimpleUploadedFile("x.csv", NANOSIGHT.read_bytes())})
+        if response.status_code not in (400, 403, 404, 405) or _leaks(body_of(response), alpha.secrets):
+            failures.append(f"POST {url} → {response.status_code} {body_of(response)[:200]!r}")
+    assert not failures, "\n".join(failures)
+    assert _written() == before
