@@ -22,8 +22,10 @@ fast_status=0
 
 echo "== integration suite (PostgreSQL + Celery worker on Redis) =="
 if [ -n "${EVLIMS_PG_URL:-}" ]; then
-  export DATABASE_URL="$EVLIMS_PG_URL"
-  echo "database: $DATABASE_URL"
+  # pytest-django creates (and drops) test_<name>; a name of this run's own keeps two runs on one
+  # server from dropping each other's database. The server's own databases are never touched.
+  export DATABASE_URL="${EVLIMS_PG_URL%/*}/evlims_run_$$"
+  echo "server: $EVLIMS_PG_URL; test database: test_evlims_run_$$"
 else
   unset DATABASE_URL
 fi
