@@ -1,9 +1,16 @@
 """Celery tasks for compliance: re-evaluate preparations whose evidence changed (skips unchanged ones)."""
 
+import logging
+
 from celery import shared_task
 from django.db import DatabaseError, InterfaceError, transaction
+from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from . import services
+
+logger = logging.getLogger(__name__)
+# What sending a task raises when Redis cannot be reached.
+BROKER_ERRORS = (BrokerOperationalError, ConnectionError, OSError)
 
 
 @shared_task(
@@ -29,19 +36,13 @@ def refresh_all_compliance():
     return sum(services.evaluate_preparations(ids[i : i + 2000]) for i in range(0, len(ids), 2000))
 
 
-def schedule_refresh(preparation_ids) -> None:
-    """Queue a refresh once the current transaction commits; a broker outage is logged, not raised (the
-    nightly refresh catches up)."""
+def queue_refresh(preparation_ids) -> None:
+    """Send a refresh now. An unreachable broker is logged, not raised: the user's change is already saved,
+    and the nightly refresh catches up."""
     ids = sorted({int(pk) for pk in preparation_ids})
     if not ids:
         return
-
-    def send():
-        try:
-            refresh_compliance.delay(ids)
-        except Exception:  # noqa: BLE001 - an unreachable broker must not fail the user's saved change
-            import logging
-
-            logging.getLogger(__name__).warning("Compliance refresh of %s not queued; nightly refresh will run.", ids)
-
-    transaction.on_commit(send)
+    try:
+        refresh_compliance.delay(ids)
+    except BROKER_ERRORS:
+        logger.warning("Compliance refresh of %d preparations not queued (broker unreachable).", len(ids))

@@ -172,21 +172,24 @@ def recompute(preparation_ids) -> int:
 
 def job_create(*, preparation_ids=None, lab=None, full: bool = False) -> MetricJob:
     """A job row, queued to Celery only once its transaction commits (so a worker always finds it)."""
-    from .tasks import run_metric_job
-
     ids = sorted(set(preparation_ids or []))
     job = MetricJob.objects.create(
         lab=lab, kind=MetricJob.Kind.FULL if full else MetricJob.Kind.INCREMENTAL, preparation_ids=ids, total=len(ids)
     )
-    transaction.on_commit(lambda: _queue(job.pk, run_metric_job))
+    transaction.on_commit(lambda: queue_job(job.pk))
     return job
 
 
-def _queue(job_id, task):
+def queue_job(job_id) -> None:
+    """Send a job row to the workers. If the broker is unreachable the row stays pending with no queued
+    time, and the sweeper sends it later."""
+    from ..compliance.tasks import BROKER_ERRORS
+    from .tasks import run_metric_job
+
     MetricJob.objects.filter(pk=job_id).update(queued_at=timezone.now())
     try:
-        task.delay(job_id)
-    except Exception:  # broker down: the row stays pending and the sweeper queues it again later
+        run_metric_job.delay(job_id)
+    except BROKER_ERRORS:
         MetricJob.objects.filter(pk=job_id).update(queued_at=None)
 
 
@@ -222,7 +225,6 @@ def job_fail(job_id: int, error: str) -> None:
 def sweep_stale_jobs(now=None) -> list[int]:
     """Queue again the pending jobs that never reached a worker (broker down at the time) or whose worker
     died; returns their ids."""
-    from .tasks import run_metric_job
 
     cutoff = (now or timezone.now()) - STALE_AFTER
     never_queued = Q(queued_at__isnull=True) | Q(queued_at__lt=cutoff)
@@ -232,5 +234,5 @@ def sweep_stale_jobs(now=None) -> list[int]:
     )
     for job_id in stale:
         MetricJob.objects.filter(pk=job_id).update(status=MetricJob.Status.PENDING)
-        _queue(job_id, run_metric_job)
+        queue_job(job_id)
     return stale

@@ -121,3 +121,27 @@ def test_broker_outage_leaves_job_pending(preps, monkeypatch, django_capture_on_
         job = services.job_create(preparation_ids=[preps[0].pk])
     job.refresh_from_db()
     assert job.status == MetricJob.Status.PENDING and job.queued_at is None
+
+
+def test_changes_of_one_transaction_make_one_job(staff, lab, preps, django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    before = MetricJob.objects.count()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, transaction.atomic():
+        post(staff, lab, preps[0], particles=4e11)
+        post(staff, lab, preps[1], protein=5.0)
+    assert MetricJob.objects.count() == before + 1 and len(callbacks) == 1
+    job = MetricJob.objects.latest("pk")
+    assert job.preparation_ids == sorted(p.pk for p in preps) and job.status == MetricJob.Status.DONE
+    assert PreparationMetrics.objects.count() == 2
+
+
+def test_broker_outage_is_not_mistaken_for_a_failing_task(preps, monkeypatch, django_capture_on_commit_callbacks):
+    from evlims.metrics import tasks
+
+    def task_bug(*args, **kwargs):
+        raise KeyError("a bug in the task, not an outage")
+
+    monkeypatch.setattr(tasks.run_metric_job, "delay", task_bug)
+    with pytest.raises(KeyError), django_capture_on_commit_callbacks(execute=True):
+        services.job_create(preparation_ids=[preps[0].pk])
