@@ -8,7 +8,7 @@ import hashlib
 from statistics import fmean
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from ..conf import evlims_settings
 from ..core.tenancy import WRITER_ROLES, ensure_role
@@ -73,7 +73,9 @@ def file_upload(
     except ParseError as exc:
         ingestion.status, ingestion.error = Ingestion.Status.FAILED, str(exc)
         ingestion.response = {"status": "failed", "error": str(exc), "raw_file": raw.pk}
-        ingestion.save()
+        first = _save_first(ingestion, actor, instrument)
+        if first is not ingestion:
+            return first, True
         raise FileRejected({"file": str(exc)}, ingestion=ingestion)
     ingestion.status, ingestion.parsed = Ingestion.Status.PREVIEW, parsed
     ingestion.response = {
@@ -82,10 +84,30 @@ def file_upload(
         "raw_file": raw.pk,
         "samples": [s.get("name") for s in parsed.get("samples") or []],
     }
-    ingestion.save()
+    first = _save_first(ingestion, actor, instrument)
+    if first is not ingestion:
+        return first, True
     ingestion.response["ingestion"] = ingestion.pk
     Ingestion.objects.filter(pk=ingestion.pk).update(response=ingestion.response)
     return ingestion, False
+
+
+def _save_first(ingestion: Ingestion, actor, instrument) -> Ingestion:
+    """Save the ingestion, or, when a concurrent retry with the same key saved first, return that one."""
+    try:
+        with transaction.atomic():
+            ingestion.save()
+    except IntegrityError:
+        earlier = previous_answer(
+            actor=actor,
+            instrument=instrument,
+            idempotency_key=ingestion.idempotency_key,
+            body_hash=ingestion.request_hash,
+        )
+        if earlier is None:
+            raise
+        return earlier
+    return ingestion
 
 
 def _mean_of_valid(captures, field):
