@@ -119,6 +119,10 @@ def _numbered(reader):
         yield number, record
 
 
+# The columns of the template plus room for a lab's own notes; anything wider is not a manifest.
+MAX_MANIFEST_COLUMNS = len(COLUMNS) + 40
+
+
 def _read_xlsx(data: bytes, max_rows: int) -> ManifestTable:
     try:
         # data_only=False: a formula is read as its text and never as a computed value.
@@ -128,13 +132,45 @@ def _read_xlsx(data: bytes, max_rows: int) -> ManifestTable:
     try:
         names = workbook.sheetnames
         sheet = workbook[MANIFEST_SHEET] if MANIFEST_SHEET in names else workbook.worksheets[0]
+        # A workbook's declared dimension is not trusted (a tiny file can claim A1:XFD1048576): read the
+        # rows that are really there, no wider than a manifest can be, and no more of them than the limit.
+        sheet.reset_dimensions()
+        rows = (_trimmed(row) for row in sheet.iter_rows(min_row=1, values_only=True))
         records = (
             (number, [_xlsx_value(value) for value in values])
-            for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), start=1)
+            for number, values in enumerate(_bounded(rows, max_rows), start=1)
         )
         return _table("xlsx", records, max_rows)
     finally:
         workbook.close()
+
+
+BLANK_RUN_END = 1000
+
+
+def _trimmed(row: tuple) -> tuple:
+    """A row no wider than a manifest can be, without the empty cells that trail it."""
+    row = row[:MAX_MANIFEST_COLUMNS]
+    end = len(row)
+    while end and row[end - 1] is None:
+        end -= 1
+    return row[:end]
+
+
+def _bounded(rows, max_rows: int):
+    """Rows, refusing a sheet with far more rows than a manifest may have. A run of BLANK_RUN_END empty
+    rows ends the sheet: spreadsheets keep thousands of formatted but empty rows below the data."""
+    limit = 2 * max_rows + 1000
+    blank_run = 0
+    for number, row in enumerate(rows, start=1):
+        if number > limit:
+            raise ManifestFileError(
+                f"The sheet has more than {limit:,} rows; a manifest holds at most {max_rows:,} data rows."
+            )
+        blank_run = blank_run + 1 if all(value is None for value in row) else 0
+        if blank_run > BLANK_RUN_END:
+            return
+        yield row
 
 
 def _xlsx_value(value):
