@@ -87,6 +87,12 @@ class IdFilter(django_filters.NumberFilter):
 
     field_class = forms.IntegerField
 
+    def __init__(self, *args, **kwargs):
+        # Ids are 64-bit: a larger number is a 400 on the filter, not an overflow in the database driver.
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
 
 class DocumentedOrderingFilter(OrderingFilter):
     """The standard ``?ordering=`` filter, with the allowed fields spelled out in the schema."""

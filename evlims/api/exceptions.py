@@ -9,12 +9,22 @@ from contextlib import contextmanager
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from ..core.errors import ConflictError, NotFound
+
+
+class DatabaseUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The database is unavailable. Nothing was written; retry with the same Idempotency-Key."
+    default_code = "database_unavailable"
+
+
+RETRY_AFTER_S = "5"
 
 
 class Conflict(exceptions.APIException):
@@ -55,7 +65,12 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, ConflictError):
         exc = Conflict(exc.message, current_version=exc.current_version)
+    elif isinstance(exc, OperationalError | InterfaceError):
+        # The connection is gone (server restarting): the transaction rolled back, a retry is safe.
+        exc = DatabaseUnavailable()
     response = drf_exception_handler(exc, context)
+    if response is not None and isinstance(exc, DatabaseUnavailable):
+        response["Retry-After"] = RETRY_AFTER_S
     if response is not None and isinstance(exc, Conflict):
         response.data["current_version"] = exc.current_version
     return response

@@ -62,3 +62,27 @@ def test_service_field_names_are_translated_to_payload_names():
     with pytest.raises(ApiValidationError) as raised, errors_named_as_payload(volumes_ul="aliquot_volumes_ul"):
         raise ValidationError({"volumes_ul": "Too much.", "box": "Full."})
     assert raised.value.detail == {"aliquot_volumes_ul": ["Too much."], "box": ["Full."]}
+
+
+def test_database_outage_maps_to_503_with_retry_after():
+    from django.db import OperationalError
+
+    from evlims.api.exceptions import exception_handler
+
+    response = exception_handler(OperationalError("server closed the connection unexpectedly"), {})
+    assert response.status_code == 503 and response["Retry-After"]
+
+
+def test_huge_id_filter_is_a_400_not_an_overflow(db):
+    from django.contrib.auth import get_user_model
+    from rest_framework.test import APIClient
+
+    from evlims.core.models import Membership, Role
+    from tests.factories import LabFactory
+
+    user = get_user_model().objects.create_user("filterer", password="x" * 12)
+    Membership.objects.create(user=user, lab=LabFactory(), role=Role.LAB_STAFF)
+    client = APIClient()
+    client.force_authenticate(user)
+    response = client.get("/api/v1/preparations/", {"run": "41351820591254701879590912"})
+    assert response.status_code == 400 and "run" in response.json()

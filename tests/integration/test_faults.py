@@ -484,12 +484,6 @@ def test_postgresql_restart_mid_ingest_clients_retry_and_every_result_is_stored_
     assert per_ingestion == {1: total}, "every result stored exactly once"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="A database outage is answered 500 (Django's server error), not 503 with Retry-After: "
-    "the API has no handler that maps OperationalError to 503.",
-)
 def test_database_outage_is_answered_503(live_stack):
     import requests
 
