@@ -71,5 +71,6 @@ def storage_box(lab, *, name="Box 1", rows=9, columns=9):
     site = StorageUnit.objects.create(lab=lab, kind="site", name=f"Site of {name}", path=f"Site of {name}")
     freezer = StorageUnit.objects.create(lab=lab, kind="freezer", parent=site, name="F1", path=f"{site.path} / F1")
     rack = StorageUnit.objects.create(lab=lab, kind="rack", parent=freezer, name="R1", path=f"{freezer.path} / R1")
-    return StorageUnit.objects.create(lab=lab, kind="box", parent=rack, name=name, rows=rows, columns=columns,
-                                      path=f"{rack.path} / {name}")
+    return StorageUnit.objects.create(
+        lab=lab, kind="box", parent=rack, name=name, rows=rows, columns=columns, path=f"{rack.path} / {name}"
+    )

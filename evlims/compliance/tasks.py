@@ -3,7 +3,7 @@
 import logging
 
 from celery import shared_task
-from django.db import DatabaseError, InterfaceError, transaction
+from django.db import DatabaseError, InterfaceError
 from kombu.exceptions import OperationalError as BrokerOperationalError
 
 from . import services
