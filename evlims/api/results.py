@@ -357,9 +357,14 @@ class IngestionDetailOutputSerializer(serializers.ModelSerializer):
 
 
 class FailedUploadSerializer(serializers.Serializer):
-    file = serializers.ListField(child=serializers.CharField(), help_text="What the parser refused: line and field.")
-    ingestion = serializers.IntegerField(help_text="The failed ingestion that records the refusal.")
-    raw_file = serializers.IntegerField(help_text="The file, kept as received.")
+    """A refused upload: either the parser refused the file (file, ingestion and raw_file are set), or the
+    metadata was bad (then the body names those fields instead, as every 400 does)."""
+
+    file = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="What the parser refused: line and field."
+    )
+    ingestion = serializers.IntegerField(required=False, help_text="The failed ingestion that records the refusal.")
+    raw_file = serializers.IntegerField(required=False, help_text="The file, kept as received.")
 
 
 class CaptureOutputSerializer(serializers.ModelSerializer):

@@ -32,12 +32,7 @@ EXAMPLES = int(os.environ.get("EVLIMS_FUZZ_EXAMPLES", "5"))
 CHECKS = [not_a_server_error, response_schema_conformance]
 ROLES = ("lab_staff", "qa_manager", "lab_admin", "instrument")
 # Operations with a defect the fuzzer found, expected to fail strictly so that a fix is noticed.
-KNOWN_DEFECTS = {
-    "POST /api/v1/files/": (
-        "A 400 for bad metadata ({'mapping': [...], 'lab': [...]}) does not match the documented 400 body "
-        "(FailedUploadSerializer: file, ingestion and raw_file required)."
-    ),
-}
+KNOWN_DEFECTS: dict[str, str] = {}
 
 schema = schemathesis.openapi.from_wsgi("/api/schema/", WSGIHandler())
 
