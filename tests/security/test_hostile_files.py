@@ -35,19 +35,9 @@ BY_NAME = {entry["file"]: entry for entry in CORPUS}
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Cells a manifest read may visit: the row limit times a generous number of columns.
 CELL_BUDGET = 2_500_000
-# Workbooks whose declared size the manifest reader trusts: it pads every row to the declared width and walks
-# every declared row (evlims/samples/import_files.py, _read_xlsx and _table), so a 1.5 kB file costs it
-# 16384 × 1048576 cell checks.
-UNBOUNDED_MANIFEST_READS: set[str] = set()
-# Text cells a spreadsheet would run as formulas (=, +, -, @, tab, CR first) pass the manifest checks and are
-# stored as typed (evlims/samples/import_checks.py); exports quote them, but the import does not refuse them.
 # Formula-like text in free-text columns is data, not an attack on us: it is stored exactly as typed and
 # every export neutralises it (docs/bulk-import.md, docs/security.md). Only this file is otherwise valid.
 FORMULA_TEXT_MANIFEST = "manifest-formula-injection.csv"
-UNBOUNDED_REASON = (
-    "evlims/samples/import_files.py reads an .xlsx row by row as wide and as long as its <dimension> claims; "
-    "a declared A1:XFD1048576 sheet is never finished"
-)
 
 
 def data_of(name: str) -> bytes:
@@ -74,14 +64,8 @@ def cell_budget(monkeypatch):
     return seen
 
 
-def _known_manifest_bug(name):
-    if name in UNBOUNDED_MANIFEST_READS:
-        return pytest.mark.xfail(strict=True, raises=ReadingUnbounded, reason=UNBOUNDED_REASON)
-    return None
-
-
 def manifest_params(names=NAMES):
-    return [pytest.param(name, marks=[m for m in [_known_manifest_bug(name)] if m]) for name in names]
+    return list(names)
 
 
 def test_the_corpus_is_complete():
