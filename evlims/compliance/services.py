@@ -192,6 +192,22 @@ def review_verify(*, actor, review, password: str, statement: str) -> Review:
     return review
 
 
+def _sign_and_close(*, actor, review, password: str, statement: str, meaning: str, state: str, action: str) -> Review:
+    """Sign with ``meaning``, close the review in ``state`` and audit it (approve and reject end alike)."""
+    signature = _sign(actor=actor, review=review, password=password, statement=statement, meaning=meaning)
+    review.state, review.closed_at = state, timezone.now()
+    review.save(update_fields=["state", "closed_at", "updated_at"])
+    record_event(
+        actor=actor,
+        action=action,
+        obj=review,
+        lab=review.lab,
+        reason=statement,
+        changes={"content_hash": signature.content_hash, "state": str(state)},
+    )
+    return review
+
+
 @transaction.atomic
 def review_approve(*, actor, review, password: str, statement: str) -> Review:
     review = _locked_review(review)
@@ -199,20 +215,15 @@ def review_approve(*, actor, review, password: str, statement: str) -> Review:
         raise ValidationError({"state": "Only verified records can be approved."})
     if review.signatures.filter(signer=actor, meaning=Signature.Meaning.VERIFIED).exists():
         raise PermissionDenied("You verified this record; another QA manager must approve it.")
-    signature = _sign(
-        actor=actor, review=review, password=password, statement=statement, meaning=Signature.Meaning.APPROVED
-    )
-    review.state, review.closed_at = Review.State.APPROVED, timezone.now()
-    review.save(update_fields=["state", "closed_at", "updated_at"])
-    record_event(
+    return _sign_and_close(
         actor=actor,
+        review=review,
+        password=password,
+        statement=statement,
+        meaning=Signature.Meaning.APPROVED,
+        state=Review.State.APPROVED,
         action="review.approve",
-        obj=review,
-        lab=review.lab,
-        reason=statement,
-        changes={"content_hash": signature.content_hash, "state": "approved"},
     )
-    return review
 
 
 @transaction.atomic
@@ -220,20 +231,15 @@ def review_reject(*, actor, review, password: str, statement: str) -> Review:
     review = _locked_review(review)
     if review.state not in (Review.State.SUBMITTED, Review.State.VERIFIED):
         raise ValidationError({"state": f"This review is {review.get_state_display().lower()}."})
-    signature = _sign(
-        actor=actor, review=review, password=password, statement=statement, meaning=Signature.Meaning.REJECTED
-    )
-    review.state, review.closed_at = Review.State.REJECTED, timezone.now()
-    review.save(update_fields=["state", "closed_at", "updated_at"])
-    record_event(
+    return _sign_and_close(
         actor=actor,
+        review=review,
+        password=password,
+        statement=statement,
+        meaning=Signature.Meaning.REJECTED,
+        state=Review.State.REJECTED,
         action="review.reject",
-        obj=review,
-        lab=review.lab,
-        reason=statement,
-        changes={"content_hash": signature.content_hash, "state": "rejected"},
     )
-    return review
 
 
 def void_approvals(*, actor, preparation_ids, reason: str) -> int:

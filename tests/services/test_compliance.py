@@ -181,3 +181,18 @@ def test_summary_counts_mandatory_misev_failures_and_unmet_components():
     score, mandatory, failed = services._summary(report)
     assert (score, mandatory) == (50, 2)
     assert failed == ["ev_metric:EVM.EM", "misev2018:A", "misev2018:B", "misev2018:C", "purity:P"]
+
+
+def test_closing_a_review_writes_its_own_audit_action(run, staff, verifier, approver):
+    from evlims.core.models import AuditEvent
+
+    approved = services.review_submit(actor=staff, preparation=run.preparations.first())
+    services.review_verify(actor=verifier, review=approved, password=PASSWORD, statement="ok")
+    services.review_approve(actor=approver, review=approved, password=PASSWORD, statement="Released")
+    rejected = services.review_submit(actor=staff, preparation=run.preparations.last())
+    services.review_reject(actor=verifier, review=rejected, password=PASSWORD, statement="No EM")
+    closing = AuditEvent.objects.filter(action__in=["review.approve", "review.reject"]).order_by("id")
+    assert [(e.action, e.changes["state"], e.reason) for e in closing] == [
+        ("review.approve", "approved", "Released"),
+        ("review.reject", "rejected", "No EM"),
+    ]
