@@ -4,9 +4,10 @@
     python manage.py evlims_generate --preparations 10000   # the other sizes follow in proportion
     python manage.py evlims_generate --preparations 2000 --samples 5000 --measurements 0 --labs 2
 
-A loader for performance work: rows are written with ``bulk_create`` (see ``evlims/demo/scale.py`` for
-what is and is not written), one summary audit event per lab. Every run adds new labs
-(``Generated Lab <n>``); the small demo (``evlims_demo``) is a separate command.
+A loader for performance work: rows are written as plain tuples, with COPY on PostgreSQL and
+``executemany`` INSERTs on SQLite (see ``evlims/demo/scale/`` for what is and is not written), one
+summary audit event per lab. Every run adds new labs (``Generated Lab <n>``); the small demo
+(``evlims_demo``) is a separate command, whose ``--scale large`` runs this generator.
 """
 
 import time
