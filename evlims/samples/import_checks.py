@@ -33,7 +33,7 @@ from .vocabulary import biofluid, is_blood
 ERROR, WARNING = "error", "warning"
 # A file wrong in every cell would otherwise store millions of problems; the first ones are enough to act on.
 MAX_PROBLEMS = 5000
-_QUERY_CHUNK = 500
+QUERY_CHUNK = 500
 _PROGRESS_STEPS = 50
 _COLUMN_ORDER = {column.name: index for index, column in enumerate(COLUMNS)}
 # A header cell naming no manifest column (warned about once, on the header row).
@@ -81,7 +81,7 @@ def check_rows(table: ManifestTable, *, lab, progress=None) -> tuple[list[Manife
         problems.append(problem(None, "", "The file has a header but no data rows."))
     problems.extend(_barcode_problems(rows))
     codes = {row.values["donor_code"] for row in rows if row.values.get("donor_code")}
-    return rows, problems, frozenset(_existing(Donor.objects.filter(lab=lab), "code", codes))
+    return rows, problems, frozenset(existing_values(Donor.objects.filter(lab=lab), "code", codes))
 
 
 def _header_columns(table: ManifestTable, problems: list[dict]) -> list[Column | None]:
@@ -259,18 +259,20 @@ def _barcode_problems(rows: list[ManifestRow]) -> list[dict]:
                     f"{barcode} has the form of barcodes the LIMS issues itself; leave the cell empty to get one.",
                 )
             )
-    taken_by_samples = _existing(Sample.objects.all(), "barcode", first_row)
-    taken_by_aliquots = _existing(Aliquot.objects.all(), "barcode", first_row)
+    taken_by_samples = existing_values(Sample.objects.all(), "barcode", first_row)
+    taken_by_aliquots = existing_values(Aliquot.objects.all(), "barcode", first_row)
     for barcode in sorted(taken_by_samples | taken_by_aliquots, key=first_row.get):
         holder = "a sample" if barcode in taken_by_samples else "an aliquot"
         problems.append(problem(first_row[barcode], "barcode", f"{barcode} is already in use by {holder}."))
     return problems
 
 
-def _existing(queryset, field_name: str, values) -> set[str]:
+def existing_values(queryset, field_name: str, values) -> set[str]:
+    """Which of ``values`` the queryset holds in ``field_name``, asked in chunks (SQLite takes at most 999
+    parameters per statement)."""
     values = list(values)
     found = set()
-    for start in range(0, len(values), _QUERY_CHUNK):
-        chunk = values[start : start + _QUERY_CHUNK]
+    for start in range(0, len(values), QUERY_CHUNK):
+        chunk = values[start : start + QUERY_CHUNK]
         found.update(queryset.filter(**{f"{field_name}__in": chunk}).values_list(field_name, flat=True))
     return found

@@ -29,9 +29,27 @@ def _check_same_lab(lab_id, **objects):
             raise ValidationError({name: "Belongs to another lab."})
 
 
-def _validated(instance):
-    instance.full_clean(validate_unique=False)
+def _validated(instance, *, lookups: bool = True):
+    """Field validation. ``lookups=False`` skips what Django checks with a query per record (that each foreign
+    key exists, the model's constraints): the bulk path leaves those to the database, which enforces them on
+    insert, for related records it has just read or written itself."""
+    related = [f.name for f in instance._meta.concrete_fields if f.is_relation] if not lookups else None
+    instance.full_clean(exclude=related, validate_unique=False, validate_constraints=lookups)
     return instance
+
+
+def _with_reason(instance, reason: str):
+    """The reason also goes on the django-simple-history row the save writes, so the record's own history
+    says why it was created (for a manifest import: which import and row)."""
+    if reason:
+        instance._change_reason = reason
+    return instance
+
+
+def _new_donor(*, lab, code: str, project=None, reason: str = "", lookups: bool = True, **fields) -> Donor:
+    """An unsaved, validated donor as donor_create stores it."""
+    donor = Donor(lab=lab, project=project, code=code, **fields)
+    return _with_reason(_validated(donor, lookups=lookups), reason)
 
 
 @transaction.atomic
@@ -40,7 +58,7 @@ def donor_create(*, actor, lab, code: str, project=None, reason: str = "", **fie
     _check_same_lab(lab.pk, project=project)
     if Donor.objects.filter(lab=lab, code=code).exists():
         raise ValidationError({"code": f"Donor code {code!r} is already used in this lab."})
-    donor = _validated(Donor(lab=lab, project=project, code=code, **fields))
+    donor = _new_donor(lab=lab, code=code, project=project, reason=reason, **fields)
     donor.save()
     record_event(
         actor=actor,
@@ -85,19 +103,9 @@ def sample_register(
     barcode = barcode.strip() or issue_barcode(evlims_settings.SAMPLE_BARCODE_PREFIX)
     if Sample.objects.filter(barcode=barcode).exists():
         raise ValidationError({"barcode": f"Barcode {barcode} is already in use."})
-    sample = _validated(
-        Sample(
-            lab_id=project.lab_id,
-            project=project,
-            donor=donor,
-            barcode=barcode,
-            biofluid=biofluid,
-            volume_ml=volume_ml,
-            **fields,
-        )
+    sample = _new_sample(
+        project=project, donor=donor, barcode=barcode, biofluid=biofluid, volume_ml=volume_ml, reason=reason, **fields
     )
-    if sample.received_at is None:
-        sample.received_at = timezone.now()
     sample.save()
     record_event(
         actor=actor,
@@ -107,8 +115,29 @@ def sample_register(
         reason=reason,
     )
     if aliquot_volumes_ul:
-        aliquots_create(actor=actor, sample=sample, volumes_ul=aliquot_volumes_ul, box=box)
+        aliquots_create(actor=actor, sample=sample, volumes_ul=aliquot_volumes_ul, box=box, reason=reason)
     return sample
+
+
+def _new_sample(
+    *, project, donor, barcode: str, biofluid: str, volume_ml, reason: str = "", now=None, lookups=True, **fields
+) -> Sample:
+    """An unsaved, validated sample as sample_register stores it; not received_at means received ``now``."""
+    sample = _validated(
+        Sample(
+            lab_id=project.lab_id,
+            project=project,
+            donor=donor,
+            barcode=barcode,
+            biofluid=biofluid,
+            volume_ml=volume_ml,
+            **fields,
+        ),
+        lookups=lookups,
+    )
+    if sample.received_at is None:
+        sample.received_at = now or timezone.now()
+    return _with_reason(sample, reason)
 
 
 def sample_update(sample, *, actor, reason: str, expected_version: int, changes: dict) -> Sample:
@@ -139,8 +168,8 @@ def _positive_volumes(volumes_ul) -> list[Decimal]:
     return volumes
 
 
-def _custody(aliquot, kind, actor, **fields):
-    return CustodyEvent.objects.create(
+def _custody_event(aliquot, kind, actor, **fields) -> CustodyEvent:
+    return CustodyEvent(
         lab_id=aliquot.lab_id,
         aliquot=aliquot,
         kind=kind,
@@ -148,6 +177,29 @@ def _custody(aliquot, kind, actor, **fields):
         occurred_at=fields.pop("occurred_at", None) or timezone.now(),
         **fields,
     )
+
+
+def _custody(aliquot, kind, actor, **fields):
+    event = _custody_event(aliquot, kind, actor, **fields)
+    event.save(force_insert=True)
+    return event
+
+
+def _first_event(tube, kind, actor, note: str, *, occurred_at=None) -> CustodyEvent:
+    """The first custody event of a new tube: where it went and the volume it holds."""
+    return _custody_event(
+        tube,
+        kind,
+        actor,
+        occurred_at=occurred_at,
+        to_location=_location(tube),
+        volume_change_ul=tube.volume_ul,
+        note=note,
+    )
+
+
+def _received_note(sample) -> str:
+    return f"Aliquoted from sample {sample}"
 
 
 def _free_positions(box, count: int):
@@ -174,42 +226,44 @@ def _save_placed(aliquot):
         raise ValidationError({"position": f"Position {aliquot.position_label} in {aliquot.box} is already taken."})
 
 
-def _new_tubes(*, actor, sample, parent, volumes, box, kind, note) -> list[Aliquot]:
+def _new_tube(*, sample, barcode: str, volume, parent=None, box=None, position=(None, None), reason="") -> Aliquot:
+    """An unsaved aliquot of ``sample`` holding ``volume`` µL (a child of ``parent`` if given)."""
+    row, column = position
+    tube = Aliquot(
+        lab_id=sample.lab_id,
+        sample=sample,
+        parent=parent,
+        barcode=barcode,
+        initial_volume_ul=volume,
+        volume_ul=volume,
+        box=box,
+        position_row=row,
+        position_column=column,
+        freeze_thaw_count=parent.freeze_thaw_count if parent else 0,
+    )
+    return _with_reason(tube, reason)
+
+
+def _new_tubes(*, actor, sample, parent, volumes, box, kind, note, reason="") -> list[Aliquot]:
     """New aliquots of ``sample`` (children of ``parent`` if given), placed in free cells of ``box``, each with
     its first custody event."""
     positions = _free_positions(box, len(volumes)) if box else [(None, None)] * len(volumes)
     barcodes = issue_barcodes(evlims_settings.ALIQUOT_BARCODE_PREFIX, len(volumes))
     tubes = []
-    for barcode, volume, (row, column) in zip(barcodes, volumes, positions, strict=True):
-        tube = Aliquot(
-            lab_id=sample.lab_id,
-            sample=sample,
-            parent=parent,
-            barcode=barcode,
-            initial_volume_ul=volume,
-            volume_ul=volume,
-            box=box,
-            position_row=row,
-            position_column=column,
-            freeze_thaw_count=parent.freeze_thaw_count if parent else 0,
+    for barcode, volume, position in zip(barcodes, volumes, positions, strict=True):
+        tube = _new_tube(
+            sample=sample, barcode=barcode, volume=volume, parent=parent, box=box, position=position, reason=reason
         )
         _save_placed(tube)
-        _custody(tube, kind, actor, to_location=_location(tube), volume_change_ul=volume, note=note)
+        _first_event(tube, kind, actor, note).save(force_insert=True)
         tubes.append(tube)
     return tubes
 
 
-@transaction.atomic
-def aliquots_create(*, actor, sample, volumes_ul, box=None) -> list[Aliquot]:
-    """First-generation aliquots of a sample; their total cannot exceed what is left of the sample."""
-    ensure_can_write(actor, sample.lab_id)
-    _ensure_box(box, sample.lab_id)
+def _first_aliquot_volumes(sample, volumes_ul, *, used=Decimal(0)) -> list[Decimal]:
+    """The checked volumes of new first-generation aliquots: positive, and together no more than what is left of
+    the sample after ``used`` µL."""
     volumes = _positive_volumes(volumes_ul)
-    Sample.objects.select_for_update().filter(pk=sample.pk).first()
-    used = sum(
-        Aliquot.objects.filter(sample=sample, parent=None).values_list("initial_volume_ul", flat=True),
-        Decimal(0),
-    )
     available = Decimal(sample.volume_ml) * 1000 - used
     if sum(volumes) > available:
         raise ValidationError(
@@ -218,6 +272,21 @@ def aliquots_create(*, actor, sample, volumes_ul, box=None) -> list[Aliquot]:
                 f"{sample} is not yet aliquoted."
             }
         )
+    return volumes
+
+
+@transaction.atomic
+def aliquots_create(*, actor, sample, volumes_ul, box=None, reason: str = "") -> list[Aliquot]:
+    """First-generation aliquots of a sample; their total cannot exceed what is left of the sample."""
+    ensure_can_write(actor, sample.lab_id)
+    _ensure_box(box, sample.lab_id)
+    _positive_volumes(volumes_ul)  # malformed volumes are refused before the sample is locked
+    Sample.objects.select_for_update().filter(pk=sample.pk).first()
+    used = sum(
+        Aliquot.objects.filter(sample=sample, parent=None).values_list("initial_volume_ul", flat=True),
+        Decimal(0),
+    )
+    volumes = _first_aliquot_volumes(sample, volumes_ul, used=used)
     created = _new_tubes(
         actor=actor,
         sample=sample,
@@ -225,13 +294,15 @@ def aliquots_create(*, actor, sample, volumes_ul, box=None) -> list[Aliquot]:
         volumes=volumes,
         box=box,
         kind=CustodyEvent.Kind.RECEIVED,
-        note=f"Aliquoted from sample {sample}",
+        note=_received_note(sample),
+        reason=reason,
     )
     record_event(
         actor=actor,
         action="sample.aliquot",
         obj=sample,
         changes={"aliquots": [[a.barcode, str(a.volume_ul)] for a in created]},
+        reason=reason,
     )
     return created
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from evlims.core.models import AuditEvent
-from evlims.samples import import_checks, imports, services
+from evlims.core.models import AuditEvent, BarcodeSequence
+from evlims.samples import bulk_register, import_checks, imports, services
 from evlims.samples.models import Aliquot, CustodyEvent, Donor, ManifestImport, Sample
 from tests.factories import DonorFactory, SampleFactory
 
@@ -52,7 +52,10 @@ def test_good_csv_commits_samples_donors_and_aliquots(staff, project):
     assert Donor.objects.filter(lab=project.lab).count() == 2
     assert Sample.objects.get(barcode="CM-0003").conditioning_time_h == Decimal(48)
     assert CustodyEvent.objects.filter(kind=CustodyEvent.Kind.RECEIVED).count() == 5
-    assert AuditEvent.objects.filter(action="sample.register").count() == 4
+    # One audit event for the import; each record's own provenance is its history row.
+    assert list(AuditEvent.objects.exclude(action="manifest.upload").values_list("action", flat=True)) == [
+        "manifest.commit"
+    ]
     summary = AuditEvent.objects.get(action="manifest.commit")
     assert summary.changes == {
         "file": "manifest.csv",
@@ -60,8 +63,15 @@ def test_good_csv_commits_samples_donors_and_aliquots(staff, project):
         "samples": 4,
         "aliquots": 5,
         "donors_created": ["D-100"],
+        "donors_linked": 1,
+        "sample_barcodes_from_file": 3,
+        "barcodes_issued": {"EVS": [serum.barcode, serum.barcode], "EVA": ["EVA-0000001", "EVA-0000005"]},
     }
-    assert "row 2" in AuditEvent.objects.get(action="sample.register", object_repr="PL-0001").reason
+    reason = f"Manifest import {manifest.pk}, row 2"
+    assert plasma.history.get().history_change_reason == reason
+    assert {a.history.get().history_change_reason for a in plasma.aliquots.all()} == {reason}
+    assert plasma.donor.history.get().history_change_reason == reason
+    assert plasma.history.get().history_user == staff
 
 
 def test_good_excel_commits_with_native_dates_numbers_and_formula_text(staff, project):
@@ -226,23 +236,25 @@ def test_commit_checks_again_and_writes_nothing_if_the_database_changed(staff, p
 
 
 def test_a_row_refused_by_the_services_rolls_back_every_row(staff, project, monkeypatch):
-    real_register = services.sample_register
+    real_new_sample = services._new_sample
     calls = []
 
     def refuse_third_row(**kwargs):
         calls.append(kwargs["reason"])
         if len(calls) == 3:
             raise ValidationError({"volumes_ul": "Aliquots total too much."})
-        return real_register(**kwargs)
+        return real_new_sample(**kwargs)
 
     manifest = checked_upload(staff, project, manifest_bytes("good.csv"))
     events_before = AuditEvent.objects.count()
-    monkeypatch.setattr(imports.services, "sample_register", refuse_third_row)
+    monkeypatch.setattr(services, "_new_sample", refuse_third_row)
     manifest = imports.manifest_commit(manifest, actor=staff)
+    assert calls[2] == f"Manifest import {manifest.pk}, row 4"
     assert manifest.status == Status.INVALID
     assert problem_tuples(manifest) == [(4, "aliquot_volume_ul", "error", "Aliquots total too much.")]
     assert not Sample.objects.exists() and not Donor.objects.exists() and not Aliquot.objects.exists()
     assert AuditEvent.objects.count() == events_before
+    assert not BarcodeSequence.objects.filter(last_value__gt=0).exists()
 
 
 def test_commit_is_idempotent(staff, project):
@@ -348,7 +360,7 @@ def test_a_changed_stored_file_is_never_imported(staff, project, step):
 def test_progress_is_reported_while_checking_and_committing(staff, project, monkeypatch):
     manifest = upload(staff, project, csv_bytes([["biofluid", "volume_ml"]] + [["urine", "1"]] * 120))
     seen_while_checking, seen_while_committing = [], []
-    real_check_row, real_register = import_checks._check_row, services.sample_register
+    real_check_row, real_insert = import_checks._check_row, bulk_register._insert
 
     def check_row_and_look(number, values, problems):
         if number % 40 == 0:
@@ -356,10 +368,11 @@ def test_progress_is_reported_while_checking_and_committing(staff, project, monk
             seen_while_checking.append((current.status, current.rows_processed, current.row_count))
         return real_check_row(number, values, problems)
 
-    def register_and_look(**kwargs):
-        current = ManifestImport.objects.get(pk=manifest.pk)
-        seen_while_committing.append(imports.import_status(current)["rows_processed"])
-        return real_register(**kwargs)
+    def insert_and_look(model, *args):
+        if model is Sample:
+            current = ManifestImport.objects.get(pk=manifest.pk)
+            seen_while_committing.append(imports.import_status(current)["rows_processed"])
+        return real_insert(model, *args)
 
     monkeypatch.setattr(import_checks, "_check_row", check_row_and_look)
     manifest = imports.manifest_validate(manifest, actor=staff)
@@ -369,11 +382,12 @@ def test_progress_is_reported_while_checking_and_committing(staff, project, monk
         (Status.VALIDATING, 118, 120),
     ]
 
-    monkeypatch.setattr(imports.services, "sample_register", register_and_look)
+    monkeypatch.setattr(bulk_register, "_insert", insert_and_look)
+    monkeypatch.setattr(bulk_register, "BATCH_ROWS", 40)
     imports.manifest_queue_commit(manifest, actor=staff)
     assert imports.import_status(ManifestImport.objects.get(pk=manifest.pk))["percent"] == 0
     manifest = imports.manifest_commit(manifest, actor=staff)
-    assert seen_while_committing[:5] == [0, 0, 2, 2, 4] and seen_while_committing[-1] == 118
+    assert seen_while_committing == [0, 40, 80]
     assert imports.import_status(manifest) == {
         "status": Status.COMMITTED,
         "status_label": "Committed",
