@@ -49,6 +49,14 @@ class PreparationMetrics(models.Model):
 
 
 class MetricJob(TimeStampedModel):
+    """One recompute, claimed by exactly one worker at a time (pending → running with a conditional UPDATE).
+
+    An incremental job lists its preparations in ``preparation_ids``. A full job covers every preparation of
+    its lab (of every lab when ``lab`` is empty): when it starts it fans out into incremental chunk jobs and
+    keeps their job ids in ``preparation_ids``; its ``total`` counts the preparations and its ``processed``
+    sums its chunks' progress.
+    """
+
     class Kind(models.TextChoices):
         INCREMENTAL = "incremental", "Affected preparations"
         FULL = "full", "Full recompute"

@@ -1,15 +1,19 @@
 """Metric computation against the database: read rows in a few queries → pure pandas → bulk upsert.
 
-Jobs are rows first (pending → running → done/failed) and queued after commit; a sweeper re-queues
-pending jobs the broker lost, and running a job twice gives the same figures (idempotent upsert).
+Jobs are rows first (pending → running → done/failed) and queued after commit. A delivery claims its
+job with a conditional UPDATE (pending → running), so one worker runs it; a full recompute fans out into
+chunk jobs that any worker can claim. A sweeper re-queues the jobs the broker lost or whose worker died,
+and running a job twice gives the same figures (idempotent upsert).
 """
 
+import logging
 import math
 from datetime import timedelta
+from functools import partial
 
 import pandas as pd
-from django.db import transaction
-from django.db.models import Q
+from django.db import DatabaseError, InterfaceError, transaction
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from ..characterization.models import Measurement, SizeBin
@@ -28,8 +32,16 @@ FIGURES = (
     "small_ev_fraction",
 )
 LIPOPROTEIN_MARKERS = {"APOA1", "APOB", "APOE", "APOA2"}
-CHUNK = 5000
+CHUNK = 5000  # preparations read and computed at a time
+# Preparations per chunk job of a full recompute: small enough that a second worker gets a share of a
+# 10,000-preparation lab, large enough that the six reads of a chunk outweigh its bookkeeping.
+FULL_JOB_CHUNK = 1000
 STALE_AFTER = timedelta(minutes=10)
+# Errors worth a retry: the database or the broker went away for a moment.
+TRANSIENT = (DatabaseError, InterfaceError, ConnectionError)
+PENDING, RUNNING, DONE, FAILED = (MetricJob.Status[name] for name in ("PENDING", "RUNNING", "DONE", "FAILED"))
+
+logger = logging.getLogger(__name__)
 
 
 def preparation_frame(preparation_ids) -> pd.DataFrame:
@@ -170,6 +182,15 @@ def recompute(preparation_ids) -> int:
     return total
 
 
+class ClaimInterrupted(Exception):
+    """A transient error struck after a delivery claimed its job. ``claim``, the attempt number it held, lets
+    the retry of that delivery take back the job it left running; ``__cause__`` is the original error."""
+
+    def __init__(self, job_id: int, claim: int):
+        super().__init__(f"metric job {job_id} interrupted in attempt {claim}")
+        self.claim = claim
+
+
 def job_create(*, preparation_ids=None, lab=None, full: bool = False) -> MetricJob:
     """A job row, queued to Celery only once its transaction commits (so a worker always finds it)."""
     ids = sorted(set(preparation_ids or []))
@@ -193,46 +214,164 @@ def queue_job(job_id) -> None:
         MetricJob.objects.filter(pk=job_id).update(queued_at=None)
 
 
-def job_run(job_id: int) -> MetricJob:
-    """Run a job; safe to run again (a retried or duplicated delivery recomputes the same figures)."""
-    claimed = MetricJob.objects.filter(
-        pk=job_id, status__in=[MetricJob.Status.PENDING, MetricJob.Status.RUNNING]
-    ).update(status=MetricJob.Status.RUNNING, started_at=timezone.now())
-    job = MetricJob.objects.get(pk=job_id)
-    if not claimed:
-        return job
-    MetricJob.objects.filter(pk=job_id).update(attempts=job.attempts + 1)
-    ids = job.preparation_ids
-    if job.kind == MetricJob.Kind.FULL:
-        prep_qs = EVPreparation.objects.all() if job.lab_id is None else EVPreparation.objects.filter(lab=job.lab_id)
-        ids = list(prep_qs.order_by("pk").values_list("pk", flat=True))
-        MetricJob.objects.filter(pk=job_id).update(total=len(ids))
+def job_run(job_id: int, *, claim: int | None = None, redelivered: bool = False) -> MetricJob:
+    """Run the job if this delivery claims it; a delivery of a job that is running or finished returns it untouched.
+
+    A delivery claims a pending job. It takes a running one only when ``claim`` is the attempt number it held
+    before a transient error (its retry takes its own job back) or when ``redelivered`` says the broker handed
+    the message back because the worker holding it never acknowledged it: that worker died.
+    """
+    attempt = _claim(job_id, claim=claim, takeover=redelivered)
+    if attempt is None:
+        return MetricJob.objects.get(pk=job_id)
+    try:
+        job = MetricJob.objects.get(pk=job_id)
+        if job.kind == MetricJob.Kind.FULL:
+            _run_full(job)
+        else:
+            _run_chunk(job)
+    except TRANSIENT as error:
+        raise ClaimInterrupted(job_id, attempt) from error
+    return MetricJob.objects.get(pk=job_id)
+
+
+def _claim(job_id: int, *, claim: int | None = None, takeover: bool = False) -> int | None:
+    """Move the job to running with one conditional UPDATE, so of two deliveries racing exactly one wins.
+    Returns the attempt number this delivery holds, or None when the job is not this delivery's to run."""
+    claimable = Q(status=PENDING)
+    if takeover:
+        claimable |= Q(status=RUNNING)
+    elif claim is not None:
+        claimable |= Q(status=RUNNING, attempts=claim)
+    claimed = MetricJob.objects.filter(claimable, pk=job_id).update(
+        status=RUNNING, started_at=timezone.now(), finished_at=None, attempts=F("attempts") + 1
+    )
+    return MetricJob.objects.values_list("attempts", flat=True).get(pk=job_id) if claimed else None
+
+
+def _run_chunk(job: MetricJob, ids=None) -> None:
+    """Compute an incremental job (a chunk of a full one is one too), or ``ids`` for a full job that needs no
+    chunks, then settle the full job it belongs to."""
+    ids = job.preparation_ids if ids is None else ids
     done = 0
     for start in range(0, len(ids), CHUNK):
         done += recompute(ids[start : start + CHUNK])
-        MetricJob.objects.filter(pk=job_id).update(processed=done)
-    MetricJob.objects.filter(pk=job_id).update(status=MetricJob.Status.DONE, finished_at=timezone.now())
-    job.refresh_from_db()
-    return job
+        MetricJob.objects.filter(pk=job.pk).update(processed=done)
+    with transaction.atomic():
+        MetricJob.objects.filter(pk=job.pk).update(status=DONE, finished_at=timezone.now())
+        _settle_parent_of(job)
+    logger.info("metric job %d computed %d preparations", job.pk, done)
+
+
+def _run_full(job: MetricJob) -> None:
+    """Fan the full job out into chunk jobs (once), then work through the chunks no other worker has taken."""
+    chunk_ids, ids = _fan_out(job.pk)
+    if not chunk_ids:
+        _run_chunk(job, ids)  # one chunk's worth or none: nothing to share, so no chunk job either
+        return
+    # Other workers take the chunks from the queue first to last; this one takes them last to first, so the
+    # two seldom reach for the same chunk, and a lone worker still computes the whole job in this one task.
+    while (chunk := MetricJob.objects.filter(pk__in=chunk_ids, status=PENDING).order_by("-pk").first()) is not None:
+        attempt = _claim(chunk.pk)
+        if attempt is None:
+            continue  # another worker claimed it between the read and the claim
+        try:
+            _run_chunk(chunk)
+        except TRANSIENT:
+            _release(chunk.pk, attempt)
+            raise
+        except Exception as error:  # a bad chunk fails alone; the others still run
+            logger.exception("metric job %d failed", chunk.pk)
+            job_fail(chunk.pk, f"{type(error).__name__}: {error}")
+    _settle(job.pk)
+
+
+def _fan_out(job_id: int) -> tuple[list[int], list[int]]:
+    """Split a full job into chunk jobs of FULL_JOB_CHUNK preparations in one transaction, queued when it
+    commits. The full job keeps the ids of its chunk jobs in ``preparation_ids`` (its own preparations are
+    every one of its lab), so a retry or a takeover finds them there and fans out no second time.
+
+    Returns (chunk job ids, []), or ([], the preparation ids) when they fit in one chunk."""
+    with transaction.atomic():
+        job = MetricJob.objects.select_for_update().get(pk=job_id)
+        if job.preparation_ids:
+            return job.preparation_ids, []
+        preparations = EVPreparation.objects.all()
+        if job.lab_id is not None:
+            preparations = preparations.filter(lab=job.lab_id)
+        ids = list(preparations.order_by("pk").values_list("pk", flat=True))
+        if len(ids) <= FULL_JOB_CHUNK:
+            MetricJob.objects.filter(pk=job_id).update(total=len(ids), processed=0)
+            return [], ids
+        pieces = [ids[start : start + FULL_JOB_CHUNK] for start in range(0, len(ids), FULL_JOB_CHUNK)]
+        chunks = MetricJob.objects.bulk_create(
+            MetricJob(lab_id=job.lab_id, kind=MetricJob.Kind.INCREMENTAL, preparation_ids=piece, total=len(piece))
+            for piece in pieces
+        )
+        chunk_ids = [chunk.pk for chunk in chunks]
+        MetricJob.objects.filter(pk=job_id).update(preparation_ids=chunk_ids, total=len(ids), processed=0)
+        for chunk_id in chunk_ids:
+            transaction.on_commit(partial(queue_job, chunk_id))
+    return chunk_ids, []
+
+
+def _release(job_id: int, attempt: int) -> None:
+    """Hand a chunk back to pending after a transient error, for any worker (or the retry) to take; with the
+    database away this fails too, and the sweeper recovers the chunk once it has run past STALE_AFTER."""
+    try:
+        MetricJob.objects.filter(pk=job_id, status=RUNNING, attempts=attempt).update(status=PENDING, queued_at=None)
+    except TRANSIENT:
+        logger.warning("metric job %d left running after a transient error; the sweeper will recover it", job_id)
+
+
+def _settle_parent_of(job: MetricJob) -> None:
+    """Bring the full job that ``job`` is a chunk of up to date, if it is one. Few full jobs run at a time, so
+    their chunk lists are read and searched here instead of by a JSON lookup that SQLite cannot serve."""
+    parents = MetricJob.objects.filter(kind=MetricJob.Kind.FULL, status=RUNNING, lab_id=job.lab_id)
+    for parent_id, chunk_ids in parents.values_list("pk", "preparation_ids"):
+        if job.pk in chunk_ids:
+            _settle(parent_id)
+
+
+def _settle(job_id: int) -> None:
+    """Progress and outcome of a full job from its chunk jobs: ``processed`` sums theirs, and once none is
+    pending or running the job is done, or failed naming the chunks that failed. The full job's row is locked
+    before the chunks are read, so of two chunks finishing together the second to settle sees both."""
+    with transaction.atomic():
+        job = MetricJob.objects.select_for_update().filter(pk=job_id, status=RUNNING).first()
+        if job is None:
+            return
+        chunks = MetricJob.objects.filter(pk__in=job.preparation_ids)
+        by_status = dict(chunks.order_by().values_list("status").annotate(n=Count("pk")))
+        changes = {"processed": chunks.aggregate(n=Sum("processed"))["n"] or 0}
+        if not by_status.get(PENDING) and not by_status.get(RUNNING):
+            changes |= {"status": FAILED if by_status.get(FAILED) else DONE, "finished_at": timezone.now()}
+        if by_status.get(FAILED):
+            failed = chunks.filter(status=FAILED).order_by("pk").values_list("pk", "error")[:3]
+            named = "; ".join(f"job {pk}: {error}" for pk, error in failed)
+            changes["error"] = f"{by_status[FAILED]} of {len(job.preparation_ids)} chunk jobs failed: {named}"[:2000]
+        MetricJob.objects.filter(pk=job_id).update(**changes)
 
 
 def job_fail(job_id: int, error: str) -> None:
-    MetricJob.objects.filter(pk=job_id).update(
-        status=MetricJob.Status.FAILED, error=error[:2000], finished_at=timezone.now()
-    )
+    with transaction.atomic():
+        MetricJob.objects.filter(pk=job_id).update(status=FAILED, error=error[:2000], finished_at=timezone.now())
+        _settle_parent_of(MetricJob.objects.only("pk", "lab_id").get(pk=job_id))
 
 
 def sweep_stale_jobs(now=None) -> list[int]:
-    """Queue again the pending jobs that never reached a worker (broker down at the time) or whose worker
-    died; returns their ids."""
-
+    """Queue again the pending jobs that never reached a worker (broker down at the time) and the running ones
+    whose worker died; returns their ids. A full job that fanned out is only settled: its chunks carry its work,
+    and each of them is recovered on its own."""
     cutoff = (now or timezone.now()) - STALE_AFTER
     never_queued = Q(queued_at__isnull=True) | Q(queued_at__lt=cutoff)
-    stale = list(MetricJob.objects.filter(never_queued, status=MetricJob.Status.PENDING).values_list("pk", flat=True))
-    stale += list(
-        MetricJob.objects.filter(status=MetricJob.Status.RUNNING, started_at__lt=cutoff).values_list("pk", flat=True)
-    )
+    stale = list(MetricJob.objects.filter(never_queued, status=PENDING).values_list("pk", flat=True))
+    running = MetricJob.objects.filter(status=RUNNING, started_at__lt=cutoff)
+    for job_id, kind, ids in running.values_list("pk", "kind", "preparation_ids"):
+        if kind == MetricJob.Kind.FULL and ids:
+            _settle(job_id)
+        elif MetricJob.objects.filter(pk=job_id, status=RUNNING, started_at__lt=cutoff).update(status=PENDING):
+            stale.append(job_id)
     for job_id in stale:
-        MetricJob.objects.filter(pk=job_id).update(status=MetricJob.Status.PENDING)
         queue_job(job_id)
     return stale
