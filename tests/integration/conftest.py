@@ -5,6 +5,7 @@ stops the run with a failure: CI must prove the real stack, not quietly skip it.
 """
 
 import os
+import uuid
 
 import pytest
 from django.conf import settings
@@ -54,3 +55,43 @@ def pytest_collection_modifyitems(config, items):
         reasons = [missing[name] for name in needs if name in missing]
         if reasons:
             item.add_marker(pytest.mark.skip(reason="; ".join(reasons)))
+
+
+@pytest.fixture
+def worker_queue():
+    # A queue of the test's own, so a worker of a running stack on the same Redis never takes its messages.
+    return f"evlims-workers-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def queue_workers(worker_queue, tmp_path, monkeypatch):
+    """``start(n)`` starts n real Celery workers (solo pool, named w1@…, w2@…) on REDIS_URL and the test
+    database, consuming ``worker_queue``; every one is stopped at the end. Tasks the workers send themselves
+    (the chunk jobs of a full metric recompute) go to that queue too, through CELERY_TASK_DEFAULT_QUEUE."""
+    from django.db import connection
+
+    from tests.integration.faults import database_url_of, start_worker
+
+    monkeypatch.setenv("CELERY_TASK_DEFAULT_QUEUE", worker_queue)
+    started = []
+
+    def start(count: int):
+        for number in range(len(started) + 1, len(started) + count + 1):
+            name = f"w{number}-{worker_queue[-6:]}"
+            started.append(
+                start_worker(
+                    broker_url=os.environ["REDIS_URL"],
+                    database_url=database_url_of(connection.settings_dict),
+                    queue=worker_queue,
+                    log_path=tmp_path / f"w{number}.log",
+                    name=name,
+                )
+            )
+        return started
+
+    yield start
+    for worker in started:
+        worker.stop()
+    import redis
+
+    redis.Redis.from_url(os.environ["REDIS_URL"]).delete(worker_queue)
