@@ -1,26 +1,118 @@
 """The bulk generator (evlims_generate) at a tiny size: consistent, linked, deterministic data that the
-metric and compliance computations accept."""
+metric and compliance computations accept, and the same rows whether COPY (PostgreSQL) or INSERTs
+(SQLite) write them. The COPY test runs when DATABASE_URL points at PostgreSQL."""
 
+import re
 from decimal import Decimal
 from io import StringIO
 
 import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db.models import Count
 
-from evlims.characterization.models import Measurement, ParticleAnalysis, SizeBin
+from evlims.characterization.models import (
+    ImagingResult,
+    MarkerResult,
+    Measurement,
+    ParticleAnalysis,
+    ProteinQuantification,
+    SizeBin,
+)
 from evlims.compliance.models import ComplianceEvaluation
 from evlims.compliance.services import evaluate_preparations
-from evlims.core.models import AuditEvent, Membership
+from evlims.core.models import AuditEvent, Lab, Membership, Project
 from evlims.demo import scale
+from evlims.demo.scale.writer import Writer
+from evlims.instruments.models import Instrument
 from evlims.isolation.models import EVPreparation, IsolationRun, RunStep
 from evlims.metrics import services as metrics
 from evlims.metrics.models import PreparationMetrics
-from evlims.samples.models import Aliquot, CustodyEvent, Sample
+from evlims.samples.models import Aliquot, CustodyEvent, Donor, Sample, StorageUnit
 
 pytestmark = pytest.mark.django_db
 
 TINY = scale.ScaleSize(preparations=40, samples=30, measurements=330, runs=8, histogram_bins=5, seed=7)
+ON_POSTGRESQL = "postgresql" in settings.DATABASES["default"]["ENGINE"]
+# Every generated table and the path from it to its lab, parents before children.
+GENERATED = (
+    (Donor, "lab"),
+    (Sample, "lab"),
+    (StorageUnit, "lab"),
+    (Aliquot, "lab"),
+    (CustodyEvent, "lab"),
+    (IsolationRun, "lab"),
+    (RunStep, "run__lab"),
+    (EVPreparation, "lab"),
+    (Measurement, "lab"),
+    (ParticleAnalysis, "measurement__lab"),
+    (ProteinQuantification, "measurement__lab"),
+    (MarkerResult, "measurement__lab"),
+    (ImagingResult, "measurement__lab"),
+    (SizeBin, "analysis__measurement__lab"),
+)
+BARCODE = re.compile(r"\b([A-Z]{3})-(\d+)\b")
+
+
+def logical_rows(lab) -> dict:
+    """Every generated row of a lab with what depends on the database's earlier content taken out: ids
+    become positions in their table, barcode numbers count from the lab's first, people are their role,
+    projects and instruments their code and name, the lab's name is LAB. Creation timestamps are left
+    out (they are the load's time)."""
+    positions = {}
+    tables = {}
+    for model, path in GENERATED:
+        rows = list(model.objects.filter(**{path: lab}).order_by("pk").values())
+        positions[model] = {row["id"]: index for index, row in enumerate(rows)}
+        tables[model] = rows
+    users = {
+        user.pk: user.username.rsplit(".", 1)[1]
+        for user in get_user_model().objects.filter(evlims_memberships__lab=lab)
+    }
+    named = {
+        Project: dict(Project.objects.filter(lab=lab).values_list("pk", "code")),
+        Instrument: dict(Instrument.objects.filter(lab=lab).values_list("pk", "name")),
+    }
+    text = "\n".join(str(row) for rows in tables.values() for row in rows)
+    first = {}
+    for prefix, number in BARCODE.findall(text):
+        first[prefix] = min(first.get(prefix, int(number)), int(number))
+
+    def plain(value):
+        if not isinstance(value, str):
+            return value
+        value = value.replace(lab.name, "LAB")
+        return BARCODE.sub(lambda m: f"{m[1]}+{int(m[2]) - first[m[1]]}", value)
+
+    logical = {}
+    for model, rows in tables.items():
+        fields = {field.attname: field for field in model._meta.concrete_fields}
+        out = []
+        for row in rows:
+            values = {}
+            for name, value in row.items():
+                field = fields[name]
+                target = field.related_model
+                if name in ("created_at", "updated_at", "lab_id"):
+                    continue
+                if field.primary_key:
+                    value = positions[model][value]
+                elif target is not None and value is not None:
+                    if target is get_user_model():
+                        value = users[value]
+                    elif target in named:
+                        value = named[target][value]
+                    elif target in positions:
+                        value = positions[target][value]
+                    # else a shared row (a library protocol version): the same id in every lab
+                values[name] = plain(value)
+            if model is ParticleAnalysis:  # "<preparation id> d<dilution>"
+                prep, dilution = values["sample_name"].split(" ")
+                values["sample_name"] = f"{positions[EVPreparation][int(prep)]} {dilution}"
+            out.append(values)
+        logical[model.__name__] = out
+    return logical
 
 
 @pytest.fixture
@@ -109,17 +201,52 @@ def test_one_summary_audit_event_per_lab(generated):
     assert events.get().changes["preparations"] == 40
 
 
-def test_same_seed_same_values_in_a_new_lab():
+def test_same_seed_same_rows_in_a_new_lab():
     first, second = scale.generate(TINY)[0], scale.generate(TINY)[0]
     assert first.lab.slug != second.lab.slug
-
-    def values(lab):
-        samples = Sample.objects.filter(lab=lab).order_by("id").values_list("biofluid", "volume_ml", "collected_at")
-        measurements = Measurement.objects.filter(lab=lab).order_by("id").values_list("kind", "values")
-        return list(samples), list(measurements)
-
-    assert values(first.lab) == values(second.lab)
+    rows = logical_rows(first.lab)
+    assert rows == logical_rows(second.lab)
+    assert {name: len(table) for name, table in rows.items()}["Measurement"] == 330
     assert first.counts == second.counts
+    other = scale.generate(scale.ScaleSize(**{**TINY.__dict__, "seed": 8}))[0]
+    assert logical_rows(other.lab)["Measurement"] != rows["Measurement"]
+
+
+@pytest.mark.skipif(not ON_POSTGRESQL, reason="COPY needs PostgreSQL (DATABASE_URL)")
+def test_copy_writes_the_rows_the_insert_path_writes():
+    """The PostgreSQL path (COPY) against the SQLite one (executemany INSERTs), both on PostgreSQL."""
+    copied = scale.generate(TINY, method="copy")[0]
+    inserted = scale.generate(TINY, method="insert")[0]
+    assert copied.counts == inserted.counts
+    assert logical_rows(copied.lab) == logical_rows(inserted.lab)
+    assert AuditEvent.objects.get(lab=copied.lab).changes == AuditEvent.objects.get(lab=inserted.lab).changes
+
+
+def test_default_method_follows_the_database():
+    assert Writer().method == ("copy" if ON_POSTGRESQL else "insert")
+    if not ON_POSTGRESQL:
+        with pytest.raises(ValueError, match="COPY needs PostgreSQL"):
+            Writer("copy")
+    with pytest.raises(ValueError, match="unknown write method"):
+        Writer("bulk")
+
+
+@pytest.mark.parametrize("method", ["copy", "insert"] if ON_POSTGRESQL else ["insert"])
+def test_writer_fills_defaults_and_returns_the_new_ids(method):
+    lab = Lab.objects.create(name="Writer lab", slug="writer-lab")
+    writer = Writer(method)
+    ids = writer.write(Donor, ("lab_id", "code", "sex"), [(lab.pk, "D-1", "female"), (lab.pk, "D-2", "male")])
+    donors = list(Donor.objects.filter(lab=lab).order_by("pk"))
+    assert [donor.pk for donor in donors] == ids and ids[0] < ids[1]
+    assert [(d.code, d.sex, d.consent_status, d.version) for d in donors] == [
+        ("D-1", "female", Donor.Consent.PENDING, 1),
+        ("D-2", "male", Donor.Consent.PENDING, 1),
+    ]
+    assert all(donor.created_at == donor.updated_at == writer.now for donor in donors)
+    # Ids are reserved from the table's own sequence: the ORM goes on after them.
+    assert Donor.objects.create(lab=lab, code="D-3").pk > ids[1]
+    with pytest.raises(ValueError, match="no column"):
+        writer.write(Donor, ("lab_id", "nickname"), [(lab.pk, "x")])
 
 
 def test_command_splits_the_counts_over_labs():
