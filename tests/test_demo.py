@@ -156,3 +156,26 @@ def test_refuses_to_load_with_debug_off_unless_forced(db, settings):
 )
 def test_split_keeps_the_total(total, weights, expected):
     assert split(total, weights) == expected
+
+
+def test_scale_large_runs_the_lab_years_generator(db, settings, monkeypatch):
+    """``--scale large`` is the bulk generator at its full size (shrunk here), not the demo multiplied."""
+    from evlims.demo import scale
+
+    monkeypatch.setattr(scale, "DEFAULT_PREPARATIONS", 30)
+    settings.DEBUG = False  # no published password is involved: no --force needed
+    out = StringIO()
+    call_command("evlims_demo", "--scale", "large", "--seed", "3", stdout=out)
+    (lab,) = Lab.objects.all()
+    assert lab.slug == "generated-lab-1"
+    assert EVPreparation.objects.filter(lab=lab).count() == 30
+    assert Measurement.objects.filter(lab=lab).count() == 300
+    assert AuditEvent.objects.get(lab=lab, action="scale.generate").changes["seed"] == 3
+    assert "Generated Lab 1 (generated-lab-1): " in out.getvalue() and "rows/s" in out.getvalue()
+    assert not Lab.objects.filter(slug__in=[plan.slug for plan in people.LABS]).exists()
+
+
+def test_scale_takes_a_number_or_large(db):
+    with pytest.raises(CommandError, match="a number or 'large'"):
+        call_command("evlims_demo", "--scale", "huge", "--force", stdout=StringIO())
+    assert not Lab.objects.exists()

@@ -2,20 +2,37 @@
 
 Safe to run again: a database that already holds the demo is left as it is (only the demo accounts get
 the published password back), so ``make demo`` can be repeated.
+
+``--scale large`` loads lab-years of data instead: it runs ``evlims_generate`` at its full size (one
+generated lab of 100,000 preparations, bulk-written; accounts without passwords, no demo labs).
 """
 
+import argparse
 import logging
 import time
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
 
 from evlims.characterization.models import Measurement
 from evlims.core.models import AuditEvent, Lab
 from evlims.demo import builder, people
+from evlims.demo import scale as lab_years
 from evlims.isolation.models import EVPreparation, IsolationRun
 from evlims.samples.models import Aliquot, CustodyEvent, Donor, Sample, StorageUnit
+
+LARGE = "large"
+
+
+def scale_option(value: str) -> float | str:
+    if value == LARGE:
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a number or '{LARGE}', not {value!r}") from None
 
 
 class Command(BaseCommand):
@@ -26,11 +43,16 @@ class Command(BaseCommand):
         parser.add_argument("--samples", type=int, default=builder.DEFAULT_SAMPLES, help="samples in total")
         parser.add_argument(
             "--scale",
-            type=float,
+            type=scale_option,
             default=1.0,
-            help="multiply the donor and sample counts (e.g. 0.1 for a quick load, 5 for a bigger one)",
+            help="multiply the donor and sample counts (e.g. 0.1 for a quick load, 5 for a bigger one), or "
+            f"'{LARGE}': lab-years of data through evlims_generate ({lab_years.DEFAULT_PREPARATIONS:,} preparations)",
         )
-        parser.add_argument("--seed", type=int, default=builder.DEFAULT_SEED, help="random seed of the generator")
+        parser.add_argument(
+            "--seed",
+            type=int,
+            help=f"random seed (default {builder.DEFAULT_SEED}; {lab_years.DEFAULT_SEED} with --scale large)",
+        )
         parser.add_argument(
             "--force",
             action="store_true",
@@ -38,6 +60,12 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, donors, samples, scale, seed, force, **options):
+        if scale == LARGE:
+            # Generated accounts have no password, so unlike the demo this is safe with DEBUG off.
+            seed = lab_years.DEFAULT_SEED if seed is None else seed
+            call_command("evlims_generate", seed=seed, stdout=self.stdout, verbosity=options["verbosity"])
+            return
+        seed = builder.DEFAULT_SEED if seed is None else seed
         if donors < 1 or samples < 1 or scale <= 0:
             raise CommandError("--donors, --samples and --scale must be positive.")
         if not settings.DEBUG and not force:
