@@ -41,6 +41,10 @@ LEVEL_STYLES = {
     REJECT: {"marker": "X", "fillstyle": "full", "color": "#c62828", "label": "reject"},
 }
 CACHE_SECONDS = 24 * 3600
+# Above this many points a chart's markers are embedded as one bitmap (axes, lines and text stay vector):
+# thousands of SVG markers would make a page of megabytes that draws slowly and shows nothing more.
+VECTOR_POINTS = 1000
+RASTER_DPI = 150
 RC = {
     "svg.fonttype": "none",
     "svg.hashsalt": "evlims",
@@ -69,7 +73,7 @@ def _figure(width=6.4, height=3.6, bottom=0.15):
 
 def _uri(figure) -> str:
     buffer = io.BytesIO()
-    FigureCanvasSVG(figure).print_svg(buffer, metadata={"Date": None})
+    FigureCanvasSVG(figure).print_figure(buffer, format="svg", dpi=RASTER_DPI, metadata={"Date": None})
     return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
@@ -100,9 +104,11 @@ def yield_purity_scatter(frame: pd.DataFrame) -> str | None:
 def _draw_scatter(content) -> str:
     with rc_context(RC):
         figure, axes = _figure(height=4.0)
+        raster = sum(len(xs) for _, xs, _ in content) > VECTOR_POINTS
         for index, (name, xs, ys) in enumerate(content):
             style = _style(index)
-            axes.plot(xs, ys, linestyle="none", markersize=6, label=f"{name} (n={len(xs)})", **style)
+            label = f"{name} (n={len(xs)})"
+            axes.plot(xs, ys, linestyle="none", markersize=6, label=label, rasterized=raster, **style)
         axes.set_xscale("log")
         axes.set_yscale("log")
         for band in compute.purity_bands():
@@ -142,11 +148,13 @@ def _draw_box(title: str, log: bool, groups) -> str:
     with rc_context(RC):
         figure, axes = _figure(height=3.6, bottom=0.22)
         values = [group[1] for group in groups]
+        raster = sum(len(points) for points in values) > VECTOR_POINTS
         axes.boxplot(values, widths=0.5, showfliers=False, medianprops={"color": "black", "linewidth": 1.6})
         for position, points in enumerate(values, start=1):
             # A fixed spread instead of random jitter keeps the drawing identical between requests.
             offsets = np.linspace(-0.12, 0.12, len(points)) if len(points) > 1 else np.zeros(1)
-            axes.plot(position + offsets, points, linestyle="none", markersize=4, **_style(position - 1))
+            style = _style(position - 1)
+            axes.plot(position + offsets, points, linestyle="none", markersize=4, rasterized=raster, **style)
         if log:
             axes.set_yscale("log")
         axes.set_xticks(range(1, len(groups) + 1), [f"{name}\nn={len(points)}" for name, points in groups], fontsize=8)

@@ -348,13 +348,18 @@ def summarise(frame: pd.DataFrame, by: Sequence[str], metrics: Sequence[str]) ->
     long = pd.DataFrame({name: table.stack() for name, table in columns.items()})
     long.index = long.index.set_names([*by, "metric"])
     long = long.reset_index()
-    n = long["n"].to_numpy()
-    mean = long["mean"].to_numpy(dtype="float64")
-    cv_defined = (n >= 2) & np.isfinite(mean) & (mean != 0)
-    safe_mean = np.where(cv_defined, np.abs(mean), 1.0)
-    long["cv_pct"] = np.where(cv_defined, 100.0 * long["sd"].to_numpy(dtype="float64") / safe_mean, np.nan)
+    long["cv_pct"] = cv_pct(long["n"], long["mean"], long["sd"])
     long["n"] = long["n"].astype("int64")
     return long[[*by, *SUMMARY_COLUMNS]]
+
+
+def cv_pct(n, mean, sd) -> np.ndarray:
+    """100·sd/|mean| per group; NaN for n < 2 or a mean of 0 (also for summaries computed by a database)."""
+    n = np.asarray(n, dtype="float64")
+    mean = np.asarray(mean, dtype="float64")
+    cv_defined = (n >= 2) & np.isfinite(mean) & (mean != 0)
+    safe_mean = np.where(cv_defined, np.abs(mean), 1.0)
+    return np.where(cv_defined, 100.0 * np.asarray(sd, dtype="float64") / safe_mean, np.nan)
 
 
 def run_summary(metrics: pd.DataFrame, metric_columns: Sequence[str] = NUMERIC_METRICS) -> pd.DataFrame:

@@ -1,8 +1,9 @@
 """Stored preparation figures read for dashboards, as pandas frames, scoped to the user's labs.
 
 Every function issues a fixed number of queries however many preparations there are: one ``values``
-query joins the figures with their run, protocol, method, biofluid, operator and particle instrument,
-and the summaries are then computed in pandas by ``compute.summarise``.
+query joins the figures with the grouping keys asked for (run, protocol, method, biofluid, operator,
+particle instrument), and the summaries are then computed in pandas by ``compute.summarise``. Summaries
+that need no row of their own are computed by the database instead (``metrics.summaries``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.utils import timezone
 from ..characterization.models import Measurement, SizeBin
 from ..compliance.models import Review
 from ..core.tenancy import visible_lab_ids
-from ..isolation.models import IsolationRun
+from ..isolation.models import EVPreparation, IsolationRun
 from . import compute
 from .models import MetricJob, PreparationMetrics
 
@@ -93,8 +94,27 @@ def _day_bounds(day: date, end: bool) -> datetime:
     return timezone.make_aware(moment)
 
 
-def metrics_rows(user, filters: MetricFilters | None = None):
-    """The stored figures of the user's labs as a ``values`` queryset (one row per preparation)."""
+def metrics_rows(user, filters: MetricFilters | None = None, columns=FRAME_COLUMNS):
+    """The stored figures of the user's labs as a ``values`` queryset (one row per preparation), with only
+    the ``columns`` asked for: the particle instrument is a subquery per row, so it is read only when shown."""
+    rows = filtered_metrics(user, filters)
+    keys = {
+        "barcode": F("preparation__barcode"),
+        "run": F("preparation__run_id"),
+        "run_code": F("preparation__run__code"),
+        "started_at": F("preparation__run__started_at"),
+        "protocol_version": F("preparation__run__protocol_version_id"),
+        "protocol": protocol_label("preparation__run__"),
+        "method": NullIf(F("preparation__run__method"), Value("")),
+        "biofluid": F("preparation__input_aliquot__sample__biofluid"),
+        "operator": F("preparation__run__operator__username"),
+        "instrument": _particle_instrument(),
+    }
+    return rows.annotate(**{name: keys[name] for name in columns if name in keys}).values_list(*columns)
+
+
+def filtered_metrics(user, filters: MetricFilters | None = None):
+    """The PreparationMetrics rows of the user's labs narrowed by the comparison filters."""
     filters = filters or MetricFilters()
     rows = PreparationMetrics.objects.filter(lab_id__in=visible_lab_ids(user))
     if filters.biofluid:
@@ -109,27 +129,22 @@ def metrics_rows(user, filters: MetricFilters | None = None):
         rows = rows.filter(preparation__run__started_at__gte=_day_bounds(filters.started_from, end=False))
     if filters.started_to:
         rows = rows.filter(preparation__run__started_at__lte=_day_bounds(filters.started_to, end=True))
-    return rows.annotate(
-        barcode=F("preparation__barcode"),
-        run=F("preparation__run_id"),
-        run_code=F("preparation__run__code"),
-        started_at=F("preparation__run__started_at"),
-        protocol_version=F("preparation__run__protocol_version_id"),
-        protocol=protocol_label("preparation__run__"),
-        method=NullIf(F("preparation__run__method"), Value("")),
-        biofluid=F("preparation__input_aliquot__sample__biofluid"),
-        operator=F("preparation__run__operator__username"),
-        instrument=_particle_instrument(),
-    ).values_list(*FRAME_COLUMNS)
+    return rows
 
 
-def metrics_frame(user, filters: MetricFilters | None = None) -> pd.DataFrame:
+def metrics_frame(
+    user, filters: MetricFilters | None = None, columns=FRAME_COLUMNS, limit: int | None = None
+) -> pd.DataFrame:
     """One row per preparation with its figures (NaN where missing) and its grouping keys, plus ``month``
-    (calendar month the run started; missing when the run has no start time)."""
-    rows = list(metrics_rows(user, filters).order_by("preparation__run__started_at", "preparation_id"))
-    frame = pd.DataFrame(rows, columns=list(FRAME_COLUMNS))
+    (calendar month the run started; missing when the run has no start time). ``columns`` narrows the read
+    (it must hold ``started_at``); ``limit`` keeps the first rows in run order."""
+    columns = list(columns)
+    ordered = metrics_rows(user, filters, columns).order_by("preparation__run__started_at", "preparation_id")
+    rows = list(ordered[:limit] if limit is not None else ordered)
+    frame = pd.DataFrame(rows, columns=columns)
     for figure in SUMMARY_FIGURES:
-        frame[figure] = pd.to_numeric(frame[figure], errors="coerce").astype("float64")
+        if figure in frame:
+            frame[figure] = pd.to_numeric(frame[figure], errors="coerce").astype("float64")
     frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
     return compute.with_month(frame, "started_at")
 
@@ -147,19 +162,29 @@ def recorded_figures(frame: pd.DataFrame) -> list[str]:
     return [f for f in SUMMARY_FIGURES if f in TRACKED_FIGURES or (f in frame and frame[f].notna().any())]
 
 
-def monthly_trend(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per month (oldest first) the summaries of the tracked figures; runs without a start are left out."""
+def monthly_trend(frame: pd.DataFrame, figures=TRACKED_FIGURES) -> pd.DataFrame:
+    """Per month (oldest first) the summaries of the figures; runs without a start are left out."""
     dated = frame.loc[frame["month"].notna()].sort_values("month", kind="stable")
-    return group_summary(dated, ["month"])
+    return group_summary(dated, ["month"], figures)
 
 
 def recent_runs(user, limit: int = 10) -> list[IsolationRun]:
-    return list(
+    """The latest runs, each with its number of preparations. The runs are cut first and their preparations
+    counted afterwards: counting in the same query would group every run of the lab before keeping ten."""
+    runs = list(
         IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user))
         .select_related("protocol_version__protocol", "operator")
-        .annotate(preparation_count=Count("preparations"))
         .order_by(F("started_at").desc(nulls_first=True), "-id")[:limit]
     )
+    counts = dict(
+        EVPreparation.objects.filter(run_id__in=[run.pk for run in runs])
+        .order_by()
+        .values_list("run_id")
+        .annotate(n=Count("id"))
+    )
+    for run in runs:
+        run.preparation_count = counts.get(run.pk, 0)
+    return runs
 
 
 def open_reviews(user, limit: int = 10) -> tuple[dict[str, int], list[Review]]:

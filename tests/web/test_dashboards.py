@@ -7,6 +7,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -21,6 +22,14 @@ from tests.services.test_control_charts import CRAFTED, control_run, preparation
 DASHBOARD = reverse("evlims:dashboard")
 COMPARISON = reverse("evlims:dashboard-comparison")
 CONTROLS = reverse("evlims:control-list")
+# The fixtures' runs started in 2025; the comparison shows the last 12 months unless "Runs from" is emptied.
+EVERY_RUN = {"started_from": ""}
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Each test starts without the pages cached by another test's data."""
+    cache.clear()
 
 
 @pytest.fixture
@@ -86,7 +95,7 @@ def queries_for(client, url, params=None) -> int:
 
 
 def test_comparison_summary_shows_n_mean_sd_and_cv(staff_client, compared):
-    response = staff_client.get(COMPARISON)
+    response = staff_client.get(COMPARISON, EVERY_RUN)
     summary = response.context["tables"]["summary"]
     shown = {(row["method"], row["biofluid"], row["metric"]): row for row in summary.rows}
     # Figures no preparation has (recovery here) are left out; the tracked yield stays, with n = 0 where absent.
@@ -105,7 +114,7 @@ def test_comparison_summary_shows_n_mean_sd_and_cv(staff_client, compared):
 
 
 def test_comparison_charts_are_drawn_with_shapes_and_labels(staff_client, compared):
-    response = staff_client.get(COMPARISON)
+    response = staff_client.get(COMPARISON, EVERY_RUN)
     charts = response.context["charts"]
     scatter = base64.b64decode(charts["scatter"].split(",", 1)[1]).decode()
     assert scatter.startswith("<?xml") and "sec-plasma@1.0 (n=3)" in scatter
@@ -118,7 +127,7 @@ def test_comparison_charts_are_drawn_with_shapes_and_labels(staff_client, compar
 
 
 def test_comparison_filters_and_grouping(staff_client, compared):
-    response = staff_client.get(COMPARISON, {"biofluid": "urine", "group": "protocol"})
+    response = staff_client.get(COMPARISON, {"biofluid": "urine", "group": "protocol", **EVERY_RUN})
     assert response.context["count"] == 1
     summary = response.context["tables"]["summary"]
     assert {row["protocol"] for row in summary.rows} == {"Manual SEC"}
@@ -133,14 +142,14 @@ def test_comparison_refuses_a_backwards_date_range(staff_client, compared):
 
 def test_comparison_csv_exports_and_neutralises_formulas(staff_client, compared, project, staff):
     preparation(project, staff, method='=HYPERLINK("http://x")', biofluid="urine", particles_per_ug=1e10)
-    summary = rows(staff_client.get(COMPARISON, {"export": "summary"}))
+    summary = rows(staff_client.get(COMPARISON, {"export": "summary", **EVERY_RUN}))
     assert summary[0] == ["Method", "Biofluid", "Figure", "n", "Mean", "SD", "CV %"]
     sec = next(row for row in summary if row[:3] == ["sec", "blood_plasma", "Particles per µg protein"])
     assert sec[3:] == ["3", "20000000000.0", "10000000000.0", "50.0"]
     uc = next(row for row in summary if row[:3] == ["uc", "urine", "Particles per µg protein"])
     assert uc[3:] == ["1", "5000000000.0", "", ""]  # missing stays empty, never 0
     assert any(row[0] == '\'=HYPERLINK("http://x")' for row in summary)
-    points = rows(staff_client.get(COMPARISON, {"export": "points", "method": "uc"}))
+    points = rows(staff_client.get(COMPARISON, {"export": "points", "method": "uc", **EVERY_RUN}))
     assert len(points) == 2 and points[1][4] == "uc" and points[1][9] == "5000000000.0" and points[1][8] == ""
 
 
@@ -149,10 +158,10 @@ def test_unknown_export_is_404(staff_client):
 
 
 def test_other_labs_never_appear_in_comparison_pages_or_csv(staff_client, compared, foreign):
-    response = staff_client.get(COMPARISON)
+    response = staff_client.get(COMPARISON, EVERY_RUN)
     assert foreign.barcode not in response.content.decode() and response.context["count"] == 4
     for table in ("summary", "points"):
-        text = staff_client.get(COMPARISON, {"export": table}).content.decode("utf-8-sig")
+        text = staff_client.get(COMPARISON, {"export": table, **EVERY_RUN}).content.decode("utf-8-sig")
         assert foreign.barcode not in text and "7770000000000" not in text and "calc" not in text
 
 
@@ -160,7 +169,7 @@ def test_size_overlay_of_ticked_preparations_stays_in_the_users_labs(staff_clien
     sec = compared[0][0]
     size_bins(sec, [(50, 1e9), (150, 2e9), (250, 1e9)])
     size_bins(foreign, [(80, 5e9)])
-    response = staff_client.get(COMPARISON, {"overlay": [sec.pk, foreign.pk]})
+    response = staff_client.get(COMPARISON, {"overlay": [sec.pk, foreign.pk], **EVERY_RUN})
     assert response.context["charts"]["overlay"].startswith("data:image/svg+xml;base64,")
     [shown] = response.context["tables"]["sizes"].rows
     assert (shown["barcode"], shown["bins"], shown["mode"], shown["small"]) == (sec.barcode, 3, 150.0, 0.75)
@@ -272,7 +281,7 @@ def test_dashboard_shows_runs_trends_reviews_alerts_and_jobs(staff_client, proje
     control_run(project, staff, material.samples.get(), CRAFTED)
     MetricJob.objects.create(lab=lab, kind=MetricJob.Kind.FULL, status=MetricJob.Status.RUNNING, total=40, processed=10)
     response = staff_client.get(DASHBOARD)
-    tables = response.context["tables"]
+    tables = {**response.context["tables"], **response.context["figures"]}
     assert prep.run.code in [row["run"][0] for row in tables["runs"].rows]
     assert foreign.run.code not in response.content.decode()
     month = timezone.localtime(recent).strftime("%Y-%m")

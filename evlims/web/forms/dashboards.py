@@ -2,9 +2,11 @@
 Forms validate input only; services do the writing."""
 
 import re
+from datetime import date
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from ...core.models import Lab
 from ...core.tenancy import labs_where, visible_lab_ids
@@ -17,6 +19,31 @@ from ...samples.vocabulary import biofluid_choices
 # Line styles of the size overlay run out after six series; more would no longer read apart.
 MAX_OVERLAYS = 6
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
+# The dashboards show the last year of runs unless asked for another window: a lab's whole history is
+# read only on request.
+DEFAULT_MONTHS = 12
+WINDOW_MONTHS = (3, 6, 12, 24, 36, 60, 120)
+
+
+def window_start(months: int, today: date | None = None) -> date:
+    """First day of the calendar month ``months - 1`` months before this one: the window holds ``months``
+    whole calendar months, the current one included."""
+    today = today or timezone.localdate()
+    index = today.year * 12 + today.month - 1 - (months - 1)
+    return date(index // 12, index % 12 + 1, 1)
+
+
+class DashboardWindowForm(forms.Form):
+    months = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        choices=[(months, f"Last {months} months") for months in WINDOW_MONTHS],
+        label="Figures of runs started in the",
+        error_messages={"invalid_choice": "Choose one of the listed windows (%(value)s is not one of them)."},
+    )
+
+    def months_shown(self) -> int:
+        return self.cleaned_data.get("months") or DEFAULT_MONTHS
 
 
 class PreparationIdsField(forms.MultipleChoiceField):
@@ -35,10 +62,17 @@ class ComparisonFilterForm(forms.Form):
     started_to = forms.DateField(required=False, widget=DATE_WIDGET, label="Runs to")
     overlay = PreparationIdsField(required=False, label="Size distributions of")
 
-    def __init__(self, *args, user, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data, *args, user, **kwargs):
+        # Without a "Runs from" in the query (first visit, links) the last DEFAULT_MONTHS are compared; a
+        # submitted empty "Runs from" asks for every run.
+        if "started_from" not in data:
+            data = data.copy()
+            data["started_from"] = window_start(DEFAULT_MONTHS).isoformat()
+        super().__init__(data, *args, **kwargs)
         labs = visible_lab_ids(user)
-        self.fields["protocol_version"].queryset = protocol_versions_for(user).filter(runs__lab_id__in=labs).distinct()
+        # A semi-join on the lab's runs, not a DISTINCT over every run joined to its version.
+        used = IsolationRun.objects.filter(lab_id__in=labs).values("protocol_version")
+        self.fields["protocol_version"].queryset = protocol_versions_for(user).filter(pk__in=used)
         methods = (
             IsolationRun.objects.filter(lab_id__in=labs).exclude(method="").order_by("method").values_list("method")
         )

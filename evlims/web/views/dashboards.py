@@ -8,8 +8,8 @@ import codecs
 import csv
 import io
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import asdict, dataclass, field
+from functools import partial
 from urllib.parse import urlencode
 
 import numpy as np
@@ -18,20 +18,28 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from ...characterization.plots import Series, size_distribution_svg
 from ...compliance.models import Review
 from ...core.spreadsheets import neutralise
 from ...core.tenancy import labs_where
-from ...metrics import charts, compute, control_charts, controls, selectors, services
+from ...metrics import charts, compute, control_charts, controls, selectors, services, summaries
 from ...metrics.selectors import FIGURE_LABELS, PURITY, TRACKED_FIGURES, YIELD, MetricFilters
-from ..forms.dashboards import ComparisonFilterForm, ControlMaterialForm, LinkSamplesForm, RecomputeForm
+from ..forms.dashboards import (
+    ComparisonFilterForm,
+    ControlMaterialForm,
+    DashboardWindowForm,
+    LinkSamplesForm,
+    RecomputeForm,
+    window_start,
+)
 from .common import member_view, run_service, scoped
 
-TREND_MONTHS = 12
 SHOWN_POINTS = 500
 GROUPINGS = {
     "method_biofluid": ("Method and biofluid", ["method", "biofluid"]),
@@ -107,17 +115,36 @@ def _csv_cell(value):
     return neutralise(value)
 
 
-def _respond(request, template, context, tables):
+def _export_query(request) -> str:
+    params = request.GET.copy()
+    params.pop("export", None)
+    return params.urlencode()
+
+
+def _respond(request, template, context, tables, figures=None):
+    """The page, or ``?export=<name>`` as CSV. ``figures()`` gives the tables of the page's cached part; they
+    are built only when one of them is exported."""
     wanted = request.GET.get("export")
     if wanted:
-        table = next((table for table in tables if table.name == wanted), None)
+        table = next((table for table in [*tables, *(figures() if figures else [])] if table.name == wanted), None)
         if table is None:
             raise Http404("No such table on this page.")
         return table.csv_response()
-    params = request.GET.copy()
-    params.pop("export", None)
     tables_by_name = {table.name: table for table in tables}
-    return render(request, template, {**context, "tables": tables_by_name, "export_query": params.urlencode()})
+    return render(request, template, {**context, "tables": tables_by_name, "export_query": _export_query(request)})
+
+
+def _cached_html(request, kind, params, template, build_context) -> str:
+    """The page's data-heavy part rendered once per version of the labs' data (``summaries.cached``): a
+    repeated view reads two aggregates instead of every preparation, and a new result shows at once."""
+    export_query = _export_query(request)
+    html = summaries.cached(
+        request.user,
+        kind,
+        [params, export_query],
+        lambda: render_to_string(template, {**build_context(), "export_query": export_query}),
+    )
+    return mark_safe(html)  # rendered (and escaped) by the template engine above
 
 
 def _summary_table(name, title, summary, by_columns) -> DataTable:
@@ -145,75 +172,98 @@ def _run_link(code, pk):
 @member_view
 def dashboard(request):
     user = request.user
-    since = (timezone.now() - timedelta(days=31 * TREND_MONTHS)).date()
-    trend = selectors.monthly_trend(selectors.metrics_frame(user, MetricFilters(started_from=since)))
+    window = DashboardWindowForm(request.GET)
+    if not window.is_valid():
+        return render(request, "evlims/dashboards/dashboard.html", {"window": window}, status=400)
+    months = window.months_shown()
+    since = window_start(months)
     review_counts, reviews = selectors.open_reviews(user)
-    alerts = control_charts.drift_alerts(user)
-    jobs = selectors.metric_jobs(user)
-    tables = [
-        DataTable(
-            "runs",
-            "Recent runs",
-            [
-                ("run", "Run", "link"),
-                ("status", "Status", "text"),
-                ("protocol", "Protocol", "text"),
-                ("started_at", "Started", "text"),
-                ("preparations", "Preparations", "int"),
-            ],
-            [
-                {
-                    "run": _run_link(run.code, run.pk),
-                    "status": run.get_status_display(),
-                    "protocol": str(run.protocol_version) if run.protocol_version else run.protocol_name or None,
-                    "started_at": _local(run.started_at),
-                    "preparations": run.preparation_count,
-                }
-                for run in selectors.recent_runs(user)
-            ],
-        ),
-        _summary_table("trend", f"Figures by month (last {TREND_MONTHS} months)", trend, [("month", "Month")]),
-        DataTable(
-            "reviews",
-            "Open QA reviews",
-            [
-                ("subject", "Subject", "text"),
-                ("state", "State", "text"),
-                ("submitted_by", "Submitted by", "text"),
-                ("submitted_at", "Submitted", "text"),
-            ],
-            [
-                {
-                    "subject": str(review.preparation or review.run),
-                    "state": review.get_state_display(),
-                    "submitted_by": review.submitted_by.get_username(),
-                    "submitted_at": _local(review.submitted_at),
-                }
-                for review in reviews
-            ],
-        ),
-        DataTable(
-            "alerts",
-            "Control-chart alerts (latest point broke a rule)",
-            [
-                ("material", "Control material", "link"),
-                ("protocol", "Protocol", "text"),
-                ("figure", "Figure", "text"),
-                ("run", "Run", "text"),
-                ("value", "Value", "sci"),
-                ("level", "Level", "text"),
-                ("rules", "Rules", "text"),
-            ],
-            [_alert_row(chart) for chart in alerts],
-        ),
-    ]
+    tables = [_runs_table(selectors.recent_runs(user)), _reviews_table(reviews)]
+    figures = partial(_dashboard_figures, user, since, months)
     context = {
-        "trend_charts": [(FIGURE_LABELS[f], charts.trend_chart(trend, f)) for f in TRACKED_FIGURES],
+        "window": window,
+        "months": months,
+        "since": since,
         "review_counts": [(Review.State(state).label, count) for state, count in review_counts.items()],
-        "jobs": jobs,
+        "jobs": selectors.metric_jobs(user),
         "recompute_form": RecomputeForm(user=user) if labs_where(user, controls.ADMIN_ROLES) else None,
     }
-    return _respond(request, "evlims/dashboards/dashboard.html", context, tables)
+    if not request.GET.get("export"):
+        template = "evlims/dashboards/_dashboard_figures.html"
+        context["figures_html"] = _cached_html(request, "dashboard", [since.isoformat()], template, figures)
+    return _respond(request, "evlims/dashboards/dashboard.html", context, tables, lambda: figures()["figures"].values())
+
+
+def _dashboard_figures(user, since, months) -> dict:
+    trend = summaries.month_summary(user, MetricFilters(started_from=since))
+    trend_table = _summary_table("trend", f"Figures by month (last {months} months)", trend, [("month", "Month")])
+    return {
+        "figures": {"trend": trend_table, "alerts": _alerts_table(control_charts.drift_alerts(user))},
+        "trend_charts": [(FIGURE_LABELS[f], charts.trend_chart(trend, f)) for f in TRACKED_FIGURES],
+    }
+
+
+def _runs_table(runs) -> DataTable:
+    return DataTable(
+        "runs",
+        "Recent runs",
+        [
+            ("run", "Run", "link"),
+            ("status", "Status", "text"),
+            ("protocol", "Protocol", "text"),
+            ("started_at", "Started", "text"),
+            ("preparations", "Preparations", "int"),
+        ],
+        [
+            {
+                "run": _run_link(run.code, run.pk),
+                "status": run.get_status_display(),
+                "protocol": str(run.protocol_version) if run.protocol_version else run.protocol_name or None,
+                "started_at": _local(run.started_at),
+                "preparations": run.preparation_count,
+            }
+            for run in runs
+        ],
+    )
+
+
+def _reviews_table(reviews) -> DataTable:
+    return DataTable(
+        "reviews",
+        "Open QA reviews",
+        [
+            ("subject", "Subject", "text"),
+            ("state", "State", "text"),
+            ("submitted_by", "Submitted by", "text"),
+            ("submitted_at", "Submitted", "text"),
+        ],
+        [
+            {
+                "subject": str(review.preparation or review.run),
+                "state": review.get_state_display(),
+                "submitted_by": review.submitted_by.get_username(),
+                "submitted_at": _local(review.submitted_at),
+            }
+            for review in reviews
+        ],
+    )
+
+
+def _alerts_table(alerts) -> DataTable:
+    return DataTable(
+        "alerts",
+        "Control-chart alerts (latest point broke a rule)",
+        [
+            ("material", "Control material", "link"),
+            ("protocol", "Protocol", "text"),
+            ("figure", "Figure", "text"),
+            ("run", "Run", "text"),
+            ("value", "Value", "sci"),
+            ("level", "Level", "text"),
+            ("rules", "Rules", "text"),
+        ],
+        [_alert_row(chart) for chart in alerts],
+    )
 
 
 def _alert_row(chart) -> dict:
@@ -327,47 +377,58 @@ def _size_overlay(user, preparation_ids):
     return chart, summary, every_bin
 
 
+# Columns the comparison's charts and summaries read for every preparation; the listed rows are read with
+# every column (the particle instrument is a subquery per row).
+COMPARED_COLUMNS = ("preparation", "started_at", "protocol", "method", "biofluid", *selectors.SUMMARY_FIGURES)
+
+
 @member_view
 def comparison(request):
     user = request.user
-    form = ComparisonFilterForm(request.GET or None, user=user)
-    if form.is_bound and not form.is_valid():
-        context = {"form": form, "invalid": True, "groupings": [(key, label) for key, (label, _) in GROUPINGS.items()]}
-        return render(request, "evlims/dashboards/comparison.html", context)
-    filters = form.filters() if form.is_bound else MetricFilters()
+    form = ComparisonFilterForm(request.GET, user=user)
+    groupings = [(key, label) for key, (label, _) in GROUPINGS.items()]
+    if not form.is_valid():
+        context = {"form": form, "invalid": True, "groupings": groupings}
+        return render(request, "evlims/dashboards/comparison.html", context, status=400)
+    filters = form.filters()
     grouping = request.GET.get("group", "method_biofluid")
     grouping = grouping if grouping in GROUPINGS else "method_biofluid"
+    overlay_ids = form.cleaned_data["overlay"]
+    content = partial(_comparison_content, user, filters, grouping, overlay_ids)
+    context = {"form": form, "groupings": groupings, "grouping": grouping, "overlay_ids": set(overlay_ids)}
+    if not request.GET.get("export"):
+        params = [asdict(filters), grouping, overlay_ids]
+        template = "evlims/dashboards/_comparison_figures.html"
+        context["figures_html"] = _cached_html(request, "comparison", params, template, content)
+    return _respond(request, "evlims/dashboards/comparison.html", context, [], lambda: content()["tables"].values())
+
+
+def _comparison_content(user, filters, grouping, overlay_ids) -> dict:
     group_label, group_columns = GROUPINGS[grouping]
-    frame = selectors.metrics_frame(user, filters)
+    columns = [*COMPARED_COLUMNS, *(column for column in group_columns if column not in COMPARED_COLUMNS)]
+    frame = selectors.metrics_frame(user, filters, columns=[c for c in columns if c != "month"])
     summary = selectors.group_summary(frame, group_columns, selectors.recorded_figures(frame))
-    overlay_ids = form.cleaned_data["overlay"] if form.is_bound else []
     overlay_chart, sizes_table, bins_table = _size_overlay(user, overlay_ids)
     labelled = frame.assign(method_biofluid=frame["method"].fillna("(no method)") + " · " + frame["biofluid"])
+    listed = selectors.metrics_frame(user, filters, limit=SHOWN_POINTS)
     points = DataTable(
         "points",
         "Preparations",
         POINT_COLUMNS,
-        _point_rows(frame.head(SHOWN_POINTS)),
-        all_rows=lambda: _point_rows(frame),
+        _point_rows(listed),
+        all_rows=lambda: _point_rows(selectors.metrics_frame(user, filters)),
         key="preparation",
     )
     if len(frame) > SHOWN_POINTS:
         points.note = f"The first {SHOWN_POINTS} of {len(frame)} preparations are listed; the CSV holds them all."
-    tables = [
-        _summary_table(
-            "summary",
-            f"Summary by {group_label.lower()}",
-            summary,
-            [(column, column.replace("_", " ").capitalize()) for column in group_columns],
-        ),
-        points,
-        sizes_table,
-        bins_table,
-    ]
-    context = {
-        "form": form,
-        "groupings": [(key, label) for key, (label, _) in GROUPINGS.items()],
-        "grouping": grouping,
+    summary_table = _summary_table(
+        "summary",
+        f"Summary by {group_label.lower()}",
+        summary,
+        [(column, column.replace("_", " ").capitalize()) for column in group_columns],
+    )
+    return {
+        "tables": {table.name: table for table in (summary_table, points, sizes_table, bins_table)},
         "count": len(frame),
         "overlay_ids": set(overlay_ids),
         "charts": {
@@ -378,7 +439,6 @@ def comparison(request):
         },
         "not_on_log_axes": int((~(frame[YIELD].gt(0) & frame[PURITY].gt(0))).sum()),
     }
-    return _respond(request, "evlims/dashboards/comparison.html", context, tables)
 
 
 # -- control materials and Levey–Jennings charts --------------------------------------------------------------
