@@ -67,16 +67,16 @@ class InsertClash(Exception):
     barcode sequence is behind the stored records). ``in_use()`` names the rows; call it only after the
     caller's transaction or savepoint has been rolled back, as the database answers nothing before."""
 
-    def __init__(self, error: IntegrityError, planned: list[_Planned], lab):
+    def __init__(self, error: IntegrityError, planned: list[_Planned], lab_id: int):
         super().__init__(str(error))
-        self.planned, self.lab = planned, lab
+        self.planned, self.lab_id = planned, lab_id
 
     def in_use(self) -> list[tuple[int, ValidationError]]:
         barcodes = [p.value for p in self.planned if p.key != "code"]
         codes = [p.value for p in self.planned if p.key == "code"]
         by_samples = existing_values(Sample.objects.all(), "barcode", barcodes)
         by_aliquots = existing_values(Aliquot.objects.all(), "barcode", barcodes)
-        donors = existing_values(Donor.objects.filter(lab=self.lab), "code", codes)
+        donors = existing_values(Donor.objects.filter(lab_id=self.lab_id), "code", codes)
         refused = []
         for planned in self.planned:
             if planned.key == "code" and planned.value in donors:
@@ -141,7 +141,7 @@ def samples_register_bulk(*, actor, project, rows: list[SampleRow], progress=Non
             if progress is not None:
                 progress(start + len(batch))
     except IntegrityError as error:
-        raise InsertClash(error, _planned(plans, new_donors, rows, issued), project.lab) from error
+        raise InsertClash(error, _planned(plans, new_donors, rows, issued), project.lab_id) from error
     return Registered(
         samples=[plan.sample for plan in plans],
         aliquots=sum(len(plan.tubes) for plan in plans),

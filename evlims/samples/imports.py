@@ -321,8 +321,8 @@ def _clash_problems(clash: InsertClash) -> list[dict]:
     ]
 
 
-def _register_rows(manifest: ManifestImport, checked: CheckedManifest, actor) -> dict:
-    """Every row in bulk; the summary is the ``changes`` of the import's one audit event."""
+def _sample_rows(manifest: ManifestImport, checked: CheckedManifest) -> list[SampleRow]:
+    """The checked rows as registrations, each with the reason its records' history rows carry."""
     rows = []
     for row in checked.rows:
         values = dict(row.values)
@@ -331,6 +331,12 @@ def _register_rows(manifest: ManifestImport, checked: CheckedManifest, actor) ->
         volume_ul = values.pop("aliquot_volume_ul", None)
         reason = f"Manifest import {manifest.pk}, row {row.number}"
         rows.append(SampleRow(row.number, reason, values, donor_code=code, aliquot_volumes_ul=[volume_ul] * count))
+    return rows
+
+
+def _register_rows(manifest: ManifestImport, checked: CheckedManifest, actor) -> dict:
+    """Every row in bulk; the summary is the ``changes`` of the import's one audit event."""
+    rows = _sample_rows(manifest, checked)
     registered = samples_register_bulk(
         actor=actor,
         project=manifest.project,
