@@ -26,6 +26,14 @@ Figures (``--only`` takes their names, comma separated):
 The database is created for the run: a temporary SQLite file, or PostgreSQL database ``evlims_bench``
 (dropped and created again; ``--pg-url`` for another server). Results are printed as a table and written
 to bench/results/<timestamp>.json.
+
+``--reuse`` keeps the database (created only if missing; on SQLite the file ``--sqlite-path``, by default
+var/bench.sqlite3): a reference or large lab of the requested size that an earlier run, or
+``manage.py evlims_generate`` with the default seed, loaded there is measured as it is, so pages can be
+measured again and again at 100,000 preparations without reloading:
+
+    .venv/bin/python bench/run.py --database postgres --pg-url postgres://postgres@127.0.0.1:5432/evlims_large \
+        --scale large --reuse --only pages
 """
 
 import argparse
@@ -50,16 +58,28 @@ sys.path[:0] = [str(ROOT), str(BENCH)]
 SCALES = {"small": 2_000, "large": 100_000}
 DEFAULT_SCALE = "10000"
 REFERENCE_PREPARATIONS = 200
+REFERENCE_SEED = 11
 FIGURES = ("generate", "pages", "shapes", "metrics", "compliance", "import", "ingest")
 COMPLIANCE_BATCH = 10_000
 IMPORT_ROWS = 2_000  # the commit goes through the services row by row: --import-rows 10000 takes minutes
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/evlims_bench"
+SQLITE_REUSED = ROOT / "var" / "bench.sqlite3"
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--pg-url", default=PG_DEFAULT, help=f"PostgreSQL database to (re)create ({PG_DEFAULT})")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the database and the labs already loaded in it: load only what is missing, then measure",
+    )
+    parser.add_argument(
+        "--sqlite-path",
+        type=Path,
+        help=f"SQLite file to use (default: a temporary one; {SQLITE_REUSED.relative_to(ROOT)} with --reuse)",
+    )
     parser.add_argument(
         "--scale", default=DEFAULT_SCALE, help="preparations of the large lab: small (2,000), large (100,000) or N"
     )
@@ -79,10 +99,14 @@ def parse_args(argv=None):
 def configure(options, workdir: Path) -> str:
     """Settings of this run (the test settings on the chosen database, this run's URLconf); returns the URL."""
     if options.database == "sqlite":
-        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+        path = options.sqlite_path or (SQLITE_REUSED if options.reuse else workdir / "bench.sqlite3")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not options.reuse:
+            path.unlink(missing_ok=True)
+        url = f"sqlite:///{path.resolve()}"
     else:
         url = options.pg_url
-        recreate_postgres(url)
+        recreate_postgres(url, keep=options.reuse)
     os.environ["DATABASE_URL"] = url
     settings = types.ModuleType("bench_settings")
     exec("from config.settings.test import *  # noqa: F403", settings.__dict__)
@@ -105,7 +129,8 @@ def configure(options, workdir: Path) -> str:
     return url
 
 
-def recreate_postgres(url: str):
+def recreate_postgres(url: str, *, keep: bool = False):
+    """Drop and create the database; with ``keep``, create it only if it does not exist yet."""
     import psycopg
 
     name = url.rsplit("/", 1)[1].split("?")[0]
@@ -113,6 +138,9 @@ def recreate_postgres(url: str):
         raise SystemExit(f"refusing to recreate database {name!r}: plain names only")
     admin_url = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_url, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if keep and exists:
+            return
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
 
@@ -183,26 +211,65 @@ def count_queries(function) -> tuple[int, object]:
 # ---------------------------------------------------------------------------------------------- figures
 
 
+def loaded_lab(size):
+    """The newest generated lab of exactly these sizes and seed (its summary event is written last, in the
+    load's transaction, so its lab is complete), as generate() would have returned it; or None."""
+    from django.contrib.auth import get_user_model
+
+    from evlims.core.models import AuditEvent
+    from evlims.demo import scale
+
+    wanted = {
+        "seed": size.seed,
+        "histogram_bins": size.histogram_bins,
+        "preparations": size.preparations,
+        "samples": size.samples,
+        "measurements": size.measurements,
+    }
+    lookups = {f"changes__{key}": value for key, value in wanted.items()}
+    events = AuditEvent.objects.filter(action="scale.generate", lab__isnull=False, **lookups)
+    event = events.select_related("lab").order_by("-id").first()
+    if event is None:
+        return None
+    lab = event.lab
+    accounts = get_user_model().objects.filter(username__startswith=f"{lab.slug}.")
+    users = {user.username.rsplit(".", 1)[1]: user for user in accounts}
+    counts = {key: value for key, value in event.changes.items() if key not in ("seed", "histogram_bins")}
+    return scale.LabSummary(lab=lab, users=users, counts=counts)
+
+
 def generate_data(results, options):
-    """The reference lab and the large lab; the load of the large one is the generate figure."""
+    """The reference lab and the large lab; the load of the large one is the generate figure. With
+    --reuse, labs of the same sizes already in the database are taken as they are."""
     from django.db import transaction
 
     from evlims.core.models import Lab, Project
     from evlims.demo import scale
     from evlims.samples.models import Sample
 
-    reference = scale.generate(scale.ScaleSize.from_preparations(REFERENCE_PREPARATIONS, seed=11))[0]
-    elapsed, summaries = timed(lambda: scale.generate(scale.ScaleSize.from_preparations(options.preparations)))
+    reference_size = scale.ScaleSize.from_preparations(REFERENCE_PREPARATIONS, seed=REFERENCE_SEED)
+    large_size = scale.ScaleSize.from_preparations(options.preparations)
+    reference = loaded_lab(reference_size) if options.reuse else None
+    reference = reference or scale.generate(reference_size)[0]
+    large = loaded_lab(large_size) if options.reuse else None
+    results.meta["reused_large_lab"] = large is not None
+    if large is not None:
+        rows = sum(large.counts.values())
+        print(f"  generate   reusing {large.lab.name} ({rows:,} rows loaded earlier): no load measured")
+        return reference, large
+    elapsed, summaries = timed(lambda: scale.generate(large_size))
     large = summaries[0]
     rows = sum(large.counts.values())
-    # Baseline: bulk_create of plain Sample rows at the same batch size, rolled back.
-    lab = Lab.objects.create(name="Baseline lab", slug="baseline-lab")
-    project = Project.objects.create(lab=lab, code="BASE", title="Baseline")
+    # Baseline: bulk_create of plain Sample rows at the same batch size, rolled back (lab and project too,
+    # so a kept database can run this again).
     count = min(20_000, rows)
-    samples = [
-        Sample(lab=lab, project=project, barcode=f"BASE-{n:07d}", biofluid="serum", volume_ml=1) for n in range(count)
-    ]
     with transaction.atomic():
+        lab = Lab.objects.create(name="Baseline lab", slug="baseline-lab")
+        project = Project.objects.create(lab=lab, code="BASE", title="Baseline")
+        samples = [
+            Sample(lab=lab, project=project, barcode=f"BASE-{n:07d}", biofluid="serum", volume_ml=1)
+            for n in range(count)
+        ]
         baseline, _ = timed(lambda: Sample.objects.bulk_create(samples, batch_size=scale.BATCH))
         transaction.set_rollback(True)
     if "generate" in options.figures:
@@ -217,6 +284,14 @@ def generate_data(results, options):
             counts=large.counts,
         )
     return reference, large
+
+
+def prepared_before(reference, large) -> bool:
+    """Whether an earlier run on this kept database already computed metrics and compliance for the labs
+    and opened the QA queue's reviews (the last step of that preparation)."""
+    from evlims.compliance.models import Review
+
+    return all(Review.objects.filter(lab=summary.lab).exists() for summary in (reference, large))
 
 
 def page_urls(summary) -> list[tuple[str, str, str]]:
@@ -561,10 +636,17 @@ def main(argv=None):
         needs_data = set(options.figures) & {"generate", "pages", "shapes", "metrics", "compliance"}
         if needs_data:
             reference, large = generate_data(results, options)
-        if "metrics" in options.figures or "pages" in options.figures:
+        # A kept database prepared by an earlier run needs no second metric and compliance pass for pages;
+        # the compliance figure opens the reviews again, so the bench's own earlier ones go first.
+        prepared = bool(needs_data) and options.reuse and prepared_before(reference, large)
+        if prepared and "compliance" in options.figures:
+            from evlims.compliance.models import Review
+
+            Review.objects.filter(lab__in=[reference.lab, large.lab]).delete()
+        if "metrics" in options.figures or ("pages" in options.figures and not prepared):
             metrics_results = results if "metrics" in options.figures else Results(options, url, quiet=True)
             metrics(metrics_results, options, reference, large)
-        if "compliance" in options.figures or "pages" in options.figures:
+        if "compliance" in options.figures or ("pages" in options.figures and not prepared):
             compliance_results = results if "compliance" in options.figures else Results(options, url, quiet=True)
             compliance(compliance_results, options, reference, large)
         if "pages" in options.figures:
