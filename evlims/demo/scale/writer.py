@@ -84,7 +84,7 @@ class Writer:
         return ids
 
     @staticmethod
-    def _convert(row, converters) -> tuple:
+    def _convert(row, converters) -> list:
         values = list(row)
         for index, function in converters:
             values[index] = function(values[index])
