@@ -14,7 +14,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_f
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from ..characterization.selectors import preparation_get, preparation_list
+from ..characterization.selectors import preparation_get, preparation_list, with_result_counts
 from ..compliance import services as compliance_services
 from ..compliance.evidence import experiment_documents, preparations_with_evidence
 from ..compliance.models import ComplianceEvaluation, Review, Signature
@@ -204,8 +204,10 @@ class PreparationListApi(ScopedListApi):
     ordering = ["-created_at", "-id"]
     api_key_scopes = PREPARATION_READ
 
+    decorate_page = staticmethod(with_result_counts)
+
     def get_queryset(self):
-        return preparation_list(self.request.user).select_related("input_aliquot__sample")
+        return preparation_list(self.request.user)
 
 
 class PreparationObjectApi(ScopedDetailApi):

@@ -939,6 +939,7 @@ class IngestionListApi(ScopedListApi):
     ordering_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
     api_key_scopes = {"read": READ}
+    decorate_page = staticmethod(selectors.with_measurement_counts)
 
     def get_queryset(self):
         return selectors.ingestions_for(self.request.user)

@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from ..core.models import Project
 from ..isolation import services
 from ..isolation.models import EVPreparation, IsolationRun, ProtocolVersion
-from ..isolation.selectors import protocol_versions_for, run_get, runs_for, step_rows
+from ..isolation.selectors import protocol_versions_for, run_get, run_list, runs_for, step_rows, with_run_counts
 from ..samples.selectors import aliquots_for, projects_for
 from .base import (
     IdFilter,
@@ -242,9 +242,10 @@ class RunListCreateApi(ScopedListApi):
     search_fields = ["code", "protocol_name", "equipment"]
     ordering_fields = ["started_at", "created_at", "code"]
     ordering = ["-created_at", "-id"]
+    decorate_page = staticmethod(with_run_counts)
 
     def get_queryset(self):
-        return runs_for(self.request.user)
+        return run_list(self.request.user)
 
     @extend_schema(summary="List isolation runs")
     def get(self, request, *args, **kwargs):

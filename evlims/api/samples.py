@@ -12,7 +12,16 @@ from ..core.models import Project
 from ..samples import services
 from ..samples.models import Aliquot, Donor, Sample, StorageUnit
 from ..samples.quality import quality_flags
-from ..samples.selectors import aliquots_for, donors_for, projects_for, sample_get, sample_list, storage_units_for
+from ..samples.selectors import (
+    aliquots_for,
+    donors_for,
+    projects_for,
+    sample_get,
+    sample_list,
+    samples_for,
+    storage_units_for,
+    with_available_aliquots,
+)
 from ..samples.sprec import sprec_code
 from .aliquots import AliquotOutputSerializer
 from .base import (
@@ -240,6 +249,7 @@ class SampleListCreateApi(ScopedListApi):
     search_fields = ["barcode", "external_id"]
     ordering_fields = ["collected_at", "received_at", "barcode", "created_at"]
     ordering = ["-collected_at", "-id"]
+    decorate_page = staticmethod(with_available_aliquots)
 
     def get_queryset(self):
         return sample_list(self.request.user)
@@ -271,7 +281,7 @@ class SampleDetailApi(ScopedDetailApi):
     serializer_class = SampleDetailOutputSerializer
 
     def get_queryset(self):
-        return sample_list(self.request.user)
+        return samples_for(self.request.user)
 
     @extend_schema(summary="Read a sample with quality flags, SPREC code and aliquots")
     def get(self, request, *args, **kwargs):
@@ -305,7 +315,7 @@ class SampleAliquotsCreateApi(ScopedObjectApi):
     serializer_class = AliquotOutputSerializer
 
     def get_queryset(self):
-        return sample_list(self.request.user)
+        return samples_for(self.request.user)
 
     @extend_schema(
         summary="Cut more first-generation aliquots from a sample",

@@ -46,7 +46,11 @@ class Measurement(TimeStampedModel):
 
     class Meta:
         ordering = ["measured_at", "id"]
-        indexes = [models.Index(fields=["preparation", "kind"], name="evlims_measurement_prep_idx")]
+        indexes = [
+            models.Index(fields=["preparation", "kind"], name="evlims_measurement_prep_idx"),
+            # The measurement list reads a lab's results in measurement order, page by page.
+            models.Index(fields=["lab", "measured_at", "id"], name="evlims_meas_lab_measured_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(preparation__isnull=False) | Q(input_sample__isnull=False),

@@ -3,11 +3,11 @@
 Every function returns a fixed number of queries however many rows there are (pages assert it).
 """
 
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.fields.json import KT
-from django.db.models.functions import Coalesce
 
 from ..core.errors import NotFound
+from ..core.paging import attach_counts
 from ..core.tenancy import visible_lab_ids
 from ..instruments.models import Ingestion, Instrument, RawFile
 from ..isolation.models import EVPreparation, IsolationRun
@@ -16,21 +16,21 @@ from .models import Measurement, SizeBin
 
 # How many of a lab's preparations the mapping form suggests; any other barcode can still be typed.
 SUGGESTED_PREPARATIONS = 500
+RUN_CHOICES = 100
+MAX_ID = 2**63 - 1
 COUNTED_KINDS = (Measurement.Kind.PARTICLE, Measurement.Kind.PROTEIN, Measurement.Kind.MARKER, Measurement.Kind.IMAGING)
 
 
-def _measurement_count():
-    counted = Measurement.objects.filter(ingestion=OuterRef("pk")).values("ingestion").annotate(n=Count("pk"))
-    return Coalesce(Subquery(counted.values("n")), 0)
-
-
 def ingestions_for(user):
-    """Uploads and instrument posts of the user's labs, newest first, without the (large) parsed documents."""
+    """Uploads and instrument posts of the user's labs, newest first, without the (large) parsed documents.
+
+    ``with_measurement_counts`` adds how many results each committed, for the page shown.
+    """
     return (
         Ingestion.objects.filter(lab_id__in=visible_lab_ids(user))
         .select_related("lab", "raw_file", "instrument", "submitted_by")
         .defer("parsed", "response")
-        .annotate(file_format=KT("parsed__format"), measurement_count=_measurement_count())
+        .annotate(file_format=KT("parsed__format"))
         .order_by("-created_at", "-id")
     )
 
@@ -80,8 +80,15 @@ def known_barcodes(lab_id, barcodes) -> set[str]:
     )
 
 
-def runs_with_preparations(user):
-    return IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user)).order_by("-created_at", "-id")
+def runs_with_preparations(user, selected=None):
+    """The runs the preparation list's filter offers: the lab's RUN_CHOICES most recent ones, plus the run
+    the request names (a link to an older run's preparations still validates). A lab-year holds thousands
+    of runs; rendering each as an option cost more than reading the page."""
+    runs = IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user))
+    offered = Q(pk__in=Subquery(runs.order_by("-created_at", "-id").values("pk")[:RUN_CHOICES]))
+    if isinstance(selected, str) and selected.isdigit() and int(selected) <= MAX_ID:
+        offered |= Q(pk=int(selected))
+    return runs.filter(offered).order_by("-created_at", "-id")
 
 
 def isolation_methods(user) -> list[str]:
@@ -97,7 +104,10 @@ def isolation_methods(user) -> list[str]:
 
 
 def preparation_list(user, *, run=None, biofluid: str = "", method: str = ""):
-    """Preparations with their headline figures (purity class, EV-METRIC) and result counts per kind."""
+    """Preparations with their headline figures (purity class, EV-METRIC), newest first.
+
+    Nothing is aggregated here: the page is cut first, then ``with_result_counts`` counts its results.
+    """
     preparations = preparations_for(user).select_related("run")
     if run is not None:
         preparations = preparations.filter(run=run)
@@ -105,17 +115,27 @@ def preparation_list(user, *, run=None, biofluid: str = "", method: str = ""):
         preparations = preparations.filter(input_aliquot__sample__biofluid=biofluid)
     if method:
         preparations = preparations.filter(run__method=method)
-    counts = {
-        f"{kind}_count": Count("measurements", filter=Q(measurements__kind=kind), distinct=True)
-        for kind in COUNTED_KINDS
-    }
     return preparations.annotate(
         purity_class=F("metrics__purity_class"),
         particles_per_ug=F("metrics__particles_per_ug"),
         ev_metric_pct=F("evaluation__ev_metric_pct"),
         mandatory_failed=F("evaluation__mandatory_failed"),
-        **counts,
     ).order_by("-created_at", "-id")
+
+
+def with_result_counts(preparations) -> None:
+    """``<kind>_count`` (particle, protein, marker, imaging) on one page of preparations (one query)."""
+    attach_counts(
+        preparations,
+        **{
+            f"{kind}_count": Measurement.objects.filter(preparation=OuterRef("pk"), kind=kind) for kind in COUNTED_KINDS
+        },
+    )
+
+
+def with_measurement_counts(ingestions) -> None:
+    """``measurement_count`` on one page of ingestions (one query)."""
+    attach_counts(ingestions, measurement_count=Measurement.objects.filter(ingestion=OuterRef("pk")))
 
 
 def preparation_get(user, pk) -> EVPreparation:

@@ -56,6 +56,14 @@ class Review(TimeStampedModel):
 
     class Meta:
         ordering = ["submitted_at"]
+        # The QA queue: a lab's reviews awaiting a signature, oldest first (closed reviews are left out).
+        indexes = [
+            models.Index(
+                fields=["lab", "submitted_at", "id"],
+                condition=Q(state__in=["submitted", "verified"]),
+                name="evlims_review_queue_idx",
+            )
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(preparation__isnull=False, run__isnull=True)

@@ -111,6 +111,8 @@ class Ingestion(TimeStampedModel):
 
     class Meta:
         ordering = ["-created_at"]
+        # The ingestion list reads a lab's uploads and posts newest first, page by page.
+        indexes = [models.Index(fields=["lab", "created_at", "id"], name="evlims_ingest_lab_created_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["client", "idempotency_key"],

@@ -99,6 +99,8 @@ class IsolationRun(VersionedModel):
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        # The run list reads a lab's runs newest first, page by page (id breaks ties for keyset cursors).
+        indexes = [models.Index(fields=["lab", "created_at", "id"], name="evlims_run_lab_created_idx")]
 
     def __str__(self):
         return self.code
@@ -139,6 +141,8 @@ class EVPreparation(VersionedModel):
 
     class Meta:
         ordering = ["barcode"]
+        # The preparation list (web and API) reads a lab's preparations newest first, page by page.
+        indexes = [models.Index(fields=["lab", "created_at", "id"], name="evlims_prep_lab_created_idx")]
         constraints = [
             models.CheckConstraint(condition=Q(input_volume_ul__gt=0), name="evlims_prep_input_volume_positive"),
             models.CheckConstraint(

@@ -1,8 +1,9 @@
 """Reads of protocols, runs and preparations, scoped to the user's labs (library protocols are shared)."""
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, OuterRef, Prefetch, Q
 
 from ..core.errors import NotFound
+from ..core.paging import attach_counts
 from ..core.tenancy import visible_lab_ids
 from .models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
 
@@ -35,6 +36,29 @@ def runs_for(user):
         IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user))
         .select_related("project", "operator", "protocol_version__protocol")
         .annotate(preparation_count=Count("preparations", distinct=True))
+    )
+
+
+def run_list(user, *, status: str = "", protocol=None, operator=None):
+    """Runs of the user's labs matching the filters, newest first; nothing aggregated (see ``with_run_counts``)."""
+    runs = IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user)).select_related(
+        "project", "operator", "protocol_version__protocol"
+    )
+    if status:
+        runs = runs.filter(status=status)
+    if protocol is not None:
+        runs = runs.filter(protocol_version__protocol=protocol)
+    if operator is not None:
+        runs = runs.filter(operator=operator)
+    return runs.order_by("-created_at", "-id")
+
+
+def with_run_counts(runs) -> None:
+    """``preparation_count`` and ``step_count`` (steps recorded) on one page of runs (one query)."""
+    attach_counts(
+        runs,
+        preparation_count=EVPreparation.objects.filter(run=OuterRef("pk")),
+        step_count=RunStep.objects.filter(run=OuterRef("pk")),
     )
 
 

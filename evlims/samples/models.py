@@ -115,6 +115,8 @@ class Sample(VersionedModel):
         indexes = [
             models.Index(fields=["lab", "biofluid", "collected_at"], name="evlims_sample_lab_fluid_idx"),
             models.Index(fields=["project", "collected_at"], name="evlims_sample_project_idx"),
+            # The sample list reads a lab's samples by collection time, page by page (id breaks ties).
+            models.Index(fields=["lab", "collected_at", "id"], name="evlims_sample_lab_coll_idx"),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(volume_ml__gt=0), name="evlims_sample_volume_positive"),

@@ -3,10 +3,11 @@
 Each selector fixes its joins and prefetches so page and API query counts stay flat as data grow.
 """
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 
 from ..core.errors import NotFound
 from ..core.models import AuditEvent, Project
+from ..core.paging import attach_counts
 from ..core.tenancy import visible_lab_ids
 from .models import Aliquot, CustodyEvent, Donor, Sample, StorageUnit
 
@@ -24,16 +25,20 @@ def samples_for(user):
 
 
 def sample_list(user, *, search: str = "", biofluid: str = "", project=None, collected_from=None, collected_to=None):
-    samples = samples_for(user).annotate(
-        aliquot_count=Count("aliquots", filter=Q(aliquots__status=Aliquot.Status.AVAILABLE))
-    )
+    """Samples matching the filters, most recently collected first; nothing aggregated.
+
+    The page is cut first, then ``with_available_aliquots`` counts tubes for its rows. A search by aliquot
+    barcode is an EXISTS, not a join, so a sample is never repeated and no DISTINCT is needed.
+    """
+    samples = samples_for(user)
     if search:
+        tube = Aliquot.objects.filter(sample=OuterRef("pk"), barcode__iexact=search)
         samples = samples.filter(
             Q(barcode__icontains=search)
             | Q(external_id__icontains=search)
             | Q(donor__code__icontains=search)
-            | Q(aliquots__barcode__iexact=search)
-        ).distinct()
+            | Exists(tube)
+        )
     if biofluid:
         samples = samples.filter(biofluid=biofluid)
     if project:
@@ -42,7 +47,12 @@ def sample_list(user, *, search: str = "", biofluid: str = "", project=None, col
         samples = samples.filter(collected_at__date__gte=collected_from)
     if collected_to:
         samples = samples.filter(collected_at__date__lte=collected_to)
-    return samples
+    return samples.order_by("-collected_at", "-id")
+
+
+def with_available_aliquots(samples) -> None:
+    """``aliquot_count``: available tubes of each sample of one page (one query)."""
+    attach_counts(samples, aliquot_count=Aliquot.objects.filter(sample=OuterRef("pk"), status=Aliquot.Status.AVAILABLE))
 
 
 def sample_get(user, pk) -> Sample:

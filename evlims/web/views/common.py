@@ -1,16 +1,16 @@
 """What every page view shares: login, lab scoping (404 for what the user cannot see), 403 pages,
-and turning service errors into form errors."""
+pagination, and turning service errors into form errors."""
 
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
 from ...conf import evlims_settings
 from ...core.errors import ConflictError, NotFound
+from ...core.paging import InvalidCursor, page_of
 from ...core.tenancy import WRITER_ROLES, labs_where
 
 
@@ -26,6 +26,10 @@ def member_view(view):
             raise Http404("No such record in your labs.")
         except PermissionDenied as denied:
             return render(request, "evlims/403.html", {"message": str(denied)}, status=403)
+        except InvalidCursor as invalid:
+            # An old or hand-edited "older" link: say so and offer the list's first page, not a 500.
+            first_page = f"{request.path}?{query_without_page(request)}".rstrip("?")
+            return render(request, "evlims/400.html", {"message": str(invalid), "first_page": first_page}, status=400)
 
     return wrapped
 
@@ -63,15 +67,33 @@ def run_service(form, call, aliases=None):
     return None
 
 
-def paginate(request, queryset):
-    paginator = Paginator(queryset, evlims_settings.PAGE_SIZE)
-    return paginator.get_page(request.GET.get("page"))
+# Pages 1..NUMBERED_PAGES keep page-number links; from there "Older" follows a keyset cursor, which
+# reads the next rows through the sort index at any depth instead of skipping OFFSET rows.
+NUMBERED_PAGES = 5
+
+
+def paginate(request, queryset, decorate=None):
+    """One page of a filtered, ordered list: ``?page=N`` or ``?after=<cursor>`` (any depth).
+
+    The page is cut on ``queryset`` (no aggregate, so counting and slicing stay cheap); ``decorate``
+    then adds per-row figures to the page's rows only. A bad cursor raises InvalidCursor (a 400 page).
+    """
+    page = page_of(
+        queryset,
+        size=evlims_settings.PAGE_SIZE,
+        number=request.GET.get("page"),
+        after=request.GET.get("after"),
+        decorate=decorate,
+    )
+    page.numbered_next = not page.keyset and page.number < NUMBERED_PAGES
+    return page
 
 
 def query_without_page(request) -> str:
     """The current filters as a query string, for pagination links that keep them."""
     params = request.GET.copy()
     params.pop("page", None)
+    params.pop("after", None)
     return params.urlencode()
 
 

@@ -57,7 +57,7 @@ FIGURES = (
 def preparation_list(request):
     form = PreparationFilterForm(
         request.GET or None,
-        runs=selectors.runs_with_preparations(request.user),
+        runs=selectors.runs_with_preparations(request.user, selected=request.GET.get("run")),
         methods=selectors.isolation_methods(request.user),
     )
     page = None
@@ -66,8 +66,7 @@ def preparation_list(request):
         preparations = selectors.preparation_list(
             request.user, run=data.get("run"), biofluid=data.get("biofluid", ""), method=data.get("method", "")
         )
-        page = paginate(request, preparations)
-        page.object_list = list(page.object_list)
+        page = paginate(request, preparations, decorate=selectors.with_result_counts)
         for preparation in page.object_list:
             preparation.purity_label = _short_purity(preparation.purity_class)
     return render(
@@ -294,10 +293,25 @@ def size_plot(measurements, bins) -> str | None:
     return size_distribution_svg(series)
 
 
+def preparation_results(preparation) -> list[Measurement]:
+    """Every result of the preparation with its typed detail, captures and images, in a fixed number of queries.
+
+    The typed details (particle, protein, marker, imaging, analyte) are read by id, one query each, rather than
+    joined to the results: one ten-table join took longer to plan than these queries take to run, and with
+    stale table statistics PostgreSQL scanned every particle, protein and imaging row of the database for it.
+    """
+    return list(
+        Measurement.objects.filter(preparation=preparation)
+        .select_related("raw_file", "ingestion", "recorded_by", "instrument")
+        .prefetch_related("particle__captures", "protein", "marker", "imaging__images", "analyte")
+        .order_by("measured_at", "id")
+    )
+
+
 @member_view
 def preparation_detail(request, pk):
     preparation = scoped(selectors.preparation_get, request.user, pk)
-    measurements = selectors.preparation_measurements(preparation)
+    measurements = preparation_results(preparation)
     bins = selectors.size_bins(m.pk for m in measurements if m.kind == Measurement.Kind.PARTICLE)
     input_counts = selectors.input_sample_counts(preparation)
     metrics = _one_to_one(preparation, "metrics")

@@ -38,7 +38,7 @@ def ingestion_list(request):
         request,
         "evlims/results/ingestion_list.html",
         {
-            "page": paginate(request, ingestions),
+            "page": paginate(request, ingestions, decorate=selectors.with_measurement_counts),
             "query": query_without_page(request),
             "status": status,
             "statuses": Ingestion.Status.choices,

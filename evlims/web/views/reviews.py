@@ -84,9 +84,7 @@ def queue(request):
             failing_rule=data.get("failing_rule", ""),
             older_than_days=data.get("age"),
         )
-        page = paginate(request, reviews)
-        page.object_list = list(page.object_list)
-        selectors.attach_run_summaries(page.object_list)
+        page = paginate(request, reviews, decorate=selectors.attach_run_summaries)
         page.rows = [_queue_row(review) for review in page.object_list]
     return render(
         request,

@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -34,17 +33,13 @@ WIZARD_STAGES = (("planned", "Plan"), ("in_progress", "Record steps"), ("complet
 @member_view
 def run_list(request):
     form = RunFilterForm(request.GET or None, user=request.user)
-    runs = selectors.runs_for(request.user).annotate(step_count=Count("steps", distinct=True))
     page = None
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
-        if data.get("status"):
-            runs = runs.filter(status=data["status"])
-        if data.get("protocol"):
-            runs = runs.filter(protocol_version__protocol=data["protocol"])
-        if data.get("operator"):
-            runs = runs.filter(operator=data["operator"])
-        page = paginate(request, runs.order_by("-created_at", "-id"))
+        runs = selectors.run_list(
+            request.user, status=data.get("status", ""), protocol=data.get("protocol"), operator=data.get("operator")
+        )
+        page = paginate(request, runs, decorate=selectors.with_run_counts)
     return render(
         request,
         "evlims/runs/list.html",

@@ -32,7 +32,7 @@ def sample_list(request):
     form = SampleSearchForm(request.GET or None, user=request.user)
     page = None
     if not form.is_bound:
-        page = paginate(request, selectors.sample_list(request.user).order_by("-collected_at", "-id"))
+        page = paginate(request, selectors.sample_list(request.user), decorate=selectors.with_available_aliquots)
     elif form.is_valid():
         data = form.cleaned_data
         samples = selectors.sample_list(
@@ -43,7 +43,7 @@ def sample_list(request):
             collected_from=data["collected_from"],
             collected_to=data["collected_to"],
         )
-        page = paginate(request, samples.order_by("-collected_at", "-id"))
+        page = paginate(request, samples, decorate=selectors.with_available_aliquots)
     return render(
         request,
         "evlims/samples/list.html",
