@@ -6,7 +6,7 @@ and SD (these are given for particles per µg only), otherwise from its first ``
 A series too short for its baseline, or whose baseline has no spread, is shown without judgement and
 says why, rather than being judged against made-up limits.
 
-All materials of a user's labs are read in two queries (materials, then every control preparation);
+All materials of a user's labs are read in three queries (materials, their samples, their preparations);
 the judging is pure pandas (``westgard.evaluate_westgard``).
 """
 
@@ -95,24 +95,36 @@ def material_get(user, pk) -> ControlMaterial:
 
 def control_series(materials) -> pd.DataFrame:
     """Every preparation made from a sample linked to one of the materials, in the material's own lab,
-    one row per (material, preparation), ordered in run order."""
-    ids = [material.pk for material in materials]
+    one row per (material, preparation), ordered in run order.
+
+    The links are read first and the preparations by their samples after: joined in one query, the database
+    walked every preparation of the lab to find the few made from control samples."""
+    links = pd.DataFrame(
+        list(
+            ControlMaterial.samples.through.objects.filter(
+                controlmaterial_id__in=[m.pk for m in materials]
+            ).values_list("controlmaterial_id", "sample_id", "controlmaterial__lab_id")
+        ),
+        columns=["control", "sample", "lab"],
+    )
     rows = (
-        EVPreparation.objects.filter(
-            input_aliquot__sample__control_materials__in=ids,
-            lab_id=F("input_aliquot__sample__control_materials__lab_id"),
-        )
+        EVPreparation.objects.filter(input_aliquot__sample_id__in=links["sample"].unique().tolist())
         .annotate(
-            control=F("input_aliquot__sample__control_materials"),
+            sample=F("input_aliquot__sample_id"),
             run_code=F("run__code"),
             started_at=F("run__started_at"),
             protocol=Coalesce(protocol_label("run__"), Value(NO_PROTOCOL)),
             **{figure: F(f"metrics__{figure}") for figure in CHARTED_FIGURES},
         )
-        .order_by("control", F("run__started_at").asc(nulls_last=True), "run_id", "id")
-        .values_list("control", "id", "barcode", "run_id", "run_code", "started_at", "protocol", *CHARTED_FIGURES)
+        .values_list(
+            "sample", "lab_id", "id", "barcode", "run_id", "run_code", "started_at", "protocol", *CHARTED_FIGURES
+        )
     )
-    frame = pd.DataFrame(list(rows), columns=list(SERIES_COLUMNS))
+    found = pd.DataFrame(list(rows), columns=["sample", "lab", *SERIES_COLUMNS[1:]])
+    frame = links.merge(found, on=["sample", "lab"])
+    frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
+    frame = frame.sort_values(["control", "started_at", "run", "preparation"], na_position="last", kind="stable")
+    frame = frame[list(SERIES_COLUMNS)].reset_index(drop=True)
     for figure in CHARTED_FIGURES:
         frame[figure] = pd.to_numeric(frame[figure], errors="coerce").astype("float64")
     return frame
