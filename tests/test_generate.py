@@ -271,3 +271,21 @@ def test_command_splits_the_counts_over_labs():
     assert text.count("Generated Lab") == 2 and "Generated " in text.splitlines()[-1]
     assert EVPreparation.objects.count() == 20 and Sample.objects.count() == 16
     assert Measurement.objects.count() == 60
+
+
+def test_bench_reuse_finds_a_loaded_lab_of_the_same_size():
+    """bench/run.py --reuse measures a lab loaded earlier when its sizes and seed match, and only then."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("bench_run", Path(settings.BASE_DIR) / "bench" / "run.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    size = scale.ScaleSize.from_preparations(20, seed=5, histogram_bins=4)
+    assert bench.loaded_lab(size) is None
+    (loaded,) = scale.generate(size)
+    found = bench.loaded_lab(size)
+    assert found.lab == loaded.lab and found.counts == loaded.counts
+    assert {key: user.pk for key, user in found.users.items()} == {key: user.pk for key, user in loaded.users.items()}
+    assert bench.loaded_lab(scale.ScaleSize.from_preparations(20, seed=6, histogram_bins=4)) is None
+    assert bench.loaded_lab(scale.ScaleSize.from_preparations(21, seed=5, histogram_bins=4)) is None

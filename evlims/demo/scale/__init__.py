@@ -175,13 +175,16 @@ def _generate_lab(rng: random.Random, writer: Writer, size: ScaleSize, versions,
     del aliquots  # 200,000 tubes at full size; the measurements need the preparations only
     say(f"{lab.name}: {size.measurements:,} measurements")
     summary.counts |= write_measurements(rng, writer, lab, users, preparations, size)
+    # Small sizes can give fewer preparations than asked for (runs take tubes of one project and biofluid),
+    # so the request is kept beside the counts: a later run can find a lab of the same request.
+    requested = {name: getattr(size, name) for name in ("preparations", "samples", "measurements", "runs")}
     record_event(
         actor=users["admin"],
         action="scale.generate",
         obj=lab,
         lab=lab,
         reason="Bulk load of generated lab-years data (evlims_generate); rows written without per-row events.",
-        changes={"seed": size.seed, "histogram_bins": size.histogram_bins, **summary.counts},
+        changes={"seed": size.seed, "histogram_bins": size.histogram_bins, "requested": requested, **summary.counts},
     )
     return summary
 
