@@ -215,26 +215,29 @@ def loaded_lab(size):
     """The newest generated lab of exactly these sizes and seed (its summary event is written last, in the
     load's transaction, so its lab is complete), as generate() would have returned it; or None."""
     from django.contrib.auth import get_user_model
+    from django.db.models import Q
 
     from evlims.core.models import AuditEvent
     from evlims.demo import scale
 
-    wanted = {
-        "seed": size.seed,
-        "histogram_bins": size.histogram_bins,
-        "preparations": size.preparations,
-        "samples": size.samples,
-        "measurements": size.measurements,
-    }
-    lookups = {f"changes__{key}": value for key, value in wanted.items()}
-    events = AuditEvent.objects.filter(action="scale.generate", lab__isnull=False, **lookups)
-    event = events.select_related("lab").order_by("-id").first()
+    sizes = {name: getattr(size, name) for name in ("preparations", "samples", "measurements", "runs")}
+    events = AuditEvent.objects.filter(
+        action="scale.generate",
+        lab__isnull=False,
+        changes__seed=size.seed,
+        changes__histogram_bins=size.histogram_bins,
+    )
+    # The request is recorded with the counts; a lab loaded before it was can only be matched by its counts,
+    # which are the request at the sizes worth reusing.
+    asked = Q(**{f"changes__requested__{name}": value for name, value in sizes.items()})
+    counted = Q(changes__requested__isnull=True, **{f"changes__{name}": value for name, value in sizes.items()})
+    event = events.filter(asked | counted).select_related("lab").order_by("-id").first()
     if event is None:
         return None
     lab = event.lab
     accounts = get_user_model().objects.filter(username__startswith=f"{lab.slug}.")
     users = {user.username.rsplit(".", 1)[1]: user for user in accounts}
-    counts = {key: value for key, value in event.changes.items() if key not in ("seed", "histogram_bins")}
+    counts = {key: value for key, value in event.changes.items() if key not in ("seed", "histogram_bins", "requested")}
     return scale.LabSummary(lab=lab, users=users, counts=counts)
 
 
