@@ -31,6 +31,7 @@ from ...core.tenancy import labs_where
 from ...metrics import charts, compute, control_charts, controls, selectors, services, summaries
 from ...metrics.selectors import FIGURE_LABELS, PURITY, TRACKED_FIGURES, YIELD, MetricFilters
 from ..forms.dashboards import (
+    DEFAULT_MONTHS,
     ComparisonFilterForm,
     ControlMaterialForm,
     DashboardWindowForm,
@@ -176,7 +177,8 @@ def dashboard(request):
     user = request.user
     window = DashboardWindowForm(request.GET)
     if not window.is_valid():
-        return render(request, "evlims/dashboards/dashboard.html", {"window": window}, status=400)
+        context = {"window": window, "default_months": DEFAULT_MONTHS}
+        return render(request, "evlims/dashboards/dashboard.html", context, status=400)
     months = window.months_shown()
     since = window_start(months)
     review_counts, reviews = selectors.open_reviews(user)
@@ -390,7 +392,7 @@ def comparison(request):
     form = ComparisonFilterForm(request.GET, user=user)
     groupings = [(key, label) for key, (label, _) in GROUPINGS.items()]
     if not form.is_valid():
-        context = {"form": form, "invalid": True, "groupings": groupings}
+        context = {"form": form, "invalid": True, "groupings": groupings, "default_months": DEFAULT_MONTHS}
         return render(request, "evlims/dashboards/comparison.html", context, status=400)
     filters = form.filters()
     grouping = request.GET.get("group", "method_biofluid")
@@ -398,6 +400,7 @@ def comparison(request):
     overlay_ids = form.cleaned_data["overlay"]
     content = partial(_comparison_content, user, filters, grouping, overlay_ids)
     context = {"form": form, "groupings": groupings, "grouping": grouping, "overlay_ids": set(overlay_ids)}
+    context["default_months"] = DEFAULT_MONTHS
     if not request.GET.get("export"):
         params = [asdict(filters), grouping, overlay_ids]
         template = "evlims/dashboards/_comparison_figures.html"
