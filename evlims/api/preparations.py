@@ -14,7 +14,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_f
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from ..characterization.selectors import preparation_get, preparation_list, with_result_counts
+from ..characterization.selectors import preparation_get, preparation_list, with_headline_figures
 from ..compliance import services as compliance_services
 from ..compliance.evidence import experiment_documents, preparations_with_evidence
 from ..compliance.models import ComplianceEvaluation, Review, Signature
@@ -204,7 +204,7 @@ class PreparationListApi(ScopedListApi):
     ordering = ["-created_at", "-id"]
     api_key_scopes = PREPARATION_READ
 
-    decorate_page = staticmethod(with_result_counts)
+    decorate_page = staticmethod(with_headline_figures)
 
     def get_queryset(self):
         return preparation_list(self.request.user)

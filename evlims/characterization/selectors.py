@@ -7,7 +7,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.fields.json import KT
 
 from ..core.errors import NotFound
-from ..core.paging import attach_counts
+from ..core.paging import attach, count_of
 from ..core.tenancy import visible_lab_ids
 from ..instruments.models import Ingestion, Instrument, RawFile
 from ..isolation.models import EVPreparation, IsolationRun
@@ -104,10 +104,8 @@ def isolation_methods(user) -> list[str]:
 
 
 def preparation_list(user, *, run=None, biofluid: str = "", method: str = ""):
-    """Preparations with their headline figures (purity class, EV-METRIC), newest first.
-
-    Nothing is aggregated here: the page is cut first, then ``with_result_counts`` counts its results.
-    """
+    """Preparations newest first, with nothing aggregated or joined for display: the page is cut first,
+    then ``with_headline_figures`` adds its figures and result counts."""
     preparations = preparations_for(user).select_related("run")
     if run is not None:
         preparations = preparations.filter(run=run)
@@ -115,27 +113,28 @@ def preparation_list(user, *, run=None, biofluid: str = "", method: str = ""):
         preparations = preparations.filter(input_aliquot__sample__biofluid=biofluid)
     if method:
         preparations = preparations.filter(run__method=method)
-    return preparations.annotate(
+    return preparations.order_by("-created_at", "-id")
+
+
+def with_headline_figures(preparations) -> None:
+    """On one page of preparations (one query): purity class, particles per µg, EV-METRIC and failed
+    mandatory rules, and ``<kind>_count`` for the particle, protein, marker and imaging results."""
+    attach(
+        preparations,
         purity_class=F("metrics__purity_class"),
         particles_per_ug=F("metrics__particles_per_ug"),
         ev_metric_pct=F("evaluation__ev_metric_pct"),
         mandatory_failed=F("evaluation__mandatory_failed"),
-    ).order_by("-created_at", "-id")
-
-
-def with_result_counts(preparations) -> None:
-    """``<kind>_count`` (particle, protein, marker, imaging) on one page of preparations (one query)."""
-    attach_counts(
-        preparations,
         **{
-            f"{kind}_count": Measurement.objects.filter(preparation=OuterRef("pk"), kind=kind) for kind in COUNTED_KINDS
+            f"{kind}_count": count_of(Measurement.objects.filter(preparation=OuterRef("pk"), kind=kind))
+            for kind in COUNTED_KINDS
         },
     )
 
 
 def with_measurement_counts(ingestions) -> None:
     """``measurement_count`` on one page of ingestions (one query)."""
-    attach_counts(ingestions, measurement_count=Measurement.objects.filter(ingestion=OuterRef("pk")))
+    attach(ingestions, measurement_count=count_of(Measurement.objects.filter(ingestion=OuterRef("pk"))))
 
 
 def preparation_get(user, pk) -> EVPreparation:

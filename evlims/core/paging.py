@@ -5,7 +5,8 @@
 - ``Keyset`` reaches any depth as cheaply as the first page: a cursor names the sort values and the id of
   the last row seen, and the next page is read with ``WHERE (sort, id) after (cursor)`` from the index
   instead of skipping OFFSET rows.
-- ``attach_counts`` computes per-row counts for the page's ids only, in one query.
+- ``attach`` computes per-row figures (``count_of`` counts, one-to-one values) for the page's ids only,
+  in one query.
 """
 
 import base64
@@ -218,22 +219,25 @@ def page_of(queryset, *, size: int, number=None, after: str | None = None, decor
     return page
 
 
-def attach_counts(rows, **related) -> None:
-    """Set ``row.<name>`` to the number of rows of ``related[name]`` for every row of a page, in one query.
+def count_of(queryset):
+    """A correlated COUNT of ``queryset`` (which filters on ``OuterRef("pk")``) for ``attach``.
 
-    Each queryset filters on ``OuterRef("pk")`` (the page's row); the counts are correlated subqueries
-    evaluated for the page's ids only, never for the whole lab.
+    COUNT without GROUP BY gives one row per outer id, 0 when nothing matches.
+    """
+    return Subquery(queryset.order_by().annotate(counted=Func(F("pk"), function="COUNT")).values("counted"))
+
+
+def attach(rows, **expressions) -> None:
+    """Set ``row.<name>`` to ``expressions[name]`` evaluated for the rows of one page, in one query.
+
+    The expressions (``count_of`` subqueries, ``F()`` through one-to-one relations) are computed for the
+    page's ids only, never for the whole lab, and never join into the list's count.
     """
     if not rows:
         return
-    annotations = {
-        # COUNT without GROUP BY: one row per outer id, 0 when nothing points at it.
-        name: Subquery(queryset.order_by().annotate(counted=Func(F("pk"), function="COUNT")).values("counted"))
-        for name, queryset in related.items()
-    }
     model = type(rows[0])
-    counted = model._base_manager.filter(pk__in=[row.pk for row in rows]).annotate(**annotations)
-    by_id = {values[0]: values[1:] for values in counted.values_list("pk", *related)}
+    figures = model._base_manager.filter(pk__in=[row.pk for row in rows]).annotate(**expressions)
+    by_id = {values[0]: values[1:] for values in figures.values_list("pk", *expressions)}
     for row in rows:
-        for name, value in zip(related, by_id.get(row.pk, (0,) * len(related)), strict=True):
+        for name, value in zip(expressions, by_id.get(row.pk, (None,) * len(expressions)), strict=True):
             setattr(row, name, value)

@@ -3,7 +3,7 @@
 from django.db.models import Count, OuterRef, Prefetch, Q
 
 from ..core.errors import NotFound
-from ..core.paging import attach_counts
+from ..core.paging import attach, count_of
 from ..core.tenancy import visible_lab_ids
 from .models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
 
@@ -55,10 +55,10 @@ def run_list(user, *, status: str = "", protocol=None, operator=None):
 
 def with_run_counts(runs) -> None:
     """``preparation_count`` and ``step_count`` (steps recorded) on one page of runs (one query)."""
-    attach_counts(
+    attach(
         runs,
-        preparation_count=EVPreparation.objects.filter(run=OuterRef("pk")),
-        step_count=RunStep.objects.filter(run=OuterRef("pk")),
+        preparation_count=count_of(EVPreparation.objects.filter(run=OuterRef("pk"))),
+        step_count=count_of(RunStep.objects.filter(run=OuterRef("pk"))),
     )
 
 

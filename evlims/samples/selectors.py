@@ -7,7 +7,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 
 from ..core.errors import NotFound
 from ..core.models import AuditEvent, Project
-from ..core.paging import attach_counts
+from ..core.paging import attach, count_of
 from ..core.tenancy import visible_lab_ids
 from .models import Aliquot, CustodyEvent, Donor, Sample, StorageUnit
 
@@ -52,7 +52,8 @@ def sample_list(user, *, search: str = "", biofluid: str = "", project=None, col
 
 def with_available_aliquots(samples) -> None:
     """``aliquot_count``: available tubes of each sample of one page (one query)."""
-    attach_counts(samples, aliquot_count=Aliquot.objects.filter(sample=OuterRef("pk"), status=Aliquot.Status.AVAILABLE))
+    available = Aliquot.objects.filter(sample=OuterRef("pk"), status=Aliquot.Status.AVAILABLE)
+    attach(samples, aliquot_count=count_of(available))
 
 
 def sample_get(user, pk) -> Sample:

@@ -66,7 +66,7 @@ def preparation_list(request):
         preparations = selectors.preparation_list(
             request.user, run=data.get("run"), biofluid=data.get("biofluid", ""), method=data.get("method", "")
         )
-        page = paginate(request, preparations, decorate=selectors.with_result_counts)
+        page = paginate(request, preparations, decorate=selectors.with_headline_figures)
         for preparation in page.object_list:
             preparation.purity_label = _short_purity(preparation.purity_class)
     return render(
