@@ -169,7 +169,7 @@ def _donors(project, rows: list[SampleRow]) -> tuple[dict[str, Donor], list[Dono
                 services._new_donor(lab=project.lab, code=code, project=project, reason=row.reason, lookups=False)
             )
         except ValidationError as error:
-            raise RowRefused(row.number, error)
+            raise RowRefused(row.number, error) from error
     return existing, new
 
 
@@ -199,7 +199,7 @@ def _plan(row: SampleRow, project, donors: dict, pools: dict, now) -> _Plan:
         )
         volumes = services._first_aliquot_volumes(sample, row.aliquot_volumes_ul) if row.aliquot_volumes_ul else []
     except ValidationError as error:
-        raise RowRefused(row.number, error)
+        raise RowRefused(row.number, error) from error
     aliquot_pool = pools.get(evlims_settings.ALIQUOT_BARCODE_PREFIX)
     tubes = [
         services._new_tube(sample=sample, barcode=next(aliquot_pool), volume=volume, reason=row.reason)
