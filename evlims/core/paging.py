@@ -117,29 +117,38 @@ class Keyset:
     def _nulls_come_last(self, term: Term) -> bool:
         return term.descending != self.nulls_largest
 
-    def _strictly_after(self, term: Term, value) -> Q:
-        nulls_last = self._nulls_come_last(term)
-        if value is None:
-            return Q(**{f"{term.path}__isnull": False}) if not nulls_last else Q(pk__in=[])
-        after = Q(**{f"{term.path}__{'lt' if term.descending else 'gt'}": value})
-        return after | Q(**{f"{term.path}__isnull": True}) if nulls_last else after
+    def _nullable(self, index: int) -> bool:
+        # A column reached through a relation can be NULL by the outer join even when it is NOT NULL.
+        return self.fields[index].null or "__" in self.terms[index].path
 
-    @staticmethod
-    def _equal(term: Term, value) -> Q:
-        return Q(**{f"{term.path}__isnull": True}) if value is None else Q(**{term.path: value})
+    def _compare(self, index: int, value, *, strict: bool) -> Q:
+        """Rows whose sort value comes after ``value`` in the list's order (or equals it, unless strict)."""
+        term = self.terms[index]
+        nulls_last = self._nullable(index) and self._nulls_come_last(term)
+        if value is None:
+            if strict:
+                return Q(**{f"{term.path}__isnull": False}) if not nulls_last else Q(pk__in=[])
+            return Q() if not nulls_last else Q(**{f"{term.path}__isnull": True})
+        operator = ("lt" if term.descending else "gt") + ("" if strict else "e")
+        # A plain <, <=, >, >= on the column: the database starts its ordered index scan at the cursor.
+        reached = Q(**{f"{term.path}__{operator}": value})
+        return reached | Q(**{f"{term.path}__isnull": True}) if nulls_last else reached
+
+    def _equal(self, index: int, value) -> Q:
+        path = self.terms[index].path
+        return Q(**{f"{path}__isnull": True}) if value is None else Q(**{path: value})
 
     def after(self, cursor: str):
         """The rows after the cursor's row, in order (raises InvalidCursor)."""
         values = self.decode(cursor)
-        pairs = list(zip(self.terms, values, strict=True))
-        condition = self._strictly_after(*pairs[-1])
-        for term, value in reversed(pairs[:-1]):
-            condition = self._strictly_after(term, value) | (self._equal(term, value) & condition)
-        first, value = pairs[0]
-        # Implied by the condition, but a plain range on the first sort column lets the database start
-        # its ordered index scan at the cursor instead of reading the OR branches separately.
-        reach = self._strictly_after(first, value) | self._equal(first, value)
-        return self.queryset.filter(reach & condition)
+        last = len(values) - 1
+        condition = self._compare(last, values[last], strict=True)
+        for index in reversed(range(last)):
+            strictly = self._compare(index, values[index], strict=True)
+            condition = strictly | (self._equal(index, values[index]) & condition)
+        # Implied by the condition, but a range on the first sort column alone is what lets the database
+        # seek to the cursor in the index instead of reading from the first row and filtering.
+        return self.queryset.filter(self._compare(0, values[0], strict=False) & condition)
 
 
 # ---------------------------------------------------------------------- pages

@@ -192,3 +192,17 @@ def test_cursor_of_another_list_is_refused(member_client, small_pages, staff, pr
     assert cursor
     response = member_client.get(reverse("evlims:sample-list"), {"after": cursor})
     assert response.status_code == 400 and "another list or sort order" in response.content.decode()
+
+
+def test_run_filter_offers_recent_runs_and_keeps_the_one_asked_for(member_client, staff, project, monkeypatch):
+    monkeypatch.setattr("evlims.characterization.selectors.RUN_CHOICES", 2)
+    preps = [make_preparation(staff, project, f"EVP-F{n}") for n in range(4)]
+    url = reverse("evlims:preparation-list")
+    offered = member_client.get(url).context["form"].fields["run"].queryset
+    assert [run.pk for run in offered] == [preps[3].run_id, preps[2].run_id]
+    oldest = member_client.get(url, {"run": preps[0].run_id})
+    assert [row.pk for row in oldest.context["page"]] == [preps[0].pk]
+    assert preps[0].run_id in {run.pk for run in oldest.context["form"].fields["run"].queryset}
+    for junk in ("99999999999999999999999", "-1", "abc"):
+        refused = member_client.get(url, {"run": junk})
+        assert refused.status_code == 200 and "run" in refused.context["form"].errors
