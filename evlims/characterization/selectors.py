@@ -16,7 +16,7 @@ from .models import Measurement, SizeBin
 
 # How many of a lab's preparations the mapping form suggests; any other barcode can still be typed.
 SUGGESTED_PREPARATIONS = 500
-RUN_CHOICES = 100
+RUN_CHOICES = 30
 MAX_ID = 2**63 - 1
 COUNTED_KINDS = (Measurement.Kind.PARTICLE, Measurement.Kind.PROTEIN, Measurement.Kind.MARKER, Measurement.Kind.IMAGING)
 
