@@ -70,6 +70,14 @@ def test_a_repeated_view_reuses_the_figures(staff_client, project, staff, settle
         assert 'data-table="trend"' in response.content.decode() and "2.00e+10" in response.content.decode()
 
 
+def test_made_up_parameters_share_the_cached_figures(staff_client, project, staff, settled):
+    preparation(project, staff, started_at=timezone.now(), particles_per_ug=2e10)
+    get(staff_client, DASHBOARD, {"months": 12})
+    again, _ = get(staff_client, DASHBOARD, {"months": 12, "junk": "x" * 50})
+    assert "figures" not in again.context
+    assert 'href="?months=12&amp;export=trend"' in again.content.decode()
+
+
 def test_figures_computed_a_moment_ago_are_not_cached(staff_client, project, staff):
     prep = preparation(project, staff, started_at=timezone.now(), particles_per_ug=2e10)
     PreparationMetrics.objects.filter(preparation=prep).update(computed_at=timezone.now())

@@ -137,10 +137,14 @@ def _respond(request, template, context, tables, figures=None):
     return render(request, template, {**context, "tables": tables_by_name, "export_query": _export_query(request)})
 
 
-def _cached_html(request, kind, params, template, build_context) -> str:
+def _cached_html(request, kind, params, template, build_context, keys) -> str:
     """The page's data-heavy part rendered once per version of the labs' data (``summaries.cached``): a
-    repeated view reads two aggregates instead of every preparation, and a new result shows at once."""
-    export_query = _export_query(request)
+    repeated view reads two aggregates instead of every preparation, and a new result shows at once. Only the
+    page's own ``keys`` of the query string are kept in its CSV links, so made-up parameters add no entries."""
+    query = request.GET.copy()
+    for name in [name for name in query if name not in keys]:
+        query.pop(name)
+    export_query = query.urlencode()
     html = summaries.cached(
         request.user,
         kind,
@@ -194,7 +198,7 @@ def dashboard(request):
     }
     if not request.GET.get("export"):
         template = "evlims/dashboards/_dashboard_figures.html"
-        context["figures_html"] = _cached_html(request, "dashboard", [since.isoformat()], template, figures)
+        context["figures_html"] = _cached_html(request, "dashboard", [since.isoformat()], template, figures, ["months"])
     return _respond(request, "evlims/dashboards/dashboard.html", context, tables, lambda: figures()["figures"].values())
 
 
@@ -404,7 +408,8 @@ def comparison(request):
     if not request.GET.get("export"):
         params = [asdict(filters), grouping, overlay_ids]
         template = "evlims/dashboards/_comparison_figures.html"
-        context["figures_html"] = _cached_html(request, "comparison", params, template, content)
+        keys = [*ComparisonFilterForm.base_fields, "group"]
+        context["figures_html"] = _cached_html(request, "comparison", params, template, content, keys)
     return _respond(request, "evlims/dashboards/comparison.html", context, [], lambda: content()["tables"].values())
 
 
