@@ -18,6 +18,7 @@ from evlims.core.audit import verify_chain
 from evlims.core.barcodes import issue_barcodes
 from evlims.core.models import AuditEvent, BarcodeSequence
 from evlims.samples import bulk_register, imports, services
+from evlims.samples.import_columns import COLUMNS
 from evlims.samples.models import Aliquot, CustodyEvent, Donor, ManifestImport, Sample
 from tests.factories import DonorFactory, SampleFactory
 
@@ -25,43 +26,7 @@ from .conftest import checked_upload, csv_bytes, problem_tuples
 
 Status = ManifestImport.Status
 
-HEADER = [
-    "barcode",
-    "external_id",
-    "donor_code",
-    "biofluid",
-    "volume_ml",
-    "collected_at",
-    "received_at",
-    "tube_type",
-    "anticoagulant",
-    "needle_gauge",
-    "processing_delay_min",
-    "processing_temperature_c",
-    "prep_spin_g",
-    "prep_spin_min",
-    "prep_spin_count",
-    "hemolysis_a414",
-    "residual_platelets_per_ul",
-    "fasting",
-    "urine_collection",
-    "pre_cleared",
-    "pre_clearing_g",
-    "storage_temperature_c",
-    "cell_line",
-    "cell_line_cellosaurus",
-    "passage",
-    "culture_medium",
-    "serum_supplement",
-    "serum_ev_depleted",
-    "serum_ev_depletion_method",
-    "conditioning_time_h",
-    "cell_count_at_harvest",
-    "viability_pct_at_harvest",
-    "aliquot_count",
-    "aliquot_volume_ul",
-    "remarks",
-]
+HEADER = [column.name for column in COLUMNS]  # every column of the manifest
 # One row of every kind the commit handles: given and issued barcodes, a donor new to the lab named three
 # times, a known donor, no donor; zero, one and several aliquots; blood, urine and culture fields; received_at
 # given or left to the time of the import; text that looks like a formula.
