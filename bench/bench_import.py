@@ -32,9 +32,9 @@ from evlims.samples import imports  # noqa: E402
 HEADER = "barcode,external_id,donor_code,biofluid,volume_ml,collected_at,anticoagulant,aliquot_count,aliquot_volume_ul"
 
 
-def manifest(rows: int) -> bytes:
+def manifest(rows: int, barcode_prefix: str = "BENCH") -> bytes:
     lines = [HEADER] + [
-        f"BENCH-{n:06d},SITE-{n},D-{n % max(1, rows // 5):05d},blood_plasma,4,2024-03-01 08:00,k2_edta,2,500"
+        f"{barcode_prefix}-{n:06d},SITE-{n},D-{n % max(1, rows // 5):05d},blood_plasma,4,2024-03-01 08:00,k2_edta,2,500"
         for n in range(rows)
     ]
     return ("\r\n".join(lines) + "\r\n").encode()
