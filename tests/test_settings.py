@@ -67,6 +67,52 @@ def test_test_settings_stay_in_memory_and_eager_even_with_a_broker_configured():
     assert values["CELERY_TASK_ALWAYS_EAGER"] is True
 
 
+def test_with_redis_url_web_and_workers_share_one_cache_that_tolerates_an_outage():
+    caches = load_settings("config.settings.local", ["CACHES"], REDIS_URL="redis://cache:6379/2")["CACHES"]
+    assert caches["default"]["BACKEND"] == "django_redis.cache.RedisCache"
+    assert caches["default"]["LOCATION"] == "redis://cache:6379/2"
+    assert caches["default"]["OPTIONS"]["IGNORE_EXCEPTIONS"] is True
+
+
+def test_cache_url_overrides_the_broker_for_the_cache_only():
+    values = load_settings(
+        "config.settings.local",
+        ["CACHES", "CELERY_BROKER_URL"],
+        REDIS_URL="redis://broker:6379/0",
+        CACHE_URL="redis://cache:6379/3",
+    )
+    assert values["CACHES"]["default"]["LOCATION"] == "redis://cache:6379/3"
+    assert values["CELERY_BROKER_URL"] == "redis://broker:6379/0"
+
+
+def test_without_redis_the_cache_is_in_memory():
+    caches = load_settings("config.settings.local", ["CACHES"])["CACHES"]
+    assert caches["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_test_settings_keep_a_cache_of_their_own_even_with_redis_configured():
+    caches = load_settings("config.settings.test", ["CACHES"], REDIS_URL="redis://cache:6379/0")["CACHES"]
+    assert caches["default"]["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+
+
+def test_an_unreachable_redis_cache_answers_misses_instead_of_errors(settings):
+    from django.core.cache import caches
+
+    # Port 1 refuses connections at once: the outage the production settings must survive.
+    settings.CACHES = {
+        **settings.CACHES,
+        "outage": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        },
+    }
+    outage = caches["outage"]
+    outage.set("dashboard", "figures")
+    assert outage.get("dashboard") is None
+    assert outage.get_or_set("progress", 5) == 5
+
+
 def test_production_requires_a_secret_key_and_allowed_hosts():
     with pytest.raises(RuntimeError, match="SECRET_KEY"):
         load_settings("config.settings.production", ["DEBUG"], ALLOWED_HOSTS="lims.example.org")

@@ -211,6 +211,23 @@ CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = TIME_ZONE
 
+# One cache for the web server and every worker when Redis is there: import progress written by a worker
+# and the dashboards' rendered figures must be seen by every process. A cache outage degrades to misses
+# (pages recomputed, progress unknown), never to an error page. The embedded demo keeps it in memory.
+CACHE_URL = env("CACHE_URL", default=REDIS_URL)
+if CACHE_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", default="evlims"),
+            "OPTIONS": {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
+        }
+    }
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # Plugin settings: every key is optional; defaults live in evlims/conf.py.
 EVLIMS = {
     "SAMPLE_BARCODE_PREFIX": env("EVLIMS_SAMPLE_BARCODE_PREFIX", default="EVS"),
