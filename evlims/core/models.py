@@ -102,7 +102,11 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["object_type", "object_id", "id"], name="evlims_audit_object_idx")]
+        indexes = [
+            models.Index(fields=["object_type", "object_id", "id"], name="evlims_audit_object_idx"),
+            # The dashboards' cache version reads a lab's newest event: one index probe, not all its events.
+            models.Index(fields=["lab", "id"], name="evlims_audit_lab_id_idx"),
+        ]
 
     def __str__(self):
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"

@@ -100,7 +100,11 @@ class IsolationRun(VersionedModel):
     class Meta:
         ordering = ["-started_at", "-id"]
         # The run list reads a lab's runs newest first, page by page (id breaks ties for keyset cursors).
-        indexes = [models.Index(fields=["lab", "created_at", "id"], name="evlims_run_lab_created_idx")]
+        indexes = [
+            models.Index(fields=["lab", "created_at", "id"], name="evlims_run_lab_created_idx"),
+            # The dashboard's recent runs, newest start first: read backwards, no sort of the lab's runs.
+            models.Index(fields=["lab", "started_at", "id"], name="evlims_run_lab_started_idx"),
+        ]
 
     def __str__(self):
         return self.code

@@ -44,6 +44,13 @@ class PreparationMetrics(models.Model):
     provenance = models.JSONField(default=dict, help_text="{figure: [measurement ids]}")
     computed_at = models.DateTimeField(db_index=True)
 
+    class Meta:
+        # The dashboards' cache version: newest stamp and newest row of the user's labs, read from index ends.
+        indexes = [
+            models.Index(fields=["lab", "computed_at"], name="evlims_metric_lab_computed_idx"),
+            models.Index(fields=["lab", "id"], name="evlims_metric_lab_id_idx"),
+        ]
+
     def __str__(self):
         return f"metrics of {self.preparation_id}"
 
