@@ -11,9 +11,6 @@ Figures (``--only`` takes their names, comma separated):
 - pages:      list, detail, queue and dashboard pages and API lists through django.test.Client in a small
               reference lab and in the large one: median and p95 server time and SQL queries, against a
               trivial view of this run's URLconf;
-- shapes:     the first page of the preparation and sample lists as the selectors build it (counts
-              aggregated over every row of the lab, then sorted) against the page cut first and its counts
-              read for those 50 rows only, on the same data;
 - metrics:    a full metric recompute of the large lab against reading the same rows into pandas, and the
               incremental recompute of one preparation against reading its rows;
 - compliance: evaluate_preparations of up to 10,000 preparations end to end (queries counted) against the
@@ -60,7 +57,7 @@ SCALES = {"small": 2_000, "large": 100_000}
 DEFAULT_SCALE = "10000"
 REFERENCE_PREPARATIONS = 200
 REFERENCE_SEED = 11
-FIGURES = ("generate", "pages", "shapes", "metrics", "compliance", "import", "ingest")
+FIGURES = ("generate", "pages", "metrics", "compliance", "import", "ingest")
 COMPLIANCE_BATCH = 10_000
 IMPORT_ROWS = 10_000  # the size the performance target names; the bulk commit takes seconds to a minute
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/evlims_bench"
@@ -357,13 +354,22 @@ def page_urls(summary) -> list[tuple[str, str, str]]:
     ]
 
 
-def time_requests(client, url, repeat) -> list[float]:
+# Pages that keep rendered figures in Django's cache: measured warm (a repeated view) and cold (the first
+# view after the lab's data changed), so the cache cannot hide what a changed lab costs.
+CACHED_PAGES = ("dashboard", "method comparison")
+
+
+def time_requests(client, url, repeat, *, cold=False) -> list[float]:
+    from django.core.cache import cache
+
     for _ in range(2):  # warm caches (templates, rule sets, vocabulary)
         response = client.get(url)
         if response.status_code != 200:
             raise SystemExit(f"GET {url} answered {response.status_code}")
     times = []
     for _ in range(repeat):
+        if cold:
+            cache.clear()
         elapsed, _ = timed(lambda: client.get(url))
         times.append(elapsed * 1000)
     return times
@@ -408,9 +414,20 @@ def pages(results, options, reference, large):
         for role in ("staff", "qa"):
             clients[role] = Client()
             clients[role].force_login(summary.users[role])
-        for name, url, role in page_urls(summary):
-            queries, _ = count_queries(lambda client=clients[role], url=url: client.get(url))
-            times = time_requests(clients[role], url, options.repeat)
+        measured = [(name, url, role, False) for name, url, role in page_urls(summary)]
+        measured += [
+            (f"{name}, first view after a change", url, role, True)
+            for name, url, role, _ in measured
+            if name in CACHED_PAGES
+        ]
+        for name, url, role, cold in measured:
+            client = clients[role]
+            if cold:
+                from django.core.cache import cache
+
+                cache.clear()
+            queries, _ = count_queries(lambda client=client, url=url: client.get(url))
+            times = time_requests(client, url, options.repeat, cold=cold)
             results.add(
                 "pages",
                 f"{name} [{label}]",
@@ -422,60 +439,6 @@ def pages(results, options, reference, large):
                 url=url,
                 lab_preparations=summary.counts["preparations"],
             )
-
-
-def page_first_preparations(user, size=50):
-    """The preparation list's first page cut before counting: 50 rows, then their result counts."""
-    from django.db.models import Count, F
-
-    from evlims.characterization.models import Measurement
-    from evlims.isolation import selectors
-
-    page = list(
-        selectors.preparations_for(user)
-        .annotate(purity_class=F("metrics__purity_class"), ev_metric_pct=F("evaluation__ev_metric_pct"))
-        .order_by("-created_at", "-id")[:size]
-    )
-    counts = Measurement.objects.filter(preparation_id__in=[p.pk for p in page]).values_list("preparation_id", "kind")
-    return page, dict(((prep, kind), n) for prep, kind, n in counts.annotate(n=Count("id")).order_by())
-
-
-def page_first_samples(user, size=50):
-    """The sample list's first page cut before counting available aliquots."""
-    from django.db.models import Count
-
-    from evlims.samples import selectors
-    from evlims.samples.models import Aliquot
-
-    page = list(selectors.samples_for(user).order_by("-collected_at", "-id")[:size])
-    available = Aliquot.objects.filter(sample_id__in=[s.pk for s in page], status=Aliquot.Status.AVAILABLE)
-    return page, dict(available.values_list("sample_id").annotate(n=Count("id")).order_by())
-
-
-def shapes(results, options, large):
-    from evlims.characterization import selectors as results_selectors
-    from evlims.samples import selectors as sample_selectors
-
-    user = large.users["staff"]
-    cases = (
-        (
-            "preparation list page",
-            lambda: list(results_selectors.preparation_list(user)[:50]),
-            lambda: page_first_preparations(user),
-        ),
-        (
-            "sample list page",
-            lambda: list(sample_selectors.sample_list(user).order_by("-collected_at", "-id")[:50]),
-            lambda: page_first_samples(user),
-        ),
-    )
-    for name, current, page_first in cases:
-        repeat = max(3, options.repeat // 4)
-        now = [timed(current)[0] * 1000 for _ in range(repeat)]
-        cut = [timed(page_first)[0] * 1000 for _ in range(repeat)]
-        label = f"{large.counts['preparations']:,} preparations"
-        results.add("shapes", f"{name}, selector as is [{label}]", statistics.median(now), "ms", statistics.median(cut))
-        results.add("shapes", f"{name}, page cut first [{label}]", statistics.median(cut), "ms", statistics.median(cut))
 
 
 def read_frames(ids):
@@ -699,7 +662,7 @@ def main(argv=None):
         call_command("migrate", verbosity=0)
         results = Results(options, url)
         print_header(results)
-        needs_data = set(options.figures) & {"generate", "pages", "shapes", "metrics", "compliance"}
+        needs_data = set(options.figures) & {"generate", "pages", "metrics", "compliance"}
         if needs_data:
             reference, large = generate_data(results, options)
         # A kept database prepared by an earlier run needs no second metric and compliance pass for pages;
@@ -717,8 +680,6 @@ def main(argv=None):
             compliance(compliance_results, options, reference, large)
         if "pages" in options.figures:
             pages(results, options, reference, large)
-        if "shapes" in options.figures:
-            shapes(results, options, large)
         if "import" in options.figures:
             sample_import(results, options)
         if "ingest" in options.figures:
