@@ -59,9 +59,9 @@ class MetricJob(TimeStampedModel):
     """One recompute, claimed by exactly one worker at a time (pending → running with a conditional UPDATE).
 
     An incremental job lists its preparations in ``preparation_ids``. A full job covers every preparation of
-    its lab (of every lab when ``lab`` is empty): when it starts it fans out into incremental chunk jobs and
-    keeps their job ids in ``preparation_ids``; its ``total`` counts the preparations and its ``processed``
-    sums its chunks' progress.
+    its lab (of every lab when ``lab`` is empty) and lists none: when it starts it fans out into incremental
+    chunk jobs whose ``parent`` is the full job (``full.chunks``); its ``total`` counts the preparations and
+    its ``processed`` sums its chunks' progress.
     """
 
     class Kind(models.TextChoices):
@@ -78,6 +78,9 @@ class MetricJob(TimeStampedModel):
     kind = models.CharField(max_length=12, choices=Kind.choices)
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING, db_index=True)
     preparation_ids = models.JSONField(default=list, blank=True)
+    # Chunks are the full job's own bookkeeping: deleting old full jobs takes their chunks along (a chunk
+    # whose parent is gone would pass for a stand-alone incremental job, and PROTECT would block pruning).
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="chunks")
     total = models.PositiveIntegerField(default=0)
     processed = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)

@@ -13,12 +13,12 @@ from functools import partial
 
 import pandas as pd
 from django.db import DatabaseError, InterfaceError, transaction
-from django.db.models import Count, F, Q, Sum
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from ..characterization.models import Measurement, SizeBin
 from ..isolation.models import EVPreparation
-from . import compute
+from . import compute, summaries
 from .models import MetricJob, PreparationMetrics
 
 FIGURES = (
@@ -193,6 +193,8 @@ class ClaimInterrupted(Exception):
 
 def job_create(*, preparation_ids=None, lab=None, full: bool = False) -> MetricJob:
     """A job row, queued to Celery only once its transaction commits (so a worker always finds it)."""
+    if full and preparation_ids:
+        raise ValueError("a full job covers every preparation of its lab and takes no preparation ids")
     ids = sorted(set(preparation_ids or []))
     job = MetricJob.objects.create(
         lab=lab, kind=MetricJob.Kind.FULL if full else MetricJob.Kind.INCREMENTAL, preparation_ids=ids, total=len(ids)
@@ -260,18 +262,19 @@ def _run_chunk(job: MetricJob, ids=None) -> None:
     with transaction.atomic():
         MetricJob.objects.filter(pk=job.pk).update(status=DONE, finished_at=timezone.now())
         _settle_parent_of(job)
+    summaries.warm_up_after(job)  # committed: the job's figures are there for the dashboards' warm-up
     logger.info("metric job %d computed %d preparations", job.pk, done)
 
 
 def _run_full(job: MetricJob) -> None:
     """Fan the full job out into chunk jobs (once), then work through the chunks no other worker has taken."""
-    chunk_ids, ids = _fan_out(job.pk)
-    if not chunk_ids:
+    fanned_out, ids = _fan_out(job.pk)
+    if not fanned_out:
         _run_chunk(job, ids)  # one chunk's worth or none: nothing to share, so no chunk job either
         return
     # Other workers take the chunks from the queue first to last; this one takes them last to first, so the
     # two seldom reach for the same chunk, and a lone worker still computes the whole job in this one task.
-    while (chunk := MetricJob.objects.filter(pk__in=chunk_ids, status=PENDING).order_by("-pk").first()) is not None:
+    while (chunk := job.chunks.filter(status=PENDING).order_by("-pk").first()) is not None:
         attempt = _claim(chunk.pk)
         if attempt is None:
             continue  # another worker claimed it between the read and the claim
@@ -286,33 +289,38 @@ def _run_full(job: MetricJob) -> None:
     _settle(job.pk)
 
 
-def _fan_out(job_id: int) -> tuple[list[int], list[int]]:
+def _fan_out(job_id: int) -> tuple[bool, list[int]]:
     """Split a full job into chunk jobs of FULL_JOB_CHUNK preparations in one transaction, queued when it
-    commits. The full job keeps the ids of its chunk jobs in ``preparation_ids`` (its own preparations are
-    every one of its lab), so a retry or a takeover finds them there and fans out no second time.
+    commits. Each chunk's ``parent`` is the full job, so a retry or a takeover finds its chunks and fans out
+    no second time (the full job's row is locked while it looks, so of two deliveries only one fans out).
 
-    Returns (chunk job ids, []), or ([], the preparation ids) when they fit in one chunk."""
+    Returns (True, []) when the job has chunk jobs, or (False, the preparation ids) when they fit in one."""
     with transaction.atomic():
         job = MetricJob.objects.select_for_update().get(pk=job_id)
-        if job.preparation_ids:
-            return job.preparation_ids, []
+        if job.chunks.exists():
+            return True, []
         preparations = EVPreparation.objects.all()
         if job.lab_id is not None:
             preparations = preparations.filter(lab=job.lab_id)
         ids = list(preparations.order_by("pk").values_list("pk", flat=True))
         if len(ids) <= FULL_JOB_CHUNK:
             MetricJob.objects.filter(pk=job_id).update(total=len(ids), processed=0)
-            return [], ids
+            return False, ids
         pieces = [ids[start : start + FULL_JOB_CHUNK] for start in range(0, len(ids), FULL_JOB_CHUNK)]
         chunks = MetricJob.objects.bulk_create(
-            MetricJob(lab_id=job.lab_id, kind=MetricJob.Kind.INCREMENTAL, preparation_ids=piece, total=len(piece))
+            MetricJob(
+                lab_id=job.lab_id,
+                parent_id=job_id,
+                kind=MetricJob.Kind.INCREMENTAL,
+                preparation_ids=piece,
+                total=len(piece),
+            )
             for piece in pieces
         )
-        chunk_ids = [chunk.pk for chunk in chunks]
-        MetricJob.objects.filter(pk=job_id).update(preparation_ids=chunk_ids, total=len(ids), processed=0)
-        for chunk_id in chunk_ids:
-            transaction.on_commit(partial(queue_job, chunk_id))
-    return chunk_ids, []
+        MetricJob.objects.filter(pk=job_id).update(total=len(ids), processed=0)
+        for chunk in chunks:
+            transaction.on_commit(partial(queue_job, chunk.pk))
+    return True, []
 
 
 def _release(job_id: int, attempt: int) -> None:
@@ -325,12 +333,9 @@ def _release(job_id: int, attempt: int) -> None:
 
 
 def _settle_parent_of(job: MetricJob) -> None:
-    """Bring the full job that ``job`` is a chunk of up to date, if it is one. Few full jobs run at a time, so
-    their chunk lists are read and searched here instead of by a JSON lookup that SQLite cannot serve."""
-    parents = MetricJob.objects.filter(kind=MetricJob.Kind.FULL, status=RUNNING, lab_id=job.lab_id)
-    for parent_id, chunk_ids in parents.values_list("pk", "preparation_ids"):
-        if job.pk in chunk_ids:
-            _settle(parent_id)
+    """Bring the full job that ``job`` is a chunk of up to date, if it is one."""
+    if job.parent_id is not None:
+        _settle(job.parent_id)
 
 
 def _settle(job_id: int) -> None:
@@ -341,7 +346,7 @@ def _settle(job_id: int) -> None:
         job = MetricJob.objects.select_for_update().filter(pk=job_id, status=RUNNING).first()
         if job is None:
             return
-        chunks = MetricJob.objects.filter(pk__in=job.preparation_ids)
+        chunks = job.chunks.all()
         by_status = dict(chunks.order_by().values_list("status").annotate(n=Count("pk")))
         changes = {"processed": chunks.aggregate(n=Sum("processed"))["n"] or 0}
         if not by_status.get(PENDING) and not by_status.get(RUNNING):
@@ -349,14 +354,16 @@ def _settle(job_id: int) -> None:
         if by_status.get(FAILED):
             failed = chunks.filter(status=FAILED).order_by("pk").values_list("pk", "error")[:3]
             named = "; ".join(f"job {pk}: {error}" for pk, error in failed)
-            changes["error"] = f"{by_status[FAILED]} of {len(job.preparation_ids)} chunk jobs failed: {named}"[:2000]
+            changes["error"] = f"{by_status[FAILED]} of {sum(by_status.values())} chunk jobs failed: {named}"[:2000]
         MetricJob.objects.filter(pk=job_id).update(**changes)
 
 
 def job_fail(job_id: int, error: str) -> None:
     with transaction.atomic():
         MetricJob.objects.filter(pk=job_id).update(status=FAILED, error=error[:2000], finished_at=timezone.now())
-        _settle_parent_of(MetricJob.objects.only("pk", "lab_id").get(pk=job_id))
+        job = MetricJob.objects.only("pk", "parent_id").get(pk=job_id)
+        _settle_parent_of(job)
+    summaries.warm_up_after(job)
 
 
 def sweep_stale_jobs(now=None) -> list[int]:
@@ -366,9 +373,11 @@ def sweep_stale_jobs(now=None) -> list[int]:
     cutoff = (now or timezone.now()) - STALE_AFTER
     never_queued = Q(queued_at__isnull=True) | Q(queued_at__lt=cutoff)
     stale = list(MetricJob.objects.filter(never_queued, status=PENDING).values_list("pk", flat=True))
-    running = MetricJob.objects.filter(status=RUNNING, started_at__lt=cutoff)
-    for job_id, kind, ids in running.values_list("pk", "kind", "preparation_ids"):
-        if kind == MetricJob.Kind.FULL and ids:
+    running = MetricJob.objects.filter(status=RUNNING, started_at__lt=cutoff).annotate(
+        fanned_out=Exists(MetricJob.objects.filter(parent=OuterRef("pk")))
+    )
+    for job_id, fanned_out in running.values_list("pk", "fanned_out"):
+        if fanned_out:
             _settle(job_id)
         elif MetricJob.objects.filter(pk=job_id, status=RUNNING, started_at__lt=cutoff).update(status=PENDING):
             stale.append(job_id)

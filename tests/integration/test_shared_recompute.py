@@ -70,8 +70,8 @@ def test_two_workers_share_one_full_recompute_and_every_chunk_runs_once(worker_q
 
     full.refresh_from_db()
     assert (full.status, full.attempts, full.total, full.processed) == (MetricJob.Status.DONE, 1, 3000, 3000)
-    chunks = list(MetricJob.objects.filter(pk__in=full.preparation_ids).order_by("pk"))
-    assert len(chunks) == chunk_count
+    chunks = list(full.chunks.order_by("pk"))
+    assert len(chunks) == chunk_count and full.preparation_ids == []
     assert {(c.status, c.attempts, c.processed == c.total) for c in chunks} == {(MetricJob.Status.DONE, 1, True)}
     covered = [pk for chunk in chunks for pk in chunk.preparation_ids]
     assert sorted(covered) == lab_ids, "the chunks cover every preparation of the lab exactly once"

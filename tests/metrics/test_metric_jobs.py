@@ -1,5 +1,6 @@
-"""Metric jobs: exclusive claims, the fan-out of a full recompute into chunk jobs, progress, failure of one
-chunk, recovery by the sweeper, and retries after a transient error (SQLite; Celery runs eagerly)."""
+"""Metric jobs: exclusive claims, the fan-out of a full recompute into chunk jobs linked to it by ``parent``,
+progress, failure of one chunk, recovery by the sweeper, and retries after a transient error (SQLite; Celery
+runs eagerly)."""
 
 from datetime import timedelta
 
@@ -59,7 +60,7 @@ def figures(ids):
 
 def chunks_of(full: MetricJob) -> list[MetricJob]:
     full.refresh_from_db()
-    return list(MetricJob.objects.filter(pk__in=full.preparation_ids).order_by("pk"))
+    return list(full.chunks.order_by("pk"))
 
 
 def incremental(ids, **fields) -> MetricJob:
@@ -141,6 +142,37 @@ def test_a_full_job_fans_out_into_chunks_covering_every_preparation_of_its_lab_o
     assert (full.status, full.total, full.processed, full.attempts) == (Status.DONE, 40, 40, 1)
     assert set(PreparationMetrics.objects.values_list("preparation_id", flat=True)) == set(lab_ids)
     assert not PreparationMetrics.objects.filter(lab=other.lab).exists()
+
+
+def test_a_full_jobs_chunks_are_reached_through_parent_and_its_preparation_ids_hold_no_job_id(
+    generated, lab_ids, small_chunks
+):
+    full = MetricJob.objects.create(lab=generated, kind=MetricJob.Kind.FULL)
+
+    services.job_run(full.pk)
+
+    full.refresh_from_db()
+    chunks = list(full.chunks.order_by("pk"))
+    assert len(chunks) == 6 and {chunk.parent_id for chunk in chunks} == {full.pk}
+    assert full.preparation_ids == [], "the full job lists no preparations and no chunk jobs"
+    assert set(MetricJob.objects.exclude(pk=full.pk).values_list("pk", flat=True)) == {c.pk for c in chunks}
+    assert full.parent is None and not any(chunk.chunks.exists() for chunk in chunks), "one level deep"
+
+
+def test_a_full_job_takes_no_preparation_ids(generated, lab_ids):
+    with pytest.raises(ValueError, match="takes no preparation ids"):
+        services.job_create(lab=generated, full=True, preparation_ids=lab_ids[:2])
+    assert not MetricJob.objects.exists()
+
+
+def test_deleting_a_full_job_deletes_its_chunks_and_nothing_else(generated, lab_ids, small_chunks):
+    full = MetricJob.objects.create(lab=generated, kind=MetricJob.Kind.FULL)
+    services.job_run(full.pk)
+    other = incremental(lab_ids[:2])
+
+    full.delete()
+
+    assert list(MetricJob.objects.values_list("pk", flat=True)) == [other.pk]
 
 
 def test_the_full_jobs_progress_grows_with_each_finished_chunk(generated, small_chunks, computed):
@@ -266,7 +298,8 @@ def test_the_sweeper_restarts_a_full_job_whose_worker_died_before_it_fanned_out(
     assert services.sweep_stale_jobs() == [full.pk]
 
     full.refresh_from_db()
-    assert (full.status, full.attempts, full.processed, len(full.preparation_ids)) == (Status.DONE, 2, 40, 6)
+    assert (full.status, full.attempts, full.processed, full.chunks.count()) == (Status.DONE, 2, 40, 6)
+    assert full.preparation_ids == []
 
 
 def test_the_sweeper_settles_a_full_job_whose_last_chunk_finished_unseen(generated, small_chunks, monkeypatch):
