@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from ..characterization.models import Measurement, SizeBin
 from ..isolation.models import EVPreparation
-from . import compute
+from . import compute, summaries
 from .models import MetricJob, PreparationMetrics
 
 FIGURES = (
@@ -262,6 +262,7 @@ def _run_chunk(job: MetricJob, ids=None) -> None:
     with transaction.atomic():
         MetricJob.objects.filter(pk=job.pk).update(status=DONE, finished_at=timezone.now())
         _settle_parent_of(job)
+    summaries.warm_up_after(job)  # committed: the job's figures are there for the dashboards' warm-up
     logger.info("metric job %d computed %d preparations", job.pk, done)
 
 
@@ -360,7 +361,9 @@ def _settle(job_id: int) -> None:
 def job_fail(job_id: int, error: str) -> None:
     with transaction.atomic():
         MetricJob.objects.filter(pk=job_id).update(status=FAILED, error=error[:2000], finished_at=timezone.now())
-        _settle_parent_of(MetricJob.objects.only("pk", "parent_id").get(pk=job_id))
+        job = MetricJob.objects.only("pk", "parent_id").get(pk=job_id)
+        _settle_parent_of(job)
+    summaries.warm_up_after(job)
 
 
 def sweep_stale_jobs(now=None) -> list[int]:

@@ -29,6 +29,7 @@ from ...compliance.models import Review
 from ...core.spreadsheets import neutralise
 from ...core.tenancy import labs_where
 from ...metrics import charts, compute, control_charts, controls, selectors, services, summaries
+from ...metrics.models import PreparationMetrics
 from ...metrics.selectors import FIGURE_LABELS, PURITY, TRACKED_FIGURES, YIELD, MetricFilters
 from ..forms.dashboards import (
     DEFAULT_MONTHS,
@@ -51,6 +52,9 @@ GROUPINGS = {
     "instrument": ("Particle instrument", ["instrument"]),
     "month": ("Month", ["month"]),
 }
+DEFAULT_GROUPING = "method_biofluid"
+DASHBOARD_FIGURES = "evlims/dashboards/_dashboard_figures.html"
+COMPARISON_FIGURES = "evlims/dashboards/_comparison_figures.html"
 
 
 @dataclass
@@ -145,13 +149,43 @@ def _cached_html(request, kind, params, template, build_context, keys) -> str:
     for name in [name for name in query if name not in keys]:
         query.pop(name)
     export_query = query.urlencode()
-    html = summaries.cached(
-        request.user,
-        kind,
-        [params, export_query],
-        lambda: render_to_string(template, {**build_context(), "export_query": export_query}),
-    )
+    build = _fragment(template, build_context, export_query)
+    html = summaries.cached(request.user, kind, [params, export_query], build)
     return mark_safe(html)  # rendered (and escaped) by the template engine above
+
+
+def _fragment(template, build_context, export_query):
+    """The cached part of a page. It must not depend on who asks beyond their labs (no CSRF token, name or
+    role-dependent link): members of the same labs share it, and a worker renders it for them."""
+    return lambda: render_to_string(template, {**build_context(), "export_query": export_query})
+
+
+def warm_default_views(lab_id: int) -> list[str]:
+    """Render the dashboard and the comparison as a member of this lab alone first sees them (default window
+    and grouping, no parameter in the address) into the cache under the lab's current data version; returns
+    the pages stored. Run by a worker when a metric job completes; a lab without stored figures is skipped."""
+    if not PreparationMetrics.objects.filter(lab_id=lab_id).exists():
+        return []
+    reader = summaries.LabReader(lab_id)
+    since = window_start(DEFAULT_MONTHS)
+    filters = MetricFilters(started_from=since)
+    pages = {
+        "dashboard": (
+            [since.isoformat()],
+            DASHBOARD_FIGURES,
+            partial(_dashboard_figures, reader, since, DEFAULT_MONTHS),
+        ),
+        "comparison": (
+            [asdict(filters), DEFAULT_GROUPING, []],
+            COMPARISON_FIGURES,
+            partial(_comparison_content, reader, filters, DEFAULT_GROUPING, []),
+        ),
+    }
+    return [
+        kind
+        for kind, (params, template, build_context) in pages.items()
+        if summaries.store_settled(lab_id, kind, [params, ""], _fragment(template, build_context, ""))
+    ]
 
 
 def _summary_table(name, title, summary, by_columns) -> DataTable:
@@ -197,8 +231,8 @@ def dashboard(request):
         "recompute_form": RecomputeForm(user=user) if labs_where(user, controls.ADMIN_ROLES) else None,
     }
     if not request.GET.get("export"):
-        template = "evlims/dashboards/_dashboard_figures.html"
-        context["figures_html"] = _cached_html(request, "dashboard", [since.isoformat()], template, figures, ["months"])
+        params = [since.isoformat()]
+        context["figures_html"] = _cached_html(request, "dashboard", params, DASHBOARD_FIGURES, figures, ["months"])
     return _respond(request, "evlims/dashboards/dashboard.html", context, tables, lambda: figures()["figures"].values())
 
 
@@ -399,17 +433,16 @@ def comparison(request):
         context = {"form": form, "invalid": True, "groupings": groupings, "default_months": DEFAULT_MONTHS}
         return render(request, "evlims/dashboards/comparison.html", context, status=400)
     filters = form.filters()
-    grouping = request.GET.get("group", "method_biofluid")
-    grouping = grouping if grouping in GROUPINGS else "method_biofluid"
+    grouping = request.GET.get("group", DEFAULT_GROUPING)
+    grouping = grouping if grouping in GROUPINGS else DEFAULT_GROUPING
     overlay_ids = form.cleaned_data["overlay"]
     content = partial(_comparison_content, user, filters, grouping, overlay_ids)
     context = {"form": form, "groupings": groupings, "grouping": grouping, "overlay_ids": set(overlay_ids)}
     context["default_months"] = DEFAULT_MONTHS
     if not request.GET.get("export"):
         params = [asdict(filters), grouping, overlay_ids]
-        template = "evlims/dashboards/_comparison_figures.html"
         keys = [*ComparisonFilterForm.base_fields, "group"]
-        context["figures_html"] = _cached_html(request, "comparison", params, template, content, keys)
+        context["figures_html"] = _cached_html(request, "comparison", params, COMPARISON_FIGURES, content, keys)
     return _respond(request, "evlims/dashboards/comparison.html", context, [], lambda: content()["tables"].values())
 
 
