@@ -34,6 +34,7 @@ READERS = {"evlims:qa-queue": "qa"}
 # Query strings that exercise each list's filters too.
 FILTERS = {
     "evlims:sample-list": ["", "?q=EXT&biofluid=blood_plasma"],
+    "evlims:donor-list": ["", "?q=D"],
     "evlims:preparation-list": ["", "?biofluid=blood_plasma&method=sec"],
     "evlims:api:measurement-list": ["", "?kind=particle"],
 }
@@ -229,6 +230,7 @@ def test_list_query_counts_do_not_grow(lab, staff, qa_manager):
     keyset_routes = {name for name in ROUTES if len(small[name]) > len(_urls(name))}
     assert keyset_routes >= {
         "evlims:sample-list",
+        "evlims:donor-list",
         "evlims:preparation-list",
         "evlims:run-list",
         "evlims:qa-queue",

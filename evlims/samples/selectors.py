@@ -20,6 +20,33 @@ def donors_for(user):
     return Donor.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("lab", "project")
 
 
+def donor_list(user, *, search: str = ""):
+    """Donors matching a code search, by code (the id breaks ties between labs); nothing aggregated."""
+    donors = donors_for(user)
+    if search:
+        donors = donors.filter(code__icontains=search)
+    return donors.order_by("code", "id")
+
+
+def with_sample_counts(donors) -> None:
+    """``sample_count``: samples of each donor of one page (one query)."""
+    attach(donors, sample_count=count_of(Sample.objects.filter(donor=OuterRef("pk"))))
+
+
+def donor_get(user, pk) -> Donor:
+    donor = donors_for(user).filter(pk=pk).first()
+    if donor is None:
+        raise NotFound
+    return donor
+
+
+def donor_samples(donor) -> list[Sample]:
+    """The donor's samples, most recently collected first, each with its available aliquot count."""
+    samples = list(Sample.objects.filter(donor=donor).select_related("project").order_by("-collected_at", "-id"))
+    with_available_aliquots(samples)
+    return samples
+
+
 def samples_for(user):
     return Sample.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("lab", "project", "donor")
 

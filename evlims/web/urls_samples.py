@@ -1,9 +1,9 @@
-"""Pages for signing in, sample tracking, storage, the audit trail and labels."""
+"""Pages for signing in, donors, sample tracking, storage, the audit trail and labels."""
 
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import aliquots, audit, labels, samples, storage
+from .views import aliquots, audit, donors, labels, samples, storage
 
 urlpatterns = [
     path("", samples.home, name="home"),
@@ -13,6 +13,10 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("donors/", donors.donor_list, name="donor-list"),
+    path("donors/new/", donors.donor_create, name="donor-create"),
+    path("donors/<int:pk>/", donors.donor_detail, name="donor-detail"),
+    path("donors/<int:pk>/edit/", donors.donor_edit, name="donor-edit"),
     path("samples/", samples.sample_list, name="sample-list"),
     path("samples/new/", samples.sample_create, name="sample-create"),
     path("samples/<int:pk>/", samples.sample_detail, name="sample-detail"),

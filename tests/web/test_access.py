@@ -25,7 +25,7 @@ def pages_with_ids(sample, box):
     ]
 
 
-PAGES_WITHOUT_IDS = ["home", "sample-list", "sample-create", "box-list", "storage-create"]
+PAGES_WITHOUT_IDS = ["home", "donor-list", "donor-create", "sample-list", "sample-create", "box-list", "storage-create"]
 
 
 @pytest.mark.parametrize("name", PAGES_WITHOUT_IDS)
@@ -84,6 +84,7 @@ def test_members_do_not_see_other_labs_in_lists(member_client, sample, foreign_s
 def test_readers_get_a_403_page_on_write_pages(client, lab, sample):
     client.force_login(member(lab, Role.QA_MANAGER, username="reviewer"))
     for url in [
+        reverse("evlims:donor-create"),
         reverse("evlims:sample-create"),
         reverse("evlims:sample-edit", args=[sample.pk]),
         reverse("evlims:storage-create"),
