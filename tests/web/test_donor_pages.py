@@ -283,3 +283,19 @@ class TestAccess:
         for url in (LIST, CREATE, reverse("evlims:donor-detail", args=[donor.pk])):
             response = client.get(url)
             assert response.status_code == 302 and response["Location"].startswith(reverse("evlims:login"))
+
+
+class TestRegisterASampleForTheDonor:
+    INTAKE = reverse("evlims:sample-create")
+
+    def test_the_donor_page_links_to_intake_with_the_donor_and_its_project_chosen(self, member_client, donor):
+        page = member_client.get(reverse("evlims:donor-detail", args=[donor.pk])).content.decode()
+        assert f'{self.INTAKE}?donor={donor.pk}"' in page
+        form = member_client.get(self.INTAKE, {"donor": donor.pk}).context["form"]
+        assert form.initial == {"donor": donor.pk, "project": donor.project_id}
+
+    def test_a_donor_the_user_cannot_write_for_or_junk_opens_intake_blank(self, member_client, foreign_donor, lab):
+        for value in (foreign_donor.pk, "x1", "", "999999"):
+            response = member_client.get(self.INTAKE, {"donor": value})
+            assert response.status_code == 200
+            assert response.context["form"].initial == {}

@@ -55,10 +55,26 @@ def _form_context(form, **extra):
     return {"form": form, "groups": PREANALYTICAL_GROUPS, **extra}
 
 
+def _intake_initial(request) -> dict:
+    """Donor (and its project) preselected when intake is opened from a donor's page: `?donor=<id>`.
+    Only a donor the form offers (the user's writable labs) is preselected; anything else opens it blank."""
+    donor_id = request.GET.get("donor", "")
+    if request.method != "GET" or not donor_id.isdigit():
+        return {}
+    donor = (
+        selectors.donors_for(request.user)
+        .filter(pk=int(donor_id), lab_id__in=labs_where(request.user, WRITER_ROLES))
+        .first()
+    )
+    if donor is None:
+        return {}
+    return {"donor": donor.pk, **({"project": donor.project_id} if donor.project_id else {})}
+
+
 @member_view
 def sample_create(request):
     ensure_writer(request.user)
-    form = SampleIntakeForm(request.POST or None, user=request.user)
+    form = SampleIntakeForm(request.POST or None, user=request.user, initial=_intake_initial(request))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         record = {name: data[name] for name in form._meta.fields if name not in ("project", "biofluid", "volume_ml")}
