@@ -2,15 +2,15 @@
 
 from django.urls import path
 
-from .views import dashboards
+from .views import controls, dashboards
 
 urlpatterns = [
     path("", dashboards.dashboard, name="dashboard"),
     path("recompute/", dashboards.recompute_all, name="dashboard-recompute"),
     path("jobs/<int:pk>/", dashboards.job_status, name="dashboard-job-status"),
     path("comparison/", dashboards.comparison, name="dashboard-comparison"),
-    path("controls/", dashboards.control_list, name="control-list"),
-    path("controls/new/", dashboards.control_create, name="control-create"),
-    path("controls/<int:pk>/", dashboards.control_detail, name="control-detail"),
-    path("controls/<int:pk>/samples/", dashboards.control_link_samples, name="control-link-samples"),
+    path("controls/", controls.control_list, name="control-list"),
+    path("controls/new/", controls.control_create, name="control-create"),
+    path("controls/<int:pk>/", controls.control_detail, name="control-detail"),
+    path("controls/<int:pk>/samples/", controls.control_link_samples, name="control-link-samples"),
 ]

@@ -1,22 +1,11 @@
-"""Lab dashboard, method comparison and Levey–Jennings pages.
+"""Lab dashboard and method comparison pages; their tables are ``data_tables.DataTable`` (shown and exported
+from the same rows) and their data-heavy parts are rendered once per version of the labs' data."""
 
-Each page builds its tables once as ``DataTable`` objects: the template shows them and ``?export=<name>``
-returns the same rows as CSV, so what is downloaded is exactly what is shown (with full precision).
-"""
-
-import codecs
-import csv
-import io
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from functools import partial
-from urllib.parse import urlencode
 
-import numpy as np
-import pandas as pd
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -26,7 +15,6 @@ from django.views.decorators.http import require_POST
 
 from ...characterization.plots import Series, size_distribution_svg
 from ...compliance.models import Review
-from ...core.spreadsheets import neutralise
 from ...core.tenancy import labs_where
 from ...metrics import charts, compute, control_charts, controls, selectors, services, summaries
 from ...metrics.models import PreparationMetrics
@@ -34,13 +22,13 @@ from ...metrics.selectors import FIGURE_LABELS, PURITY, TRACKED_FIGURES, YIELD, 
 from ..forms.dashboards import (
     DEFAULT_MONTHS,
     ComparisonFilterForm,
-    ControlMaterialForm,
     DashboardWindowForm,
-    LinkSamplesForm,
     RecomputeForm,
     window_start,
 )
-from .common import member_view, run_service, scoped
+from .common import member_view
+from .controls import series_url
+from .data_tables import DataTable, respond
 
 # The table is for reading single preparations and ticking a few to overlay; the CSV holds every row, and the
 # filters reach the others. Rendering 500 rows took longer than everything else on the page together.
@@ -55,90 +43,6 @@ GROUPINGS = {
 DEFAULT_GROUPING = "method_biofluid"
 DASHBOARD_FIGURES = "evlims/dashboards/_dashboard_figures.html"
 COMPARISON_FIGURES = "evlims/dashboards/_comparison_figures.html"
-
-
-@dataclass
-class DataTable:
-    """Rows of raw values under (key, label, kind) columns; kind picks the display format."""
-
-    name: str
-    title: str
-    columns: list[tuple[str, str, str]]
-    rows: list[dict] = field(default_factory=list)
-    note: str = ""
-    # When the page lists only some rows, the CSV takes every row from here.
-    all_rows: Callable[[], list[dict]] | None = None
-
-    # Column whose value identifies a row (e.g. for the overlay checkboxes); not shown itself.
-    key: str = ""
-
-    def display_rows(self):
-        return [
-            {"key": row.get(self.key), "cells": [_display(row.get(key), kind) for key, _, kind in self.columns]}
-            for row in self.rows
-        ]
-
-    def csv_response(self) -> HttpResponse:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\r\n")
-        writer.writerow([label for _, label, _ in self.columns])
-        for row in self.all_rows() if self.all_rows else self.rows:
-            writer.writerow([_csv_cell(row.get(key)) for key, _, _ in self.columns])
-        # BOM so spreadsheet programs read µ as UTF-8.
-        response = HttpResponse(codecs.BOM_UTF8 + buffer.getvalue().encode(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="evlims-{self.name}.csv"'
-        return response
-
-
-def _missing(value) -> bool:
-    return value is None or (not isinstance(value, str | tuple | list) and bool(pd.isna(value)))
-
-
-def _display(value, kind):
-    """(text, css class, link) of one cell; a missing figure shows as a dash, never as 0."""
-    align = "" if kind in ("text", "link") else "text-end"
-    if kind == "link":
-        return (value[0], align, value[1]) if value else ("—", align, None)
-    if _missing(value):
-        return ("—", align, None)
-    if kind == "sci":
-        return (f"{value:.3g}" if abs(value) < 1e4 else f"{value:.2e}", align, None)
-    if kind == "num":
-        return (f"{value:.1f}", align, None)
-    if kind == "num2":
-        return (f"{value:.2f}", align, None)
-    return (str(value), align, None)
-
-
-def _csv_cell(value):
-    if isinstance(value, tuple):
-        value = value[0]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if _missing(value):
-        return ""
-    if isinstance(value, bool | int | float):
-        return repr(value) if isinstance(value, float) else str(value)
-    return neutralise(value)
-
-
-def _export_query(request) -> str:
-    params = request.GET.copy()
-    params.pop("export", None)
-    return params.urlencode()
-
-
-def _respond(request, template, context, tables, figures=None):
-    """The page, or ``?export=<name>`` as CSV. ``figures()`` gives the tables of the page's cached part; they
-    are built only when one of them is exported."""
-    wanted = request.GET.get("export")
-    if wanted:
-        table = next((table for table in [*tables, *(figures() if figures else [])] if table.name == wanted), None)
-        if table is None:
-            raise Http404("No such table on this page.")
-        return table.csv_response()
-    tables_by_name = {table.name: table for table in tables}
-    return render(request, template, {**context, "tables": tables_by_name, "export_query": _export_query(request)})
 
 
 def _cached_html(request, kind, params, template, build_context, keys) -> str:
@@ -233,7 +137,7 @@ def dashboard(request):
     if not request.GET.get("export"):
         params = [since.isoformat()]
         context["figures_html"] = _cached_html(request, "dashboard", params, DASHBOARD_FIGURES, figures, ["months"])
-    return _respond(request, "evlims/dashboards/dashboard.html", context, tables, lambda: figures()["figures"].values())
+    return respond(request, "evlims/dashboards/dashboard.html", context, tables, lambda: figures()["figures"].values())
 
 
 def _dashboard_figures(user, since, months) -> dict:
@@ -311,7 +215,7 @@ def _alerts_table(alerts) -> DataTable:
 def _alert_row(chart) -> dict:
     latest = chart.latest
     return {
-        "material": (chart.material.name, _series_url(chart)),
+        "material": (chart.material.name, series_url(chart)),
         "protocol": chart.protocol,
         "figure": chart.figure_label,
         "run": latest["run_code"],
@@ -443,7 +347,7 @@ def comparison(request):
         params = [asdict(filters), grouping, overlay_ids]
         keys = [*ComparisonFilterForm.base_fields, "group"]
         context["figures_html"] = _cached_html(request, "comparison", params, COMPARISON_FIGURES, content, keys)
-    return _respond(request, "evlims/dashboards/comparison.html", context, [], lambda: content()["tables"].values())
+    return respond(request, "evlims/dashboards/comparison.html", context, [], lambda: content()["tables"].values())
 
 
 def _comparison_content(user, filters, grouping, overlay_ids) -> dict:
@@ -485,122 +389,3 @@ def _comparison_content(user, filters, grouping, overlay_ids) -> dict:
 
 
 # -- control materials and Levey–Jennings charts --------------------------------------------------------------
-
-WESTGARD_COLUMNS = [
-    ("sequence", "#", "int"),
-    ("barcode", "Preparation", "text"),
-    ("run_code", "Run", "text"),
-    ("started_at", "Run started", "text"),
-    ("value", "Value", "sci"),
-    ("z_score", "z", "num2"),
-    ("level", "Verdict", "text"),
-    ("rules", "Rules broken", "text"),
-]
-
-
-def _series_url(chart) -> str:
-    url = reverse("evlims:control-detail", args=[chart.material.pk])
-    return f"{url}?{urlencode({'protocol': chart.protocol, 'figure': chart.figure})}"
-
-
-def _westgard_rows(chart) -> list[dict]:
-    return [
-        record
-        | {
-            "started_at": record["started_at"].strftime("%Y-%m-%d") if not _missing(record["started_at"]) else None,
-            "level": control_charts.level_label(record["level"]),
-            "rules": ", ".join(record["violated_rules"] or ()) or None,
-        }
-        for record in chart.points.to_dict("records")
-    ]
-
-
-@member_view
-def control_list(request):
-    materials = list(control_charts.materials_for(request.user))
-    series = DataTable(
-        "series",
-        "Control series",
-        [
-            ("material", "Control material", "link"),
-            ("lab", "Lab", "text"),
-            ("protocol", "Protocol", "text"),
-            ("figure", "Figure", "text"),
-            ("points", "Points", "int"),
-            ("target", "Limits from", "text"),
-            ("latest", "Latest verdict", "text"),
-        ],
-        [_series_row(chart) for chart in control_charts.charts_for(materials)],
-    )
-    context = {"materials": materials, "can_define": bool(labs_where(request.user, controls.ADMIN_ROLES))}
-    return _respond(request, "evlims/dashboards/control_list.html", context, [series])
-
-
-def _series_row(chart) -> dict:
-    latest = chart.latest
-    return {
-        "material": (chart.material.name, _series_url(chart)),
-        "lab": chart.material.lab.name,
-        "protocol": chart.protocol,
-        "figure": chart.figure_label,
-        "points": len(chart.points),
-        "target": chart.target_source or chart.problem,
-        "latest": control_charts.level_label(latest["level"]) if latest else None,
-    }
-
-
-@member_view
-def control_create(request):
-    form = ControlMaterialForm(request.POST or None, user=request.user)
-    if not form.fields["lab"].queryset.exists():
-        raise PermissionDenied("Only a lab admin can define control materials.")
-    if request.method == "POST" and form.is_valid():
-        material = run_service(form, lambda: controls.control_material_create(actor=request.user, **form.cleaned_data))
-        if material is not None:
-            messages.success(request, f"Control material {material.name} defined.")
-            return redirect("evlims:control-detail", pk=material.pk)
-    return render(request, "evlims/dashboards/control_form.html", {"form": form})
-
-
-@member_view
-def control_detail(request, pk):
-    material = scoped(control_charts.material_get, request.user, pk)
-    all_charts = control_charts.charts_for([material])
-    wanted_protocol = request.GET.get("protocol")
-    wanted_figure = request.GET.get("figure", PURITY)
-    chart = next(
-        (c for c in all_charts if c.protocol == wanted_protocol and c.figure == wanted_figure),
-        next((c for c in all_charts if c.figure == wanted_figure), all_charts[0] if all_charts else None),
-    )
-    westgard = DataTable(
-        "westgard", "Westgard judgement per point", WESTGARD_COLUMNS, _westgard_rows(chart) if chart else []
-    )
-    context = {
-        "material": material,
-        "chart": chart,
-        "series": [(c, _series_url(c)) for c in all_charts],
-        "chart_image": charts.levey_jennings_chart(chart) if chart is not None else None,
-        "link_form": LinkSamplesForm() if material.lab_id in labs_where(request.user, controls.ADMIN_ROLES) else None,
-        "samples": sorted(material.samples.all(), key=lambda sample: sample.barcode),
-    }
-    return _respond(request, "evlims/dashboards/control_detail.html", context, [westgard])
-
-
-@member_view
-@require_POST
-def control_link_samples(request, pk):
-    material = scoped(control_charts.material_get, request.user, pk)
-    form = LinkSamplesForm(request.POST)
-    if form.is_valid():
-        linked = run_service(
-            form,
-            lambda: controls.control_material_link_samples(
-                actor=request.user, material=material, sample_barcodes=form.cleaned_data["sample_barcodes"]
-            ),
-        )
-        if linked is not None:
-            messages.success(request, f"{len(linked)} sample(s) newly linked to {material.name}.")
-            return redirect("evlims:control-detail", pk=material.pk)
-    for error in form.errors.get("sample_barcodes", []) + form.non_field_errors():
-        messages.error(request, error)
-    return redirect("evlims:control-detail", pk=material.pk)
