@@ -176,7 +176,25 @@ def test_make_test_runs_the_test_script():
     assert "bash scripts/test.sh" in make_dry_run("test")
     script = (ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
     assert script.startswith("#!/usr/bin/env bash") and "set -euo pipefail" in script
-    assert "--ignore=tests/integration" in script and "tests/services tests/integration" in script
+    assert "--ignore=tests/integration" in script
+    postgres_run = next(line for line in script.splitlines() if "tests/services" in line)
+    assert "tests/integration" in script.split("tests/services", 1)[1].split("||", 1)[0]
+    assert postgres_run.lstrip().startswith('"$PY" -m pytest -p no:xdist')
+
+
+def test_tests_the_fast_suite_skips_without_postgresql_run_in_the_postgresql_stage():
+    """A test that skips on SQLite must run somewhere: the integration stage, against PostgreSQL."""
+    script = (ROOT / "scripts" / "test.sh").read_text(encoding="utf-8")
+    postgres_stage = script.split("tests/services", 1)[1].split("||", 1)[0]
+    needs_postgres = re.compile(r"skipif\([^)]{0,200}?postgresql", re.IGNORECASE | re.DOTALL)
+    skipped_elsewhere = sorted(
+        path.relative_to(ROOT).as_posix()
+        for path in (ROOT / "tests").rglob("test_*.py")
+        if path.parts[len(ROOT.parts) + 1] not in ("integration", "services")
+        and needs_postgres.search(path.read_text(encoding="utf-8"))
+    )
+    assert skipped_elsewhere, "the pattern no longer finds the PostgreSQL-only tests"
+    assert [path for path in skipped_elsewhere if path not in postgres_stage] == []
 
 
 def test_makefile_creates_the_venv_with_python3_and_installs_the_pins():
