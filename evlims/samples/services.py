@@ -1,5 +1,6 @@
 """Every write to donors, samples, aliquots and storage. Keyword-only; one transaction; one audit event."""
 
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -52,14 +53,32 @@ def _new_donor(*, lab, code: str, project=None, reason: str = "", lookups: bool 
     return _with_reason(_validated(donor, lookups=lookups), reason)
 
 
+def _refuse_taken_code(lab_id, code: str, *, donor_pk=None) -> None:
+    if Donor.objects.filter(lab_id=lab_id, code=code).exclude(pk=donor_pk).exists():
+        raise ValidationError({"code": f"Donor code {code!r} is already used in this lab."})
+
+
+@contextmanager
+def _code_kept_unique(lab_id, code: str, *, donor_pk=None):
+    """The write inside. The code is checked before it; a donor given the same code in between (another user,
+    the same moment) fails on the database's unique constraint, reported on the code like the check's own
+    refusal. Any other integrity error is not hidden."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        _refuse_taken_code(lab_id, code, donor_pk=donor_pk)
+        raise
+
+
 @transaction.atomic
 def donor_create(*, actor, lab, code: str, project=None, reason: str = "", **fields) -> Donor:
     ensure_can_write(actor, lab.pk)
     _check_same_lab(lab.pk, project=project)
-    if Donor.objects.filter(lab=lab, code=code).exists():
-        raise ValidationError({"code": f"Donor code {code!r} is already used in this lab."})
+    _refuse_taken_code(lab.pk, code)
     donor = _new_donor(lab=lab, code=code, project=project, reason=reason, **fields)
-    donor.save()
+    with _code_kept_unique(lab.pk, code):
+        donor.save()
     record_event(
         actor=actor,
         action="donor.create",
@@ -73,14 +92,18 @@ def donor_create(*, actor, lab, code: str, project=None, reason: str = "", **fie
 def donor_update(donor, *, actor, reason: str, expected_version: int, changes: dict) -> Donor:
     ensure_can_write(actor, donor.lab_id)
     _check_same_lab(donor.lab_id, project=changes.get("project"))
-    return apply_edit(
-        donor,
-        actor=actor,
-        reason=reason,
-        expected_version=expected_version,
-        changes=changes,
-        editable=DONOR_FIELDS,
-    )
+    code = changes.get("code", donor.code)
+    if code != donor.code:
+        _refuse_taken_code(donor.lab_id, code, donor_pk=donor.pk)
+    with _code_kept_unique(donor.lab_id, code, donor_pk=donor.pk):
+        return apply_edit(
+            donor,
+            actor=actor,
+            reason=reason,
+            expected_version=expected_version,
+            changes=changes,
+            editable=DONOR_FIELDS,
+        )
 
 
 @transaction.atomic

@@ -1,13 +1,12 @@
 """Donor list, detail, registration and edit pages."""
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.urls import reverse
 
 from evlims.core.models import AuditEvent, Membership, Role
 from evlims.samples import services
 from evlims.samples.models import Donor
-from evlims.web.views import donors as donor_views
 from tests.factories import DonorFactory, ProjectFactory, member
 
 from .conftest import register_sample
@@ -147,23 +146,26 @@ class TestCreate:
     def test_a_code_saved_by_someone_else_meanwhile_is_an_error_on_the_code(
         self, member_client, staff, lab, monkeypatch
     ):
-        """The check passes, then another user's donor takes the code before the insert: a form error."""
+        """The checks pass, then another user's donor takes the code before the insert: a form error."""
+        build = services._new_donor
 
-        def registered_meanwhile(**kwargs):
-            DonorFactory(lab=lab, code=kwargs["code"])
-            with transaction.atomic():  # as the service's own transaction
-                return Donor.objects.create(lab=lab, code=kwargs["code"])
+        def validated_before_the_other_donor_is_saved(**kwargs):
+            donor = build(**kwargs)
+            DonorFactory(lab=lab, code=kwargs["code"])  # saved by someone else between the checks and the insert
+            return donor
 
-        monkeypatch.setattr(donor_views.services, "donor_create", registered_meanwhile)
+        monkeypatch.setattr(services, "_new_donor", validated_before_the_other_donor_is_saved)
         response = member_client.post(CREATE, create_data(lab))
         assert response.status_code == 200
         assert response.context["form"].errors["code"] == ["Donor code 'D-0042' is already used in this lab."]
+        # Nothing of the refused write is kept (the stand-in for the other user's donor shared its transaction).
+        assert not Donor.objects.filter(code="D-0042").exists()
 
     def test_an_integrity_error_that_is_not_the_code_is_not_hidden(self, member_client, lab, monkeypatch):
-        def broken(**kwargs):
+        def broken(self, *args, **kwargs):
             raise IntegrityError("something else")
 
-        monkeypatch.setattr(donor_views.services, "donor_create", broken)
+        monkeypatch.setattr(Donor, "save", broken)
         with pytest.raises(IntegrityError):
             member_client.post(CREATE, create_data(lab))
 

@@ -10,10 +10,6 @@ from ...samples.models import Donor
 DONOR_FIELDS = ("project", "code", "sex", "age_band", "diagnosis", "diagnosis_ontology_id", "consent_status")
 
 
-def code_taken_message(code: str) -> str:
-    return f"Donor code {code!r} is already used in this lab."
-
-
 class DonorSearchForm(forms.Form):
     q = forms.CharField(required=False, label="Search", widget=forms.TextInput(attrs={"placeholder": "Donor code"}))
 
@@ -60,13 +56,6 @@ class DonorEditForm(DonorForm):
         self.fields["project"].queryset = self.fields["project"].queryset.filter(lab_id=self.instance.lab_id)
         if not self.is_bound:
             self.fields["version"].initial = self.instance.version
-
-    def clean_code(self):
-        code = self.cleaned_data["code"]
-        others = Donor.objects.filter(lab_id=self.instance.lab_id, code=code).exclude(pk=self.instance.pk)
-        if "code" in self.changed_data and others.exists():
-            raise forms.ValidationError(code_taken_message(code))
-        return code
 
     def changes(self) -> dict:
         return {name: self.cleaned_data[name] for name in DONOR_FIELDS if name in self.changed_data}

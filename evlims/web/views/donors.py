@@ -1,27 +1,12 @@
 """Donor list, detail, registration and edit."""
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
-from django.db import IntegrityError
 from django.shortcuts import redirect, render
 
 from ...core.tenancy import WRITER_ROLES, ensure_can_write, labs_where
 from ...samples import selectors, services
-from ...samples.models import Donor
-from ..forms.donors import DonorCreateForm, DonorEditForm, DonorSearchForm, code_taken_message
+from ..forms.donors import DonorCreateForm, DonorEditForm, DonorSearchForm
 from .common import ensure_writer, member_view, paginate, query_without_page, run_service, scoped
-
-
-def _code_kept_unique(write, *, lab_id, code, donor_pk=None):
-    """Run ``write``. The code checks run before the insert; a donor saved with the same code in between
-    (another user, the same moment) fails on the database's unique constraint, and that is reported on the
-    code field like the check's own refusal. The write's transaction is rolled back: nothing is kept."""
-    try:
-        return write()
-    except IntegrityError:
-        if not Donor.objects.filter(lab_id=lab_id, code=code).exclude(pk=donor_pk).exists():
-            raise
-        raise ValidationError({"code": code_taken_message(code)}) from None
 
 
 @member_view
@@ -55,11 +40,10 @@ def donor_create(request):
     form = DonorCreateForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         lab, record = form.cleaned_data["lab"], form.record()
-
-        def register():
-            return services.donor_create(actor=request.user, lab=lab, reason="Registered on the donor page", **record)
-
-        donor = run_service(form, lambda: _code_kept_unique(register, lab_id=lab.pk, code=record["code"]))
+        donor = run_service(
+            form,
+            lambda: services.donor_create(actor=request.user, lab=lab, reason="Registered on the donor page", **record),
+        )
         if donor is not None:
             messages.success(request, f"Donor {donor.code} registered.")
             return redirect("evlims:donor-detail", pk=donor.pk)
@@ -81,19 +65,15 @@ def donor_edit(request, pk):
             # The form has already applied the input to its instance; the service needs the record as stored
             # to know what changed.
             stored = selectors.donor_get(request.user, pk)
-
-            def save():
-                return services.donor_update(
+            saved = run_service(
+                form,
+                lambda: services.donor_update(
                     stored,
                     actor=request.user,
                     reason=form.cleaned_data["reason"],
                     expected_version=form.cleaned_data["version"],
                     changes=changes,
-                )
-
-            code = changes.get("code", stored.code)
-            saved = run_service(
-                form, lambda: _code_kept_unique(save, lab_id=stored.lab_id, code=code, donor_pk=stored.pk)
+                ),
             )
             if saved is not None:
                 messages.success(request, f"Donor {saved.code} saved.")
