@@ -18,7 +18,7 @@ export PIP_NO_INPUT := 1
 
 help:
 	@echo "make demo   - install, migrate a SQLite database, load demo data, serve on http://$(HOST):$(PORT)/"
-	@echo "make test   - install, start PostgreSQL/Redis if stopped, run the fast suite and the integration suite"
+	@echo "make test   - install, lint, start PostgreSQL/Redis if stopped, run the fast suite and the integration suite"
 	@echo "make lint   - ruff check and format check"
 
 $(PY):
@@ -47,7 +47,9 @@ demo: demo-data
 	@echo
 	DJANGO_SETTINGS_MODULE=$(DEMO_SETTINGS) DATABASE_URL=$(DEMO_DATABASE_URL) $(PY) manage.py runserver $(HOST):$(PORT)
 
+# Lint first: it takes seconds, and unformatted or lint-failing code fails the run before the suites start.
 test: install
+	$(MAKE) --no-print-directory lint
 	bash scripts/test.sh
 
 lint: install
