@@ -36,14 +36,17 @@ def _detected_filter(choice, where):
     return choice
 
 
-def _compile_marker_count(categories, minimum, detected, where):
+def _compile_marker_count(categories, minimum, detected, where, excluding=()):
     known = marker_vocabulary().known_labels()
     unknown = sorted(set(categories) - known)
     if unknown:
         raise RulesetError(f"{where}: unknown marker categor(ies) {', '.join(unknown)}")
+    unknown = sorted(set(excluding) - known)
+    if unknown:
+        raise RulesetError(f"{where}.excluding: unknown marker label(s) {', '.join(unknown)}")
     if not isinstance(minimum, int) or isinstance(minimum, bool) or minimum < 1:
         raise RulesetError(f"{where}.min: expected a positive integer, got {minimum!r}")
-    wanted = frozenset(categories)
+    wanted, excluded = frozenset(categories), frozenset(excluding)
     outcome_word = {True: "positive", False: "negative", "any": "tested"}[detected]
     requirement = f"{minimum} {outcome_word} marker(s) in category {' or '.join(categories)}"
 
@@ -54,27 +57,40 @@ def _compile_marker_count(categories, minimum, detected, where):
         markers = experiment.markers
         if markers is None:
             return Outcome(None, (), (MARKERS_NOT_DESCRIBED,))
-        matching = [m for m in markers if counts(m) and m.labels & wanted]
+        in_category = [m for m in markers if counts(m) and m.labels & wanted]
+        matching = [m for m in in_category if not m.labels & excluded]
         found = tuple(evidence(m.path, m) for m in matching)
         if len(matching) >= minimum:
             return Outcome(True, found)
+        set_aside = _set_aside_note([m for m in in_category if m.labels & excluded], excluded)
         unrecognised = [m for m in markers if counts(m) and not m.recognised]
         if len(matching) + len(unrecognised) >= minimum:
             names = ", ".join(m.given_name for m in unrecognised)
             return Outcome(
-                None, found, (f"{names} not in the marker vocabulary, so it cannot count towards {requirement}",)
+                None,
+                found,
+                (f"{names} not in the marker vocabulary, so it cannot count towards {requirement}", *set_aside),
             )
-        return Outcome(False, found, (f"found {len(matching)} of the {requirement} required",))
+        return Outcome(False, found, (f"found {len(matching)} of the {requirement} required", *set_aside))
 
     return Condition("markers", check, True)
 
 
+def _set_aside_note(markers, excluded) -> tuple[str, ...]:
+    if not markers:
+        return ()
+    titles = marker_vocabulary().caveat_titles
+    reasons = "; ".join(titles[label] for label in sorted(excluded & frozenset().union(*(m.labels for m in markers))))
+    return (f"{', '.join(m.symbol for m in markers)} not counted on its own ({reasons})",)
+
+
 @condition("min_markers_in_category")
 def _min_markers_in_category(args, where):
-    args = mapping_args(args, where, required=("categories",), optional=("min", "detected"))
+    args = mapping_args(args, where, required=("categories",), optional=("min", "detected", "excluding"))
     categories = str_list(args["categories"], f"{where}.categories")
     detected = _detected_filter(args.get("detected", "any"), where)
-    return _compile_marker_count(categories, args.get("min", 1), detected, where)
+    excluding = str_list(args["excluding"], f"{where}.excluding") if "excluding" in args else ()
+    return _compile_marker_count(categories, args.get("min", 1), detected, where, excluding)
 
 
 @condition("any_marker_detected_in_category")
@@ -145,6 +161,43 @@ def _particle_analysis_present(args, where):
         return Outcome(False, (), (f"no particle analysis by {listed}",))
 
     return Condition("particle_analysis_present", check, True)
+
+
+SIZE_FIELDS = ("mode_size_nm", "mean_size_nm", "size_window_nm")
+
+
+@condition("size_measured")
+def _size_measured(args, where):
+    """A particle analysis reporting a size, or (when ``imaging`` lists techniques) an image by one of them."""
+    args = mapping_args(args, where, required=("particle_fields",), optional=("imaging",))
+    fields = str_list(args["particle_fields"], f"{where}.particle_fields", allowed=frozenset(SIZE_FIELDS))
+    techniques = frozenset()
+    if "imaging" in args:
+        techniques = frozenset(str_list(args["imaging"], f"{where}.imaging", allowed=IMAGING_TECHNIQUES))
+    sections = ("particle_analysis", "imaging") if techniques else ("particle_analysis",)
+
+    def check(experiment):
+        analyses, images = experiment.section("particle_analysis"), experiment.section("imaging")
+        found = [
+            evidence(f"characterization.particle_analysis[{i}].{field}", entry[field])
+            for i, entry in enumerate(analyses or ())
+            for field in fields
+            if field in entry
+        ]
+        found += [
+            evidence(f"characterization.imaging[{i}]", image["technique"])
+            for i, image in enumerate(images or ())
+            if image["technique"] in techniques
+        ]
+        if found:
+            return Outcome(True, tuple(found))
+        undescribed = [f"characterization.{name}" for name in sections if experiment.section(name) is None]
+        if undescribed:
+            return Outcome(None, (), (f"{' and '.join(undescribed)} not described, so no size can be found",))
+        no_image = f", and no image by {', '.join(sorted(techniques))}" if techniques else ""
+        return Outcome(False, (), (f"no particle analysis reports {' or '.join(fields)}{no_image}",))
+
+    return Condition("size_measured", check, True)
 
 
 @condition("quantification_kinds")

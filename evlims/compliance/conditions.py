@@ -322,6 +322,35 @@ def _all_items_have(args, where):
     return Condition("all_items_have", check, False)
 
 
+@condition("all_items_include")
+def _all_items_include(args, where):
+    """Every item of a list names at least one of ``values`` in its list field (e.g. a functional study's
+    controls); an absent or empty list is false, so pair it with ``field_present`` in ``applies_when``."""
+    args = mapping_args(args, where, required=("list", "field", "values"))
+    path = args["list"]
+    get = path_getter(split_path(path, f"{where}.list"))
+    field = args["field"]
+    if not isinstance(field, str) or not field:
+        raise RulesetError(f"{where}.field: expected a field name, got {field!r}")
+    values = str_list(args["values"], f"{where}.values")
+    wanted, listed = frozenset(values), " or ".join(values)
+
+    def check(experiment):
+        items = get(experiment.document) or ()
+        if not items:
+            return Outcome(False, (), (f"{path} lists no item",))
+        found, gaps = [], []
+        for index, item in enumerate(items):
+            named = [value for value in (item.get(field) or ()) if value in wanted]
+            if named:
+                found.append(evidence(f"{path}[{index}].{field}", ", ".join(named)))
+            else:
+                gaps.append(f"{path}[{index}].{field} names no {listed}")
+        return Outcome(not gaps, tuple(found), tuple(gaps))
+
+    return Condition("all_items_include", check, False)
+
+
 # --- separation chain -------------------------------------------------------------------------------
 
 
@@ -366,5 +395,6 @@ def _param_present_for_all_steps(args, where):
     return Condition("param_present_for_all_steps", check, False)
 
 
-# Registers the characterisation conditions; kept in their own module to keep both files readable.
-from . import characterization_conditions  # noqa: E402, F401
+# Registers the characterisation conditions and the separation-class condition; kept in their own modules
+# to keep the files readable (separation.py reads SEPARATION_METHODS from here, so it is imported last).
+from . import characterization_conditions, separation  # noqa: E402, F401

@@ -43,10 +43,28 @@ class MarkerVocabulary:
                 else:
                     self._exact.setdefault(symbol, set()).add(subcategory)
         self.subcategory_titles = {key: entry["title"] for key, entry in subcategories.items()}
+        self._caveats = self._parse_caveats(data.get("caveats") or {}, source)
         self._aliases = {str(alias).upper(): str(symbol).upper() for alias, symbol in aliases.items()}
         # Longest prefix first so "H3-3*" beats "H3*" style overlaps.
         self._ordered_prefixes = sorted(self._prefixes, key=len, reverse=True)
         self._memo: dict[str, frozenset[str]] = {}
+
+    def _parse_caveats(self, caveats, source: str) -> dict[str, tuple[frozenset[str], tuple[str, ...]]]:
+        """Caveat name -> (exact symbols, prefixes). A caveat is an extra label a rule may refuse to count alone."""
+        if not isinstance(caveats, dict):
+            raise VocabularyError(f"{source}: caveats must be a mapping of name -> {{title, symbols}}")
+        parsed = {}
+        for name, entry in caveats.items():
+            symbols = entry.get("symbols") if isinstance(entry, dict) else None
+            if not symbols or not entry.get("title"):
+                raise VocabularyError(f"{source}: caveat {name!r} needs a title and a list of symbols")
+            if name in frozenset().union(*self._labels_by_subcategory.values()):
+                raise VocabularyError(f"{source}: caveat {name!r} clashes with a category label")
+            upper = [str(symbol).upper() for symbol in symbols]
+            exact = frozenset(s for s in upper if not s.endswith("*"))
+            parsed[str(name)] = (exact, tuple(s[:-1] for s in upper if s.endswith("*")))
+        self.caveat_titles = {name: caveats[name]["title"] for name in parsed}
+        return parsed
 
     def resolve(self, name: str) -> str:
         """The HGNC symbol for a protein name or alias (upper-cased; unknown names are returned upper-cased)."""
@@ -71,11 +89,18 @@ class MarkerVocabulary:
         labels: frozenset[str] = frozenset()
         for subcategory in self.subcategories(name):
             labels |= self._labels_by_subcategory[subcategory]
+        if labels:
+            symbol = self.resolve(name)
+            labels |= {
+                caveat
+                for caveat, (exact, prefixes) in self._caveats.items()
+                if symbol in exact or symbol.startswith(prefixes)
+            }
         self._memo[name] = labels
         return labels
 
     def known_labels(self) -> frozenset[str]:
-        return frozenset().union(*self._labels_by_subcategory.values())
+        return frozenset().union(*self._labels_by_subcategory.values(), self._caveats)
 
 
 @cache

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import yaml
 
-from .conditions import SEPARATION_METHODS
+from .conditions import SEPARATION_METHODS, Condition, Outcome, condition, evidence
 from .document import Experiment
-from .errors import VocabularyError
+from .errors import RulesetError, VocabularyError
 
 CLASSES_PATH = Path(__file__).parent / "vocab" / "separation_classes.yaml"
 LEVELS = ("low", "intermediate", "high")
@@ -55,11 +55,46 @@ def parse_tiers(data: dict, *, source: str):
     return dict(citation), tuple(parsed)
 
 
-def separation_class(experiment: Experiment) -> SeparationClass:
-    """Class the chain by its most specific step; (None, None) when no step's method is classified."""
-    citation, tiers = _tiers()
+def classed_method(step: dict) -> str:
+    """The method a step is classed by: a kit with a stated separation principle is classed as that method."""
+    if step["method"] == "kit":
+        principle = (step.get("params") or {}).get("principle")
+        if principle in SEPARATION_METHODS:
+            return principle
+    return step["method"]
+
+
+def _decide(experiment: Experiment) -> tuple[str | None, str | None, int | None, str | None]:
+    _, tiers = _tiers()
     for recovery, specificity, methods in tiers:
         for index, step in enumerate(experiment.steps):
-            if step["method"] in methods:
-                return SeparationClass(recovery, specificity, f"separation[{index}] ({step['method']})", citation)
-    return SeparationClass(None, None, None, citation)
+            method = classed_method(step)
+            if method in methods:
+                described = step["method"] if method == step["method"] else f"kit, {method} principle"
+                return recovery, specificity, index, described
+    return None, None, None, None
+
+
+def separation_class(experiment: Experiment) -> SeparationClass:
+    """Class the chain by its most specific step; (None, None) when no step's method is classified."""
+    citation, _ = _tiers()
+    recovery, specificity, index, described = _decide(experiment)
+    decided_by = None if index is None else f"separation[{index}] ({described})"
+    return SeparationClass(recovery, specificity, decided_by, citation)
+
+
+@condition("separation_classified")
+def _separation_classified(args, where):
+    """The chain sits on the recovery x specificity grid; the evidence names the class and the deciding step."""
+    if args is not True:
+        raise RulesetError(f"{where}: expected true")
+
+    def check(experiment):
+        recovery, specificity, index, described = _decide(experiment)
+        if index is None:
+            methods = ", ".join(step["method"] for step in experiment.steps) or "no step"
+            return Outcome(False, (), (f"no step of the chain ({methods}) has a recovery x specificity class",))
+        found = f"{recovery} recovery, {specificity} specificity (decided by {described})"
+        return Outcome(True, (evidence(f"separation[{index}]", found),))
+
+    return Condition("separation_classified", check, False)

@@ -3,7 +3,16 @@
 import copy
 
 
-def experiment(biofluid="urine", *, sample=None, separation=(), claims=None, prep_storage=None, **characterization):
+def experiment(
+    biofluid="urine",
+    *,
+    sample=None,
+    separation=(),
+    claims=None,
+    prep_storage=None,
+    functional_studies=None,
+    **characterization,
+):
     """A schema-valid document; characterisation lists are given as keyword arguments (absent = not described)."""
     document = {"sample": {"biofluid": biofluid, **(sample or {})}, "separation": list(separation)}
     if characterization:
@@ -12,6 +21,8 @@ def experiment(biofluid="urine", *, sample=None, separation=(), claims=None, pre
         document["claims"] = claims
     if prep_storage is not None:
         document["prep_storage"] = prep_storage
+    if functional_studies is not None:
+        document["functional_studies"] = copy.deepcopy(functional_studies)
     return document
 
 

@@ -19,6 +19,7 @@ from .builders import (
     markers,
     step,
 )
+from .corrections import CORRECTION_CASES
 
 P, F, NA, ID = "pass", "fail", "not_applicable", "insufficient_data"
 NTA = [{"method": "nta", "concentration_per_ml": 1e10}]
@@ -43,7 +44,7 @@ CASES = [
     ("M18.QUANT.SOURCE", P, experiment(sample={"volume_ml": 5})),
     ("M18.QUANT.SOURCE", P, experiment("cell_culture_medium", sample={"cell_count_at_harvest": 1e6})),
     ("M18.QUANT.SOURCE", F, experiment()),
-    ("M18.QUANT.GLOBAL2", P, experiment(particle_analysis=NTA, protein_quantification=[{"assay": "bca"}])),
+    ("M18.QUANT.GLOBAL2", P, experiment(particle_analysis=NTA, protein_quantification=BCA)),
     ("M18.QUANT.GLOBAL2", F, experiment(particle_analysis=NTA, protein_quantification=[], lipid_quantification=[])),
     ("M18.QUANT.GLOBAL2", ID, experiment(particle_analysis=NTA)),
     ("M18.QUANT.RATIO", P, experiment(particle_analysis=NTA, protein_quantification=BCA)),
@@ -246,7 +247,7 @@ CASES = [
     ("EVM.ANTIBODY_SPECIFICS", NA, experiment(markers=markers("CD63+", method="ms"))),
     ("EVM.ANTIBODY_SPECIFICS", ID, experiment()),
     ("EVM.LYSATE_PREPARATION", P, experiment(markers=markers("CD63+", lysate=GOOD_LYSATE))),
-    ("EVM.LYSATE_PREPARATION", F, experiment(markers=markers("CD63+", lysate={"buffer": "RIPA"}))),
+    ("EVM.LYSATE_PREPARATION", F, experiment(markers=markers("CD63+", lysate={"protocol": "10 min on ice"}))),
     ("EVM.LYSATE_PREPARATION", NA, experiment(markers=markers("CD63+"))),
     ("EVM.LYSATE_PREPARATION", ID, experiment()),
     # --- matrix-specific purity ----------------------------------------------------------------------
@@ -346,3 +347,6 @@ CASES = [
     ("MBE.STORAGE.FREEZE_THAW", NA, experiment("urine", sample={"freeze_thaw_cycles": 5})),
     ("MBE.STORAGE.FREEZE_THAW", ID, blood("serum")),
 ]
+
+# The corrected and added rules keep their cases, with the guideline sentence behind each, in corrections.py.
+CASES += CORRECTION_CASES

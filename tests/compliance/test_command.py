@@ -62,7 +62,7 @@ def test_readable_summary_shows_score_failures_and_fixes():
         "Separation: intermediate recovery, intermediate specificity (decided by separation[1] (ultracentrifugation))"
         in text
     )
-    assert "ev_metric (ev_metric@1): 25% (2/8 applicable)" in text
+    assert "ev_metric (ev_metric@2): 25% (2/8 applicable)" in text
     assert "FAIL M18.PROT.PURITY [mandatory]" in text
     assert "Fix: Test a matrix-typical contaminant" in text
     assert "separation[1] (ultracentrifugation) lacks rotor, k_factor" in text

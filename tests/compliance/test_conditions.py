@@ -127,7 +127,10 @@ def test_every_condition_is_documented_and_every_documented_condition_exists():
         ("ALIX", {"2", "2a", "cytosolic"}),
         ("cd63", {"1", "1a", "transmembrane_or_gpi"}),
         ("ACTN1", {"4", "4d", "intracellular_compartment"}),  # exact symbol wins over a pattern
-        ("ACTB", {"2", "2b", "cytosolic"}),
+        ("ACTB", {"2", "2b", "cytosolic", "exomere"}),  # MISEV2018 exomere caveat (PMC6322352 UT0002)
+        ("HSC70", {"2", "2a", "cytosolic", "exomere"}),
+        ("HSP84", {"2", "2a", "cytosolic", "exomere"}),
+        ("TSG101", {"2", "2a", "cytosolic"}),
         ("ITGB1", {"1", "1a", "transmembrane_or_gpi"}),
         ("MFGE8", {"1", "1a", "transmembrane_or_gpi", "5", "5b", "secreted"}),
         ("UMOD", {"3", "3b", "non_vesicular_coisolate"}),

@@ -112,7 +112,7 @@ def test_a_rule_set_argument_of_the_wrong_type_is_named():
 
 def test_asking_for_an_unknown_rule_names_the_rule_set():
     report = evaluate({"sample": {"biofluid": "urine"}, "separation": []}, ["misev2018"])
-    with pytest.raises(KeyError, match="misev2018@1 has no rule 'M18.NOPE'"):
+    with pytest.raises(KeyError, match="misev2018@2 has no rule 'M18.NOPE'"):
         report.rulesets["misev2018"].verdict("M18.NOPE")
-    with pytest.raises(KeyError, match="misev2018@1 has no rule 'M18.NOPE'"):
+    with pytest.raises(KeyError, match="misev2018@2 has no rule 'M18.NOPE'"):
         load_ruleset("misev2018").rule("M18.NOPE")
