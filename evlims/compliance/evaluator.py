@@ -12,6 +12,7 @@ from .document import Experiment
 from .errors import ExperimentDocumentError
 from .rulesets import Rule, RuleSet, default_rulesets, load_ruleset
 from .separation import SeparationClass, separation_class
+from .wording import describe, label
 
 MANDATORY_LEVELS = frozenset({"mandatory", "mandatory_if_applicable"})
 
@@ -67,7 +68,10 @@ class RuleVerdict:
         return self._message
 
     def evidence_dicts(self) -> list[dict]:
-        return [{"path": path, "detail": _format_detail(detail)} for path, detail in self.evidence]
+        # "path" stays exact for exports and machines; "label" and "detail" are what a person reads.
+        return [
+            {"path": path, "label": label(path), "detail": describe(path, detail)} for path, detail in self.evidence
+        ]
 
     def __repr__(self) -> str:
         return f"RuleVerdict({self.rule_id}, {self.status})"
@@ -83,11 +87,6 @@ class RuleVerdict:
             "fix": self.fix,
             "citation": self.citation,
         }
-
-
-def _format_detail(detail) -> str:
-    text = str(detail)
-    return text if len(text) <= 120 else text[:117] + "..."
 
 
 @dataclass(frozen=True, slots=True)

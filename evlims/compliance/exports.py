@@ -16,6 +16,7 @@ from .evaluator import evaluate
 from .evidence import experiment_documents, preparations_with_evidence
 from .reports import SECTION_TITLES, SECTIONS
 from .selectors import evaluation_of, rules_for
+from .wording import describe, field_words
 
 EXPORT_FORMAT = "evlims-experiments/1"
 
@@ -47,7 +48,10 @@ def csv_text(columns, rows) -> str:
 
 
 def _evidence_text(evidence) -> str:
-    return "; ".join(f"{item['path']}: {item['detail']}" for item in evidence or [])
+    """What a rule was judged on, in words, each with the document path it came from."""
+    return "; ".join(
+        f"{item.get('label') or item['path']}: {item['detail']} [{item['path']}]" for item in evidence or []
+    )
 
 
 def verdict_rows(preparations) -> list[dict]:
@@ -170,30 +174,25 @@ def _at(document: dict, path: str):
     return value
 
 
-def _summarise(value) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, list):
+def _summarise(path: str, value) -> str:
+    """A reported value as text: lists of results by what they are (protein, technique…), the rest in words."""
+    if isinstance(value, list) and all(isinstance(item, dict) for item in value):
         parts = []
         for item in value:
-            if isinstance(item, dict):
-                label = next((str(item[key]) for key in LIST_SUMMARY_KEYS if key in item), "")
-                if "detected" in item:
-                    label += " (detected)" if item["detected"] else " (not detected)"
-                parts.append(label or json.dumps(item, sort_keys=True))
-            else:
-                parts.append(str(item))
-        return "; ".join(parts)
-    if isinstance(value, dict):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
+            label = next((describe(key, item[key]) for key in LIST_SUMMARY_KEYS if key in item), "")
+            if "detected" in item:
+                label += " (detected)" if item["detected"] else " (not detected)"
+            parts.append(label or describe(path, item))
+        if parts and all(parts):
+            return "; ".join(parts)
+    return describe(path, value)
 
 
 def _step_rows(document: dict) -> list[dict]:
     rows = []
     for index, step in enumerate(document.get("separation", []), start=1):
         params = step.get("params") or {}
-        value = ", ".join(f"{name}={_summarise(params[name])}" for name in sorted(params))
+        value = "; ".join(f"{field_words(name)}: {describe(name, params[name])}" for name in sorted(params))
         rows.append(
             {
                 "section": "Separation",
@@ -240,7 +239,7 @@ def _reported(section, item, path, document, biofluid) -> dict:
     elif value in (None, "", [], {}):
         answer, text, source = "not reported", "", ""
     else:
-        answer, text, source = "reported", _summarise(value), path
+        answer, text, source = "reported", _summarise(path, value), path
     return {"section": section, "item": item, "answer": answer, "value": text, "source": source}
 
 

@@ -87,7 +87,13 @@ def test_json_output_lists_every_component_with_state_and_evidence():
     assert len(output["components"]) == 9
     uc = output["components"]["EVM.UC_SPECIFICS"]
     assert uc["state"] == "met"
-    assert uc["evidence"] == [{"path": "separation[1].params", "detail": "density_gradient: all parameters reported"}]
+    assert uc["evidence"] == [
+        {
+            "path": "separation[1].params",
+            "label": "Separation 2 › parameters",
+            "detail": "density_gradient: all parameters reported",
+        }
+    ]
 
 
 def test_study_score_is_the_mean_of_its_preparations():

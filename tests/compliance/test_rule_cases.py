@@ -78,5 +78,9 @@ def test_passing_verdict_carries_the_evidence_it_used():
     }
     verdict = evaluate(document, [ruleset]).rulesets["misev2018"].verdict("M18.PROT.CAT1")
     assert verdict.evidence_dicts() == [
-        {"path": "characterization.markers[1]", "detail": "CD81 (1a; detected by flow)"}
+        {
+            "path": "characterization.markers[1]",
+            "label": "Characterisation › protein markers 2",
+            "detail": "CD81 (1a; detected by flow)",
+        }
     ]

@@ -115,10 +115,10 @@ def test_checklist_answers_items_from_the_evidence(client, staff, preparation):
         "section": "Sample",
         "item": "Biofluid or source",
         "answer": "reported",
-        "value": "blood_plasma",
+        "value": "Blood plasma",
         "source": "sample.biofluid",
     }
-    assert by_item["Anticoagulant"]["value"] == "k2_edta"
+    assert by_item["Anticoagulant"]["value"] == "K2-EDTA"
     assert by_item["Urine collection"]["answer"] == "not applicable"
     assert by_item["Imaging"]["answer"] == "not reported"
     assert by_item["Proteins analysed"]["value"] == "CD9 (detected); APOA1 (not detected)"

@@ -1,0 +1,205 @@
+"""Evidence in the lab's words: a document path and the value found there, written as a person reads them.
+
+The evaluator keeps document paths (``sample.centrifugation_spins``) because exports and tests need them
+exactly; pages, reports and checklists show ``label(path)`` and ``describe(path, value)`` instead, e.g.
+"Pre-analytical spins: 2 spins at 2,500 × g, 15 min, room temperature, no brake". Django-free, like the
+evaluator, so an exported document reads the same offline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import cache
+from typing import Any
+
+# Words for the path segments a rule can name; a segment missing here is spelt out from its code.
+SEGMENT_LABELS = {
+    "sample": "Sample",
+    "separation": "Separation",
+    "characterization": "Characterisation",
+    "claims": "Claims",
+    "prep_storage": "Storage of the preparation",
+    "functional_studies": "Functional studies",
+    "biofluid": "biofluid",
+    "volume_ml": "starting volume",
+    "tissue_mass_mg": "tissue mass",
+    "donor": "donor",
+    "anticoagulant": "anticoagulant",
+    "tube_type": "collection tube",
+    "needle_gauge": "needle gauge",
+    "discard_tube": "discard tube",
+    "processing_delay_h": "time to processing",
+    "processing_temperature_c": "processing temperature",
+    "centrifugation_spins": "pre-analytical spins",
+    "hemolysis_a414": "haemolysis (A414)",
+    "residual_platelets_per_ul": "residual platelets",
+    "storage_temperature_c": "storage temperature",
+    "storage_duration_days": "storage duration",
+    "freeze_thaw_cycles": "freeze–thaw cycles",
+    "urine_collection": "urine collection",
+    "urine_normalization": "urine normalisation",
+    "protease_inhibitors": "protease inhibitors",
+    "pre_clearing_g": "pre-clearing spin",
+    "cell_line": "cell line",
+    "serum_percent": "serum in the medium",
+    "serum_ev_depleted": "EV-depleted serum",
+    "conditioning_time_h": "conditioning time",
+    "cell_count_at_harvest": "cells at harvest",
+    "viability_pct_at_harvest": "viability at harvest",
+    "particle_analysis": "particle analysis",
+    "protein_quantification": "protein quantification",
+    "lipid_quantification": "lipid quantification",
+    "rna_quantification": "RNA quantification",
+    "markers": "protein markers",
+    "imaging": "imaging",
+    "topology": "topology assays",
+    "params": "parameters",
+    "lysate": "lysate",
+    "antibody": "antibody",
+    "subtype": "claimed EV subtype",
+    "biogenesis_evidence": "evidence for the biogenesis claim",
+    "functional_cargo": "functional cargo",
+    "buffer": "buffer",
+    "container": "container",
+    "temperature_c": "temperature",
+    "duration_days": "duration",
+    "duration_min": "duration",
+    "g_force": "centrifugal force",
+    "brake": "brake",
+    "settings": "instrument settings",
+    "calibration": "calibration",
+    "controls": "controls",
+}
+
+# Units by the suffix of a field's code: (suffix, unit as printed after the number).
+UNIT_SUFFIXES = (
+    ("concentration_per_ml", " particles/mL"),
+    ("_per_ml", "/mL"),
+    ("_ug_per_ml", " µg/mL"),
+    ("_per_ul", "/µL"),
+    ("temperature_c", " °C"),
+    ("_ml", " mL"),
+    ("_ul", " µL"),
+    ("_mg", " mg"),
+    ("_ug", " µg"),
+    ("_ng", " ng"),
+    ("_nmol", " nmol"),
+    ("_nm", " nm"),
+    ("_min", " min"),
+    ("_h", " h"),
+    ("_days", " days"),
+    ("_pct", " %"),
+    ("_pct_at_harvest", " %"),
+    ("_percent", " %"),
+    ("g_force", " × g"),
+    ("_g", " × g"),
+)
+MAX_LENGTH = 160
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def field_words(code: str) -> str:
+    """A field's code in words: 'g_force' → 'centrifugal force'."""
+    return SEGMENT_LABELS.get(code, code.replace("_", " "))
+
+
+def label(path: str) -> str:
+    """'sample.centrifugation_spins' → 'Sample › pre-analytical spins'; list indexes count from 1."""
+    parts = []
+    for segment in path.split("."):
+        index = _INDEX.search(segment)
+        name = field_words(_INDEX.sub("", segment))
+        parts.append(f"{name} {int(index.group(1)) + 1}" if index else name)
+    text = " › ".join(parts)
+    return text[:1].upper() + text[1:]
+
+
+def _unit(field: str) -> str:
+    # The longest matching suffix wins, so "_ug_per_ml" beats "_per_ml".
+    suffixes = [suffix for suffix, _ in UNIT_SUFFIXES if field.endswith(suffix)]
+    return dict(UNIT_SUFFIXES)[max(suffixes, key=len)] if suffixes else ""
+
+
+def _number(value: float | int) -> str:
+    if isinstance(value, float) and not value.is_integer():
+        if abs(value) >= 1e5 or abs(value) < 1e-3:
+            return f"{value:.3g}".replace("e+", " × 10^").replace("e-", " × 10^-")
+        return f"{value:,.3g}" if abs(value) < 1000 else f"{value:,.0f}"
+    if abs(value) >= 1e7:
+        return f"{value:.3g}".replace("e+", " × 10^")
+    return f"{int(value):,}"
+
+
+@cache
+def choice_labels() -> dict[str, str]:
+    """The forms' own words for vocabulary codes ('k2_edta' → 'K2-EDTA'), read from the models' choices when
+    Django is running; offline (an exported document evaluated by the library alone) codes are spelt out."""
+    try:
+        from django.apps import apps
+    except ImportError:  # pragma: no cover - Django is a dependency of the package
+        return {}
+    if not apps.ready:
+        return {}
+    labels: dict[str, str] = {}
+    for model in apps.get_app_config("evlims").get_models():
+        for field in model._meta.get_fields():
+            for value, text in getattr(field, "flatchoices", None) or ():
+                if isinstance(value, str) and value:
+                    labels.setdefault(value, str(text))
+    return labels
+
+
+def _scalar(field: str, value: Any) -> str:
+    if value is None:
+        return "not recorded"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return _number(value) + _unit(field)
+    text = str(value)
+    # Vocabulary codes (blood_plasma, western_blot) read as the forms show them; free text is left as typed.
+    if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*", text):
+        return choice_labels().get(text, text.replace("_", " "))
+    return text
+
+
+def _spin(spin: Mapping) -> str:
+    parts = []
+    if spin.get("g_force") is not None:
+        parts.append(f"{_number(spin['g_force'])} × g")
+    if spin.get("duration_min") is not None:
+        parts.append(f"{_number(spin['duration_min'])} min")
+    temperature = spin.get("temperature_c")
+    if temperature is not None:
+        parts.append("room temperature" if 18 <= temperature <= 25 else f"{_number(temperature)} °C")
+    if spin.get("brake") is not None:
+        brake = spin["brake"]
+        parts.append(("brake on" if brake else "no brake") if isinstance(brake, bool) else f"brake {brake}")
+    return ", ".join(parts) or "details not recorded"
+
+
+def _spins(spins: Sequence) -> str:
+    texts = [_spin(spin) for spin in spins if isinstance(spin, Mapping)]
+    if texts and len(set(texts)) == 1:
+        count = len(texts)
+        return f"{count} spin{'s' if count > 1 else ''} at {texts[0]}"
+    return "; ".join(f"spin {number}: {text}" for number, text in enumerate(texts, start=1))
+
+
+def _mapping(value: Mapping) -> str:
+    return "; ".join(f"{field_words(key)}: {describe(key, item)}" for key, item in value.items() if item is not None)
+
+
+def describe(path: str, value: Any) -> str:
+    """The value found at a document path, as text: units, words for codes, no Python or JSON syntax."""
+    field = _INDEX.sub("", path.rsplit(".", 1)[-1])
+    if field == "centrifugation_spins" and isinstance(value, Sequence) and not isinstance(value, str):
+        text = _spins(value)
+    elif isinstance(value, Mapping):
+        text = _mapping(value)
+    elif isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        text = ", ".join(describe(field, item) for item in value) or "none"
+    else:
+        text = _scalar(field, value)
+    return text if len(text) <= MAX_LENGTH else text[: MAX_LENGTH - 1] + "…"
