@@ -110,12 +110,23 @@ def _significant(value: float, digits: int = 3) -> float:
 
 
 def library_versions() -> dict[str, ProtocolVersion]:
-    """The approved version of every shipped protocol, loading the library first if it is not there yet."""
+    """The newest approved version of every shipped protocol, loading the library first if it is not there yet.
+
+    A corrected protocol keeps its earlier released version beside the new one, so the demo takes the
+    highest version number (not whichever row the database happens to return last)."""
     isolation.library_load()
     versions = ProtocolVersion.objects.filter(
         from_library=True, status=ProtocolVersion.Status.APPROVED, protocol__lab__isnull=True
     ).select_related("protocol")
-    return {version.protocol.slug: version for version in versions}
+    newest: dict[str, ProtocolVersion] = {}
+    for version in sorted(versions, key=lambda v: _version_key(v.version)):
+        newest[version.protocol.slug] = version
+    return newest
+
+
+def _version_key(text: str) -> tuple:
+    """'1.10.0' after '1.9.0': numeric parts compare as numbers."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in text.split("."))
 
 
 def _candidates(lab, biofluid, minimum_ul) -> list[Aliquot]:
