@@ -58,14 +58,10 @@ from evlims.instruments import services as instrument_services  # noqa: E402
 from evlims.instruments.parsers import parse_bytes  # noqa: E402
 from evlims.isolation import services as isolation_services  # noqa: E402
 from evlims.samples.services import sample_register  # noqa: E402
+from tests.fixtures.instruments import NANOSIGHT_FULL, instrument_path  # noqa: E402
 
-NTA_FILE = (
-    ROOT.parent
-    / "shared"
-    / "instrument-samples"
-    / "nanosight"
-    / ("EMT1 d200 pre1 2021-04-01 15-42-48-ExperimentSummary.csv")
-)
+# The in-repo NTA 3.3 export (5 captures, all six distributions), so the benchmark runs in any clone.
+NTA_FILE = instrument_path(NANOSIGHT_FULL)
 PROTOCOL = """
 schema_version: 1
 slug: bench-sec

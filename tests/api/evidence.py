@@ -2,15 +2,15 @@
 results posted by the instrument, a previewed NTA file and a submitted review."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from evlims.compliance.services import review_submit
 from evlims.instruments import file_ingestion
 from evlims.instruments import services as instrument_services
 from evlims.isolation import services as isolation_services
+from tests.fixtures.instruments import NANOSIGHT_FULL, instrument_path
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "instrument-samples"
-NTA_FILE = SHARED / "nanosight" / "EMT1 d200 pre1 2021-04-01 15-42-48-ExperimentSummary.csv"
+# An in-repo NTA 3.3 export (sample "d200", dilution not recorded in the file).
+NTA_FILE = instrument_path(NANOSIGHT_FULL)
 
 LAB_PROTOCOL = """
 schema_version: 1
@@ -122,7 +122,7 @@ def build_evidence(staff, qa, admin, lab, world, *, instrument_name="NS300"):
     upload, _ = file_ingestion.file_upload(
         actor=staff, lab=lab, data=NTA_FILE.read_bytes(), name=NTA_FILE.name, content_type="text/csv"
     )
-    review = review_submit(actor=staff, preparation=preparation, note="Ready")
+    review = review_submit(actor=staff, preparation=preparation, note="Ready", justification="Accepted as it is for this study.")
     return Evidence(
         version=version,
         run=run,

@@ -11,7 +11,9 @@ from evlims.characterization.models import Measurement, ParticleAnalysis
 from evlims.instruments.models import Ingestion, RawFile
 from evlims.instruments.parsers import ParseError, parse_bytes
 from tests.api.conftest import key_client
-from tests.api.evidence import NTA_FILE, SHARED
+from tests.api.evidence import NTA_FILE
+from tests.fixtures.instruments import ALL_IN_REPO, export_path, instrument_path
+from tests.shared_samples import ALL_REAL
 
 pytestmark = pytest.mark.django_db
 FILES = "/api/v1/files/"
@@ -25,7 +27,16 @@ ENSIGHT_PLATE_MAP = {
         "C3:C4": {"role": "sample", "name": "EV isolate 3"},
     },
 }
-SHARED_FILES = sorted(path for path in SHARED.rglob("*") if path.is_file())
+# Every whole export: the in-repo ones always, the real ones when present (skipped otherwise).
+EXPORTS = [pytest.param("repo", relative, id=relative) for relative in ALL_IN_REPO] + [
+    pytest.param("shared", relative, id=f"real:{relative}") for relative in ALL_REAL
+]
+PLATE_MAPS = {
+    "softmax-bca.csv": PLATE_MAP,
+    "ensight-bca.csv": ENSIGHT_PLATE_MAP,
+    "testdata_SM.csv": PLATE_MAP,
+    "testdata_PE.csv": ENSIGHT_PLATE_MAP,
+}
 
 
 def upload(client, path_or_bytes, name=None, key=None, **fields):
@@ -41,16 +52,18 @@ def counts():
     return Measurement.objects.count(), Ingestion.objects.count(), RawFile.objects.count()
 
 
-def test_the_shared_samples_are_present():
-    assert len(SHARED_FILES) >= 7, SHARED_FILES
+def test_the_in_repo_exports_are_present():
+    assert len(ALL_IN_REPO) >= 7
+    assert all(instrument_path(relative).is_file() for relative in ALL_IN_REPO)
 
 
-@pytest.mark.parametrize("path", SHARED_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_every_real_file_previews_with_its_sample_names(write_key_api, read_key_api, evidence, path):
-    plate_map = {"testdata_SM.csv": PLATE_MAP, "testdata_PE.csv": ENSIGHT_PLATE_MAP}.get(path.name)
+@pytest.mark.parametrize(("origin", "relative"), EXPORTS)
+def test_every_export_previews_with_its_sample_names(write_key_api, read_key_api, evidence, origin, relative):
+    path = export_path(origin, relative)
+    plate_map = PLATE_MAPS.get(path.name)
     options = {"plate_map": plate_map} if plate_map else {}
     expected = [s["name"] for s in parse_bytes(path.read_bytes(), **options).to_dict()["samples"]]
-    assert expected, "every shared file holds at least one sample"
+    assert expected, "every export holds at least one sample"
     response = upload(write_key_api, path, **options)
     assert response.status_code == 201, response.json()
     body = response.json()

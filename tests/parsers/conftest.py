@@ -1,34 +1,48 @@
+"""Files the parser tests read: in-repo exports (tests/fixtures/instruments), crafted files
+(tests/fixtures/instrument-files) and, as an extra check, the real exports via tests.shared_samples."""
+
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-SHARED_SAMPLES = REPO.parent / "shared" / "instrument-samples"
-FIXTURES = REPO / "tests" / "fixtures" / "instrument-files"
-
-NANOSIGHT_EMT1 = "nanosight/EMT1 d200 pre1 2021-04-01 15-42-48-ExperimentSummary.csv"
-NANOSIGHT_HOT1A3 = "nanosight/HOT1A3_12h_A_LS 2020-09-21 10-36-33-ExperimentSummary.csv"
-NANOSIGHT_BEADS_COMBINED = "nanosight/beads.csv"
-NANOSIGHT_BEADS_DILUTED = "nanosight/beads2.csv"
-ZETAVIEW_SAMPLE1 = "zetaview/Sample1_35nm_1-5pool.txt"
-SOFTMAX_BCA = "plate-reader/testdata_SM.csv"
-ENSIGHT_BCA = "plate-reader/testdata_PE.csv"
-ALL_SHARED = (
-    NANOSIGHT_EMT1,
-    NANOSIGHT_HOT1A3,
+from tests.fixtures.instruments import (
+    ALL_IN_REPO,
+    ENSIGHT_BCA,
     NANOSIGHT_BEADS_COMBINED,
     NANOSIGHT_BEADS_DILUTED,
-    ZETAVIEW_SAMPLE1,
+    NANOSIGHT_FULL,
+    NANOSIGHT_LOW_COUNT,
     SOFTMAX_BCA,
-    ENSIGHT_BCA,
+    ZETAVIEW,
+    export_path,
+    instrument_bytes,
+    instrument_path,
 )
+from tests.shared_samples import ALL_REAL
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / "tests" / "fixtures" / "instrument-files"
+
+__all__ = [
+    "ENSIGHT_BCA",
+    "NANOSIGHT_BEADS_COMBINED",
+    "NANOSIGHT_BEADS_DILUTED",
+    "NANOSIGHT_FULL",
+    "NANOSIGHT_LOW_COUNT",
+    "SOFTMAX_BCA",
+    "ZETAVIEW",
+    "instrument_bytes",
+    "instrument_path",
+]
+
+# (origin, relative path) of every whole export: the in-repo files always, the real ones when present.
+ALL_EXPORTS = [pytest.param("repo", relative, id=relative) for relative in ALL_IN_REPO] + [
+    pytest.param("shared", relative, id=f"real:{relative}") for relative in ALL_REAL
+]
 
 
-def shared_bytes(relative: str) -> bytes:
-    path = SHARED_SAMPLES / relative
-    if not path.is_file():
-        pytest.skip(f"real instrument export {relative} not available (expected under {SHARED_SAMPLES})")
-    return path.read_bytes()
+def export_bytes(origin: str, relative: str) -> bytes:
+    return export_path(origin, relative).read_bytes()
 
 
 def fixture_bytes(name: str) -> bytes:

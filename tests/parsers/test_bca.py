@@ -6,8 +6,9 @@ from statistics import stdev
 import pytest
 
 from evlims.instruments.parsers import ParseError, PlateGrid, evaluate_plate, parse_bytes
+from tests.shared_samples import REAL_SOFTMAX_BCA
 
-from .conftest import ENSIGHT_BCA, FIXTURES, SOFTMAX_BCA, shared_bytes
+from .conftest import ENSIGHT_BCA, FIXTURES, SOFTMAX_BCA, export_bytes, instrument_bytes
 
 BLANK = 0.05
 STANDARDS = {"A": 0, "B": 125, "C": 250, "D": 500, "E": 1000, "F": 2000}
@@ -142,19 +143,26 @@ def test_unknown_fit_is_rejected():
     assert caught.value.field == "fit"
 
 
-def test_real_softmax_bca_plate_with_plate_map():
+@pytest.mark.parametrize(
+    ("origin", "relative", "blanks", "top", "isolate_1"),
+    [
+        ("repo", SOFTMAX_BCA, [0.0755, 0.0837, 0.0886, 0.0796], [1.5292, 1.5306], [0.8108, 0.8122]),
+        ("shared", REAL_SOFTMAX_BCA, [0.0849, 0.0827, 0.0837, 0.0808], [1.8381, 1.8886], [0.6007, 0.578]),
+    ],
+)
+def test_softmax_bca_plate_with_plate_map(origin, relative, blanks, top, isolate_1):
     plate_map = json.loads((FIXTURES / "bca-plate-map.json").read_text())
-    output = parse_bytes(shared_bytes(SOFTMAX_BCA), plate_map=plate_map).to_dict()
+    output = parse_bytes(export_bytes(origin, relative), plate_map=plate_map).to_dict()
     curve = output["standard_curve"]
     assert curve["model"] == "linear"
     assert curve["r_squared"] > 0.98
-    blank = (0.0849 + 0.0827 + 0.0837 + 0.0808) / 4
+    blank = sum(blanks) / 4
     assert output["blank"]["mean_absorbance"] == pytest.approx(blank)
-    top = curve["points"][-1]
-    assert top["ug_per_ml"] == 2000 and top["absorbance"] == [1.8381, 1.8886]
+    point = curve["points"][-1]
+    assert point["ug_per_ml"] == 2000 and point["absorbance"] == top
     samples = {sample["name"]: sample for sample in output["samples"]}
     isolate = samples["EV isolate 1"]
-    expected = ((0.6007 + 0.578) / 2 - blank - curve["coefficients"][0]) / curve["coefficients"][1]
+    expected = (sum(isolate_1) / 2 - blank - curve["coefficients"][0]) / curve["coefficients"][1]
     assert isolate["protein_ug_per_ml"] == pytest.approx(expected)
     assert samples["EV isolate 2"]["dilution_factor"] == 2
     assert samples["buffer only"]["out_of_range"] is True
@@ -164,10 +172,10 @@ def test_real_softmax_bca_plate_with_plate_map():
 def test_plate_map_naming_an_unread_well_is_rejected():
     plate_map = {"wells": {"A1": {"role": "standard", "ug_per_ml": 2000}, "A5": {"role": "blank"}}}
     with pytest.raises(ParseError, match="A5 .* no reading"):
-        parse_bytes(shared_bytes(ENSIGHT_BCA), plate_map=plate_map)
+        parse_bytes(instrument_bytes(ENSIGHT_BCA), plate_map=plate_map)
 
 
 def test_fit_without_plate_map_is_rejected():
     with pytest.raises(ParseError) as caught:
-        parse_bytes(shared_bytes(SOFTMAX_BCA), fit="quadratic")
+        parse_bytes(instrument_bytes(SOFTMAX_BCA), fit="quadratic")
     assert caught.value.field == "fit"

@@ -9,13 +9,12 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from .conftest import FIXTURES, NANOSIGHT_BEADS_DILUTED, REPO, SHARED_SAMPLES, SOFTMAX_BCA, shared_bytes
+from .conftest import FIXTURES, NANOSIGHT_BEADS_DILUTED, REPO, SOFTMAX_BCA, instrument_path
 
 
-def test_json_output_of_a_real_export():
-    shared_bytes(NANOSIGHT_BEADS_DILUTED)
+def test_json_output_of_an_instrument_export():
     out = StringIO()
-    call_command("evlims_parse", str(SHARED_SAMPLES / NANOSIGHT_BEADS_DILUTED), "--json", stdout=out)
+    call_command("evlims_parse", str(instrument_path(NANOSIGHT_BEADS_DILUTED)), "--json", stdout=out)
     output = json.loads(out.getvalue())
     assert output["format"] == "nanosight"
     assert output["samples"][0]["dilution_factor"] == 1.0e04
@@ -23,11 +22,10 @@ def test_json_output_of_a_real_export():
 
 
 def test_readable_summary_with_plate_map():
-    shared_bytes(SOFTMAX_BCA)
     out = StringIO()
     call_command(
         "evlims_parse",
-        str(SHARED_SAMPLES / SOFTMAX_BCA),
+        str(instrument_path(SOFTMAX_BCA)),
         "--plate-map",
         str(FIXTURES / "bca-plate-map.json"),
         "--fit",

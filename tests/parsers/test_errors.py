@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from evlims.instruments.parsers import DEFAULT_MAX_BYTES, ParseError, detect_format, parse_bytes
 
-from .conftest import ALL_SHARED, NANOSIGHT_BEADS_DILUTED, fixture_bytes, shared_bytes
+from .conftest import ALL_EXPORTS, NANOSIGHT_BEADS_DILUTED, export_bytes, fixture_bytes
 
 # The registry turns unexpected exceptions into ParseError with this wording; a fuzz case that
 # reaches it is a parser bug, not a clean rejection.
@@ -117,9 +117,9 @@ def test_random_csv_like_text_never_raises_anything_but_parse_error(text):
     _parse_or_reject(("Original File:\tx\nZetaView S/N:\t1\n" + text).encode())
 
 
-@pytest.mark.parametrize("relative", ALL_SHARED)
-def test_truncations_and_corruptions_of_real_files(relative):
-    original = shared_bytes(relative)
+@pytest.mark.parametrize(("origin", "relative"), ALL_EXPORTS)
+def test_truncations_and_corruptions_of_whole_exports(origin, relative):
+    original = export_bytes(origin, relative)
     # A cut inside the final line can leave a complete-looking row; earlier cuts must be caught.
     last_line_start = original.rstrip().rfind(b"\n") + 1
 
@@ -136,6 +136,6 @@ def test_truncations_and_corruptions_of_real_files(relative):
 
 
 def test_truncated_nanosight_file_halfway_is_rejected():
-    data = shared_bytes(NANOSIGHT_BEADS_DILUTED)
+    data = export_bytes("repo", NANOSIGHT_BEADS_DILUTED)
     with pytest.raises(ParseError, match="truncated"):
         parse_bytes(data[: len(data) // 2])

@@ -1,16 +1,19 @@
-"""NanoSight ExperimentSummary.csv: real exports checked value by value, plus crafted variants."""
+"""NanoSight ExperimentSummary.csv: whole exports checked value by value (the in-repo ones always, the real ones
+when present), plus crafted variants."""
 
 import pytest
 
 from evlims.instruments.parsers import ParseError, detect_format, parse_bytes
+from tests.shared_samples import REAL_NANOSIGHT_EMT1, REAL_NANOSIGHT_HOT1A3
 
 from .conftest import (
     NANOSIGHT_BEADS_COMBINED,
     NANOSIGHT_BEADS_DILUTED,
-    NANOSIGHT_EMT1,
-    NANOSIGHT_HOT1A3,
+    NANOSIGHT_FULL,
+    NANOSIGHT_LOW_COUNT,
+    export_bytes,
     fixture_bytes,
-    shared_bytes,
+    instrument_bytes,
 )
 
 OUTPUT_KEYS = {
@@ -37,8 +40,53 @@ CAPTURE_KEYS = {
 }
 
 
-def test_emt1_full_export_values_and_shape():
-    data = shared_bytes(NANOSIGHT_EMT1)
+# NTA 3.3, five captures, all six distributions, cp1252 ² and ³, LF, dilution "Not recorded".
+FULL_EXPORTS = [
+    pytest.param(
+        "repo",
+        NANOSIGHT_FULL,
+        {
+            "name": "d200",
+            "concentrations": [3.12e08, 2.95e08, 3.41e08, 3.05e08, 2.88e08],
+            "first_capture": "SEC7 d200 2024-03-12 10-15-52",
+            "mean_mode_sd": (88.4, 75.0, 32.0),
+            "d10_d50_d90": (52.2, 82.9, 131.0),
+            "instrument_average": 3.08e08,
+            "bins": (50, 5.0, 495.0),
+            "probe_bin": "105.0",
+        },
+        id="in-repo",
+    ),
+    pytest.param(
+        "shared",
+        REAL_NANOSIGHT_EMT1,
+        {
+            "name": "d200",
+            "concentrations": [2.08e08, 2.47e08, 1.84e08, 2.19e08, 2.20e08],
+            "first_capture": "EMT1 d200 2021-04-01 15-43-10",
+            # Number-weighted block, not the surface-area (161.7) or diffusion (651.7) blocks below it.
+            "mean_mode_sd": (92.0, 61.5, 48.9),
+            "d10_d50_d90": (59.6, 72.7, 153.7),
+            "instrument_average": 2.16e08,
+            "bins": (1000, 0.5, 999.5),
+            "probe_bin": "100.5",
+        },
+        id="real-EMT1",
+    ),
+]
+# NTA 3.4, four captures, number weighting only, very low counts the instrument warns about.
+LOW_COUNT_EXPORTS = [
+    pytest.param("repo", NANOSIGHT_LOW_COUNT, ([2.33e06, 1.94e06, 2.06e06, 2.52e06], 185.9, 2.21e06), id="in-repo"),
+    pytest.param(
+        "shared", REAL_NANOSIGHT_HOT1A3, ([1.69e06, 1.50e06, 1.51e06, 1.80e06], 187.8, 1.62e06), id="real-HOT1A3"
+    ),
+]
+
+
+@pytest.mark.parametrize(("origin", "relative", "expected"), FULL_EXPORTS)
+def test_full_export_values_and_shape(origin, relative, expected):
+    data = export_bytes(origin, relative)
+    assert b"nm\xb2 / ml" in data and b"nm\xb3 / ml" in data and b"\r\n" not in data
     assert detect_format(data) == "nanosight"
     result = parse_bytes(data).to_dict()
     assert set(result) == {"format", "software_version", "samples", "warnings"}
@@ -46,56 +94,55 @@ def test_emt1_full_export_values_and_shape():
     assert result["software_version"] == "NTA 3.3 - Sample Assistant Dev Build 3.3.203"
     [sample] = result["samples"]
     assert set(sample) == OUTPUT_KEYS
-    assert sample["name"] == "d200"
-    assert [capture["concentration_per_ml"] for capture in sample["captures"]] == [
-        2.08e08,
-        2.47e08,
-        1.84e08,
-        2.19e08,
-        2.20e08,
-    ]
+    assert sample["name"] == expected["name"]
+    concentrations = expected["concentrations"]
+    assert [capture["concentration_per_ml"] for capture in sample["captures"]] == concentrations
     first = sample["captures"][0]
     assert set(first) == CAPTURE_KEYS
-    assert first["name"] == "EMT1 d200 2021-04-01 15-43-10"
-    # Number-weighted block, not the surface-area (161.7) or diffusion (651.7) blocks below it.
-    assert (first["size_mean_nm"], first["size_mode_nm"], first["size_sd_nm"]) == (92.0, 61.5, 48.9)
-    assert (first["d10_nm"], first["d50_nm"], first["d90_nm"]) == (59.6, 72.7, 153.7)
+    assert first["name"] == expected["first_capture"]
+    assert (first["size_mean_nm"], first["size_mode_nm"], first["size_sd_nm"]) == expected["mean_mode_sd"]
+    assert (first["d10_nm"], first["d50_nm"], first["d90_nm"]) == expected["d10_d50_d90"]
     assert first["computed"] == []
-    assert sample["instrument_average_concentration_per_ml"] == 2.16e08
-    assert sample["concentration_per_ml"] == pytest.approx((2.08 + 2.47 + 1.84 + 2.19 + 2.20) / 5 * 1e8)
+    assert sample["instrument_average_concentration_per_ml"] == expected["instrument_average"]
+    assert sample["concentration_per_ml"] == pytest.approx(sum(concentrations) / len(concentrations))
     assert sample["dilution_factor"] is None
     assert sample["dilution_applied_in_file"] is False
     histogram = sample["histogram"]
-    assert len(histogram["bin_center_nm"]) == 1000
-    assert histogram["bin_center_nm"][0] == 0.5 and histogram["bin_center_nm"][-1] == 999.5
+    count, first_bin, last_bin = expected["bins"]
+    assert len(histogram["bin_center_nm"]) == count
+    assert histogram["bin_center_nm"][0] == first_bin and histogram["bin_center_nm"][-1] == last_bin
     assert any("Not recorded" in warning for warning in result["warnings"])
 
 
-def test_emt1_histogram_is_the_instrument_average_column():
-    sample = parse_bytes(shared_bytes(NANOSIGHT_EMT1)).to_dict()["samples"][0]
-    lines = shared_bytes(NANOSIGHT_EMT1).decode("cp1252").splitlines()
+@pytest.mark.parametrize(("origin", "relative", "expected"), FULL_EXPORTS)
+def test_full_export_histogram_is_the_instrument_average_column(origin, relative, expected):
+    data = export_bytes(origin, relative)
+    sample = parse_bytes(data).to_dict()["samples"][0]
+    lines = data.decode("cp1252").splitlines()
     size_header = next(index for index, line in enumerate(lines) if line.startswith("Bin centre (nm)"))
-    row_at_100_5 = lines[size_header + 101].split(",")
-    assert row_at_100_5[0] == "100.5"
-    position = sample["histogram"]["bin_center_nm"].index(100.5)
-    assert sample["histogram"]["concentration_per_ml"][position] == float(row_at_100_5[6])
+    probe = next(line.split(",") for line in lines[size_header:] if line.startswith(expected["probe_bin"] + ","))
+    position = sample["histogram"]["bin_center_nm"].index(float(probe[0]))
+    assert sample["histogram"]["concentration_per_ml"][position] == float(probe[6])
     assert "histogram" not in sample["computed"]
 
 
-def test_hot1a3_low_count_captures_stay_valid_but_carry_instrument_warnings():
-    result = parse_bytes(shared_bytes(NANOSIGHT_HOT1A3)).to_dict()
+@pytest.mark.parametrize(("origin", "relative", "expected"), LOW_COUNT_EXPORTS)
+def test_low_count_captures_stay_valid_but_carry_instrument_warnings(origin, relative, expected):
+    concentrations, first_mean, instrument_average = expected
+    result = parse_bytes(export_bytes(origin, relative)).to_dict()
     assert result["software_version"] == "NTA 3.4 Build 3.4.003"
     [sample] = result["samples"]
-    assert [c["concentration_per_ml"] for c in sample["captures"]] == [1.69e06, 1.50e06, 1.51e06, 1.80e06]
+    assert [c["concentration_per_ml"] for c in sample["captures"]] == concentrations
     assert all(capture["valid"] for capture in sample["captures"])
-    assert sample["captures"][0]["size_mean_nm"] == 187.8
-    assert sample["instrument_average_concentration_per_ml"] == 1.62e06
+    assert sample["captures"][0]["size_mean_nm"] == first_mean
+    assert sample["instrument_average_concentration_per_ml"] == instrument_average
     assert sum("Unreliable" in warning for warning in result["warnings"]) == 4
+    assert sum("Too Low" in warning for warning in result["warnings"]) == 4
     assert any("High noise" in warning for warning in result["warnings"])
 
 
 def test_beads2_recorded_dilution_is_already_applied():
-    result = parse_bytes(shared_bytes(NANOSIGHT_BEADS_DILUTED)).to_dict()
+    result = parse_bytes(instrument_bytes(NANOSIGHT_BEADS_DILUTED)).to_dict()
     [sample] = result["samples"]
     assert sample["name"] == "100nmbeads"
     assert sample["dilution_factor"] == 1.0e04
@@ -108,7 +155,7 @@ def test_beads2_recorded_dilution_is_already_applied():
 
 
 def test_beads2_supplied_dilution_does_not_double_apply():
-    result = parse_bytes(shared_bytes(NANOSIGHT_BEADS_DILUTED), dilution_factor=50)
+    result = parse_bytes(instrument_bytes(NANOSIGHT_BEADS_DILUTED), dilution_factor=50)
     sample = result.samples[0]
     assert sample.dilution_factor == 1.0e04
     assert sample.concentration_per_ml == pytest.approx(6.092e12)
@@ -116,7 +163,7 @@ def test_beads2_supplied_dilution_does_not_double_apply():
 
 
 def test_combined_experiment_groups_captures_by_nano_file():
-    result = parse_bytes(shared_bytes(NANOSIGHT_BEADS_COMBINED))
+    result = parse_bytes(instrument_bytes(NANOSIGHT_BEADS_COMBINED))
     data = result.to_dict()
     assert data["software_version"] == "NTA 3.2 Dev Build 3.2.16"
     names = [sample["name"] for sample in data["samples"]]
@@ -140,7 +187,7 @@ def test_combined_experiment_groups_captures_by_nano_file():
 
 
 def test_combined_experiment_user_grouping_overrides():
-    data = shared_bytes(NANOSIGHT_BEADS_COMBINED)
+    data = instrument_bytes(NANOSIGHT_BEADS_COMBINED)
     automatic = parse_bytes(data)
     grouping = {name: ("yes" if "_yes_" in name else "no") for name in automatic.metadata["grouping"]}
     result = parse_bytes(data, grouping=grouping, dilution_factor={"yes": 10000, "no": 10000})
@@ -153,7 +200,7 @@ def test_combined_experiment_user_grouping_overrides():
 
 
 def test_grouping_must_cover_every_capture():
-    data = shared_bytes(NANOSIGHT_BEADS_COMBINED)
+    data = instrument_bytes(NANOSIGHT_BEADS_COMBINED)
     with pytest.raises(ParseError, match="std_10000_no_1_02"):
         parse_bytes(data, grouping={"std_10000_yes_2_00": "a"})
 
@@ -194,8 +241,9 @@ def test_truncated_fixture_is_rejected():
         parse_bytes(fixture_bytes("nanosight-truncated.csv"))
 
 
-def test_truncation_inside_a_later_weighting_block_is_detected():
-    data = shared_bytes(NANOSIGHT_EMT1)
+@pytest.mark.parametrize(("origin", "relative"), [("repo", NANOSIGHT_FULL), ("shared", REAL_NANOSIGHT_EMT1)])
+def test_truncation_inside_a_later_weighting_block_is_detected(origin, relative):
+    data = export_bytes(origin, relative)
     cut = data.index(b"Weighting,Volume")
     with pytest.raises(ParseError, match="truncated"):
         parse_bytes(data[:cut])

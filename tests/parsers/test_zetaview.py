@@ -1,10 +1,52 @@
-"""ZetaView size-distribution .txt: the real decimal-comma export and a crafted 8.06 variant."""
+"""ZetaView size-distribution .txt: 8.05 decimal-comma exports (in-repo, and the real one when present) and a
+crafted 8.06 variant."""
+
+import re
 
 import pytest
 
 from evlims.instruments.parsers import ParseError, detect_format, parse_bytes
+from tests.shared_samples import REAL_ZETAVIEW_SAMPLE1
 
-from .conftest import ZETAVIEW_SAMPLE1, fixture_bytes, shared_bytes
+from .conftest import ZETAVIEW, export_bytes, fixture_bytes
+
+# ZetaView 8.05: decimal comma, Latin-1, CRLF, dilution 5000 recorded in the header, Sample: left empty.
+EXPORTS_805 = [
+    pytest.param(
+        "repo",
+        ZETAVIEW,
+        {
+            "name": "20240611_0005",
+            "rows": 100,
+            "concentration": 7.331186e7,
+            "d50": 111.166667,
+            "mode": 97.5,
+            "probe": (7, 37.5, 3.912e4),
+            "last_bin": 497.5,
+            "serial": "19-207",
+            "measured_at": "2024-06-11T14:22:47",
+            "traces": 1874,
+        },
+        id="in-repo",
+    ),
+    pytest.param(
+        "shared",
+        REAL_ZETAVIEW_SAMPLE1,
+        {
+            "name": "20230419_0002",
+            "rows": 1200,
+            "concentration": 8.61616e7,
+            "d50": 99.147287,
+            "mode": 97.5,
+            "probe": (3, 17.5, 1.157e5),
+            "last_bin": 5998.0,  # log bins after the -1 row are excluded
+            "serial": "18-398",
+            "measured_at": "2023-04-19T10:31:11",
+            "traces": 2235,
+        },
+        id="real-Sample1",
+    ),
+]
 
 
 def _linear_table(data: bytes) -> list[list[float]]:
@@ -20,30 +62,32 @@ def _linear_table(data: bytes) -> list[list[float]]:
     return table
 
 
-def test_sample1_values_against_the_file():
-    data = shared_bytes(ZETAVIEW_SAMPLE1)
+@pytest.mark.parametrize(("origin", "relative", "expected"), EXPORTS_805)
+def test_805_values_against_the_file(origin, relative, expected):
+    data = export_bytes(origin, relative)
+    assert b"\r\n" in data and b"\xb5s:" in data  # CRLF, Latin-1 'µs'
     assert detect_format(data) == "zetaview"
     result = parse_bytes(data)
     output = result.to_dict()
     assert output["software_version"] == "ZetaView (version 8.05.16 SP3)"
     [sample] = output["samples"]
-    assert sample["name"] == "20230419_0002"  # Sample: is empty, so the Experiment name is used
+    assert sample["name"] == expected["name"]  # Sample: is empty, so the Experiment name is used
     assert sample["dilution_factor"] == 5000.0
     assert sample["dilution_applied_in_file"] is False
     table = _linear_table(data)
-    assert len(table) == 1200
+    assert len(table) == expected["rows"]
     in_cell = sum(row[2] for row in table)
     [capture] = sample["captures"]
     assert capture["concentration_per_ml"] == pytest.approx(in_cell)
-    assert capture["concentration_per_ml"] == pytest.approx(8.61616e7)
+    assert capture["concentration_per_ml"] == pytest.approx(expected["concentration"])
     assert sample["concentration_per_ml"] == pytest.approx(in_cell * 5000)
     assert sample["instrument_average_concentration_per_ml"] is None
-    assert capture["d50_nm"] == 99.147287  # Median Number (D50) as reported
+    assert capture["d50_nm"] == expected["d50"]  # Median Number (D50) as reported
     assert "d50_nm" not in capture["computed"]
     counts = [row[1] for row in table]
     mean = sum(row[0] * row[1] for row in table) / sum(counts)
     assert capture["size_mean_nm"] == pytest.approx(mean)
-    assert capture["size_mode_nm"] == 97.5
+    assert capture["size_mode_nm"] == expected["mode"]
     assert capture["d10_nm"] < capture["d50_nm"] < capture["d90_nm"]
     assert set(capture["computed"]) == {
         "concentration_per_ml",
@@ -54,13 +98,14 @@ def test_sample1_values_against_the_file():
         "d90_nm",
     }
     histogram = sample["histogram"]
-    assert len(histogram["bin_center_nm"]) == 1200
-    assert histogram["bin_center_nm"][3] == 17.5
-    assert histogram["concentration_per_ml"][3] == pytest.approx(1.157e5 * 5000)
-    assert histogram["bin_center_nm"][-1] == 5998.0  # log bins after the -1 row are excluded
-    assert result.metadata["serial_number"] == "18-398"
-    assert result.metadata["measured_at"] == "2023-04-19T10:31:11"
-    assert result.metadata["number_of_traces"] == 2235
+    assert len(histogram["bin_center_nm"]) == expected["rows"]
+    index, centre, in_cell = expected["probe"]
+    assert histogram["bin_center_nm"][index] == centre
+    assert histogram["concentration_per_ml"][index] == pytest.approx(in_cell * 5000)
+    assert histogram["bin_center_nm"][-1] == expected["last_bin"]  # log bins after the -1 row are excluded
+    assert result.metadata["serial_number"] == expected["serial"]
+    assert result.metadata["measured_at"] == expected["measured_at"]
+    assert result.metadata["number_of_traces"] == expected["traces"]
     assert result.metadata["decimal_separator"] == ","
     assert output["warnings"] == []
 
@@ -102,29 +147,40 @@ def test_missing_dilution_is_reported_not_assumed():
     assert any("no dilution factor" in warning for warning in result.warnings)
 
 
-def test_d50_disagreeing_with_the_histogram_is_warned_about():
-    data = shared_bytes(ZETAVIEW_SAMPLE1).replace(b"Median Number (D50):\t99,147287", b"Median Number (D50):\t150,0")
+ORIGINS_805 = [("repo", ZETAVIEW), ("shared", REAL_ZETAVIEW_SAMPLE1)]
+
+
+@pytest.mark.parametrize(("origin", "relative"), ORIGINS_805)
+def test_d50_disagreeing_with_the_histogram_is_warned_about(origin, relative):
+    data = re.sub(rb"Median Number \(D50\):\t[\d,]+", b"Median Number (D50):\t250,0", export_bytes(origin, relative))
     result = parse_bytes(data)
-    assert result.samples[0].captures[0].d50_nm == 150.0
+    assert result.samples[0].captures[0].d50_nm == 250.0
     assert any("D50 computed" in warning for warning in result.warnings)
 
 
+@pytest.mark.parametrize(("origin", "relative"), ORIGINS_805)
 @pytest.mark.parametrize("marker", [b"-1,000E+0\t-1,000E+0", b"4,683E+0", b"Size / nm"])
-def test_truncation_is_rejected(marker):
-    data = shared_bytes(ZETAVIEW_SAMPLE1)
+def test_truncation_is_rejected(origin, relative, marker):
+    data = export_bytes(origin, relative)
     with pytest.raises(ParseError, match="truncated"):
         parse_bytes(data[: data.index(marker)])
 
 
-def test_truncation_in_the_zero_tail_of_the_log_histogram_is_rejected():
-    data = shared_bytes(ZETAVIEW_SAMPLE1)
+@pytest.mark.parametrize(("origin", "relative"), ORIGINS_805)
+def test_truncation_in_the_zero_tail_of_the_log_histogram_is_rejected(origin, relative):
+    data = export_bytes(origin, relative)
     with pytest.raises(ParseError, match="truncated"):
-        parse_bytes(data[: data.rindex(b"5,812E+3")])
+        parse_bytes(data[: data.rstrip().rindex(b"\n") + 1])
 
 
-def test_bad_table_value_names_the_line():
-    data = shared_bytes(ZETAVIEW_SAMPLE1).replace(b"1,750E+1\t3,000E+0", b"1,750E+1\tthree")
+@pytest.mark.parametrize(("origin", "relative"), ORIGINS_805)
+def test_bad_table_value_names_the_line(origin, relative):
+    lines = export_bytes(origin, relative).split(b"\r\n")
+    start = next(index for index, line in enumerate(lines) if line.startswith(b"Size / nm")) + 1
+    index = next(index for index in range(start, len(lines)) if lines[index].split(b"\t")[1] != b"0,000E+0")
+    cells = lines[index].split(b"\t")
+    lines[index] = b"\t".join([cells[0], b"three", *cells[2:]])
     with pytest.raises(ParseError) as caught:
-        parse_bytes(data)
-    assert caught.value.line == 81
+        parse_bytes(b"\r\n".join(lines))
+    assert caught.value.line == index + 1
     assert "Size Distribution column 2" in str(caught.value)

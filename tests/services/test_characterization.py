@@ -1,5 +1,4 @@
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,9 +10,8 @@ from evlims.instruments.models import Ingestion, InstrumentApiKey, RawFile
 from evlims.isolation.models import EVPreparation, IsolationRun
 from evlims.samples.services import sample_register
 from tests.factories import member
-
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "instrument-samples"
-NTA_FILE = SHARED / "nanosight" / "EMT1 d200 pre1 2021-04-01 15-42-48-ExperimentSummary.csv"
+from tests.fixtures.instruments import NANOSIGHT_FULL, ZETAVIEW, export_path
+from tests.shared_samples import REAL_NANOSIGHT_EMT1, REAL_ZETAVIEW_SAMPLE1
 
 
 @pytest.fixture
@@ -111,10 +109,10 @@ def test_cross_lab_preparation_is_unknown(outsider, other_lab, preparation):
         services.results_ingest(actor=outsider, lab=other_lab, documents=[marker()])
 
 
-@pytest.mark.skipif(not NTA_FILE.exists(), reason="shared instrument samples not present")
-def test_nta_file_preview_then_commit(staff, lab, preparation):
-    data = NTA_FILE.read_bytes()
-    ingestion, _ = file_ingestion.file_upload(actor=staff, lab=lab, data=data, name=NTA_FILE.name)
+@pytest.mark.parametrize(("origin", "relative"), [("repo", NANOSIGHT_FULL), ("shared", REAL_NANOSIGHT_EMT1)])
+def test_nta_file_preview_then_commit(staff, lab, preparation, origin, relative):
+    path = export_path(origin, relative)
+    ingestion, _ = file_ingestion.file_upload(actor=staff, lab=lab, data=path.read_bytes(), name=path.name)
     assert ingestion.status == Ingestion.Status.PREVIEW and RawFile.objects.get().sha256 == ingestion.raw_file.sha256
     name = ingestion.parsed["samples"][0]["name"]
     committed = file_ingestion.file_commit(
@@ -138,14 +136,10 @@ def test_unparseable_file_is_kept_and_writes_no_results(staff, lab):
     assert not Measurement.objects.exists()
 
 
-ZETAVIEW_FILE = SHARED / "zetaview" / "Sample1_35nm_1-5pool.txt"
-
-
-@pytest.mark.skipif(not ZETAVIEW_FILE.exists(), reason="shared instrument samples not present")
-def test_recorded_dilution_is_never_applied_twice(staff, lab, preparation):
-    ingestion, _ = file_ingestion.file_upload(
-        actor=staff, lab=lab, data=ZETAVIEW_FILE.read_bytes(), name=ZETAVIEW_FILE.name
-    )
+@pytest.mark.parametrize(("origin", "relative"), [("repo", ZETAVIEW), ("shared", REAL_ZETAVIEW_SAMPLE1)])
+def test_recorded_dilution_is_never_applied_twice(staff, lab, preparation, origin, relative):
+    path = export_path(origin, relative)
+    ingestion, _ = file_ingestion.file_upload(actor=staff, lab=lab, data=path.read_bytes(), name=path.name)
     sample = ingestion.parsed["samples"][0]
     assert sample["dilution_factor"]  # ZetaView records it and the parser already applied it
     file_ingestion.file_commit(

@@ -16,24 +16,22 @@ from evlims.instruments.models import Ingestion, RawFile
 from evlims.isolation.models import EVPreparation, IsolationRun
 from evlims.samples.services import sample_register
 from tests.factories import ProjectFactory, member
+from tests.fixtures.instruments import ENSIGHT_BCA as ENSIGHT
+from tests.fixtures.instruments import (
+    NANOSIGHT_BEADS_COMBINED,
+    NANOSIGHT_BEADS_DILUTED,
+    NANOSIGHT_FULL,
+    NANOSIGHT_LOW_COUNT,
+    ZETAVIEW,
+    export_path,
+    instrument_path,
+)
+from tests.fixtures.instruments import SOFTMAX_BCA as SOFTMAX
+from tests.shared_samples import REAL_NANOSIGHT_EMT1, REAL_NANOSIGHT_HOT1A3, REAL_ZETAVIEW_SAMPLE1
 
 REPO = Path(__file__).resolve().parents[2]
-SHARED = REPO.parent / "shared" / "instrument-samples"
 FIXTURES = REPO / "tests" / "fixtures" / "instrument-files"
-NANOSIGHT_EMT1 = "nanosight/EMT1 d200 pre1 2021-04-01 15-42-48-ExperimentSummary.csv"
-NANOSIGHT_HOT1A3 = "nanosight/HOT1A3_12h_A_LS 2020-09-21 10-36-33-ExperimentSummary.csv"
-NANOSIGHT_BEADS = "nanosight/beads.csv"
-NANOSIGHT_BEADS_DILUTED = "nanosight/beads2.csv"
-ZETAVIEW = "zetaview/Sample1_35nm_1-5pool.txt"
-SOFTMAX = "plate-reader/testdata_SM.csv"
-ENSIGHT = "plate-reader/testdata_PE.csv"
-
-
-def shared_file(relative: str) -> Path:
-    path = SHARED / relative
-    if not path.is_file():
-        pytest.skip(f"real instrument export {relative} not available under {SHARED}")
-    return path
+NANOSIGHT_BEADS = NANOSIGHT_BEADS_COMBINED
 
 
 def make_preparation(actor, project, barcode, *, final_volume_ul=None, biofluid="blood_plasma", run=None):
@@ -93,14 +91,14 @@ def upload(client, path_or_bytes, name=None, **fields):
     return client.post(reverse("evlims:result-upload"), payload, follow=True)
 
 
-# ---------------------------------------------------------------- upload and preview of every real export
+# ---------------------------------------------------------------- upload and preview of every instrument export
 
 
 @pytest.mark.parametrize(
     "relative, names, figures",
     [
-        (NANOSIGHT_EMT1, ["d200"], ["2.156e+08", "2.16e+08", "NTA 3.3"]),
-        (NANOSIGHT_HOT1A3, ["HOT1A3_12h_A_LS"], ["1.625e+06", "1.62e+06", "Unreliable"]),
+        (NANOSIGHT_FULL, ["d200"], ["3.082e+08", "3.08e+08", "NTA 3.3"]),
+        (NANOSIGHT_LOW_COUNT, ["OMV2_6h_B"], ["2.212e+06", "2.21e+06", "Unreliable"]),
         (
             NANOSIGHT_BEADS,
             ["std_10000_yes_2", "std_10000_no_2", "std_10000_yes_1", "std_10000_no_1"],
@@ -111,11 +109,20 @@ def upload(client, path_or_bytes, name=None, **fields):
             ["100nmbeads"],
             ["6.092e+12", "6.09e+12", "×10000, recorded in the file and already"],
         ),
-        (ZETAVIEW, ["20230419_0002"], ["4.308e+11", "×5000, recorded in the file; applied here"]),
+        (ZETAVIEW, ["20240611_0005"], ["3.666e+11", "×5000, recorded in the file; applied here"]),
+        # The real exports, when present.
+        ("real:" + REAL_NANOSIGHT_EMT1, ["d200"], ["2.156e+08", "2.16e+08", "NTA 3.3"]),
+        ("real:" + REAL_NANOSIGHT_HOT1A3, ["HOT1A3_12h_A_LS"], ["1.625e+06", "1.62e+06", "Unreliable"]),
+        (
+            "real:" + REAL_ZETAVIEW_SAMPLE1,
+            ["20230419_0002"],
+            ["4.308e+11", "×5000, recorded in the file; applied here"],
+        ),
     ],
 )
 def test_particle_export_preview_shows_samples_and_figures_from_the_file(member_client, relative, names, figures):
-    response = upload(member_client, shared_file(relative))
+    real = relative.removeprefix("real:")
+    response = upload(member_client, export_path("shared", real) if real != relative else instrument_path(relative))
     assert response.status_code == 200
     ingestion = response.context["ingestion"]
     assert ingestion.status == Ingestion.Status.PREVIEW
@@ -132,17 +139,17 @@ def test_particle_export_preview_shows_samples_and_figures_from_the_file(member_
 
 def test_softmax_plate_with_plate_map_shows_protein_per_sample(member_client):
     plate_map = (FIXTURES / "bca-plate-map.json").read_text()
-    response = upload(member_client, shared_file(SOFTMAX), plate_map=plate_map)
+    response = upload(member_client, instrument_path(SOFTMAX), plate_map=plate_map)
     html = response.content.decode()
     assert response.context["ingestion"].status == Ingestion.Status.PREVIEW
-    assert "EV isolate 1" in html and "486.4" in html
-    assert "EV isolate 2" in html and "1465.9" in html
+    assert "EV isolate 1" in html and "947.3" in html
+    assert "EV isolate 2" in html and "545.4" in html
     assert "out of range</strong> (below the standards)" in html
     assert "linear fit, R²" in html
 
 
 def test_ensight_plate_without_plate_map_shows_the_wells_and_asks_for_a_map(member_client):
-    response = upload(member_client, shared_file(ENSIGHT))
+    response = upload(member_client, instrument_path(ENSIGHT))
     html = response.content.decode()
     assert response.context["ingestion"].status == Ingestion.Status.PREVIEW
     assert 'id="no-plate-map"' in html and 'id="plate-grid"' in html
@@ -152,7 +159,7 @@ def test_ensight_plate_without_plate_map_shows_the_wells_and_asks_for_a_map(memb
 def test_upload_from_a_lab_instrument_records_it(member_client, lab, staff):
     admin = member(lab, Role.LAB_ADMIN, username="admin")
     instrument = instrument_services.instrument_register(actor=admin, lab=lab, name="NS300", kind="nta")
-    response = upload(member_client, shared_file(NANOSIGHT_BEADS_DILUTED), instrument=instrument.pk)
+    response = upload(member_client, instrument_path(NANOSIGHT_BEADS_DILUTED), instrument=instrument.pk)
     ingestion = response.context["ingestion"]
     assert ingestion.instrument == instrument and ingestion.submitted_by == staff
     assert "instrument NS300" in response.content.decode()
@@ -161,7 +168,7 @@ def test_upload_from_a_lab_instrument_records_it(member_client, lab, staff):
 def test_another_labs_instrument_cannot_be_chosen(member_client, other_lab, outsider):
     admin = member(other_lab, Role.LAB_ADMIN, username="other-admin")
     foreign = instrument_services.instrument_register(actor=admin, lab=other_lab, name="Foreign NTA", kind="nta")
-    response = upload(member_client, shared_file(NANOSIGHT_BEADS_DILUTED), instrument=foreign.pk)
+    response = upload(member_client, instrument_path(NANOSIGHT_BEADS_DILUTED), instrument=foreign.pk)
     assert "instrument" in response.context["form"].errors
     assert not RawFile.objects.exists()
 
@@ -169,7 +176,7 @@ def test_another_labs_instrument_cannot_be_chosen(member_client, other_lab, outs
 def test_sending_the_same_form_twice_gives_the_first_upload(member_client):
     page = member_client.get(reverse("evlims:result-upload"))
     token, lab = page.context["form"]["upload_token"].initial, page.context["form"]["lab"].initial
-    data = shared_file(NANOSIGHT_BEADS_DILUTED).read_bytes()
+    data = instrument_path(NANOSIGHT_BEADS_DILUTED).read_bytes()
     for _ in range(2):
         response = member_client.post(
             reverse("evlims:result-upload"),
@@ -211,7 +218,7 @@ def test_a_corrected_file_can_be_sent_after_a_refusal(member_client):
     response = upload(member_client, (FIXTURES / "wrong-format.csv").read_bytes(), name="wrong.csv")
     form = response.context["form"]
     refused_token = response.context["form"]["upload_token"].value()
-    data = shared_file(NANOSIGHT_BEADS_DILUTED).read_bytes()
+    data = instrument_path(NANOSIGHT_BEADS_DILUTED).read_bytes()
     resent = member_client.post(
         reverse("evlims:result-upload"),
         {
@@ -227,13 +234,15 @@ def test_a_corrected_file_can_be_sent_after_a_refusal(member_client):
 
 
 def test_plate_map_that_is_not_json_is_refused_before_storing(member_client):
-    response = upload(member_client, shared_file(SOFTMAX), plate_map='{"wells": ')
+    response = upload(member_client, instrument_path(SOFTMAX), plate_map='{"wells": ')
     assert "Not valid JSON" in str(response.context["form"].errors["plate_map"])
     assert not RawFile.objects.exists() and not Ingestion.objects.exists()
 
 
 def test_plate_map_is_refused_for_particle_formats(member_client):
-    response = upload(member_client, shared_file(NANOSIGHT_EMT1), file_format="nanosight", plate_map='{"wells": {}}')
+    response = upload(
+        member_client, instrument_path(NANOSIGHT_FULL), file_format="nanosight", plate_map='{"wells": {}}'
+    )
     assert "plate-reader files" in str(response.context["form"].errors["plate_map"])
 
 
@@ -256,13 +265,13 @@ def commit(client, ingestion, data):
 
 
 def test_commit_with_mapping_and_dilution_records_the_stock_concentration(member_client, preparation):
-    ingestion = upload(member_client, shared_file(NANOSIGHT_EMT1)).context["ingestion"]
+    ingestion = upload(member_client, instrument_path(NANOSIGHT_FULL)).context["ingestion"]
     response = commit(member_client, ingestion, {"preparation_0": "EVP-W1", "dilution_0": "200"})
     ingestion.refresh_from_db()
     assert ingestion.status == Ingestion.Status.COMMITTED
     analysis = ParticleAnalysis.objects.get()
     assert analysis.measurement.preparation == preparation
-    assert analysis.concentration_per_ml == pytest.approx(215_600_000.0 * 200)
+    assert analysis.concentration_per_ml == pytest.approx(308_200_000.0 * 200)
     assert analysis.dilution_factor == 200 and "concentration_per_ml" in analysis.computed
     assert analysis.measurement.raw_file == ingestion.raw_file
     assert analysis.bins.count() == len(ingestion.parsed["samples"][0]["histogram"]["bin_center_nm"])
@@ -273,13 +282,13 @@ def test_commit_with_mapping_and_dilution_records_the_stock_concentration(member
 
 
 def test_samples_left_unmapped_are_not_recorded(member_client, preparation):
-    ingestion = upload(member_client, shared_file(NANOSIGHT_BEADS)).context["ingestion"]
+    ingestion = upload(member_client, instrument_path(NANOSIGHT_BEADS)).context["ingestion"]
     commit(member_client, ingestion, {"preparation_1": "EVP-W1"})
     assert ParticleAnalysis.objects.get().sample_name == "std_10000_no_2"
 
 
 def test_a_file_that_records_its_dilution_offers_none_to_type(member_client, preparation):
-    ingestion = upload(member_client, shared_file(ZETAVIEW)).context["ingestion"]
+    ingestion = upload(member_client, instrument_path(ZETAVIEW)).context["ingestion"]
     page = member_client.get(reverse("evlims:ingestion-detail", args=[ingestion.pk]))
     assert "dilution_0" not in page.context["form"].fields
     commit(member_client, ingestion, {"preparation_0": "EVP-W1", "dilution_0": "10"})
@@ -289,7 +298,7 @@ def test_a_file_that_records_its_dilution_offers_none_to_type(member_client, pre
 
 
 def test_unknown_barcode_is_reported_on_its_sample_and_nothing_is_written(member_client, preparation):
-    ingestion = upload(member_client, shared_file(NANOSIGHT_BEADS)).context["ingestion"]
+    ingestion = upload(member_client, instrument_path(NANOSIGHT_BEADS)).context["ingestion"]
     response = commit(member_client, ingestion, {"preparation_0": "EVP-W1", "preparation_2": "EVP-NOPE"})
     form = response.context["form"]
     assert form.errors == {"preparation_2": ["No preparation EVP-NOPE in Vesicle Lab."]}
@@ -299,28 +308,28 @@ def test_unknown_barcode_is_reported_on_its_sample_and_nothing_is_written(member
 
 
 def test_every_mapping_problem_is_reported_in_one_round(member_client, preparation):
-    ingestion = upload(member_client, shared_file(NANOSIGHT_BEADS)).context["ingestion"]
+    ingestion = upload(member_client, instrument_path(NANOSIGHT_BEADS)).context["ingestion"]
     response = commit(member_client, ingestion, {"preparation_0": "EVP-W1", "dilution_0": "0.5", "preparation_1": "X"})
     assert set(response.context["form"].errors) == {"dilution_0", "preparation_1"}
 
 
 def test_a_sample_named_after_a_preparation_is_mapped_to_it_up_front(member_client, staff, project):
     make_preparation(staff, project, "100nmbeads")
-    ingestion = upload(member_client, shared_file(NANOSIGHT_BEADS_DILUTED)).context["ingestion"]
+    ingestion = upload(member_client, instrument_path(NANOSIGHT_BEADS_DILUTED)).context["ingestion"]
     form = member_client.get(reverse("evlims:ingestion-detail", args=[ingestion.pk])).context["form"]
     assert form["preparation_0"].value() == "100nmbeads"
 
 
 def test_another_labs_preparation_cannot_receive_results(member_client, outsider, other_lab):
     foreign = make_preparation(outsider, ProjectFactory(lab=other_lab, code="F"), "EVP-FOREIGN")
-    ingestion = upload(member_client, shared_file(NANOSIGHT_BEADS_DILUTED)).context["ingestion"]
+    ingestion = upload(member_client, instrument_path(NANOSIGHT_BEADS_DILUTED)).context["ingestion"]
     response = commit(member_client, ingestion, {"preparation_0": foreign.barcode})
     assert "No preparation EVP-FOREIGN" in str(response.context["form"].errors["preparation_0"])
     assert not Measurement.objects.exists()
 
 
 def test_mapping_errors_name_the_field(member_client, preparation):
-    ingestion = upload(member_client, shared_file(NANOSIGHT_BEADS)).context["ingestion"]
+    ingestion = upload(member_client, instrument_path(NANOSIGHT_BEADS)).context["ingestion"]
     nothing = commit(member_client, ingestion, {})
     assert "at least one sample" in str(nothing.context["form"].non_field_errors())
     stray = commit(member_client, ingestion, {"preparation_0": "EVP-W1", "dilution_1": "10"})
@@ -331,7 +340,7 @@ def test_mapping_errors_name_the_field(member_client, preparation):
 
 
 def test_service_refusal_lands_on_the_sample_it_concerns(member_client, preparation, monkeypatch):
-    ingestion = upload(member_client, shared_file(NANOSIGHT_BEADS)).context["ingestion"]
+    ingestion = upload(member_client, instrument_path(NANOSIGHT_BEADS)).context["ingestion"]
     parsed = ingestion.parsed
     parsed["samples"][2]["captures"][0]["concentration_per_ml"] = -1.0  # what a broken parser could produce
     Ingestion.objects.filter(pk=ingestion.pk).update(parsed=parsed)
@@ -344,17 +353,17 @@ def test_service_refusal_lands_on_the_sample_it_concerns(member_client, preparat
 def test_plate_samples_are_recorded_as_protein(member_client, preparation, staff, project):
     make_preparation(staff, project, "EVP-W2")
     plate_map = (FIXTURES / "bca-plate-map.json").read_text()
-    ingestion = upload(member_client, shared_file(SOFTMAX), plate_map=plate_map).context["ingestion"]
+    ingestion = upload(member_client, instrument_path(SOFTMAX), plate_map=plate_map).context["ingestion"]
     commit(member_client, ingestion, {"preparation_0": "EVP-W1", "preparation_2": "EVP-W2"})
     by_barcode = {
         m.preparation.barcode: m.protein for m in Measurement.objects.select_related("protein", "preparation")
     }
-    assert by_barcode["EVP-W1"].concentration_ug_per_ml == pytest.approx(486.3779, rel=1e-4)
+    assert by_barcode["EVP-W1"].concentration_ug_per_ml == pytest.approx(947.2933, rel=1e-4)
     assert by_barcode["EVP-W2"].out_of_range and by_barcode["EVP-W2"].concentration_ug_per_ml is None
 
 
 def test_committing_again_changes_nothing(member_client, preparation):
-    ingestion = upload(member_client, shared_file(NANOSIGHT_BEADS_DILUTED)).context["ingestion"]
+    ingestion = upload(member_client, instrument_path(NANOSIGHT_BEADS_DILUTED)).context["ingestion"]
     commit(member_client, ingestion, {"preparation_0": "EVP-W1"})
     again = commit(member_client, ingestion, {"preparation_0": "EVP-W1"})
     assert "Nothing to commit" in again.content.decode()
@@ -362,7 +371,7 @@ def test_committing_again_changes_nothing(member_client, preparation):
 
 
 def test_readers_see_the_preview_but_cannot_commit(reader_client, member_client, preparation):
-    ingestion = upload(member_client, shared_file(NANOSIGHT_BEADS_DILUTED)).context["ingestion"]
+    ingestion = upload(member_client, instrument_path(NANOSIGHT_BEADS_DILUTED)).context["ingestion"]
     client = reader_client
     page = client.get(reverse("evlims:ingestion-detail", args=[ingestion.pk]))
     assert page.status_code == 200 and page.context["form"] is None
@@ -377,7 +386,7 @@ def test_readers_see_the_preview_but_cannot_commit(reader_client, member_client,
 
 
 def test_ingestion_list_shows_the_labs_uploads_with_status(member_client, outsider_client, preparation):
-    upload(member_client, shared_file(NANOSIGHT_BEADS_DILUTED))
+    upload(member_client, instrument_path(NANOSIGHT_BEADS_DILUTED))
     upload(member_client, (FIXTURES / "binary.bin").read_bytes(), name="broken.bin")
     upload(outsider_client, (FIXTURES / "wrong-format.csv").read_bytes(), name="foreign.csv")
     listing = member_client.get(reverse("evlims:ingestion-list")).content.decode()
@@ -388,7 +397,7 @@ def test_ingestion_list_shows_the_labs_uploads_with_status(member_client, outsid
 
 
 def test_raw_file_downloads_as_an_attachment_of_opaque_bytes(member_client):
-    path = shared_file(NANOSIGHT_BEADS_DILUTED)
+    path = instrument_path(NANOSIGHT_BEADS_DILUTED)
     ingestion = upload(member_client, path).context["ingestion"]
     response = member_client.get(reverse("evlims:raw-file", args=[ingestion.raw_file_id]))
     assert response.status_code == 200
@@ -399,7 +408,7 @@ def test_raw_file_downloads_as_an_attachment_of_opaque_bytes(member_client):
 
 
 def test_another_labs_ingestion_and_raw_file_are_not_found(member_client, outsider_client):
-    foreign = upload(outsider_client, shared_file(NANOSIGHT_BEADS_DILUTED)).context["ingestion"]
+    foreign = upload(outsider_client, instrument_path(NANOSIGHT_BEADS_DILUTED)).context["ingestion"]
     for url in (
         reverse("evlims:ingestion-detail", args=[foreign.pk]),
         reverse("evlims:raw-file", args=[foreign.raw_file_id]),
