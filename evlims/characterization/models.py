@@ -78,6 +78,9 @@ class ParticleAnalysis(models.Model):
     d50_nm = models.FloatField(null=True, blank=True)
     d90_nm = models.FloatField(null=True, blank=True)
     computed = models.JSONField(default=list, blank=True, help_text="Figures computed here, not read from the file.")
+    calibration = models.CharField(
+        max_length=200, blank=True, help_text="How the analyser was calibrated, e.g. 100 nm polystyrene beads."
+    )
 
     def __str__(self):
         return f"particles of {self.measurement_id}"
@@ -140,9 +143,20 @@ class MarkerResult(models.Model):
     antibody_clone = models.CharField(max_length=80, blank=True)
     antibody_catalogue = models.CharField(max_length=80, blank=True)
     antibody_dilution = models.CharField(max_length=40, blank=True)
+    antibody_supplier = models.CharField(max_length=80, blank=True)
     lysate_buffer = models.CharField(max_length=80, blank=True)
+    lysis_protocol = models.CharField(
+        max_length=200, blank=True, help_text="How the EVs were lysed, e.g. 10 min on ice in RIPA with sonication."
+    )
+    lysate_reducing = models.BooleanField(null=True, blank=True, help_text="Reducing sample buffer or not.")
     protein_loaded_ug = models.FloatField(null=True, blank=True)
     compared_with_source_lysate = models.BooleanField(null=True, blank=True)
+    topology_assay = models.CharField(
+        max_length=120, blank=True, help_text="Assay showing where the protein sits, e.g. proteinase K protection."
+    )
+    topology_component = models.CharField(
+        max_length=120, blank=True, help_text="What the assay showed, e.g. luminal, or surface-exposed."
+    )
 
     def __str__(self):
         return f"{self.protein} {self.detection}"

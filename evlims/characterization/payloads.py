@@ -2,9 +2,13 @@
 
 DRF serializers are used as plain validators here so the API, the upload preview and the forms
 accept exactly the same documents and report errors with the same field paths.
+
+Nothing sent is silently dropped: a key a document does not declare, at any level, and a value outside an
+enumeration are field errors (``refused_input``). The API checks its own request bodies the same way.
 """
 
 import math
+from collections.abc import Mapping
 
 from rest_framework import serializers
 
@@ -12,6 +16,87 @@ from .models import Measurement
 
 MAX_BINS = 5000
 MAX_CAPTURES = 200
+# The values web forms offer (evlims.web.forms.results.MARKER_METHODS); a client that means "other" says so.
+MARKER_METHODS = ("western_blot", "elisa", "flow_cytometry", "immunogold_em", "mass_spectrometry", "other")
+UNKNOWN_FIELD = "Unknown field. Accepted here: {accepted}."
+UNKNOWN_CHOICE = '"{value}" is not one of the accepted values: {accepted}.'
+
+
+def _unknown_choice(value, accepted) -> list[str]:
+    return [UNKNOWN_CHOICE.format(value=value, accepted=", ".join(accepted))]
+
+
+def refused_input(field, data):
+    """What ``field`` (a serializer or one of its fields) would drop or refuse vaguely in ``data``: keys no
+    serializer declares, at every nested level, and values outside a choice field's choices, each with what
+    is accepted. Shaped like DRF's own errors; None when there is nothing.
+
+    Fields a serializer declares read-only are ignored, as DRF does; free-form objects (DictField, JSONField)
+    are not looked into.
+    """
+    if isinstance(field, serializers.ListSerializer):
+        if not isinstance(data, list):
+            return None
+        errors = [refused_input(field.child, item) or {} for item in data]
+        return errors if any(errors) else None
+    if isinstance(field, serializers.Serializer):
+        if not isinstance(data, Mapping):
+            return None
+        fields = field.fields
+        accepted = ", ".join(name for name, child in fields.items() if not child.read_only)
+        errors = {key: [UNKNOWN_FIELD.format(accepted=accepted)] for key in data if key not in fields}
+        for name, child in fields.items():
+            if name in data and not child.read_only and (refused := refused_input(child, data[name])):
+                errors[name] = refused
+        return errors or None
+    if isinstance(field, serializers.ListField):
+        if not isinstance(data, list):
+            return None
+        errors = {index: refused for index, item in enumerate(data) if (refused := refused_input(field.child, item))}
+        return errors or None
+    if isinstance(field, serializers.MultipleChoiceField):
+        items = data if isinstance(data, list | tuple | set) else ()
+        unknown = [item for item in items if str(item) not in field.choice_strings_to_values]
+        return _unknown_choice(unknown[0], field.choice_strings_to_values) if unknown else None
+    if isinstance(field, serializers.ChoiceField):
+        if data is None or data == "" or str(data) in field.choice_strings_to_values:
+            return None
+        return _unknown_choice(data, field.choice_strings_to_values)
+    return None
+
+
+def merge_errors(errors, refused):
+    """DRF's ``errors`` with ``refused`` laid over them; a refused value's message replaces DRF's own."""
+    if isinstance(errors, Mapping) and isinstance(refused, Mapping):
+        merged = dict(errors)
+        for key, value in refused.items():
+            merged[key] = merge_errors(errors[key], value) if key in errors else value
+        return merged
+    if (
+        isinstance(errors, list)
+        and isinstance(refused, list)
+        and len(errors) == len(refused)
+        and all(isinstance(item, Mapping) for item in errors + refused)
+    ):
+        return [merge_errors(error, item) for error, item in zip(errors, refused, strict=True)]
+    return refused
+
+
+class RefusesUnknownInput:
+    """Serializer mixin: unknown keys and choice values anywhere in the data are field errors, reported with
+    the other errors of the data."""
+
+    def to_internal_value(self, data):
+        refused = refused_input(self, data)
+        try:
+            value = super().to_internal_value(data)
+        except serializers.ValidationError as error:
+            if refused:
+                raise serializers.ValidationError(merge_errors(error.detail, refused)) from error
+            raise
+        if refused:
+            raise serializers.ValidationError(refused)
+        return value
 
 
 class FiniteFloat(serializers.FloatField):
@@ -51,7 +136,14 @@ class HistogramPayload(serializers.Serializer):
 class ParticlePayload(serializers.Serializer):
     technique = serializers.ChoiceField(choices=["nta", "zetaview", "trps", "nanoflow", "dls", "other"])
     name = serializers.CharField(max_length=200, required=False, allow_blank=True)
-    settings = serializers.DictField(required=False)
+    settings = serializers.DictField(
+        required=False,
+        help_text="Acquisition settings: camera_level, detection_threshold, shutter, frames, videos, temperature_c "
+        "(°C); other instrument keys are kept.",
+    )
+    calibration = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="e.g. 100 nm polystyrene beads, 2026-01-05"
+    )
     dilution_factor = FiniteFloat(min_value=1, required=False, allow_null=True)
     dilution_applied_in_file = serializers.BooleanField(required=False, allow_null=True)
     concentration_per_ml = _non_negative()
@@ -86,12 +178,24 @@ class AntibodyPayload(serializers.Serializer):
     clone = serializers.CharField(max_length=80, required=False, allow_blank=True)
     catalogue = serializers.CharField(max_length=80, required=False, allow_blank=True)
     dilution = serializers.CharField(max_length=40, required=False, allow_blank=True)
+    supplier = serializers.CharField(max_length=80, required=False, allow_blank=True)
 
 
 class LysatePayload(serializers.Serializer):
     buffer = serializers.CharField(max_length=80, required=False, allow_blank=True)
+    protocol = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="How the EVs were lysed (time, temperature, aids)."
+    )
+    reducing = serializers.BooleanField(required=False, allow_null=True, help_text="Reducing sample buffer or not.")
     protein_loaded_ug = _non_negative()
     compared_with_source = serializers.BooleanField(required=False, allow_null=True)
+
+
+class TopologyPayload(serializers.Serializer):
+    assay = serializers.CharField(max_length=120, help_text="e.g. proteinase K protection, antibody accessibility")
+    component = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, help_text="What it showed, e.g. luminal, surface-exposed"
+    )
 
 
 class MarkerPayload(serializers.Serializer):
@@ -100,6 +204,7 @@ class MarkerPayload(serializers.Serializer):
     semi_quantitative_value = _non_negative()
     antibody = AntibodyPayload(required=False)
     lysate = LysatePayload(required=False, allow_null=True)
+    topology = TopologyPayload(required=False, allow_null=True)
 
     def validate(self, attrs):
         if attrs.get("detected") is None and attrs.get("semi_quantitative_value") is None:
@@ -130,13 +235,16 @@ DETAIL_PAYLOADS = {
 }
 
 
-class ResultPayload(serializers.Serializer):
+class ResultPayload(RefusesUnknownInput, serializers.Serializer):
     """One result: what was measured (a preparation or the input sample, by barcode) and its figures."""
 
     kind = serializers.ChoiceField(choices=Measurement.Kind.choices)
     preparation = serializers.CharField(max_length=40, required=False, help_text="EV preparation barcode")
     input_sample = serializers.CharField(max_length=40, required=False, help_text="Sample barcode (for recovery)")
-    method = serializers.CharField(max_length=40)
+    method = serializers.CharField(
+        max_length=40,
+        help_text=f"How it was measured (e.g. nta, bca, tem). A marker result: one of {', '.join(MARKER_METHODS)}.",
+    )
     measured_at = serializers.DateTimeField(required=False)
     software_version = serializers.CharField(max_length=80, required=False, allow_blank=True)
     particle = ParticlePayload(required=False)
@@ -149,6 +257,8 @@ class ResultPayload(serializers.Serializer):
         if not attrs.get("preparation") and not attrs.get("input_sample"):
             raise serializers.ValidationError({"preparation": "Name the preparation (or input sample) measured."})
         detail_key, _ = DETAIL_PAYLOADS[attrs["kind"]]
+        if attrs["kind"] == Measurement.Kind.MARKER and attrs["method"] not in MARKER_METHODS:
+            raise serializers.ValidationError({"method": _unknown_choice(attrs["method"], MARKER_METHODS)})
         if not attrs.get(detail_key):
             raise serializers.ValidationError({detail_key: f"A {attrs['kind']} result needs its '{detail_key}' part."})
         extra = {key for key, _ in DETAIL_PAYLOADS.values()} - {detail_key}

@@ -202,6 +202,7 @@ def _store_details(measurements, results):
                     technique=p["technique"],
                     sample_name=p.get("name", ""),
                     settings=p.get("settings", {}),
+                    calibration=p.get("calibration", ""),
                     computed=p.get("computed", []),
                     **{field: p.get(field) for field in PARTICLE_SCALARS},
                 )
@@ -268,6 +269,7 @@ def _marker_row(measurement, m, vocabulary) -> MarkerResult:
         detection = MarkerResult.Detection.DETECTED if m["detected"] else MarkerResult.Detection.NOT_DETECTED
     antibody = m.get("antibody") or {}
     lysate = m.get("lysate") or {}
+    topology = m.get("topology") or {}
     return MarkerResult(
         measurement=measurement,
         protein=symbol,
@@ -277,9 +279,14 @@ def _marker_row(measurement, m, vocabulary) -> MarkerResult:
         antibody_clone=antibody.get("clone", ""),
         antibody_catalogue=antibody.get("catalogue", ""),
         antibody_dilution=antibody.get("dilution", ""),
+        antibody_supplier=antibody.get("supplier", ""),
         lysate_buffer=lysate.get("buffer", ""),
+        lysis_protocol=lysate.get("protocol", ""),
+        lysate_reducing=lysate.get("reducing"),
         protein_loaded_ug=lysate.get("protein_loaded_ug"),
         compared_with_source_lysate=lysate.get("compared_with_source"),
+        topology_assay=topology.get("assay", ""),
+        topology_component=topology.get("component", ""),
     )
 
 

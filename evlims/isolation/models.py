@@ -130,8 +130,41 @@ class RunStep(TimeStampedModel):
         return f"{self.run} step {self.number}"
 
 
+class EVSubtype(models.TextChoices):
+    """What the preparation is called (MISEV2023 Table 2): generic terms, or biogenesis terms that need evidence."""
+
+    EV = "ev", "Extracellular vesicles (EVs)"
+    SMALL_EV = "small_ev", "Small EVs"
+    LARGE_EV = "large_ev", "Large EVs"
+    EXOSOME = "exosome", "Exosomes"
+    ECTOSOME = "ectosome", "Ectosomes"
+    MICROVESICLE = "microvesicle", "Microvesicles"
+    APOPTOTIC_BODY = "apoptotic_body", "Apoptotic bodies"
+    LARGE_ONCOSOME = "large_oncosome", "Large oncosomes"
+    EXOMERE = "exomere", "Exomeres"
+    OTHER = "other", "Other"
+
+
+class FunctionalCargo(models.TextChoices):
+    SECRETED_PROTEIN = "secreted_protein", "A secreted protein"
+    MEMBRANE_PROTEIN = "membrane_protein", "A membrane protein"
+    RNA = "rna", "RNA"
+    LIPID = "lipid", "A lipid"
+    OTHER = "other", "Other"
+
+
+class FunctionalControl(models.TextChoices):
+    VEHICLE = "vehicle", "Vehicle (buffer only)"
+    EV_DEPLETED_FRACTION = "ev_depleted_fraction", "EV-depleted fraction"
+    NON_EV_FRACTION = "non_ev_fraction", "Non-EV fraction of the same separation"
+    DOSE_RESPONSE = "dose_response", "Dose response"
+    SOURCE_CELL_CONTROL = "source_cell_control", "Source-cell control"
+    OTHER = "other", "Other"
+
+
 class EVPreparation(VersionedModel):
-    """The EV-enriched material obtained from one input aliquot in one run."""
+    """The EV-enriched material obtained from one input aliquot in one run, how it is stored, and what is
+    claimed about it."""
 
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="preparations")
     run = models.ForeignKey(IsolationRun, on_delete=models.PROTECT, related_name="preparations")
@@ -139,8 +172,65 @@ class EVPreparation(VersionedModel):
     barcode = models.CharField(max_length=40, unique=True)
     input_volume_ul = models.DecimalField(max_digits=10, decimal_places=1)
     final_volume_ul = models.DecimalField(max_digits=10, decimal_places=1, null=True, blank=True)
-    buffer = models.CharField(max_length=80, blank=True)
-    storage = models.CharField(max_length=200, blank=True)
+    buffer = models.CharField(
+        verbose_name="Storage buffer", max_length=80, blank=True, help_text="Buffer the EVs are stored in, e.g. PBS."
+    )
+    storage = models.CharField(
+        verbose_name="Storage location",
+        max_length=200,
+        blank=True,
+        help_text="Where it is kept: freezer, box and position.",
+    )
+    storage_container = models.CharField(
+        verbose_name="Storage container",
+        max_length=120,
+        blank=True,
+        help_text="Tube or vial, e.g. 0.5 mL low-binding polypropylene tube.",
+    )
+    storage_temperature_c = models.DecimalField(
+        verbose_name="Storage temperature (°C)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="Storage temperature (°C), e.g. -80.",
+    )
+    storage_duration_days = models.DecimalField(
+        verbose_name="Storage time before characterisation (days)",
+        max_digits=8,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="Days stored before characterisation; empty: from run completion to the last result.",
+    )
+    storage_freeze_thaw_cycles = models.PositiveSmallIntegerField(
+        verbose_name="Freeze–thaw cycles of the preparation",
+        null=True,
+        blank=True,
+        help_text="Freeze-thaw cycles of the preparation before characterisation.",
+    )
+    claimed_subtype = models.CharField(
+        verbose_name="Called",
+        max_length=20,
+        choices=EVSubtype.choices,
+        blank=True,
+        help_text="What the preparation is called.",
+    )
+    biogenesis_evidence = models.TextField(
+        verbose_name="Evidence for the biogenesis term",
+        blank=True,
+        help_text="How a biogenesis term (exosome, ectosome, microvesicle) is supported.",
+    )
+    functional_cargo = models.CharField(
+        verbose_name="Cargo a function is attributed to",
+        max_length=20,
+        choices=FunctionalCargo.choices,
+        blank=True,
+        help_text="Cargo a function is attributed to.",
+    )
+    functional_studies = models.JSONField(
+        default=list, blank=True, help_text="[{assay, readout, dose, controls, notes}] of functional studies."
+    )
     history = HistoricalRecords()
 
     class Meta:

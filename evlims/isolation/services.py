@@ -19,10 +19,29 @@ from protocols.steps import canonicalise_params, validate_step
 from ..conf import evlims_settings
 from ..core.audit import record_event
 from ..core.barcodes import issue_barcode, issue_barcodes
+from ..core.editing import apply_edit
 from ..core.tenancy import REVIEWER_ROLES, ensure_can_write, ensure_role
 from ..refresh import preparations_changed
 from ..samples.services import aliquot_consume
-from .models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
+from .models import EVPreparation, FunctionalControl, IsolationRun, Protocol, ProtocolVersion, RunStep
+
+# What a person may change on a preparation after the run: its output, storage, claims and functional studies.
+PREPARATION_EDITABLE = {
+    "final_volume_ul",
+    "buffer",
+    "storage",
+    "storage_container",
+    "storage_temperature_c",
+    "storage_duration_days",
+    "storage_freeze_thaw_cycles",
+    "claimed_subtype",
+    "biogenesis_evidence",
+    "functional_cargo",
+    "functional_studies",
+}
+# Outputs recorded at run completion (the storage of each preparation as the run leaves it).
+RUN_OUTPUT_FIELDS = ("buffer", "storage", "storage_container", "storage_temperature_c")
+FUNCTIONAL_STUDY_TEXT = {"assay": 200, "readout": 200, "dose": 120, "notes": 2000}
 
 RUN_TRANSITIONS = {
     IsolationRun.Status.PLANNED: {IsolationRun.Status.IN_PROGRESS, IsolationRun.Status.ABORTED},
@@ -367,7 +386,7 @@ def run_record_step(*, actor, run, number: int, observed: dict, notes: str = "")
 @transaction.atomic
 def run_complete(*, actor, run, outputs: dict | None = None) -> IsolationRun:
     """Complete the run once every step is recorded; ``outputs`` maps preparation id → {final_volume_ul,
-    buffer, storage}."""
+    buffer, storage, storage_container, storage_temperature_c}."""
     ensure_can_write(actor, run.lab_id)
     run = _locked_run(run)
     _transition(run, IsolationRun.Status.COMPLETED)
@@ -384,8 +403,10 @@ def run_complete(*, actor, run, outputs: dict | None = None) -> IsolationRun:
         if volume is not None and Decimal(str(volume)) <= 0:
             raise ValidationError({"outputs": f"{prep}: final volume must be more than 0 µL."})
         prep.final_volume_ul = Decimal(str(volume)) if volume is not None else prep.final_volume_ul
-        prep.buffer = values.get("buffer", prep.buffer)
-        prep.storage = values.get("storage", prep.storage)
+        for name in RUN_OUTPUT_FIELDS:
+            if name in values:
+                setattr(prep, name, values[name])
+        prep.clean_fields(exclude=["lab", "run", "input_aliquot"])
         prep.save()
     run.status, run.completed_at = IsolationRun.Status.COMPLETED, timezone.now()
     run.version += 1
@@ -413,3 +434,73 @@ def run_abort(*, actor, run, reason: str) -> IsolationRun:
     run.save(update_fields=["status", "abort_reason", "version", "updated_at"])
     record_event(actor=actor, action="run.abort", obj=run, reason=reason, changes={"status": [previous, "aborted"]})
     return run
+
+
+def clean_functional_studies(studies) -> list[dict]:
+    """Functional studies as stored: [{assay, readout, dose, controls, notes}], each with an assay."""
+    if not isinstance(studies, list):
+        raise ValidationError({"functional_studies": "Give a list of functional studies."})
+    known = set(FunctionalControl.values)
+    cleaned = []
+    for index, study in enumerate(studies, start=1):
+        if not isinstance(study, dict):
+            raise ValidationError({"functional_studies": f"Study {index}: give assay, readout, dose, controls."})
+        unknown = sorted(set(study) - set(FUNCTIONAL_STUDY_TEXT) - {"controls"})
+        if unknown:
+            raise ValidationError({"functional_studies": f"Study {index}: unknown field(s) {', '.join(unknown)}."})
+        entry = {}
+        for name, limit in FUNCTIONAL_STUDY_TEXT.items():
+            value = study.get(name) or ""
+            if not isinstance(value, str) or len(value) > limit:
+                raise ValidationError({"functional_studies": f"Study {index}: {name} is text of at most {limit}."})
+            entry[name] = value.strip()
+        if not entry["assay"]:
+            raise ValidationError({"functional_studies": f"Study {index}: name the assay."})
+        controls = study.get("controls") or []
+        if not isinstance(controls, list) or set(controls) - known:
+            raise ValidationError(
+                {"functional_studies": f"Study {index}: controls are a list of {', '.join(sorted(known))}."}
+            )
+        entry["controls"] = list(dict.fromkeys(controls))
+        cleaned.append(entry)
+    return cleaned
+
+
+@transaction.atomic
+def preparation_update(prep, *, actor, reason: str, expected_version: int, changes: dict) -> EVPreparation:
+    """Edit a preparation's output, storage, claims and functional studies (who, when, why; version-checked).
+
+    An approved preparation is locked: the edit voids its approval, and both are audited."""
+    from ..compliance.services import preparations_locked, void_approvals
+
+    ensure_can_write(actor, prep.lab_id)
+    changes = dict(changes)
+    if "functional_studies" in changes:
+        changes["functional_studies"] = clean_functional_studies(changes["functional_studies"])
+    volume = changes.get("final_volume_ul")
+    if volume is not None and Decimal(str(volume)) <= 0:
+        raise ValidationError({"final_volume_ul": "The final volume must be more than 0 µL."})
+    prep = apply_edit(
+        prep,
+        actor=actor,
+        reason=reason,
+        expected_version=expected_version,
+        changes=changes,
+        editable=PREPARATION_EDITABLE,
+    )
+    if preparations_locked([prep.pk]):
+        void_approvals(actor=actor, preparation_ids=[prep.pk], reason=reason)
+    preparations_changed([prep.pk])
+    return prep
+
+
+def preparation_add_functional_study(prep, *, actor, reason: str, expected_version: int, study: dict):
+    """Add one functional study to the preparation's list (an edit of the list, audited as one)."""
+    studies = [*(prep.functional_studies or []), study]
+    return preparation_update(
+        prep,
+        actor=actor,
+        reason=reason,
+        expected_version=expected_version,
+        changes={"functional_studies": studies},
+    )

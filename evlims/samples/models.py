@@ -1,6 +1,7 @@
 """Donors, samples with their pre-analytical record, aliquots, storage and custody."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
@@ -52,6 +53,12 @@ class Anticoagulant(models.TextChoices):
     NONE = "none", "None"
 
 
+class SpinBrake(models.TextChoices):
+    ON = "on", "Brake on"
+    LOW = "low", "Low brake"
+    OFF = "off", "Brake off (coast to a stop)"
+
+
 class UrineCollection(models.TextChoices):
     FIRST_MORNING = "first_morning", "First morning"
     SECOND_MORNING = "second_morning", "Second morning"
@@ -76,25 +83,94 @@ class Sample(VersionedModel):
     # Blood collection and processing (MIBlood-EV)
     tube_type = models.CharField(max_length=80, blank=True, help_text="Manufacturer and product.")
     anticoagulant = models.CharField(max_length=20, choices=Anticoagulant.choices, blank=True)
-    needle_gauge = models.PositiveSmallIntegerField(null=True, blank=True)
-    processing_delay_min = models.PositiveIntegerField(
-        null=True, blank=True, help_text="Minutes from collection to first centrifugation."
+    needle_gauge = models.PositiveSmallIntegerField(verbose_name="Needle gauge (G)", null=True, blank=True)
+    discard_tube = models.BooleanField(
+        verbose_name="Discard tube drawn first",
+        null=True,
+        blank=True,
+        help_text="Whether a discard tube was drawn before the EV sample's tube.",
     )
-    processing_temperature_c = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
-    prep_spin_g = models.PositiveIntegerField(null=True, blank=True, help_text="Plasma/serum preparation spin (× g).")
-    prep_spin_min = models.PositiveSmallIntegerField(null=True, blank=True)
-    prep_spin_count = models.PositiveSmallIntegerField(null=True, blank=True)
-    hemolysis_a414 = models.DecimalField(max_digits=6, decimal_places=3, null=True, blank=True)
-    residual_platelets_per_ul = models.PositiveIntegerField(null=True, blank=True)
+    processing_delay_min = models.PositiveIntegerField(
+        verbose_name="Time from collection to first spin (min)",
+        null=True,
+        blank=True,
+        help_text="Minutes from collection to first centrifugation.",
+    )
+    processing_temperature_c = models.DecimalField(
+        verbose_name="Processing temperature (°C)", max_digits=5, decimal_places=1, null=True, blank=True
+    )
+    prep_spin_g = models.PositiveIntegerField(
+        verbose_name="Preparation spin force (× g)",
+        null=True,
+        blank=True,
+        help_text="Plasma/serum preparation spin (× g).",
+    )
+    prep_spin_min = models.PositiveSmallIntegerField(verbose_name="Preparation spin time (min)", null=True, blank=True)
+    prep_spin_count = models.PositiveSmallIntegerField(
+        verbose_name="Number of preparation spins", null=True, blank=True
+    )
+    prep_spin_temperature_c = models.DecimalField(
+        verbose_name="Preparation spin temperature (°C)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="Temperature of the preparation spins (°C).",
+    )
+    prep_spin_brake = models.CharField(
+        verbose_name="Preparation spin brake",
+        max_length=10,
+        choices=SpinBrake.choices,
+        blank=True,
+        help_text="Centrifuge brake of the preparation spins.",
+    )
+    hemolysis_a414 = models.DecimalField(
+        verbose_name="Hemolysis (A414)", max_digits=6, decimal_places=3, null=True, blank=True
+    )
+    residual_platelets_per_ul = models.PositiveIntegerField(
+        verbose_name="Residual platelets (per µL)", null=True, blank=True
+    )
     fasting = models.BooleanField(null=True, blank=True)
 
     # Urine
     urine_collection = models.CharField(max_length=20, choices=UrineCollection.choices, blank=True)
     pre_cleared = models.BooleanField(null=True, blank=True)
-    pre_clearing_g = models.PositiveIntegerField(null=True, blank=True)
+    pre_clearing_g = models.PositiveIntegerField(verbose_name="Pre-clearing spin (× g)", null=True, blank=True)
+    urine_normalization = models.CharField(
+        verbose_name="Normalisation",
+        max_length=80,
+        blank=True,
+        help_text="How amounts are normalised, e.g. creatinine, specific gravity.",
+    )
+    protease_inhibitors = models.BooleanField(
+        verbose_name="Protease inhibitors added",
+        null=True,
+        blank=True,
+        help_text="Whether protease inhibitors were added at collection.",
+    )
 
     # Storage before aliquoting
-    storage_temperature_c = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    storage_temperature_c = models.DecimalField(
+        verbose_name="Storage temperature (°C)", max_digits=5, decimal_places=1, null=True, blank=True
+    )
+    storage_duration_days = models.DecimalField(
+        verbose_name="Storage time before isolation (days)",
+        max_digits=8,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="Days stored before EV isolation; empty: from collection to the isolation start.",
+    )
+
+    # Tissue
+    tissue_mass_mg = models.DecimalField(
+        verbose_name="Tissue mass (mg)",
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Tissue mass processed (mg).",
+    )
 
     # Cell-culture conditioned medium
     cell_line = models.CharField(max_length=80, blank=True)
@@ -102,11 +178,24 @@ class Sample(VersionedModel):
     passage = models.PositiveSmallIntegerField(null=True, blank=True)
     culture_medium = models.CharField(max_length=80, blank=True)
     serum_supplement = models.CharField(max_length=80, blank=True, help_text="e.g. 10% FBS")
+    serum_percent = models.DecimalField(
+        verbose_name="Serum in the medium (%)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Serum in the conditioning medium (%); 0 if serum-free.",
+    )
     serum_ev_depleted = models.BooleanField(null=True, blank=True)
     serum_ev_depletion_method = models.CharField(max_length=120, blank=True)
-    conditioning_time_h = models.DecimalField(max_digits=6, decimal_places=1, null=True, blank=True)
+    conditioning_time_h = models.DecimalField(
+        verbose_name="Conditioning time (h)", max_digits=6, decimal_places=1, null=True, blank=True
+    )
     cell_count_at_harvest = models.PositiveBigIntegerField(null=True, blank=True)
-    viability_pct_at_harvest = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    viability_pct_at_harvest = models.DecimalField(
+        verbose_name="Viability at harvest (%)", max_digits=5, decimal_places=1, null=True, blank=True
+    )
 
     history = HistoricalRecords()
 

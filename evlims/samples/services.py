@@ -96,7 +96,7 @@ def donor_update(donor, *, actor, reason: str, expected_version: int, changes: d
     if code != donor.code:
         _refuse_taken_code(donor.lab_id, code, donor_pk=donor.pk)
     with _code_kept_unique(donor.lab_id, code, donor_pk=donor.pk):
-        return apply_edit(
+        donor = apply_edit(
             donor,
             actor=actor,
             reason=reason,
@@ -104,6 +104,8 @@ def donor_update(donor, *, actor, reason: str, expected_version: int, changes: d
             changes=changes,
             editable=DONOR_FIELDS,
         )
+        _evidence_changed(input_aliquot__sample__donor=donor)
+    return donor
 
 
 @transaction.atomic
@@ -163,10 +165,19 @@ def _new_sample(
     return _with_reason(sample, reason)
 
 
+def _evidence_changed(**lookup) -> None:
+    """The preparations made from these records have a changed experiment document: refresh them on commit."""
+    from ..isolation.models import EVPreparation
+    from ..refresh import preparations_changed
+
+    preparations_changed(EVPreparation.objects.filter(**lookup).values_list("pk", flat=True))
+
+
+@transaction.atomic
 def sample_update(sample, *, actor, reason: str, expected_version: int, changes: dict) -> Sample:
     ensure_can_write(actor, sample.lab_id)
     _check_same_lab(sample.lab_id, donor=changes.get("donor"), project=changes.get("project"))
-    return apply_edit(
+    sample = apply_edit(
         sample,
         actor=actor,
         reason=reason,
@@ -174,6 +185,8 @@ def sample_update(sample, *, actor, reason: str, expected_version: int, changes:
         changes=changes,
         editable=SAMPLE_EDITABLE,
     )
+    _evidence_changed(input_aliquot__sample=sample)
+    return sample
 
 
 def _positive_volumes(volumes_ul) -> list[Decimal]:
@@ -432,6 +445,7 @@ def aliquot_thaw(*, actor, aliquot, note: str = "") -> Aliquot:
         reason=note,
         changes={"freeze_thaw_count": [fresh.freeze_thaw_count - 1, fresh.freeze_thaw_count]},
     )
+    _evidence_changed(input_aliquot=fresh)
     return fresh
 
 
