@@ -20,11 +20,12 @@ from ..compliance.evidence import experiment_documents, preparations_with_eviden
 from ..compliance.models import ComplianceEvaluation, Review, Signature
 from ..compliance.selectors import evaluation_of, review_get
 from ..core.tenancy import visible_lab_ids
-from ..isolation.models import EVPreparation, IsolationRun
+from ..isolation import services as isolation_services
+from ..isolation.models import EVPreparation, FunctionalControl, IsolationRun
 from ..isolation.selectors import preparations_for, runs_for
 from ..metrics.models import PreparationMetrics
 from .authentication import READ
-from .base import IdFilter, ScopedDetailApi, ScopedListApi, ScopedPrimaryKeyRelatedField
+from .base import EditSerializer, IdFilter, ScopedDetailApi, ScopedListApi, ScopedPrimaryKeyRelatedField, split_edit
 
 METRIC_FIGURES = [
     "particle_yield_per_ml_input",
@@ -145,7 +146,35 @@ def compliance_data(preparation, *, with_report: bool) -> dict:
     return data
 
 
+# Storage of the preparation and what is claimed about it: read on the detail, written by PATCH.
+STORAGE_AND_CLAIMS = [
+    "storage_container",
+    "storage_temperature_c",
+    "storage_duration_days",
+    "storage_freeze_thaw_cycles",
+    "claimed_subtype",
+    "biogenesis_evidence",
+    "functional_cargo",
+    "functional_studies",
+]
+
+
+class FunctionalStudySerializer(serializers.Serializer):
+    assay = serializers.CharField(max_length=200, help_text="e.g. endothelial tube formation")
+    readout = serializers.CharField(max_length=200, required=False, allow_blank=True, help_text="What was measured.")
+    dose = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, help_text="With its unit, e.g. 1e9 particles/mL."
+    )
+    controls = serializers.ListField(
+        child=serializers.ChoiceField(choices=FunctionalControl.choices),
+        required=False,
+        help_text="Controls run alongside the EV preparation.",
+    )
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True)
+
+
 class PreparationDetailOutputSerializer(PreparationListOutputSerializer):
+    functional_studies = FunctionalStudySerializer(many=True, read_only=True)
     run_status = serializers.CharField(source="run.status", read_only=True)
     protocol_name = serializers.CharField(source="run.protocol_name", read_only=True)
     metrics = serializers.SerializerMethodField()
@@ -166,7 +195,7 @@ class PreparationDetailOutputSerializer(PreparationListOutputSerializer):
                 "marker_count",
                 "imaging_count",
             }
-        ] + ["run_status", "protocol_name", "metrics", "compliance"]
+        ] + [*STORAGE_AND_CLAIMS, "run_status", "protocol_name", "metrics", "compliance"]
         read_only_fields = fields
 
     @extend_schema_field(MetricsOutputSerializer)
@@ -219,9 +248,60 @@ class PreparationObjectApi(ScopedDetailApi):
         return preparation
 
 
-@extend_schema(tags=["preparations"], summary="Read a preparation with its metrics and compliance summary")
+class PreparationUpdateInputSerializer(EditSerializer, serializers.ModelSerializer):
+    functional_studies = FunctionalStudySerializer(
+        many=True, required=False, help_text="The whole list of functional studies (replaces the stored one)."
+    )
+
+    class Meta:
+        model = EVPreparation
+        fields = ["final_volume_ul", "buffer", "storage", *STORAGE_AND_CLAIMS, "reason", "version"]
+        extra_kwargs = {
+            name: {"required": False}
+            for name in ["final_volume_ul", "buffer", "storage", *STORAGE_AND_CLAIMS]
+            if name != "functional_studies"
+        }
+
+
+@extend_schema(tags=["preparations"])
 class PreparationDetailApi(PreparationObjectApi):
+    """One preparation with its storage, claims, metrics and compliance summary.
+
+    Edits of its output, storage, claims and functional studies need a reason and the version you read; a
+    stale version answers 409 and writes nothing. An approved preparation's approval is voided by an edit."""
+
     serializer_class = PreparationDetailOutputSerializer
+
+    @extend_schema(summary="Read a preparation with its metrics and compliance summary")
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(
+        summary="Edit a preparation's storage, claims and functional studies",
+        request=PreparationUpdateInputSerializer,
+        responses={200: PreparationDetailOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "Storage recorded",
+                value={
+                    "storage_container": "0.5 mL low-binding tube",
+                    "storage_temperature_c": "-80.0",
+                    "storage_freeze_thaw_cycles": 1,
+                    "claimed_subtype": "small_ev",
+                    "reason": "Storage written up from the freezer log",
+                    "version": 2,
+                },
+                request_only=True,
+            )
+        ],
+    )
+    def patch(self, request, *args, **kwargs):
+        preparation = self.get_object()
+        reason, version, changes = split_edit(self.validated_input(PreparationUpdateInputSerializer))
+        isolation_services.preparation_update(
+            preparation, actor=request.user, reason=reason, expected_version=version, changes=changes
+        )
+        return self.respond(preparation_get(request.user, preparation.pk))
 
 
 @extend_schema(tags=["preparations"], summary="The stored compliance evaluation of a preparation")

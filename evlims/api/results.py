@@ -412,6 +412,7 @@ class ParticleOutputSerializer(serializers.ModelSerializer):
             "d50_nm",
             "d90_nm",
             "computed",
+            "calibration",
             "captures",
             "histogram",
         ]
@@ -441,9 +442,14 @@ class MarkerOutputSerializer(serializers.ModelSerializer):
             "antibody_clone",
             "antibody_catalogue",
             "antibody_dilution",
+            "antibody_supplier",
             "lysate_buffer",
+            "lysis_protocol",
+            "lysate_reducing",
             "protein_loaded_ug",
             "compared_with_source_lysate",
+            "topology_assay",
+            "topology_component",
         ]
         read_only_fields = fields
 
@@ -704,8 +710,15 @@ BULK_POST_EXAMPLE = OpenApiExample(
                 "marker": {
                     "protein": "CD63",
                     "detected": True,
-                    "antibody": {"clone": "H5C6", "dilution": "1:1000"},
-                    "lysate": {"buffer": "RIPA", "protein_loaded_ug": 10, "compared_with_source": True},
+                    "antibody": {"clone": "H5C6", "dilution": "1:1000", "supplier": "BD Biosciences"},
+                    "lysate": {
+                        "buffer": "RIPA",
+                        "protocol": "10 min on ice, vortexed",
+                        "reducing": False,
+                        "protein_loaded_ug": 10,
+                        "compared_with_source": True,
+                    },
+                    "topology": {"assay": "antibody accessibility on intact EVs", "component": "surface-exposed"},
                 },
             },
             {

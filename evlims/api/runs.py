@@ -96,6 +96,8 @@ class RunPreparationSerializer(serializers.ModelSerializer):
             "final_volume_ul",
             "buffer",
             "storage",
+            "storage_container",
+            "storage_temperature_c",
             "measurement_count",
         ]
         read_only_fields = fields
@@ -183,8 +185,16 @@ class StepInputSerializer(serializers.Serializer):
 class RunOutputInputSerializer(serializers.Serializer):
     preparation = serializers.IntegerField(help_text="Id of a preparation of this run.")
     final_volume_ul = volume_ul_field(required=False, allow_null=True)
-    buffer = serializers.CharField(max_length=80, required=False, allow_blank=True)
-    storage = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    buffer = serializers.CharField(max_length=80, required=False, allow_blank=True, help_text="Storage buffer.")
+    storage = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, help_text="Where it is kept: freezer, box and position."
+    )
+    storage_container = serializers.CharField(
+        max_length=120, required=False, allow_blank=True, help_text="e.g. 0.5 mL low-binding polypropylene tube"
+    )
+    storage_temperature_c = serializers.DecimalField(
+        max_digits=5, decimal_places=1, required=False, allow_null=True, help_text="Storage temperature (°C)."
+    )
 
 
 class RunCompleteInputSerializer(serializers.Serializer):
@@ -361,7 +371,14 @@ class RunStepApi(RunActionApi):
             "Outputs",
             value={
                 "outputs": [
-                    {"preparation": 41, "final_volume_ul": "1500.0", "buffer": "PBS", "storage": "F1 / R2 / Box 7"}
+                    {
+                        "preparation": 41,
+                        "final_volume_ul": "1500.0",
+                        "buffer": "PBS",
+                        "storage": "F1 / R2 / Box 7",
+                        "storage_container": "0.5 mL low-binding tube",
+                        "storage_temperature_c": "-80.0",
+                    }
                 ]
             },
             request_only=True,

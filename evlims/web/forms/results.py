@@ -262,9 +262,14 @@ class MarkerResultForm(ResultForm):
         "marker.antibody.clone": "antibody_clone",
         "marker.antibody.catalogue": "antibody_catalogue",
         "marker.antibody.dilution": "antibody_dilution",
+        "marker.antibody.supplier": "antibody_supplier",
         "marker.lysate.buffer": "lysate_buffer",
+        "marker.lysate.protocol": "lysis_protocol",
+        "marker.lysate.reducing": "lysate_reducing",
         "marker.lysate.protein_loaded_ug": "protein_loaded_ug",
         "marker.lysate.compared_with_source": "compared_with_source_lysate",
+        "marker.topology.assay": "topology_assay",
+        "marker.topology.component": "topology_component",
     }
     protein = forms.RegexField(
         regex=r"^[A-Za-z0-9][A-Za-z0-9\-_.]{0,29}$",
@@ -288,7 +293,24 @@ class MarkerResultForm(ResultForm):
     antibody_clone = forms.CharField(required=False, max_length=80)
     antibody_catalogue = forms.CharField(required=False, max_length=80, label="Antibody catalogue number")
     antibody_dilution = forms.CharField(required=False, max_length=40, help_text="e.g. 1:1000")
-    lysate_buffer = forms.CharField(required=False, max_length=80, help_text="e.g. RIPA")
+    antibody_supplier = forms.CharField(required=False, max_length=80, help_text="e.g. BD Biosciences, Abcam")
+    lysate_buffer = forms.CharField(
+        required=False, max_length=80, label="Lysis buffer", help_text="e.g. RIPA with protease inhibitors"
+    )
+    lysis_protocol = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Lysis protocol",
+        help_text="How the EVs were lysed: time, temperature, sonication or vortexing.",
+    )
+    lysate_reducing = forms.TypedChoiceField(
+        required=False,
+        label="Sample buffer",
+        choices=[("", "Not stated"), ("yes", "Reducing"), ("no", "Non-reducing")],
+        coerce=lambda value: {"yes": True, "no": False}.get(value),
+        empty_value=None,
+        help_text="Tetraspanins such as CD63 and CD81 are usually blotted non-reducing.",
+    )
     protein_loaded_ug = forms.FloatField(required=False, min_value=0, label="Protein loaded (µg)")
     compared_with_source_lysate = forms.TypedChoiceField(
         required=False,
@@ -297,9 +319,24 @@ class MarkerResultForm(ResultForm):
         coerce=lambda value: {"yes": True, "no": False}.get(value),
         empty_value=None,
     )
+    topology_assay = forms.CharField(
+        required=False,
+        max_length=120,
+        label="Topology assay",
+        help_text="If this result shows where the protein sits: e.g. proteinase K protection, antibody "
+        "accessibility on intact and permeabilised EVs.",
+    )
+    topology_component = forms.CharField(
+        required=False,
+        max_length=120,
+        label="Topology finding",
+        help_text="e.g. luminal (protected), or surface-exposed.",
+    )
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("topology_component") and not cleaned.get("topology_assay"):
+            self.add_error("topology_assay", "Name the assay that showed where the protein sits.")
         if cleaned.get("detection") == "semi_quantitative" and cleaned.get("semi_quantitative_value") is None:
             self.add_error("semi_quantitative_value", "Give the semi-quantitative value.")
         if (
@@ -321,15 +358,20 @@ class MarkerResultForm(ResultForm):
                 "clone": data["antibody_clone"],
                 "catalogue": data["antibody_catalogue"],
                 "dilution": data["antibody_dilution"],
+                "supplier": data["antibody_supplier"],
             },
         }
         lysate = {
             "buffer": data["lysate_buffer"],
+            "protocol": data["lysis_protocol"],
+            "reducing": data.get("lysate_reducing"),
             "protein_loaded_ug": data.get("protein_loaded_ug"),
             "compared_with_source": data.get("compared_with_source_lysate"),
         }
         if any(value not in ("", None) for value in lysate.values()):
             detail["lysate"] = lysate
+        if data.get("topology_assay"):
+            detail["topology"] = {"assay": data["topology_assay"], "component": data["topology_component"]}
         return detail
 
 
@@ -412,11 +454,15 @@ class ProteinResultForm(ResultForm):
 
 
 PARTICLE_SIZES = ("size_mean_nm", "size_mode_nm", "size_sd_nm", "d10_nm", "d50_nm", "d90_nm")
+PARTICLE_SETTINGS = ("camera_level", "detection_threshold", "shutter", "frames", "videos", "temperature_c")
 
 
 class ParticleResultForm(ResultForm):
     kind = "particle"
-    payload_fields = {f"particle.{name}": name for name in ("technique", "concentration_per_ml", *PARTICLE_SIZES)}
+    payload_fields = {
+        **{f"particle.{name}": name for name in ("technique", "concentration_per_ml", "calibration", *PARTICLE_SIZES)},
+        **{f"particle.settings.{name}": name for name in PARTICLE_SETTINGS},
+    }
     technique = forms.ChoiceField(choices=PARTICLE_TECHNIQUES)
     concentration_per_ml = forms.FloatField(required=False, min_value=0, label="Concentration (particles/mL)")
     concentration_basis = forms.ChoiceField(
@@ -434,6 +480,15 @@ class ParticleResultForm(ResultForm):
     d10_nm = forms.FloatField(required=False, min_value=0, label="D10 (nm)")
     d50_nm = forms.FloatField(required=False, min_value=0, label="D50 (nm)")
     d90_nm = forms.FloatField(required=False, min_value=0, label="D90 (nm)")
+    camera_level = forms.CharField(required=False, max_length=20, help_text="e.g. 14 (NanoSight) or sensitivity 80")
+    detection_threshold = forms.CharField(required=False, max_length=20, help_text="e.g. 5")
+    shutter = forms.CharField(required=False, max_length=20, help_text="e.g. 100 (ZetaView) or 1300")
+    frames = forms.IntegerField(required=False, min_value=0, label="Frames per video")
+    videos = forms.IntegerField(required=False, min_value=0, label="Videos or positions recorded")
+    temperature_c = forms.FloatField(required=False, label="Measurement temperature (°C)")
+    calibration = forms.CharField(
+        required=False, max_length=200, help_text="How the analyser was calibrated, e.g. 100 nm polystyrene beads."
+    )
 
     def clean(self):
         cleaned = super().clean()
@@ -465,7 +520,25 @@ class ParticleResultForm(ResultForm):
             "dilution_applied_in_file": None if dilution is None else not in_cell,
             "computed": computed,
             **{name: data.get(name) for name in PARTICLE_SIZES},
+            "settings": _settings(data),
+            "calibration": data["calibration"],
         }
+
+
+def _settings(data) -> dict:
+    """Analyser settings as typed; numbers stay numbers (a camera level of 14, not "14")."""
+    settings = {}
+    for name in PARTICLE_SETTINGS:
+        value = data.get(name)
+        if isinstance(value, str):
+            value = value.strip()
+            try:
+                value = float(value) if "." in value else int(value)
+            except ValueError:
+                pass
+        if value not in (None, ""):
+            settings[name] = value
+    return settings
 
 
 class AnalyteResultForm(ResultForm):
@@ -474,7 +547,11 @@ class AnalyteResultForm(ResultForm):
     payload_fields = {"analyte.assay": "assay", "analyte.value": "value", "analyte.unit": "unit"}
     assay = forms.CharField(max_length=60, help_text="e.g. SPV lipid assay, Qubit RNA HS, Bioanalyzer")
     value = forms.FloatField(min_value=0)
-    unit = forms.CharField(max_length=30, help_text="e.g. nmol/mL, ng/µL")
+    unit = forms.CharField(
+        max_length=30,
+        help_text="Totals in nmol (lipid) or ng (RNA); concentrations in nmol/mL, µM, ng/mL or ng/µL. These "
+        "units count as amounts in the compliance checks.",
+    )
 
     def __init__(self, *args, kind: str, **kwargs):
         super().__init__(*args, **kwargs)

@@ -348,8 +348,16 @@ class PreparationOutputForm(forms.Form):
     """Final volume, buffer and storage of one EV preparation at completion."""
 
     final_volume = forms.CharField(required=False, label="Final volume", help_text="µL, or with a unit.")
-    buffer = forms.CharField(required=False, max_length=80)
-    storage = forms.CharField(required=False, max_length=200, help_text="Freezer, box and position.")
+    buffer = forms.CharField(required=False, max_length=80, label="Storage buffer", help_text="e.g. PBS")
+    storage_container = forms.CharField(
+        required=False, max_length=120, label="Container", help_text="e.g. 0.5 mL low-binding polypropylene tube"
+    )
+    storage_temperature_c = forms.DecimalField(
+        required=False, max_digits=5, decimal_places=1, label="Storage temperature (°C)", help_text="e.g. -80"
+    )
+    storage = forms.CharField(
+        required=False, max_length=200, label="Storage location", help_text="Freezer, box and position."
+    )
 
     def clean_final_volume(self):
         text = self.cleaned_data["final_volume"].strip()
@@ -357,7 +365,12 @@ class PreparationOutputForm(forms.Form):
 
     def output(self) -> dict:
         data = self.cleaned_data
-        values = {"buffer": data["buffer"].strip(), "storage": data["storage"].strip()}
+        values = {
+            "buffer": data["buffer"].strip(),
+            "storage": data["storage"].strip(),
+            "storage_container": data["storage_container"].strip(),
+            "storage_temperature_c": data["storage_temperature_c"],
+        }
         if data["final_volume"] is not None:
             values["final_volume_ul"] = data["final_volume"]
         return values

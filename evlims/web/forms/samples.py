@@ -18,8 +18,19 @@ DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local", "step": "
 BLOOD_CODES = tuple(entry["code"] for entry in biofluids() if entry.get("blood"))
 CULTURE_CODES = tuple(entry["code"] for entry in biofluids() if entry.get("culture"))
 
+# Sources cleared by a low-speed spin rather than prepared by plasma/serum spins (urine, CSF, saliva, milk…).
+CLEARED_CODES = tuple(
+    entry["code"]
+    for entry in biofluids()
+    if not entry.get("blood") and not entry.get("culture") and entry["code"] != "tissue"
+)
+
 PREANALYTICAL_GROUPS = (
-    {"key": "collection", "title": "Collection", "fields": ("collected_at", "received_at", "external_id")},
+    {
+        "key": "collection",
+        "title": "Collection",
+        "fields": ("collected_at", "received_at", "external_id", "protease_inhibitors"),
+    },
     {
         "key": "blood",
         "title": "Blood collection and processing",
@@ -28,12 +39,15 @@ PREANALYTICAL_GROUPS = (
             "tube_type",
             "anticoagulant",
             "needle_gauge",
+            "discard_tube",
             "fasting",
             "processing_delay_min",
             "processing_temperature_c",
             "prep_spin_g",
             "prep_spin_min",
             "prep_spin_count",
+            "prep_spin_temperature_c",
+            "prep_spin_brake",
         ),
     },
     {
@@ -46,8 +60,16 @@ PREANALYTICAL_GROUPS = (
         "key": "urine",
         "title": "Urine",
         "biofluids": ("urine",),
-        "fields": ("urine_collection", "pre_cleared", "pre_clearing_g"),
+        "fields": ("urine_collection", "urine_normalization"),
     },
+    {
+        "key": "clearing",
+        "title": "Clearing spin",
+        "biofluids": CLEARED_CODES,
+        "fields": ("pre_cleared", "pre_clearing_g"),
+    },
+    # Tissue is not a registrable source yet; tissue-like samples are registered as "other".
+    {"key": "tissue", "title": "Tissue", "biofluids": ("tissue", "other"), "fields": ("tissue_mass_mg",)},
     {
         "key": "culture",
         "title": "Cell culture",
@@ -58,6 +80,7 @@ PREANALYTICAL_GROUPS = (
             "passage",
             "culture_medium",
             "serum_supplement",
+            "serum_percent",
             "serum_ev_depleted",
             "serum_ev_depletion_method",
             "conditioning_time_h",
@@ -65,7 +88,11 @@ PREANALYTICAL_GROUPS = (
             "viability_pct_at_harvest",
         ),
     },
-    {"key": "storage", "title": "Storage", "fields": ("storage_temperature_c", "remarks")},
+    {
+        "key": "storage",
+        "title": "Storage",
+        "fields": ("storage_temperature_c", "storage_duration_days", "remarks"),
+    },
 )
 
 PREANALYTICAL_FIELDS = tuple(name for group in PREANALYTICAL_GROUPS for name in group["fields"])

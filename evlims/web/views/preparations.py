@@ -3,15 +3,19 @@ metrics with their provenance, compliance summary)."""
 
 import math
 
+from django.contrib import messages
 from django.core.exceptions import ObjectDoesNotExist
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from ...characterization import selectors
 from ...characterization.models import Measurement
 from ...characterization.plots import Series, coarse_table, size_distribution_svg
+from ...compliance.evidence import preparation_storage_days, sample_freeze_thaw, sample_storage_days
 from ...compliance.markers import marker_vocabulary
 from ...compliance.services import MANDATORY_LEVELS, MISEV_KEYS
 from ...core.tenancy import WRITER_ROLES, labs_where
+from ...isolation import services as isolation_services
+from ...isolation.models import FunctionalControl
 from ...metrics.compute import (
     CONDITIONED_MEDIUM,
     INDETERMINATE,
@@ -19,8 +23,9 @@ from ...metrics.compute import (
     purity_bands,
     small_ev_upper_nm,
 )
+from ..forms.preparations import FunctionalStudyForm, PreparationEditForm
 from ..forms.results import RESULT_FORMS, PreparationFilterForm
-from .common import member_view, paginate, query_without_page, scoped
+from .common import ensure_writer, member_view, paginate, query_without_page, run_service, scoped
 from .results import DISPLAYABLE_IMAGE_TYPES
 
 
@@ -328,8 +333,83 @@ def preparation_detail(request, pk):
         "metric_rows": metric_rows(preparation, metrics, measurements, bins, input_counts),
         "input_counts": input_counts,
         "compliance": compliance_summary(_one_to_one(preparation, "evaluation")),
+        "storage": storage_view(preparation, measurements),
+        "functional_studies": functional_studies_view(preparation),
         "purity_source": PURITY_SOURCE,
         "result_kinds": [(kind, title) for kind, (_, title) in RESULT_FORMS.items()],
         "can_write": preparation.lab_id in labs_where(request.user, WRITER_ROLES),
     }
     return render(request, "evlims/preparations/detail.html", context)
+
+
+def storage_view(preparation, measurements) -> dict:
+    """Storage figures of the sample and the preparation, each saying whether it was typed or derived (and
+    from what), as the experiment document carries them."""
+    sample = preparation.input_aliquot.sample
+    return {
+        "sample_days": sample_storage_days(sample, preparation.run),
+        "sample_freeze_thaw": sample_freeze_thaw(preparation.input_aliquot),
+        "preparation_days": preparation_storage_days(preparation, measurements),
+    }
+
+
+def functional_studies_view(preparation) -> list[dict]:
+    labels = dict(FunctionalControl.choices)
+    return [
+        {**study, "control_labels": [labels.get(code, code) for code in study.get("controls") or ()]}
+        for study in preparation.functional_studies or ()
+    ]
+
+
+@member_view
+def preparation_edit(request, pk):
+    """Storage of the preparation and what is claimed about it (the isolation services write)."""
+    preparation = scoped(selectors.preparation_get, request.user, pk)
+    ensure_writer(request.user)
+    form = PreparationEditForm(request.POST or None, instance=preparation)
+    if request.method == "POST" and form.is_valid():
+        changes = form.changes()
+        if not changes:
+            form.add_error(None, "Nothing was changed.")
+        else:
+            stored = selectors.preparation_get(request.user, pk)
+            saved = run_service(
+                form,
+                lambda: isolation_services.preparation_update(
+                    stored,
+                    actor=request.user,
+                    reason=form.cleaned_data["reason"],
+                    expected_version=form.cleaned_data["version"],
+                    changes=changes,
+                ),
+            )
+            if saved is not None:
+                messages.success(request, f"Preparation {saved.barcode} saved.")
+                return redirect("evlims:preparation-detail", pk=saved.pk)
+    context = {"form": form, "preparation": preparation, "title": f"Storage and claims of {preparation.barcode}"}
+    return render(request, "evlims/preparations/edit.html", context)
+
+
+@member_view
+def preparation_functional_study(request, pk):
+    """Add a functional study done with the preparation."""
+    preparation = scoped(selectors.preparation_get, request.user, pk)
+    ensure_writer(request.user)
+    form = FunctionalStudyForm(request.POST or None, initial={"version": preparation.version})
+    if request.method == "POST" and form.is_valid():
+        saved = run_service(
+            form,
+            lambda: isolation_services.preparation_add_functional_study(
+                preparation,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                expected_version=form.cleaned_data["version"],
+                study=form.study(),
+            ),
+            aliases={"functional_studies": "assay"},
+        )
+        if saved is not None:
+            messages.success(request, f"Functional study added to {saved.barcode}.")
+            return redirect("evlims:preparation-detail", pk=saved.pk)
+    context = {"form": form, "preparation": preparation, "title": f"Add a functional study to {preparation.barcode}"}
+    return render(request, "evlims/preparations/functional_study.html", context)
