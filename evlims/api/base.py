@@ -5,6 +5,7 @@ from decimal import Decimal
 import django_filters
 from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -13,6 +14,7 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
+from ..characterization.payloads import merge_errors, refused_input
 from ..core.models import Lab
 from ..core.tenancy import visible_lab_ids
 from .authentication import ApiKeyAuthentication
@@ -108,13 +110,26 @@ class DocumentedOrderingFilter(OrderingFilter):
         return parameters
 
 
+class ClosedRequestSchema(AutoSchema):
+    """Request bodies are closed objects (``additionalProperties: false``): what a serializer does not
+    declare is refused, so the schema says so and clients (and fuzzers) know."""
+
+    def _map_serializer(self, serializer, direction, bypass_extensions=False):
+        schema = super()._map_serializer(serializer, direction, bypass_extensions)
+        if direction == "request" and schema.get("type") == "object" and "properties" in schema:
+            schema.setdefault("additionalProperties", False)
+        return schema
+
+
 class ScopedApi(GenericAPIView):
     """Defaults of every evlims endpoint: lab-role permission, pagination, filters, and input parsing.
 
     Authentication is the host's (session, HTTP Basic) followed by instrument keys; keys are refused
     unless the view sets ``api_key_scopes`` (see permissions.py) and are throttled per key.
+    Input is read through ``checked_input``: unknown fields and choice values are refused, never dropped.
     """
 
+    schema = ClosedRequestSchema()
     permission_classes = [LabRolePermission]
     throttle_classes = [InstrumentKeyRateThrottle]
     pagination_class = EvlimsPageNumberPagination
@@ -127,10 +142,21 @@ class ScopedApi(GenericAPIView):
             authenticators.append(ApiKeyAuthentication())
         return authenticators
 
-    def validated_input(self, serializer_class, **kwargs) -> dict:
+    def checked_input(self, serializer_class, **kwargs):
+        """The request's data validated by ``serializer_class``. A key it does not declare (at any level of
+        nested serializers) or a value outside a choice field's choices is a 400 naming it, with the other
+        errors of the request."""
         serializer = serializer_class(data=self.request.data, context=self.get_serializer_context(), **kwargs)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        valid = serializer.is_valid()
+        refused = refused_input(serializer, self.request.data)
+        if refused:
+            raise serializers.ValidationError(merge_errors(serializer.errors, refused))
+        if not valid:
+            raise serializers.ValidationError(serializer.errors)
+        return serializer
+
+    def validated_input(self, serializer_class, **kwargs) -> dict:
+        return self.checked_input(serializer_class, **kwargs).validated_data
 
     def respond(self, instance, status=200):
         return Response(self.get_serializer(instance).data, status=status)

@@ -895,8 +895,7 @@ class FileUploadApi(ScopedApi):
     )
     def post(self, request, *args, **kwargs):
         key = idempotency_key(request)
-        serializer = FileUploadInputSerializer(data=request.data, context=self.get_serializer_context())
-        serializer.is_valid(raise_exception=True)
+        serializer = self.checked_input(FileUploadInputSerializer)
         data = serializer.validated_data
         lab = posting_lab(request, data.get("lab"))
         actor, instrument = actor_and_instrument(request)

@@ -196,7 +196,7 @@ def test_stale_version_is_a_conflict_and_writes_nothing(staff_api, ours):
         ({"remarks": "x", "reason": "why"}, {"version"}),
         ({"remarks": "x", "reason": "why", "version": 0}, {"version"}),
         ({"reason": "why", "version": 1}, {"non_field_errors"}),
-        ({"barcode": "NEW", "reason": "why", "version": 1}, {"non_field_errors"}),
+        ({"barcode": "NEW", "reason": "why", "version": 1}, {"barcode", "non_field_errors"}),
         ({"volume_ml": "-2", "reason": "why", "version": 1}, {"volume_ml"}),
         ({"biofluid": "lymph", "reason": "why", "version": 1}, {"biofluid"}),
         ({"project": 999999, "reason": "why", "version": 1}, {"project"}),

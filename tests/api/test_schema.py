@@ -198,3 +198,49 @@ def test_reference_pages_use_only_local_static_files(client, url, schema_url):
         assert reference.startswith("/static/drf_spectacular_sidecar/"), reference
         assert finders.find(reference.removeprefix("/static/")), f"{reference} is not a bundled static file"
     assert "https://" not in page and "http://" not in page
+
+
+def _request_components(schema):
+    return {name: component for name, component in schema["components"]["schemas"].items() if name.endswith("Request")}
+
+
+def test_request_bodies_refuse_what_they_do_not_declare(schema):
+    requests = _request_components(schema)
+    assert {"SampleCreateInputRequest", "ResultPayloadRequest", "MarkerPayloadRequest", "LysatePayloadRequest"} <= set(
+        requests
+    )
+    for name, component in requests.items():
+        if "properties" in component:
+            assert component.get("additionalProperties") is False, name
+    for name, component in schema["components"]["schemas"].items():
+        if not name.endswith("Request") and "properties" in component:
+            assert component.get("additionalProperties") is not False, f"{name}: answers may grow"
+
+
+def test_every_body_of_a_write_is_a_documented_closed_object(schema):
+    components = schema["components"]["schemas"]
+    for path, item in schema["paths"].items():
+        for method, operation in item.items():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                reference = media["schema"]["$ref"].rsplit("/", 1)[1]
+                assert components[reference].get("additionalProperties") is False, (path, method)
+
+
+def _enum(components, prop) -> set:
+    reference = (prop["allOf"][0] if "allOf" in prop else prop)["$ref"]
+    return set(components[reference.rsplit("/", 1)[1]]["enum"])
+
+
+def test_enumerations_are_listed(schema):
+    from evlims.samples.vocabulary import biofluid_choices
+
+    components = schema["components"]["schemas"]
+    sample = components["SampleCreateInputRequest"]["properties"]
+    assert _enum(components, sample["biofluid"]) == {value for value, _ in biofluid_choices()}
+    particle = components["ParticlePayloadRequest"]["properties"]
+    assert _enum(components, particle["technique"]) == {"nta", "zetaview", "trps", "nanoflow", "dls", "other"}
+    scopes = components["ApiKeyIssueInputRequest"]["properties"]["scopes"]["items"]
+    assert _enum(components, scopes) == {"read", "results:write"}
+    assert _enum(components, components["FileUploadInputRequest"]["properties"]["format"]) >= {"auto", "generic"}
+    method = components["ResultPayloadRequest"]["properties"]["method"]["description"]
+    assert "western_blot, elisa, flow_cytometry, immunogold_em, mass_spectrometry, other" in method
