@@ -134,3 +134,105 @@ def test_production_ignores_debug_from_the_environment():
 def test_plugin_settings_come_from_the_environment():
     values = load_settings("config.settings.local", ["EVLIMS"], EVLIMS_SAMPLE_BARCODE_PREFIX="UCL")
     assert values["EVLIMS"]["SAMPLE_BARCODE_PREFIX"] == "UCL"
+
+
+# A host that never set Celery up: only the README's settings block, no Celery app, no broker.
+BARE_HOST = """
+SECRET_KEY = "bare-host-" + "k" * 50
+INSTALLED_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions",
+                  "django.contrib.messages", "django.contrib.staticfiles"]
+MIDDLEWARE = []
+TEMPLATES = [{"BACKEND": "django.template.backends.django.DjangoTemplates", "APP_DIRS": True,
+              "OPTIONS": {"context_processors": []}}]
+DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+from evlims import host
+INSTALLED_APPS += host.INSTALLED_APPS
+"""
+CELERY_STATE = """
+import json, django
+django.setup()
+from celery import Celery, current_app
+from django.core.management import call_command
+from evlims.tasks import verify_audit_trail
+state = {
+    "app": verify_audit_trail.app.main,
+    "eager": current_app.conf.task_always_eager,
+    "propagates": current_app.conf.task_eager_propagates,
+}
+later = Celery("created_later")  # a host app imported after start-up becomes the current app
+later.finalize()
+state["later_eager"] = later.conf.task_always_eager and verify_audit_trail.app is later
+if state["eager"]:
+    call_command("migrate", verbosity=0)
+    state["problems"] = verify_audit_trail.delay().get()  # run here: an intact (empty) audit trail
+print(json.dumps(state))
+"""
+
+
+def bare_host_celery(tmp_path, **environment) -> dict:
+    (tmp_path / "barehost.py").write_text(BARE_HOST)
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/tmp"), "LANG": "C.UTF-8"}
+    env |= {"DJANGO_SETTINGS_MODULE": "barehost", "PYTHONPATH": f"{tmp_path}:{ROOT}"} | environment
+    result = subprocess.run(
+        [sys.executable, "-c", CELERY_STATE], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_without_any_celery_app_or_broker_the_plugin_runs_tasks_in_process(tmp_path):
+    """Celery's default app has no broker: evlims makes it eager, and any app that appears later too."""
+    state = bare_host_celery(tmp_path)
+    assert state == {"app": "default", "eager": True, "propagates": True, "later_eager": True, "problems": 0}
+
+
+def test_a_broker_in_the_environment_is_left_to_the_worker(tmp_path):
+    state = bare_host_celery(tmp_path, CELERY_BROKER_URL="memory://")
+    assert (state["eager"], state["later_eager"]) == (False, False)
+
+
+def test_the_demo_site_keeps_its_own_celery_decision():
+    from celery import current_app
+
+    from evlims.apps import run_tasks_in_process_without_broker
+
+    assert current_app.main == "evlims_site" and current_app.conf.broker_url == "memory://"
+    assert run_tasks_in_process_without_broker(current_app) is False
+
+
+def test_the_demo_site_is_built_from_the_host_defaults():
+    from django.conf import settings
+
+    from evlims import host
+
+    assert set(host.INSTALLED_APPS + host.BEAT_APPS) <= set(settings.INSTALLED_APPS)
+    assert settings.MIDDLEWARE[-1 - len(host.MIDDLEWARE) : -1] == host.MIDDLEWARE
+    assert settings.SPECTACULAR_SETTINGS is host.SPECTACULAR_SETTINGS
+    assert {key: value for key, value in settings.REST_FRAMEWORK.items() if key != "DEFAULT_THROTTLE_RATES"} == {
+        key: value for key, value in host.REST_FRAMEWORK.items() if key != "DEFAULT_THROTTLE_RATES"
+    }
+    assert (settings.LOGIN_URL, settings.LOGIN_REDIRECT_URL, settings.LOGOUT_REDIRECT_URL) == (
+        host.LOGIN_URL,
+        host.LOGIN_REDIRECT_URL,
+        host.LOGOUT_REDIRECT_URL,
+    )
+
+
+def test_checks_name_each_missing_piece_of_the_host_settings(settings):
+    from django.core import checks
+
+    settings.REST_FRAMEWORK = {}
+    settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if not name.startswith("evlims.")]
+    settings.TEMPLATES = [{**settings.TEMPLATES[0], "OPTIONS": {"context_processors": []}}]
+    settings.LOGIN_REDIRECT_URL = "/accounts/profile/"
+    settings.LOGOUT_REDIRECT_URL = None
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app not in ("django.contrib.admin", "axes")]
+    settings.MEDIA_ROOT = ""
+    found = {message.id for message in checks.run_checks() if message.id.startswith("evlims.")}
+    assert found == {f"evlims.W00{n}" for n in range(1, 8)}
+
+
+def test_the_demo_settings_pass_every_evlims_check():
+    from django.core import checks
+
+    assert [message for message in checks.run_checks() if message.id.startswith("evlims.")] == []

@@ -1,11 +1,14 @@
-"""Settings shared by every environment of the demo host site. Values come from the environment."""
+"""Settings shared by every environment of the demo host site. Values come from the environment.
+
+The plugin's part comes from ``evlims.host``, the same defaults the README tells a host project to merge;
+what is added here is the demo site's own: its database, cache, broker, login throttling and hardening.
+"""
 
 from pathlib import Path
 
 import environ
-from csp.constants import NONCE, NONE, SELF
 
-from evlims.core.security import INLINE_HANDLER_SOURCES
+from evlims import host
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -23,19 +26,10 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    "django.contrib.humanize",
-    "rest_framework",
-    "django_filters",
-    "drf_spectacular",
-    "drf_spectacular_sidecar",
-    "simple_history",
-    "crispy_forms",
-    "crispy_bootstrap5",
-    "django_htmx",
-    "django_celery_beat",
+    *host.INSTALLED_APPS,
+    *host.BEAT_APPS,
     "csp",
     "axes",
-    "evlims",
 ]
 
 MIDDLEWARE = [
@@ -48,9 +42,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
-    "simple_history.middleware.HistoryRequestMiddleware",
-    "evlims.core.middleware.RequestIdMiddleware",
+    *host.MIDDLEWARE,
     # Last, so it sees the outcome of every login attempt (see "Login throttling" below).
     "axes.middleware.AxesMiddleware",
 ]
@@ -68,7 +60,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "evlims.web.context_processors.evlims",
+                *host.CONTEXT_PROCESSORS,
             ],
         },
     },
@@ -115,21 +107,7 @@ X_FRAME_OPTIONS = "DENY"
 # Content Security Policy (django-csp 4): scripts only from this site, or inline when they carry the
 # per-request nonce ({{ request.csp_nonce }}). Inline styles stay allowed: the pages size progress bars and
 # plots with style attributes, and a style cannot run code. See docs/security.md.
-CONTENT_SECURITY_POLICY = {
-    "DIRECTIVES": {
-        "default-src": [SELF],
-        "script-src": [SELF, NONCE, *INLINE_HANDLER_SOURCES],
-        "style-src": [SELF, "'unsafe-inline'"],
-        "img-src": [SELF, "data:"],
-        "font-src": [SELF, "data:"],
-        "connect-src": [SELF],
-        "worker-src": [SELF, "blob:"],
-        "object-src": [NONE],
-        "base-uri": [SELF],
-        "form-action": [SELF],
-        "frame-ancestors": [NONE],
-    },
-}
+CONTENT_SECURITY_POLICY = host.CONTENT_SECURITY_POLICY
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env("TIME_ZONE", default="UTC")
@@ -145,55 +123,19 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
-LOGIN_URL = "evlims:login"
-LOGIN_REDIRECT_URL = "evlims:home"
-LOGOUT_REDIRECT_URL = "evlims:login"
+LOGIN_URL = host.LOGIN_URL
+LOGIN_REDIRECT_URL = host.LOGIN_REDIRECT_URL
+LOGOUT_REDIRECT_URL = host.LOGOUT_REDIRECT_URL
 
-CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
-CRISPY_TEMPLATE_PACK = "bootstrap5"
+CRISPY_ALLOWED_TEMPLATE_PACKS = CRISPY_TEMPLATE_PACK = host.CRISPY_TEMPLATE_PACK
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
-    ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
-        "rest_framework.filters.SearchFilter",
-        "rest_framework.filters.OrderingFilter",
-    ],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
-    "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "evlims.api.exceptions.exception_handler",
+    **host.REST_FRAMEWORK,
     # Requests per instrument key (evlims.api.throttling); people are not throttled by it.
     "DEFAULT_THROTTLE_RATES": {"instrument_key": env("EVLIMS_INSTRUMENT_KEY_RATE", default="600/min")},
 }
 
-SPECTACULAR_SETTINGS = {
-    "TITLE": "evlims API",
-    "DESCRIPTION": "Samples, aliquots, storage and custody of an extracellular-vesicle laboratory.",
-    "VERSION": "1",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    # Choice sets that share a field name ("status", "kind") get names of their own.
-    "ENUM_NAME_OVERRIDES": {
-        "AliquotStatusEnum": "evlims.samples.models.Aliquot.Status",
-        "IngestionStatusEnum": "evlims.instruments.models.Ingestion.Status",
-        "ProtocolVersionStatusEnum": "evlims.isolation.models.ProtocolVersion.Status",
-        "RunStatusEnum": "evlims.isolation.models.IsolationRun.Status",
-        "ReviewStateEnum": "evlims.compliance.models.Review.State",
-        "InstrumentKindEnum": "evlims.instruments.models.Instrument.Kind",
-        "MeasurementKindEnum": "evlims.characterization.models.Measurement.Kind",
-        "StorageUnitKindEnum": "evlims.samples.models.StorageUnit.Kind",
-        "CustodyEventKindEnum": "evlims.samples.models.CustodyEvent.Kind",
-        "ApiKeyScopeEnum": "evlims.instruments.models.InstrumentApiKey.Scope",
-    },
-}
+SPECTACULAR_SETTINGS = host.SPECTACULAR_SETTINGS
 
 # Celery: a real broker when REDIS_URL is set, otherwise tasks run in-process (embedded demo).
 REDIS_URL = env("REDIS_URL", default="")
@@ -209,6 +151,8 @@ CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_TIME_LIMIT = 600
 CELERY_TASK_SOFT_TIME_LIMIT = 540
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The plugin's periodic tasks (evlims/schedule.py); the database scheduler copies them into its tables on start.
+CELERY_BEAT_SCHEDULE = host.BEAT_SCHEDULE
 CELERY_TIMEZONE = TIME_ZONE
 
 # One cache for the web server and every worker when Redis is there: import progress written by a worker
