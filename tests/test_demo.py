@@ -130,6 +130,10 @@ class TestTheDemoWorld:
         user.refresh_from_db()
         assert user.check_password(people.DEMO_PASSWORD)
 
+    def test_a_database_holding_the_demo_is_accepted_without_force(self, demo, settings):
+        settings.DEBUG = True
+        assert "already loaded" in load(force=False)
+
 
 def build_and_roll_back(seed: int) -> list[tuple]:
     with transaction.atomic():
@@ -182,3 +186,28 @@ def test_scale_takes_a_number_or_large(db):
     with pytest.raises(CommandError, match="a number or 'large'"):
         call_command("evlims_demo", "--scale", "huge", "--force", stdout=StringIO())
     assert not Lab.objects.exists()
+
+
+def test_refuses_a_database_that_holds_accounts_or_labs_unless_forced(db, settings):
+    """A host's database: the demo would add its labs and a superuser with the published password."""
+    from tests.factories import UserFactory
+
+    settings.DEBUG = True
+    UserFactory(username="host.user")
+    with pytest.raises(CommandError, match=r"already holds 1 user account\. .*'siteadmin'.*--force"):
+        call_command("evlims_demo", donors=5, samples=10, stdout=StringIO())
+    Lab.objects.create(name="Host Lab", slug="host-lab")
+    with pytest.raises(CommandError, match="1 user account and 1 lab"):
+        call_command("evlims_demo", donors=5, samples=10, stdout=StringIO())
+    assert list(Lab.objects.values_list("slug", flat=True)) == ["host-lab"]
+
+    call_command("evlims_demo", donors=5, samples=10, force=True, stdout=StringIO())
+    assert Lab.objects.count() == 1 + len(people.LABS)
+
+
+def test_the_protocol_library_alone_does_not_count_as_data(db, settings):
+    """``make demo`` loads the protocol library first, into an otherwise empty database."""
+    settings.DEBUG = True
+    call_command("evlims_load_protocols", stdout=StringIO())
+    output = load(donors=5, samples=10, force=False)
+    assert "Demo data loaded" in output

@@ -1,7 +1,9 @@
 """``manage.py evlims_demo``: load the demo labs, people, samples, storage, runs and results.
 
 Safe to run again: a database that already holds the demo is left as it is (only the demo accounts get
-the published password back), so ``make demo`` can be repeated.
+the published password back), so ``make demo`` can be repeated. A database holding anything else (a user
+account, a lab) is refused unless ``--force``: the demo adds labs and a superuser with a published password.
+The shared protocol library (``evlims_load_protocols``) is not counted; ``make demo`` loads it first.
 
 ``--scale large`` loads lab-years of data instead: it runs ``evlims_generate`` at its full size (one
 generated lab of 100,000 preparations, bulk-written; accounts without passwords, no demo labs).
@@ -12,6 +14,7 @@ import logging
 import time
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import Count
@@ -35,6 +38,13 @@ def scale_option(value: str) -> float | str:
         raise argparse.ArgumentTypeError(f"a number or '{LARGE}', not {value!r}") from None
 
 
+def data_held() -> list[str]:
+    """What a database without the demo already holds that the demo would be mixed into: accounts and labs
+    (every evlims record belongs to a lab, except the shared protocol library)."""
+    counts = [("user account", get_user_model().objects.count()), ("lab", Lab.objects.count())]
+    return [f"{count:,} {label}{'s' if count != 1 else ''}" for label, count in counts if count]
+
+
 class Command(BaseCommand):
     help = "Load deterministic demo data (3 labs, ~200 donors, ~1,000 samples with their history) and print logins."
 
@@ -56,7 +66,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--force",
             action="store_true",
-            help="load even with DEBUG off. The demo accounts share a published password: never on a live site.",
+            help="load even with DEBUG off or into a database that holds users or labs. The demo accounts share a "
+            "published password: never on a live site.",
         )
 
     def handle(self, *args, donors, samples, scale, seed, force, **options):
@@ -72,6 +83,13 @@ class Command(BaseCommand):
             raise CommandError(
                 "DEBUG is off, so this looks like a live site. The demo accounts share the published password "
                 f"{people.DEMO_PASSWORD!r}; pass --force if this database really is a throw-away one."
+            )
+        held = [] if builder.demo_present() else data_held()
+        if held and not force:
+            raise CommandError(
+                f"This database already holds {' and '.join(held)}. The demo would add its labs and a superuser "
+                f"({people.SUPERUSER_NAME!r}) with the published password {people.DEMO_PASSWORD!r}. Load it into "
+                "an empty database, or pass --force if this database really is a throw-away one."
             )
         if builder.demo_present():
             reset = people.reset_passwords()
