@@ -213,3 +213,26 @@ def test_ci_entry_point_runs_make_test():
     assert lines[0] == "#!/usr/bin/env bash"
     assert "set -euo pipefail" in lines
     assert "make test" in lines
+
+
+def test_the_image_has_what_weasyprint_draws_pdf_reports_with():
+    """Without Pango and HarfBuzz (and a font) a compliance report's PDF answers 503 in the compose stack."""
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    install = next(block for block in dockerfile.split("\nRUN ") if "apt-get install" in block)
+    for package in ("libpango-1.0-0", "libpangoft2-1.0-0", "libharfbuzz0b", "libharfbuzz-subset0", "fonts-dejavu"):
+        assert package in install, package
+    assert "weasyprint==" in (ROOT / "requirements.txt").read_text(encoding="utf-8")
+
+
+def test_the_package_declares_its_optional_features_and_licence():
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    extras = project["optional-dependencies"]
+    assert {"pdf", "beat", "postgres", "redis", "demo"} <= set(extras)
+    assert any(requirement.startswith("weasyprint") for requirement in extras["pdf"])
+    assert any(requirement.startswith("django-celery-beat") for requirement in extras["beat"])
+    assert project["license"] == "BSD-3-Clause"
+    assert "Copyright (c) 2026, the evlims authors" in (ROOT / "LICENSE").read_text(encoding="utf-8")
+    for pattern in project["license-files"]:
+        assert list(ROOT.glob(pattern)), pattern
