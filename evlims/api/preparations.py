@@ -384,6 +384,7 @@ class ReviewOutputSerializer(serializers.ModelSerializer):
             "submitted_by",
             "submitted_at",
             "note",
+            "justification",
             "closed_at",
             "signatures",
         ]
@@ -396,6 +397,13 @@ class ReviewSubmitInputSerializer(serializers.Serializer):
     )
     run = ScopedPrimaryKeyRelatedField(scope=runs_for, model=IsolationRun, required=False, allow_null=True)
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    justification = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Required when the preparation's evaluation has mandatory failures: why it should be reviewed "
+        "as it is. The reviewers see it and their signatures cover it.",
+    )
 
     def validate(self, attrs):
         if (attrs.get("preparation") is None) == (attrs.get("run") is None):
@@ -446,6 +454,25 @@ class ReviewListCreateApi(ScopedListApi):
         responses={201: ReviewOutputSerializer},
         examples=[
             OpenApiExample("A preparation", value={"preparation": 41, "note": "Ready for release"}, request_only=True),
+            OpenApiExample(
+                "A preparation with mandatory failures",
+                value={
+                    "preparation": 42,
+                    "justification": "Pilot preparation: no cell lysate was left for the category 4 protein.",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Mandatory failures without a justification",
+                value={
+                    "justification": [
+                        "EVP-0000042 fails 1 mandatory rule (Category 4 protein tested (M18.PROT.CAT4)). "
+                        "Say why it should be reviewed as it is."
+                    ]
+                },
+                response_only=True,
+                status_codes=["400"],
+            ),
             OpenApiExample(
                 "Already under review",
                 value={"subject": ["EVP-0000012 already has an open or approved review."]},

@@ -52,6 +52,8 @@ class Review(TimeStampedModel):
     submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField()
     note = models.TextField(blank=True)
+    # Why a preparation with mandatory failures is submitted as it is (required then; the reviewers see it).
+    justification = models.TextField(blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -60,6 +60,18 @@ def mandatory_misev_failures(failed_rules, rulesets) -> list[str]:
     return failures
 
 
+def mandatory_failures(report: dict | None) -> list[dict]:
+    """The failed mandatory rules of a stored evaluation's report, every checklist rule set (MISEV2018,
+    MISEV2023, purity, MIBlood-EV): a ``mandatory`` rule that failed, or a ``mandatory_if_applicable`` one that
+    applied and failed. Each is ``{"ruleset", "id", "title"}``, in the report's order."""
+    failures = []
+    for key, part in (report or {}).items():
+        for rule in (part or {}).get("rules", []) if isinstance(part, dict) else []:
+            if rule.get("status") == "fail" and rule.get("level") in MANDATORY_LEVELS:
+                failures.append({"ruleset": part.get("ruleset", key), "id": rule["id"], "title": rule["title"]})
+    return failures
+
+
 def rule_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Every rule of the current checklist rule sets, grouped by rule set, as "report key:rule id" choices.
 

@@ -12,6 +12,7 @@ from ..conf import evlims_settings
 from ..core.audit import record_event
 from ..core.tenancy import REVIEWER_ROLES, WRITER_ROLES, ensure_role
 from ..isolation.models import EVPreparation
+from . import selectors
 from .evaluator import evaluate_many
 from .evidence import experiment_documents, preparations_with_evidence
 from .models import ComplianceEvaluation, Review, Signature
@@ -108,7 +109,7 @@ def _signed_content(review) -> dict:
             "version": prep.version,
             "evaluation": evaluation.report if evaluation else None,
             "evidence_hash": evaluation.evidence_hash if evaluation else None,
-        }
+        } | ({"justification": review.justification} if review.justification else {})
     run = review.run
     evaluations = ComplianceEvaluation.objects.filter(preparation__run=run).order_by("preparation_id")
     return {
@@ -118,8 +119,15 @@ def _signed_content(review) -> dict:
     }
 
 
+def _preparation_failures(preparation) -> list[dict]:
+    evaluation = ComplianceEvaluation.objects.filter(preparation=preparation).only("report").first()
+    return selectors.mandatory_failures(evaluation.report if evaluation else None)
+
+
 @transaction.atomic
-def review_submit(*, actor, preparation=None, run=None, note: str = "") -> Review:
+def review_submit(*, actor, preparation=None, run=None, note: str = "", justification: str = "") -> Review:
+    """Open a review of a preparation or a run. A preparation whose evaluation (refreshed first) has mandatory
+    failures is submitted only with a justification, which the reviewers see and the signatures cover."""
     subject = preparation or run
     if (preparation is None) == (run is None):
         raise ValidationError({"subject": "Submit either a preparation or a run."})
@@ -128,6 +136,16 @@ def review_submit(*, actor, preparation=None, run=None, note: str = "") -> Revie
         raise ValidationError({"subject": f"{subject} already has an open or approved review."})
     prep_ids = [preparation.pk] if preparation else list(run.preparations.values_list("pk", flat=True))
     evaluate_preparations(prep_ids)
+    failures = _preparation_failures(preparation) if preparation else []
+    justification = (justification or "").strip()
+    if failures and not justification:
+        listed = "; ".join(f"{failure['title']} ({failure['id']})" for failure in failures)
+        raise ValidationError(
+            {
+                "justification": f"{subject} fails {len(failures)} mandatory rule{'s' if len(failures) != 1 else ''}"
+                f" ({listed}). Say why it should be reviewed as it is."
+            }
+        )
     review = Review.objects.create(
         lab_id=subject.lab_id,
         preparation=preparation,
@@ -135,10 +153,12 @@ def review_submit(*, actor, preparation=None, run=None, note: str = "") -> Revie
         submitted_by=actor,
         submitted_at=timezone.now(),
         note=note,
+        justification=justification,
     )
-    record_event(
-        actor=actor, action="review.submit", obj=review, lab=review.lab, reason=note, changes={"subject": str(subject)}
-    )
+    changes = {"subject": str(subject)}
+    if justification:
+        changes |= {"mandatory_failures": [failure["id"] for failure in failures], "justification": justification}
+    record_event(actor=actor, action="review.submit", obj=review, lab=review.lab, reason=note, changes=changes)
     return review
 
 

@@ -42,7 +42,12 @@ def submitted_preparation():
         actor=staff, project=project, protocol_version=version, inputs=[(sample.aliquots.get(), 400)]
     )
     preparation = run.preparations.get()
-    services.review_submit(actor=staff, preparation=preparation, note="First plasma SEC batch")
+    services.review_submit(
+        actor=staff,
+        preparation=preparation,
+        note="First plasma SEC batch",
+        justification="Accepted as it is for this study.",
+    )
     return preparation
 
 

@@ -248,7 +248,10 @@ AUDITED = {
             "images": [w.raw_file],
         },
     ),
-    "evlims.compliance.services.review_submit": (STAFF, lambda w: {"preparation": _second_preparation(w)}),
+    "evlims.compliance.services.review_submit": (
+        STAFF,
+        lambda w: {"preparation": _second_preparation(w), "justification": "accepted as it is"},
+    ),
     "evlims.compliance.services.review_verify": (
         QA,
         lambda w: {"review": w.review, "password": PASSWORD, "statement": "checked"},

@@ -148,7 +148,9 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
             }
         ],
     )
-    world.review = compliance.review_submit(actor=staff, preparation=world.preparation, note=f"{marker} review")
+    world.review = compliance.review_submit(
+        actor=staff, preparation=world.preparation, note=f"{marker} review", justification=f"{marker} justification"
+    )
     world.control_material = controls.control_material_create(
         actor=admin, lab=lab, name=texts.get("control", f"{marker} control plasma"), sample_barcodes=[]
     )

@@ -90,7 +90,7 @@ def test_marker_result_changes_the_stored_evaluation(run, staff, lab):
 
 def test_review_workflow_and_no_self_verification(run, staff, verifier, approver):
     prep = run.preparations.first()
-    review = services.review_submit(actor=staff, preparation=prep)
+    review = services.review_submit(actor=staff, preparation=prep, justification="Accepted as it is for this study.")
     staff_qa = member(run.lab, Role.LAB_ADMIN, username="producer-admin")
     run.operator = staff_qa
     run.save()
@@ -111,12 +111,12 @@ def test_review_workflow_and_no_self_verification(run, staff, verifier, approver
     assert signature.content["preparation"] == prep.barcode
     assert signature.content_hash == services.canonical_hash(signature.content)
     with pytest.raises(ValidationError, match="open or approved"):
-        services.review_submit(actor=staff, preparation=prep)
+        services.review_submit(actor=staff, preparation=prep, justification="Accepted as it is for this study.")
 
 
 def test_change_to_locked_record_needs_reason_and_voids(run, staff, verifier, approver):
     prep = run.preparations.first()
-    review = services.review_submit(actor=staff, preparation=prep)
+    review = services.review_submit(actor=staff, preparation=prep, justification="Accepted as it is for this study.")
     services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="ok")
     services.review_approve(actor=approver, review=review, password=PASSWORD, statement="ok")
     with pytest.raises(ValidationError, match="locked"):
@@ -130,7 +130,9 @@ def test_change_to_locked_record_needs_reason_and_voids(run, staff, verifier, ap
 
 
 def test_reject_needs_statement(run, staff, verifier):
-    review = services.review_submit(actor=staff, preparation=run.preparations.first())
+    review = services.review_submit(
+        actor=staff, preparation=run.preparations.first(), justification="Accepted as it is for this study."
+    )
     with pytest.raises(ValidationError, match="statement|means"):
         services.review_reject(actor=verifier, review=review, password=PASSWORD, statement=" ")
     review = services.review_reject(actor=verifier, review=review, password=PASSWORD, statement="No EM")
@@ -140,7 +142,9 @@ def test_reject_needs_statement(run, staff, verifier):
 @pytest.mark.parametrize("verifiers_needed", [2])
 def test_required_verifiers_setting(run, staff, verifier, approver, settings, verifiers_needed):
     settings.EVLIMS = {"REQUIRED_VERIFIERS": verifiers_needed}
-    review = services.review_submit(actor=staff, preparation=run.preparations.first())
+    review = services.review_submit(
+        actor=staff, preparation=run.preparations.first(), justification="Accepted as it is for this study."
+    )
     review = services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="1")
     assert review.state == Review.State.SUBMITTED
     review = services.review_verify(actor=approver, review=review, password=PASSWORD, statement="2")
@@ -149,7 +153,7 @@ def test_required_verifiers_setting(run, staff, verifier, approver, settings, ve
 
 def test_new_result_on_approved_preparation_needs_reason_and_voids(run, staff, verifier, approver, lab):
     prep = run.preparations.first()
-    review = services.review_submit(actor=staff, preparation=prep)
+    review = services.review_submit(actor=staff, preparation=prep, justification="Accepted as it is for this study.")
     services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="ok")
     services.review_approve(actor=approver, review=review, password=PASSWORD, statement="ok")
     marker = {
@@ -186,10 +190,14 @@ def test_summary_counts_mandatory_misev_failures_and_unmet_components():
 def test_closing_a_review_writes_its_own_audit_action(run, staff, verifier, approver):
     from evlims.core.models import AuditEvent
 
-    approved = services.review_submit(actor=staff, preparation=run.preparations.first())
+    approved = services.review_submit(
+        actor=staff, preparation=run.preparations.first(), justification="Accepted as it is for this study."
+    )
     services.review_verify(actor=verifier, review=approved, password=PASSWORD, statement="ok")
     services.review_approve(actor=approver, review=approved, password=PASSWORD, statement="Released")
-    rejected = services.review_submit(actor=staff, preparation=run.preparations.last())
+    rejected = services.review_submit(
+        actor=staff, preparation=run.preparations.last(), justification="Accepted as it is for this study."
+    )
     services.review_reject(actor=verifier, review=rejected, password=PASSWORD, statement="No EM")
     closing = AuditEvent.objects.filter(action__in=["review.approve", "review.reject"]).order_by("id")
     assert [(e.action, e.changes["state"], e.reason) for e in closing] == [

@@ -144,7 +144,9 @@ def test_preparation_report_holds_verdicts_plot_purity_signatures_and_audit(
     client, staff, qa_manager, approver, preparation
 ):
     recompute([preparation.pk])
-    review = services.review_submit(actor=staff, preparation=preparation)
+    review = services.review_submit(
+        actor=staff, preparation=preparation, justification="Accepted as it is for this study."
+    )
     services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="Checked")
     services.review_approve(actor=approver, review=review, password=PASSWORD, statement="Released")
     client.force_login(staff)

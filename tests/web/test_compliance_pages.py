@@ -193,7 +193,7 @@ def test_refresh_run_and_project_evaluate_every_preparation(client, staff, run, 
 def test_staff_submits_a_preparation_for_review(client, staff, preparation):
     client.force_login(staff)
     url = reverse("evlims:submit-preparation", args=[preparation.pk])
-    response = client.post(url, {"note": "Ready"}, follow=True)
+    response = client.post(url, {"note": "Ready", "justification": "Accepted as it is for this study."}, follow=True)
     review = Review.objects.get(preparation=preparation)
     assert review.state == Review.State.SUBMITTED and review.note == "Ready" and review.submitted_by == staff
     page = text_of(response)
@@ -202,7 +202,7 @@ def test_staff_submits_a_preparation_for_review(client, staff, preparation):
 
 
 def test_second_submission_is_refused_with_the_reason(client, staff, preparation):
-    services.review_submit(actor=staff, preparation=preparation)
+    services.review_submit(actor=staff, preparation=preparation, justification="Accepted as it is for this study.")
     client.force_login(staff)
     response = client.post(reverse("evlims:submit-preparation", args=[preparation.pk]), follow=True)
     assert "already has an open or approved review" in text_of(response)
@@ -276,7 +276,7 @@ def queries_for(client, url) -> int:
 def test_run_and_project_pages_are_flat(client, staff, project, sec_version, preparation):
     client.force_login(staff)
     run = preparation.run
-    services.review_submit(actor=staff, preparation=preparation)
+    services.review_submit(actor=staff, preparation=preparation, justification="Accepted as it is for this study.")
     urls = [reverse("evlims:compliance-run", args=[run.pk]), reverse("evlims:compliance-project", args=[project.pk])]
     small = [queries_for(client, url) for url in urls]
     for _ in range(3):
@@ -291,10 +291,14 @@ def test_run_and_project_pages_are_flat(client, staff, project, sec_version, pre
 def test_preparation_page_is_flat_in_reviews_and_signatures(client, staff, qa_manager, approver, preparation):
     client.force_login(staff)
     url = reverse("evlims:compliance-preparation", args=[preparation.pk])
-    review = services.review_submit(actor=staff, preparation=preparation)
+    review = services.review_submit(
+        actor=staff, preparation=preparation, justification="Accepted as it is for this study."
+    )
     services.review_reject(actor=qa_manager, review=review, password=PASSWORD, statement="Needs EM")
     small = queries_for(client, url)
-    review = services.review_submit(actor=staff, preparation=preparation)
+    review = services.review_submit(
+        actor=staff, preparation=preparation, justification="Accepted as it is for this study."
+    )
     services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="ok")
     services.review_approve(actor=approver, review=review, password=PASSWORD, statement="Released")
     recompute([preparation.pk])

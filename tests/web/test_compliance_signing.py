@@ -45,7 +45,9 @@ def queue_subjects(client, params=None) -> list[str]:
 
 @pytest.fixture
 def submitted(staff, preparation):
-    return services.review_submit(actor=staff, preparation=preparation)
+    return services.review_submit(
+        actor=staff, preparation=preparation, justification="Accepted as it is for this study."
+    )
 
 
 def test_queue_is_for_reviewers_only(client, staff, qa_manager, submitted):
@@ -97,7 +99,9 @@ def test_queue_filters(client, staff, qa_manager, project, sec_version, submitte
     urine_project = ProjectFactory(lab=project.lab, code="URINE")
     urine_run = make_run(staff, urine_project, sec_version, biofluid="urine", count=1)
     evaluate(urine_run)
-    urine_review = services.review_submit(actor=staff, preparation=urine_run.preparations.get())
+    urine_review = services.review_submit(
+        actor=staff, preparation=urine_run.preparations.get(), justification="Accepted as it is for this study."
+    )
     Review.objects.filter(pk=urine_review.pk).update(submitted_at=timezone.now() - dt.timedelta(days=10))
     plasma, urine = submitted.preparation.barcode, urine_run.preparations.get().barcode
     client.force_login(qa_manager)
@@ -152,7 +156,9 @@ def test_queue_is_flat(client, staff, qa_manager, project, sec_version, submitte
         first = more.preparations.order_by("barcode").first()
         add_results(staff, first)
         services.evaluate_preparations([first.pk])
-        review = services.review_submit(actor=staff, preparation=first)
+        review = services.review_submit(
+            actor=staff, preparation=first, justification="Accepted as it is for this study."
+        )
         services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="ok")
     assert queue_queries(client) == small
 
@@ -178,7 +184,9 @@ def test_missing_statement_is_a_form_error(client, qa_manager, submitted):
 def test_self_verification_is_refused_with_the_service_message(client, lab, staff, submitted):
     admin = member(lab, Role.LAB_ADMIN, username="admin-producer")
     services.review_reject(actor=admin, review=submitted, password=PASSWORD, statement="redo")
-    review = services.review_submit(actor=admin, preparation=submitted.preparation)
+    review = services.review_submit(
+        actor=admin, preparation=submitted.preparation, justification="Accepted as it is for this study."
+    )
     client.force_login(admin)
     response = sign(client, review, "verify")
     assert response.status_code == 200

@@ -36,12 +36,33 @@ class QueueFilterForm(forms.Form):
 
 
 class SubmitForReviewForm(forms.Form):
+    """A note for the reviewers; for a preparation with mandatory failures also the justification. The form
+    shows the field; the service decides that it is required (after the role and open-review checks) and its
+    refusal is shown on the field."""
+
+    field_order = ["justification", "note"]
+
     note = forms.CharField(
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 1, "class": "form-control form-control-sm", "cols": 40}),
+        label="Note for the reviewers",
         help_text="Optional: anything the reviewers should know.",
     )
+    justification = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
+        label="Justification for the mandatory failures",
+        help_text="Why this preparation should be reviewed although it fails the mandatory rules listed above. "
+        "The reviewers see it and their signatures cover it.",
+    )
+
+    def __init__(self, *args, failures=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.failures = list(failures)
+        if not self.failures:
+            del self.fields["justification"]
 
 
 class SignatureForm(forms.Form):

@@ -9,10 +9,10 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from ...compliance import exports, reports, selectors, services
+from ...compliance import exports, fix_links, reports, selectors, services
 from ...core.tenancy import REVIEWER_ROLES, WRITER_ROLES, role_in
 from ..forms.compliance import SubmitForReviewForm
-from .common import member_view, scoped
+from .common import member_view, run_service, scoped
 
 SUBJECT_SELECTORS = {
     "preparation": selectors.preparation_get,
@@ -28,17 +28,22 @@ def _approved(reviews) -> bool:
     return any(review.state == review.State.APPROVED for review in reviews)
 
 
-def _preparation_context(request, preparation) -> dict:
+def _preparation_context(request, preparation, submit_form=None) -> dict:
     reviews = selectors.review_history(preparation=preparation)
     open_review = selectors.open_review([r for r in reviews if r.preparation_id == preparation.pk])
     role = role_in(request.user, preparation.lab_id)
     evaluation = selectors.evaluation_of(preparation)
     metrics = _metrics(preparation)
+    view = reports.evaluation_view(evaluation)
+    if view and role in WRITER_ROLES:
+        # Links to the forms that record what a rule lacks, for the people who may write those records.
+        fix_links.next_step_links(view["next_steps"], preparation=preparation, evaluation=evaluation)
+    failures = selectors.mandatory_failures(evaluation and evaluation.report)
     return {
         "preparation": preparation,
         "run": preparation.run,
         "sample": preparation.input_aliquot.sample,
-        "view": reports.evaluation_view(evaluation),
+        "view": view,
         "document_text": exports.json_text(evaluation.document) if evaluation else "",
         "purity_figures": reports.purity_figures(metrics),
         "purity_class": reports.purity_class_text(metrics),
@@ -47,7 +52,7 @@ def _preparation_context(request, preparation) -> dict:
         "locked": _approved(reviews),
         "can_submit": role in WRITER_ROLES and open_review is None,
         "can_review": role in REVIEWER_ROLES,
-        "submit_form": SubmitForReviewForm(),
+        "submit_form": submit_form or SubmitForReviewForm(failures=failures),
     }
 
 
@@ -129,6 +134,8 @@ def refresh(request, kind, pk):
 @member_view
 def submit_for_review(request, kind, pk):
     subject = scoped(SUBJECT_SELECTORS[kind], request.user, pk)
+    if kind == "preparation":
+        return _submit_preparation(request, subject)
     form = SubmitForReviewForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Not submitted: " + " ".join(form.errors.get("note", [])))
@@ -140,6 +147,32 @@ def submit_for_review(request, kind, pk):
     else:
         messages.success(request, f"{subject} was submitted for QA review.")
     return redirect(f"evlims:{PAGE_URLS[kind]}", pk=pk)
+
+
+def _submit_preparation(request, preparation):
+    """Judged on the evaluation as the records stand now; a refusal stays on the page with the reason on the
+    form and what was typed kept."""
+    if services.evaluate_preparations([preparation.pk]):
+        preparation = scoped(selectors.preparation_get, request.user, preparation.pk)
+    evaluation = selectors.evaluation_of(preparation)
+    form = SubmitForReviewForm(request.POST, failures=selectors.mandatory_failures(evaluation and evaluation.report))
+    if form.is_valid():
+        submitted = run_service(
+            form,
+            lambda: services.review_submit(
+                actor=request.user,
+                preparation=preparation,
+                note=form.cleaned_data["note"],
+                justification=form.cleaned_data.get("justification", ""),
+            ),
+        )
+        if submitted is not None:
+            messages.success(request, f"{preparation} was submitted for QA review.")
+            return redirect("evlims:compliance-preparation", pk=preparation.pk)
+    messages.error(request, "Not submitted: see the reason on the form.")
+    return render(
+        request, "evlims/compliance/preparation.html", _preparation_context(request, preparation, submit_form=form)
+    )
 
 
 # ---------------------------------------------------------------- reports

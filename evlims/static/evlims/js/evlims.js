@@ -19,6 +19,30 @@
     });
   }
 
+  // "?focus=<field>" (the compliance page's fix links) focuses that form field and scrolls it into view,
+  // opening a collapsed section or a pre-analytical group hidden for another biofluid on the way.
+  function focusRequestedField() {
+    var name = new URLSearchParams(window.location.search).get("focus");
+    if (!name || !/^[A-Za-z0-9_-]+$/.test(name)) {
+      return;
+    }
+    var field = document.getElementById("id_" + name) || document.querySelector('[name="' + name + '"]');
+    if (!field) {
+      return;
+    }
+    for (var node = field.parentElement; node; node = node.parentElement) {
+      if (node.tagName === "DETAILS") {
+        node.open = true;
+      } else if (node.tagName === "FIELDSET" && node.hidden) {
+        node.hidden = false;
+      } else if (node.classList && node.classList.contains("collapse")) {
+        node.classList.add("show");
+      }
+    }
+    field.focus();
+    field.scrollIntoView({ block: "center" });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var select = document.querySelector("[data-biofluid-select]");
     if (select) {
@@ -28,6 +52,7 @@
       });
     }
     initTooltips(document);
+    focusRequestedField();
 
     // "Select all" checkboxes for label printing.
     document.querySelectorAll("[data-select-all]").forEach(function (master) {
