@@ -8,7 +8,7 @@ from django.db import transaction
 from evlims.core.models import Lab
 from evlims.samples.models import Aliquot
 
-from . import custody, imports, isolation, people, specimens
+from . import custody, imports, isolation, people, showcase, specimens
 
 DEFAULT_SEED = 2026
 DEFAULT_DONORS = 200
@@ -95,7 +95,12 @@ def build_demo(size: DemoSize) -> None:
             samples_by_project[imported_project.code] // SAMPLES_PER_IMPORTED,
         )
         samples_by_project[imported_project.code] -= imported
+        # One of the lab's samples is the reference preparation's, registered with its full record below.
+        reference_code = showcase.reference_project_code(lab_people)
+        samples_by_project[reference_code] = max(0, samples_by_project[reference_code] - 1)
         specimens.register_samples(rng, lab_people, planner, donors, samples_by_project)
         aliquots = list(Aliquot.objects.filter(lab=lab_people.lab).order_by("id"))
         custody.handle_tubes(rng, lab_people, planner, aliquots)
         isolation.run_isolations(rng, lab_people, sample_count // SAMPLES_PER_RUN, versions)
+        reference = showcase.record_reference_preparation(lab_people, versions)
+        showcase.fill_review_queue(lab_people, reference)
