@@ -25,8 +25,9 @@ from ...samples.models import Aliquot
 PICKER_LIMIT = 100
 
 # Schema x-unit → how a canonical number reads on a page.
-# "1.10, 1.19" or "1.10; 1.19" is a range; "1,15" is one number with a decimal comma.
-RANGE_SEPARATOR = re.compile(r"\d\s*(?:;|,\s)\s*\d")
+# "1.10, 1.19", "1.10; 1.19" or "1.08 g/mL, 1.12 g/mL" (as the protocol writes it) is a range; "1,15" is one
+# number with a decimal comma.
+RANGE_SEPARATOR = re.compile(r"\d(?:\s*[^\d\s,;]+)?\s*(?:;|,\s)\s*\d")
 
 UNIT_SUFFIX = {"g": " × g", "degC": " °C", "%": " %", None: ""}
 
