@@ -68,7 +68,7 @@ def test_sec_run_on_three_aliquots(live_server, page):
     preparations = list(EVPreparation.objects.filter(run=run).order_by("barcode"))
     for position, prep in enumerate(preparations, start=1):
         expect(page.get_by_label(f"Final volume of {prep.barcode}")).to_have_value("1500")
-        page.get_by_label(f"Storage of {prep.barcode}").fill(f"Freezer F1, EV box 1, A{position}")
+        page.get_by_label(f"Storage location of {prep.barcode}").fill(f"Freezer F1, EV box 1, A{position}")
     page.get_by_role("button", name="Complete the run").click()
 
     expect(page.get_by_text(f"Run {run.code} completed: 3 EV preparation(s).")).to_be_visible()

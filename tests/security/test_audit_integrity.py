@@ -49,6 +49,7 @@ NOT_AUDITED = {
     "evlims.samples.imports.manifest_queue_commit": "claims the import for the commit task (its status only)",
     "evlims.samples.imports.manifest_mark_failed": "the import's own status after a failed task",
     "evlims.isolation.services.parse_protocol_text": "pure: YAML to a checked definition",
+    "evlims.isolation.services.clean_functional_studies": "pure: functional studies checked as stored",
     "evlims.characterization.services.validate_results": "pure: payload validation",
     "evlims.characterization.services.headline_values": "pure",
     "evlims.instruments.services.api_key_authenticate": "read (notes the key's last use)",
@@ -205,6 +206,24 @@ AUDITED = {
     ),
     "evlims.isolation.services.run_complete": (STAFF, lambda w: {"run": _all_steps_recorded(w)}),
     "evlims.isolation.services.run_abort": (STAFF, lambda w: {"run": w.run, "reason": "spill"}),
+    "evlims.isolation.services.preparation_update": (
+        STAFF,
+        lambda w: {
+            "prep": _second_preparation(w),
+            "reason": "storage written up",
+            "expected_version": _second_preparation(w).version,
+            "changes": {"claimed_subtype": "small_ev"},
+        },
+    ),
+    "evlims.isolation.services.preparation_add_functional_study": (
+        STAFF,
+        lambda w: {
+            "prep": _second_preparation(w),
+            "reason": "uptake assay",
+            "expected_version": _second_preparation(w).version,
+            "study": {"assay": "uptake", "controls": ["ev_depleted_fraction"]},
+        },
+    ),
     "evlims.characterization.services.measurements_record": (
         STAFF,
         lambda w: {"lab": w.lab, "results": validate_results([_marker_document(_second_preparation(w))])},
