@@ -72,6 +72,24 @@ def mandatory_failures(report: dict | None) -> list[dict]:
     return failures
 
 
+def mandatory_failures_of(prep_ids) -> list[dict]:
+    """Failed mandatory rules of the preparations' stored evaluations; for several (a run's), each rule's title
+    names the preparation it is about."""
+    evaluations = (
+        ComplianceEvaluation.objects.filter(preparation_id__in=prep_ids)
+        .select_related("preparation")
+        .only("report", "preparation__barcode")
+        .order_by("preparation_id")
+    )
+    failures = []
+    for evaluation in evaluations:
+        for failure in mandatory_failures(evaluation.report):
+            if len(prep_ids) > 1:
+                failure = failure | {"title": f"{evaluation.preparation.barcode}: {failure['title']}"}
+            failures.append(failure)
+    return failures
+
+
 def rule_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Every rule of the current checklist rule sets, grouped by rule set, as "report key:rule id" choices.
 

@@ -116,18 +116,14 @@ def _signed_content(review) -> dict:
         "run": run.code,
         "version": run.version,
         "evidence": {str(e.preparation_id): e.evidence_hash for e in evaluations},
-    }
-
-
-def _preparation_failures(preparation) -> list[dict]:
-    evaluation = ComplianceEvaluation.objects.filter(preparation=preparation).only("report").first()
-    return selectors.mandatory_failures(evaluation.report if evaluation else None)
+    } | ({"justification": review.justification} if review.justification else {})
 
 
 @transaction.atomic
 def review_submit(*, actor, preparation=None, run=None, note: str = "", justification: str = "") -> Review:
-    """Open a review of a preparation or a run. A preparation whose evaluation (refreshed first) has mandatory
-    failures is submitted only with a justification, which the reviewers see and the signatures cover."""
+    """Open a review of a preparation or a run. A preparation, or a run with a preparation, whose evaluation
+    (refreshed first) has mandatory failures is submitted only with a justification, which the reviewers see
+    and the signatures cover."""
     subject = preparation or run
     if (preparation is None) == (run is None):
         raise ValidationError({"subject": "Submit either a preparation or a run."})
@@ -136,7 +132,7 @@ def review_submit(*, actor, preparation=None, run=None, note: str = "", justific
         raise ValidationError({"subject": f"{subject} already has an open or approved review."})
     prep_ids = [preparation.pk] if preparation else list(run.preparations.values_list("pk", flat=True))
     evaluate_preparations(prep_ids)
-    failures = _preparation_failures(preparation) if preparation else []
+    failures = selectors.mandatory_failures_of(prep_ids)
     justification = (justification or "").strip()
     if failures and not justification:
         listed = "; ".join(f"{failure['title']} ({failure['id']})" for failure in failures)

@@ -204,3 +204,18 @@ def test_closing_a_review_writes_its_own_audit_action(run, staff, verifier, appr
         ("review.approve", "approved", "Released"),
         ("review.reject", "rejected", "No EM"),
     ]
+
+
+def test_a_run_with_failing_preparations_needs_a_justification_that_its_signatures_cover(run, staff, verifier):
+    """A run is submitted whole, so a failing preparation in it asks for the same justification as alone."""
+    with pytest.raises(ValidationError, match="Say why it should be reviewed as it is") as refused:
+        services.review_submit(actor=staff, run=run)
+    barcodes = sorted(run.preparations.values_list("barcode", flat=True))
+    assert all(barcode in str(refused.value) for barcode in barcodes)
+    assert not Review.objects.exists()
+    review = services.review_submit(actor=staff, run=run, justification="Method pilot; blots follow.")
+    event = AuditEvent.objects.get(action="review.submit")
+    assert event.changes["justification"] == "Method pilot; blots follow."
+    assert event.changes["mandatory_failures"]
+    services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="Checked")
+    assert Signature.objects.get().content["justification"] == "Method pilot; blots follow."

@@ -229,9 +229,17 @@ def test_run_page_lists_preparations_with_scores_and_failures(client, staff, run
         assert row["failed_count"] == len(evaluations[row["preparation"].pk].failed_rules)
         assert all(rule_id.startswith(("M18.", "M23.")) for rule_id in row["mandatory_misev"])
     assert any(row["mandatory_misev"] for row in rows)
-    assert "Submit the run for review" in text_of(response)
-    client.post(reverse("evlims:submit-run", args=[run.pk]))
-    assert Review.objects.get(run=run).state == Review.State.SUBMITTED
+    # A run with failing preparations is submitted only with a justification, as a preparation is.
+    page = text_of(response)
+    assert "This run fails" in page and "Submit for review with this justification" in page
+    first = next(row for row in rows if row["mandatory_misev"])["preparation"].barcode
+    assert first in page
+    refused = client.post(reverse("evlims:submit-run", args=[run.pk]), {"note": ""}, follow=True)
+    assert "Say why it should be reviewed as it is" in text_of(refused)
+    assert not Review.objects.filter(run=run).exists()
+    client.post(reverse("evlims:submit-run", args=[run.pk]), {"justification": "Pilot run, reviewed as it is"})
+    review = Review.objects.get(run=run)
+    assert review.state == Review.State.SUBMITTED and review.justification == "Pilot run, reviewed as it is"
 
 
 def test_project_page_shows_study_score_and_distribution(client, staff, run, project):

@@ -74,7 +74,7 @@ def test_queue_row_shows_score_and_mandatory_misev_failures(client, qa_manager, 
 
 
 def test_queue_lists_run_reviews_with_their_preparations(client, staff, qa_manager, run):
-    services.review_submit(actor=staff, run=run)
+    services.review_submit(actor=staff, run=run, justification="Pilot run, reviewed as it is")
     client.force_login(qa_manager)
     row = client.get(QUEUE).context["page"].rows[0]
     scores = list(ComplianceEvaluation.objects.filter(preparation__run=run).values_list("ev_metric_pct", flat=True))
@@ -84,7 +84,7 @@ def test_queue_lists_run_reviews_with_their_preparations(client, staff, qa_manag
 
 def test_queue_hides_closed_reviews_and_other_labs(client, staff, qa_manager, approver, submitted, foreign_run):
     outsider_qa = member(foreign_run.lab, Role.QA_MANAGER, username="foreign-qa")
-    services.review_submit(actor=foreign_run.operator, run=foreign_run)
+    services.review_submit(actor=foreign_run.operator, run=foreign_run, justification="Pilot run, reviewed as it is")
     client.force_login(qa_manager)
     assert queue_subjects(client) == [submitted.preparation.barcode]
     services.review_verify(actor=qa_manager, review=submitted, password=PASSWORD, statement="ok")
@@ -121,7 +121,7 @@ def test_queue_filters(client, staff, qa_manager, project, sec_version, submitte
 
 
 def test_queue_filter_by_failing_rule_reaches_run_reviews(client, staff, qa_manager, run):
-    services.review_submit(actor=staff, run=run)
+    services.review_submit(actor=staff, run=run, justification="Pilot run, reviewed as it is")
     client.force_login(qa_manager)
     failing = ComplianceEvaluation.objects.filter(preparation__run=run).first().failed_rules[0]
     assert queue_subjects(client, {"failing_rule": failing}) == [run.code]
@@ -146,13 +146,13 @@ def queue_queries(client) -> int:
 def test_queue_is_flat(client, staff, qa_manager, project, sec_version, submitted):
     other = make_run(staff, project, sec_version, count=1)
     evaluate(other)
-    services.review_submit(actor=staff, run=other)
+    services.review_submit(actor=staff, run=other, justification="Pilot run, reviewed as it is")
     client.force_login(qa_manager)
     small = queue_queries(client)
     for _ in range(3):
         more = make_run(staff, project, sec_version, count=2)
         evaluate(more)
-        services.review_submit(actor=staff, run=more)
+        services.review_submit(actor=staff, run=more, justification="Pilot run, reviewed as it is")
         first = more.preparations.order_by("barcode").first()
         add_results(staff, first)
         services.evaluate_preparations([first.pk])
@@ -259,7 +259,7 @@ def test_voided_approval_shows_in_history_and_unlocks(client, staff, qa_manager,
 
 
 def test_approved_run_locks_its_preparations(client, staff, qa_manager, approver, run):
-    review = services.review_submit(actor=staff, run=run)
+    review = services.review_submit(actor=staff, run=run, justification="Pilot run, reviewed as it is")
     services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="ok")
     services.review_approve(actor=approver, review=review, password=PASSWORD, statement="ok")
     client.force_login(staff)

@@ -54,7 +54,7 @@ class SubmitForReviewForm(forms.Form):
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3, "class": "form-control"}),
         label="Justification for the mandatory failures",
-        help_text="Why this preparation should be reviewed although it fails the mandatory rules listed above. "
+        help_text="Why it should be reviewed as it is although it fails the mandatory rules listed above. "
         "The reviewers see it and their signatures cover it.",
     )
 

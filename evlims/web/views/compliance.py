@@ -80,8 +80,12 @@ def _run_context(request, run) -> dict:
         "open_review": open_review,
         "locked": _approved(reviews),
         "can_submit": role in WRITER_ROLES and open_review is None,
-        "submit_form": SubmitForReviewForm(),
+        "submit_form": SubmitForReviewForm(failures=_run_failures(run)),
     }
+
+
+def _run_failures(run) -> list[dict]:
+    return selectors.mandatory_failures_of(list(run.preparations.values_list("pk", flat=True)))
 
 
 def _project_context(request, project) -> dict:
@@ -136,12 +140,19 @@ def submit_for_review(request, kind, pk):
     subject = scoped(SUBJECT_SELECTORS[kind], request.user, pk)
     if kind == "preparation":
         return _submit_preparation(request, subject)
-    form = SubmitForReviewForm(request.POST)
+    form = SubmitForReviewForm(request.POST, failures=_run_failures(subject))
     if not form.is_valid():
-        messages.error(request, "Not submitted: " + " ".join(form.errors.get("note", [])))
+        messages.error(
+            request, "Not submitted: " + " ".join(message for errors in form.errors.values() for message in errors)
+        )
         return redirect(f"evlims:{PAGE_URLS[kind]}", pk=pk)
     try:
-        services.review_submit(actor=request.user, note=form.cleaned_data["note"], **{kind: subject})
+        services.review_submit(
+            actor=request.user,
+            note=form.cleaned_data["note"],
+            justification=form.cleaned_data.get("justification", ""),
+            **{kind: subject},
+        )
     except ValidationError as error:
         messages.error(request, "Not submitted: " + " ".join(error.messages))
     else:
