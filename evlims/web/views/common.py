@@ -101,3 +101,28 @@ def ensure_writer(user) -> None:
     """Refuse write pages up front to users who hold no writing role in any lab."""
     if not labs_where(user, WRITER_ROLES):
         raise PermissionDenied("Your role does not allow registering or changing records.")
+
+
+def save_versioned_edit(request, form, *, stored, update):
+    """The POST half of an edit page for a versioned record: the changed fields go to ``update`` (a service
+    taking the record as stored, the actor, the reason, the version the form was loaded at and the changes).
+
+    The form has already applied the input to its instance, so ``stored`` reads the record again for the
+    service to know what changed. Returns the saved record, or None with the problem on the form."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    changes = form.changes()
+    if not changes:
+        form.add_error(None, "Nothing was changed.")
+        return None
+    record = stored()
+    return run_service(
+        form,
+        lambda: update(
+            record,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            expected_version=form.cleaned_data["version"],
+            changes=changes,
+        ),
+    )

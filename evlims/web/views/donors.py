@@ -6,7 +6,15 @@ from django.shortcuts import redirect, render
 from ...core.tenancy import WRITER_ROLES, ensure_can_write, labs_where
 from ...samples import selectors, services
 from ..forms.donors import DonorCreateForm, DonorEditForm, DonorSearchForm
-from .common import ensure_writer, member_view, paginate, query_without_page, run_service, scoped
+from .common import (
+    ensure_writer,
+    member_view,
+    paginate,
+    query_without_page,
+    run_service,
+    save_versioned_edit,
+    scoped,
+)
 
 
 @member_view
@@ -57,27 +65,12 @@ def donor_edit(request, pk):
     # project choices (the lab's projects they may write to) are empty.
     ensure_can_write(request.user, donor.lab_id)
     form = DonorEditForm(request.POST or None, instance=donor, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        changes = form.changes()
-        if not changes:
-            form.add_error(None, "Nothing was changed.")
-        else:
-            # The form has already applied the input to its instance; the service needs the record as stored
-            # to know what changed.
-            stored = selectors.donor_get(request.user, pk)
-            saved = run_service(
-                form,
-                lambda: services.donor_update(
-                    stored,
-                    actor=request.user,
-                    reason=form.cleaned_data["reason"],
-                    expected_version=form.cleaned_data["version"],
-                    changes=changes,
-                ),
-            )
-            if saved is not None:
-                messages.success(request, f"Donor {saved.code} saved.")
-                return redirect("evlims:donor-detail", pk=saved.pk)
+    saved = save_versioned_edit(
+        request, form, stored=lambda: selectors.donor_get(request.user, pk), update=services.donor_update
+    )
+    if saved is not None:
+        messages.success(request, f"Donor {saved.code} saved.")
+        return redirect("evlims:donor-detail", pk=saved.pk)
     return render(
         request, "evlims/donors/form.html", {"form": form, "title": f"Edit donor {donor.code}", "donor": donor}
     )

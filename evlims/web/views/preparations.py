@@ -25,7 +25,15 @@ from ...metrics.compute import (
 )
 from ..forms.preparations import FunctionalStudyForm, PreparationEditForm
 from ..forms.results import RESULT_FORMS, PreparationFilterForm
-from .common import ensure_writer, member_view, paginate, query_without_page, run_service, scoped
+from .common import (
+    ensure_writer,
+    member_view,
+    paginate,
+    query_without_page,
+    run_service,
+    save_versioned_edit,
+    scoped,
+)
 from .results import DISPLAYABLE_IMAGE_TYPES
 
 
@@ -367,25 +375,15 @@ def preparation_edit(request, pk):
     preparation = scoped(selectors.preparation_get, request.user, pk)
     ensure_writer(request.user)
     form = PreparationEditForm(request.POST or None, instance=preparation)
-    if request.method == "POST" and form.is_valid():
-        changes = form.changes()
-        if not changes:
-            form.add_error(None, "Nothing was changed.")
-        else:
-            stored = selectors.preparation_get(request.user, pk)
-            saved = run_service(
-                form,
-                lambda: isolation_services.preparation_update(
-                    stored,
-                    actor=request.user,
-                    reason=form.cleaned_data["reason"],
-                    expected_version=form.cleaned_data["version"],
-                    changes=changes,
-                ),
-            )
-            if saved is not None:
-                messages.success(request, f"Preparation {saved.barcode} saved.")
-                return redirect("evlims:preparation-detail", pk=saved.pk)
+    saved = save_versioned_edit(
+        request,
+        form,
+        stored=lambda: selectors.preparation_get(request.user, pk),
+        update=isolation_services.preparation_update,
+    )
+    if saved is not None:
+        messages.success(request, f"Preparation {saved.barcode} saved.")
+        return redirect("evlims:preparation-detail", pk=saved.pk)
     context = {"form": form, "preparation": preparation, "title": f"Storage and claims of {preparation.barcode}"}
     return render(request, "evlims/preparations/edit.html", context)
 

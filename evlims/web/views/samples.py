@@ -10,7 +10,15 @@ from ...samples.quality import aliquot_flags, quality_flags
 from ...samples.sprec import sprec_code
 from ..forms.samples import PREANALYTICAL_GROUPS, SampleEditForm, SampleIntakeForm, SampleSearchForm
 from ..presenters import preanalytical_sections
-from .common import ensure_writer, member_view, paginate, query_without_page, run_service, scoped
+from .common import (
+    ensure_writer,
+    member_view,
+    paginate,
+    query_without_page,
+    run_service,
+    save_versioned_edit,
+    scoped,
+)
 
 RECENT_EVENTS = 10
 
@@ -104,27 +112,12 @@ def sample_edit(request, pk):
     sample = scoped(selectors.sample_get, request.user, pk)
     ensure_writer(request.user)
     form = SampleEditForm(request.POST or None, instance=sample, user=request.user)
-    if request.method == "POST" and form.is_valid():
-        changes = form.changes()
-        if not changes:
-            form.add_error(None, "Nothing was changed.")
-        else:
-            # The form has already applied the input to its instance; the service needs the record as stored
-            # to know what changed.
-            stored = selectors.sample_get(request.user, pk)
-            saved = run_service(
-                form,
-                lambda: services.sample_update(
-                    stored,
-                    actor=request.user,
-                    reason=form.cleaned_data["reason"],
-                    expected_version=form.cleaned_data["version"],
-                    changes=changes,
-                ),
-            )
-            if saved is not None:
-                messages.success(request, f"Sample {saved.barcode} saved.")
-                return redirect("evlims:sample-detail", pk=saved.pk)
+    saved = save_versioned_edit(
+        request, form, stored=lambda: selectors.sample_get(request.user, pk), update=services.sample_update
+    )
+    if saved is not None:
+        messages.success(request, f"Sample {saved.barcode} saved.")
+        return redirect("evlims:sample-detail", pk=saved.pk)
     return render(
         request,
         "evlims/samples/form.html",
