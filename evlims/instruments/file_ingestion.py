@@ -117,7 +117,9 @@ def _mean_of_valid(captures, field):
 
 def particle_document(sample: dict, parsed: dict, preparation: str, dilution_factor=None) -> dict:
     """A parsed particle sample as a result document. A dilution given at upload is applied only when the
-    file did not already apply one; sample-level sizes absent from the file are means of valid captures."""
+    file did not already apply one; sample-level sizes absent from the file are means of valid captures; the
+    analyser settings the file records (camera level, threshold, frames, videos, temperature…) come along.
+    Calibration is never in the file: a person records it."""
     captures = sample.get("captures") or []
     computed = list(sample.get("computed") or [])
     concentration = sample.get("concentration_per_ml")
@@ -137,6 +139,7 @@ def particle_document(sample: dict, parsed: dict, preparation: str, dilution_fac
         "instrument_average_concentration_per_ml": sample.get("instrument_average_concentration_per_ml"),
         "captures": [{k: c.get(k) for k in ("name", "concentration_per_ml", "valid", *SIZE_FIELDS)} for c in captures],
         "histogram": sample.get("histogram"),
+        "settings": dict(sample.get("settings") or {}),
     }
     for field in SIZE_FIELDS:
         value = sample.get(field)

@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evlims.characterization.models import Measurement, ParticleAnalysis
+from evlims.compliance.evidence import experiment_documents, preparations_with_evidence
 from evlims.instruments.models import Ingestion, RawFile
 from evlims.instruments.parsers import ParseError, parse_bytes
 from tests.api.conftest import key_client
@@ -93,6 +94,28 @@ def test_upload_with_mapping_commits_at_once(write_key_api, evidence):
     assert analysis.concentration_per_ml == pytest.approx(parsed * 200) and analysis.dilution_factor == 200
     assert analysis.measurement.instrument == evidence.instrument and analysis.measurement.raw_file_id
     assert Measurement.objects.count() == before + 1
+
+
+def test_an_uploaded_nta_file_brings_its_analyser_settings_into_the_experiment_document(write_key_api, evidence):
+    preparation = evidence.spare_preparation
+    response = upload(write_key_api, NTA_FILE, mapping={"d200": preparation.barcode}, dilutions={"d200": 200})
+    assert response.status_code == 201, response.json()
+    parsed = response.json()["parsed"]["samples"][0]["settings"]
+    analysis = ParticleAnalysis.objects.get(measurement__preparation=preparation)
+    assert analysis.settings == parsed
+    assert (analysis.settings["shutter_ms"], analysis.settings["viscosity_cp"]) == (30, 0.9518)
+    [document] = experiment_documents(preparations_with_evidence([preparation.pk])).values()
+    [particle] = document["characterization"]["particle_analysis"]
+    # SEC7 d200 export: five videos of 1498 frames at camera level 14, threshold 6, slider shutter 1206.
+    assert particle["settings"] == {
+        "camera_level": 14,
+        "detection_threshold": 6,
+        "shutter": 1206,
+        "frames": 1498,
+        "videos": 5,
+        "temperature_c": 22.46,
+    }
+    assert "calibration" not in particle  # not in the file: a person records it
 
 
 def test_file_upload_retry_replays_and_writes_nothing(write_key_api, evidence):

@@ -19,6 +19,9 @@ def test_json_output_of_an_instrument_export():
     assert output["format"] == "nanosight"
     assert output["samples"][0]["dilution_factor"] == 1.0e04
     assert len(output["samples"][0]["captures"]) == 5
+    settings = output["samples"][0]["settings"]
+    assert (settings["camera_level"], settings["detection_threshold"], settings["shutter"]) == (11, 5, 890)
+    assert (settings["videos"], settings["frames"], settings["temperature_c"]) == (5, 499, 22.0)
 
 
 def test_readable_summary_with_plate_map():

@@ -25,6 +25,7 @@ OUTPUT_KEYS = {
     "captures",
     "histogram",
     "computed",
+    "settings",
 }
 CAPTURE_KEYS = {
     "name",

@@ -10,6 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from evlims.characterization.models import ImagingResult, MarkerResult, Measurement, ParticleAnalysis
+from evlims.compliance.evidence import experiment_documents, preparations_with_evidence
 from evlims.core.models import AuditEvent, Role
 from evlims.instruments import services as instrument_services
 from evlims.instruments.models import Ingestion, RawFile
@@ -279,6 +280,27 @@ def test_commit_with_mapping_and_dilution_records_the_stock_concentration(member
     assert "1 result recorded" in html and 'id="ingestion-results"' in html
     assert reverse("evlims:preparation-detail", args=[preparation.pk]) in html
     assert 'id="mapping-form"' not in html
+
+
+def test_committed_nta_file_keeps_the_analyser_settings_it_records(member_client, preparation):
+    ingestion = upload(member_client, instrument_path(NANOSIGHT_FULL)).context["ingestion"]
+    commit(member_client, ingestion, {"preparation_0": "EVP-W1", "dilution_0": "200"})
+    analysis = ParticleAnalysis.objects.get()
+    assert analysis.settings == ingestion.parsed["samples"][0]["settings"]
+    [document] = experiment_documents(preparations_with_evidence([preparation.pk])).values()
+    settings = document["characterization"]["particle_analysis"][0]["settings"]
+    named = ("camera_level", "detection_threshold", "shutter", "frames", "videos", "temperature_c")
+    assert settings == {name: analysis.settings[name] for name in named}
+    assert (settings["camera_level"], settings["videos"], settings["frames"]) == (14, 5, 1498)
+
+
+def test_committed_zetaview_file_gives_its_sensitivity_as_the_camera_level(member_client, preparation):
+    ingestion = upload(member_client, instrument_path(ZETAVIEW)).context["ingestion"]
+    commit(member_client, ingestion, {"preparation_0": "EVP-W1"})
+    assert ParticleAnalysis.objects.get().settings["sensitivity"] == 78
+    [document] = experiment_documents(preparations_with_evidence([preparation.pk])).values()
+    settings = document["characterization"]["particle_analysis"][0]["settings"]
+    assert settings == {"camera_level": 78, "shutter": 100, "temperature_c": 24.08}
 
 
 def test_samples_left_unmapped_are_not_recorded(member_client, preparation):

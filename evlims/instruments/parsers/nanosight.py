@@ -14,7 +14,7 @@ from datetime import datetime
 from statistics import fmean
 
 from .errors import ParseError
-from .results import Capture, Histogram, ParticleParseResult, ParticleSample
+from .results import Capture, Histogram, ParticleParseResult, ParticleSample, whole
 from .text import Row, normalise_label, parse_number, read_rows, require_number
 
 FORMAT = "nanosight"
@@ -34,6 +34,25 @@ _STATISTIC_ROWS = {
 _BENIGN_VERDICTS = {"ok", "no", ""}
 _COMBINED_REMARK = re.compile(r"created from combined experiments\s*:\s*(.*)", re.IGNORECASE)
 _CAPTURE_INDEX_SUFFIX = re.compile(r"[_ -]?\d+$")
+# Setting cells that state nothing.
+_NOT_STATED = {"unknown", "notrecorded"}
+# Analyser settings carried into each sample: (stored key, section, row labels, how the captures combine).
+# "same": carried when every capture of the sample agrees; "valid": the same, over its valid captures only
+# (a failed video analyses 0 frames); "mean": the captures' mean (temperature drifts from video to video).
+_SETTINGS = (
+    ("camera_level", "conditions", ("Camera Level",), "same"),
+    ("detection_threshold", "settings", ("Detection Threshold",), "same"),
+    ("shutter", "conditions", ("Slider Shutter",), "same"),
+    ("shutter_ms", "conditions", ("Shutter/ms",), "same"),
+    ("slider_gain", "conditions", ("Slider Gain",), "same"),
+    ("camera_type", "conditions", ("Camera Type",), "same"),
+    ("laser_type", "conditions", ("Laser Type",), "same"),
+    ("frame_rate_fps", "conditions", ("Frame rate",), "same"),
+    ("syringe_pump_speed", "conditions", ("Syringe Pump Speed",), "same"),
+    ("frames", "settings", ("Total frames analysed", "Total frames analyzed"), "valid"),
+    ("temperature_c", "conditions", ("Temperature",), "mean"),
+    ("viscosity_cp", "conditions", ("Viscosity",), "mean"),
+)
 
 
 def sniff(text: str) -> bool:
@@ -286,23 +305,24 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
             "named in Remarks; confirm the grouping. The instrument's Average column spans all samples and is "
             "not attributed to any of them."
         )
+    settings = _capture_settings(layout, count, decimal)
     samples = []
     for sample_name in sample_names:
         indexes = [index for index, name in enumerate(names) if assignment[name] == sample_name]
-        samples.append(
-            _build_sample(
-                sample_name,
-                indexes,
-                captures,
-                recorded_dilutions,
-                _dilution_option(dilution_factor, sample_name),
-                instrument_average if len(sample_names) == 1 else None,
-                bins,
-                columns,
-                average_column if len(sample_names) == 1 else None,
-                warnings,
-            )
+        sample = _build_sample(
+            sample_name,
+            indexes,
+            captures,
+            recorded_dilutions,
+            _dilution_option(dilution_factor, sample_name),
+            instrument_average if len(sample_names) == 1 else None,
+            bins,
+            columns,
+            average_column if len(sample_names) == 1 else None,
+            warnings,
         )
+        sample.settings = _sample_settings(sample_name, indexes, captures, settings, warnings)
+        samples.append(sample)
 
     software = _detail(layout, "Software Version")
     created_with = rows[1].label.removeprefix("Created with").strip() if len(rows) > 1 else ""
@@ -332,6 +352,41 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
     if time_captured and metadata["time_captured"] is None:
         warnings.append(f"Time Captured '{time_captured}' is not in the expected 'HH:MM:SS DD/MM/YYYY' form.")
     return ParticleParseResult(FORMAT, software, warnings, metadata, samples)
+
+
+def _capture_settings(layout: _Layout, count: int, decimal: str) -> dict[str, tuple[str, str, list]]:
+    """Each setting the file records: stored key -> (how to combine, row label, value per capture)."""
+    table = {}
+    for key, section, labels, how in _SETTINGS:
+        row = _row(layout, section, *labels, required=False)
+        if row is None:
+            continue
+        values = []
+        for index in range(count):
+            cell = row.cell(index + 1)
+            number = parse_number(cell, decimal)
+            text = None if normalise_label(cell) in _NOT_STATED else cell or None
+            values.append(whole(number) if number is not None else text)
+        table[key] = (how, row.label, values)
+    return table
+
+
+def _sample_settings(name: str, indexes: list[int], captures: list[Capture], table: dict, warnings: list) -> dict:
+    settings: dict = {"videos": len(indexes)}
+    for key, (how, label, values) in table.items():
+        present = [values[i] for i in indexes if values[i] is not None and (how != "valid" or captures[i].valid)]
+        if how == "mean":
+            numbers = [value for value in present if not isinstance(value, str)]
+            if numbers:
+                settings[key] = round(fmean(numbers), 6)
+        elif len(set(present)) == 1:
+            settings[key] = present[0]
+        elif present:
+            differing = ", ".join(str(value) for value in dict.fromkeys(present))
+            warnings.append(
+                f"Sample '{name}': its captures differ in {label} ({differing}); the setting is not carried."
+            )
+    return settings
 
 
 def _instrument_verdicts(layout: _Layout, names: list[str]) -> list[str]:

@@ -58,6 +58,11 @@ class ParticleSample:
     ``concentration_per_ml`` is the stock concentration: the mean of valid captures, multiplied by
     ``dilution_factor`` unless the file already applied it. When no dilution is known
     (``dilution_factor`` is None) it is the concentration as measured.
+
+    ``settings`` holds the analyser settings the file records for these captures, under the keys
+    particle results store them (``camera_level`` or ``sensitivity``, ``detection_threshold``,
+    ``shutter``, ``frames``, ``videos``, ``temperature_c``, plus instrument-specific ones); values are
+    numbers or text, never lists, and a setting the file does not state is absent.
     """
 
     name: str
@@ -68,6 +73,7 @@ class ParticleSample:
     captures: list[Capture]
     histogram: Histogram
     computed: list[str] = field(default_factory=list)
+    settings: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -79,7 +85,13 @@ class ParticleSample:
             "captures": [capture.to_dict() for capture in self.captures],
             "histogram": self.histogram.to_dict(),
             "computed": list(self.computed),
+            "settings": dict(self.settings),
         }
+
+
+def whole(value: float | None) -> float | int | None:
+    """A level, count or threshold as the instrument shows it: 14, not 14.0."""
+    return int(value) if value is not None and float(value).is_integer() else value
 
 
 @dataclass

@@ -15,7 +15,7 @@ import re
 from datetime import datetime
 
 from .errors import ParseError
-from .results import Capture, Histogram, ParticleParseResult, ParticleSample
+from .results import Capture, Histogram, ParticleParseResult, ParticleSample, whole
 from .size_stats import size_statistics
 from .text import Row, normalise_label, normalise_newlines, parse_number, read_rows, require_number
 
@@ -26,6 +26,22 @@ _TABLE_HEADER = "sizenm"
 _SEPARATOR_VALUE = -1.0
 _SPAN_FRACTION = 0.99
 _SOFTWARE_VERSION = re.compile(r"version\s+([^)]+)\)", re.IGNORECASE)
+# "Camera:  FpSec 30 #Cycles 2 FRate 30,000000": frames per second, cycles per position, frame rate.
+_CAMERA = re.compile(r"fpsec\s+(?P<fpsec>\S+)|#cycles\s+(?P<cycles>\S+)|frate\s+(?P<frate>\S+)", re.IGNORECASE)
+# Analyser settings carried into the sample: stored key -> header key. Sensitivity is ZetaView's camera level.
+_SETTINGS = {
+    "sensitivity": "Sensitivity",
+    "shutter": "Shutter",
+    "gain": "Gain",
+    "temperature_c": "Temperature",
+    "viscosity_mpa_s": "Viscosity",
+    "laser_wavelength_nm": "Laser Wavelength nm",
+    "minimum_brightness": "Minimum Brightness",
+    "minimum_area": "Minimum Area",
+    "maximum_area": "Maximum Area",
+    "minimum_trace_length": "Minimum Tracelength",
+}
+_MEASURED_SETTINGS = {"temperature_c", "viscosity_mpa_s"}
 
 
 def sniff(text: str) -> bool:
@@ -213,6 +229,7 @@ def parse(text: str, *, dilution_factor=None) -> ParticleParseResult:
         captures=[capture],
         histogram=Histogram(centres, [value * scale for value in cell_concentrations]),
         computed=["concentration_per_ml", "histogram"],
+        settings=_settings(header, decimal, traces),
     )
     software = _value(header, "Software") or _value(header, "Analyze") or None
     return ParticleParseResult(FORMAT, software, warnings, _metadata(header, decimal, traces), [sample])
@@ -230,6 +247,35 @@ def _supplied_dilution(value) -> float | None:
     return float(value)
 
 
+def _header_number(header: dict, key: str, decimal: str) -> float | None:
+    """A header value as a number, or None when it is absent or not a number (NaN)."""
+    values = header.get(normalise_label(key))
+    return parse_number(values[0][0], decimal) if values and values[0] else None
+
+
+def _settings(header: dict, decimal: str, traces: float | None) -> dict:
+    """The analyser settings the header records, under the keys particle results store them."""
+    settings: dict = {}
+    for key, label in _SETTINGS.items():
+        value = _header_number(header, label, decimal)
+        if value is not None:
+            settings[key] = value if key in _MEASURED_SETTINGS else whole(value)
+    if traces is not None:
+        settings["number_of_traces"] = whole(traces)
+    camera = {
+        name: parse_number(value, decimal)
+        for match in _CAMERA.finditer(_value(header, "Camera"))
+        for name, value in match.groupdict().items()
+        if value is not None
+    }
+    frame_rate = camera.get("frate") if camera.get("frate") is not None else camera.get("fpsec")
+    if frame_rate is not None:
+        settings["frame_rate_fps"] = whole(frame_rate)
+    if camera.get("cycles") is not None:
+        settings["cycles"] = whole(camera["cycles"])
+    return settings
+
+
 def _metadata(header: dict, decimal: str, traces: float | None) -> dict:
     date, time = _value(header, "Date"), _value(header, "Time")
     try:
@@ -240,8 +286,7 @@ def _metadata(header: dict, decimal: str, traces: float | None) -> dict:
     version = _SOFTWARE_VERSION.search(software)
 
     def number(key: str) -> float | None:
-        values = header.get(normalise_label(key))
-        return parse_number(values[0][0], decimal) if values and values[0] else None
+        return _header_number(header, key, decimal)
 
     return {
         "instrument": "ZetaView",
