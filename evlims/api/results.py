@@ -632,6 +632,15 @@ NTA_PARTICLE = {
     "d50_nm": 72.5,
     "d90_nm": 134.3,
     "computed": ["concentration_per_ml"],
+    "settings": {
+        "videos": 5,
+        "camera_level": 16,
+        "detection_threshold": 5,
+        "shutter": 1300,
+        "frames": 1498,
+        "temperature_c": 26.77,
+        "viscosity_cp": 0.854,
+    },
     "captures": [
         {
             "name": "EMT1 d200 2021-04-01 15-43-10",
