@@ -208,6 +208,13 @@ class MappingInputSerializer(serializers.Serializer):
         allow_null=True,
         help_text="{sample name: dilution factor}, for particle samples whose file records none.",
     )
+    calibration = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Particle files: how the analyser was calibrated (e.g. 100 nm polystyrene beads, 2026-01-05); "
+        "no export records it.",
+    )
 
     def validate(self, attrs):
         if not attrs.get("mapping"):
@@ -228,6 +235,13 @@ class FileUploadInputSerializer(serializers.Serializer):
         "answer is the preview; commit it later at /ingestions/{id}/commit/.",
     )
     dilutions = JSONObjectField(required=False, allow_null=True, help_text="{sample name: dilution factor}.")
+    calibration = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Particle files: how the analyser was calibrated (e.g. 100 nm polystyrene beads, 2026-01-05); "
+        "no export records it.",
+    )
     plate_map = JSONObjectField(
         required=False, allow_null=True, help_text="Plate readers: which wells hold standards, blanks and samples."
     )
@@ -569,7 +583,7 @@ def failed_upload_response(ingestion, *, replayed=False):
     return Response(body, status=status.HTTP_400_BAD_REQUEST, headers=replay_headers(replayed))
 
 
-def commit_mapping(request, ingestion, mapping: dict, dilutions: dict):
+def commit_mapping(request, ingestion, mapping: dict, dilutions: dict, calibration: str = ""):
     """Commit a previewed file, with every refusal put on the sample it concerns (``mapping.<name>``)."""
     if is_instrument(request.user) and ingestion.instrument_id != request.user.instrument.pk:
         raise exceptions.PermissionDenied("An instrument key commits only its own instrument's uploads.")
@@ -592,7 +606,11 @@ def commit_mapping(request, ingestion, mapping: dict, dilutions: dict):
     actor, instrument = actor_and_instrument(request)
     try:
         return file_ingestion.file_commit(
-            actor=actor or instrument, ingestion=ingestion, mapping=mapping, dilutions=dilutions
+            actor=actor or instrument,
+            ingestion=ingestion,
+            mapping=mapping,
+            dilutions=dilutions,
+            calibration=calibration,
         )
     except DjangoValidationError as error:
         raise exceptions.ValidationError(_commit_errors(error, names, mapping))
@@ -932,7 +950,9 @@ class FileUploadApi(ScopedApi):
             return failed_upload_response(ingestion, replayed=replayed)
         if data.get("mapping") and ingestion.status == Ingestion.Status.PREVIEW:
             try:
-                ingestion = commit_mapping(request, ingestion, data["mapping"], data["dilutions"])
+                ingestion = commit_mapping(
+                    request, ingestion, data["mapping"], data["dilutions"], data.get("calibration", "")
+                )
             except exceptions.ValidationError as error:
                 # The file stays stored and previewed: say which ingestion to commit once corrected.
                 detail = dict(error.detail) | {"ingestion": ingestion.pk}
@@ -1016,7 +1036,7 @@ class IngestionCommitApi(ScopedObjectApi):
     def post(self, request, *args, **kwargs):
         ingestion = self.get_object()
         data = self.validated_input(MappingInputSerializer)
-        commit_mapping(request, ingestion, data["mapping"], data["dilutions"])
+        commit_mapping(request, ingestion, data["mapping"], data["dilutions"], data.get("calibration", ""))
         return ingestion_detail_response(self, selectors.ingestion_get(request.user, ingestion.pk))
 
 

@@ -115,7 +115,9 @@ def _mean_of_valid(captures, field):
     return fmean(values) if values else None
 
 
-def particle_document(sample: dict, parsed: dict, preparation: str, dilution_factor=None) -> dict:
+def particle_document(
+    sample: dict, parsed: dict, preparation: str, dilution_factor=None, calibration: str = ""
+) -> dict:
     """A parsed particle sample as a result document. A dilution given at upload is applied only when the
     file did not already apply one; sample-level sizes absent from the file are means of valid captures; the
     analyser settings the file records (camera level, threshold, frames, videos, temperature…) come along.
@@ -149,6 +151,9 @@ def particle_document(sample: dict, parsed: dict, preparation: str, dilution_fac
                 computed.append(field)
         particle[field] = value
     particle["computed"] = sorted(set(computed))
+    if calibration:
+        # Files do not record how the analyser was calibrated: the person committing the file says it.
+        particle["calibration"] = calibration
     return {
         "kind": "particle",
         "method": particle["technique"],
@@ -173,7 +178,9 @@ def protein_document(sample: dict, parsed: dict, preparation: str) -> dict:
     }
 
 
-def documents_from_parsed(parsed: dict, mapping: dict, dilutions: dict | None = None) -> list[dict]:
+def documents_from_parsed(
+    parsed: dict, mapping: dict, dilutions: dict | None = None, calibration: str = ""
+) -> list[dict]:
     """Result documents for the samples the user mapped ({sample name: preparation barcode}); unmapped
     samples (e.g. beads or standards) are left out on purpose."""
     documents = []
@@ -182,16 +189,24 @@ def documents_from_parsed(parsed: dict, mapping: dict, dilutions: dict | None = 
         if not preparation:
             continue
         if parsed["format"] in PARTICLE_FORMATS:
-            documents.append(particle_document(sample, parsed, preparation, (dilutions or {}).get(sample["name"])))
+            dilution = (dilutions or {}).get(sample["name"])
+            documents.append(particle_document(sample, parsed, preparation, dilution, calibration))
         elif "protein_ug_per_ml" in sample:
             documents.append(protein_document(sample, parsed, preparation))
     return documents
 
 
 def file_commit(
-    *, actor, ingestion: Ingestion, mapping: dict, dilutions: dict | None = None, reason: str = ""
+    *,
+    actor,
+    ingestion: Ingestion,
+    mapping: dict,
+    dilutions: dict | None = None,
+    calibration: str = "",
+    reason: str = "",
 ) -> Ingestion:
-    """Turn a previewed file into results, all or nothing. Committing twice changes nothing."""
+    """Turn a previewed file into results, all or nothing. Committing twice changes nothing. ``calibration``
+    (particle files) says how the analyser was calibrated, which no export records."""
     with transaction.atomic():
         ingestion = (
             Ingestion.objects.select_for_update(of=("self",))
@@ -208,7 +223,7 @@ def file_commit(
         unknown = sorted(set(mapping) - known)
         if unknown:
             raise ValidationError({"mapping": f"Not samples of this file: {', '.join(map(str, unknown))}."})
-        documents = documents_from_parsed(ingestion.parsed, mapping, dilutions)
+        documents = documents_from_parsed(ingestion.parsed, mapping, dilutions, calibration)
         if not documents:
             raise ValidationError({"mapping": "Map at least one sample of the file to a preparation."})
         results = validate_results(documents)

@@ -118,6 +118,32 @@ def test_an_uploaded_nta_file_brings_its_analyser_settings_into_the_experiment_d
     assert "calibration" not in particle  # not in the file: a person records it
 
 
+def test_the_calibration_no_export_records_is_given_at_commit(write_key_api, staff_api, evidence):
+    """MISEV2023 asks how the analyser was calibrated; the file cannot say, so the upload (or the later commit)
+    takes it and it reaches the experiment document with the file's own settings."""
+    preparation = evidence.spare_preparation
+    calibration = "100 nm polystyrene beads, checked 2026-01-05"
+    at_upload = upload(
+        write_key_api, NTA_FILE, mapping={"d200": preparation.barcode}, dilutions={"d200": 200}, calibration=calibration
+    )
+    assert at_upload.status_code == 201, at_upload.json()
+    [document] = experiment_documents(preparations_with_evidence([preparation.pk])).values()
+    [particle] = document["characterization"]["particle_analysis"]
+    assert particle["calibration"] == calibration and particle["settings"]["camera_level"] == 14
+
+    preview = upload(write_key_api, NTA_FILE)
+    assert preview.status_code == 201 and preview.json()["status"] == "preview"
+    other = evidence.preparation
+    committed = staff_api.post(
+        f"/api/v1/ingestions/{preview.json()['id']}/commit/",
+        {"mapping": {"d200": other.barcode}, "dilutions": {"d200": 200}, "calibration": "beads, same day"},
+        format="json",
+    )
+    assert committed.status_code == 200, committed.json()
+    stored = ParticleAnalysis.objects.get(measurement__ingestion_id=preview.json()["id"])
+    assert (stored.measurement.preparation, stored.calibration) == (other, "beads, same day")
+
+
 def test_file_upload_retry_replays_and_writes_nothing(write_key_api, evidence):
     mapping = {"d200": evidence.spare_preparation.barcode}
     first = upload(write_key_api, NTA_FILE, key="file-1", mapping=mapping)

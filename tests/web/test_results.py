@@ -294,6 +294,19 @@ def test_committed_nta_file_keeps_the_analyser_settings_it_records(member_client
     assert (settings["camera_level"], settings["videos"], settings["frames"]) == (14, 5, 1498)
 
 
+def test_the_person_committing_a_particle_file_gives_the_calibration_it_does_not_record(member_client, preparation):
+    ingestion = upload(member_client, instrument_path(NANOSIGHT_FULL)).context["ingestion"]
+    page = member_client.get(reverse("evlims:ingestion-detail", args=[ingestion.pk]))
+    assert "Calibration of the analyser" in page.content.decode()
+    commit(
+        member_client,
+        ingestion,
+        {"preparation_0": "EVP-W1", "dilution_0": "200", "calibration": "100 nm beads, checked the same day"},
+    )
+    [document] = experiment_documents(preparations_with_evidence([preparation.pk])).values()
+    assert document["characterization"]["particle_analysis"][0]["calibration"] == "100 nm beads, checked the same day"
+
+
 def test_committed_zetaview_file_gives_its_sensitivity_as_the_camera_level(member_client, preparation):
     ingestion = upload(member_client, instrument_path(ZETAVIEW)).context["ingestion"]
     commit(member_client, ingestion, {"preparation_0": "EVP-W1"})

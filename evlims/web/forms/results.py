@@ -171,6 +171,14 @@ class IngestionMappingForm(forms.Form):
                     label=f"Dilution factor for {sample.get('name')}",
                     help_text="The file records none: its concentrations are as measured in the cell.",
                 )
+        if particle:
+            self.fields["calibration"] = forms.CharField(
+                required=False,
+                max_length=200,
+                label="Calibration of the analyser",
+                help_text="How it was calibrated, e.g. 100 nm polystyrene beads checked on 2026-01-05 (the file "
+                "does not record it; MISEV2023 asks for it).",
+            )
 
     def rows(self):
         """(sample, preparation field, dilution field or None) per sample, for the template."""

@@ -153,7 +153,13 @@ def _commit_errors(form: IngestionMappingForm, error: ValidationError, mapping: 
 def _commit(request, ingestion, form) -> bool:
     mapping = form.mapping()
     try:
-        file_ingestion.file_commit(actor=request.user, ingestion=ingestion, mapping=mapping, dilutions=form.dilutions())
+        file_ingestion.file_commit(
+            actor=request.user,
+            ingestion=ingestion,
+            mapping=mapping,
+            dilutions=form.dilutions(),
+            calibration=form.cleaned_data.get("calibration", ""),
+        )
     except ValidationError as error:
         _commit_errors(form, error, mapping)
         return False
