@@ -9,6 +9,7 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, extend_schema_f
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from ..core.ids import parse_id
 from ..core.models import Project
 from ..isolation import services
 from ..isolation.models import EVPreparation, IsolationRun, ProtocolVersion
@@ -143,7 +144,8 @@ class AliquotReferenceField(serializers.Field):
         if isinstance(data, bool):
             self.fail("unknown", value=data)
         if isinstance(data, int) or (isinstance(data, str) and data.strip().isdigit()):
-            aliquot = aliquots.filter(pk=int(data)).first()
+            pk = parse_id(data.strip() if isinstance(data, str) else data)
+            aliquot = aliquots.filter(pk=pk).first() if pk is not None else None
         elif isinstance(data, str):
             aliquot = aliquots.filter(barcode=data.strip()).first()
         else:

@@ -7,6 +7,7 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.fields.json import KT
 
 from ..core.errors import NotFound
+from ..core.ids import parse_id
 from ..core.paging import attach, count_of
 from ..core.tenancy import visible_lab_ids
 from ..instruments.models import Ingestion, Instrument, RawFile
@@ -17,7 +18,6 @@ from .models import Measurement, SizeBin
 # How many of a lab's preparations the mapping form suggests; any other barcode can still be typed.
 SUGGESTED_PREPARATIONS = 500
 RUN_CHOICES = 30
-MAX_ID = 2**63 - 1
 COUNTED_KINDS = (Measurement.Kind.PARTICLE, Measurement.Kind.PROTEIN, Measurement.Kind.MARKER, Measurement.Kind.IMAGING)
 
 
@@ -86,8 +86,8 @@ def runs_with_preparations(user, selected=None):
     of runs; rendering each as an option cost more than reading the page."""
     runs = IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user))
     offered = Q(pk__in=Subquery(runs.order_by("-created_at", "-id").values("pk")[:RUN_CHOICES]))
-    if isinstance(selected, str) and selected.isdigit() and int(selected) <= MAX_ID:
-        offered |= Q(pk=int(selected))
+    if isinstance(selected, str) and parse_id(selected) is not None:
+        offered |= Q(pk=parse_id(selected))
     return runs.filter(offered).order_by("-created_at", "-id")
 
 

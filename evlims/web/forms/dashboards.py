@@ -8,6 +8,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from ...core.ids import parse_id
 from ...core.models import Lab
 from ...core.tenancy import labs_where, visible_lab_ids
 from ...isolation.models import IsolationRun
@@ -50,7 +51,7 @@ class PreparationIdsField(forms.MultipleChoiceField):
     """Preparation ids ticked in the table; which of them the user may see is decided by the selector."""
 
     def valid_value(self, value):
-        return str(value).isdigit()
+        return parse_id(str(value)) is not None
 
 
 class ComparisonFilterForm(forms.Form):

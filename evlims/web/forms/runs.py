@@ -15,6 +15,7 @@ from django.db.models import Q
 import protocols as protocol_library
 from protocols import UnitParseError
 
+from ...core.ids import parse_id
 from ...core.tenancy import WRITER_ROLES, labs_where, visible_lab_ids
 from ...isolation import selectors as isolation_selectors
 from ...isolation.models import IsolationRun
@@ -160,7 +161,7 @@ class RunPlanForm(forms.Form):
         # Barcodes are stored upper-case; scanners and people do not always type them so.
         typed = {barcode for _, barcode, _ in scanned} | {barcode.upper() for _, barcode, _ in scanned}
         by_barcode = {a.barcode.upper(): a for a in available.filter(barcode__in=typed)} if scanned else {}
-        ticked_ids = [int(pk) for pk, _ in ticked if pk.isdigit()]
+        ticked_ids = [pk for pk in (parse_id(pk) for pk, _ in ticked) if pk is not None]
         by_id = {a.pk: a for a in available.filter(pk__in=ticked_ids)} if ticked_ids else {}
         inputs, line_errors, ticked_errors, seen = [], [], [], {}
         for number, barcode, volume_text in scanned:
@@ -172,7 +173,7 @@ class RunPlanForm(forms.Form):
             problem, volume = self._input(aliquot, volume_text, cleaned["default_volume"], seen)
             (line_errors.append(f"{where}: {problem}") if problem else inputs.append((aliquot, volume)))
         for pk, volume_text in ticked:
-            aliquot = by_id.get(int(pk)) if pk.isdigit() else None
+            aliquot = by_id.get(parse_id(pk))
             if aliquot is None:
                 ticked_errors.append(f"Ticked aliquot {pk} is not in your labs.")
                 continue

@@ -3,6 +3,7 @@
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
+from ...core.ids import parse_id
 from ...labels import code128_svg, label_for, labels_pdf, qr_svg
 from ...samples import selectors
 from .common import member_view
@@ -13,7 +14,7 @@ MAX_LABELS = 960  # forty A4 sheets; more is almost certainly a mistaken selecti
 @member_view
 def label_sheet(request):
     raw_ids = request.GET.getlist("aliquot")
-    ids = {int(value) for value in raw_ids if value.isdigit()}
+    ids = {parse_id(value) for value in raw_ids} - {None}
     problems = []
     if len(ids) != len(set(raw_ids)):
         problems.append("Some selected aliquot ids are not valid and were left out.")

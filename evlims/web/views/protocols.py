@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 
 import protocols as protocol_library
 
+from ...core.ids import parse_id
 from ...core.tenancy import REVIEWER_ROLES, WRITER_ROLES, labs_where, role_in
 from ...isolation import selectors, services
 from ...isolation.models import ProtocolVersion
@@ -169,13 +170,13 @@ def side_by_side(left: str, right: str) -> list[dict]:
 @member_view
 def version_compare(request, pk):
     left = scoped(selectors.protocol_version_get, request.user, pk)
-    other_id = request.GET.get("with", "")
+    other_id = parse_id(request.GET.get("with", ""))
     candidates = (
         selectors.protocol_versions_for(request.user).exclude(pk=left.pk).order_by("protocol__slug", "created_at")
     )
     right = None
-    if other_id.isdigit():
-        right = scoped(selectors.protocol_version_get, request.user, int(other_id))
+    if other_id is not None:
+        right = scoped(selectors.protocol_version_get, request.user, other_id)
     context = {"left": left, "right": right, "candidates": candidates}
     if right is not None:
         left_text, right_text = canonical_yaml(left), canonical_yaml(right)
@@ -231,8 +232,9 @@ def protocol_editor(request):
     user = request.user
     initial = {}
     source = None
-    if request.method == "GET" and request.GET.get("from", "").isdigit():
-        source = scoped(selectors.protocol_version_get, user, int(request.GET["from"]))
+    source_id = parse_id(request.GET.get("from", ""))
+    if request.method == "GET" and source_id is not None:
+        source = scoped(selectors.protocol_version_get, user, source_id)
         taken = set(source.protocol.versions.values_list("version", flat=True))
         initial["source_text"] = editable_yaml(source, new_version=next_version(source.version, taken))
         if source.protocol.lab_id in labs_where(user, WRITER_ROLES):

@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from ...core.ids import parse_id
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...isolation import selectors, services
 from ..forms.protocols import STEP_FIELD_KEY
@@ -137,7 +138,7 @@ def run_detail(request, pk):
 def run_new(request):
     ensure_writer(request.user)
     initial = {}
-    if request.method == "GET" and request.GET.get("version", "").isdigit():
+    if request.method == "GET" and parse_id(request.GET.get("version", "")) is not None:
         initial["protocol_version"] = request.GET["version"]
     form = RunPlanForm(request.POST or None, initial=initial, user=request.user)
     picker = AliquotFilterForm(request.GET or None, prefix="find", user=request.user)

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
+from ...core.ids import parse_id
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...samples import selectors, services
 from ...samples.models import Aliquot
@@ -66,12 +67,12 @@ def _form_context(form, **extra):
 def _intake_initial(request) -> dict:
     """Donor (and its project) preselected when intake is opened from a donor's page: `?donor=<id>`.
     Only a donor the form offers (the user's writable labs) is preselected; anything else opens it blank."""
-    donor_id = request.GET.get("donor", "")
-    if request.method != "GET" or not donor_id.isdigit():
+    donor_id = parse_id(request.GET.get("donor", ""))
+    if request.method != "GET" or donor_id is None:
         return {}
     donor = (
         selectors.donors_for(request.user)
-        .filter(pk=int(donor_id), lab_id__in=labs_where(request.user, WRITER_ROLES))
+        .filter(pk=donor_id, lab_id__in=labs_where(request.user, WRITER_ROLES))
         .first()
     )
     if donor is None:

@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
+from ...core.ids import parse_id
 from ...samples import selectors, services
 from ..forms.aliquots import position_label
 from ..forms.storage import StorageUnitForm
@@ -48,8 +49,8 @@ def box_detail(request, pk):
 @member_view
 def box_picker(request):
     """The grid of a box with its free cells selectable; loaded into the move form when a box is chosen."""
-    box_id = request.GET.get("box", "")
-    box = scoped(selectors.box_get, request.user, box_id) if box_id.isdigit() else None
+    box_id = parse_id(request.GET.get("box", ""))
+    box = scoped(selectors.box_get, request.user, box_id) if box_id is not None else None
     context = {"box": box}
     if box is not None:
         context |= {"rows": grid_rows(box), "columns": range(1, box.columns + 1)}
