@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+# A message names the problem, never echoes a whole value: a hostile document must not make the answer huge.
+MAX_MESSAGE_CHARS = 300
+# ``str()`` of the error lists this many problems, then counts the rest.
+MAX_LISTED_ERRORS = 20
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """``text`` cut to ``limit`` characters, the cut marked with an ellipsis."""
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
 
 def describe_location(step: int | None, method: str | None, field: str | None) -> str:
     parts = []
@@ -18,7 +29,7 @@ def issue(step: int | None, method: str | None, field: str | None, problem: str)
         "step": step,
         "method": method,
         "field": field,
-        "message": f"{describe_location(step, method, field)}: {problem}",
+        "message": shorten(f"{describe_location(step, method, field)}: {problem}"),
     }
 
 
@@ -34,4 +45,7 @@ class ProtocolValidationError(ValueError):
         self.errors = errors
         self.source = source
         prefix = f"{source}: " if source else ""
-        super().__init__(prefix + "; ".join(error["message"] for error in errors))
+        listed = [shorten(error["message"]) for error in errors[:MAX_LISTED_ERRORS]]
+        if len(errors) > MAX_LISTED_ERRORS:
+            listed.append(f"and {len(errors) - MAX_LISTED_ERRORS} more problems")
+        super().__init__(prefix + "; ".join(listed))

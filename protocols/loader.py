@@ -8,7 +8,7 @@ from pathlib import Path
 import yaml
 from jsonschema import Draft202012Validator
 
-from protocols.errors import ProtocolValidationError, issue
+from protocols.errors import ProtocolValidationError, issue, shorten
 from protocols.hashing import content_hash
 from protocols.misev import MisevClass, misev_class
 from protocols.schemas import document_schema
@@ -164,16 +164,45 @@ def _with_hash(definition: ProtocolDefinition) -> ProtocolDefinition:
     return replace(definition, content_hash=content_hash(hashed_content(definition)))
 
 
+class ProtocolYAMLLoader(yaml.SafeLoader):
+    """YAML's safe loader without anchors and aliases (``&name`` / ``*name``).
+
+    A protocol never needs them, and a few hundred bytes of nested aliases expand to gigabytes once composed
+    (the "billion laughs"): the document is refused at the first anchor or alias, before anything is expanded.
+    """
+
+    def compose_node(self, parent, index):
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "anchors and aliases (&name, *name) are not allowed in a protocol; write each value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def yaml_problem(error: yaml.YAMLError) -> str:
+    """What is wrong with the YAML and where (line and column), in a message of bounded length."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "an unknown line"
+    return shorten(f"invalid YAML at {where}: {getattr(error, 'problem', None) or error}")
+
+
+def load_protocol_yaml(text):
+    """Parse protocol YAML (text or an open file) into plain data; raises yaml.YAMLError, anchors included."""
+    return yaml.load(text, Loader=ProtocolYAMLLoader)  # noqa: S506 - a SafeLoader subclass
+
+
 def load_protocol_file(path: str | Path) -> ProtocolDefinition:
     """Read and validate one protocol YAML file."""
     path = Path(path)
     try:
         with path.open(encoding="utf-8") as handle:
-            data = yaml.safe_load(handle)
+            data = load_protocol_yaml(handle)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "unknown line"
-        raise ProtocolValidationError([issue(None, None, None, f"invalid YAML at {where}: {error}")], str(path))
+        raise ProtocolValidationError([issue(None, None, None, yaml_problem(error))], str(path))
     return validate_protocol(data, source=str(path))
 
 

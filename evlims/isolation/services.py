@@ -13,7 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 
 import protocols as protocol_library
-from protocols.errors import ProtocolValidationError
+from protocols.errors import MAX_LISTED_ERRORS, ProtocolValidationError, shorten
+from protocols.loader import load_protocol_yaml
 from protocols.steps import canonicalise_params, validate_step
 
 from ..conf import evlims_settings
@@ -54,24 +55,29 @@ RUN_TRANSITIONS = {
 def _protocol_errors(error: ProtocolValidationError) -> ValidationError:
     """The library's step/field errors as a Django ValidationError keyed the way forms and the API show them."""
     by_field: dict[str, list[str]] = {}
-    for item in error.errors:
+    for item in error.errors[:MAX_LISTED_ERRORS]:
         key = (
             f"steps[{item['step']}].{item['field']}"
             if item.get("step") and item.get("field")
             else (item.get("field") or "definition")
         )
-        by_field.setdefault(key, []).append(item["message"])
+        by_field.setdefault(shorten(key, 120), []).append(shorten(item["message"]))
+    if len(error.errors) > MAX_LISTED_ERRORS:
+        by_field.setdefault("definition", []).append(
+            f"… and {len(error.errors) - MAX_LISTED_ERRORS} more problems; fix these first."
+        )
     return ValidationError(by_field)
 
 
 def parse_protocol_text(text: str):
     """YAML text → validated ProtocolDefinition, or a ValidationError naming the step and field."""
     try:
-        data = yaml.safe_load(text)
+        data = load_protocol_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise ValidationError({"source_text": f"Not valid YAML{where}: {getattr(exc, 'problem', exc)}"})
+        problem = shorten(getattr(exc, "problem", None) or exc)
+        raise ValidationError({"source_text": f"Not valid YAML{where}: {problem}"})
     if not isinstance(data, dict):
         raise ValidationError({"source_text": "A protocol is a YAML mapping with slug, version, title and steps."})
     try:
@@ -94,7 +100,8 @@ def _version_fields(definition, source_text: str) -> dict:
 
 @transaction.atomic
 def protocol_version_save_draft(*, actor, lab, source_text: str, reason: str = "") -> ProtocolVersion:
-    """A lab writes or uploads a protocol version. A draft may be replaced; anything else is frozen."""
+    """A lab writes or uploads a protocol version. A draft may be replaced (whoever replaces it becomes one of
+    its authors, who may not approve it); an approved or retired version number is never re-used."""
     ensure_can_write(actor, lab.pk)
     definition = parse_protocol_text(source_text)
     protocol, _ = Protocol.objects.get_or_create(
@@ -141,8 +148,10 @@ def protocol_version_approve(*, actor, version: ProtocolVersion, reason: str = "
     ensure_role(actor, lab.pk, REVIEWER_ROLES, "approve protocols")
     if version.status != ProtocolVersion.Status.DRAFT:
         raise ValidationError({"status": f"Only drafts can be approved; this one is {version.status}."})
-    if version.created_by_id == actor.pk:
-        raise ValidationError({"approved_by": "You wrote this version; another QA manager must approve it."})
+    from ..compliance.selectors import protocol_version_authors
+
+    if actor.pk in protocol_version_authors([version.pk]):
+        raise ValidationError({"approved_by": "You wrote or changed this version; another QA manager must approve it."})
     version.status = ProtocolVersion.Status.APPROVED
     version.approved_by, version.approved_at = actor, timezone.now()
     version.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])

@@ -12,13 +12,14 @@ import csv
 import io
 import zipfile
 from dataclasses import dataclass, field
+from xml.etree.ElementTree import ParseError as XMLParseError
 
 import openpyxl
 from openpyxl.comments import Comment
 from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 
-from ..core.spreadsheets import neutralise
+from ..core.spreadsheets import UnsafeWorkbook, check_xlsx, neutralise
 from .import_columns import COLUMNS, is_blank
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -125,9 +126,13 @@ MAX_MANIFEST_COLUMNS = len(COLUMNS) + 40
 
 def _read_xlsx(data: bytes, max_rows: int) -> ManifestTable:
     try:
+        check_xlsx(data)
+    except UnsafeWorkbook as error:
+        raise ManifestFileError(str(error))
+    try:
         # data_only=False: a formula is read as its text and never as a computed value.
         workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError):
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, XMLParseError):
         raise ManifestFileError("This is not a readable .xlsx workbook.")
     try:
         names = workbook.sheetnames
@@ -141,6 +146,8 @@ def _read_xlsx(data: bytes, max_rows: int) -> ManifestTable:
             for number, values in enumerate(_bounded(rows, max_rows), start=1)
         )
         return _table("xlsx", records, max_rows)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, XMLParseError) as error:
+        raise ManifestFileError(f"The .xlsx workbook is damaged ({type(error).__name__}).")
     finally:
         workbook.close()
 

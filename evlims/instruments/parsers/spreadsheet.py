@@ -6,11 +6,15 @@ import csv
 import io
 import zipfile
 from datetime import date, datetime, time
+from xml.etree.ElementTree import ParseError as XMLParseError
 
+from ...core.spreadsheets import UnsafeWorkbook, check_xlsx
 from .errors import ParseError
 
 # A worksheet larger than this is not an instrument export; the limit also bounds memory.
 MAX_CELLS = 2_000_000
+# What openpyxl raises on a damaged workbook; XML that does not parse (a DTD, entities) included.
+_DAMAGED = (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, EOFError, XMLParseError)
 
 
 def _cell_text(value) -> str:
@@ -30,8 +34,12 @@ def workbook_to_csv(data: bytes, sheet: str | None = None) -> str:
     from openpyxl import load_workbook
 
     try:
+        check_xlsx(data)
+    except UnsafeWorkbook as error:
+        raise ParseError(str(error))
+    try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, EOFError) as error:
+    except _DAMAGED as error:
         raise ParseError(f"the file looks like an Excel workbook but cannot be opened ({type(error).__name__})")
     try:
         if sheet is not None and sheet not in workbook.sheetnames:
@@ -48,7 +56,7 @@ def workbook_to_csv(data: bytes, sheet: str | None = None) -> str:
         return output.getvalue()
     except ParseError:
         raise
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, EOFError) as error:
+    except _DAMAGED as error:
         raise ParseError(f"the Excel workbook is damaged ({type(error).__name__})")
     finally:
         workbook.close()
