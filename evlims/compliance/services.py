@@ -95,9 +95,8 @@ def is_locked(preparation) -> bool:
 
 
 def _producers(review) -> set[int]:
-    """Users who produced the record under review: the submitter and the run operator."""
-    run = review.run or review.preparation.run
-    return {review.submitted_by_id, run.operator_id}
+    """Users who produced any part of the record under review (``selectors.review_producers``)."""
+    return selectors.review_producers(review)
 
 
 def _signed_content(review) -> dict:
