@@ -1,8 +1,11 @@
 """Evaluating preparations against the rule sets and the QA review with electronic signatures."""
 
+import datetime as dt
 import hashlib
 import json
 
+from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -99,6 +102,81 @@ def _producers(review) -> set[int]:
     return selectors.review_producers(review)
 
 
+# Wrong signature passwords are throttled like sign-ins: the limit and cool-off of django-axes when the site
+# sets them (AXES_FAILURE_LIMIT, AXES_COOLOFF_TIME in hours or a timedelta), else 5 and a quarter of an hour.
+SIGNATURE_FAILURE_LIMIT = 5
+SIGNATURE_COOLOFF = dt.timedelta(minutes=15)
+
+
+def _signature_failure_limit() -> int:
+    return int(getattr(settings, "AXES_FAILURE_LIMIT", SIGNATURE_FAILURE_LIMIT) or SIGNATURE_FAILURE_LIMIT)
+
+
+def _signature_cooloff() -> dt.timedelta:
+    value = getattr(settings, "AXES_COOLOFF_TIME", None)
+    if isinstance(value, dt.timedelta):
+        return value
+    if isinstance(value, int | float) and value > 0:
+        return dt.timedelta(hours=value)
+    return SIGNATURE_COOLOFF  # not set, or a callable / dotted path that needs a request
+
+
+def _failures_key(user) -> str:
+    # The account's creation time keeps a re-used id from inheriting another account's count.
+    joined = getattr(user, "date_joined", None)
+    return f"evlims:signature-failures:{user.pk}:{joined.timestamp() if joined else ''}"
+
+
+def _signature_lockout(user) -> dt.datetime | None:
+    """When signing opens again for ``user`` after too many wrong passwords, or None if it is open."""
+    failures = cache.get(_failures_key(user))
+    if not failures or failures["count"] < _signature_failure_limit():
+        return None
+    until = failures["last"] + _signature_cooloff()
+    return until if until > timezone.now() else None
+
+
+def _clock(moment: dt.datetime) -> str:
+    return f"{timezone.localtime(moment):%H:%M} ({timezone.get_current_timezone_name()})"
+
+
+def _audit_attempt(actor, review, action: str, *, meaning: str, **changes) -> None:
+    """A refused signing attempt, audited in a transaction of its own: the refusal that follows keeps it."""
+    with transaction.atomic():
+        record_event(
+            actor=actor, action=action, obj=review, lab=review.lab, changes={"meaning": str(meaning), **changes}
+        )
+
+
+def _check_signature_password(*, actor, review, password: str, meaning: str) -> None:
+    """Re-authentication for a signature. Each wrong password is counted and audited (in its own transaction,
+    so the refusal does not undo it); from the limit on, signing is refused, right password or not (and audited
+    as ``signature.refused_locked``, the password unread), until the cool-off after the last wrong one has
+    passed. A right password clears the count."""
+    until = _signature_lockout(actor)
+    if until is not None:
+        _audit_attempt(actor, review, "signature.refused_locked", meaning=meaning, locked_until=until.isoformat())
+        raise ValidationError(
+            {"password": f"Too many wrong passwords: signing is locked until {_clock(until)}; nothing was signed."}
+        )
+    key = _failures_key(actor)
+    if actor.check_password(password or ""):
+        cache.delete(key)
+        return
+    now, limit = timezone.now(), _signature_failure_limit()
+    count = (cache.get(key) or {"count": 0})["count"] + 1
+    cache.set(key, {"count": count, "last": now}, timeout=int(_signature_cooloff().total_seconds()) + 60)
+    _audit_attempt(
+        actor, review, "signature.password_failed", meaning=meaning, failures=count, limit=limit, locked=count >= limit
+    )
+    message = "The password is not correct; nothing was signed."
+    if count >= limit:
+        message += f" After {limit} wrong passwords, signing is locked until {_clock(now + _signature_cooloff())}."
+    elif limit - count <= 2:
+        message += f" {limit - count} more wrong password(s) will lock signing for a while."
+    raise ValidationError({"password": message})
+
+
 def _signed_content(review) -> dict:
     if review.preparation_id:
         evaluation = ComplianceEvaluation.objects.filter(preparation_id=review.preparation_id).first()
@@ -157,10 +235,9 @@ def review_submit(*, actor, preparation=None, run=None, note: str = "", justific
     return review
 
 
-def _sign(*, actor, review, password: str, statement: str, meaning: str) -> Signature:
-    """Re-authenticate, check who may sign, and store the signature with the hash of what is signed."""
-    if not actor.check_password(password or ""):
-        raise ValidationError({"password": "The password is not correct; nothing was signed."})
+def _sign(*, actor, review, statement: str, meaning: str) -> Signature:
+    """Check who may sign and store the signature with the hash of what is signed (the password was checked
+    before the transaction, by ``_check_signature_password``)."""
     if not (statement or "").strip():
         raise ValidationError({"statement": "State what your signature means."})
     ensure_role(actor, review.lab_id, REVIEWER_ROLES, "sign reviews")
@@ -182,16 +259,19 @@ def _locked_review(review) -> Review:
     return Review.objects.select_for_update(of=("self",)).select_related("preparation__run", "run").get(pk=review.pk)
 
 
-@transaction.atomic
 def review_verify(*, actor, review, password: str, statement: str) -> Review:
+    _check_signature_password(actor=actor, review=review, password=password, meaning=Signature.Meaning.VERIFIED)
+    return _verify(actor=actor, review=review, statement=statement)
+
+
+@transaction.atomic
+def _verify(*, actor, review, statement: str) -> Review:
     review = _locked_review(review)
     if review.state != Review.State.SUBMITTED:
         raise ValidationError({"state": f"This review is {review.get_state_display().lower()}."})
     if review.signatures.filter(signer=actor, meaning=Signature.Meaning.VERIFIED).exists():
         raise ValidationError({"signer": "You have already verified this record."})
-    signature = _sign(
-        actor=actor, review=review, password=password, statement=statement, meaning=Signature.Meaning.VERIFIED
-    )
+    signature = _sign(actor=actor, review=review, statement=statement, meaning=Signature.Meaning.VERIFIED)
     verifiers = review.signatures.filter(meaning=Signature.Meaning.VERIFIED).values("signer").distinct().count()
     if verifiers >= evlims_settings.REQUIRED_VERIFIERS:
         review.state = Review.State.VERIFIED
@@ -207,9 +287,9 @@ def review_verify(*, actor, review, password: str, statement: str) -> Review:
     return review
 
 
-def _sign_and_close(*, actor, review, password: str, statement: str, meaning: str, state: str, action: str) -> Review:
+def _sign_and_close(*, actor, review, statement: str, meaning: str, state: str, action: str) -> Review:
     """Sign with ``meaning``, close the review in ``state`` and audit it (approve and reject end alike)."""
-    signature = _sign(actor=actor, review=review, password=password, statement=statement, meaning=meaning)
+    signature = _sign(actor=actor, review=review, statement=statement, meaning=meaning)
     review.state, review.closed_at = state, timezone.now()
     review.save(update_fields=["state", "closed_at", "updated_at"])
     record_event(
@@ -223,8 +303,13 @@ def _sign_and_close(*, actor, review, password: str, statement: str, meaning: st
     return review
 
 
-@transaction.atomic
 def review_approve(*, actor, review, password: str, statement: str) -> Review:
+    _check_signature_password(actor=actor, review=review, password=password, meaning=Signature.Meaning.APPROVED)
+    return _approve(actor=actor, review=review, statement=statement)
+
+
+@transaction.atomic
+def _approve(*, actor, review, statement: str) -> Review:
     review = _locked_review(review)
     if review.state != Review.State.VERIFIED:
         raise ValidationError({"state": "Only verified records can be approved."})
@@ -233,7 +318,6 @@ def review_approve(*, actor, review, password: str, statement: str) -> Review:
     return _sign_and_close(
         actor=actor,
         review=review,
-        password=password,
         statement=statement,
         meaning=Signature.Meaning.APPROVED,
         state=Review.State.APPROVED,
@@ -241,15 +325,19 @@ def review_approve(*, actor, review, password: str, statement: str) -> Review:
     )
 
 
-@transaction.atomic
 def review_reject(*, actor, review, password: str, statement: str) -> Review:
+    _check_signature_password(actor=actor, review=review, password=password, meaning=Signature.Meaning.REJECTED)
+    return _reject(actor=actor, review=review, statement=statement)
+
+
+@transaction.atomic
+def _reject(*, actor, review, statement: str) -> Review:
     review = _locked_review(review)
     if review.state not in (Review.State.SUBMITTED, Review.State.VERIFIED):
         raise ValidationError({"state": f"This review is {review.get_state_display().lower()}."})
     return _sign_and_close(
         actor=actor,
         review=review,
-        password=password,
         statement=statement,
         meaning=Signature.Meaning.REJECTED,
         state=Review.State.REJECTED,
