@@ -7,15 +7,20 @@ Lists and details are already scoped to the user's labs by the selectors (anothe
 Instrument keys (``authentication.InstrumentPrincipal``) are refused everywhere except on endpoints that
 declare the scope a key needs there: ``api_key_scopes = {"read": READ, "write": RESULTS_WRITE}`` on the
 view ("read" for GET/HEAD/OPTIONS, "write" for the other methods). A key reaches only its instrument's lab.
+
+A person's account whose only role is ``instrument`` (``tenancy.is_instrument_account``) gets no more than a
+key: only the endpoints where a key posts results (scope ``results:write``), in the labs where it holds that
+role. Every list, detail and other write answers 403.
 """
 
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from ..core.models import Role
-from ..core.tenancy import READER_ROLES, REVIEWER_ROLES, WRITER_ROLES, labs_where, role_in
-from .authentication import is_instrument
+from ..core.tenancy import READER_ROLES, REVIEWER_ROLES, WRITER_ROLES, is_instrument_account, labs_where, role_in
+from .authentication import RESULTS_WRITE, is_instrument
 
 KEY_NOT_ACCEPTED = "Instrument keys cannot use this endpoint."
+ACCOUNT_NOT_ACCEPTED = "Instrument accounts may only post results and instrument files."
 
 
 def key_scope_needed(view, method: str) -> str | None:
@@ -43,6 +48,11 @@ class LabRolePermission(BasePermission):
             return False
         if is_instrument(request.user):
             return self._key_allowed(request, view)
+        if is_instrument_account(request.user):
+            if key_scope_needed(view, request.method) != RESULTS_WRITE:
+                self.message = ACCOUNT_NOT_ACCEPTED
+                return False
+            return True
         # A create names its lab in the payload; the service checks that lab. Here we only refuse
         # early someone who could not write anywhere.
         return bool(self.labs_with_role(request, self.roles_for(request)))
@@ -51,6 +61,8 @@ class LabRolePermission(BasePermission):
         lab_id = view.lab_id_of(obj) if hasattr(view, "lab_id_of") else obj.lab_id
         if is_instrument(request.user):
             return lab_id == request.user.lab_id
+        if is_instrument_account(request.user):
+            return lab_id is not None and self.role_in_lab(request, lab_id) == Role.INSTRUMENT.value
         if lab_id is None:
             # Shared records (library protocols): anyone may read; a write is for the service to refuse.
             return request.method in SAFE_METHODS or bool(self.labs_with_role(request, self.roles_for(request)))

@@ -37,6 +37,17 @@ def labs_where(user, roles) -> list[int]:
     return sorted(lab for lab, role in _memberships(user).items() if role in roles)
 
 
+def is_instrument_account(user) -> bool:
+    """A person's account whose only role, in every lab it belongs to, is ``instrument``: a login made for a
+    machine. It gets an instrument key's reach and no more: no web page, and in the API only the endpoints
+    where a key may post results (see ``evlims.api.permissions``). Instrument keys themselves are not
+    accounts (``evlims.api.authentication.InstrumentPrincipal``) and are not matched here."""
+    if not hasattr(user, "get_username"):
+        return False
+    roles = set(_memberships(user).values())
+    return bool(roles) and roles <= {Role.INSTRUMENT.value}
+
+
 def ensure_role(user, lab_id: int, roles, action: str = "do this") -> None:
     if role_in(user, lab_id) not in roles:
         raise PermissionDenied(f"Your role in this lab does not allow you to {action}.")

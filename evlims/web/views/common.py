@@ -11,15 +11,23 @@ from django.shortcuts import render
 from ...conf import evlims_settings
 from ...core.errors import ConflictError, NotFound
 from ...core.paging import InvalidCursor, page_of
-from ...core.tenancy import WRITER_ROLES, labs_where
+from ...core.tenancy import WRITER_ROLES, is_instrument_account, labs_where
+
+INSTRUMENT_ACCOUNT_REFUSED = (
+    "This is an instrument account: it opens no page. Instruments post results and files through the API "
+    "(POST /api/v1/results/ and /api/v1/files/); people sign in with their own accounts."
+)
 
 
 def member_view(view):
-    """Login required; NotFound becomes a 404 and PermissionDenied the plugin's own 403 page."""
+    """Login required; instrument accounts get the 403 page (they use the API); NotFound becomes a 404 and
+    PermissionDenied the plugin's own 403 page."""
 
     @login_required
     @wraps(view)
     def wrapped(request, *args, **kwargs):
+        if is_instrument_account(request.user):
+            return render(request, "evlims/403.html", {"message": INSTRUMENT_ACCOUNT_REFUSED}, status=403)
         try:
             return view(request, *args, **kwargs)
         except NotFound:
