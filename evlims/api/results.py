@@ -32,7 +32,7 @@ from ..characterization.models import (
 from ..characterization.payloads import ResultPayload
 from ..conf import evlims_settings
 from ..core.models import Lab
-from ..core.tenancy import WRITER_ROLES, labs_where, visible_lab_ids
+from ..core.tenancy import INGEST_ROLES, labs_where, visible_lab_ids
 from ..instruments import file_ingestion, services
 from ..instruments.models import Ingestion
 from ..instruments.parsers import FORMATS
@@ -86,7 +86,7 @@ def posting_lab(request, lab: Lab | None) -> Lab:
         return request.user.instrument.lab
     if lab is not None:
         return lab
-    writable = labs_where(request.user, WRITER_ROLES)
+    writable = labs_where(request.user, INGEST_ROLES)
     if len(writable) == 1:
         return Lab.objects.get(pk=writable[0])
     raise exceptions.ValidationError({"lab": ["Name the lab the results belong to."]})

@@ -6,8 +6,7 @@ from django.utils import timezone
 
 from ..compliance.markers import marker_vocabulary
 from ..core.audit import record_event
-from ..core.models import Role
-from ..core.tenancy import WRITER_ROLES, ensure_role
+from ..core.tenancy import INGEST_ROLES, ensure_role
 from ..isolation.models import EVPreparation
 from ..refresh import preparations_changed
 from ..samples.models import Sample
@@ -293,7 +292,7 @@ def _marker_row(measurement, m, vocabulary) -> MarkerResult:
 def record_results(*, actor, lab, documents, reason: str = "", **kwargs) -> list[Measurement]:
     """Validate raw result documents and store them (the entry point for forms and the API)."""
     if hasattr(actor, "get_username"):
-        ensure_role(actor, lab.pk, WRITER_ROLES | {Role.INSTRUMENT}, "record results")
+        ensure_role(actor, lab.pk, INGEST_ROLES, "record results")
     return measurements_record(actor=actor, lab=lab, results=validate_results(documents), reason=reason, **kwargs)
 
 

@@ -7,6 +7,8 @@ from .models import Membership, Role
 WRITER_ROLES = frozenset({Role.LAB_STAFF, Role.LAB_ADMIN})
 READER_ROLES = frozenset({Role.LAB_STAFF, Role.LAB_ADMIN, Role.QA_MANAGER, Role.INSTRUMENT})
 REVIEWER_ROLES = frozenset({Role.QA_MANAGER, Role.LAB_ADMIN})
+# Who may post instrument results and files: the bench, and accounts made for an instrument.
+INGEST_ROLES = WRITER_ROLES | {Role.INSTRUMENT}
 
 
 def _memberships(user) -> dict[int, str]:

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from ..conf import evlims_settings
-from ..core.tenancy import WRITER_ROLES, ensure_role
+from ..core.tenancy import INGEST_ROLES, ensure_role
 from .models import Ingestion
 from .parsers import ParseError, parse_bytes
 from .services import _client, measurements_record, previous_answer, raw_file_store, request_hash, validate_results
@@ -46,7 +46,7 @@ def file_upload(
     Raises ValidationError (after recording a failed ingestion) when the file cannot be parsed.
     """
     if hasattr(actor, "get_username"):  # a person acting (with or without a named instrument)
-        ensure_role(actor, lab.pk, WRITER_ROLES, "upload instrument files")
+        ensure_role(actor, lab.pk, INGEST_ROLES, "upload instrument files")
     if len(data) > evlims_settings.IMPORT_MAX_BYTES:
         raise ValidationError(
             {"file": f"The file is {len(data):,} bytes; the limit is {evlims_settings.IMPORT_MAX_BYTES:,}."}
@@ -214,7 +214,7 @@ def file_commit(
             .get(pk=ingestion.pk)
         )
         if hasattr(actor, "get_username"):
-            ensure_role(actor, ingestion.lab_id, WRITER_ROLES, "commit instrument files")
+            ensure_role(actor, ingestion.lab_id, INGEST_ROLES, "commit instrument files")
         if ingestion.status == Ingestion.Status.COMMITTED:
             return ingestion
         if ingestion.status != Ingestion.Status.PREVIEW:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from ..characterization.services import measurements_record, validate_results
 from ..core.audit import record_event
 from ..core.models import Role
-from ..core.tenancy import WRITER_ROLES, ensure_role
+from ..core.tenancy import INGEST_ROLES, ensure_role
 from .models import Ingestion, Instrument, InstrumentApiKey, RawFile
 
 KEY_PREFIX = "evl"
@@ -150,7 +150,7 @@ def results_ingest(
     if not isinstance(documents, list) or not 1 <= len(documents) <= MAX_RESULTS_PER_POST:
         raise ValidationError({"results": f"Send a list of 1–{MAX_RESULTS_PER_POST} results."})
     if instrument is None:
-        ensure_role(actor, lab.pk, WRITER_ROLES, "post results")
+        ensure_role(actor, lab.pk, INGEST_ROLES, "post results")
     body_hash = request_hash({"results": documents, "external_run_id": external_run_id})
     earlier = previous_answer(actor=actor, instrument=instrument, idempotency_key=idempotency_key, body_hash=body_hash)
     if earlier:

@@ -5,14 +5,17 @@ detail or another write, over the session or HTTP Basic alike."""
 import base64
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import resolve, reverse
 
 from evlims.api.authentication import RESULTS_WRITE
 from evlims.api.permissions import ACCOUNT_NOT_ACCEPTED, key_scope_needed
 from evlims.core.models import Membership, Role
 from evlims.core.tenancy import is_instrument_account
+from evlims.instruments.models import Ingestion
 from evlims.web.views.common import INSTRUMENT_ACCOUNT_REFUSED
 from tests.factories import member
+from tests.fixtures.instruments import NANOSIGHT_FULL, instrument_path
 from tests.security.conftest import body_of
 from tests.security.routes import cases_for, plain_urls
 from tests.security.test_tenancy_matrix import PUBLIC, PUBLIC_API, _leaks, _written
@@ -128,12 +131,23 @@ def test_the_ingest_endpoint_admits_an_instrument_account(alpha, robot, basic):
     assert ACCOUNT_NOT_ACCEPTED not in response.content.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The ingest services (instruments.services.results_ingest, file_ingestion.file_upload/file_commit) "
-    "still accept only writer roles for a person; characterization.services.record_results already accepts "
-    "the instrument role. Known gap, see docs/security.md.",
-)
 def test_an_instrument_account_stores_results_through_the_api(alpha, robot, basic):
     response = post_a_result(basic(robot), alpha)
     assert response.status_code == 201, response.content
+
+
+def test_an_instrument_account_uploads_and_commits_a_file(alpha, robot, basic):
+    path = instrument_path(NANOSIGHT_FULL)
+    upload = SimpleUploadedFile(path.name, path.read_bytes(), "text/csv")
+    response = basic(robot).post(reverse("evlims:api:files"), {"file": upload, "lab": alpha.lab.pk})
+    assert response.status_code == 201, response.content
+    ingestion = Ingestion.objects.get(pk=response.json()["id"])
+    name = ingestion.parsed["samples"][0]["name"]
+    committed = basic(robot).post(
+        reverse("evlims:api:ingestion-commit", args=[ingestion.pk]),
+        {"mapping": {name: alpha.preparation.barcode}},
+        content_type="application/json",
+    )
+    assert committed.status_code == 200, committed.content
+    ingestion.refresh_from_db()
+    assert ingestion.status == Ingestion.Status.COMMITTED
