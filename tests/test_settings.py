@@ -243,3 +243,20 @@ def test_the_demo_settings_pass_every_evlims_check():
     from django.core import checks
 
     assert [message for message in checks.run_checks() if message.id.startswith("evlims.")] == []
+
+
+def test_trusted_proxy_count_defaults_to_direct_connections():
+    for module in ("config.settings.local", "config.settings.test"):
+        assert load_settings(module, ["TRUSTED_PROXY_COUNT"]) == {"TRUSTED_PROXY_COUNT": 0}
+
+
+def test_trusted_proxy_count_is_read_from_the_environment():
+    values = load_settings(
+        "config.settings.production",
+        ["TRUSTED_PROXY_COUNT", "AXES_CLIENT_IP_CALLABLE"],
+        TRUSTED_PROXY_COUNT="1",
+        SECRET_KEY=LONG_SECRET,
+        ALLOWED_HOSTS="lims.example.org",
+    )
+    assert values["TRUSTED_PROXY_COUNT"] == 1
+    assert "client_address" in values["AXES_CLIENT_IP_CALLABLE"]

@@ -89,6 +89,38 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "new_password1", "new_password2"]
 
+# The address a lockout is counted against. Behind a reverse proxy every request comes from the proxy, so one
+# attacker's wrong passwords would lock everyone out. TRUSTED_PROXY_COUNT is the number of proxies in front of
+# the site that each append the address they received the request from to X-Forwarded-For: with 0 (the
+# default, direct connections) the header is ignored and REMOTE_ADDR counts; with n, the n-th entry from the
+# right is the client, and whatever a client wrote further left is never read. A request with fewer entries,
+# or an entry that is not an address, counts as REMOTE_ADDR. With n > 0 the site must be reachable only
+# through the proxy, or anyone could name their own address. django-ipware is not installed, so axes would
+# fall back to REMOTE_ADDR and ignore its AXES_IPWARE_* settings; the callable below takes precedence anyway.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+
+def client_address(request):
+    """The client's address for axes, from TRUSTED_PROXY_COUNT (read at request time)."""
+    import ipaddress
+
+    from django.conf import settings
+
+    remote = request.META.get("REMOTE_ADDR")
+    count = settings.TRUSTED_PROXY_COUNT
+    if count <= 0:
+        return remote
+    entries = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    if len(entries) < count:
+        return remote
+    try:
+        return str(ipaddress.ip_address(entries[-count]))
+    except ValueError:
+        return remote
+
+
+AXES_CLIENT_IP_CALLABLE = client_address
+
 # Sessions and cookies: not readable from scripts, not sent on cross-site subrequests, ended with the browser
 # or after a working day. Production adds the Secure flag (config/settings/production.py).
 SESSION_COOKIE_HTTPONLY = True
