@@ -14,6 +14,11 @@ BEAT_SCHEDULE = {
         "task": "evlims.metrics.tasks.sweep_metric_jobs",
         "schedule": 5 * 60.0,
     },
+    # Manifest imports whose check or commit message was lost (broker down at upload or commit) are sent again.
+    "evlims-sweep-stuck-imports": {
+        "task": "evlims.tasks_imports.sweep_stuck_imports",
+        "schedule": 5 * 60.0,
+    },
     # Every lab's yield and purity figures recomputed from scratch, while nobody is working.
     "evlims-nightly-metrics": {
         "task": "evlims.metrics.tasks.nightly_full_recompute",

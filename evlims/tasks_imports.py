@@ -1,16 +1,32 @@
 """Background work of manifest imports: checking and committing a large file takes longer than a web
-request should. Without a broker (the embedded demo, the tests) these run eagerly in the request."""
+request should. Without a broker (the embedded demo, the tests) these run eagerly in the request.
+
+A broker outage loses no import. The import row is written before anything is sent; a message that cannot
+be sent is logged and the row keeps its status (``uploaded``, or ``committing`` once a commit was asked
+for). ``sweep_stuck_imports``, run by beat, sends again every import left in one of those states for longer
+than ``STALE_AFTER``. Running a step twice is harmless: a check re-checks, and a commit of a committed
+import changes nothing.
+"""
 
 import logging
+from datetime import timedelta
 
 from celery import shared_task
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
+from .compliance.tasks import BROKER_ERRORS
+from .core.models import AuditEvent
 from .samples import imports
 from .samples.models import ManifestImport
 
 logger = logging.getLogger(__name__)
+Status = ManifestImport.Status
+
+# An import waiting this long for its check or commit lost its message (broker down, or restarted with the
+# message inside). Beat runs the sweep every five minutes, so a lost step resumes within about ten.
+STALE_AFTER = timedelta(minutes=5)
 
 
 def _run(step, import_id: int, actor_id: int, activity: str) -> str:
@@ -25,6 +41,10 @@ def _run(step, import_id: int, actor_id: int, activity: str) -> str:
         return manifest.status
     except Exception:
         logger.exception("Manifest import %s: %s failed", import_id, activity)
+        manifest.refresh_from_db()
+        if manifest.status == Status.COMMITTED:
+            # A second delivery that failed (e.g. waiting for the first one's lock) leaves the commit standing.
+            return manifest.status
         return imports.manifest_mark_failed(
             manifest,
             f"{activity.capitalize()} stopped on an unexpected error; "
@@ -40,3 +60,65 @@ def validate_manifest_import(import_id: int, actor_id: int) -> str:
 @shared_task
 def commit_manifest_import(import_id: int, actor_id: int) -> str:
     return _run(imports.manifest_commit, import_id, actor_id, "commit")
+
+
+def _send(task, import_id: int, actor_id: int, activity: str) -> bool:
+    """Send one step; False, logged, when the broker cannot be reached (the sweeper sends it later)."""
+    try:
+        task.delay(import_id, actor_id)
+    except BROKER_ERRORS:
+        logger.warning(
+            "Manifest import %s: %s not queued (broker unreachable); the sweeper sends it again.", import_id, activity
+        )
+        return False
+    return True
+
+
+def queue_check(manifest: ManifestImport) -> bool:
+    """Send the check of an uploaded import, after ``manifest_upload`` committed (views run outside a
+    transaction). False when the broker is unreachable: the import stays ``uploaded`` until the sweep."""
+    return _send(validate_manifest_import, manifest.pk, manifest.uploaded_by_id, "checking")
+
+
+def queue_commit(manifest: ManifestImport, actor) -> bool:
+    """Send the commit of an import ``manifest_queue_commit`` claimed. False when the broker is unreachable:
+    the import stays ``committing`` until the sweep."""
+    return _send(commit_manifest_import, manifest.pk, actor.pk, "commit")
+
+
+def _commit_requester(manifest: ManifestImport) -> int:
+    """Who asked for the commit (its audit event); the uploader for an import claimed before it was audited."""
+    asked = (
+        AuditEvent.objects.filter(
+            action="manifest.commit_requested", object_type="manifestimport", object_id=str(manifest.pk)
+        )
+        .order_by("-id")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+    return asked or manifest.uploaded_by_id
+
+
+@shared_task(acks_late=True)
+def sweep_stuck_imports() -> int:
+    """Send again the check or commit of every import waiting longer than ``STALE_AFTER``; returns how many.
+
+    Each import is claimed with a conditional UPDATE of its ``updated_at``, so of two sweeps running at once
+    only one sends it; a late original message meeting a resent one is harmless (see the module docstring).
+    """
+    cutoff = timezone.now() - STALE_AFTER
+    stuck = ManifestImport.objects.filter(status__in=[Status.UPLOADED, Status.COMMITTING], updated_at__lt=cutoff)
+    sent = 0
+    for manifest in stuck.order_by("pk"):
+        claimed = ManifestImport.objects.filter(
+            pk=manifest.pk, status=manifest.status, updated_at=manifest.updated_at
+        ).update(updated_at=timezone.now())
+        if not claimed:
+            continue
+        if manifest.status == Status.UPLOADED:
+            sent += _send(validate_manifest_import, manifest.pk, manifest.uploaded_by_id, "checking")
+        else:
+            sent += _send(commit_manifest_import, manifest.pk, _commit_requester(manifest), "commit")
+    if sent:
+        logger.info("Manifest imports: %d stuck import(s) sent again.", sent)
+    return sent

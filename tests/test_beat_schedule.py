@@ -19,6 +19,7 @@ def test_every_scheduled_task_is_registered_after_autodiscovery():
     names = {entry["task"] for entry in BEAT_SCHEDULE.values()}
     assert names == {
         "evlims.metrics.tasks.sweep_metric_jobs",
+        "evlims.tasks_imports.sweep_stuck_imports",
         "evlims.metrics.tasks.nightly_full_recompute",
         "evlims.compliance.tasks.refresh_all_compliance",
         "evlims.tasks.verify_audit_trail",
@@ -26,9 +27,10 @@ def test_every_scheduled_task_is_registered_after_autodiscovery():
     assert names <= set(app.tasks), names - set(app.tasks)
 
 
-def test_the_sweep_runs_every_few_minutes_and_the_rest_nightly_one_after_another():
+def test_the_sweeps_run_every_few_minutes_and_the_rest_nightly_one_after_another():
     schedules = {entry["task"].rsplit(".", 1)[1]: entry["schedule"] for entry in BEAT_SCHEDULE.values()}
     assert schedules.pop("sweep_metric_jobs") == 300
+    assert schedules.pop("sweep_stuck_imports") == 300
     assert all(isinstance(schedule, crontab) for schedule in schedules.values())
     hours = [next(iter(schedule.hour)) for schedule in schedules.values()]
     assert len(set(hours)) == len(hours) and all(1 <= hour <= 5 for hour in hours)

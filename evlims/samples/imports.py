@@ -216,7 +216,7 @@ def manifest_validate(manifest: ManifestImport, *, actor) -> ManifestImport:
     claimed = (
         ManifestImport.objects.filter(pk=manifest.pk)
         .exclude(status__in=[Status.COMMITTING, Status.COMMITTED])
-        .update(status=Status.VALIDATING, rows_processed=0, errors=[])
+        .update(status=Status.VALIDATING, rows_processed=0, errors=[], updated_at=timezone.now())
     )
     manifest.refresh_from_db()
     if not claimed:
@@ -239,15 +239,22 @@ def manifest_validate(manifest: ManifestImport, *, actor) -> ManifestImport:
     return manifest
 
 
+@transaction.atomic
 def manifest_queue_commit(manifest: ManifestImport, *, actor) -> bool:
-    """Mark a valid import as committing; False when it is already committing or committed (a second click)."""
+    """Mark a valid import as committing; False when it is already committing or committed (a second click).
+
+    The claim is a conditional UPDATE, so of two clicks only one claims, on SQLite as on PostgreSQL. Who
+    asked is audited (``manifest.commit_requested``): the sweeper commits in their name when the message
+    was lost (see tasks_imports)."""
     ensure_can_write(actor, manifest.lab_id)
     claimed = ManifestImport.objects.filter(pk=manifest.pk, status=Status.VALID).update(
-        status=Status.COMMITTING, rows_processed=0
+        status=Status.COMMITTING, rows_processed=0, updated_at=timezone.now()
     )
     manifest.refresh_from_db()
     if not claimed and manifest.status not in (Status.COMMITTING, Status.COMMITTED):
         raise _not_committable(manifest)
+    if claimed:
+        record_event(actor=actor, action="manifest.commit_requested", obj=manifest, changes={"sha256": manifest.sha256})
     return bool(claimed)
 
 
@@ -261,6 +268,11 @@ def manifest_commit(manifest: ManifestImport, *, actor) -> ManifestImport:
     """Register every row in one transaction. Committing a committed import again changes nothing."""
     ensure_can_write(actor, manifest.lab_id)
     with transaction.atomic():
+        # The claim comes first: the UPDATE takes the row's lock (on SQLite the database's write lock) before
+        # anything is read, so a second commit of the same import waits here and then finds it committed.
+        ManifestImport.objects.filter(pk=manifest.pk, status__in=[Status.VALID, Status.COMMITTING]).update(
+            updated_at=timezone.now()
+        )
         locked = (
             ManifestImport.objects.select_for_update(of=("self",)).select_related("lab", "project").get(pk=manifest.pk)
         )

@@ -46,7 +46,6 @@ NOT_AUDITED = {
     "evlims.samples.imports.manifest_preview": "read",
     "evlims.samples.imports.check_manifest": "read (the dry run's checks)",
     "evlims.samples.imports.manifest_validate": "dry run: writes only the import's own status and problems",
-    "evlims.samples.imports.manifest_queue_commit": "claims the import for the commit task (its status only)",
     "evlims.samples.imports.manifest_mark_failed": "the import's own status after a failed task",
     "evlims.isolation.services.parse_protocol_text": "pure: YAML to a checked definition",
     "evlims.isolation.services.clean_functional_studies": "pure: functional studies checked as stored",
@@ -185,6 +184,7 @@ AUDITED = {
         },
     ),
     "evlims.samples.imports.manifest_commit": (STAFF, lambda w: {"manifest": _valid_manifest(w)}),
+    "evlims.samples.imports.manifest_queue_commit": (STAFF, lambda w: {"manifest": _valid_manifest(w)}),
     "evlims.isolation.services.protocol_version_save_draft": (
         STAFF,
         lambda w: {"lab": w.lab, "source_text": lab_protocol_yaml("DELTA")},
