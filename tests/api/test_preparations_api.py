@@ -68,7 +68,12 @@ def test_experiment_document_is_the_evaluators_input(staff_api, evidence):
 
 
 def test_submit_for_review(staff_api, qa_api, evidence):
-    response = staff_api.post(f"{API}/reviews/", {"run": evidence.run.pk, "note": "Batch 3"}, format="json")
+    # The run's preparations fail mandatory rules: without a justification it is refused, naming the field.
+    refused = staff_api.post(f"{API}/reviews/", {"run": evidence.run.pk, "note": "Batch 3"}, format="json")
+    assert refused.status_code == 400 and list(refused.json()) == ["justification"]
+    assert evidence.spare_preparation.barcode in refused.json()["justification"][0]
+    submission = {"run": evidence.run.pk, "note": "Batch 3", "justification": "Method pilot; blots follow."}
+    response = staff_api.post(f"{API}/reviews/", submission, format="json")
     assert response.status_code == 201, response.json()
     review = response.json()
     assert review["run_code"] == evidence.run.code and review["state"] == "submitted" and review["signatures"] == []
