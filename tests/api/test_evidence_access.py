@@ -166,8 +166,14 @@ def test_lists_show_only_own_labs(admin_api, evidence, their_evidence, endpoint)
 @pytest.mark.parametrize("endpoint", OBJECT_WRITES, ids=str)
 def test_read_only_roles_cannot_write(qa_api, instrument_api, evidence, endpoint):
     before = _written()
-    # QA managers may retire protocol versions; everything else is refused to them and to instrument accounts.
-    clients = [instrument_api] if endpoint.name.startswith("protocol-versions") else [qa_api, instrument_api]
+    # QA managers may retire protocol versions; instrument accounts may commit an instrument file (an ingest
+    # endpoint, tests/security/test_instrument_accounts.py); everything else is refused to them both.
+    if endpoint.name.startswith("protocol-versions"):
+        clients = [instrument_api]
+    elif endpoint.name.startswith("ingestions/"):
+        clients = [qa_api]
+    else:
+        clients = [qa_api, instrument_api]
     for client in clients:
         response = endpoint.request(client, evidence)
         assert response.status_code == 403, response.json()
