@@ -99,6 +99,9 @@ class AuditEvent(models.Model):
     request_id = models.CharField(max_length=64, blank=True)
     previous_hash = models.CharField(max_length=64, blank=True)
     entry_hash = models.CharField(max_length=64, unique=True)
+    # Which HMAC key sealed this event ("" for events written before the chain was keyed); the keys
+    # themselves live outside the database (see evlims.core.audit_keys).
+    key_id = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         ordering = ["id"]

@@ -105,6 +105,8 @@ class Ingestion(TimeStampedModel):
     request_hash = models.CharField(max_length=64, help_text="SHA-256 of the request body, to spot key reuse.")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     raw_file = models.ForeignKey(RawFile, on_delete=models.PROTECT, null=True, blank=True, related_name="ingestions")
+    # The name this upload came with: identical bytes share one RawFile, but each upload keeps its own name.
+    uploaded_name = models.CharField(max_length=255, blank=True)
     parsed = models.JSONField(default=dict, blank=True, help_text="Parser output, as shown in the preview.")
     response = models.JSONField(default=dict, blank=True, help_text="The answer given, replayed on retry.")
     error = models.TextField(blank=True)

@@ -83,7 +83,7 @@ class IsolationRun(VersionedModel):
 
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="isolation_runs")
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="isolation_runs")
-    code = models.CharField(max_length=40, unique=True)
+    code = models.CharField(max_length=40, db_index=True)
     protocol_version = models.ForeignKey(
         ProtocolVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="runs"
     )
@@ -105,6 +105,8 @@ class IsolationRun(VersionedModel):
             # The dashboard's recent runs, newest start first: read backwards, no sort of the lab's runs.
             models.Index(fields=["lab", "started_at", "id"], name="evlims_run_lab_started_idx"),
         ]
+        # Codes are unique within a lab only: another lab's codes are neither reserved nor revealed.
+        constraints = [models.UniqueConstraint(fields=["lab", "code"], name="evlims_run_code_unique_per_lab")]
 
     def __str__(self):
         return self.code
@@ -169,7 +171,7 @@ class EVPreparation(VersionedModel):
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="preparations")
     run = models.ForeignKey(IsolationRun, on_delete=models.PROTECT, related_name="preparations")
     input_aliquot = models.ForeignKey(Aliquot, on_delete=models.PROTECT, related_name="preparations")
-    barcode = models.CharField(max_length=40, unique=True)
+    barcode = models.CharField(max_length=40, db_index=True)
     input_volume_ul = models.DecimalField(max_digits=10, decimal_places=1)
     final_volume_ul = models.DecimalField(max_digits=10, decimal_places=1, null=True, blank=True)
     buffer = models.CharField(
@@ -238,6 +240,7 @@ class EVPreparation(VersionedModel):
         # The preparation list (web and API) reads a lab's preparations newest first, page by page.
         indexes = [models.Index(fields=["lab", "created_at", "id"], name="evlims_prep_lab_created_idx")]
         constraints = [
+            models.UniqueConstraint(fields=["lab", "barcode"], name="evlims_prep_barcode_unique_per_lab"),
             models.CheckConstraint(condition=Q(input_volume_ul__gt=0), name="evlims_prep_input_volume_positive"),
             models.CheckConstraint(
                 condition=Q(final_volume_ul__isnull=True) | Q(final_volume_ul__gt=0),

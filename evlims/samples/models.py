@@ -72,7 +72,7 @@ class Sample(VersionedModel):
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="samples")
     project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="samples")
     donor = models.ForeignKey(Donor, on_delete=models.PROTECT, null=True, blank=True, related_name="samples")
-    barcode = models.CharField(max_length=40, unique=True)
+    barcode = models.CharField(max_length=40, db_index=True)
     external_id = models.CharField(max_length=80, blank=True, help_text="The collecting site's own id.")
     biofluid = models.CharField(max_length=30, choices=biofluid_choices(), db_index=True)
     volume_ml = models.DecimalField(max_digits=9, decimal_places=3, help_text="Volume received (mL).")
@@ -208,6 +208,7 @@ class Sample(VersionedModel):
             models.Index(fields=["lab", "collected_at", "id"], name="evlims_sample_lab_coll_idx"),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["lab", "barcode"], name="evlims_sample_barcode_unique_per_lab"),
             models.CheckConstraint(condition=Q(volume_ml__gt=0), name="evlims_sample_volume_positive"),
             models.CheckConstraint(
                 condition=Q(viability_pct_at_harvest__isnull=True)
@@ -263,7 +264,7 @@ class Aliquot(VersionedModel):
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="aliquots")
     sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="aliquots")
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
-    barcode = models.CharField(max_length=40, unique=True)
+    barcode = models.CharField(max_length=40, db_index=True)
     initial_volume_ul = models.DecimalField(max_digits=10, decimal_places=1)
     volume_ul = models.DecimalField(max_digits=10, decimal_places=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.AVAILABLE, db_index=True)
@@ -276,6 +277,7 @@ class Aliquot(VersionedModel):
     class Meta:
         ordering = ["barcode"]
         constraints = [
+            models.UniqueConstraint(fields=["lab", "barcode"], name="evlims_aliquot_barcode_unique_per_lab"),
             models.CheckConstraint(condition=Q(volume_ul__gte=0), name="evlims_aliquot_volume_not_negative"),
             models.CheckConstraint(
                 condition=Q(volume_ul__lte=models.F("initial_volume_ul")),
