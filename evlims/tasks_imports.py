@@ -4,7 +4,8 @@ request should. Without a broker (the embedded demo, the tests) these run eagerl
 A broker outage loses no import. The import row is written before anything is sent; a message that cannot
 be sent is logged and the row keeps its status (``uploaded``, or ``committing`` once a commit was asked
 for). ``sweep_stuck_imports``, run by beat, sends again every import left in one of those states for longer
-than ``STALE_AFTER``. Running a step twice is harmless: a check re-checks, and a commit of a committed
+than ``STALE_AFTER``, and every check left ``validating`` without progress for as long (its worker died; a
+live check's progress reports keep ``updated_at`` fresh). Running a step twice is harmless: a check re-checks, and a commit of a committed
 import changes nothing.
 """
 
@@ -107,7 +108,9 @@ def sweep_stuck_imports() -> int:
     only one sends it; a late original message meeting a resent one is harmless (see the module docstring).
     """
     cutoff = timezone.now() - STALE_AFTER
-    stuck = ManifestImport.objects.filter(status__in=[Status.UPLOADED, Status.COMMITTING], updated_at__lt=cutoff)
+    stuck = ManifestImport.objects.filter(
+        status__in=[Status.UPLOADED, Status.VALIDATING, Status.COMMITTING], updated_at__lt=cutoff
+    )
     sent = 0
     for manifest in stuck.order_by("pk"):
         claimed = ManifestImport.objects.filter(
@@ -115,7 +118,7 @@ def sweep_stuck_imports() -> int:
         ).update(updated_at=timezone.now())
         if not claimed:
             continue
-        if manifest.status == Status.UPLOADED:
+        if manifest.status in (Status.UPLOADED, Status.VALIDATING):
             sent += _send(validate_manifest_import, manifest.pk, manifest.uploaded_by_id, "checking")
         else:
             sent += _send(commit_manifest_import, manifest.pk, _commit_requester(manifest), "commit")

@@ -225,7 +225,7 @@ def manifest_validate(manifest: ManifestImport, *, actor) -> ManifestImport:
         )
 
     def progress(done, total):
-        ManifestImport.objects.filter(pk=manifest.pk).update(rows_processed=done, row_count=total)
+        _report_progress(manifest.pk, done, total)
 
     try:
         data = _stored_bytes(manifest)
@@ -237,6 +237,12 @@ def manifest_validate(manifest: ManifestImport, *, actor) -> ManifestImport:
     manifest.row_count = manifest.rows_processed = len(checked.rows)
     manifest.save(update_fields=["status", "errors", "row_count", "rows_processed", "updated_at"])
     return manifest
+
+
+def _report_progress(import_id: int, done: int, total: int) -> None:
+    """Rows checked so far. It also touches ``updated_at``: a check that reports progress is alive, and only
+    one silent for longer than the sweeper's limit is sent again (its worker died mid-check)."""
+    ManifestImport.objects.filter(pk=import_id).update(rows_processed=done, row_count=total, updated_at=timezone.now())
 
 
 @transaction.atomic

@@ -180,3 +180,35 @@ def test_an_error_in_a_second_delivery_leaves_a_committed_import_committed(staff
     assert tasks_imports.commit_manifest_import.delay(manifest.pk, staff.pk).get() == Status.COMMITTED
     manifest.refresh_from_db()
     assert manifest.status == Status.COMMITTED and Sample.objects.count() == 4
+
+
+def test_a_check_whose_worker_died_is_sent_again(staff, project, monkeypatch):
+    """A worker killed mid-check leaves the import ``validating``: once it has been silent past STALE_AFTER the
+    sweeper sends the check again, and the re-run check finishes it."""
+    manifest = upload(staff, project, manifest_bytes("good.csv"))
+    ManifestImport.objects.filter(pk=manifest.pk).update(status=Status.VALIDATING, rows_processed=2)
+    age(manifest)
+    assert tasks_imports.sweep_stuck_imports() == 1
+    assert ManifestImport.objects.get(pk=manifest.pk).status == Status.VALID
+
+
+def test_a_check_still_reporting_progress_is_not_sent_again(staff, project, monkeypatch):
+    """Progress is a heartbeat: a long check that reports rows keeps its import out of the sweep."""
+    manifest = upload(staff, project, manifest_bytes("good.csv"))
+    age(manifest)
+    beats = []
+
+    def sweep_during_check(*args, **kwargs):
+        beats.append(ManifestImport.objects.get(pk=manifest.pk).updated_at)
+        return tasks_imports.sweep_stuck_imports()
+
+    sent = []
+    real_progress = imports._report_progress
+    monkeypatch.setattr(
+        imports,
+        "_report_progress",
+        lambda pk, done, total: (real_progress(pk, done, total), sent.append(sweep_during_check())),
+    )
+    imports.manifest_validate(manifest, actor=staff)
+    assert sent and set(sent) == {0}
+    assert all(beat > timezone.now() - timedelta(minutes=1) for beat in beats)
