@@ -5,8 +5,8 @@ A broker outage loses no import. The import row is written before anything is se
 be sent is logged and the row keeps its status (``uploaded``, or ``committing`` once a commit was asked
 for). ``sweep_stuck_imports``, run by beat, sends again every import left in one of those states for longer
 than ``STALE_AFTER``, and every check left ``validating`` without progress for as long (its worker died; a
-live check's progress reports keep ``updated_at`` fresh). Running a step twice is harmless: a check re-checks, and a commit of a committed
-import changes nothing.
+live check's progress reports keep ``updated_at`` fresh). Running a step twice is harmless: a check
+re-checks, and a commit of a committed import changes nothing.
 """
 
 import logging
