@@ -6,10 +6,12 @@ host that merged its settings by hand hears about a gap from ``manage.py check``
 
 from django.conf import settings
 from django.core.checks import Error, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import NoReverseMatch, reverse
 from django.utils.module_loading import import_string
 
 from . import host
+from .core import audit_keys
 
 REQUIRED_APPS = (
     "rest_framework",
@@ -135,3 +137,48 @@ def check_media_root(app_configs, **kwargs):
             hint="Set MEDIA_ROOT to a directory that is backed up with the database.",
         )
     ]
+
+
+AUDIT_HINT = "See docs/audit-trail.md, 'Key configuration': set EVLIMS_AUDIT_KEYS and EVLIMS_AUDIT_KEY_ID."
+
+
+def _guessable(secret: str) -> bool:
+    """Django's own test for a SECRET_KEY that is a placeholder or too weak (``check --deploy``)."""
+    return str(secret).startswith("django-insecure-") or len(set(str(secret))) < 5 or len(str(secret)) < 50
+
+
+@register()
+def check_audit_key(app_configs, **kwargs):
+    """The audit trail is sealed with a key outside the database; without a usable one it is not tamper-evident."""
+    try:
+        key_id, key = audit_keys.current_key()
+    except ImproperlyConfigured as error:
+        return [
+            Error(
+                f"The audit key is misconfigured: {error} No audit event can be written.",
+                id="evlims.E002",
+                hint=AUDIT_HINT,
+            )
+        ]
+    if key_id.startswith(audit_keys.DERIVED_PREFIX):
+        if not _guessable(settings.SECRET_KEY):
+            return []  # derived from a strong SECRET_KEY: as secret as the key Django signs sessions with
+        return [
+            Warning(
+                "No audit key is configured (EVLIMS_AUDIT_KEYS), and the key derived from SECRET_KEY is no secret: "
+                "SECRET_KEY is a placeholder or too short. Anyone with database access could rewrite the audit "
+                "trail and re-seal it.",
+                id="evlims.W008",
+                hint=AUDIT_HINT,
+            )
+        ]
+    if len(key) < audit_keys.MIN_SECRET_LENGTH:
+        return [
+            Warning(
+                f"The audit key '{key_id}' is shorter than {audit_keys.MIN_SECRET_LENGTH} characters: it could be "
+                "guessed, and the audit trail rewritten and re-sealed.",
+                id="evlims.W009",
+                hint='Generate one with: python -c "import secrets; print(secrets.token_hex(32))"',
+            )
+        ]
+    return []

@@ -43,6 +43,11 @@ INSTALLED_APPS = [
 # With ``pip install evlims[beat]``: beat's database scheduler, whose schedules are rows edited in the admin.
 BEAT_APPS = ["django_celery_beat"]
 
+# The audit trail's key and anchor folder are the host's own, so they have no defaults here: EVLIMS_AUDIT_KEYS,
+# EVLIMS_AUDIT_KEY_ID (evlims.core.audit_keys.keys_from_environment reads them from the environment) and
+# EVLIMS_AUDIT_ANCHOR_DIR. Without a key the trail is sealed with one derived from SECRET_KEY; without a folder
+# no anchors are written. docs/audit-trail.md has the threat model and the rotation procedure.
+
 # After Django's own middleware (sessions and authentication must come first).
 MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",

@@ -30,7 +30,14 @@ BEAT_SCHEDULE = {
         "task": "evlims.compliance.tasks.refresh_all_compliance",
         "schedule": crontab(hour=3, minute=15),
     },
-    # The audit trail's hash chain walked end to end; the result is the number of problems (0 when intact).
+    # The audit trail's state (newest event, its seal, the event count) appended to the anchor folder outside
+    # the database, so a later removal of events is detected; events newer than the last anchor are the window.
+    "evlims-anchor-audit-trail": {
+        "task": "evlims.tasks.anchor_audit_trail",
+        "schedule": 60 * 60.0,
+    },
+    # The audit trail's sealed chain walked end to end and compared with the anchors, records with their
+    # history, signatures and review states with the trail; the result is the number of problems (0 when intact).
     "evlims-verify-audit-trail": {
         "task": "evlims.tasks.verify_audit_trail",
         "schedule": crontab(hour=4, minute=15),

@@ -23,14 +23,17 @@ def test_every_scheduled_task_is_registered_after_autodiscovery():
         "evlims.metrics.tasks.nightly_full_recompute",
         "evlims.compliance.tasks.refresh_all_compliance",
         "evlims.tasks.verify_audit_trail",
+        "evlims.tasks.anchor_audit_trail",
     }
     assert names <= set(app.tasks), names - set(app.tasks)
 
 
-def test_the_sweeps_run_every_few_minutes_and_the_rest_nightly_one_after_another():
+def test_the_sweeps_run_every_few_minutes_the_anchor_hourly_and_the_rest_nightly_one_after_another():
     schedules = {entry["task"].rsplit(".", 1)[1]: entry["schedule"] for entry in BEAT_SCHEDULE.values()}
     assert schedules.pop("sweep_metric_jobs") == 300
     assert schedules.pop("sweep_stuck_imports") == 300
+    # Events newer than the last anchor are the window in which the newest ones can be removed unnoticed.
+    assert schedules.pop("anchor_audit_trail") == 3600
     assert all(isinstance(schedule, crontab) for schedule in schedules.values())
     hours = [next(iter(schedule.hour)) for schedule in schedules.values()]
     assert len(set(hours)) == len(hours) and all(1 <= hour <= 5 for hour in hours)

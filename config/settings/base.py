@@ -9,6 +9,7 @@ from pathlib import Path
 import environ
 
 from evlims import host
+from evlims.core import audit_keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -208,6 +209,24 @@ else:
 EVLIMS = {
     "SAMPLE_BARCODE_PREFIX": env("EVLIMS_SAMPLE_BARCODE_PREFIX", default="EVS"),
 }
+
+# The audit trail (docs/audit-trail.md). Its key seals every event and anchor and lives outside the database:
+# EVLIMS_AUDIT_KEY (or EVLIMS_AUDIT_KEY_FILE, a file holding it; entries "id:secret", one per line, keep the
+# retired keys that verify older events) and EVLIMS_AUDIT_KEY_ID, the current key's id. Without them the key is
+# derived from SECRET_KEY. Anchors of the trail go to EVLIMS_AUDIT_ANCHOR_DIR, which belongs on storage the
+# database's administrators cannot write.
+EVLIMS_AUDIT_KEYS, EVLIMS_AUDIT_KEY_ID = audit_keys.keys_from_environment(
+    {
+        "EVLIMS_AUDIT_KEY": env("EVLIMS_AUDIT_KEY", default=""),
+        "EVLIMS_AUDIT_KEY_FILE": env("EVLIMS_AUDIT_KEY_FILE", default=""),
+        "EVLIMS_AUDIT_KEY_ID": env("EVLIMS_AUDIT_KEY_ID", default=""),
+    }
+)
+EVLIMS_AUDIT_ANCHOR_DIR = env.path("EVLIMS_AUDIT_ANCHOR_DIR", default=BASE_DIR / "var" / "audit-anchors")
+# The last event written before the trail was keyed (0 on a site keyed from the start): a later unsealed event is
+# then reported even if the whole chain was rewritten unsealed. Unset, unsealed events are accepted before the
+# first sealed one only.
+EVLIMS_AUDIT_UNKEYED_UNTIL = env.int("EVLIMS_AUDIT_UNKEYED_UNTIL", default=None)
 
 LOGGING = {
     "version": 1,

@@ -7,6 +7,9 @@ DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The audit key (base.py): EVLIMS_AUDIT_KEY or EVLIMS_AUDIT_KEY_FILE, else derived from SECRET_KEY; never a key
+# file created on the fly. Anchors: EVLIMS_AUDIT_ANCHOR_DIR, on storage the database's administrators cannot
+# write (docs/audit-trail.md).
 
 # Behind a TLS proxy: it says https in X-Forwarded-Proto; TRUSTED_PROXY_COUNT (base.py) says how many proxies
 # append to X-Forwarded-For, so login throttling counts the client's address rather than the proxy's.

@@ -1,13 +1,22 @@
-"""Writing the audit trail. Services call ``record_event`` inside their transaction."""
+"""Writing the audit trail. Services call ``record_event`` inside their transaction.
+
+Each event is sealed with HMAC-SHA256 under a key kept outside the database (``audit_keys``), over the seal of
+the event before it and the event's own fields: someone who can write to the database but does not hold the
+key can neither edit an event nor append one without the seals showing it. Events written before the trail
+was keyed (``key_id`` "") carry a plain SHA-256 and still verify; a plain one after a sealed one is a forgery.
+"""
 
 import datetime as dt
 import decimal
 import hashlib
 import json
+from collections import deque
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from . import audit_keys
 from .context import current_request_id
 from .models import AuditChainHead, AuditEvent
 
@@ -35,14 +44,17 @@ def snapshot(instance, fields) -> dict:
     return {name: _jsonable(getattr(instance, name)) for name in fields}
 
 
-def _entry_hash(previous_hash: str, payload: dict) -> str:
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256((previous_hash + canonical).encode()).hexdigest()
+def _entry_hash(previous_hash: str, payload: dict, key: bytes | None = None) -> str:
+    """The seal of an event: HMAC-SHA256 under ``key``, or plain SHA-256 for the events before keying."""
+    message = previous_hash + json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    if key is None:
+        return hashlib.sha256(message.encode()).hexdigest()
+    return audit_keys.seal(key, message)
 
 
 def hashed_payload(event: AuditEvent) -> dict:
-    """The fields covered by the hash chain (everything but the hashes themselves)."""
-    return {
+    """The fields covered by the chain (everything but the hashes; the key id too, for sealed events)."""
+    payload = {
         "lab": event.lab_id,
         "occurred_at": event.occurred_at.isoformat(),
         "actor": event.actor_id,
@@ -55,6 +67,9 @@ def hashed_payload(event: AuditEvent) -> dict:
         "reason": event.reason,
         "request_id": event.request_id,
     }
+    if event.key_id:
+        payload["key_id"] = event.key_id
+    return payload
 
 
 def actor_label(actor) -> str:
@@ -73,6 +88,7 @@ def record_event(*, actor, action: str, obj, lab=None, changes=None, reason: str
     # Appends are serialised on one head row, so two writers cannot both extend the same tail.
     AuditChainHead.objects.get_or_create(id=1)
     head = AuditChainHead.objects.select_for_update().get(id=1)
+    key_id, key = audit_keys.current_key()
     event = AuditEvent(
         lab=lab if lab is not None else getattr(obj, "lab", None),
         occurred_at=timezone.now(),
@@ -86,22 +102,95 @@ def record_event(*, actor, action: str, obj, lab=None, changes=None, reason: str
         reason=reason or "",
         request_id=current_request_id(),
         previous_hash=head.last_hash,
+        key_id=key_id,
     )
-    event.entry_hash = _entry_hash(event.previous_hash, hashed_payload(event))
+    event.entry_hash = _entry_hash(event.previous_hash, hashed_payload(event), key)
     event.save(force_insert=True)
     head.last_hash = event.entry_hash
     head.save(update_fields=["last_hash"])
     return event
 
 
-def verify_chain(events) -> list[str]:
-    """Problems found walking events in id order: edited rows and broken links (deleted rows)."""
+def verify_chain(events, *, anchors=(), keys=None) -> list[str]:
+    """Problems found walking events in id order: edited, forged and removed events.
+
+    ``anchors`` (``audit_anchors.read_anchors``) are states of the trail recorded outside the database, each
+    with ``last_id``, ``last_hash``, ``count`` and ``label``: the event each names must still be there with
+    the seal it had, with at least as many events up to it. ``keys`` defaults to the configured ones.
+    """
+    keys = audit_keys.verification_keys() if keys is None else keys
+    # Where the site says so, unsealed events are accepted only up to this id (written before keying).
+    unkeyed_until = getattr(settings, "EVLIMS_AUDIT_UNKEYED_UNTIL", None)
+    pending = deque(sorted((a for a in anchors if a.last_id is not None), key=lambda a: a.last_id))
     problems = []
     previous = ""
+    first_sealed = None
+    position = 0
     for event in events:
+        position += 1
+        while pending and pending[0].last_id < event.pk:
+            problems.append(_anchored_event_missing(pending.popleft(), "the event was removed"))
         if event.previous_hash != previous:
             problems.append(f"event {event.pk}: link to the previous event is broken (an event was removed).")
-        if _entry_hash(event.previous_hash, hashed_payload(event)) != event.entry_hash:
-            problems.append(f"event {event.pk}: content does not match its hash (the event was edited).")
-        previous = event.entry_hash
+        problems += _seal_problems(event, keys, first_sealed, unkeyed_until)
+        if event.key_id and first_sealed is None:
+            first_sealed = event.pk
+        while pending and pending[0].last_id == event.pk:
+            problems += _anchor_mismatches(pending.popleft(), event, position)
+        previous, last_id = event.entry_hash, event.pk
+    if pending and position == 0:
+        newest = max(pending, key=lambda a: (a.last_id, a.count))
+        problems.append(
+            f"the audit trail is empty, but {len(pending)} anchor(s) recorded events, the newest "
+            f"({newest.label}) {newest.count} event(s) up to event {newest.last_id} (every event was deleted)."
+        )
+    elif pending:
+        reason = f"the newest events were removed; the trail now ends at event {last_id}"
+        problems.append(_anchored_event_missing(pending.popleft(), reason, later=len(pending)))
+    return problems
+
+
+def _seal_problems(event, keys: dict, first_sealed, unkeyed_until) -> list[str]:
+    payload = hashed_payload(event)
+    if not event.key_id:
+        if first_sealed is not None:
+            return [
+                f"event {event.pk}: carries no key seal although event {first_sealed} before it does "
+                "(the event was forged or rewritten without the key)."
+            ]
+        if unkeyed_until is not None and event.pk > unkeyed_until:
+            return [
+                f"event {event.pk}: carries no key seal, but only events up to {unkeyed_until} were written before "
+                "the trail was keyed (EVLIMS_AUDIT_UNKEYED_UNTIL); the event was forged or rewritten without the key."
+            ]
+        if _entry_hash(event.previous_hash, payload) != event.entry_hash:
+            return [f"event {event.pk}: content does not match its hash (the event was edited)."]
+        return []
+    key = keys.get(event.key_id)
+    if key is None:
+        return [
+            f"event {event.pk}: sealed with the key '{event.key_id}', which is not configured "
+            "(the event cannot be verified; configure the key, or the event was forged)."
+        ]
+    if not audit_keys.same(_entry_hash(event.previous_hash, payload, key), event.entry_hash):
+        return [f"event {event.pk}: content does not match its hash (the event was edited)."]
+    return []
+
+
+def _anchored_event_missing(anchor, reason: str, *, later: int = 0) -> str:
+    also = f"; {later} later anchor(s) name events that are gone too" if later else ""
+    return f"{anchor.label}: event {anchor.last_id} it recorded is gone ({reason}){also}."
+
+
+def _anchor_mismatches(anchor, event, position: int) -> list[str]:
+    problems = []
+    if not audit_keys.same(event.entry_hash, anchor.last_hash):
+        problems.append(
+            f"{anchor.label}: event {event.pk} no longer carries the seal it had (the event was rewritten)."
+        )
+    if position < anchor.count:
+        problems.append(
+            f"{anchor.label}: {anchor.count} event(s) up to event {event.pk} were recorded, "
+            f"{position} remain (events were removed)."
+        )
     return problems
