@@ -70,6 +70,16 @@ def test_compose_keeps_data_in_named_volumes(compose):
     assert volumes <= mounted
 
 
+def test_web_worker_and_beat_share_the_audit_anchor_folder_on_a_volume(compose):
+    """Beat writes the anchors, web and worker verify against them: one named volume at the folder the
+    settings read, so anchors survive a rebuilt container."""
+    for name in APP_SERVICES:
+        folder = app_environment(compose, name, SECRET_KEY="k")["EVLIMS_AUDIT_ANCHOR_DIR"]
+        assert f"audit-anchors:{folder}" in compose["services"][name]["volumes"], name
+    assert 'env.path("EVLIMS_AUDIT_ANCHOR_DIR"' in settings_source()
+    assert "EVLIMS_AUDIT_KEY" in app_environment(compose, "web", SECRET_KEY="k")
+
+
 def test_app_services_wait_for_their_dependencies(compose):
     services = compose["services"]
     assert services["web"]["depends_on"] == {
