@@ -134,8 +134,18 @@ class RunDetailOutputSerializer(RunListOutputSerializer):
         ]
 
 
+class AliquotsSharingABarcode(list):
+    """The aliquots of several of the requester's labs that one barcode names (barcodes are unique within a
+    lab only); the serializer that knows the lab meant picks one."""
+
+    def __init__(self, barcode: str, aliquots):
+        super().__init__(aliquots)
+        self.barcode = barcode
+
+
 class AliquotReferenceField(serializers.Field):
-    """An aliquot of the requester's labs, by id (number) or barcode (text)."""
+    """An aliquot of the requester's labs, by id (number) or barcode (text). A barcode that names aliquots
+    in several of the requester's labs comes back as AliquotsSharingABarcode."""
 
     default_error_messages = {"unknown": "No aliquot {value} in your labs."}
 
@@ -147,7 +157,8 @@ class AliquotReferenceField(serializers.Field):
             pk = parse_id(data.strip() if isinstance(data, str) else data)
             aliquot = aliquots.filter(pk=pk).first() if pk is not None else None
         elif isinstance(data, str):
-            aliquot = aliquots.filter(barcode=data.strip()).first()
+            found = list(aliquots.filter(barcode=data.strip()).select_related("lab").order_by("lab_id", "id"))
+            aliquot = AliquotsSharingABarcode(data.strip(), found) if len(found) > 1 else next(iter(found), None)
         else:
             aliquot = None
         if aliquot is None:
@@ -176,6 +187,28 @@ class RunPlanInputSerializer(serializers.Serializer):
     inputs = RunInputSerializer(many=True, min_length=1, max_length=96, help_text="One preparation per aliquot.")
     equipment = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        """An input barcode that several of the requester's labs use means the project's lab's aliquot."""
+        lab = attrs["project"].lab
+        errors = {}
+        for index, row in enumerate(attrs["inputs"]):
+            if not isinstance(row["aliquot"], AliquotsSharingABarcode):
+                continue
+            in_lab = [aliquot for aliquot in row["aliquot"] if aliquot.lab_id == lab.pk]
+            if len(in_lab) == 1:
+                row["aliquot"] = in_lab[0]
+            else:
+                labs = ", ".join(sorted({aliquot.lab.name for aliquot in row["aliquot"]}))
+                errors[index] = {
+                    "aliquot": [
+                        f"Aliquots of several of your labs have the barcode {row['aliquot'].barcode} ({labs}), "
+                        f"none of them in {lab.name}, the project's lab; give the aliquot's id."
+                    ]
+                }
+        if errors:
+            raise serializers.ValidationError({"inputs": errors})
+        return attrs
 
 
 class StepInputSerializer(serializers.Serializer):

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import yaml
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 import protocols as protocol_library
@@ -257,6 +257,22 @@ def _usable_version(version: ProtocolVersion, lab_id: int):
         raise ValidationError({"protocol_version": "Belongs to another lab."})
 
 
+def _refuse_issued_codes_taken(lab_id, code: str, barcodes: list[str]) -> None:
+    """After an insert clash: name the issued run code or preparation barcode a record of the lab already has
+    (the sequence is behind the stored records). Codes are unique within a lab; other labs are not looked at."""
+    behind = "the sequence is behind the stored records. Ask an administrator."
+    if IsolationRun.objects.filter(lab_id=lab_id, code=code).exists():
+        raise ValidationError({"code": f"Run code {code}, issued to this run, is already in use in this lab: {behind}"})
+    taken = sorted(EVPreparation.objects.filter(lab_id=lab_id, barcode__in=barcodes).values_list("barcode", flat=True))
+    if taken:
+        raise ValidationError(
+            {
+                "inputs": f"Preparation barcode {', '.join(taken)}, issued to this run, "
+                f"{'is' if len(taken) == 1 else 'are'} already in use in this lab: {behind}"
+            }
+        )
+
+
 @transaction.atomic
 def run_plan(
     *, actor, project, protocol_version, inputs, operator=None, equipment: str = "", reason: str = ""
@@ -279,23 +295,33 @@ def run_plan(
             raise ValidationError({"inputs": f"{aliquot}: input volume must be more than 0 µL."})
         if Decimal(str(volume)) > aliquot.volume_ul:
             raise ValidationError({"inputs": f"{aliquot} holds {aliquot.volume_ul} µL; {volume} µL requested."})
-    run = IsolationRun.objects.create(
-        lab_id=project.lab_id,
-        project=project,
-        code=issue_barcode("RUN"),
-        protocol_version=protocol_version,
-        protocol_name=f"{protocol_version.protocol.title} v{protocol_version.version}",
-        method=(protocol_version.methods or [""])[0],
-        operator=operator,
-        equipment=equipment,
-    )
+    code = issue_barcode("RUN")
     barcodes = issue_barcodes(evlims_settings.PREPARATION_BARCODE_PREFIX, len(inputs))
-    EVPreparation.objects.bulk_create(
-        EVPreparation(
-            lab_id=run.lab_id, run=run, input_aliquot=aliquot, barcode=barcode, input_volume_ul=Decimal(str(volume))
-        )
-        for barcode, (aliquot, volume) in zip(barcodes, inputs, strict=True)
-    )
+    try:
+        with transaction.atomic():
+            run = IsolationRun.objects.create(
+                lab_id=project.lab_id,
+                project=project,
+                code=code,
+                protocol_version=protocol_version,
+                protocol_name=f"{protocol_version.protocol.title} v{protocol_version.version}",
+                method=(protocol_version.methods or [""])[0],
+                operator=operator,
+                equipment=equipment,
+            )
+            EVPreparation.objects.bulk_create(
+                EVPreparation(
+                    lab_id=run.lab_id,
+                    run=run,
+                    input_aliquot=aliquot,
+                    barcode=barcode,
+                    input_volume_ul=Decimal(str(volume)),
+                )
+                for barcode, (aliquot, volume) in zip(barcodes, inputs, strict=True)
+            )
+    except IntegrityError:
+        _refuse_issued_codes_taken(project.lab_id, code, barcodes)
+        raise
     record_event(
         actor=actor,
         action="run.plan",

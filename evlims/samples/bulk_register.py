@@ -28,7 +28,7 @@ from simple_history.utils import bulk_create_with_history
 from ..conf import evlims_settings
 from ..core.barcodes import issue_barcodes
 from ..core.tenancy import ensure_can_write
-from . import services
+from . import selectors, services
 from .import_checks import QUERY_CHUNK, existing_values
 from .models import Aliquot, CustodyEvent, Donor, Sample
 
@@ -74,21 +74,21 @@ class InsertClash(Exception):
     def in_use(self) -> list[tuple[int, ValidationError]]:
         barcodes = [p.value for p in self.planned if p.key != "code"]
         codes = [p.value for p in self.planned if p.key == "code"]
-        by_samples = existing_values(Sample.objects.all(), "barcode", barcodes)
-        by_aliquots = existing_values(Aliquot.objects.all(), "barcode", barcodes)
+        # Barcodes and donor codes are unique within a lab: only this lab's records can have clashed.
+        holders = selectors.barcode_holders(self.lab_id, barcodes)
         donors = existing_values(Donor.objects.filter(lab_id=self.lab_id), "code", codes)
         refused = []
         for planned in self.planned:
             if planned.key == "code" and planned.value in donors:
                 message = f"Donor code {planned.value!r} is already used in this lab."
-            elif planned.key != "code" and planned.value in by_samples | by_aliquots:
-                holder = "a sample" if planned.value in by_samples else "an aliquot"
-                message = f"{planned.value} is already in use by {holder}."
+            elif planned.key != "code" and planned.value in holders:
+                holder = holders[planned.value]
+                message = selectors.taken_barcode_message(planned.value, holder)
                 if planned.issued:
                     message = (
                         f"{planned.value}, issued to {'an aliquot of ' if planned.key == 'volumes_ul' else ''}"
-                        f"this row, is already in use by {holder}: the barcode sequence is behind the stored "
-                        "records. Ask an administrator."
+                        f"this row, is already in use by {holder} of this lab: the barcode sequence is behind the "
+                        "stored records. Ask an administrator."
                     )
             else:
                 continue

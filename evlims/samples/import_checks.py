@@ -27,7 +27,8 @@ from .import_columns import (
     parse_cell,
 )
 from .import_files import ManifestTable
-from .models import Aliquot, Donor, Sample
+from .models import Donor
+from .selectors import barcode_holders, taken_barcode_message
 from .vocabulary import biofluid, is_blood
 
 ERROR, WARNING = "error", "warning"
@@ -79,7 +80,7 @@ def check_rows(table: ManifestTable, *, lab, progress=None) -> tuple[list[Manife
             progress(done, total)
     if not table.rows:
         problems.append(problem(None, "", "The file has a header but no data rows."))
-    problems.extend(_barcode_problems(rows))
+    problems.extend(_barcode_problems(rows, lab))
     codes = {row.values["donor_code"] for row in rows if row.values.get("donor_code")}
     return rows, problems, frozenset(existing_values(Donor.objects.filter(lab=lab), "code", codes))
 
@@ -239,7 +240,7 @@ def _issued_barcode_pattern() -> re.Pattern:
     return re.compile(rf"^({'|'.join(re.escape(head) for head in sorted(heads))})\d+$")
 
 
-def _barcode_problems(rows: list[ManifestRow]) -> list[dict]:
+def _barcode_problems(rows: list[ManifestRow], lab) -> list[dict]:
     problems = []
     first_row: dict[str, int] = {}
     issued = _issued_barcode_pattern()
@@ -259,11 +260,11 @@ def _barcode_problems(rows: list[ManifestRow]) -> list[dict]:
                     f"{barcode} has the form of barcodes the LIMS issues itself; leave the cell empty to get one.",
                 )
             )
-    taken_by_samples = existing_values(Sample.objects.all(), "barcode", first_row)
-    taken_by_aliquots = existing_values(Aliquot.objects.all(), "barcode", first_row)
-    for barcode in sorted(taken_by_samples | taken_by_aliquots, key=first_row.get):
-        holder = "a sample" if barcode in taken_by_samples else "an aliquot"
-        problems.append(problem(first_row[barcode], "barcode", f"{barcode} is already in use by {holder}."))
+    # Barcodes are unique within a lab: only the importing lab's records are looked at, so a row never
+    # learns whether another lab holds its barcode.
+    holders = barcode_holders(lab.pk, first_row)
+    for barcode in sorted(holders, key=first_row.get):
+        problems.append(problem(first_row[barcode], "barcode", taken_barcode_message(barcode, holders[barcode])))
     return problems
 
 

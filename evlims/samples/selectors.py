@@ -11,6 +11,9 @@ from ..core.paging import attach, count_of
 from ..core.tenancy import visible_lab_ids
 from .models import Aliquot, CustodyEvent, Donor, Sample, StorageUnit
 
+# Barcodes asked for at once (SQLite takes at most 999 parameters per statement).
+BARCODE_QUERY_CHUNK = 500
+
 
 def projects_for(user):
     return Project.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("lab")
@@ -92,6 +95,50 @@ def sample_get(user, pk) -> Sample:
 
 def aliquots_for(user):
     return Aliquot.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("sample", "box", "parent")
+
+
+def barcode_holders(lab_id, barcodes) -> dict[str, str]:
+    """{barcode: "a sample" or "an aliquot"} for those of ``barcodes`` a record of the lab already has.
+
+    Barcodes are unique within a lab only (the database's per-lab constraints): another lab's records are
+    neither looked at nor named, so no answer tells whether another lab holds a barcode. Asked in chunks
+    (SQLite takes at most 999 parameters per statement)."""
+    barcodes = list(dict.fromkeys(barcodes))
+    holders = {}
+    for start in range(0, len(barcodes), BARCODE_QUERY_CHUNK):
+        chunk = barcodes[start : start + BARCODE_QUERY_CHUNK]
+        for code in Aliquot.objects.filter(lab_id=lab_id, barcode__in=chunk).values_list("barcode", flat=True):
+            holders[code] = "an aliquot"
+        for code in Sample.objects.filter(lab_id=lab_id, barcode__in=chunk).values_list("barcode", flat=True):
+            holders[code] = "a sample"
+    return holders
+
+
+def taken_barcode_message(barcode: str, holder: str) -> str:
+    return f"Barcode {barcode} is already in use by {holder} of this lab."
+
+
+def aliquots_by_barcode(user, barcodes) -> dict[str, list[Aliquot]]:
+    """The aliquots of the user's labs with any of ``barcodes`` (as typed or in upper case: barcodes are
+    stored upper-case, scanners and people do not always type them so), keyed by upper-case barcode.
+
+    A barcode is unique within a lab only, so it may name one aliquot in each of the user's labs: callers
+    narrow the list with ``narrowed_by_lab`` and ask which one is meant when more than one is left."""
+    typed = {code for code in barcodes if code} | {code.upper() for code in barcodes if code}
+    found: dict[str, list[Aliquot]] = {}
+    if typed:
+        for aliquot in aliquots_for(user).filter(barcode__in=typed).select_related("lab").order_by("lab_id", "id"):
+            found.setdefault(aliquot.barcode.upper(), []).append(aliquot)
+    return found
+
+
+def narrowed_by_lab(candidates: list, typed: str, lab_id=None) -> list:
+    """Of the records found for one typed barcode, those meant: the ones in ``lab_id`` when any is there, and
+    of those, the one with the barcode exactly as typed when the lab has it in another case too."""
+    in_lab = [record for record in candidates if record.lab_id == lab_id]
+    candidates = in_lab or candidates
+    exact = [record for record in candidates if record.barcode == typed]
+    return exact if len(exact) == 1 else candidates
 
 
 def aliquot_get(user, pk) -> Aliquot:

@@ -12,6 +12,7 @@ from ..core.audit import record_event, snapshot
 from ..core.barcodes import issue_barcode, issue_barcodes
 from ..core.editing import apply_edit
 from ..core.tenancy import ensure_can_write
+from . import selectors
 from .models import Aliquot, CustodyEvent, Donor, Sample, StorageUnit
 
 DONOR_FIELDS = {"code", "sex", "age_band", "diagnosis", "diagnosis_ontology_id", "consent_status", "project"}
@@ -108,6 +109,25 @@ def donor_update(donor, *, actor, reason: str, expected_version: int, changes: d
     return donor
 
 
+def _refuse_taken_barcode(lab_id, barcode: str) -> None:
+    holder = selectors.barcode_holders(lab_id, [barcode]).get(barcode)
+    if holder:
+        raise ValidationError({"barcode": selectors.taken_barcode_message(barcode, holder)})
+
+
+@contextmanager
+def _barcode_kept_unique(lab_id, barcode: str):
+    """The insert inside. The barcode is checked before it; a record of the lab given the same barcode in
+    between (another user, the same moment) fails on the per-lab unique constraint and is reported on the
+    barcode like the check's own refusal. Any other integrity error is not hidden."""
+    try:
+        with transaction.atomic():
+            yield
+    except IntegrityError:
+        _refuse_taken_barcode(lab_id, barcode)
+        raise
+
+
 @transaction.atomic
 def sample_register(
     *,
@@ -126,12 +146,23 @@ def sample_register(
     ensure_can_write(actor, project.lab_id)
     _check_same_lab(project.lab_id, donor=donor, box=box)
     barcode = barcode.strip() or issue_barcode(evlims_settings.SAMPLE_BARCODE_PREFIX)
-    if Sample.objects.filter(barcode=barcode).exists():
-        raise ValidationError({"barcode": f"Barcode {barcode} is already in use."})
-    sample = _new_sample(
-        project=project, donor=donor, barcode=barcode, biofluid=biofluid, volume_ml=volume_ml, reason=reason, **fields
-    )
-    sample.save()
+    _refuse_taken_barcode(project.lab_id, barcode)
+    try:
+        sample = _new_sample(
+            project=project,
+            donor=donor,
+            barcode=barcode,
+            biofluid=biofluid,
+            volume_ml=volume_ml,
+            reason=reason,
+            **fields,
+        )
+    except ValidationError:
+        # The model's own check of the per-lab constraint: a record of the lab took the barcode since.
+        _refuse_taken_barcode(project.lab_id, barcode)
+        raise
+    with _barcode_kept_unique(project.lab_id, barcode):
+        sample.save()
     record_event(
         actor=actor,
         action="sample.register",
@@ -255,10 +286,22 @@ def _ensure_box(box, lab_id):
 
 
 def _save_placed(aliquot):
+    """Save a tube (new, or moved). A clash on the database's constraints is named: a new tube's issued barcode
+    taken in the lab (the sequence is behind the stored tubes), or the box position taken meanwhile."""
     try:
         with transaction.atomic():
             aliquot.save()
     except IntegrityError:
+        others = Aliquot.objects.filter(lab_id=aliquot.lab_id, barcode=aliquot.barcode)
+        if aliquot.pk is None and others.exists():
+            raise ValidationError(
+                {
+                    "barcode": f"{aliquot.barcode}, issued to a new aliquot, is already in use by an aliquot of "
+                    "this lab: the barcode sequence is behind the stored records. Ask an administrator."
+                }
+            )
+        if aliquot.box_id is None:
+            raise
         raise ValidationError({"position": f"Position {aliquot.position_label} in {aliquot.box} is already taken."})
 
 

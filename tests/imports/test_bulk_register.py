@@ -215,8 +215,8 @@ def test_a_clash_midway_rolls_back_every_batch_and_names_the_row(staff, project,
             6,
             "aliquot_volume_ul",
             "error",
-            "EVA-0000009, issued to an aliquot of this row, is already in use by an aliquot: the barcode sequence "
-            "is behind the stored records. Ask an administrator.",
+            "EVA-0000009, issued to an aliquot of this row, is already in use by an aliquot of this lab: the barcode "
+            "sequence is behind the stored records. Ask an administrator.",
         )
     ]
     assert everything_written() == before

@@ -209,14 +209,14 @@ def test_barcodes_already_in_use_or_of_the_issued_form(staff, project):
         ]
     )
     assert problem_tuples(checked_upload(staff, project, data)) == [
-        (2, "barcode", "error", "OLD-1 is already in use by a sample."),
+        (2, "barcode", "error", "Barcode OLD-1 is already in use by a sample of this lab."),
         (
             3,
             "barcode",
             "error",
             f"{aliquot_barcode} has the form of barcodes the LIMS issues itself; leave the cell empty to get one.",
         ),
-        (3, "barcode", "error", f"{aliquot_barcode} is already in use by an aliquot."),
+        (3, "barcode", "error", f"Barcode {aliquot_barcode} is already in use by an aliquot of this lab."),
         (
             4,
             "barcode",
@@ -231,7 +231,9 @@ def test_commit_checks_again_and_writes_nothing_if_the_database_changed(staff, p
     SampleFactory(project=project, barcode="CM-0003")
     manifest = imports.manifest_commit(manifest, actor=staff)
     assert manifest.status == Status.INVALID
-    assert problem_tuples(manifest) == [(5, "barcode", "error", "CM-0003 is already in use by a sample.")]
+    assert problem_tuples(manifest) == [
+        (5, "barcode", "error", "Barcode CM-0003 is already in use by a sample of this lab.")
+    ]
     assert Sample.objects.count() == 1 and not Donor.objects.exists()
 
 

@@ -158,18 +158,27 @@ class RunPlanForm(forms.Form):
         scanned = self._scanned_lines()
         ticked = self.ticked()
         available = sample_selectors.aliquots_for(self.user)
-        # Barcodes are stored upper-case; scanners and people do not always type them so.
-        typed = {barcode for _, barcode, _ in scanned} | {barcode.upper() for _, barcode, _ in scanned}
-        by_barcode = {a.barcode.upper(): a for a in available.filter(barcode__in=typed)} if scanned else {}
+        # A barcode is unique within a lab only: of the user's labs, the project's lab is the one meant.
+        project = cleaned.get("project")
+        by_barcode = sample_selectors.aliquots_by_barcode(self.user, [barcode for _, barcode, _ in scanned])
         ticked_ids = [pk for pk in (parse_id(pk) for pk, _ in ticked) if pk is not None]
         by_id = {a.pk: a for a in available.filter(pk__in=ticked_ids)} if ticked_ids else {}
         inputs, line_errors, ticked_errors, seen = [], [], [], {}
         for number, barcode, volume_text in scanned:
-            aliquot = by_barcode.get(barcode.upper())
+            found = by_barcode.get(barcode.upper(), [])
+            meant = sample_selectors.narrowed_by_lab(found, barcode, project.lab_id if project else None)
             where = f"Line {number} ({barcode})"
-            if aliquot is None:
+            if not meant:
                 line_errors.append(f"{where}: no aliquot with this barcode in your labs.")
                 continue
+            if len(meant) > 1:
+                labs = ", ".join(sorted({aliquot.lab.name for aliquot in meant}))
+                line_errors.append(
+                    f"{where}: aliquots of several of your labs have this barcode ({labs}); choose the project "
+                    "of the lab you mean, or tick the aliquot in the list."
+                )
+                continue
+            aliquot = meant[0]
             problem, volume = self._input(aliquot, volume_text, cleaned["default_volume"], seen)
             (line_errors.append(f"{where}: {problem}") if problem else inputs.append((aliquot, volume)))
         for pk, volume_text in ticked:
