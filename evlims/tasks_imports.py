@@ -50,6 +50,7 @@ def _run(step, import_id: int, actor_id: int, activity: str) -> str:
             manifest,
             f"{activity.capitalize()} stopped on an unexpected error; "
             "nothing was imported. Upload the file again or ask an administrator.",
+            actor=actor,
         ).status
 
 

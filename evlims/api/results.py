@@ -310,6 +310,11 @@ class IngestionListOutputSerializer(serializers.ModelSerializer):
     format = serializers.CharField(source="file_format", allow_null=True, read_only=True)
     measurement_count = serializers.IntegerField(read_only=True)
     raw_file = RawFileBriefSerializer(allow_null=True, read_only=True)
+    uploaded_name = serializers.CharField(
+        read_only=True,
+        help_text="The name this upload came with. Identical bytes are stored once (raw_file, under the name they "
+        "were first uploaded with); each upload keeps its own name.",
+    )
     instrument_name = serializers.CharField(source="instrument.name", allow_null=True, default=None, read_only=True)
 
     class Meta:
@@ -322,6 +327,7 @@ class IngestionListOutputSerializer(serializers.ModelSerializer):
             "status",
             "format",
             "external_run_id",
+            "uploaded_name",
             "raw_file",
             "error",
             "measurement_count",
@@ -336,6 +342,11 @@ class IngestionDetailOutputSerializer(serializers.ModelSerializer):
     format = serializers.SerializerMethodField()
     samples = serializers.SerializerMethodField()
     raw_file = RawFileBriefSerializer(allow_null=True, read_only=True)
+    uploaded_name = serializers.CharField(
+        read_only=True,
+        help_text="The name this upload came with. Identical bytes are stored once (raw_file, under the name they "
+        "were first uploaded with); each upload keeps its own name.",
+    )
     instrument_name = serializers.CharField(source="instrument.name", allow_null=True, default=None, read_only=True)
     parsed = serializers.JSONField(read_only=True, help_text="The parser's output, as `evlims_parse FILE --json`.")
     measurements = serializers.SerializerMethodField()
@@ -350,6 +361,7 @@ class IngestionDetailOutputSerializer(serializers.ModelSerializer):
             "status",
             "format",
             "external_run_id",
+            "uploaded_name",
             "raw_file",
             "error",
             "samples",
@@ -887,6 +899,7 @@ class FileUploadApi(ScopedApi):
                     "status": "preview",
                     "format": "nanosight",
                     "external_run_id": "",
+                    "uploaded_name": "EMT1 d200 pre1 2021-04-01 15-42-48-ExperimentSummary.csv",
                     "raw_file": {
                         "id": 40,
                         "original_name": "EMT1 d200 pre1 2021-04-01 15-42-48-ExperimentSummary.csv",
@@ -976,7 +989,7 @@ class IngestionListApi(ScopedListApi):
 
     serializer_class = IngestionListOutputSerializer
     filterset_class = IngestionFilter
-    search_fields = ["external_run_id", "raw_file__original_name"]
+    search_fields = ["external_run_id", "uploaded_name"]
     ordering_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
     api_key_scopes = {"read": READ}

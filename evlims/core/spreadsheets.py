@@ -37,6 +37,55 @@ def neutralise(cell) -> str:
     return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
 
 
+# What an uploaded cell holds that a spreadsheet would run (see formula_risk).
+FORMULA, EXTERNAL_REFERENCE, DDE = "formula", "external reference", "DDE"
+# Text a spreadsheet takes for a formula: anything after '=', and after '+', '-' or '@' a function call, a cell
+# reference or arithmetic ('-1+1'), but not '-80 °C', '+4 °C' or '- none'.
+_FORMULA_LIKE = re.compile(r"\s*(?:=|[+\-@]\s*(?:[A-Za-z_][\w.]*\s*\(|\$?[A-Za-z]{1,3}\$?\d+|[\d.]+\s*[-+*/^&]))")
+# Dynamic Data Exchange: 'application|topic'!item starts a program (cmd|' /C calc'!A0), as do DDE() and DDEAUTO().
+_DDE = re.compile(r"[\w.]+\s*\|.*!|\bDDE(?:AUTO)?\s*\(", re.IGNORECASE | re.DOTALL)
+# Another workbook: [1]Sheet1!A1 (how openpyxl shows an externalLink), 'C:\dir\[Book.xlsx]Sheet'!A1, [Book.xlsx].
+_EXTERNAL = re.compile(r"\[[^\[\]]+\][^!\[\]]*!|\[[^\[\]]*\.xl[a-z]{0,2}\]", re.IGNORECASE)
+_EXTERNAL_LINK_PART = re.compile(r"xl/externalLinks/externalLink\d+\.xml")
+
+
+def formula_risk(value, *, formula_cell: bool = False) -> str | None:
+    """DDE, EXTERNAL_REFERENCE or FORMULA for a cell a spreadsheet would run, None for plain data.
+
+    ``formula_cell``: the workbook stores the cell as a formula (openpyxl's data type 'f', read with
+    data_only=False), whatever its text looks like.
+    """
+    if not isinstance(value, str) or not (formula_cell or _FORMULA_LIKE.match(value)):
+        return None
+    if _DDE.search(value):
+        return DDE
+    if _EXTERNAL.search(value):
+        return EXTERNAL_REFERENCE
+    return FORMULA
+
+
+def external_links(data: bytes) -> list[str]:
+    """The other workbooks an .xlsx links to (its externalLink parts), as their targets say. Call check_xlsx first."""
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml.ElementTree import fromstring
+
+    targets = []
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = set(archive.namelist())
+        for name in sorted(names):
+            if not _EXTERNAL_LINK_PART.fullmatch(name):
+                continue
+            relations = name.replace("externalLinks/", "externalLinks/_rels/") + ".rels"
+            try:
+                root = fromstring(archive.read(relations)) if relations in names else ()
+                found = [e.get("Target", "") for e in root if e.get("TargetMode") == "External"]
+            except (ParseError, ValueError):  # a damaged part names no target; the link is still reported
+                found = []
+            targets.extend([target for target in found if target] or [name])
+    return targets
+
+
 def _mb(size: int) -> str:
     return f"{size / (1024 * 1024):,.0f} MB"
 

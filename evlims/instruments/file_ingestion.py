@@ -1,7 +1,10 @@
 """Instrument files: stored first, parsed, previewed, then committed as results once mapped to preparations.
 
 A file that cannot be parsed still stays stored (with a failed ingestion naming the line and field), so
-nothing an instrument or a person sent is lost, and no result row is written.
+nothing an instrument or a person sent is lost, and no result row is written. Every upload is audited in the
+transaction that saves it: ``ingestion.preview`` or ``ingestion.failed`` (with the name it came with, the
+stored bytes' checksum and, when refused, why), and ``ingestion.commit`` when its results are stored; the
+bytes themselves are audited once, as ``raw_file.store``, when first received.
 """
 
 import hashlib
@@ -11,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from ..conf import evlims_settings
+from ..core.audit import record_event
 from ..core.tenancy import INGEST_ROLES, ensure_role
 from .models import Ingestion
 from .parsers import ParseError, parse_bytes
@@ -63,6 +67,8 @@ def file_upload(
         lab=lab,
         instrument=instrument,
         raw_file=raw,
+        # Identical bytes share one RawFile under the name they first came with; each upload keeps its own.
+        uploaded_name=name[:255],
         client=_client(actor, instrument),
         submitted_by=actor if hasattr(actor, "get_username") else None,
         idempotency_key=idempotency_key,
@@ -73,7 +79,7 @@ def file_upload(
     except ParseError as exc:
         ingestion.status, ingestion.error = Ingestion.Status.FAILED, str(exc)
         ingestion.response = {"status": "failed", "error": str(exc), "raw_file": raw.pk}
-        first = _save_first(ingestion, actor, instrument)
+        first = _save_first(ingestion, actor, instrument, file_format)
         if first is not ingestion:
             return first, True
         raise FileRejected({"file": str(exc)}, ingestion=ingestion)
@@ -84,19 +90,43 @@ def file_upload(
         "raw_file": raw.pk,
         "samples": [s.get("name") for s in parsed.get("samples") or []],
     }
-    first = _save_first(ingestion, actor, instrument)
+    first = _save_first(ingestion, actor, instrument, file_format)
     if first is not ingestion:
         return first, True
-    ingestion.response["ingestion"] = ingestion.pk
-    Ingestion.objects.filter(pk=ingestion.pk).update(response=ingestion.response)
     return ingestion, False
 
 
-def _save_first(ingestion: Ingestion, actor, instrument) -> Ingestion:
-    """Save the ingestion, or, when a concurrent retry with the same key saved first, return that one."""
+def _upload_event(ingestion: Ingestion, file_format: str) -> dict:
+    """What the audit trail keeps of one upload: its own name, the stored bytes, and what became of it."""
+    changes = {
+        "status": ingestion.status,
+        "file": ingestion.uploaded_name,
+        "raw_file": ingestion.raw_file_id,
+        "sha256": ingestion.raw_file.sha256,
+        "format": (ingestion.parsed or {}).get("format") or file_format,
+    }
+    if ingestion.status == Ingestion.Status.FAILED:
+        changes["error"] = ingestion.error[:1000]
+    else:
+        changes["samples"] = len(ingestion.parsed.get("samples") or [])
+    return changes
+
+
+def _save_first(ingestion: Ingestion, actor, instrument, file_format: str) -> Ingestion:
+    """Save the ingestion with its audit event (``ingestion.preview`` or ``ingestion.failed``), or, when a
+    concurrent retry with the same key saved first, return that one."""
     try:
         with transaction.atomic():
             ingestion.save()
+            if ingestion.status == Ingestion.Status.PREVIEW:
+                ingestion.response["ingestion"] = ingestion.pk
+                ingestion.save(update_fields=["response"])
+            record_event(
+                actor=actor or instrument,
+                action=f"ingestion.{ingestion.status}",
+                obj=ingestion,
+                changes=_upload_event(ingestion, file_format),
+            )
     except IntegrityError:
         earlier = previous_answer(
             actor=actor,
@@ -244,4 +274,16 @@ def file_commit(
             "measurements": [m.pk for m in measurements],
         }
         ingestion.save(update_fields=["status", "response", "updated_at"])
+        record_event(
+            actor=actor or ingestion.instrument,
+            action="ingestion.commit",
+            obj=ingestion,
+            reason=reason,
+            changes={
+                "file": ingestion.uploaded_name,
+                "sha256": ingestion.raw_file.sha256 if ingestion.raw_file_id else "",
+                "mapping": {str(name): barcode for name, barcode in mapping.items() if barcode},
+                "measurements": [m.pk for m in measurements][:200],
+            },
+        )
     return ingestion

@@ -1,8 +1,9 @@
 """Manifest files as bytes: reading CSV/Excel into rows, writing the templates and the problem report.
 
-Files come from spreadsheets on lab PCs, so the encoding (UTF-8 with or without BOM, UTF-16,
-cp1252) and the delimiter (comma, semicolon, tab) are decided per file. Row numbers are the rows the
-user sees in their spreadsheet: the first record of the file is row 1, blank rows still count.
+Files come from spreadsheets on lab PCs, so the encoding (UTF-8 with or without BOM, UTF-16 with BOM,
+Windows-1252 when it reads as Western text) and the delimiter (comma, semicolon, tab) are decided per file.
+Row numbers are the rows the user sees in their spreadsheet: the first record of the file is row 1, blank
+rows still count.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from openpyxl.comments import Comment
 from openpyxl.styles import Font
 from openpyxl.utils.exceptions import InvalidFileException
 
-from ..core.spreadsheets import UnsafeWorkbook, check_xlsx, neutralise
+from ..core.encodings import TextEncodingError, decode_legacy, looks_like_utf16, utf16_refusal
+from ..core.spreadsheets import UnsafeWorkbook, check_xlsx, external_links, neutralise
 from .import_columns import COLUMNS, is_blank
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -49,6 +51,10 @@ class ManifestTable:
     rows: list[tuple[int, list]] = field(default_factory=list)
     # A semicolon-separated CSV comes from a locale that writes 4,5 for 4.5.
     decimal_comma: bool = False
+    # (row number, column index) of the .xlsx cells stored as formulas; their value is the formula's text.
+    formula_cells: set[tuple[int, int]] = field(default_factory=set)
+    # The other workbooks an .xlsx links to (its externalLink parts).
+    external_links: list[str] = field(default_factory=list)
 
 
 def read_manifest(data: bytes, *, max_rows: int) -> ManifestTable:
@@ -62,22 +68,24 @@ def read_manifest(data: bytes, *, max_rows: int) -> ManifestTable:
 
 
 def decode_text(data: bytes) -> str:
-    """A BOM is authoritative; otherwise strict UTF-8, then cp1252 (what Excel on Windows writes)."""
+    """A BOM is authoritative; otherwise strict UTF-8, then Windows-1252 (what Excel on Windows writes) when
+    the file decodes cleanly and reads as Western text (``core.encodings``); anything else is refused."""
     if data.startswith(codecs.BOM_UTF8):
         encoding, body = "utf-8", data[len(codecs.BOM_UTF8) :]
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encoding, body = "utf-16", data
     else:
         if b"\x00" in data:
+            if looks_like_utf16(data):
+                raise ManifestFileError(utf16_refusal())
             raise ManifestFileError("This is not a CSV or .xlsx file (it contains binary data).")
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            # cp1252 leaves five bytes undefined; latin-1 maps every byte, so decoding cannot fail.
             try:
-                return data.decode("cp1252")
-            except UnicodeDecodeError:
-                return data.decode("latin-1")
+                return decode_legacy(data)
+            except TextEncodingError as error:
+                raise ManifestFileError(error.message)
     try:
         return body.decode(encoding)
     except UnicodeDecodeError as error:
@@ -140,12 +148,19 @@ def _read_xlsx(data: bytes, max_rows: int) -> ManifestTable:
         # A workbook's declared dimension is not trusted (a tiny file can claim A1:XFD1048576): read the
         # rows that are really there, no wider than a manifest can be, and no more of them than the limit.
         sheet.reset_dimensions()
-        rows = (_trimmed(row) for row in sheet.iter_rows(min_row=1, values_only=True))
-        records = (
-            (number, [_xlsx_value(value) for value in values])
-            for number, values in enumerate(_bounded(rows, max_rows), start=1)
-        )
-        return _table("xlsx", records, max_rows)
+        # Cells, not values: a formula cell (data type 'f') is told apart from text that merely starts with '='.
+        rows = (_trimmed(row) for row in sheet.iter_rows(min_row=1))
+        formulas: set[tuple[int, int]] = set()
+
+        def records():
+            for number, cells in enumerate(_bounded(rows, max_rows), start=1):
+                formulas.update((number, index) for index, cell in enumerate(cells) if cell.data_type == "f")
+                yield number, [_xlsx_value(cell.value) for cell in cells]
+
+        table = _table("xlsx", records(), max_rows)
+        table.formula_cells = formulas
+        table.external_links = external_links(data)
+        return table
     except (zipfile.BadZipFile, KeyError, OSError, ValueError, XMLParseError) as error:
         raise ManifestFileError(f"The .xlsx workbook is damaged ({type(error).__name__}).")
     finally:
@@ -156,10 +171,10 @@ BLANK_RUN_END = 1000
 
 
 def _trimmed(row: tuple) -> tuple:
-    """A row no wider than a manifest can be, without the empty cells that trail it."""
+    """A row of cells no wider than a manifest can be, without the empty cells that trail it."""
     row = row[:MAX_MANIFEST_COLUMNS]
     end = len(row)
-    while end and row[end - 1] is None:
+    while end and row[end - 1].value is None:
         end -= 1
     return row[:end]
 
@@ -174,7 +189,7 @@ def _bounded(rows, max_rows: int):
             raise ManifestFileError(
                 f"The sheet has more than {limit:,} rows; a manifest holds at most {max_rows:,} data rows."
             )
-        blank_run = blank_run + 1 if all(value is None for value in row) else 0
+        blank_run = blank_run + 1 if all(cell.value is None for cell in row) else 0
         if blank_run > BLANK_RUN_END:
             return
         yield row

@@ -26,6 +26,7 @@ from ..core.tenancy import ensure_can_write, visible_lab_ids
 from .bulk_register import InsertClash, RowRefused, SampleRow, samples_register_bulk
 from .import_checks import ERROR, check_rows, problem, sort_problems
 from .import_files import ManifestFileError, read_manifest
+from .import_formulas import formula_problems
 from .models import ManifestImport
 from .vocabulary import biofluid_choices
 
@@ -133,6 +134,7 @@ def check_manifest(data: bytes, *, lab, progress=None, ignore_import_id=None) ->
     except ManifestFileError as error:
         return CheckedManifest(problems=[problem(error.row, "", error.message)])
     rows, problems, existing_donors = check_rows(table, lab=lab, progress=progress)
+    problems.extend(formula_problems(table, problems))
     problems.extend(_already_committed(data, lab, ignore_import_id))
     return CheckedManifest(rows=rows, problems=sort_problems(problems), existing_donor_codes=existing_donors)
 
@@ -211,14 +213,21 @@ def manifest_upload(*, actor, project, uploaded_file) -> ManifestImport:
 
 
 def manifest_validate(manifest: ManifestImport, *, actor) -> ManifestImport:
-    """The dry run: writes nothing but the import's own status, progress and problem list."""
+    """The dry run: writes nothing but the import's own status, progress and problem list.
+
+    Audited twice, each event in the transaction of its change: ``manifest.check_started`` with the claim
+    (the import shows as validating meanwhile; progress is bookkeeping, written as it goes) and
+    ``manifest.checked`` with the outcome (valid or invalid, with the number of errors and warnings)."""
     ensure_can_write(actor, manifest.lab_id)
-    claimed = (
-        ManifestImport.objects.filter(pk=manifest.pk)
-        .exclude(status__in=[Status.COMMITTING, Status.COMMITTED])
-        .update(status=Status.VALIDATING, rows_processed=0, errors=[], updated_at=timezone.now())
-    )
-    manifest.refresh_from_db()
+    with transaction.atomic():
+        claimed = (
+            ManifestImport.objects.filter(pk=manifest.pk)
+            .exclude(status__in=[Status.COMMITTING, Status.COMMITTED])
+            .update(status=Status.VALIDATING, rows_processed=0, errors=[], updated_at=timezone.now())
+        )
+        manifest.refresh_from_db()
+        if claimed:
+            record_event(actor=actor, action="manifest.check_started", obj=manifest, changes=_file_of(manifest))
     if not claimed:
         raise ValidationError(
             f"Import {manifest.pk} is {manifest.get_status_display().lower()}; it is not checked again."
@@ -230,13 +239,30 @@ def manifest_validate(manifest: ManifestImport, *, actor) -> ManifestImport:
     try:
         data = _stored_bytes(manifest)
     except StoredFileChanged as changed:
-        return manifest_mark_failed(manifest, changed.message)
+        return manifest_mark_failed(manifest, changed.message, actor=actor)
     checked = check_manifest(data, lab=manifest.lab, progress=progress, ignore_import_id=manifest.pk)
     manifest.status = Status.INVALID if checked.errors else Status.VALID
     manifest.errors = checked.problems
     manifest.row_count = manifest.rows_processed = len(checked.rows)
-    manifest.save(update_fields=["status", "errors", "row_count", "rows_processed", "updated_at"])
+    with transaction.atomic():
+        manifest.save(update_fields=["status", "errors", "row_count", "rows_processed", "updated_at"])
+        record_event(actor=actor, action="manifest.checked", obj=manifest, changes=_outcome(manifest))
     return manifest
+
+
+def _file_of(manifest: ManifestImport) -> dict:
+    return {"file": manifest.original_name, "sha256": manifest.sha256}
+
+
+def _outcome(manifest: ManifestImport) -> dict:
+    """The audited summary of a check: counts only (problem messages quote the file's cells)."""
+    errors = sum(1 for p in manifest.errors if p.get("severity", ERROR) == ERROR)
+    return _file_of(manifest) | {
+        "status": manifest.status,
+        "rows": manifest.row_count,
+        "errors": errors,
+        "warnings": len(manifest.errors) - errors,
+    }
 
 
 def _report_progress(import_id: int, done: int, total: int) -> None:
@@ -289,17 +315,17 @@ def manifest_commit(manifest: ManifestImport, *, actor) -> ManifestImport:
         try:
             data = _stored_bytes(locked)
         except StoredFileChanged as changed:
-            return manifest_mark_failed(locked, changed.message)
+            return manifest_mark_failed(locked, changed.message, actor=actor)
         checked = check_manifest(data, lab=locked.lab, ignore_import_id=locked.pk)
         if checked.errors:
-            return _mark_invalid(locked, checked.problems)
+            return _mark_invalid(locked, checked.problems, actor)
         try:
             with transaction.atomic():
                 summary = _register_rows(locked, checked, actor)
         except RowRefused as refused:
-            return _mark_invalid(locked, [_service_problem(refused.number, refused.error)])
+            return _mark_invalid(locked, [_service_problem(refused.number, refused.error)], actor)
         except InsertClash as clash:
-            return _mark_invalid(locked, _clash_problems(clash))
+            return _mark_invalid(locked, _clash_problems(clash), actor)
         locked.status = Status.COMMITTED
         locked.committed_at = timezone.now()
         locked.samples_created = summary["samples"]
@@ -312,10 +338,12 @@ def manifest_commit(manifest: ManifestImport, *, actor) -> ManifestImport:
     return locked
 
 
-def _mark_invalid(manifest: ManifestImport, problems: list[dict]) -> ManifestImport:
-    """The database changed since the dry run (or a row was refused): nothing was written."""
+def _mark_invalid(manifest: ManifestImport, problems: list[dict], actor) -> ManifestImport:
+    """The database changed since the dry run (or a row was refused): no sample was written. Runs in the
+    commit's transaction, audited as ``manifest.commit_refused``."""
     manifest.status, manifest.errors, manifest.rows_processed = Status.INVALID, problems, 0
     manifest.save(update_fields=["status", "errors", "rows_processed", "updated_at"])
+    record_event(actor=actor, action="manifest.commit_refused", obj=manifest, changes=_outcome(manifest))
     cache.delete(_progress_key(manifest.pk))
     return manifest
 
@@ -375,11 +403,16 @@ def _register_rows(manifest: ManifestImport, checked: CheckedManifest, actor) ->
     }
 
 
-def manifest_mark_failed(manifest: ManifestImport, message: str) -> ManifestImport:
+def manifest_mark_failed(manifest: ManifestImport, message: str, *, actor=None) -> ManifestImport:
     """An unexpected error stopped checking or committing; the commit transaction rolled back, so nothing
-    of the file was written."""
-    manifest.status = Status.FAILED
-    manifest.errors = [problem(None, "", message)]
-    manifest.save(update_fields=["status", "errors", "updated_at"])
+    of the file was written. Audited as ``manifest.failed``, in the name of whoever ran the step (``actor``;
+    the system when unknown)."""
+    with transaction.atomic():
+        manifest.status = Status.FAILED
+        manifest.errors = [problem(None, "", message)]
+        manifest.save(update_fields=["status", "errors", "updated_at"])
+        record_event(
+            actor=actor, action="manifest.failed", obj=manifest, changes=_file_of(manifest) | {"message": message}
+        )
     cache.delete(_progress_key(manifest.pk))
     return manifest

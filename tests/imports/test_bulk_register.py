@@ -189,6 +189,12 @@ def everything_written() -> dict:
     }
 
 
+def assert_only_the_refusal_is_written(before: dict) -> None:
+    """Nothing of the file is written; the refused commit itself is audited (manifest.commit_refused)."""
+    assert everything_written() == before | {"evlims.AuditEvent": before["evlims.AuditEvent"] + 1}
+    assert AuditEvent.objects.latest("id").action == "manifest.commit_refused"
+
+
 def test_a_clash_midway_rolls_back_every_batch_and_names_the_row(staff, project, monkeypatch):
     manifest = checked_upload(staff, project, aliquot_manifest(6, donors=3))
     # A tube stored without the sequence holds the barcode the sequence will issue to row 6's first aliquot.
@@ -219,7 +225,7 @@ def test_a_clash_midway_rolls_back_every_batch_and_names_the_row(staff, project,
             "sequence is behind the stored records. Ask an administrator.",
         )
     ]
-    assert everything_written() == before
+    assert_only_the_refusal_is_written(before)
 
 
 def test_a_clash_the_database_cannot_explain_afterwards_still_writes_nothing(staff, project, monkeypatch):
@@ -239,7 +245,7 @@ def test_a_clash_the_database_cannot_explain_afterwards_still_writes_nothing(sta
     [(row, column, severity, message)] = problem_tuples(manifest)
     assert (row, column, severity) == (None, "", "error")
     assert message.startswith("The database refused the registration (") and "nothing was imported" in message
-    assert everything_written() == before
+    assert_only_the_refusal_is_written(before)
 
 
 def test_one_audit_event_per_import_and_the_chain_still_verifies(staff, project):

@@ -33,7 +33,9 @@ def test_upload_keeps_the_file_byte_for_byte_with_its_checksum(staff, project):
 def test_good_csv_commits_samples_donors_and_aliquots(staff, project):
     DonorFactory(lab=project.lab, code="D-200")
     manifest = checked_upload(staff, project, manifest_bytes("good.csv"))
-    assert (manifest.status, manifest.errors, manifest.row_count) == (Status.VALID, [], 4)
+    assert (manifest.status, manifest.row_count) == (Status.VALID, 4)
+    # The formula-like remark is warned about (row and column) and imported as text.
+    assert [(p["row"], p["column"], p["severity"]) for p in manifest.errors] == [(3, "remarks", "warning")]
     assert not Sample.objects.exists()
 
     manifest = imports.manifest_commit(manifest, actor=staff)
@@ -52,9 +54,12 @@ def test_good_csv_commits_samples_donors_and_aliquots(staff, project):
     assert Donor.objects.filter(lab=project.lab).count() == 2
     assert Sample.objects.get(barcode="CM-0003").conditioning_time_h == Decimal(48)
     assert CustodyEvent.objects.filter(kind=CustodyEvent.Kind.RECEIVED).count() == 5
-    # One audit event for the import; each record's own provenance is its history row.
+    # One audit event for the import's commit (after those of its dry run); each record's own provenance is its
+    # history row.
     assert list(AuditEvent.objects.exclude(action="manifest.upload").values_list("action", flat=True)) == [
-        "manifest.commit"
+        "manifest.check_started",
+        "manifest.checked",
+        "manifest.commit",
     ]
     summary = AuditEvent.objects.get(action="manifest.commit")
     assert summary.changes == {
@@ -231,7 +236,7 @@ def test_commit_checks_again_and_writes_nothing_if_the_database_changed(staff, p
     SampleFactory(project=project, barcode="CM-0003")
     manifest = imports.manifest_commit(manifest, actor=staff)
     assert manifest.status == Status.INVALID
-    assert problem_tuples(manifest) == [
+    assert [problem for problem in problem_tuples(manifest) if problem[2] == "error"] == [
         (5, "barcode", "error", "Barcode CM-0003 is already in use by a sample of this lab.")
     ]
     assert Sample.objects.count() == 1 and not Donor.objects.exists()
@@ -255,7 +260,10 @@ def test_a_row_refused_by_the_services_rolls_back_every_row(staff, project, monk
     assert manifest.status == Status.INVALID
     assert problem_tuples(manifest) == [(4, "aliquot_volume_ul", "error", "Aliquots total too much.")]
     assert not Sample.objects.exists() and not Donor.objects.exists() and not Aliquot.objects.exists()
-    assert AuditEvent.objects.count() == events_before
+    # The refused commit is audited; nothing of what it rolled back is.
+    assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)[events_before:]) == [
+        "manifest.commit_refused"
+    ]
     assert not BarcodeSequence.objects.filter(last_value__gt=0).exists()
 
 

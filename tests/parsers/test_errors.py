@@ -48,10 +48,11 @@ def test_input_larger_than_the_limit_is_rejected():
         parse_bytes(b"a" * (DEFAULT_MAX_BYTES + 1))
 
 
-def test_utf16_without_bom_is_rejected_as_binary():
+def test_utf16_without_bom_is_rejected_naming_the_encoding():
     text = fixture_bytes("nanosight-failed-capture.csv").decode()
-    with pytest.raises(ParseError, match="binary"):
-        parse_bytes(text.encode("utf-16-le"))
+    for codec in ("utf-16-le", "utf-16-be"):
+        with pytest.raises(ParseError, match="UTF-16 text without a byte-order mark"):
+            parse_bytes(text.encode(codec))
 
 
 def test_utf16_with_bom_is_read():

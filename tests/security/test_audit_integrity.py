@@ -45,8 +45,6 @@ NOT_AUDITED = {
     "evlims.samples.imports.import_status": "read",
     "evlims.samples.imports.manifest_preview": "read",
     "evlims.samples.imports.check_manifest": "read (the dry run's checks)",
-    "evlims.samples.imports.manifest_validate": "dry run: writes only the import's own status and problems",
-    "evlims.samples.imports.manifest_mark_failed": "the import's own status after a failed task",
     "evlims.isolation.services.parse_protocol_text": "pure: YAML to a checked definition",
     "evlims.isolation.services.clean_functional_studies": "pure: functional studies checked as stored",
     "evlims.characterization.services.validate_results": "pure: payload validation",
@@ -117,13 +115,16 @@ def _fresh_ingestion(w):
     return ingestion
 
 
-def _valid_manifest(w):
-    manifest = imports.manifest_upload(
+def _uploaded_manifest(w):
+    return imports.manifest_upload(
         actor=w.staff,
         project=w.project,
         uploaded_file=SimpleUploadedFile("more.csv", b"barcode,biofluid,volume_ml\nGAMMA-M-1,serum,1.5\n"),
     )
-    return imports.manifest_validate(manifest, actor=w.staff)
+
+
+def _valid_manifest(w):
+    return imports.manifest_validate(_uploaded_manifest(w), actor=w.staff)
 
 
 def _draft(w):
@@ -182,6 +183,11 @@ AUDITED = {
             "project": w.project,
             "uploaded_file": SimpleUploadedFile("new.csv", b"barcode,biofluid,volume_ml\nX-1,serum,1\n"),
         },
+    ),
+    "evlims.samples.imports.manifest_validate": (STAFF, lambda w: {"manifest": _uploaded_manifest(w)}),
+    "evlims.samples.imports.manifest_mark_failed": (
+        None,
+        lambda w: {"manifest": _uploaded_manifest(w), "message": "Checking stopped on an unexpected error."},
     ),
     "evlims.samples.imports.manifest_commit": (STAFF, lambda w: {"manifest": _valid_manifest(w)}),
     "evlims.samples.imports.manifest_queue_commit": (STAFF, lambda w: {"manifest": _valid_manifest(w)}),

@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import reverse
 
 from evlims.characterization.models import Measurement
-from evlims.core.models import Role
+from evlims.core.models import AuditEvent, Role
 from evlims.instruments import file_ingestion
 from evlims.instruments.models import Ingestion, RawFile
 from evlims.instruments.parsers import ParseError, parse_bytes
@@ -35,8 +35,8 @@ BY_NAME = {entry["file"]: entry for entry in CORPUS}
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 # Cells a manifest read may visit: the row limit times a generous number of columns.
 CELL_BUDGET = 2_500_000
-# Formula-like text in free-text columns is data, not an attack on us: it is stored exactly as typed and
-# every export neutralises it (docs/bulk-import.md, docs/security.md). Only this file is otherwise valid.
+# Formula-like text in free-text columns is data, not an attack on us: it is warned about, stored exactly as typed
+# and every export neutralises it (docs/bulk-import.md, docs/security.md). Only its DDE row makes the file invalid.
 FORMULA_TEXT_MANIFEST = "manifest-formula-injection.csv"
 
 
@@ -130,6 +130,9 @@ def test_upload_service_keeps_the_file_and_writes_no_result(lab_staff, name):
         assert ingestion.status == Ingestion.Status.PREVIEW and not replayed
     raw = RawFile.objects.get()
     assert ingestion.raw_file_id == raw.pk
+    # Refused or previewed, the upload is audited with the name it came with.
+    [event] = AuditEvent.objects.filter(object_type="ingestion", object_id=str(ingestion.pk))
+    assert (event.action, event.changes["file"]) == (f"ingestion.{ingestion.status}", name)
     with raw.file.open("rb") as stored:
         assert stored.read() == data, "the raw file is kept byte for byte"
     assert not Measurement.objects.exists()
@@ -161,6 +164,8 @@ def test_manifest_import_lists_problems_and_writes_no_sample(lab_staff, project,
         manifest = imports.manifest_validate(manifest, actor=user)
         assert manifest.status == ManifestImport.Status.INVALID
         assert manifest.errors
+        checked = AuditEvent.objects.get(action="manifest.checked", object_id=str(manifest.pk))
+        assert checked.changes["status"] == "invalid" and checked.changes["errors"] >= 1
         with pytest.raises(ValidationError):
             imports.manifest_queue_commit(manifest, actor=user)
     assert not Sample.objects.exists() and not Donor.objects.exists()
@@ -242,7 +247,7 @@ def test_web_manifest_upload_never_fails_with_a_server_error(lab_staff, project,
     assert not Sample.objects.exists()
 
 
-def test_formula_like_text_is_stored_as_typed_and_neutralised_on_export(lab_staff, project):
+def test_dde_is_refused_and_other_formula_text_is_warned_stored_as_typed_and_neutralised_on_export(lab_staff, project):
     from evlims.core.spreadsheets import neutralise
     from evlims.samples.models import Sample
 
@@ -252,7 +257,23 @@ def test_formula_like_text_is_stored_as_typed_and_neutralised_on_export(lab_staf
         actor=user, project=project, uploaded_file=SimpleUploadedFile(FORMULA_TEXT_MANIFEST, data)
     )
     manifest = imports.manifest_validate(manifest, actor=user)
+    # The DDE payload (row 2) is refused in both columns holding it; every other formula-like cell is warned
+    # about, row by row and column by column, before anything is committed.
+    assert manifest.status == ManifestImport.Status.INVALID
+    errors = [(p["row"], p["column"]) for p in manifest.errors if p["severity"] == "error"]
+    assert errors == [(2, "external_id"), (2, "remarks")]
+    assert all("DDE command" in p["message"] for p in manifest.errors if p["severity"] == "error")
+    warned = {(p["row"], p["column"]) for p in manifest.errors if p["severity"] == "warning"}
+    assert warned == {(row, column) for row in range(3, 10) for column in ("external_id", "remarks")}
+    assert not Sample.objects.exists()
+
+    without_dde = b"".join(line for line in data.splitlines(keepends=True) if b"cmd|" not in line)
+    manifest = imports.manifest_upload(
+        actor=user, project=project, uploaded_file=SimpleUploadedFile(FORMULA_TEXT_MANIFEST, without_dde)
+    )
+    manifest = imports.manifest_validate(manifest, actor=user)
     assert manifest.status == ManifestImport.Status.VALID, manifest.errors
+    assert {p["severity"] for p in manifest.errors} == {"warning"}
     imports.manifest_commit(manifest, actor=user)
     stored = [s.external_id for s in Sample.objects.filter(project=project).order_by("barcode") if s.external_id]
     assert stored and any(text.startswith(("=", "+", "@")) for text in stored)

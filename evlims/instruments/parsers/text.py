@@ -1,6 +1,6 @@
 """Byte-level hygiene shared by all parsers: size limit, binary detection, decoding, rows, numbers.
 
-Instrument PCs write cp1252 or UTF-8 (with or without BOM), and files pass through spreadsheets
+Instrument PCs write cp1252 (Latin-1) or UTF-8 (with or without BOM), and files pass through spreadsheets
 and e-mail on their way to the LIMS, so line endings (CRLF, LF, CR-only), delimiters (comma, tab,
 semicolon) and the decimal separator are all decided per file, never assumed.
 """
@@ -14,6 +14,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from ...core.encodings import TextEncodingError, decode_legacy, looks_like_utf16, utf16_refusal
 from .errors import ParseError
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
@@ -40,7 +41,9 @@ def decode_text(data: bytes) -> str:
 
     A BOM is authoritative. Without one, strict UTF-8 is tried first because a cp1252 file with
     non-ASCII bytes (e.g. 0xB2 for the superscript two in NanoSight unit labels) practically never
-    forms valid UTF-8, whereas reading UTF-8 as cp1252 silently yields mojibake.
+    forms valid UTF-8, whereas reading UTF-8 as cp1252 silently yields mojibake. Windows-1252 is
+    then accepted only when every byte is defined in it and the text looks Western
+    (``core.encodings.decode_legacy``); a Shift-JIS or GB2312 export, or UTF-16 without a BOM, is refused.
     """
     data = bytes(data)
     if data.startswith(codecs.BOM_UTF8):
@@ -57,15 +60,17 @@ def decode_text(data: bytes) -> str:
             raise ParseError(f"the file declares UTF-16 but byte {error.start} is not valid UTF-16")
     else:
         if b"\x00" in data[:65536]:
+            if looks_like_utf16(data):
+                raise ParseError(utf16_refusal())
             raise ParseError("the file is binary (it contains NUL bytes), not a text export")
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
             try:
-                text = data.decode("cp1252")
-            except UnicodeDecodeError:
-                # cp1252 leaves five bytes undefined; latin-1 maps every byte.
-                text = data.decode("latin-1")
+                # The formats' documented legacy encoding, only where the text reads as Western text.
+                text = decode_legacy(data)
+            except TextEncodingError as error:
+                raise ParseError(error.message)
     sample = text[:65536]
     controls = len(_CONTROL_CHARS.findall(sample))
     if "\x00" in sample or (sample and controls / len(sample) > _MAX_CONTROL_FRACTION):

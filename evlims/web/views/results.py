@@ -14,6 +14,7 @@ from ...characterization import selectors
 from ...characterization.plots import Series, coarse_table, size_distribution_svg
 from ...characterization.services import imaging_record_with_images, record_results, validate_results
 from ...compliance.markers import marker_vocabulary
+from ...core.ids import parse_id
 from ...core.tenancy import WRITER_ROLES, ensure_role, labs_where, role_in
 from ...instruments import file_ingestion
 from ...instruments.models import Ingestion
@@ -213,12 +214,18 @@ def ingestion_detail(request, pk):
 @require_GET
 @member_view
 def raw_file_download(request, pk):
-    """The file exactly as received, to members of its lab only; always a download, never rendered."""
+    """The file exactly as received, to members of its lab only; always a download, never rendered.
+
+    ``?ingestion=<id>`` names the download as that upload was named: identical bytes are stored once, under the
+    name they first came with, but every upload keeps its own name."""
     raw = scoped(selectors.raw_file_get, request.user, pk)
     content_type = raw.content_type if raw.content_type in DISPLAYABLE_IMAGE_TYPES else "application/octet-stream"
-    response = FileResponse(
-        raw.file.open("rb"), as_attachment=True, filename=raw.original_name, content_type=content_type
-    )
+    name = raw.original_name
+    ingestion_id = parse_id(request.GET.get("ingestion", ""))
+    if ingestion_id is not None:
+        upload = selectors.ingestions_for(request.user).filter(pk=ingestion_id, raw_file=raw).first()
+        name = upload.uploaded_name if upload is not None and upload.uploaded_name else name
+    response = FileResponse(raw.file.open("rb"), as_attachment=True, filename=name, content_type=content_type)
     response["X-Content-Type-Options"] = "nosniff"
     return response
 
