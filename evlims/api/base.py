@@ -5,8 +5,6 @@ from decimal import Decimal
 import django_filters
 from django import forms
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.openapi import AutoSchema
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.filters import OrderingFilter, SearchFilter
@@ -15,11 +13,13 @@ from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
 from ..characterization.payloads import merge_errors, refused_input
+from ..core.ids import MAX_ID
 from ..core.models import Lab
 from ..core.tenancy import visible_lab_ids
 from .authentication import ApiKeyAuthentication
 from .pagination import EvlimsPageNumberPagination
 from .permissions import LabRolePermission
+from .schema import ID_BOUNDS, ApiSchema
 from .throttling import InstrumentKeyRateThrottle
 
 
@@ -82,7 +82,7 @@ class QualityFlagSerializer(serializers.Serializer):
     citation = serializers.CharField()
 
 
-@extend_schema_field(OpenApiTypes.INT)
+@extend_schema_field({"type": "integer", **ID_BOUNDS})
 class IdFilter(django_filters.NumberFilter):
     """Filter on a related object's id. A plain number, not a model choice: an unknown id and another
     lab's id both simply match nothing, so the filter cannot be used to probe for other labs' records."""
@@ -92,8 +92,19 @@ class IdFilter(django_filters.NumberFilter):
     def __init__(self, *args, **kwargs):
         # Ids are 64-bit: a larger number is a 400 on the filter, not an overflow in the database driver.
         kwargs.setdefault("min_value", 1)
-        kwargs.setdefault("max_value", 2**63 - 1)
+        kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class NamedSearchFilter(SearchFilter):
+    """The standard ``?search=`` filter; a value it refuses (one with a NUL character) is a 400 naming it,
+    like every other refused parameter, rather than a bare list of messages."""
+
+    def get_search_terms(self, request):
+        try:
+            return super().get_search_terms(request)
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({self.search_param: error.detail}) from None
 
 
 class DocumentedOrderingFilter(OrderingFilter):
@@ -110,17 +121,6 @@ class DocumentedOrderingFilter(OrderingFilter):
         return parameters
 
 
-class ClosedRequestSchema(AutoSchema):
-    """Request bodies are closed objects (``additionalProperties: false``): what a serializer does not
-    declare is refused, so the schema says so and clients (and fuzzers) know."""
-
-    def _map_serializer(self, serializer, direction, bypass_extensions=False):
-        schema = super()._map_serializer(serializer, direction, bypass_extensions)
-        if direction == "request" and schema.get("type") == "object" and "properties" in schema:
-            schema.setdefault("additionalProperties", False)
-        return schema
-
-
 class ScopedApi(GenericAPIView):
     """Defaults of every evlims endpoint: lab-role permission, pagination, filters, and input parsing.
 
@@ -129,11 +129,11 @@ class ScopedApi(GenericAPIView):
     Input is read through ``checked_input``: unknown fields and choice values are refused, never dropped.
     """
 
-    schema = ClosedRequestSchema()
+    schema = ApiSchema()
     permission_classes = [LabRolePermission]
     throttle_classes = [InstrumentKeyRateThrottle]
     pagination_class = EvlimsPageNumberPagination
-    filter_backends = [DjangoFilterBackend, SearchFilter, DocumentedOrderingFilter]
+    filter_backends = [DjangoFilterBackend, NamedSearchFilter, DocumentedOrderingFilter]
     api_key_scopes: dict = {}
 
     def get_authenticators(self):

@@ -10,7 +10,8 @@ from contextlib import contextmanager
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -68,9 +69,19 @@ def exception_handler(exc, context):
     elif isinstance(exc, OperationalError | InterfaceError):
         # The connection is gone (server restarting): the transaction rolled back, a retry is safe.
         exc = DatabaseUnavailable()
+    elif isinstance(exc, exceptions.ValidationError) and isinstance(exc.detail, list):
+        # Messages about no field in particular: an object like every other 400 (the documented shape).
+        exc = exceptions.ValidationError({api_settings.NON_FIELD_ERRORS_KEY: exc.detail})
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, DatabaseUnavailable):
         response["Retry-After"] = RETRY_AFTER_S
     if response is not None and isinstance(exc, Conflict):
         response.data["current_version"] = exc.current_version
     return response
+
+
+@csrf_exempt  # it reads and writes nothing; a write with a bad CSRF token still gets this 404, not an HTML 403
+def no_such_endpoint(request, *args, **kwargs):
+    """Any other URL under the API (``/api/v1/samples/abc/``, an id that is not a number): the API's own 404,
+    in JSON like every API answer, rather than the site's HTML page."""
+    return JsonResponse({"detail": str(exceptions.NotFound.default_detail)}, status=status.HTTP_404_NOT_FOUND)

@@ -196,7 +196,12 @@ class ResultsPostInputSerializer(serializers.Serializer):
 class ResultsPostSchemaSerializer(serializers.Serializer):
     """The documented shape of a post (validation is ResultsPostInputSerializer + the service)."""
 
-    results = ResultPayload(many=True, help_text=f"1–{500} result documents, stored all or nothing.")
+    results = ResultPayload(
+        many=True,
+        allow_empty=False,
+        max_length=services.MAX_RESULTS_PER_POST,
+        help_text=f"1–{services.MAX_RESULTS_PER_POST} result documents, stored all or nothing.",
+    )
     external_run_id = serializers.CharField(max_length=120, required=False, allow_blank=True)
     lab = serializers.IntegerField(required=False, allow_null=True)
 

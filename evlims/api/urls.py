@@ -1,10 +1,11 @@
 """REST API, version 1. Mounted at /api/v1/ by evlims.urls; names are ``evlims:api:<name>``."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from . import aliquots, custody, donors, instruments, preparations, projects, protocols, results, runs, samples, storage
 from .docs import OfflineRedocView
+from .exceptions import no_such_endpoint
 
 app_name = "api"
 
@@ -86,4 +87,7 @@ urlpatterns = [
     ),
     path("reviews/", preparations.ReviewListCreateApi.as_view(), name="review-list"),
     path("reviews/<int:pk>/", preparations.ReviewDetailApi.as_view(), name="review-detail"),
+    # Last: a URL ending in a slash that matched nothing above. (Without the slash Django first redirects to
+    # the URL with one, when that exists.)
+    re_path(r"^[\s\S]*/$", no_such_endpoint),
 ]
