@@ -1,6 +1,7 @@
 import logging
+from functools import cache
 
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 
 logger = logging.getLogger(__name__)
 
@@ -22,6 +23,51 @@ def run_tasks_in_process_without_broker(app) -> bool:
     return True
 
 
+def connect_layers() -> None:
+    """Hand the code of the upper layers to the lower ones that call it, so that imports only point down
+    (delivery → application → domains → core; the contracts in .importlinter, docs/architecture.md):
+
+    - evidence changed (results, run steps, samples): compliance re-evaluates, metrics recompute, after commit;
+    - record locks: isolation and characterization ask compliance whether an approval locks a preparation;
+    - instrument results are checked and stored by characterization;
+    - characterization's marker symbols and size plots use the compliance vocabulary and the metrics' window;
+    - a finished metric job has the web layer render the dashboards of the labs it changed;
+    - the compliance engine words vocabulary codes as the forms do.
+    """
+    from .characterization import references
+    from .characterization import services as characterization_services
+    from .compliance import markers, wording
+    from .compliance import services as compliance_services
+    from .compliance.tasks import queue_refresh
+    from .core import hooks, locks
+    from .instruments import recording
+    from .metrics import compute, summaries
+    from .metrics import refresh as metric_refresh
+    from .web import tasks as web_tasks
+
+    hooks.on_evidence_changed.register(queue_refresh)
+    hooks.on_evidence_changed.register(metric_refresh.queue_change, record=metric_refresh.record_change)
+    locks.lock_provider.register(compliance_services)
+    recording.results_recorder.register(characterization_services)
+    references.marker_vocabulary_source.register(markers.marker_vocabulary)
+    references.small_ev_window_source.register(compute.small_ev_upper_nm)
+    summaries.on_figures_stored.register(web_tasks.figures_stored)
+    wording.choice_label_source.register(model_choice_labels)
+
+
+@cache
+def model_choice_labels() -> dict[str, str]:
+    """The forms' own words for vocabulary codes ('k2_edta' → 'K2-EDTA'), read from the choices of evlims's
+    models."""
+    labels: dict[str, str] = {}
+    for model in apps.get_app_config("evlims").get_models():
+        for field in model._meta.get_fields():
+            for value, text in getattr(field, "flatchoices", None) or ():
+                if isinstance(value, str) and value:
+                    labels.setdefault(value, str(text))
+    return labels
+
+
 class EvlimsConfig(AppConfig):
     name = "evlims"
     label = "evlims"
@@ -39,6 +85,9 @@ class EvlimsConfig(AppConfig):
         )
         from .compliance import tasks as compliance_tasks  # noqa: F401  (registers the Celery tasks)
         from .metrics import tasks as metrics_tasks  # noqa: F401
+        from .web import tasks as web_tasks  # noqa: F401
+
+        connect_layers()
 
         # The app evlims's shared tasks use now (the host's, or Celery's default one), and any app the host
         # creates later, when it is first used.

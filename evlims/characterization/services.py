@@ -4,11 +4,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from ..compliance.markers import marker_vocabulary
 from ..core.audit import record_event
+from ..core.hooks import preparations_changed
+from ..core.locks import preparations_locked, void_approvals
 from ..core.tenancy import INGEST_ROLES, ensure_role
 from ..isolation.models import EVPreparation
-from ..refresh import preparations_changed
 from ..samples.models import Sample
 from .models import (
     AnalyteQuantification,
@@ -21,6 +21,7 @@ from .models import (
     SizeBin,
 )
 from .payloads import ResultPayload
+from .references import marker_vocabulary
 
 PARTICLE_SCALARS = (
     "dilution_factor",
@@ -98,8 +99,6 @@ def _subjects(lab_id, results):
 
 def _guard_locked(actor, preparation_ids, reason: str) -> None:
     """Approved preparations are locked: a new result needs a reason, and voids the approval (both audited)."""
-    from ..compliance.services import preparations_locked, void_approvals
-
     locked = preparations_locked(preparation_ids)
     if not locked:
         return

@@ -393,8 +393,3 @@ def _param_present_for_all_steps(args, where):
         return Outcome(not gaps, tuple(found), tuple(gaps))
 
     return Condition("param_present_for_all_steps", check, False)
-
-
-# Registers the characterisation conditions and the separation-class condition; kept in their own modules
-# to keep the files readable (separation.py reads SEPARATION_METHODS from here, so it is imported last).
-from . import characterization_conditions, separation  # noqa: E402, F401

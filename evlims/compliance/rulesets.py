@@ -9,6 +9,9 @@ from typing import Any
 
 import yaml
 
+# The characterisation conditions and the separation-class condition register themselves in the condition
+# vocabulary (conditions.py) when imported; they are kept in their own modules to keep the files readable.
+from . import characterization_conditions, separation  # noqa: F401
 from .conditions import Condition, compile_condition
 from .errors import RulesetError
 

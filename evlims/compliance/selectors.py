@@ -15,6 +15,7 @@ from ..core.errors import NotFound
 from ..core.models import AuditEvent, Project
 from ..core.tenancy import REVIEWER_ROLES, labs_where, visible_lab_ids
 from ..isolation.models import EVPreparation, IsolationRun
+from ..isolation.selectors import protocol_version_authors
 from .errors import RulesetError
 from .evaluator import MANDATORY_LEVELS
 from .models import ComplianceEvaluation, Review, Signature
@@ -347,8 +348,6 @@ def audit_events(*, object_types_ids: list[tuple[str, list]], limit: int = 50) -
 
 # ---------------------------------------------------------------- separation of duties
 
-PROTOCOL_AUTHORING = ("protocol_version.create", "protocol_version.update_draft")
-
 
 def _audit_actors(objects: dict) -> set[int]:
     """Users named as actor of any audit event on ``objects`` ({model: ids})."""
@@ -358,24 +357,6 @@ def _audit_actors(objects: dict) -> set[int]:
         if ids:
             match |= Q(object_type=model._meta.model_name, object_id__in=ids)
     return set(AuditEvent.objects.filter(match, actor__isnull=False).values_list("actor", flat=True).distinct())
-
-
-def protocol_version_authors(version_ids) -> set[int]:
-    """Everyone who wrote content of these protocol versions: their creators and whoever saved a draft over
-    them (the ``protocol_version.create`` / ``update_draft`` audit events). None of them may approve."""
-    from ..isolation.models import ProtocolVersion
-
-    ids = [int(pk) for pk in version_ids if pk is not None]
-    if not ids:
-        return set()
-    creators = ProtocolVersion.objects.filter(pk__in=ids, created_by__isnull=False).values_list("created_by", flat=True)
-    editors = AuditEvent.objects.filter(
-        object_type=ProtocolVersion._meta.model_name,
-        object_id__in=[str(pk) for pk in ids],
-        action__in=PROTOCOL_AUTHORING,
-        actor__isnull=False,
-    ).values_list("actor", flat=True)
-    return set(creators) | set(editors)
 
 
 def review_producers(review) -> set[int]:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from functools import cache
 from typing import Any
+
+from ..core.registry import Provider
 
 # Words for the path segments a rule can name; a segment missing here is spelt out from its code.
 SEGMENT_LABELS = {
@@ -131,23 +132,14 @@ def _number(value: float | int) -> str:
     return f"{int(value):,}"
 
 
-@cache
+# The forms' own words for vocabulary codes ('k2_edta' → 'K2-EDTA'), read from the models' choices: Django's side
+# registers the reader when it starts (EvlimsConfig.ready()). Offline (an exported document evaluated by the
+# library alone) there is none, and codes are spelt out.
+choice_label_source = Provider("the forms' words for vocabulary codes", default=dict)
+
+
 def choice_labels() -> dict[str, str]:
-    """The forms' own words for vocabulary codes ('k2_edta' → 'K2-EDTA'), read from the models' choices when
-    Django is running; offline (an exported document evaluated by the library alone) codes are spelt out."""
-    try:
-        from django.apps import apps
-    except ImportError:  # pragma: no cover - Django is a dependency of the package
-        return {}
-    if not apps.ready:
-        return {}
-    labels: dict[str, str] = {}
-    for model in apps.get_app_config("evlims").get_models():
-        for field in model._meta.get_fields():
-            for value, text in getattr(field, "flatchoices", None) or ():
-                if isinstance(value, str) and value:
-                    labels.setdefault(value, str(text))
-    return labels
+    return choice_label_source.get()()
 
 
 def _scalar(field: str, value: Any) -> str:

@@ -11,11 +11,11 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ..characterization.services import measurements_record, validate_results
 from ..core.audit import record_event
 from ..core.models import Role
 from ..core.tenancy import INGEST_ROLES, ensure_role
 from .models import Ingestion, Instrument, InstrumentApiKey, RawFile
+from .recording import measurements_record, validate_results
 
 KEY_PREFIX = "evl"
 MAX_RESULTS_PER_POST = 500

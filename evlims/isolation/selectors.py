@@ -3,6 +3,7 @@
 from django.db.models import Count, OuterRef, Prefetch, Q
 
 from ..core.errors import NotFound
+from ..core.models import AuditEvent
 from ..core.paging import attach, count_of
 from ..core.tenancy import visible_lab_ids
 from .models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
@@ -92,3 +93,24 @@ def step_rows(run) -> list[dict]:
         {"number": number, "definition": definition, "record": recorded.get(number)}
         for number, definition in enumerate(definitions, start=1)
     ]
+
+
+# The audit actions that write a protocol version's content.
+PROTOCOL_AUTHORING = ("protocol_version.create", "protocol_version.update_draft")
+
+
+def protocol_version_authors(version_ids) -> set[int]:
+    """Everyone who wrote content of these protocol versions: their creators and whoever saved a draft over
+    them (the ``protocol_version.create`` / ``update_draft`` audit events). None of them may approve a version
+    or a review of a run made with it."""
+    ids = [int(pk) for pk in version_ids if pk is not None]
+    if not ids:
+        return set()
+    creators = ProtocolVersion.objects.filter(pk__in=ids, created_by__isnull=False).values_list("created_by", flat=True)
+    editors = AuditEvent.objects.filter(
+        object_type=ProtocolVersion._meta.model_name,
+        object_id__in=[str(pk) for pk in ids],
+        action__in=PROTOCOL_AUTHORING,
+        actor__isnull=False,
+    ).values_list("actor", flat=True)
+    return set(creators) | set(editors)

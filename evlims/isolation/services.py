@@ -21,8 +21,8 @@ from ..conf import evlims_settings
 from ..core.audit import record_event
 from ..core.barcodes import issue_barcode, issue_barcodes
 from ..core.editing import apply_edit
+from ..core.hooks import preparations_changed
 from ..core.tenancy import REVIEWER_ROLES, ensure_can_write, ensure_role
-from ..refresh import preparations_changed
 from ..samples.services import aliquot_consume
 from .models import EVPreparation, FunctionalControl, IsolationRun, Protocol, ProtocolVersion, RunStep
 
@@ -148,7 +148,7 @@ def protocol_version_approve(*, actor, version: ProtocolVersion, reason: str = "
     ensure_role(actor, lab.pk, REVIEWER_ROLES, "approve protocols")
     if version.status != ProtocolVersion.Status.DRAFT:
         raise ValidationError({"status": f"Only drafts can be approved; this one is {version.status}."})
-    from ..compliance.selectors import protocol_version_authors
+    from .selectors import protocol_version_authors
 
     if actor.pk in protocol_version_authors([version.pk]):
         raise ValidationError({"approved_by": "You wrote or changed this version; another QA manager must approve it."})
@@ -506,7 +506,7 @@ def preparation_update(prep, *, actor, reason: str, expected_version: int, chang
     """Edit a preparation's output, storage, claims and functional studies (who, when, why; version-checked).
 
     An approved preparation is locked: the edit voids its approval, and both are audited."""
-    from ..compliance.services import preparations_locked, void_approvals
+    from ..core.locks import preparations_locked, void_approvals
 
     ensure_can_write(actor, prep.lab_id)
     changes = dict(changes)

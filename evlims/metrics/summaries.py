@@ -14,8 +14,9 @@ later stamp was seen: while the newest figure is younger than ``SETTLING_SECONDS
 being stored, and a cached page never outlives the data it shows.
 
 When a metric job completes, a worker renders the default dashboard and comparison of each lab it changed
-under the new version once the job's outcome has committed (``warm_up_after`` → ``tasks.warm_dashboards`` →
-``store_settled``), so the first view after new results is a cache read too. That worker does not wait for
+under the new version once the job's outcome has committed (``warm_up_after`` → ``on_figures_stored`` → the
+web layer's ``evlims.web.tasks.warm_dashboards`` → ``store_settled``), so the first view after new results is a
+cache read too. That worker does not wait for
 the settling time: it stores only when no metric job that could write the lab's figures is running, and every
 job's rows commit before it is marked done, so no row stamped earlier can still be on its way. Entries it
 stored are served during the settling time as well.
@@ -38,6 +39,7 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from ..core.models import AuditEvent, Role
+from ..core.registry import Hook
 from ..core.tenancy import visible_lab_ids
 from . import compute, selectors
 from .models import MetricJob, PreparationMetrics
@@ -119,12 +121,17 @@ def store_settled(lab_id: int, kind: str, params, build) -> bool:
     return True
 
 
+# Called with the ids of the labs whose stored figures a finished job changed. The pages that show them live in
+# the web layer, above this package: it registers here (EvlimsConfig.ready()) the task that renders them.
+on_figures_stored = Hook("labs whose metric figures a finished job changed")
+
+
 def warm_up_after(job) -> None:
     """Called once a job's outcome has committed: when that finished a stand-alone job, or the full job the
-    chunk belongs to (its last chunk settled it), a worker renders the default dashboards of the labs whose
-    figures it wrote (``tasks.warm_dashboards``). Two chunks settling together may both send it; the second
-    finds the pages cached. Never raises: the figures are stored, and a page not warmed is built on its first
-    view as before."""
+    chunk belongs to (its last chunk settled it), the receivers of ``on_figures_stored`` get the labs whose
+    figures it wrote (the web layer sends a worker to render their default dashboards). Two chunks settling
+    together may both send it; the second finds the pages cached. Never raises: the figures are stored, and a
+    page not warmed is built on its first view as before."""
     try:
         finished = MetricJob.objects.filter(
             pk=job.parent_id or job.pk, status__in=[MetricJob.Status.DONE, MetricJob.Status.FAILED]
@@ -140,9 +147,7 @@ def warm_up_after(job) -> None:
             rows = rows.filter(preparation_id__in=finished.preparation_ids)
         labs = sorted(rows.values_list("lab_id", flat=True).distinct())
         if labs:
-            from .tasks import warm_dashboards
-
-            warm_dashboards.delay(labs)
+            on_figures_stored.send(labs)
     except Exception:
         logger.exception("dashboards after metric job %s not warmed", job.pk)
 

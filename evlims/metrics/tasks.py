@@ -1,15 +1,11 @@
 """Celery tasks for metrics: ids in, service call out. Acknowledged late, retried on transient errors."""
 
-import logging
-
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 
 from . import services
 
 BACKOFF_MAX_S = 300
-
-logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -57,19 +53,3 @@ def sweep_metric_jobs():
 @shared_task(acks_late=True)
 def nightly_full_recompute():
     return services.job_create(full=True).pk
-
-
-@shared_task(ignore_result=True)
-def warm_dashboards(lab_ids: list[int]):
-    """Render the default dashboard and comparison of each lab into the cache after a metric job changed its
-    figures, so its members' first view is a cache read. A lab that fails is logged and the others still warm:
-    an unwarmed page is only built on its first view, as without this task."""
-    from ..web.views.dashboards import warm_default_views  # the pages' templates live with the web views
-
-    warmed = {}
-    for lab_id in lab_ids:
-        try:
-            warmed[lab_id] = warm_default_views(lab_id)
-        except Exception:
-            logger.exception("dashboards of lab %d not warmed", lab_id)
-    return warmed

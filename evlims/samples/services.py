@@ -198,8 +198,8 @@ def _new_sample(
 
 def _evidence_changed(**lookup) -> None:
     """The preparations made from these records have a changed experiment document: refresh them on commit."""
+    from ..core.hooks import preparations_changed
     from ..isolation.models import EVPreparation
-    from ..refresh import preparations_changed
 
     preparations_changed(EVPreparation.objects.filter(**lookup).values_list("pk", flat=True))
 

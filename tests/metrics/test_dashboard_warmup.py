@@ -13,8 +13,9 @@ from django.utils import timezone
 from evlims.core.models import Membership, Role
 from evlims.demo import scale
 from evlims.isolation.models import EVPreparation, IsolationRun
-from evlims.metrics import charts, services, summaries, tasks
+from evlims.metrics import charts, services, summaries
 from evlims.metrics.models import MetricJob, PreparationMetrics
+from evlims.web import tasks
 from evlims.web.views import dashboards
 from tests.web.test_dashboard_cache import COMPARISON, DASHBOARD, fresh_cache  # noqa: F401 (autouse fixture)
 

@@ -1,0 +1,31 @@
+"""Metric jobs for changed evidence: the receiver ``EvlimsConfig.ready()`` registers on
+``evlims.core.hooks.on_evidence_changed``.
+
+All the preparations one transaction changes go into ONE incremental job row, written inside that transaction
+(so it is never lost: a broker outage leaves it pending for the sweeper) and sent to the workers when it
+commits.
+"""
+
+from .models import MetricJob
+from .services import queue_job
+
+
+def record_change(preparation_ids: list[int], job_id: int | None) -> int:
+    """Inside the transaction: the job row that will recompute these preparations (created on the first change,
+    its list updated on the next ones). Returns its id."""
+    if job_id is None:
+        job = MetricJob.objects.create(
+            kind=MetricJob.Kind.INCREMENTAL, preparation_ids=preparation_ids, total=len(preparation_ids)
+        )
+        return job.pk
+    MetricJob.objects.filter(pk=job_id).update(preparation_ids=preparation_ids, total=len(preparation_ids))
+    return job_id
+
+
+def queue_change(preparation_ids: list[int], job_id: int) -> None:
+    """After commit: send the job. A row written in a savepoint that was rolled back is written again."""
+    if not MetricJob.objects.filter(pk=job_id).exists():
+        job_id = MetricJob.objects.create(
+            kind=MetricJob.Kind.INCREMENTAL, preparation_ids=preparation_ids, total=len(preparation_ids)
+        ).pk
+    queue_job(job_id)
