@@ -1,7 +1,13 @@
 import pytest
+from hypothesis import settings
 
 from evlims.core.models import Role
 from tests.factories import LabFactory, ProjectFactory, member, storage_box
+
+# Property tests draw the same examples on every run and machine: a failure is reproducible, and a run that
+# passed once passes again. Tests that set their own @settings keep this unless they say otherwise.
+settings.register_profile("evlims", derandomize=True, deadline=None, database=None, print_blob=True)
+settings.load_profile("evlims")
 
 
 @pytest.fixture
