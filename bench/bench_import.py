@@ -27,7 +27,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 
 from evlims.core.models import Lab, Membership, Project, Role  # noqa: E402
-from evlims.samples import imports  # noqa: E402
+from evlims.samples.services import manifests  # noqa: E402
 
 HEADER = "barcode,external_id,donor_code,biofluid,volume_ml,collected_at,anticoagulant,aliquot_count,aliquot_volume_ul"
 
@@ -60,11 +60,13 @@ def main():
     Membership.objects.create(user=user, lab=lab, role=Role.LAB_STAFF)
 
     data = manifest(rows)
-    uploaded = imports.manifest_upload(actor=user, project=project, uploaded_file=SimpleUploadedFile("bench.csv", data))
+    uploaded = manifests.manifest_upload(
+        actor=user, project=project, uploaded_file=SimpleUploadedFile("bench.csv", data)
+    )
     print(f"manifest   {len(data):>7,} bytes")
-    checked = timed("dry run", rows, lambda: imports.manifest_validate(uploaded, actor=user))
+    checked = timed("dry run", rows, lambda: manifests.manifest_validate(uploaded, actor=user))
     assert checked.status == checked.Status.VALID, checked.errors[:5]
-    committed = timed("commit", rows, lambda: imports.manifest_commit(checked, actor=user))
+    committed = timed("commit", rows, lambda: manifests.manifest_commit(checked, actor=user))
     assert committed.samples_created == rows
 
 

@@ -541,8 +541,8 @@ def sample_import(results, options):
     from django.db import connection, transaction
 
     from evlims.core.models import Lab, Membership, Project, Role
-    from evlims.samples import imports
     from evlims.samples.models import Aliquot, Sample
+    from evlims.samples.services import manifests
 
     rows = options.import_rows
     # A lab and user of this run's own: a kept database (--reuse) may hold the ones of an earlier run.
@@ -597,11 +597,11 @@ def sample_import(results, options):
         baseline_queries, baseline, _ = statements(bulk_rows)
         transaction.set_rollback(True)
     upload = SimpleUploadedFile("bench.csv", data, content_type="text/csv")
-    uploaded = imports.manifest_upload(actor=user, project=project, uploaded_file=upload)
-    validate, checked = timed(lambda: imports.manifest_validate(uploaded, actor=user))
+    uploaded = manifests.manifest_upload(actor=user, project=project, uploaded_file=upload)
+    validate, checked = timed(lambda: manifests.manifest_validate(uploaded, actor=user))
     if checked.status != checked.Status.VALID:
         raise SystemExit(f"bench manifest refused: {checked.errors[:3]}")
-    commit_queries, commit, committed = statements(lambda: imports.manifest_commit(checked, actor=user))
+    commit_queries, commit, committed = statements(lambda: manifests.manifest_commit(checked, actor=user))
     assert committed.samples_created == rows and Aliquot.objects.filter(lab=lab).count() == 2 * rows
     results.add("import", f"manifest dry run, {rows:,} rows", rows / validate, "rows/s", rows / baseline)
     results.add(

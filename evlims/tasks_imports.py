@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from .compliance.tasks import BROKER_ERRORS
 from .core.models import AuditEvent
-from .samples import imports
 from .samples.models import ManifestImport
+from .samples.services import manifests
 
 logger = logging.getLogger(__name__)
 Status = ManifestImport.Status
@@ -46,7 +46,7 @@ def _run(step, import_id: int, actor_id: int, activity: str) -> str:
         if manifest.status == Status.COMMITTED:
             # A second delivery that failed (e.g. waiting for the first one's lock) leaves the commit standing.
             return manifest.status
-        return imports.manifest_mark_failed(
+        return manifests.manifest_mark_failed(
             manifest,
             f"{activity.capitalize()} stopped on an unexpected error; "
             "nothing was imported. Upload the file again or ask an administrator.",
@@ -56,12 +56,12 @@ def _run(step, import_id: int, actor_id: int, activity: str) -> str:
 
 @shared_task
 def validate_manifest_import(import_id: int, actor_id: int) -> str:
-    return _run(imports.manifest_validate, import_id, actor_id, "checking")
+    return _run(manifests.manifest_validate, import_id, actor_id, "checking")
 
 
 @shared_task
 def commit_manifest_import(import_id: int, actor_id: int) -> str:
-    return _run(imports.manifest_commit, import_id, actor_id, "commit")
+    return _run(manifests.manifest_commit, import_id, actor_id, "commit")
 
 
 def _send(task, import_id: int, actor_id: int, activity: str) -> bool:

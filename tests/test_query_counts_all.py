@@ -19,8 +19,8 @@ from evlims.instruments import services as instrument_services
 from evlims.isolation import services as isolation_services
 from evlims.metrics import controls
 from evlims.metrics import services as metric_services
-from evlims.samples import imports
 from evlims.samples import services as sample_services
+from evlims.samples.services import manifests
 from tests.factories import DonorFactory, ProjectFactory, member, storage_box
 
 pytestmark = pytest.mark.django_db
@@ -122,7 +122,7 @@ class World:
                 actor=self.admin, lab=self.lab, name=f"Reference EV {n}", sample_barcodes=[sample.barcode]
             )
             upload = SimpleUploadedFile(f"manifest-{n}.csv", MANIFEST.format(n=n).encode(), "text/csv")
-            imports.manifest_upload(actor=self.staff, project=project, uploaded_file=upload)
+            manifests.manifest_upload(actor=self.staff, project=project, uploaded_file=upload)
             metric_services.job_create(lab=self.lab, full=True)
 
 

@@ -10,7 +10,7 @@ import random
 
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from evlims.samples import imports
+from evlims.samples.services import manifests
 
 from .people import LabPeople
 from .specimens import draft_sample
@@ -57,10 +57,10 @@ def _row(rng, number: int, donor_code: str, biofluid: str) -> dict:
 
 
 def _upload_and_check(people: LabPeople, project, name: str, data: bytes):
-    manifest = imports.manifest_upload(
+    manifest = manifests.manifest_upload(
         actor=people.staff, project=project, uploaded_file=SimpleUploadedFile(name, data, "text/csv")
     )
-    return imports.manifest_validate(manifest, actor=people.staff)
+    return manifests.manifest_validate(manifest, actor=people.staff)
 
 
 def import_manifests(rng: random.Random, people: LabPeople, project, biofluid: str, donors: list, count: int) -> int:
@@ -71,8 +71,8 @@ def import_manifests(rng: random.Random, people: LabPeople, project, biofluid: s
     rows = [_row(rng, number, rng.choice(donors).code if donors else "", biofluid) for number in range(1, count + 1)]
     if rows:
         manifest = _upload_and_check(people, project, f"{project.code.lower()}-clinic-batch-1.csv", _csv(rows))
-        if imports.manifest_queue_commit(manifest, actor=people.staff):
-            imports.manifest_commit(manifest, actor=people.staff)
+        if manifests.manifest_queue_commit(manifest, actor=people.staff):
+            manifests.manifest_commit(manifest, actor=people.staff)
     # A second batch typed by hand at the clinic: a misspelt biofluid and a zero volume. The dry run
     # reports both by row and column, and nothing of it is registered.
     refused = [_row(rng, 900 + number, "", biofluid) for number in range(1, 4)]

@@ -1,10 +1,11 @@
-"""Bulk registration of samples from a manifest file: upload, dry run, commit.
+"""Bulk registration of samples from a manifest file: the reads of manifest imports and the dry run.
 
 All or nothing: the dry run checks every row and collects every problem, and a file with any error
-writes no sample. Commit checks the file again against the database as it is then (another import
-may have taken a barcode since), and registers all rows in one transaction with bulk inserts
-(bulk_register): the same donors, samples, aliquots, custody and history rows as the sample services,
-each history row naming the import and row, plus one audit event summarising the import.
+writes no sample. The writes (upload, check, commit) are services (``samples.services.manifests``):
+commit checks the file again against the database as it is then (another import may have taken a barcode
+since), and registers all rows in one transaction with bulk inserts (``samples.services.bulk``).
+
+The writes can still be reached here (``imports.manifest_upload`` and the others), as before they moved.
 """
 
 from __future__ import annotations
@@ -15,15 +16,11 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.db import transaction
 from django.utils import timezone
 
 from ..conf import evlims_settings
-from ..core.audit import record_event
 from ..core.errors import NotFound
-from ..core.tenancy import ensure_can_write, visible_lab_ids
-from .bulk_register import InsertClash, RowRefused, SampleRow, samples_register_bulk
+from ..core.tenancy import visible_lab_ids
 from .import_checks import ERROR, check_rows, problem, sort_problems
 from .import_files import ManifestFileError, read_manifest
 from .import_formulas import formula_problems
@@ -33,8 +30,6 @@ from .vocabulary import biofluid_choices
 Status = ManifestImport.Status
 PREVIEW_ROWS = 10
 UNFINISHED = frozenset({Status.UPLOADED, Status.VALIDATING, Status.COMMITTING})
-# Service error keys that name something other than the manifest column they came from.
-_SERVICE_KEY_COLUMNS = {"volumes_ul": "aliquot_volume_ul", "code": "donor_code", "__all__": ""}
 
 
 @dataclass
@@ -64,7 +59,8 @@ def import_get(user, pk) -> ManifestImport:
     return manifest
 
 
-def _progress_key(manifest_id: int) -> str:
+def progress_key(manifest_id: int) -> str:
+    """The cache key of a commit's progress (rows written so far)."""
     return f"evlims:manifest-import:{manifest_id}:committed-rows"
 
 
@@ -73,7 +69,7 @@ def import_status(manifest: ManifestImport) -> dict:
     keeps its row updates invisible to other connections until it ends."""
     done = manifest.rows_processed
     if manifest.status == Status.COMMITTING:
-        done = max(done, cache.get(_progress_key(manifest.pk), 0))
+        done = max(done, cache.get(progress_key(manifest.pk), 0))
     total = manifest.row_count
     return {
         "status": manifest.status,
@@ -90,7 +86,7 @@ def import_status(manifest: ManifestImport) -> dict:
 
 def manifest_preview(manifest: ManifestImport, *, limit: int = PREVIEW_ROWS) -> dict:
     """Counts and the first rows of a validated manifest, as they will be registered."""
-    checked = check_manifest(_stored_bytes(manifest), lab=manifest.lab, ignore_import_id=manifest.pk)
+    checked = check_manifest(stored_bytes(manifest), lab=manifest.lab, ignore_import_id=manifest.pk)
     rows = checked.rows
     existing = checked.existing_donor_codes
     donor_codes = {row.values["donor_code"] for row in rows if row.values.get("donor_code")}
@@ -142,7 +138,7 @@ def check_manifest(data: bytes, *, lab, progress=None, ignore_import_id=None) ->
 def _already_committed(data: bytes, lab, ignore_import_id) -> list[dict]:
     """The same bytes committed before would register every sample a second time."""
     earlier = (
-        ManifestImport.objects.filter(lab=lab, sha256=_sha256(data), status=Status.COMMITTED)
+        ManifestImport.objects.filter(lab=lab, sha256=sha256(data), status=Status.COMMITTED)
         .exclude(pk=ignore_import_id)
         .order_by("committed_at")
         .first()
@@ -160,7 +156,8 @@ def _already_committed(data: bytes, lab, ignore_import_id) -> list[dict]:
     ]
 
 
-def _sha256(data: bytes) -> str:
+def sha256(data: bytes) -> str:
+    """The checksum an upload is kept with."""
     return hashlib.sha256(data).hexdigest()
 
 
@@ -168,10 +165,11 @@ class StoredFileChanged(ValidationError):
     """The stored manifest no longer has the checksum taken at upload: it must not be imported."""
 
 
-def _stored_bytes(manifest: ManifestImport) -> bytes:
+def stored_bytes(manifest: ManifestImport) -> bytes:
+    """The stored file, refused (StoredFileChanged) when it no longer has its checksum."""
     with manifest.file.open("rb") as stored:
         data = stored.read()
-    if _sha256(data) != manifest.sha256:
+    if sha256(data) != manifest.sha256:
         raise StoredFileChanged(
             f"The stored file of import {manifest.pk} no longer matches its checksum; nothing was imported. "
             "Upload the file again."
@@ -179,240 +177,16 @@ def _stored_bytes(manifest: ManifestImport) -> bytes:
     return data
 
 
-# Writes --------------------------------------------------------------------------------------------------
+# The writes, where they were before they moved to the services package ----------------------------------
+
+_WRITES = frozenset(
+    {"manifest_upload", "manifest_validate", "manifest_queue_commit", "manifest_commit", "manifest_mark_failed"}
+)
 
 
-@transaction.atomic
-def manifest_upload(*, actor, project, uploaded_file) -> ManifestImport:
-    """Keep the file byte for byte with its checksum; checking it is a separate step (see tasks_imports)."""
-    ensure_can_write(actor, project.lab_id)
-    limit = evlims_settings.IMPORT_MAX_BYTES
-    if uploaded_file.size > limit:
-        raise ValidationError(
-            {"file": f"The file is {uploaded_file.size:,} bytes; the largest accepted is {limit:,} bytes."}
-        )
-    data = b"".join(uploaded_file.chunks())
-    if not data:
-        raise ValidationError({"file": "The file is empty."})
-    manifest = ManifestImport(
-        lab_id=project.lab_id,
-        project=project,
-        uploaded_by=actor,
-        original_name=(uploaded_file.name or "manifest")[:255],
-        sha256=_sha256(data),
-    )
-    manifest.file.save(manifest.original_name, ContentFile(data), save=False)
-    manifest.save()
-    record_event(
-        actor=actor,
-        action="manifest.upload",
-        obj=manifest,
-        changes={"file": manifest.original_name, "sha256": manifest.sha256, "bytes": len(data)},
-    )
-    return manifest
+def __getattr__(name: str):
+    if name in _WRITES:
+        from .services import manifests
 
-
-def manifest_validate(manifest: ManifestImport, *, actor) -> ManifestImport:
-    """The dry run: writes nothing but the import's own status, progress and problem list.
-
-    Audited twice, each event in the transaction of its change: ``manifest.check_started`` with the claim
-    (the import shows as validating meanwhile; progress is bookkeeping, written as it goes) and
-    ``manifest.checked`` with the outcome (valid or invalid, with the number of errors and warnings)."""
-    ensure_can_write(actor, manifest.lab_id)
-    with transaction.atomic():
-        claimed = (
-            ManifestImport.objects.filter(pk=manifest.pk)
-            .exclude(status__in=[Status.COMMITTING, Status.COMMITTED])
-            .update(status=Status.VALIDATING, rows_processed=0, errors=[], updated_at=timezone.now())
-        )
-        manifest.refresh_from_db()
-        if claimed:
-            record_event(actor=actor, action="manifest.check_started", obj=manifest, changes=_file_of(manifest))
-    if not claimed:
-        raise ValidationError(
-            f"Import {manifest.pk} is {manifest.get_status_display().lower()}; it is not checked again."
-        )
-
-    def progress(done, total):
-        _report_progress(manifest.pk, done, total)
-
-    try:
-        data = _stored_bytes(manifest)
-    except StoredFileChanged as changed:
-        return manifest_mark_failed(manifest, changed.message, actor=actor)
-    checked = check_manifest(data, lab=manifest.lab, progress=progress, ignore_import_id=manifest.pk)
-    manifest.status = Status.INVALID if checked.errors else Status.VALID
-    manifest.errors = checked.problems
-    manifest.row_count = manifest.rows_processed = len(checked.rows)
-    with transaction.atomic():
-        manifest.save(update_fields=["status", "errors", "row_count", "rows_processed", "updated_at"])
-        record_event(actor=actor, action="manifest.checked", obj=manifest, changes=_outcome(manifest))
-    return manifest
-
-
-def _file_of(manifest: ManifestImport) -> dict:
-    return {"file": manifest.original_name, "sha256": manifest.sha256}
-
-
-def _outcome(manifest: ManifestImport) -> dict:
-    """The audited summary of a check: counts only (problem messages quote the file's cells)."""
-    errors = sum(1 for p in manifest.errors if p.get("severity", ERROR) == ERROR)
-    return _file_of(manifest) | {
-        "status": manifest.status,
-        "rows": manifest.row_count,
-        "errors": errors,
-        "warnings": len(manifest.errors) - errors,
-    }
-
-
-def _report_progress(import_id: int, done: int, total: int) -> None:
-    """Rows checked so far. It also touches ``updated_at``: a check that reports progress is alive, and only
-    one silent for longer than the sweeper's limit is sent again (its worker died mid-check)."""
-    ManifestImport.objects.filter(pk=import_id).update(rows_processed=done, row_count=total, updated_at=timezone.now())
-
-
-@transaction.atomic
-def manifest_queue_commit(manifest: ManifestImport, *, actor) -> bool:
-    """Mark a valid import as committing; False when it is already committing or committed (a second click).
-
-    The claim is a conditional UPDATE, so of two clicks only one claims, on SQLite as on PostgreSQL. Who
-    asked is audited (``manifest.commit_requested``): the sweeper commits in their name when the message
-    was lost (see tasks_imports)."""
-    ensure_can_write(actor, manifest.lab_id)
-    claimed = ManifestImport.objects.filter(pk=manifest.pk, status=Status.VALID).update(
-        status=Status.COMMITTING, rows_processed=0, updated_at=timezone.now()
-    )
-    manifest.refresh_from_db()
-    if not claimed and manifest.status not in (Status.COMMITTING, Status.COMMITTED):
-        raise _not_committable(manifest)
-    if claimed:
-        record_event(actor=actor, action="manifest.commit_requested", obj=manifest, changes={"sha256": manifest.sha256})
-    return bool(claimed)
-
-
-def _not_committable(manifest: ManifestImport) -> ValidationError:
-    return ValidationError(
-        f"Only a checked import without errors can be committed (this one: {manifest.get_status_display().lower()})."
-    )
-
-
-def manifest_commit(manifest: ManifestImport, *, actor) -> ManifestImport:
-    """Register every row in one transaction. Committing a committed import again changes nothing."""
-    ensure_can_write(actor, manifest.lab_id)
-    with transaction.atomic():
-        # The claim comes first: the UPDATE takes the row's lock (on SQLite the database's write lock) before
-        # anything is read, so a second commit of the same import waits here and then finds it committed.
-        ManifestImport.objects.filter(pk=manifest.pk, status__in=[Status.VALID, Status.COMMITTING]).update(
-            updated_at=timezone.now()
-        )
-        locked = (
-            ManifestImport.objects.select_for_update(of=("self",)).select_related("lab", "project").get(pk=manifest.pk)
-        )
-        if locked.status == Status.COMMITTED:
-            return locked
-        if locked.status not in (Status.VALID, Status.COMMITTING):
-            raise _not_committable(locked)
-        try:
-            data = _stored_bytes(locked)
-        except StoredFileChanged as changed:
-            return manifest_mark_failed(locked, changed.message, actor=actor)
-        checked = check_manifest(data, lab=locked.lab, ignore_import_id=locked.pk)
-        if checked.errors:
-            return _mark_invalid(locked, checked.problems, actor)
-        try:
-            with transaction.atomic():
-                summary = _register_rows(locked, checked, actor)
-        except RowRefused as refused:
-            return _mark_invalid(locked, [_service_problem(refused.number, refused.error)], actor)
-        except InsertClash as clash:
-            return _mark_invalid(locked, _clash_problems(clash), actor)
-        locked.status = Status.COMMITTED
-        locked.committed_at = timezone.now()
-        locked.samples_created = summary["samples"]
-        locked.row_count = locked.rows_processed = len(checked.rows)
-        locked.save(
-            update_fields=["status", "committed_at", "samples_created", "row_count", "rows_processed", "updated_at"]
-        )
-        record_event(actor=actor, action="manifest.commit", obj=locked, changes=summary)
-    cache.delete(_progress_key(locked.pk))
-    return locked
-
-
-def _mark_invalid(manifest: ManifestImport, problems: list[dict], actor) -> ManifestImport:
-    """The database changed since the dry run (or a row was refused): no sample was written. Runs in the
-    commit's transaction, audited as ``manifest.commit_refused``."""
-    manifest.status, manifest.errors, manifest.rows_processed = Status.INVALID, problems, 0
-    manifest.save(update_fields=["status", "errors", "rows_processed", "updated_at"])
-    record_event(actor=actor, action="manifest.commit_refused", obj=manifest, changes=_outcome(manifest))
-    cache.delete(_progress_key(manifest.pk))
-    return manifest
-
-
-def _service_problem(row_number: int, error: ValidationError) -> dict:
-    if hasattr(error, "error_dict"):
-        key, messages = next(iter(error.message_dict.items()))
-        return problem(row_number, _SERVICE_KEY_COLUMNS.get(key, key), " ".join(messages))
-    return problem(row_number, "", " ".join(error.messages))
-
-
-def _clash_problems(clash: InsertClash) -> list[dict]:
-    """Which rows another registration got ahead of (the savepoint is rolled back, so the database answers)."""
-    problems = [_service_problem(number, error) for number, error in clash.in_use()]
-    return problems or [
-        problem(
-            None,
-            "",
-            f"The database refused the registration ({clash}); nothing was imported. Check the file again and commit.",
-        )
-    ]
-
-
-def _sample_rows(manifest: ManifestImport, checked: CheckedManifest) -> list[SampleRow]:
-    """The checked rows as registrations, each with the reason its records' history rows carry."""
-    rows = []
-    for row in checked.rows:
-        values = dict(row.values)
-        code = values.pop("donor_code", "")
-        count = values.pop("aliquot_count", 0)
-        volume_ul = values.pop("aliquot_volume_ul", None)
-        reason = f"Manifest import {manifest.pk}, row {row.number}"
-        rows.append(SampleRow(row.number, reason, values, donor_code=code, aliquot_volumes_ul=[volume_ul] * count))
-    return rows
-
-
-def _register_rows(manifest: ManifestImport, checked: CheckedManifest, actor) -> dict:
-    """Every row in bulk; the summary is the ``changes`` of the import's one audit event."""
-    rows = _sample_rows(manifest, checked)
-    registered = samples_register_bulk(
-        actor=actor,
-        project=manifest.project,
-        rows=rows,
-        progress=lambda done: cache.set(_progress_key(manifest.pk), done, timeout=3600),
-    )
-    return {
-        "file": manifest.original_name,
-        "sha256": manifest.sha256,
-        "samples": len(registered.samples),
-        "aliquots": registered.aliquots,
-        "donors_created": registered.donors_created,
-        "donors_linked": registered.donors_linked,
-        # Barcodes from the file are pinned by the checksum above; those the LIMS issued are whole ranges,
-        # reserved under the sequence's lock for this import alone.
-        "sample_barcodes_from_file": sum(1 for row in rows if row.fields.get("barcode")),
-        "barcodes_issued": {prefix: [issued[0], issued[-1]] for prefix, issued in registered.barcodes_issued.items()},
-    }
-
-
-def manifest_mark_failed(manifest: ManifestImport, message: str, *, actor=None) -> ManifestImport:
-    """An unexpected error stopped checking or committing; the commit transaction rolled back, so nothing
-    of the file was written. Audited as ``manifest.failed``, in the name of whoever ran the step (``actor``;
-    the system when unknown)."""
-    with transaction.atomic():
-        manifest.status = Status.FAILED
-        manifest.errors = [problem(None, "", message)]
-        manifest.save(update_fields=["status", "errors", "updated_at"])
-        record_event(
-            actor=actor, action="manifest.failed", obj=manifest, changes=_file_of(manifest) | {"message": message}
-        )
-    cache.delete(_progress_key(manifest.pk))
-    return manifest
+        return getattr(manifests, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

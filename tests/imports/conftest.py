@@ -5,7 +5,7 @@ import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from evlims.samples import imports
+from evlims.samples.services import manifests
 
 MANIFESTS = Path(__file__).resolve().parent.parent / "fixtures" / "manifests"
 
@@ -36,11 +36,11 @@ def xlsx_bytes(rows, *, sheet_title="Manifest") -> bytes:
 
 
 def upload(actor, project, data: bytes, name: str = "manifest.csv"):
-    return imports.manifest_upload(actor=actor, project=project, uploaded_file=SimpleUploadedFile(name, data))
+    return manifests.manifest_upload(actor=actor, project=project, uploaded_file=SimpleUploadedFile(name, data))
 
 
 def checked_upload(actor, project, data: bytes, name: str = "manifest.csv"):
-    return imports.manifest_validate(upload(actor, project, data, name), actor=actor)
+    return manifests.manifest_validate(upload(actor, project, data, name), actor=actor)
 
 
 def problem_tuples(manifest_or_problems):

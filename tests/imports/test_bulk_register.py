@@ -17,9 +17,10 @@ from evlims.conf import evlims_settings
 from evlims.core.audit import verify_chain
 from evlims.core.barcodes import issue_barcodes
 from evlims.core.models import AuditEvent, BarcodeSequence
-from evlims.samples import bulk_register, imports, services
+from evlims.samples import imports, services
 from evlims.samples.import_columns import COLUMNS
 from evlims.samples.models import Aliquot, CustodyEvent, Donor, ManifestImport, Sample
+from evlims.samples.services import bulk, manifests
 from tests.factories import DonorFactory, SampleFactory
 
 from .conftest import checked_upload, csv_bytes, problem_tuples
@@ -88,7 +89,7 @@ def register_row_by_row(manifest, actor):
         checked = imports.check_manifest(stored.read(), lab=manifest.lab, ignore_import_id=manifest.pk)
     assert not checked.errors
     donors = {donor.code: donor for donor in manifest.lab.donors.all()}
-    for row in imports._sample_rows(manifest, checked):
+    for row in manifests._sample_rows(manifest, checked):
         if row.donor_code and row.donor_code not in donors:
             donors[row.donor_code] = services.donor_create(
                 actor=actor, lab=manifest.lab, code=row.donor_code, project=manifest.project, reason=row.reason
@@ -153,7 +154,7 @@ def test_the_bulk_commit_writes_what_the_services_write_row_by_row(staff, projec
     assert not Sample.objects.exists()
 
     started = timezone.now()
-    assert imports.manifest_commit(manifest, actor=staff).status == Status.COMMITTED
+    assert manifests.manifest_commit(manifest, actor=staff).status == Status.COMMITTED
     in_bulk = database_content(started)
 
     assert in_bulk == by_services
@@ -202,16 +203,16 @@ def test_a_clash_midway_rolls_back_every_batch_and_names_the_row(staff, project,
         lab=project.lab, sample=SampleFactory(project=project), barcode="EVA-0000009", initial_volume_ul=1, volume_ul=1
     )
     before = everything_written()
-    monkeypatch.setattr(bulk_register, "BATCH_ROWS", 2)
-    inserted, real_insert = [], bulk_register._insert
+    monkeypatch.setattr(bulk, "BATCH_ROWS", 2)
+    inserted, real_insert = [], bulk._insert
 
     def insert_and_note(model, objects, *args):
         real_insert(model, objects, *args)
         inserted.append((model.__name__, len(objects)))
 
-    monkeypatch.setattr(bulk_register, "_insert", insert_and_note)
+    monkeypatch.setattr(bulk, "_insert", insert_and_note)
 
-    manifest = imports.manifest_commit(manifest, actor=staff)
+    manifest = manifests.manifest_commit(manifest, actor=staff)
 
     # Two batches of samples and aliquots were in the database when the third batch's aliquots clashed.
     assert inserted == [("Donor", 3)] + [("Sample", 2), ("Aliquot", 4)] * 2 + [("Sample", 2)]
@@ -232,15 +233,15 @@ def test_a_clash_the_database_cannot_explain_afterwards_still_writes_nothing(sta
     """A row inserted inside the failed savepoint is gone with it: the message then says what the database said."""
     manifest = checked_upload(staff, project, aliquot_manifest(4))
     before = everything_written()
-    real_insert = bulk_register._insert
+    real_insert = bulk._insert
 
     def take_a_barcode_first(model, objects, *args):
         if model is Sample:
             SampleFactory(project=project, barcode=objects[-1].barcode)
         real_insert(model, objects, *args)
 
-    monkeypatch.setattr(bulk_register, "_insert", take_a_barcode_first)
-    manifest = imports.manifest_commit(manifest, actor=staff)
+    monkeypatch.setattr(bulk, "_insert", take_a_barcode_first)
+    manifest = manifests.manifest_commit(manifest, actor=staff)
     assert manifest.status == Status.INVALID
     [(row, column, severity, message)] = problem_tuples(manifest)
     assert (row, column, severity) == (None, "", "error")
@@ -253,7 +254,7 @@ def test_one_audit_event_per_import_and_the_chain_still_verifies(staff, project)
     manifest = checked_upload(staff, project, aliquot_manifest(30, donors=4))
     before = AuditEvent.objects.count()
 
-    manifest = imports.manifest_commit(manifest, actor=staff)
+    manifest = manifests.manifest_commit(manifest, actor=staff)
 
     [event] = AuditEvent.objects.order_by("id")[before:]
     assert (event.action, event.object_type, event.object_id) == ("manifest.commit", "manifestimport", str(manifest.pk))
@@ -273,14 +274,14 @@ def test_one_audit_event_per_import_and_the_chain_still_verifies(staff, project)
 
 
 def test_queries_grow_with_the_batches_not_the_rows(staff, project, monkeypatch):
-    monkeypatch.setattr(bulk_register, "BATCH_ROWS", 10)
+    monkeypatch.setattr(bulk, "BATCH_ROWS", 10)
     tables = {model._meta.db_table: model._meta.label for model in MODELS}
 
     def commit_statements(rows: int, tag: str) -> tuple[dict, dict, int]:
         manifest = checked_upload(staff, project, aliquot_manifest(rows, tag=tag, donors=rows))
         before = everything_written()
         with CaptureQueriesContext(connection) as captured:
-            assert imports.manifest_commit(manifest, actor=staff).status == Status.COMMITTED
+            assert manifests.manifest_commit(manifest, actor=staff).status == Status.COMMITTED
         written = {label: everything_written()[label] - before[label] for label in tables.values()}
         inserts, others = Counter(), 0
         for query in captured.captured_queries:
@@ -310,7 +311,7 @@ def test_two_commits_at_the_same_moment_register_the_rows_once(staff, project):
     from tests.integration.test_concurrency import race
 
     manifest = checked_upload(staff, project, aliquot_manifest(40, donors=5))
-    outcomes = race(*[lambda: imports.manifest_commit(manifest, actor=staff)] * 2)
+    outcomes = race(*[lambda: manifests.manifest_commit(manifest, actor=staff)] * 2)
     assert [kind for kind, _ in outcomes] == ["ok", "ok"]
     assert {value.status for _, value in outcomes} == {Status.COMMITTED}
     assert (Sample.objects.count(), Aliquot.objects.count(), Donor.objects.count()) == (40, 80, 5)

@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from evlims.core.spreadsheets import DDE, EXTERNAL_REFERENCE, FORMULA, external_links, formula_risk
-from evlims.samples import imports
 from evlims.samples.models import ManifestImport, Sample
+from evlims.samples.services import manifests
 
 from .conftest import checked_upload, csv_bytes
 
@@ -89,7 +89,7 @@ def test_csv_formula_text_is_warned_per_row_and_column_and_committed_as_text(sta
     assert set(found) == {(2, "remarks"), (2, "external_id")}
     assert all(severity == "warning" for severity, _ in found.values())
     assert "starts like a spreadsheet formula" in found[2, "remarks"][1]
-    imports.manifest_commit(manifest, actor=staff)
+    manifests.manifest_commit(manifest, actor=staff)
     stored = Sample.objects.get(barcode="F-1")
     assert stored.remarks.startswith("=HYPERLINK(") and stored.external_id == "+SUM(1;1)"
 

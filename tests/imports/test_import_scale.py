@@ -4,8 +4,8 @@ a 10,000-row commit against bulk_create."""
 
 import time
 
-from evlims.samples import imports
 from evlims.samples.models import Aliquot, CustodyEvent, Donor, ManifestImport, Sample
+from evlims.samples.services import manifests
 
 from .conftest import checked_upload, csv_bytes
 
@@ -62,7 +62,7 @@ def test_a_large_error_in_the_last_row_blocks_the_whole_file(staff, project):
 
 def test_hundreds_of_rows_commit_in_one_go(staff, project):
     manifest = checked_upload(staff, project, csv_bytes(manifest_rows(150, donors=40)))
-    manifest = imports.manifest_commit(manifest, actor=staff)
+    manifest = manifests.manifest_commit(manifest, actor=staff)
     assert manifest.samples_created == 150
     assert (Sample.objects.count(), Aliquot.objects.count(), Donor.objects.count()) == (150, 300, 40)
     assert (CustodyEvent.objects.count(), Sample.history.count(), Aliquot.history.count()) == (300, 150, 300)

@@ -49,21 +49,21 @@ def test_a_manifest_in_another_encoding_is_refused_and_registers_nothing(staff, 
 
 
 def test_the_same_manifest_saved_as_utf8_keeps_its_japanese_text(staff, project):
-    from evlims.samples import imports
+    from evlims.samples.services import manifests
 
     manifest = checked_upload(staff, project, manifest_text("溶血なし 冷蔵保存").encode("utf-8"))
     assert manifest.status == Status.VALID, manifest.errors
-    imports.manifest_commit(manifest, actor=staff)
+    manifests.manifest_commit(manifest, actor=staff)
     assert Sample.objects.get(barcode="ENC-1").remarks == "溶血なし 冷蔵保存"
 
 
 def test_a_windows_1252_manifest_is_still_read(staff, project):
-    from evlims.samples import imports
+    from evlims.samples.services import manifests
 
     text = "barcode,biofluid,volume_ml,remarks\r\nW-1,serum,1.5,Hämolyse: keine; Größe 10 µL bei –80 °C\r\n"
     manifest = checked_upload(staff, project, text.encode("cp1252"))
     assert manifest.status == Status.VALID, manifest.errors
-    imports.manifest_commit(manifest, actor=staff)
+    manifests.manifest_commit(manifest, actor=staff)
     assert Sample.objects.get(barcode="W-1").remarks == "Hämolyse: keine; Größe 10 µL bei –80 °C"
 
 

@@ -12,8 +12,8 @@ from evlims.core.audit import verify_chain
 from evlims.core.models import AuditEvent
 from evlims.instruments import file_ingestion
 from evlims.instruments.models import Ingestion, RawFile
-from evlims.samples import imports
 from evlims.samples.models import ManifestImport
+from evlims.samples.services import manifests
 from evlims.tasks_imports import validate_manifest_import
 from tests.security.world import NANOSIGHT, build_lab
 
@@ -107,7 +107,7 @@ def test_the_pages_show_and_download_each_uploads_own_name(world, client):
 def test_a_second_manifest_of_identical_bytes_keeps_its_own_name(staff, project, client):
     data = csv_bytes([["barcode", "biofluid", "volume_ml"], ["SAME-1", "serum", "1"]])
     first = checked_upload(staff, project, data, name="site A.csv")
-    imports.manifest_commit(first, actor=staff)
+    manifests.manifest_commit(first, actor=staff)
     second = checked_upload(staff, project, data, name="site A (copy).csv")
     assert (first.original_name, second.original_name) == ("site A.csv", "site A (copy).csv")
     assert second.status == Status.INVALID and f"already committed as import {first.pk}" in second.errors[0]["message"]
@@ -213,7 +213,7 @@ def test_a_failed_check_is_audited_in_the_name_of_whoever_ran_it(staff, project,
     def broken(*args, **kwargs):
         raise RuntimeError("worker lost its database connection")
 
-    monkeypatch.setattr(imports, "check_manifest", broken)
+    monkeypatch.setattr(manifests, "check_manifest", broken)
     assert validate_manifest_import(manifest.pk, staff.pk) == Status.FAILED
     failed = AuditEvent.objects.get(action="manifest.failed", object_id=str(manifest.pk))
     assert failed.actor == staff

@@ -1,10 +1,12 @@
 """Every write goes through a service, and every service that changes a record leaves an audit event written in
 the same transaction as the change: when the audit write fails, the change is gone too; when the service
-refuses, nothing is written at all. Service functions are discovered by introspection, so a new one must be
-classified here (audited, with arguments to call it, or not a write, with the reason).
+refuses, nothing is written at all. Service functions are discovered by introspection (every public function of
+a service module, and of every public module of a services package), so a new one must be classified here
+(audited, with arguments to call it, or not a write, with the reason).
 """
 
 import inspect
+import pkgutil
 from decimal import Decimal
 from importlib import import_module
 
@@ -20,7 +22,7 @@ from evlims.core.audit import verify_chain
 from evlims.core.models import AuditChainHead, AuditEvent, Role
 from evlims.instruments import file_ingestion
 from evlims.isolation import services as isolation
-from evlims.samples import imports
+from evlims.samples.services import manifests
 from tests.factories import LabFactory, member
 from tests.security.world import NANOSIGHT, PASSWORD, build_lab, lab_protocol_yaml
 
@@ -28,7 +30,6 @@ pytestmark = pytest.mark.django_db
 
 SERVICE_MODULES = [
     "evlims.samples.services",
-    "evlims.samples.imports",
     "evlims.isolation.services",
     "evlims.characterization.services",
     "evlims.instruments.services",
@@ -38,13 +39,18 @@ SERVICE_MODULES = [
     "evlims.metrics.controls",
 ]
 
-# Public functions that change no record of a lab, or only derived data rebuilt from audited records.
+# Public functions that change no record of a lab, or only derived data rebuilt from audited records, or (the
+# bulk registration) write only inside a caller that records the audit event.
 NOT_AUDITED = {
-    "evlims.samples.imports.imports_for": "read",
-    "evlims.samples.imports.import_get": "read",
-    "evlims.samples.imports.import_status": "read",
-    "evlims.samples.imports.manifest_preview": "read",
-    "evlims.samples.imports.check_manifest": "read (the dry run's checks)",
+    "evlims.samples.services.donors.donor_build": "builds an unsaved donor",
+    "evlims.samples.services.samples.sample_build": "builds an unsaved sample",
+    "evlims.samples.services.aliquots.aliquot_build": "builds an unsaved aliquot",
+    "evlims.samples.services.aliquots.first_aliquot_volumes": "pure: volumes checked against the sample",
+    "evlims.samples.services.aliquots.first_custody_event": "builds an unsaved custody event",
+    "evlims.samples.services.aliquots.received_note": "pure",
+    "evlims.samples.services.bulk.samples_register_bulk": (
+        "writes inside its caller's transaction, whose one audit event covers it (manifest_commit, audited)"
+    ),
     "evlims.isolation.services.parse_protocol_text": "pure: YAML to a checked definition",
     "evlims.isolation.services.clean_functional_studies": "pure: functional studies checked as stored",
     "evlims.characterization.services.validate_results": "pure: payload validation",
@@ -116,7 +122,7 @@ def _fresh_ingestion(w):
 
 
 def _uploaded_manifest(w):
-    return imports.manifest_upload(
+    return manifests.manifest_upload(
         actor=w.staff,
         project=w.project,
         uploaded_file=SimpleUploadedFile("more.csv", b"barcode,biofluid,volume_ml\nGAMMA-M-1,serum,1.5\n"),
@@ -124,7 +130,7 @@ def _uploaded_manifest(w):
 
 
 def _valid_manifest(w):
-    return imports.manifest_validate(_uploaded_manifest(w), actor=w.staff)
+    return manifests.manifest_validate(_uploaded_manifest(w), actor=w.staff)
 
 
 def _draft(w):
@@ -141,8 +147,8 @@ INTERNAL = {
 
 # name → (role of the actor, or None for system services; builder of the other arguments from the world).
 AUDITED = {
-    "evlims.samples.services.donor_create": (STAFF, lambda w: {"lab": w.lab, "code": "NEW-DONOR"}),
-    "evlims.samples.services.donor_update": (
+    "evlims.samples.services.donors.donor_create": (STAFF, lambda w: {"lab": w.lab, "code": "NEW-DONOR"}),
+    "evlims.samples.services.donors.donor_update": (
         STAFF,
         lambda w: {
             "donor": w.donor,
@@ -151,11 +157,11 @@ AUDITED = {
             "changes": {"diagnosis": "x"},
         },
     ),
-    "evlims.samples.services.sample_register": (
+    "evlims.samples.services.samples.sample_register": (
         STAFF,
         lambda w: {"project": w.project, "biofluid": "serum", "volume_ml": Decimal("1")},
     ),
-    "evlims.samples.services.sample_update": (
+    "evlims.samples.services.samples.sample_update": (
         STAFF,
         lambda w: {
             "sample": w.sample,
@@ -164,33 +170,36 @@ AUDITED = {
             "changes": {"remarks": "x"},
         },
     ),
-    "evlims.samples.services.aliquots_create": (STAFF, lambda w: {"sample": w.sample, "volumes_ul": [100]}),
-    "evlims.samples.services.aliquot_split": (STAFF, lambda w: {"aliquot": w.aliquot, "volumes_ul": [100]}),
-    "evlims.samples.services.aliquot_move": (
+    "evlims.samples.services.aliquots.aliquots_create": (STAFF, lambda w: {"sample": w.sample, "volumes_ul": [100]}),
+    "evlims.samples.services.aliquots.aliquot_split": (STAFF, lambda w: {"aliquot": w.aliquot, "volumes_ul": [100]}),
+    "evlims.samples.services.aliquots.aliquot_move": (
         STAFF,
         lambda w: {"aliquot": w.aliquot, "box": w.box, "row": 9, "column": 9},
     ),
-    "evlims.samples.services.aliquot_thaw": (STAFF, lambda w: {"aliquot": w.aliquot}),
-    "evlims.samples.services.aliquot_consume": (STAFF, lambda w: {"aliquot": w.aliquot, "volume_ul": 10}),
-    "evlims.samples.services.aliquot_release": (
+    "evlims.samples.services.aliquots.aliquot_thaw": (STAFF, lambda w: {"aliquot": w.aliquot}),
+    "evlims.samples.services.aliquots.aliquot_consume": (STAFF, lambda w: {"aliquot": w.aliquot, "volume_ul": 10}),
+    "evlims.samples.services.aliquots.aliquot_release": (
         STAFF,
         lambda w: {"aliquot": w.aliquot, "kind": "disposed", "reason": "cracked"},
     ),
-    "evlims.samples.services.storage_unit_create": (STAFF, lambda w: {"lab": w.lab, "kind": "site", "name": "New"}),
-    "evlims.samples.imports.manifest_upload": (
+    "evlims.samples.services.storage.storage_unit_create": (
+        STAFF,
+        lambda w: {"lab": w.lab, "kind": "site", "name": "New"},
+    ),
+    "evlims.samples.services.manifests.manifest_upload": (
         STAFF,
         lambda w: {
             "project": w.project,
             "uploaded_file": SimpleUploadedFile("new.csv", b"barcode,biofluid,volume_ml\nX-1,serum,1\n"),
         },
     ),
-    "evlims.samples.imports.manifest_validate": (STAFF, lambda w: {"manifest": _uploaded_manifest(w)}),
-    "evlims.samples.imports.manifest_mark_failed": (
+    "evlims.samples.services.manifests.manifest_validate": (STAFF, lambda w: {"manifest": _uploaded_manifest(w)}),
+    "evlims.samples.services.manifests.manifest_mark_failed": (
         None,
         lambda w: {"manifest": _uploaded_manifest(w), "message": "Checking stopped on an unexpected error."},
     ),
-    "evlims.samples.imports.manifest_commit": (STAFF, lambda w: {"manifest": _valid_manifest(w)}),
-    "evlims.samples.imports.manifest_queue_commit": (STAFF, lambda w: {"manifest": _valid_manifest(w)}),
+    "evlims.samples.services.manifests.manifest_commit": (STAFF, lambda w: {"manifest": _valid_manifest(w)}),
+    "evlims.samples.services.manifests.manifest_queue_commit": (STAFF, lambda w: {"manifest": _valid_manifest(w)}),
     "evlims.isolation.services.protocol_version_save_draft": (
         STAFF,
         lambda w: {"lab": w.lab, "source_text": lab_protocol_yaml("DELTA")},
@@ -306,10 +315,20 @@ def world(db):
     return build_lab("AUD")
 
 
-def _public_functions():
-    found = {}
+def _service_modules():
+    """The service modules, a services package's public modules in place of the package."""
     for name in SERVICE_MODULES:
         module = import_module(name)
+        yield module
+        for found in pkgutil.iter_modules(getattr(module, "__path__", [])):
+            if not found.name.startswith("_"):
+                yield import_module(f"{name}.{found.name}")
+
+
+def _public_functions():
+    found = {}
+    for module in _service_modules():
+        name = module.__name__
         for attribute, value in vars(module).items():
             if attribute.startswith("_") or not inspect.isfunction(value) or value.__module__ != name:
                 continue

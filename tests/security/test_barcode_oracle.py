@@ -17,8 +17,9 @@ from rest_framework.test import APIClient
 
 from evlims.core.models import BarcodeSequence, Membership, Role
 from evlims.isolation.models import EVPreparation, IsolationRun
-from evlims.samples import imports, selectors, services
+from evlims.samples import selectors, services
 from evlims.samples.models import Aliquot, ManifestImport, Sample
+from evlims.samples.services import manifests
 from tests.factories import LabFactory, ProjectFactory, SampleFactory, member
 from tests.security.conftest import body_of
 
@@ -69,10 +70,10 @@ def manifest_of(*barcodes: str) -> bytes:
 
 
 def checked_manifest(world, data: bytes) -> ManifestImport:
-    uploaded = imports.manifest_upload(
+    uploaded = manifests.manifest_upload(
         actor=world.staff, project=world.project, uploaded_file=SimpleUploadedFile("shipment.csv", data)
     )
-    return imports.manifest_validate(uploaded, actor=world.staff)
+    return manifests.manifest_validate(uploaded, actor=world.staff)
 
 
 def blind_first_check(monkeypatch, *, database_only: bool):
@@ -164,7 +165,7 @@ def test_manifest_dry_run_and_commit_take_another_labs_barcodes(alpha, beta, cli
     services.sample_register(
         actor=alpha.staff, project=alpha.project, barcode="BETA-NEW-1", biofluid="serum", volume_ml=Decimal(1)
     )
-    manifest = imports.manifest_commit(manifest, actor=beta.staff)
+    manifest = manifests.manifest_commit(manifest, actor=beta.staff)
     assert manifest.status == ManifestImport.Status.COMMITTED, manifest.errors
     assert sorted(Sample.objects.filter(lab=beta.lab, barcode__in=[*theirs, "BETA-NEW-1"]).values_list("barcode")) == [
         (code,) for code in sorted([*theirs, "BETA-NEW-1"])

@@ -26,6 +26,7 @@ from evlims.instruments.models import Ingestion, RawFile
 from evlims.instruments.parsers import ParseError, parse_bytes
 from evlims.samples import import_files, imports
 from evlims.samples.models import Donor, ManifestImport, Sample
+from evlims.samples.services import manifests
 from tests.factories import LabFactory, ProjectFactory, member
 
 CORPUS_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
@@ -155,19 +156,19 @@ def test_manifest_import_lists_problems_and_writes_no_sample(lab_staff, project,
     assert checked.errors, f"{name} passed the manifest checks"
     assert all(problem["message"] for problem in checked.errors)
     try:
-        manifest = imports.manifest_upload(
+        manifest = manifests.manifest_upload(
             actor=user, project=project, uploaded_file=SimpleUploadedFile(name, data, content_type="text/csv")
         )
     except ValidationError as refused:
         assert not data and refused.messages
     else:
-        manifest = imports.manifest_validate(manifest, actor=user)
+        manifest = manifests.manifest_validate(manifest, actor=user)
         assert manifest.status == ManifestImport.Status.INVALID
         assert manifest.errors
         checked = AuditEvent.objects.get(action="manifest.checked", object_id=str(manifest.pk))
         assert checked.changes["status"] == "invalid" and checked.changes["errors"] >= 1
         with pytest.raises(ValidationError):
-            imports.manifest_queue_commit(manifest, actor=user)
+            manifests.manifest_queue_commit(manifest, actor=user)
     assert not Sample.objects.exists() and not Donor.objects.exists()
 
 
@@ -181,10 +182,10 @@ def _sheet_cells(text: str) -> list[str]:
 )
 def test_problem_report_neutralises_formulas(lab_staff, project, cell_budget, name, client):
     _, user = lab_staff
-    manifest = imports.manifest_upload(
+    manifest = manifests.manifest_upload(
         actor=user, project=project, uploaded_file=SimpleUploadedFile(name, data_of(name))
     )
-    imports.manifest_validate(manifest, actor=user)
+    manifests.manifest_validate(manifest, actor=user)
     client.force_login(user)
     response = client.get(reverse("evlims:import-problems", args=[manifest.pk]))
     assert response.status_code == 200
@@ -253,10 +254,10 @@ def test_dde_is_refused_and_other_formula_text_is_warned_stored_as_typed_and_neu
 
     _, user = lab_staff
     data = data_of(FORMULA_TEXT_MANIFEST)
-    manifest = imports.manifest_upload(
+    manifest = manifests.manifest_upload(
         actor=user, project=project, uploaded_file=SimpleUploadedFile(FORMULA_TEXT_MANIFEST, data)
     )
-    manifest = imports.manifest_validate(manifest, actor=user)
+    manifest = manifests.manifest_validate(manifest, actor=user)
     # The DDE payload (row 2) is refused in both columns holding it; every other formula-like cell is warned
     # about, row by row and column by column, before anything is committed.
     assert manifest.status == ManifestImport.Status.INVALID
@@ -268,13 +269,13 @@ def test_dde_is_refused_and_other_formula_text_is_warned_stored_as_typed_and_neu
     assert not Sample.objects.exists()
 
     without_dde = b"".join(line for line in data.splitlines(keepends=True) if b"cmd|" not in line)
-    manifest = imports.manifest_upload(
+    manifest = manifests.manifest_upload(
         actor=user, project=project, uploaded_file=SimpleUploadedFile(FORMULA_TEXT_MANIFEST, without_dde)
     )
-    manifest = imports.manifest_validate(manifest, actor=user)
+    manifest = manifests.manifest_validate(manifest, actor=user)
     assert manifest.status == ManifestImport.Status.VALID, manifest.errors
     assert {p["severity"] for p in manifest.errors} == {"warning"}
-    imports.manifest_commit(manifest, actor=user)
+    manifests.manifest_commit(manifest, actor=user)
     stored = [s.external_id for s in Sample.objects.filter(project=project).order_by("barcode") if s.external_id]
     assert stored and any(text.startswith(("=", "+", "@")) for text in stored)
     assert all(not neutralise(text).startswith(("=", "+", "@", "-")) for text in stored)

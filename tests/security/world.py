@@ -20,8 +20,8 @@ from evlims.instruments import services as instruments
 from evlims.isolation import services as isolation
 from evlims.metrics import controls
 from evlims.metrics import services as metrics
-from evlims.samples import imports
 from evlims.samples import services as samples
+from evlims.samples.services import manifests
 from tests.factories import LabFactory, ProjectFactory, member
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -155,7 +155,7 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
         actor=admin, lab=lab, name=texts.get("control", f"{marker} control plasma"), sample_barcodes=[]
     )
     manifest = f"barcode,biofluid,volume_ml\n{marker}-M-0001,serum,1.5\n".encode()
-    world.manifest_import = imports.manifest_upload(
+    world.manifest_import = manifests.manifest_upload(
         actor=staff,
         project=world.project,
         uploaded_file=SimpleUploadedFile(texts.get("manifest", f"{marker}-manifest.csv"), manifest),

@@ -7,6 +7,7 @@ from django.urls import reverse
 from evlims.core.models import AuditEvent, Membership, Role
 from evlims.samples import services
 from evlims.samples.models import Donor
+from evlims.samples.services import donors
 from tests.factories import DonorFactory, ProjectFactory, member
 
 from .conftest import register_sample
@@ -147,14 +148,14 @@ class TestCreate:
         self, member_client, staff, lab, monkeypatch
     ):
         """The checks pass, then another user's donor takes the code before the insert: a form error."""
-        build = services._new_donor
+        build = donors.donor_build
 
         def validated_before_the_other_donor_is_saved(**kwargs):
             donor = build(**kwargs)
             DonorFactory(lab=lab, code=kwargs["code"])  # saved by someone else between the checks and the insert
             return donor
 
-        monkeypatch.setattr(services, "_new_donor", validated_before_the_other_donor_is_saved)
+        monkeypatch.setattr(donors, "donor_build", validated_before_the_other_donor_is_saved)
         response = member_client.post(CREATE, create_data(lab))
         assert response.status_code == 200
         assert response.context["form"].errors["code"] == ["Donor code 'D-0042' is already used in this lab."]

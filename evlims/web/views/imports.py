@@ -10,6 +10,7 @@ from ...core.tenancy import WRITER_ROLES, role_in
 from ...samples import imports
 from ...samples.import_files import problems_csv, template_csv, template_xlsx
 from ...samples.models import ManifestImport
+from ...samples.services import manifests
 from ...tasks_imports import queue_check, queue_commit
 from ..forms.imports import ManifestUploadForm
 from .common import ensure_writer, member_view, paginate, run_service
@@ -43,7 +44,7 @@ def import_upload(request):
     if request.method == "POST" and form.is_valid():
         manifest = run_service(
             form,
-            lambda: imports.manifest_upload(
+            lambda: manifests.manifest_upload(
                 actor=request.user, project=form.cleaned_data["project"], uploaded_file=form.cleaned_data["file"]
             ),
         )
@@ -87,7 +88,7 @@ def import_status(request, pk):
 def import_commit(request, pk):
     manifest = imports.import_get(request.user, pk)
     try:
-        if imports.manifest_queue_commit(manifest, actor=request.user) and not queue_commit(manifest, request.user):
+        if manifests.manifest_queue_commit(manifest, actor=request.user) and not queue_commit(manifest, request.user):
             messages.info(request, "The commit will run shortly; this page shows it when done.")
     except ValidationError as refused:
         messages.error(request, " ".join(refused.messages))

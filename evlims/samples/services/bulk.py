@@ -1,10 +1,11 @@
-"""Registering many received samples at once (a manifest commit): the records ``services.sample_register`` and
-``services.donor_create`` write for one sample, written for thousands with a few inserts per batch of rows.
+"""Registering many received samples at once (a manifest commit): the records ``sample_register`` and
+``donor_create`` write for one sample, written for thousands with a few inserts per batch of rows.
 
-The records are built by the services' own functions, so a sample registered here is stored as one registered
-through the services: donor, sample (same validation, barcodes from the same sequences in the same order,
-received now when no time is given), first aliquots with their volumes, their "received" custody events, and a
-django-simple-history row for each record carrying the row's reason. Two things differ by design:
+The records are built by the services' own builders (``donor_build``, ``sample_build``, ``aliquot_build``,
+``first_custody_event``), so a sample registered here is stored as one registered through the services:
+donor, sample (same validation, barcodes from the same sequences in the same order, received now when no time
+is given), first aliquots with their volumes, their "received" custody events, and a django-simple-history
+row for each record carrying the row's reason. Two things differ by design:
 
 - no audit event per record: the caller writes one event for the whole registration, in the same transaction
   (the hash chain is appended to once, and held for an instant instead of for the whole import);
@@ -25,12 +26,15 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
-from ..conf import evlims_settings
-from ..core.barcodes import issue_barcodes
-from ..core.tenancy import ensure_can_write
-from . import selectors, services
-from .import_checks import QUERY_CHUNK, existing_values
-from .models import Aliquot, CustodyEvent, Donor, Sample
+from ...conf import evlims_settings
+from ...core.barcodes import issue_barcodes
+from ...core.tenancy import ensure_can_write
+from .. import selectors
+from ..import_checks import QUERY_CHUNK, existing_values
+from ..models import Aliquot, CustodyEvent, Donor, Sample
+from .aliquots import aliquot_build, first_aliquot_volumes, first_custody_event, received_note
+from .donors import donor_build
+from .samples import sample_build
 
 # Rows written per round of inserts; progress is reported after each. The database backend may split an
 # insert further (SQLite takes at most 999 parameters per statement).
@@ -165,9 +169,7 @@ def _donors(project, rows: list[SampleRow]) -> tuple[dict[str, Donor], list[Dono
     new = []
     for code, row in first_rows.items():
         try:
-            new.append(
-                services._new_donor(lab=project.lab, code=code, project=project, reason=row.reason, lookups=False)
-            )
+            new.append(donor_build(lab=project.lab, code=code, project=project, reason=row.reason, lookups=False))
         except ValidationError as error:
             raise RowRefused(row.number, error) from error
     return existing, new
@@ -188,7 +190,7 @@ def _plan(row: SampleRow, project, donors: dict, pools: dict, now) -> _Plan:
     fields = dict(row.fields)
     barcode = str(fields.pop("barcode", "")).strip() or next(pools[evlims_settings.SAMPLE_BARCODE_PREFIX])
     try:
-        sample = services._new_sample(
+        sample = sample_build(
             project=project,
             donor=donors.get(row.donor_code) if row.donor_code else None,
             barcode=barcode,
@@ -197,13 +199,12 @@ def _plan(row: SampleRow, project, donors: dict, pools: dict, now) -> _Plan:
             lookups=False,
             **fields,
         )
-        volumes = services._first_aliquot_volumes(sample, row.aliquot_volumes_ul) if row.aliquot_volumes_ul else []
+        volumes = first_aliquot_volumes(sample, row.aliquot_volumes_ul) if row.aliquot_volumes_ul else []
     except ValidationError as error:
         raise RowRefused(row.number, error) from error
     aliquot_pool = pools.get(evlims_settings.ALIQUOT_BARCODE_PREFIX)
     tubes = [
-        services._new_tube(sample=sample, barcode=next(aliquot_pool), volume=volume, reason=row.reason)
-        for volume in volumes
+        aliquot_build(sample=sample, barcode=next(aliquot_pool), volume=volume, reason=row.reason) for volume in volumes
     ]
     return _Plan(row, sample, tubes)
 
@@ -214,9 +215,7 @@ def _insert(model, objects: list, history_user, now) -> None:
 
 
 def _received(tube: Aliquot, actor, now) -> CustodyEvent:
-    return services._first_event(
-        tube, CustodyEvent.Kind.RECEIVED, actor, services._received_note(tube.sample), occurred_at=now
-    )
+    return first_custody_event(tube, CustodyEvent.Kind.RECEIVED, actor, received_note(tube.sample), occurred_at=now)
 
 
 def _planned(plans: list[_Plan], new_donors: list[Donor], rows: list[SampleRow], issued: dict) -> list[_Planned]:
