@@ -51,8 +51,8 @@ NOT_AUDITED = {
     "evlims.samples.services.bulk.samples_register_bulk": (
         "writes inside its caller's transaction, whose one audit event covers it (manifest_commit, audited)"
     ),
-    "evlims.isolation.services.parse_protocol_text": "pure: YAML to a checked definition",
-    "evlims.isolation.services.clean_functional_studies": "pure: functional studies checked as stored",
+    "evlims.isolation.services.protocols.parse_protocol_text": "pure: YAML to a checked definition",
+    "evlims.isolation.services.preparations.clean_functional_studies": "pure: functional studies checked as stored",
     "evlims.characterization.services.validate_results": "pure: payload validation",
     "evlims.characterization.services.headline_values": "pure",
     "evlims.instruments.services.api_key_authenticate": "read (notes the key's last use)",
@@ -200,28 +200,28 @@ AUDITED = {
     ),
     "evlims.samples.services.manifests.manifest_commit": (STAFF, lambda w: {"manifest": _valid_manifest(w)}),
     "evlims.samples.services.manifests.manifest_queue_commit": (STAFF, lambda w: {"manifest": _valid_manifest(w)}),
-    "evlims.isolation.services.protocol_version_save_draft": (
+    "evlims.isolation.services.protocols.protocol_version_save_draft": (
         STAFF,
         lambda w: {"lab": w.lab, "source_text": lab_protocol_yaml("DELTA")},
     ),
-    "evlims.isolation.services.protocol_version_approve": (QA, lambda w: {"version": _draft(w)}),
-    "evlims.isolation.services.protocol_version_retire": (
+    "evlims.isolation.services.protocols.protocol_version_approve": (QA, lambda w: {"version": _draft(w)}),
+    "evlims.isolation.services.protocols.protocol_version_retire": (
         QA,
         lambda w: {"version": w.protocol_version, "reason": "superseded"},
     ),
-    "evlims.isolation.services.library_load": (None, lambda w: {}),
-    "evlims.isolation.services.run_plan": (
+    "evlims.isolation.services.protocols.library_load": (None, lambda w: {}),
+    "evlims.isolation.services.runs.run_plan": (
         STAFF,
         lambda w: {"project": w.project, "protocol_version": w.protocol_version, "inputs": [(w.aliquot, 100)]},
     ),
-    "evlims.isolation.services.run_start": (STAFF, lambda w: {"run": w.run}),
-    "evlims.isolation.services.run_record_step": (
+    "evlims.isolation.services.runs.run_start": (STAFF, lambda w: {"run": w.run}),
+    "evlims.isolation.services.runs.run_record_step": (
         STAFF,
         lambda w: {"run": _started_run(w), "number": 1, "observed": {}},
     ),
-    "evlims.isolation.services.run_complete": (STAFF, lambda w: {"run": _all_steps_recorded(w)}),
-    "evlims.isolation.services.run_abort": (STAFF, lambda w: {"run": w.run, "reason": "spill"}),
-    "evlims.isolation.services.preparation_update": (
+    "evlims.isolation.services.runs.run_complete": (STAFF, lambda w: {"run": _all_steps_recorded(w)}),
+    "evlims.isolation.services.runs.run_abort": (STAFF, lambda w: {"run": w.run, "reason": "spill"}),
+    "evlims.isolation.services.preparations.preparation_update": (
         STAFF,
         lambda w: {
             "prep": _second_preparation(w),
@@ -230,7 +230,7 @@ AUDITED = {
             "changes": {"claimed_subtype": "small_ev"},
         },
     ),
-    "evlims.isolation.services.preparation_add_functional_study": (
+    "evlims.isolation.services.preparations.preparation_add_functional_study": (
         STAFF,
         lambda w: {
             "prep": _second_preparation(w),
