@@ -23,21 +23,10 @@ from ..core.tenancy import visible_lab_ids
 from ..isolation import services as isolation_services
 from ..isolation.models import EVPreparation, FunctionalControl, IsolationRun
 from ..isolation.selectors import preparations_for, runs_for
+from ..metrics import figures
 from ..metrics.models import PreparationMetrics
 from .authentication import READ
 from .base import EditSerializer, IdFilter, ScopedDetailApi, ScopedListApi, ScopedPrimaryKeyRelatedField, split_edit
-
-METRIC_FIGURES = [
-    "particle_yield_per_ml_input",
-    "particle_yield_per_million_cells",
-    "protein_yield_ug_per_ml_input",
-    "particles_per_ug",
-    "purity_class",
-    "recovery_pct",
-    "size_mode_nm",
-    "size_median_nm",
-    "small_ev_fraction",
-]
 
 
 class PreparationListOutputSerializer(serializers.ModelSerializer):
@@ -86,21 +75,27 @@ class PreparationListOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MetricsOutputSerializer(serializers.Serializer):
-    preparation = serializers.IntegerField()
-    computed_at = serializers.DateTimeField(allow_null=True, help_text="Null: not computed yet.")
-    particle_yield_per_ml_input = serializers.FloatField(allow_null=True)
-    particle_yield_per_million_cells = serializers.FloatField(allow_null=True)
-    protein_yield_ug_per_ml_input = serializers.FloatField(allow_null=True)
-    particles_per_ug = serializers.FloatField(allow_null=True)
-    purity_class = serializers.CharField(allow_null=True)
-    recovery_pct = serializers.FloatField(allow_null=True)
-    size_mode_nm = serializers.FloatField(allow_null=True)
-    size_median_nm = serializers.FloatField(allow_null=True)
-    small_ev_fraction = serializers.FloatField(allow_null=True)
-    provenance = serializers.DictField(
-        child=serializers.ListField(child=serializers.IntegerField()), help_text="{figure: [measurement ids]}"
-    )
+def _figure_field(figure):
+    """The answer's field of a figure of the catalogue (metrics/figures.py), documented with its label and unit."""
+    words = f"{figure.label} ({figure.unit})" if figure.unit else figure.label
+    field = serializers.FloatField if figure.numeric else serializers.CharField
+    return field(allow_null=True, help_text=f"{words}. Null: an input is missing.")
+
+
+# Declared from the catalogue, so the answer and its schema list every figure the preparation page shows.
+MetricsOutputSerializer = serializers.SerializerMetaclass(
+    "MetricsOutputSerializer",
+    (serializers.Serializer,),
+    {
+        "__module__": __name__,
+        "preparation": serializers.IntegerField(),
+        "computed_at": serializers.DateTimeField(allow_null=True, help_text="Null: not computed yet."),
+        **{figure.key: _figure_field(figure) for figure in figures.CATALOGUE},
+        "provenance": serializers.DictField(
+            child=serializers.ListField(child=serializers.IntegerField()), help_text="{figure: [measurement ids]}"
+        ),
+    },
+)
 
 
 class ComplianceSummarySerializer(serializers.Serializer):
@@ -122,11 +117,11 @@ def metrics_data(preparation) -> dict:
         metrics = preparation.metrics
     except PreparationMetrics.DoesNotExist:
         metrics = None
-    figures = {name: getattr(metrics, name) if metrics else None for name in METRIC_FIGURES}
+    values = {figure.key: getattr(metrics, figure.key) if metrics else None for figure in figures.CATALOGUE}
     return {
         "preparation": preparation.pk,
         "computed_at": metrics.computed_at if metrics else None,
-        **figures,
+        **values,
         "provenance": metrics.provenance if metrics else {},
     }
 

@@ -33,16 +33,6 @@ SECTIONS = (
 )
 SECTION_TITLES = dict(SECTIONS) | {"ev_metric": "EV-METRIC"}
 DISTRIBUTION_BINS = tuple((low, low + 9 if low < 90 else 100) for low in range(0, 100, 10))
-# (field of PreparationMetrics, label, unit, number format)
-PURITY_FIGURES = (
-    ("particles_per_ug", "Particles per µg protein", "particles/µg", ".3g"),
-    ("particle_yield_per_ml_input", "Particle yield", "particles per mL of input", ".3g"),
-    ("protein_yield_ug_per_ml_input", "Protein yield", "µg per mL of input", ".2f"),
-    ("recovery_pct", "Recovery", "% of input particles", ".1f"),
-    ("size_mode_nm", "Size mode", "nm", ".1f"),
-    ("size_median_nm", "Size median (D50)", "nm", ".1f"),
-    ("small_ev_fraction", "Small-EV fraction", "share of particles", ".1%"),
-)
 
 
 def status_display(status: str) -> dict:
@@ -164,18 +154,6 @@ def size_plot(preparation) -> dict | None:
     if uri is None:
         return None
     return {"uri": uri, "labels": [item.label for item in series]}
-
-
-def purity_figures(metrics) -> list[dict]:
-    """The purity and yield figures that were computed (absent inputs leave a figure out)."""
-    if metrics is None:
-        return []
-    figures = []
-    for field, label, unit, style in PURITY_FIGURES:
-        value = getattr(metrics, field)
-        if value is not None:
-            figures.append({"label": label, "value": format(value, style), "unit": unit})
-    return figures
 
 
 def purity_class_text(metrics) -> str | None:

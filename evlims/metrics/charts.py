@@ -27,7 +27,7 @@ from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
 from . import compute
-from .selectors import FIGURE_LABELS, PURITY, YIELD
+from .figures import PURITY, YIELD, short_label
 from .westgard import REJECT, WARNING
 
 # Distinguishable without colour, in this order: filled and open shapes alternate.
@@ -128,8 +128,8 @@ def _draw_scatter(content) -> str:
                     color="0.35",
                     fontsize=7,
                 )
-        axes.set_xlabel(FIGURE_LABELS[YIELD] + " (log)")
-        axes.set_ylabel(FIGURE_LABELS[PURITY] + " (log)")
+        axes.set_xlabel(short_label(YIELD) + " (log)")
+        axes.set_ylabel(short_label(PURITY) + " (log)")
         axes.set_title("Yield against purity, by protocol", loc="left", **TITLE_AT_TOP)
         axes.legend(frameon=False, fontsize=7, loc="best")
         return _uri(figure)
@@ -144,7 +144,7 @@ def box_plot(frame: pd.DataFrame, figure_name: str, by: str, *, by_label: str = 
         [str(key) if not pd.isna(key) else "(not recorded)", rows[figure_name].tolist()]
         for key, rows in shown.groupby(by, sort=True, dropna=False)
     ]
-    title = f"{FIGURE_LABELS[figure_name]} by {by_label or by.replace('_', ' ')}"
+    title = f"{short_label(figure_name)} by {by_label or by.replace('_', ' ')}"
     return _cached("box", [title, log, groups], lambda: _draw_box(title, log, groups))
 
 
@@ -176,7 +176,7 @@ def trend_chart(trend: pd.DataFrame, figure_name: str) -> str | None:
         [str(month), float(mean), None if pd.isna(sd) else float(sd), int(n)]
         for month, mean, sd, n in rows[["month", "mean", "sd", "n"]].itertuples(index=False)
     ]
-    title = f"{FIGURE_LABELS[figure_name]}: monthly mean ± SD"
+    title = f"{short_label(figure_name)}: monthly mean ± SD"
     return _cached("trend", [title, content], lambda: _draw_trend(title, content))
 
 

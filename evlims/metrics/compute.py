@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from . import figures
+
 THRESHOLDS_PATH = Path(__file__).with_name("thresholds.yaml")
 
 INDETERMINATE = "indeterminate"
@@ -37,29 +39,12 @@ REQUIRED_PREPARATION_COLUMNS = (
 )
 OPTIONAL_NUMERIC_COLUMNS = ("producing_cells", "input_particles_per_ml", "size_mode_nm", "size_median_nm")
 
-NUMERIC_METRICS = (
-    "particle_yield_per_ml_input",
-    "particle_yield_per_million_cells",
-    "protein_yield_ug_per_ml_input",
-    "particles_per_ug",
-    "recovery_pct",
-    "size_mode_nm",
-    "size_median_nm",
-)
-METRIC_COLUMNS = (*NUMERIC_METRICS, "purity_class")
-
-# Measured quantities behind each figure. Volumes are not listed: they are recorded on the preparation
-# itself, not produced by a measurement.
-METRIC_INPUTS: Mapping[str, tuple[str, ...]] = {
-    "particle_yield_per_ml_input": ("particles_per_ml",),
-    "particle_yield_per_million_cells": ("particles_per_ml", "producing_cells"),
-    "protein_yield_ug_per_ml_input": ("protein_ug_per_ml",),
-    "particles_per_ug": ("particles_per_ml", "protein_ug_per_ml"),
-    "purity_class": ("particles_per_ml", "protein_ug_per_ml", "lipoprotein_readout"),
-    "recovery_pct": ("particles_per_ml", "input_particles_per_ml"),
-    "size_mode_nm": ("size_mode_nm",),
-    "size_median_nm": ("size_median_nm",),
-}
+# The figures computed from a preparation's measured values, and the measured quantities behind each (the
+# catalogue in figures.py owns both). Volumes are not listed: they are recorded on the preparation itself, not
+# produced by a measurement.
+NUMERIC_METRICS = tuple(figure.key for figure in figures.FROM_VALUES)
+METRIC_COLUMNS = (*NUMERIC_METRICS, figures.PURITY_CLASS.key)
+METRIC_INPUTS: Mapping[str, tuple[str, ...]] = figures.INPUTS
 
 STANDARD_GROUPINGS = ("protocol_version", "method", "biofluid", "operator", "instrument", "month")
 SUMMARY_COLUMNS = ("metric", "n", "mean", "sd", "cv_pct")

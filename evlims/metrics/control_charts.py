@@ -22,8 +22,9 @@ from django.db.models.functions import Coalesce
 from ..core.errors import NotFound
 from ..core.tenancy import visible_lab_ids
 from ..isolation.models import EVPreparation
+from .figures import PURITY, YIELD, short_label
 from .models import ControlMaterial
-from .selectors import FIGURE_LABELS, PURITY, YIELD, protocol_label
+from .selectors import protocol_label
 from .westgard import ACCEPT, REJECT, WARNING, WestgardInputError, evaluate_westgard
 
 # Purity first: it is the figure a material can carry assigned targets for.
@@ -71,7 +72,7 @@ class ControlChart:
 
     @property
     def figure_label(self) -> str:
-        return FIGURE_LABELS[self.figure]
+        return short_label(self.figure)
 
     @property
     def latest(self) -> dict | None:

@@ -15,6 +15,7 @@ from typing import TextIO
 import numpy as np
 import pandas as pd
 
+from . import figures
 from .compute import preparation_metrics, summarise
 
 NUMERIC_CSV_COLUMNS = ("input_volume_ml", "prep_volume_ml", "particles_per_ml", "protein_ug_per_ml")
@@ -25,13 +26,7 @@ TRUE_WORDS = frozenset({"true", "yes", "y", "1"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0"})
 MAX_REPORTED_PROBLEMS = 20
 
-PREPARATION_REPORT_FIELDS = (
-    "preparation",
-    "particle_yield_per_ml_input",
-    "protein_yield_ug_per_ml_input",
-    "particles_per_ug",
-    "purity_class",
-)
+PREPARATION_REPORT_FIELDS = ("preparation", *(figure.key for figure in figures.CSV_REPORT))
 
 
 class CsvInputError(ValueError):
@@ -138,20 +133,21 @@ def _json_number(value: float) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
 
 
+def _report_value(figure: figures.Figure, value):
+    if figure.numeric:
+        return _json_number(value)
+    return value if isinstance(value, str) else None
+
+
 def metrics_report(preparations: pd.DataFrame) -> dict:
     """The figures the command prints: per preparation (file order) and per run (first appearance),
     with missing figures as None so the result serialises to strict JSON."""
     metrics = preparation_metrics(preparations)
-    runs = summarise(metrics, by=["run"], metrics=["particles_per_ug"])
+    runs = summarise(metrics, by=["run"], metrics=[figures.PURITY])
     preparation_rows = [
-        {
-            "preparation": str(row.preparation),
-            "particle_yield_per_ml_input": _json_number(row.particle_yield_per_ml_input),
-            "protein_yield_ug_per_ml_input": _json_number(row.protein_yield_ug_per_ml_input),
-            "particles_per_ug": _json_number(row.particles_per_ug),
-            "purity_class": row.purity_class if isinstance(row.purity_class, str) else None,
-        }
-        for row in metrics[list(PREPARATION_REPORT_FIELDS)].itertuples(index=False)
+        {"preparation": str(record["preparation"])}
+        | {figure.key: _report_value(figure, record[figure.key]) for figure in figures.CSV_REPORT}
+        for record in metrics[list(PREPARATION_REPORT_FIELDS)].to_dict("records")
     ]
     run_rows = [
         {

@@ -20,24 +20,12 @@ from ..characterization.models import Measurement, SizeBin
 from ..compliance.models import Review
 from ..core.tenancy import visible_lab_ids
 from ..isolation.models import EVPreparation, IsolationRun
-from . import compute
+from . import compute, figures
 from .models import MetricJob, PreparationMetrics
 
-# The two figures the dashboards follow: how much material a method gives and how clean it is.
-YIELD = "particle_yield_per_ml_input"
-PURITY = "particles_per_ug"
-TRACKED_FIGURES = (YIELD, PURITY)
-FIGURE_LABELS = {
-    YIELD: "Particles per mL input",
-    PURITY: "Particles per µg protein",
-    "protein_yield_ug_per_ml_input": "Protein µg per mL input",
-    "particle_yield_per_million_cells": "Particles per 10⁶ cells",
-    "recovery_pct": "Recovery (%)",
-    "size_mode_nm": "Size mode (nm)",
-    "size_median_nm": "Size median (nm)",
-    "small_ev_fraction": "Small-EV fraction",
-}
-SUMMARY_FIGURES = tuple(FIGURE_LABELS)
+# The figures the dashboards follow and summarise, in their order (the catalogue in figures.py owns them).
+YIELD, PURITY, TRACKED_FIGURES = figures.YIELD, figures.PURITY, figures.TRACKED
+SUMMARY_FIGURES = tuple(figure.key for figure in figures.DASHBOARD)
 FRAME_COLUMNS = (
     "preparation",
     "barcode",

@@ -19,18 +19,9 @@ from django.utils import timezone
 from ..characterization.models import Measurement, SizeBin
 from ..isolation.models import EVPreparation
 from . import compute, summaries
+from .figures import NUMBER_KEYS
 from .models import MetricJob, PreparationMetrics
 
-FIGURES = (
-    "particle_yield_per_ml_input",
-    "particle_yield_per_million_cells",
-    "protein_yield_ug_per_ml_input",
-    "particles_per_ug",
-    "recovery_pct",
-    "size_mode_nm",
-    "size_median_nm",
-    "small_ev_fraction",
-)
 LIPOPROTEIN_MARKERS = {"APOA1", "APOB", "APOE", "APOA2"}
 CHUNK = 5000  # preparations read and computed at a time
 # Preparations per chunk job of a full recompute: small enough that a second worker gets a share of a
@@ -158,7 +149,7 @@ def store_metrics(metrics: pd.DataFrame, provenance: pd.DataFrame) -> int:
             computed_at=now,
             purity_class=_clean(record.get("purity_class")),
             provenance=by_prep.get(int(record["preparation"]), {}),
-            **{figure: _clean(record.get(figure)) for figure in FIGURES},
+            **{figure: _clean(record.get(figure)) for figure in NUMBER_KEYS},
         )
         for record in metrics.to_dict("records")
     ]
@@ -167,7 +158,7 @@ def store_metrics(metrics: pd.DataFrame, provenance: pd.DataFrame) -> int:
         batch_size=1000,
         update_conflicts=True,
         unique_fields=["preparation"],
-        update_fields=[*FIGURES, "purity_class", "provenance", "computed_at", "lab"],
+        update_fields=[*NUMBER_KEYS, "purity_class", "provenance", "computed_at", "lab"],
     )
     return len(rows)
 

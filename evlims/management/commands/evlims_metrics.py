@@ -6,6 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from evlims.metrics import figures
 from evlims.metrics.csv_input import CsvInputError, metrics_report, read_preparations_csv
 
 MISSING = "-"
@@ -57,13 +58,8 @@ class Command(BaseCommand):
         self.stdout.write(
             _table(
                 report["preparations"],
-                [
-                    ("preparation", "preparation"),
-                    ("particle_yield_per_ml_input", "particles/mL input"),
-                    ("protein_yield_ug_per_ml_input", "protein µg/mL input"),
-                    ("particles_per_ug", "particles/µg"),
-                    ("purity_class", "purity class"),
-                ],
+                [("preparation", "preparation")]
+                + [(figure.key, figure.short_label.lower()) for figure in figures.CSV_REPORT],
             )
         )
         self.stdout.write("\nRuns")

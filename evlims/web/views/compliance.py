@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from ...compliance import exports, fix_links, reports, selectors, services
 from ...core.tenancy import REVIEWER_ROLES, WRITER_ROLES, role_in
+from ...metrics import figures
 from ..forms.compliance import SubmitForReviewForm
 from .common import member_view, run_service, scoped
 
@@ -45,7 +46,7 @@ def _preparation_context(request, preparation, submit_form=None) -> dict:
         "sample": preparation.input_aliquot.sample,
         "view": view,
         "document_text": exports.json_text(evaluation.document) if evaluation else "",
-        "purity_figures": reports.purity_figures(metrics),
+        "purity_figures": figures.present(metrics, figures.COMPLIANCE_REPORT),
         "purity_class": reports.purity_class_text(metrics),
         "reviews": reviews,
         "open_review": open_review,

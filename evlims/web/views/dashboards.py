@@ -17,8 +17,9 @@ from ...characterization.plots import Series, size_distribution_svg
 from ...compliance.models import Review
 from ...core.tenancy import labs_where
 from ...metrics import charts, compute, control_charts, controls, selectors, services, summaries
+from ...metrics.figures import PURITY, YIELD, short_label
 from ...metrics.models import PreparationMetrics
-from ...metrics.selectors import FIGURE_LABELS, PURITY, TRACKED_FIGURES, YIELD, MetricFilters
+from ...metrics.selectors import TRACKED_FIGURES, MetricFilters
 from ..forms.dashboards import (
     DEFAULT_MONTHS,
     ComparisonFilterForm,
@@ -96,10 +97,7 @@ def _summary_table(name, title, summary, by_columns) -> DataTable:
     columns = [(key, label, "text") for key, label in by_columns]
     columns += [("figure", "Figure", "text"), ("n", "n", "int"), ("mean", "Mean", "sci")]
     columns += [("sd", "SD", "sci"), ("cv_pct", "CV %", "num")]
-    rows = [
-        record | {"figure": FIGURE_LABELS.get(record["metric"], record["metric"])}
-        for record in summary.to_dict("records")
-    ]
+    rows = [record | {"figure": short_label(record["metric"])} for record in summary.to_dict("records")]
     return DataTable(name, title, columns, rows, note="CV is given from n = 2; missing figures are not counted.")
 
 
@@ -145,7 +143,7 @@ def _dashboard_figures(user, since, months) -> dict:
     trend_table = _summary_table("trend", f"Figures by month (last {months} months)", trend, [("month", "Month")])
     return {
         "figures": {"trend": trend_table, "alerts": _alerts_table(control_charts.drift_alerts(user))},
-        "trend_charts": [(FIGURE_LABELS[f], charts.trend_chart(trend, f)) for f in TRACKED_FIGURES],
+        "trend_charts": [(short_label(f), charts.trend_chart(trend, f)) for f in TRACKED_FIGURES],
     }
 
 
@@ -256,8 +254,8 @@ POINT_COLUMNS = [
     ("biofluid", "Biofluid", "text"),
     ("operator", "Operator", "text"),
     ("instrument", "Particle instrument", "text"),
-    (YIELD, FIGURE_LABELS[YIELD], "sci"),
-    (PURITY, FIGURE_LABELS[PURITY], "sci"),
+    (YIELD, short_label(YIELD), "sci"),
+    (PURITY, short_label(PURITY), "sci"),
     ("purity_class", "Purity class", "text"),
 ]
 

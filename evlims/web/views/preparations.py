@@ -16,6 +16,7 @@ from ...compliance.services import MANDATORY_LEVELS, MISEV_KEYS
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...isolation import services as isolation_services
 from ...isolation.models import FunctionalControl
+from ...metrics import figures
 from ...metrics.compute import (
     CONDITIONED_MEDIUM,
     INDETERMINATE,
@@ -53,17 +54,6 @@ PURITY_LABELS = {
     NOT_INTERPRETABLE: "Not interpretable: lipoprotein-rich biofluid without an APOB/APOA1 readout",
 }
 PURITY_SOURCE = "Webber & Clayton, J Extracell Vesicles 2013"
-# (figure, label, unit, how to show the number)
-FIGURES = (
-    ("particle_yield_per_ml_input", "Particle yield", "particles per mL of input", "sci"),
-    ("particle_yield_per_million_cells", "Particle yield per producing cells", "particles per 10⁶ cells", "sci"),
-    ("protein_yield_ug_per_ml_input", "Protein yield", "µg per mL of input", "fixed"),
-    ("particles_per_ug", "Particles per µg protein", "particles/µg", "sci"),
-    ("recovery_pct", "Recovery", "% of input particles", "fixed"),
-    ("size_mode_nm", "Size mode", "nm", "fixed"),
-    ("size_median_nm", "Size median (D50)", "nm", "fixed"),
-    ("small_ev_fraction", "Small-EV fraction", "% of particles", "percent"),
-)
 
 
 @member_view
@@ -97,14 +87,6 @@ def _one_to_one(instance, name):
         return getattr(instance, name)
     except ObjectDoesNotExist:
         return None
-
-
-def _format(value, style) -> str:
-    if style == "sci":
-        return f"{value:.3g}"
-    if style == "percent":
-        return f"{100 * value:.1f}"
-    return f"{value:.1f}"
 
 
 def _numeric(values: dict, key: str) -> bool:
@@ -173,12 +155,13 @@ def metric_rows(preparation, metrics, measurements, bins, input_counts) -> list[
     evidence = _evidence(preparation, measurements, bins, input_counts)
     on_page = {m.pk for m in measurements}
     rows = []
-    for figure, label, unit, style in FIGURES:
+    for shown in figures.NUMBERS:
+        figure = shown.key
         value = getattr(metrics, figure) if metrics else None
-        row = {"figure": figure, "label": label, "unit": unit, "value": None, "sources": [], "why": ""}
+        row = {"figure": figure, "label": shown.label, "unit": shown.unit, "value": None, "sources": [], "why": ""}
         if value is not None:
-            row["value"] = _format(value, style)
-            if figure == "small_ev_fraction":
+            row["value"] = shown.shown(value)
+            if shown.from_size_distribution:
                 ids = sorted(bins)  # computed from the stored size distributions, not from headline values
             else:
                 ids = (metrics.provenance or {}).get(figure, [])
@@ -190,7 +173,7 @@ def metric_rows(preparation, metrics, measurements, bins, input_counts) -> list[
             row["why"] = "; ".join(reasons) or (
                 "the recorded inputs give no figure, or it has not been recomputed since the latest result"
             )
-        if figure == "particles_per_ug":
+        if figure == figures.PURITY:
             purity = metrics.purity_class if metrics else None
             row["purity"] = PURITY_LABELS.get(purity, purity) if purity else None
         rows.append(row)
@@ -243,10 +226,10 @@ def _particle_view(measurement, bins) -> dict:
     analysis = measurement.particle
     captures = list(analysis.captures.all())
     centres, values = bins.get(measurement.pk, ([], []))
-    figures = []
+    rows = []
     for name, label, style in PARTICLE_FIGURES:
         value = getattr(analysis, name)
-        figures.append(
+        rows.append(
             {
                 "label": label,
                 "value": None if value is None else format(value, style),
@@ -256,7 +239,7 @@ def _particle_view(measurement, bins) -> dict:
     return {
         "measurement": measurement,
         "analysis": analysis,
-        "figures": figures,
+        "figures": rows,
         "dilution": _dilution_note(analysis),
         "captures": captures,
         "invalid_count": sum(1 for capture in captures if not capture.valid),

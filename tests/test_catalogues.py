@@ -1,0 +1,109 @@
+"""Each cross-cutting catalogue has one owner, and every other module reads it from there.
+
+A new copy (a module-level list, tuple, set or dict naming three or more of a catalogue's keys outside its
+owner) fails here, naming the file and line: take the owner's catalogue, or one of its selections, instead.
+docs/architecture.md ("Catalogues") names the owners.
+"""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from evlims.metrics import figures
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = sorted(
+    path
+    for folder in ("evlims", "protocols", "bench", "scripts")
+    for path in (ROOT / folder).rglob("*.py")
+    if "migrations" not in path.parts
+)
+FIGURE_OWNER = "evlims/metrics/figures.py"
+
+
+def _relative(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
+
+
+def _keys(node: ast.AST, dicts: bool) -> set[str]:
+    """The strings a literal names: elements of a list, tuple or set, the first item of each tuple in it
+    ((key, label, …) rows), or (with ``dicts``) the keys of a dict."""
+    if isinstance(node, ast.Dict) and dicts:
+        items = [key for key in node.keys if key is not None]
+    elif isinstance(node, ast.List | ast.Tuple | ast.Set):
+        items = [item.elts[0] if isinstance(item, ast.Tuple) and item.elts else item for item in node.elts]
+    else:
+        return set()
+    return {item.value for item in items if isinstance(item, ast.Constant) and isinstance(item.value, str)}
+
+
+def _copies(keys: set[str], owners: set[str], *, dicts: bool = True, least: int = 3) -> list[str]:
+    """Every literal outside the owners (module level, class bodies and functions alike) that names ``least``
+    or more of ``keys``."""
+    found = []
+    for path in SOURCES:
+        name = _relative(path)
+        if name in owners:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), filename=name)):
+            named = _keys(node, dicts) & keys
+            if len(named) >= least:
+                found.append(f"{name}:{node.lineno} lists {sorted(named)}")
+    return found
+
+
+def _imported(module: str) -> set[str]:
+    """What a module imports, as absolute dotted names: ``from ..metrics import figures`` in evlims/web/views
+    gives evlims.metrics and evlims.metrics.figures."""
+    package = module.removesuffix(".py").replace("/", ".").rsplit(".", 1)[0]
+    names = set()
+    for node in ast.walk(ast.parse((ROOT / module).read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+            base = f"{base}.{node.module}" if node.level and node.module else (base if node.level else node.module)
+            names |= {base} | {f"{base}.{alias.name}" for alias in node.names}
+    return names
+
+
+def test_the_figure_catalogue_is_the_only_list_of_figure_keys():
+    keys = {figure.key for figure in figures.CATALOGUE}
+    assert _copies(keys, {FIGURE_OWNER}) == []
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "evlims/metrics/compute.py",
+        "evlims/metrics/services.py",
+        "evlims/metrics/selectors.py",
+        "evlims/metrics/charts.py",
+        "evlims/metrics/control_charts.py",
+        "evlims/metrics/csv_input.py",
+        "evlims/management/commands/evlims_metrics.py",
+        "evlims/web/views/preparations.py",
+        "evlims/web/views/compliance.py",
+        "evlims/web/views/dashboards.py",
+        "evlims/api/preparations.py",
+    ],
+)
+def test_the_places_that_show_or_store_figures_read_the_catalogue(module):
+    assert "evlims.metrics.figures" in _imported(module)
+
+
+def test_the_catalogue_matches_the_stored_figures():
+    from evlims.metrics.models import PreparationMetrics
+
+    stored = {
+        field.name
+        for field in PreparationMetrics._meta.concrete_fields
+        if field.name not in {"id", "lab", "preparation", "provenance", "computed_at"}
+    }
+    assert stored == set(figures.BY_KEY)
+    assert len(figures.BY_KEY) == len(figures.CATALOGUE)
+    # Every selection names figures of the catalogue, each once.
+    for selection in (figures.DASHBOARD, figures.COMPLIANCE_REPORT, figures.CSV_REPORT):
+        assert len(set(selection)) == len(selection) and set(selection) <= set(figures.CATALOGUE)
+    assert set(figures.DASHBOARD) == set(figures.NUMBERS)
