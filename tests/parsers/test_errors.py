@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from evlims.instruments.parsers import DEFAULT_MAX_BYTES, ParseError, detect_format, parse_bytes
 
-from .conftest import ALL_EXPORTS, NANOSIGHT_BEADS_DILUTED, export_bytes, fixture_bytes
+from .conftest import ALL_EXPORTS, NANOSIGHT_BEADS_DILUTED, NANOSIGHT_FULL, export_bytes, fixture_bytes
 
 # The registry turns unexpected exceptions into ParseError with this wording; a fuzz case that
 # reaches it is a parser bug, not a clean rejection.
@@ -140,3 +140,23 @@ def test_truncated_nanosight_file_halfway_is_rejected():
     data = export_bytes("repo", NANOSIGHT_BEADS_DILUTED)
     with pytest.raises(ParseError, match="truncated"):
         parse_bytes(data[: len(data) // 2])
+
+
+def test_a_cut_inside_the_last_percentile_row_is_caught():
+    """The 100th-percentile row is the last data of a full export; a cut inside it leaves a shorter row or a
+    shortened number (1840.0 → 18), which percentiles that fall are caught as truncation. A cut that leaves
+    every number whole (after "1840." say) loses nothing and still reads."""
+    original = export_bytes("repo", NANOSIGHT_FULL)
+    start = original.rfind(b"\n100,") + 1
+    end = original.index(b"\n", start)
+    full_row = original[start:end].decode("ascii").split(",")
+    for position in range(start + len("100,"), end):
+        cut = original[start:position].decode("ascii").split(",")
+        loses_a_value = len([c for c in cut if c]) < len([c for c in full_row if c]) or any(
+            float(c) != float(full_row[i]) for i, c in enumerate(cut) if c and c != "100"
+        )
+        outcome = _parse_or_reject(original[:position])
+        if loses_a_value:
+            assert isinstance(outcome, ParseError), f"cut at byte {position} ({cut}) was accepted"
+        else:
+            assert not isinstance(outcome, ParseError), f"cut at byte {position} ({cut}) was refused: {outcome}"

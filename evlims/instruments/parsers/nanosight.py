@@ -142,10 +142,25 @@ def _check_complete(layout: _Layout) -> None:
             raise ParseError(f"the file is truncated: the {name} listed in [Data Included] is missing", line)
         if with_percentiles:
             last = block.percentiles[-1].label if block.percentiles else ""
-            if parse_number(last) != 100:
+            if parse_number(last) != 100 or not _percentile_row_whole(block.percentiles):
                 raise ParseError(f"the file is truncated inside the {name} percentile table", line)
         elif not block.histogram_closed and (kind, weighting) != announced[-1][:2]:
             raise ParseError(f"the file is truncated inside the {name} graph data", line)
+
+
+def _percentile_row_whole(percentiles: list[Row]) -> bool:
+    """Whether the 100th-percentile row, the last data of the export, was read whole.
+
+    A file cut inside that row still ends on a row labelled 100; what gives the cut away is a missing value
+    or a shortened number (1840.0 cut to 18), and percentiles never fall from one row to the next.
+    """
+    if len(percentiles) < 2:
+        return True
+    before = [parse_number(cell) for cell in percentiles[-2].cells[1:] if cell.strip()]
+    last = [parse_number(cell) for cell in percentiles[-1].cells[1:] if cell.strip()]
+    if len(last) != len(before):
+        return False
+    return all(b is None or a is None or a >= b for b, a in zip(before, last, strict=True))
 
 
 def _row(layout: _Layout, section: str, *labels: str, required: bool = True) -> Row | None:
