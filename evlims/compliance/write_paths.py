@@ -32,7 +32,7 @@ SAMPLE_FORM = "evlims.web.forms.samples.SampleEditForm"
 DONOR_FORM = "evlims.web.forms.donors.DonorEditForm"
 PREP_FORM = "evlims.web.forms.preparations.PreparationEditForm"
 STUDY_FORM = "evlims.web.forms.preparations.FunctionalStudyForm"
-STEP_FORM = "evlims.web.forms.runs.StepRecordForm"
+STEP_FORM = "evlims.web.forms.run_steps.StepRecordForm"
 RUN_PLAN_FORM = "evlims.web.forms.runs.RunPlanForm"
 RESULT_FORMS = {
     "particle": "evlims.web.forms.results.ParticleResultForm",

@@ -12,7 +12,7 @@ from evlims.core.models import Membership, Role
 from evlims.isolation import services
 from evlims.isolation.models import EVPreparation, IsolationRun, ProtocolVersion, RunStep
 from evlims.samples.models import Aliquot
-from evlims.web.forms.runs import StepRecordForm
+from evlims.web.forms.run_steps import StepRecordForm
 from tests.factories import ProjectFactory, member
 
 from .conftest import register_sample

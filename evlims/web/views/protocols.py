@@ -22,7 +22,7 @@ from ..forms.protocols import (
     next_version,
     problems,
 )
-from ..forms.runs import unit_label
+from ..forms.run_steps import unit_label
 from .common import ensure_writer, member_view, scoped
 
 STATUS_BADGES = {"draft": "text-bg-warning", "approved": "text-bg-success", "retired": "text-bg-secondary"}

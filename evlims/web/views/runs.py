@@ -9,6 +9,7 @@ from ...core.ids import parse_id
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...isolation import selectors, services
 from ..forms.protocols import STEP_FIELD_KEY
+from ..forms.run_steps import StepRecordForm
 from ..forms.runs import (
     PICKER_LIMIT,
     AliquotFilterForm,
@@ -16,7 +17,6 @@ from ..forms.runs import (
     ReasonForm,
     RunFilterForm,
     RunPlanForm,
-    StepRecordForm,
     suggested_output,
 )
 from .common import ensure_writer, member_view, paginate, query_without_page, run_service, scoped
