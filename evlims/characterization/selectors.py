@@ -12,6 +12,7 @@ from ..core.paging import attach, count_of
 from ..core.tenancy import visible_lab_ids
 from ..instruments.models import Ingestion, Instrument, RawFile
 from ..isolation.models import EVPreparation, IsolationRun
+from ..isolation.selectors import preparation_get as preparation_get  # the preparation pages and API read it here
 from ..isolation.selectors import preparations_for
 from .models import Measurement, SizeBin
 
@@ -135,26 +136,6 @@ def with_headline_figures(preparations) -> None:
 def with_measurement_counts(ingestions) -> None:
     """``measurement_count`` on one page of ingestions (one query)."""
     attach(ingestions, measurement_count=count_of(Measurement.objects.filter(ingestion=OuterRef("pk"))))
-
-
-def preparation_get(user, pk) -> EVPreparation:
-    preparation = (
-        preparations_for(user)
-        .filter(pk=pk)
-        .select_related(
-            "lab",
-            "run__project",
-            "run__operator",
-            "run__protocol_version__protocol",
-            "input_aliquot__sample__donor",
-            "metrics",
-            "evaluation",
-        )
-        .first()
-    )
-    if preparation is None:
-        raise NotFound
-    return preparation
 
 
 def preparation_measurements(preparation) -> list[Measurement]:

@@ -15,7 +15,9 @@ from ..core.errors import NotFound
 from ..core.models import AuditEvent, Project
 from ..core.tenancy import REVIEWER_ROLES, labs_where, visible_lab_ids
 from ..isolation.models import EVPreparation, IsolationRun
+from ..isolation.selectors import preparation_get as preparation_get  # the compliance pages read the subjects here
 from ..isolation.selectors import protocol_version_authors
+from ..isolation.selectors import run_get as run_get
 from .errors import RulesetError
 from .evaluator import MANDATORY_LEVELS
 from .models import ComplianceEvaluation, Review, Signature
@@ -110,28 +112,6 @@ def _failing_token(rule_key: str) -> str:
 
 
 # ---------------------------------------------------------------- subjects
-
-
-def preparation_get(user, pk) -> EVPreparation:
-    preparation = (
-        EVPreparation.objects.filter(lab_id__in=visible_lab_ids(user), pk=pk)
-        .select_related("lab", "run__project", "run__operator", "input_aliquot__sample", "evaluation", "metrics")
-        .first()
-    )
-    if preparation is None:
-        raise NotFound
-    return preparation
-
-
-def run_get(user, pk) -> IsolationRun:
-    run = (
-        IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user), pk=pk)
-        .select_related("lab", "project", "operator")
-        .first()
-    )
-    if run is None:
-        raise NotFound
-    return run
 
 
 def project_get(user, pk) -> Project:

@@ -64,9 +64,11 @@ def with_run_counts(runs) -> None:
 
 
 def run_get(user, pk) -> IsolationRun:
+    """One run of the user's labs with its lab, project, operator and protocol, its recorded steps and its
+    preparations (input sample, results): the run page, the API's run, its compliance page and report."""
     run = (
         IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user), pk=pk)
-        .select_related("project", "operator", "protocol_version__protocol")
+        .select_related("lab", "project", "operator", "protocol_version__protocol")
         .prefetch_related(
             Prefetch("steps", queryset=RunStep.objects.select_related("recorded_by").order_by("number")),
             Prefetch(
@@ -83,6 +85,29 @@ def run_get(user, pk) -> IsolationRun:
 
 def preparations_for(user):
     return EVPreparation.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("run", "input_aliquot__sample")
+
+
+def preparation_get(user, pk) -> EVPreparation:
+    """One preparation of the user's labs with what its pages and the API show in one query: lab, run, project,
+    operator, protocol, input sample and donor, and the one-to-one records the domains above keep on it (its
+    ``evaluation`` and ``metrics``, named by relation, not imported)."""
+    preparation = (
+        preparations_for(user)
+        .filter(pk=pk)
+        .select_related(
+            "lab",
+            "run__project",
+            "run__operator",
+            "run__protocol_version__protocol",
+            "input_aliquot__sample__donor",
+            "metrics",
+            "evaluation",
+        )
+        .first()
+    )
+    if preparation is None:
+        raise NotFound
+    return preparation
 
 
 def step_rows(run) -> list[dict]:
