@@ -138,18 +138,6 @@ def with_measurement_counts(ingestions) -> None:
     attach(ingestions, measurement_count=count_of(Measurement.objects.filter(ingestion=OuterRef("pk"))))
 
 
-def preparation_measurements(preparation) -> list[Measurement]:
-    """Every result of the preparation with its typed detail, captures and images (four queries)."""
-    return list(
-        Measurement.objects.filter(preparation=preparation)
-        .select_related(
-            "particle", "protein", "marker", "imaging", "analyte", "raw_file", "ingestion", "recorded_by", "instrument"
-        )
-        .prefetch_related("particle__captures", "imaging__images")
-        .order_by("measured_at", "id")
-    )
-
-
 def size_bins(measurement_ids) -> dict[int, tuple[list[float], list[float]]]:
     """{measurement id: (bin centres, concentrations)} in one query."""
     bins: dict[int, tuple[list[float], list[float]]] = {}

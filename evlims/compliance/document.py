@@ -19,16 +19,6 @@ from .markers import marker_vocabulary
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "experiment.schema.json"
 
-CHARACTERIZATION_SECTIONS = (
-    "particle_analysis",
-    "protein_quantification",
-    "markers",
-    "imaging",
-    "lipid_quantification",
-    "rna_quantification",
-    "topology",
-)
-
 
 @cache
 def experiment_schema() -> dict:

@@ -238,10 +238,6 @@ def locked_preparation_ids(preparation_ids) -> set[int]:
     return set(direct) | set(by_run)
 
 
-def run_locked(run) -> bool:
-    return Review.objects.filter(run=run, state=Review.State.APPROVED).exists()
-
-
 # ---------------------------------------------------------------- the QA queue
 
 
