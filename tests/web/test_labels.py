@@ -7,7 +7,7 @@ import zlib
 import segno
 from django.urls import reverse
 
-from evlims.labels import CODE128_QUIET_ZONE, QR_QUIET_ZONE, Label, bar_runs, code128_svg, labels_pdf, qr_svg
+from evlims.web.labels import CODE128_QUIET_ZONE, QR_QUIET_ZONE, Label, bar_runs, code128_svg, labels_pdf, qr_svg
 
 LABEL = Label(barcode="EVA-0000042", lines=("EVS-0000007 · Blood plasma", "250 µL"))
 

@@ -4,8 +4,8 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
 from ...core.ids import parse_id
-from ...labels import code128_svg, label_for, labels_pdf, qr_svg
 from ...samples import selectors
+from ..labels import code128_svg, label_for, labels_pdf, qr_svg
 from .common import member_view
 
 MAX_LABELS = 960  # forty A4 sheets; more is almost certainly a mistaken selection

@@ -144,7 +144,7 @@ def labels_pdf(labels: list[Label], *, title: str = "Aliquot labels") -> bytes:
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1)
     pdf.setTitle(title)
-    page_width, page_height = A4
+    page_height = A4[1]
     per_page = SHEET_COLUMNS * SHEET_ROWS
     for index, label in enumerate(labels):
         if index and index % per_page == 0:
