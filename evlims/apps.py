@@ -79,12 +79,10 @@ class EvlimsConfig(AppConfig):
         from celery import current_app
         from celery._state import connect_on_app_finalize
 
-        from . import (
-            checks,  # noqa: F401
-            tasks_imports,  # noqa: F401
-        )
+        from . import checks  # noqa: F401
         from .compliance import tasks as compliance_tasks  # noqa: F401  (registers the Celery tasks)
         from .metrics import tasks as metrics_tasks  # noqa: F401
+        from .samples import tasks as sample_tasks  # noqa: F401
         from .web import tasks as web_tasks  # noqa: F401
 
         connect_layers()

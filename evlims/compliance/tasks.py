@@ -4,13 +4,11 @@ import logging
 
 from celery import shared_task
 from django.db import DatabaseError, InterfaceError
-from kombu.exceptions import OperationalError as BrokerOperationalError
 
+from ..core.broker import BROKER_ERRORS
 from . import services
 
 logger = logging.getLogger(__name__)
-# What sending a task raises when Redis cannot be reached.
-BROKER_ERRORS = (BrokerOperationalError, ConnectionError, OSError)
 
 
 @shared_task(

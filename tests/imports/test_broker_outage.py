@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
-from evlims import tasks_imports
-from evlims.compliance.tasks import BROKER_ERRORS
+from evlims.core.broker import BROKER_ERRORS
 from evlims.core.models import AuditEvent
+from evlims.samples import tasks as import_tasks
 from evlims.samples.models import ManifestImport, Sample
 from evlims.samples.services import manifests
 from tests.factories import member
@@ -80,18 +80,18 @@ def test_upload_with_the_broker_down_keeps_the_import_and_the_sweeper_checks_it(
         assert manifest.status == Status.UPLOADED
         assert staff_client.get(url("import-detail", manifest.pk)).status_code == 200
 
-        assert tasks_imports.sweep_stuck_imports() == 0  # not waiting long enough yet
+        assert import_tasks.sweep_stuck_imports() == 0  # not waiting long enough yet
         age(manifest)
-        assert tasks_imports.sweep_stuck_imports() == 0  # still down: nothing sent, nothing lost
+        assert import_tasks.sweep_stuck_imports() == 0  # still down: nothing sent, nothing lost
         manifest.refresh_from_db()
         assert manifest.status == Status.UPLOADED
 
-    assert tasks_imports.sweep_stuck_imports() == 0  # the failed attempt counts as a try; the next sweep sends
+    assert import_tasks.sweep_stuck_imports() == 0  # the failed attempt counts as a try; the next sweep sends
     age(manifest)
-    assert tasks_imports.sweep_stuck_imports() == 1
+    assert import_tasks.sweep_stuck_imports() == 1
     manifest.refresh_from_db()
     assert manifest.status == Status.VALID and manifest.row_count == 4
-    assert tasks_imports.sweep_stuck_imports() == 0
+    assert import_tasks.sweep_stuck_imports() == 0
 
 
 def test_commit_with_the_broker_down_is_resumed_in_the_name_of_who_asked(client, staff, lab, project, monkeypatch):
@@ -108,7 +108,7 @@ def test_commit_with_the_broker_down_is_resumed_in_the_name_of_who_asked(client,
         assert client.get(url("import-detail", manifest.pk)).status_code == 200
 
     age(manifest)
-    assert tasks_imports.sweep_stuck_imports() == 1
+    assert import_tasks.sweep_stuck_imports() == 1
     manifest.refresh_from_db()
     assert manifest.status == Status.COMMITTED and Sample.objects.count() == 4
     assert AuditEvent.objects.get(action="manifest.commit").actor == committer
@@ -136,10 +136,10 @@ def test_a_late_original_message_after_the_sweep_commits_nothing_more(staff, pro
     with monkeypatch.context() as outage:
         broker_down(outage)
         assert manifests.manifest_queue_commit(manifest, actor=staff)
-        assert tasks_imports.queue_commit(manifest, staff) is False
+        assert import_tasks.queue_commit(manifest, staff) is False
     age(manifest)
-    assert tasks_imports.sweep_stuck_imports() == 1
-    assert tasks_imports.commit_manifest_import.delay(manifest.pk, staff.pk).get() == Status.COMMITTED
+    assert import_tasks.sweep_stuck_imports() == 1
+    assert import_tasks.commit_manifest_import.delay(manifest.pk, staff.pk).get() == Status.COMMITTED
     assert Sample.objects.count() == 4
     assert AuditEvent.objects.filter(action="manifest.commit").count() == 1
 
@@ -148,9 +148,9 @@ def test_two_sweeps_send_a_stuck_import_once(staff, project, monkeypatch):
     manifest = upload(staff, project, manifest_bytes("good.csv"))
     age(manifest)
     sent = []
-    monkeypatch.setattr(tasks_imports, "_send", lambda task, pk, actor_id, activity: sent.append(pk) or True)
-    assert tasks_imports.sweep_stuck_imports() == 1
-    assert tasks_imports.sweep_stuck_imports() == 0
+    monkeypatch.setattr(import_tasks, "_send", lambda task, pk, actor_id, activity: sent.append(pk) or True)
+    assert import_tasks.sweep_stuck_imports() == 1
+    assert import_tasks.sweep_stuck_imports() == 0
     assert sent == [manifest.pk]
 
 
@@ -163,21 +163,21 @@ def test_the_sweeper_leaves_finished_and_recent_imports_alone(staff, project, mo
     age(invalid)
     recent = upload(staff, project, manifest_bytes("good.csv"), name="again.csv")
     sent = []
-    monkeypatch.setattr(tasks_imports, "_send", lambda task, pk, actor_id, activity: sent.append(pk) or True)
-    assert tasks_imports.sweep_stuck_imports() == 0 and sent == []
+    monkeypatch.setattr(import_tasks, "_send", lambda task, pk, actor_id, activity: sent.append(pk) or True)
+    assert import_tasks.sweep_stuck_imports() == 0 and sent == []
     age(recent)
-    assert tasks_imports.sweep_stuck_imports() == 1 and sent == [recent.pk]
+    assert import_tasks.sweep_stuck_imports() == 1 and sent == [recent.pk]
 
 
 def test_an_error_in_a_second_delivery_leaves_a_committed_import_committed(staff, project, monkeypatch):
     manifest = manifests.manifest_validate(upload(staff, project, manifest_bytes("good.csv")), actor=staff)
-    assert tasks_imports.commit_manifest_import.delay(manifest.pk, staff.pk).get() == Status.COMMITTED
+    assert import_tasks.commit_manifest_import.delay(manifest.pk, staff.pk).get() == Status.COMMITTED
 
     def locked(*args, **kwargs):
         raise RuntimeError("database is locked")
 
     monkeypatch.setattr(manifests, "manifest_commit", locked)
-    assert tasks_imports.commit_manifest_import.delay(manifest.pk, staff.pk).get() == Status.COMMITTED
+    assert import_tasks.commit_manifest_import.delay(manifest.pk, staff.pk).get() == Status.COMMITTED
     manifest.refresh_from_db()
     assert manifest.status == Status.COMMITTED and Sample.objects.count() == 4
 
@@ -188,7 +188,7 @@ def test_a_check_whose_worker_died_is_sent_again(staff, project, monkeypatch):
     manifest = upload(staff, project, manifest_bytes("good.csv"))
     ManifestImport.objects.filter(pk=manifest.pk).update(status=Status.VALIDATING, rows_processed=2)
     age(manifest)
-    assert tasks_imports.sweep_stuck_imports() == 1
+    assert import_tasks.sweep_stuck_imports() == 1
     assert ManifestImport.objects.get(pk=manifest.pk).status == Status.VALID
 
 
@@ -200,7 +200,7 @@ def test_a_check_still_reporting_progress_is_not_sent_again(staff, project, monk
 
     def sweep_during_check(*args, **kwargs):
         beats.append(ManifestImport.objects.get(pk=manifest.pk).updated_at)
-        return tasks_imports.sweep_stuck_imports()
+        return import_tasks.sweep_stuck_imports()
 
     sent = []
     real_progress = manifests._report_progress

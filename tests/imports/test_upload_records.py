@@ -14,7 +14,7 @@ from evlims.instruments import file_ingestion
 from evlims.instruments.models import Ingestion, RawFile
 from evlims.samples.models import ManifestImport
 from evlims.samples.services import manifests
-from evlims.tasks_imports import validate_manifest_import
+from evlims.samples.tasks import validate_manifest_import
 from tests.security.world import NANOSIGHT, build_lab
 
 from .conftest import checked_upload, csv_bytes, upload

@@ -11,7 +11,7 @@ from ...samples import imports
 from ...samples.import_files import problems_csv, template_csv, template_xlsx
 from ...samples.models import ManifestImport
 from ...samples.services import manifests
-from ...tasks_imports import queue_check, queue_commit
+from ...samples.tasks import queue_check, queue_commit
 from ..forms.imports import ManifestUploadForm
 from .common import ensure_writer, member_view, paginate, run_service
 

@@ -1,6 +1,9 @@
 """Background work of manifest imports: checking and committing a large file takes longer than a web
 request should. Without a broker (the embedded demo, the tests) these run eagerly in the request.
 
+The tasks keep the names they were registered under when this module was ``evlims.tasks_imports``: messages
+already queued, the beat schedule and hosts' task routes name them so.
+
 A broker outage loses no import. The import row is written before anything is sent; a message that cannot
 be sent is logged and the row keeps its status (``uploaded``, or ``committing`` once a commit was asked
 for). ``sweep_stuck_imports``, run by beat, sends again every import left in one of those states for longer
@@ -17,10 +20,10 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from .compliance.tasks import BROKER_ERRORS
-from .core.models import AuditEvent
-from .samples.models import ManifestImport
-from .samples.services import manifests
+from ..core.broker import BROKER_ERRORS
+from ..core.models import AuditEvent
+from .models import ManifestImport
+from .services import manifests
 
 logger = logging.getLogger(__name__)
 Status = ManifestImport.Status
@@ -54,12 +57,12 @@ def _run(step, import_id: int, actor_id: int, activity: str) -> str:
         ).status
 
 
-@shared_task
+@shared_task(name="evlims.tasks_imports.validate_manifest_import")
 def validate_manifest_import(import_id: int, actor_id: int) -> str:
     return _run(manifests.manifest_validate, import_id, actor_id, "checking")
 
 
-@shared_task
+@shared_task(name="evlims.tasks_imports.commit_manifest_import")
 def commit_manifest_import(import_id: int, actor_id: int) -> str:
     return _run(manifests.manifest_commit, import_id, actor_id, "commit")
 
@@ -101,7 +104,7 @@ def _commit_requester(manifest: ManifestImport) -> int:
     return asked or manifest.uploaded_by_id
 
 
-@shared_task(acks_late=True)
+@shared_task(name="evlims.tasks_imports.sweep_stuck_imports", acks_late=True)
 def sweep_stuck_imports() -> int:
     """Send again the check or commit of every import waiting longer than ``STALE_AFTER``; returns how many.
 
