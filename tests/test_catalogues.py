@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from evlims.instruments.particles import SIZE_FIELDS
 from evlims.metrics import figures
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +21,7 @@ SOURCES = sorted(
     if "migrations" not in path.parts
 )
 FIGURE_OWNER = "evlims/metrics/figures.py"
+SIZE_OWNER = "evlims/instruments/particles.py"
 
 
 def _relative(path: Path) -> str:
@@ -107,3 +109,27 @@ def test_the_catalogue_matches_the_stored_figures():
     for selection in (figures.DASHBOARD, figures.COMPLIANCE_REPORT, figures.CSV_REPORT):
         assert len(set(selection)) == len(selection) and set(selection) <= set(figures.CATALOGUE)
     assert set(figures.DASHBOARD) == set(figures.NUMBERS)
+
+
+def test_the_particle_size_fields_are_listed_once():
+    # Sequences only: a dict naming the size fields maps them to values (examples, demo data, a parser's
+    # names for the rows of its file), which is not a copy of the list.
+    assert _copies(set(SIZE_FIELDS), {SIZE_OWNER}, dicts=False) == []
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "evlims/instruments/parsers/results.py",
+        "evlims/instruments/parsers/generic.py",
+        "evlims/instruments/parsers/zetaview.py",
+        "evlims/instruments/file_ingestion.py",
+        "evlims/characterization/services.py",
+        "evlims/web/forms/results.py",
+        "evlims/web/views/preparations.py",
+        "evlims/api/results.py",
+        "evlims/demo/scale/measurements.py",
+    ],
+)
+def test_the_places_that_read_or_show_particle_sizes_read_the_catalogue(module):
+    assert "evlims.instruments.particles" in _imported(module)

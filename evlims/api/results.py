@@ -36,6 +36,7 @@ from ..core.tenancy import INGEST_ROLES, labs_where, visible_lab_ids
 from ..instruments import file_ingestion, services
 from ..instruments.models import Ingestion
 from ..instruments.parsers import FORMATS
+from ..instruments.particles import SIZE_FIELDS
 from .authentication import READ, RESULTS_WRITE, is_instrument
 from .base import IdFilter, ScopedApi, ScopedDetailApi, ScopedListApi, ScopedObjectApi, labs_for
 from .exceptions import validation_detail
@@ -401,17 +402,7 @@ class FailedUploadSerializer(serializers.Serializer):
 class CaptureOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ParticleCapture
-        fields = [
-            "name",
-            "concentration_per_ml",
-            "valid",
-            "size_mean_nm",
-            "size_mode_nm",
-            "size_sd_nm",
-            "d10_nm",
-            "d50_nm",
-            "d90_nm",
-        ]
+        fields = ["name", "concentration_per_ml", "valid", *SIZE_FIELDS]
         read_only_fields = fields
 
 
@@ -436,12 +427,7 @@ class ParticleOutputSerializer(serializers.ModelSerializer):
             "dilution_applied_in_file",
             "concentration_per_ml",
             "instrument_average_concentration_per_ml",
-            "size_mean_nm",
-            "size_mode_nm",
-            "size_sd_nm",
-            "d10_nm",
-            "d50_nm",
-            "d90_nm",
+            *SIZE_FIELDS,
             "computed",
             "calibration",
             "captures",

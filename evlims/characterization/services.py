@@ -8,6 +8,7 @@ from ..core.audit import record_event
 from ..core.hooks import preparations_changed
 from ..core.locks import preparations_locked, void_approvals
 from ..core.tenancy import INGEST_ROLES, ensure_role
+from ..instruments.particles import SIZE_FIELDS
 from ..isolation.models import EVPreparation
 from ..samples.models import Sample
 from .models import (
@@ -28,24 +29,9 @@ PARTICLE_SCALARS = (
     "dilution_applied_in_file",
     "concentration_per_ml",
     "instrument_average_concentration_per_ml",
-    "size_mean_nm",
-    "size_mode_nm",
-    "size_sd_nm",
-    "d10_nm",
-    "d50_nm",
-    "d90_nm",
+    *SIZE_FIELDS,
 )
-CAPTURE_FIELDS = (
-    "name",
-    "concentration_per_ml",
-    "valid",
-    "size_mean_nm",
-    "size_mode_nm",
-    "size_sd_nm",
-    "d10_nm",
-    "d50_nm",
-    "d90_nm",
-)
+CAPTURE_FIELDS = ("name", "concentration_per_ml", "valid", *SIZE_FIELDS)
 
 
 def validate_results(documents) -> list[dict]:

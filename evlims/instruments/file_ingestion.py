@@ -18,11 +18,11 @@ from ..core.audit import record_event
 from ..core.tenancy import INGEST_ROLES, ensure_role
 from .models import Ingestion
 from .parsers import ParseError, parse_bytes
+from .particles import SIZE_FIELDS
 from .services import _client, measurements_record, previous_answer, raw_file_store, request_hash, validate_results
 
 # Particle formats and the technique their results are recorded under (a mapped generic table: "other").
 PARTICLE_FORMATS = {"nanosight": "nta", "zetaview": "zetaview", "generic": "other"}
-SIZE_FIELDS = ("size_mean_nm", "size_mode_nm", "size_sd_nm", "d10_nm", "d50_nm", "d90_nm")
 
 
 class FileRejected(ValidationError):

@@ -14,6 +14,7 @@ from evlims.characterization.models import (
 )
 from evlims.compliance.markers import marker_vocabulary
 from evlims.instruments.models import Instrument
+from evlims.instruments.particles import SIZE_FIELDS
 
 from ..isolation import FIGURES, SOURCE_PARTICLES_PER_ML
 from .runs import COMPLETED, PreparationRow
@@ -35,7 +36,7 @@ MEASUREMENT_FIELDS = (
     "values",
     "recorded_by_id",
 )
-PARTICLE_FIGURES = ("concentration_per_ml", "size_mode_nm", "size_mean_nm", "size_sd_nm", "d10_nm", "d50_nm", "d90_nm")
+PARTICLE_FIGURES = ("concentration_per_ml", *SIZE_FIELDS)
 PARTICLE_FIELDS = (
     "measurement_id",
     "technique",

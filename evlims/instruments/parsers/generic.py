@@ -14,14 +14,15 @@ from __future__ import annotations
 from statistics import fmean
 from typing import Any
 
+from ..particles import SIZE_FIELDS
 from .errors import ParseError
-from .results import CAPTURE_STATISTICS, Capture, Histogram, ParticleParseResult, ParticleSample
+from .results import Capture, Histogram, ParticleParseResult, ParticleSample
 from .text import Row, normalise_label, parse_number, read_rows
 
 FORMAT = "generic"
 OPTIONS = frozenset({"mapping"})
 REQUIRED_FIELDS = ("sample_name", "concentration_per_ml")
-NUMERIC_FIELDS = ("concentration_per_ml", "dilution_factor", *CAPTURE_STATISTICS)
+NUMERIC_FIELDS = ("concentration_per_ml", "dilution_factor", *SIZE_FIELDS)
 MAPPABLE_FIELDS = frozenset({*REQUIRED_FIELDS, "capture_name", *NUMERIC_FIELDS})
 MAPPING_KEYS = frozenset(
     {

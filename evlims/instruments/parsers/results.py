@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-CAPTURE_STATISTICS = ("size_mean_nm", "size_mode_nm", "size_sd_nm", "d10_nm", "d50_nm", "d90_nm")
+from ..particles import SIZE_FIELDS
 
 
 @dataclass
@@ -37,7 +37,7 @@ class Capture:
             "name": self.name,
             "concentration_per_ml": self.concentration_per_ml,
             "valid": self.valid,
-            **{name: getattr(self, name) for name in CAPTURE_STATISTICS},
+            **{name: getattr(self, name) for name in SIZE_FIELDS},
             "computed": list(self.computed),
         }
 

@@ -14,6 +14,7 @@ import math
 import re
 from datetime import datetime
 
+from ..particles import SIZE_FIELDS
 from .errors import ParseError
 from .results import Capture, Histogram, ParticleParseResult, ParticleSample, whole
 from .size_stats import size_statistics
@@ -180,7 +181,7 @@ def parse(text: str, *, dilution_factor=None) -> ParticleParseResult:
     statistics = size_statistics(centres, counts)
     reported_d50 = _numeric_header(header, "Median Number (D50)", decimal)
     if statistics is None:
-        sizes = dict.fromkeys(("size_mean_nm", "size_mode_nm", "size_sd_nm", "d10_nm", "d50_nm", "d90_nm"))
+        sizes = dict.fromkeys(SIZE_FIELDS)
     else:
         sizes = {
             "size_mean_nm": statistics.mean_nm,

@@ -15,6 +15,7 @@ from ...core.models import Lab
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...instruments.file_ingestion import PARTICLE_FORMATS
 from ...instruments.parsers import FORMATS
+from ...instruments.particles import SIZE_FIELDS, SIZE_FIGURES
 from ...samples.vocabulary import biofluid_choices
 from ..forms.samples import DATETIME_WIDGET
 
@@ -461,14 +462,22 @@ class ProteinResultForm(ResultForm):
         }
 
 
-PARTICLE_SIZES = ("size_mean_nm", "size_mode_nm", "size_sd_nm", "d10_nm", "d50_nm", "d90_nm")
 PARTICLE_SETTINGS = ("camera_level", "detection_threshold", "shutter", "frames", "videos", "temperature_c")
+# One field per size figure of a particle result (instruments/particles.py), labelled with its unit.
+ParticleSizeFields = type(forms.Form)(
+    "ParticleSizeFields",
+    (forms.Form,),
+    {
+        "__module__": __name__,
+        **{figure.key: forms.FloatField(required=False, min_value=0, label=figure.heading) for figure in SIZE_FIGURES},
+    },
+)
 
 
-class ParticleResultForm(ResultForm):
+class ParticleResultForm(ResultForm, ParticleSizeFields):
     kind = "particle"
     payload_fields = {
-        **{f"particle.{name}": name for name in ("technique", "concentration_per_ml", "calibration", *PARTICLE_SIZES)},
+        **{f"particle.{name}": name for name in ("technique", "concentration_per_ml", "calibration", *SIZE_FIELDS)},
         **{f"particle.settings.{name}": name for name in PARTICLE_SETTINGS},
     }
     technique = forms.ChoiceField(choices=PARTICLE_TECHNIQUES)
@@ -482,12 +491,6 @@ class ParticleResultForm(ResultForm):
         ],
     )
     dilution_factor = forms.FloatField(required=False, min_value=1)
-    size_mean_nm = forms.FloatField(required=False, min_value=0, label="Mean size (nm)")
-    size_mode_nm = forms.FloatField(required=False, min_value=0, label="Mode (nm)")
-    size_sd_nm = forms.FloatField(required=False, min_value=0, label="SD (nm)")
-    d10_nm = forms.FloatField(required=False, min_value=0, label="D10 (nm)")
-    d50_nm = forms.FloatField(required=False, min_value=0, label="D50 (nm)")
-    d90_nm = forms.FloatField(required=False, min_value=0, label="D90 (nm)")
     camera_level = forms.CharField(required=False, max_length=20, help_text="e.g. 14 (NanoSight) or sensitivity 80")
     detection_threshold = forms.CharField(required=False, max_length=20, help_text="e.g. 5")
     shutter = forms.CharField(required=False, max_length=20, help_text="e.g. 100 (ZetaView) or 1300")
@@ -505,9 +508,13 @@ class ParticleResultForm(ResultForm):
                 self.add_error("dilution_factor", "Give the dilution factor to turn the cell value into stock.")
             if cleaned.get("concentration_per_ml") is None:
                 self.add_error("concentration_per_ml", "Give the concentration measured in the cell.")
-        if all(cleaned.get(name) is None for name in ("concentration_per_ml", *PARTICLE_SIZES)) and not self.errors:
+        if all(cleaned.get(name) is None for name in ("concentration_per_ml", *SIZE_FIELDS)) and not self.errors:
             raise forms.ValidationError("Give the concentration or at least one size figure.")
         return cleaned
+
+    def size_fields(self):
+        """The size fields, bound, in the catalogue's order (the template lays them out)."""
+        return [self[name] for name in SIZE_FIELDS]
 
     def method(self) -> str:
         return self.cleaned_data["technique"]
@@ -527,7 +534,7 @@ class ParticleResultForm(ResultForm):
             # Whether the typed figure already had the dilution applied (as a file would say).
             "dilution_applied_in_file": None if dilution is None else not in_cell,
             "computed": computed,
-            **{name: data.get(name) for name in PARTICLE_SIZES},
+            **{name: data.get(name) for name in SIZE_FIELDS},
             "settings": _settings(data),
             "calibration": data["calibration"],
         }

@@ -14,6 +14,7 @@ from ...compliance.evidence import preparation_storage_days, sample_freeze_thaw,
 from ...compliance.markers import marker_vocabulary
 from ...compliance.services import MANDATORY_LEVELS, MISEV_KEYS
 from ...core.tenancy import WRITER_ROLES, labs_where
+from ...instruments.particles import SIZE_FIGURES
 from ...isolation import services as isolation_services
 from ...isolation.models import FunctionalControl
 from ...metrics import figures
@@ -200,15 +201,11 @@ def compliance_summary(evaluation) -> dict | None:
     }
 
 
+# (field of the particle result, label, number format): the concentrations, then every size figure.
 PARTICLE_FIGURES = (
     ("concentration_per_ml", "Concentration (particles/mL)", ".4g"),
     ("instrument_average_concentration_per_ml", "Instrument's average (particles/mL)", ".4g"),
-    ("size_mean_nm", "Mean (nm)", ".1f"),
-    ("size_mode_nm", "Mode (nm)", ".1f"),
-    ("size_sd_nm", "SD (nm)", ".1f"),
-    ("d10_nm", "D10 (nm)", ".1f"),
-    ("d50_nm", "D50 (nm)", ".1f"),
-    ("d90_nm", "D90 (nm)", ".1f"),
+    *((figure.key, figure.heading, ".1f") for figure in SIZE_FIGURES),
 )
 
 
