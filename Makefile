@@ -19,7 +19,7 @@ export PIP_NO_INPUT := 1
 help:
 	@echo "make demo   - install, migrate a SQLite database, load demo data, serve on http://$(HOST):$(PORT)/"
 	@echo "make test   - install, lint, start PostgreSQL/Redis if stopped, run the fast suite and the integration suite"
-	@echo "make lint   - ruff check and format check"
+	@echo "make lint   - ruff check and format check, import contracts (.importlinter)"
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 format: install
 	$(VENV)/bin/ruff format .

@@ -12,12 +12,12 @@ from rest_framework.generics import GenericAPIView
 from rest_framework.mixins import ListModelMixin
 from rest_framework.response import Response
 
-from ..characterization.payloads import merge_errors, refused_input
 from ..core.ids import MAX_ID
 from ..core.models import Lab
 from ..core.tenancy import visible_lab_ids
 from .authentication import ApiKeyAuthentication
 from .pagination import EvlimsPageNumberPagination
+from .payloads import merge_errors, refused_input
 from .permissions import LabRolePermission
 from .schema import ID_BOUNDS, ApiSchema
 from .throttling import InstrumentKeyRateThrottle

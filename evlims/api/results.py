@@ -29,7 +29,6 @@ from ..characterization.models import (
     ParticleCapture,
     ProteinQuantification,
 )
-from ..characterization.payloads import ResultPayload
 from ..conf import evlims_settings
 from ..core.models import Lab
 from ..core.tenancy import INGEST_ROLES, labs_where, visible_lab_ids
@@ -40,6 +39,7 @@ from ..instruments.particles import SIZE_FIELDS
 from .authentication import READ, RESULTS_WRITE, is_instrument
 from .base import IdFilter, ScopedApi, ScopedDetailApi, ScopedListApi, ScopedObjectApi, labs_for
 from .exceptions import validation_detail
+from .payloads import ResultPayload
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

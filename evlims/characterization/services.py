@@ -21,7 +21,7 @@ from .models import (
     ProteinQuantification,
     SizeBin,
 )
-from .payloads import ResultPayload
+from .payloads import validate_result_documents
 from .references import marker_vocabulary
 
 PARTICLE_SCALARS = (
@@ -36,34 +36,7 @@ CAPTURE_FIELDS = ("name", "concentration_per_ml", "valid", *SIZE_FIELDS)
 
 def validate_results(documents) -> list[dict]:
     """Validate a list of result documents; errors are keyed by position, e.g. {"results[2].marker.protein": ...}."""
-    if not isinstance(documents, list):
-        raise ValidationError({"results": "Send a list of results."})
-    serializer = ResultPayload(data=documents, many=True)
-    if not serializer.is_valid():
-        raise ValidationError(_flatten(serializer.errors, "results"))
-    return serializer.validated_data
-
-
-def _flatten(errors, prefix) -> dict:
-    flat: dict[str, list[str]] = {}
-    if isinstance(errors, list) and errors and all(isinstance(e, str) for e in errors):
-        flat[prefix] = [str(e) for e in errors]
-    elif isinstance(errors, list):
-        for index, item in enumerate(errors):
-            if item:
-                flat |= _flatten(item, f"{prefix}[{index}]")
-    elif isinstance(errors, dict):
-        for key, item in errors.items():
-            if key == "non_field_errors":
-                path = prefix
-            elif isinstance(key, int) or str(key).isdigit():  # list errors may come keyed by index
-                path = f"{prefix}[{key}]"
-            else:
-                path = f"{prefix}.{key}"
-            flat |= _flatten(item, path)
-    else:
-        flat[prefix] = [str(errors)]
-    return flat
+    return validate_result_documents(documents)
 
 
 def _subjects(lab_id, results):

@@ -14,10 +14,10 @@ from django.urls import reverse
 
 import protocols as protocol_library
 from evlims.api.donors import DonorUpdateInputSerializer
+from evlims.api.payloads import ResultPayload
 from evlims.api.preparations import PreparationUpdateInputSerializer
 from evlims.api.runs import RunPlanInputSerializer, StepInputSerializer
 from evlims.api.samples import SampleUpdateInputSerializer
-from evlims.characterization.payloads import ResultPayload
 from evlims.compliance.evidence import experiment_documents, preparations_with_evidence
 from evlims.compliance.write_paths import WRITE_PATHS, rule_paths, write_path_for
 from evlims.isolation.models import EVPreparation, IsolationRun
