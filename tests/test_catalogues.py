@@ -133,3 +133,18 @@ def test_the_particle_size_fields_are_listed_once():
 )
 def test_the_places_that_read_or_show_particle_sizes_read_the_catalogue(module):
     assert "evlims.instruments.particles" in _imported(module)
+
+
+def test_mandatory_failures_are_picked_out_of_a_report_in_one_place():
+    # compliance.selectors.mandatory_failures (a stored report) and mandatory_misev_failures (the failed rule ids
+    # a list keeps) are the only readers of the mandatory levels besides the evaluator that assigns them.
+    owners = {"evlims/compliance/evaluator.py", "evlims/compliance/selectors.py"}
+    readers = [
+        f"{_relative(path)}:{node.lineno}"
+        for path in SOURCES
+        if _relative(path) not in owners
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if (isinstance(node, ast.Name) and node.id == "MANDATORY_LEVELS")
+        or (isinstance(node, ast.Attribute) and node.attr == "MANDATORY_LEVELS")
+    ]
+    assert readers == []

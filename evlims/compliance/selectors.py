@@ -63,15 +63,19 @@ def mandatory_misev_failures(failed_rules, rulesets) -> list[str]:
     return failures
 
 
-def mandatory_failures(report: dict | None) -> list[dict]:
-    """The failed mandatory rules of a stored evaluation's report, every checklist rule set (MISEV2018,
-    MISEV2023, purity, MIBlood-EV): a ``mandatory`` rule that failed, or a ``mandatory_if_applicable`` one that
-    applied and failed. Each is ``{"ruleset", "id", "title"}``, in the report's order."""
+def mandatory_failures(report: dict | None, report_keys=None) -> list[dict]:
+    """The failed mandatory rules of a stored evaluation's report: a ``mandatory`` rule that failed, or a
+    ``mandatory_if_applicable`` one that applied and failed. Of every checklist rule set (MISEV2018, MISEV2023,
+    purity, MIBlood-EV), or of the report keys in ``report_keys`` only (``MISEV_REPORT_KEYS``: the mandatory
+    MISEV failures the QA queue counts and the preparation page lists). Each is the rule as the report holds it
+    (``id``, ``title``, ``message``, ``fix``…) with the ``ruleset`` it belongs to, in the report's order."""
     failures = []
     for key, part in (report or {}).items():
+        if report_keys is not None and key not in report_keys:
+            continue
         for rule in (part or {}).get("rules", []) if isinstance(part, dict) else []:
             if rule.get("status") == "fail" and rule.get("level") in MANDATORY_LEVELS:
-                failures.append({"ruleset": part.get("ruleset", key), "id": rule["id"], "title": rule["title"]})
+                failures.append({"ruleset": part.get("ruleset", key), **rule})
     return failures
 
 

@@ -16,6 +16,7 @@ from ..core.audit import record_event
 from ..core.tenancy import REVIEWER_ROLES, WRITER_ROLES, ensure_role
 from ..isolation.models import EVPreparation
 from . import selectors
+from .evaluator import MANDATORY_LEVELS as MANDATORY_LEVELS  # re-exported: callers read the levels here too
 from .evaluator import evaluate_many
 from .evidence import experiment_documents, preparations_with_evidence
 from .models import ComplianceEvaluation, Review, Signature
@@ -28,10 +29,6 @@ def canonical_hash(content) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
 
 
-MISEV_KEYS = ("misev2018", "misev2023")
-MANDATORY_LEVELS = ("mandatory", "mandatory_if_applicable")
-
-
 def _summary(report: dict) -> tuple[int | None, int, list[str]]:
     """(EV-METRIC %, mandatory MISEV failures, every failed rule or unmet EV-METRIC component as "set:id").
 
@@ -42,13 +39,11 @@ def _summary(report: dict) -> tuple[int | None, int, list[str]]:
     failed = [
         f"ev_metric:{key}" for key, c in (ev_metric.get("components") or {}).items() if c.get("state") == "not_met"
     ]
-    mandatory_failed = 0
     for key, part in report.items():
         for rule in (part or {}).get("rules", []) if isinstance(part, dict) else []:
             if rule.get("status") == "fail":
                 failed.append(f"{key}:{rule['id']}")
-                if key in MISEV_KEYS and rule.get("level") in MANDATORY_LEVELS:
-                    mandatory_failed += 1
+    mandatory_failed = len(selectors.mandatory_failures(report, selectors.MISEV_REPORT_KEYS))
     return ev_metric.get("score_pct"), mandatory_failed, failed
 
 

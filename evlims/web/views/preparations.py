@@ -10,9 +10,9 @@ from django.shortcuts import redirect, render
 from ...characterization import selectors
 from ...characterization.models import Measurement
 from ...characterization.plots import Series, coarse_table, size_distribution_svg
+from ...compliance import selectors as compliance_selectors
 from ...compliance.evidence import preparation_storage_days, sample_freeze_thaw, sample_storage_days
 from ...compliance.markers import marker_vocabulary
-from ...compliance.services import MANDATORY_LEVELS, MISEV_KEYS
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...instruments.particles import SIZE_FIGURES
 from ...isolation import services as isolation_services
@@ -184,13 +184,7 @@ def metric_rows(preparation, metrics, measurements, bins, input_counts) -> list[
 def compliance_summary(evaluation) -> dict | None:
     if evaluation is None:
         return None
-    failing = []
-    for key, part in (evaluation.report or {}).items():
-        if key not in MISEV_KEYS or not isinstance(part, dict):
-            continue
-        for rule in part.get("rules", []):
-            if rule.get("status") == "fail" and rule.get("level") in MANDATORY_LEVELS:
-                failing.append({"ruleset": part.get("ruleset", key), **rule})
+    failing = compliance_selectors.mandatory_failures(evaluation.report, compliance_selectors.MISEV_REPORT_KEYS)
     ev_metric = (evaluation.report or {}).get("ev_metric") or {}
     return {
         "evaluation": evaluation,
