@@ -221,16 +221,32 @@ class Worker:
                 self.process.wait()
 
 
+def same_audit_key() -> dict[str, str]:
+    """Environment giving a server process the test process's audit key, so events either side writes are
+    sealed alike and each verifies the other's (the demo settings would otherwise use var/audit-key)."""
+    from django.conf import settings
+
+    return {
+        "EVLIMS_AUDIT_KEY": "\n".join(f"{key_id}:{secret}" for key_id, secret in settings.EVLIMS_AUDIT_KEYS.items()),
+        "EVLIMS_AUDIT_KEY_ID": settings.EVLIMS_AUDIT_KEY_ID,
+        "EVLIMS_AUDIT_ANCHOR_DIR": str(settings.EVLIMS_AUDIT_ANCHOR_DIR),
+    }
+
+
 def start_worker(
     *, broker_url: str, database_url: str, queue: str, log_path: Path, transport_options=None, name: str = ""
 ) -> Worker:
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": broker_url,
-        "DEBUG": "false",
-        TRANSPORT_OPTIONS_ENV: json.dumps(transport_options or {}),
-    }
+    env = (
+        os.environ
+        | same_audit_key()
+        | {
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "DATABASE_URL": database_url,
+            "REDIS_URL": broker_url,
+            "DEBUG": "false",
+            TRANSPORT_OPTIONS_ENV: json.dumps(transport_options or {}),
+        }
+    )
     command = [
         sys.executable, "-c", WORKER_BOOT, "worker", "-P", "solo", "--concurrency", "1", "-Q", queue,
         "-n", f"{name or queue}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat",

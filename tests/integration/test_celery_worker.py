@@ -22,6 +22,7 @@ from config.celery import app
 from evlims.core.models import AuditEvent
 from evlims.samples import services
 from evlims.tasks import enqueue_on_commit, verify_audit_trail
+from tests.integration.faults import same_audit_key
 
 pytestmark = [pytest.mark.needs_redis, pytest.mark.django_db(transaction=True)]
 
@@ -46,12 +47,16 @@ def queue():
 @pytest.fixture
 def worker(queue, tmp_path):
     redis_url = os.environ["REDIS_URL"]
-    env = os.environ | {
-        "DJANGO_SETTINGS_MODULE": "config.settings.local",
-        "DATABASE_URL": database_url_of_test_database(),
-        "REDIS_URL": redis_url,
-        "DEBUG": "false",
-    }
+    env = (
+        os.environ
+        | same_audit_key()
+        | {
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "DATABASE_URL": database_url_of_test_database(),
+            "REDIS_URL": redis_url,
+            "DEBUG": "false",
+        }
+    )
     log_path = tmp_path / "worker.log"
     command = [
         sys.executable, "-m", "celery", "-A", "config", "--result-backend", redis_url,

@@ -39,6 +39,7 @@ from tests.integration.faults import (
     private_postgresql_problem,
     protein_result,
     redis_server_problem,
+    same_audit_key,
     sending_to,
     start_worker,
     wait_until,
@@ -364,14 +365,18 @@ def live_stack(tmp_path_factory):
         with psycopg.connect(cluster.url().replace("postgres://", "postgresql://", 1), autocommit=True) as admin:
             admin.execute("CREATE DATABASE evlims")
         broker.start()
-        env = os.environ | {
-            "DJANGO_SETTINGS_MODULE": "config.settings.local",
-            "DATABASE_URL": cluster.url("evlims"),
-            "REDIS_URL": broker.url,
-            "DEBUG": "false",
-            "LOG_LEVEL": "WARNING",
-            "EVLIMS_INSTRUMENT_KEY_RATE": "100000/min",
-        }
+        env = (
+            os.environ
+            | same_audit_key()
+            | {
+                "DJANGO_SETTINGS_MODULE": "config.settings.local",
+                "DATABASE_URL": cluster.url("evlims"),
+                "REDIS_URL": broker.url,
+                "DEBUG": "false",
+                "LOG_LEVEL": "WARNING",
+                "EVLIMS_INSTRUMENT_KEY_RATE": "100000/min",
+            }
+        )
         manage = [sys.executable, "manage.py"]
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True, timeout=300)
         made = subprocess.run(
