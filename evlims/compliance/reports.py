@@ -176,10 +176,16 @@ def preparation_row(preparation, locked_ids) -> dict:
     }
 
 
+def shown_ev_metric(scores) -> float | None:
+    """The EV-METRIC of a run or study as the pages show it: the mean of its preparations' scores
+    (``evaluator.study_ev_metric``, which leaves out the unevaluated ones), to one decimal; None without one."""
+    mean = study_ev_metric(scores)
+    return None if mean is None else round(mean, 1)
+
+
 def study_summary(rows: list[dict]) -> dict:
     """Study EV-METRIC (mean of the preparations' scores), their distribution and the most common failures."""
     scores = [row["score"] for row in rows if row["score"] is not None]
-    mean = study_ev_metric(scores)
     largest = 0
     distribution = []
     for low, high in DISTRIBUTION_BINS:
@@ -193,7 +199,7 @@ def study_summary(rows: list[dict]) -> dict:
         for rule_id in row["mandatory_misev"]:
             failures[rule_id] = failures.get(rule_id, 0) + 1
     return {
-        "mean": None if mean is None else round(mean, 1),
+        "mean": shown_ev_metric(scores),
         "evaluated": len(scores),
         "not_evaluated": sum(1 for row in rows if row["evaluation"] is None),
         "total": len(rows),

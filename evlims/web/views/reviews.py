@@ -51,7 +51,6 @@ def _queue_row(review) -> dict:
             "failures": failures,
         }
     evaluations = review.run_evaluations
-    scores = [score for score, _failed, _rulesets in evaluations if score is not None]
     failures = set()
     for _score, failed, rulesets in evaluations:
         failures.update(selectors.mandatory_misev_failures(failed, rulesets))
@@ -61,7 +60,7 @@ def _queue_row(review) -> dict:
         "project": review.run.project,
         "method": review.run.method,
         "biofluid": "",
-        "score": round(sum(scores) / len(scores), 1) if scores else None,
+        "score": reports.shown_ev_metric(score for score, _failed, _rulesets in evaluations),
         "evaluated": bool(evaluations),
         "failures": sorted(failures),
         "preparations_evaluated": len(evaluations),
