@@ -148,3 +148,12 @@ def test_mandatory_failures_are_picked_out_of_a_report_in_one_place():
         or (isinstance(node, ast.Attribute) and node.attr == "MANDATORY_LEVELS")
     ]
     assert readers == []
+
+
+def test_lipoprotein_markers_come_from_the_marker_vocabulary():
+    from evlims.compliance.markers import LIPOPROTEINS, marker_vocabulary
+
+    symbols = marker_vocabulary().symbols_of(LIPOPROTEINS)
+    assert {"APOA1", "APOB"} <= symbols
+    assert _copies(set(symbols), set(), least=2) == []
+    assert "evlims.compliance.markers.LIPOPROTEINS" in _imported("evlims/metrics/services.py")

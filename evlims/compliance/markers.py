@@ -8,6 +8,9 @@ import yaml
 from .errors import VocabularyError
 
 MARKERS_PATH = Path(__file__).parent / "vocab" / "markers.yaml"
+# The subcategory whose proteins are lipoprotein markers (MISEV2018 Table 3, category 3a): a preparation tested
+# for one of them has the lipoprotein readout the purity class of a lipoprotein-rich biofluid needs.
+LIPOPROTEINS = "3a"
 
 
 class MarkerVocabulary:
@@ -98,6 +101,16 @@ class MarkerVocabulary:
             }
         self._memo[name] = labels
         return labels
+
+    def symbols_of(self, subcategory: str) -> frozenset[str]:
+        """The HGNC symbols listed under a subcategory, as marker results store them. A subcategory listed by
+        pattern ("GNA*") names no fixed set of symbols and is refused."""
+        if any(subcategory in subcategories for subcategories in self._prefixes.values()):
+            raise VocabularyError(f"subcategory {subcategory!r} is listed by pattern, not by symbol")
+        symbols = frozenset(symbol for symbol, subcategories in self._exact.items() if subcategory in subcategories)
+        if not symbols:
+            raise VocabularyError(f"subcategory {subcategory!r} lists no symbols")
+        return symbols
 
     def known_labels(self) -> frozenset[str]:
         return frozenset().union(*self._labels_by_subcategory.values(), self._caveats)

@@ -17,12 +17,12 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
 from ..characterization.models import Measurement, SizeBin
+from ..compliance.markers import LIPOPROTEINS, marker_vocabulary
 from ..isolation.models import EVPreparation
 from . import compute, summaries
 from .figures import NUMBER_KEYS
 from .models import MetricJob, PreparationMetrics
 
-LIPOPROTEIN_MARKERS = {"APOA1", "APOB", "APOE", "APOA2"}
 CHUNK = 5000  # preparations read and computed at a time
 # Preparations per chunk job of a full recompute: small enough that a second worker gets a share of a
 # 10,000-preparation lab, large enough that the six reads of a chunk outweigh its bookkeeping.
@@ -93,7 +93,7 @@ def _lipoprotein_tested(preparation_ids) -> set[int]:
         Measurement.objects.filter(
             preparation_id__in=list(preparation_ids),
             kind=Measurement.Kind.MARKER,
-            marker__protein__in=LIPOPROTEIN_MARKERS,
+            marker__protein__in=sorted(marker_vocabulary().symbols_of(LIPOPROTEINS)),
         ).values_list("preparation_id", flat=True)
     )
 
