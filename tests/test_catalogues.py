@@ -157,3 +157,29 @@ def test_lipoprotein_markers_come_from_the_marker_vocabulary():
     assert {"APOA1", "APOB"} <= symbols
     assert _copies(set(symbols), set(), least=2) == []
     assert "evlims.compliance.markers.LIPOPROTEINS" in _imported("evlims/metrics/services.py")
+
+
+def test_canonical_json_is_written_in_one_place():
+    import datetime as dt
+
+    from evlims.core.canonical import canonical_hash, canonical_json
+
+    # The audit seals and the evidence and signature hashes depend on these exact bytes.
+    assert canonical_json({"b": [1, 2.5, None], "a": "µg", "d": dt.date(2024, 5, 1)}) == (
+        '{"a":"\\u00b5g","b":[1,2.5,null],"d":"2024-05-01"}'
+    )
+    assert canonical_hash({}) == "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+    # Elsewhere json.dumps sorts keys only for another purpose: the protocol library's published content hash
+    # (its own form) and the compliance engine's interning of identical conditions (a key, never hashed).
+    others = {"evlims/core/canonical.py", "protocols/hashing.py", "evlims/compliance/conditions.py"}
+    sorting = [
+        f"{_relative(path)}:{node.lineno}"
+        for path in SOURCES
+        if _relative(path) not in others
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "dumps"
+        and any(keyword.arg == "sort_keys" for keyword in node.keywords)
+    ]
+    assert sorting == []

@@ -1,8 +1,6 @@
 """Evaluating preparations against the rule sets and the QA review with electronic signatures."""
 
 import datetime as dt
-import hashlib
-import json
 
 from django.conf import settings
 from django.core.cache import cache
@@ -12,6 +10,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..conf import evlims_settings
+from ..core import canonical as core_canonical
 from ..core.audit import record_event
 from ..core.tenancy import REVIEWER_ROLES, WRITER_ROLES, ensure_role
 from ..isolation.models import EVPreparation
@@ -26,7 +25,8 @@ OPEN_STATES = (Review.State.SUBMITTED, Review.State.VERIFIED, Review.State.APPRO
 
 
 def canonical_hash(content) -> str:
-    return hashlib.sha256(json.dumps(content, sort_keys=True, separators=(",", ":"), default=str).encode()).hexdigest()
+    """The hash of an experiment document (an evaluation's evidence) or of what a signature covers."""
+    return core_canonical.canonical_hash(content)
 
 
 def _summary(report: dict) -> tuple[int | None, int, list[str]]:

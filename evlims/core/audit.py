@@ -9,7 +9,6 @@ was keyed (``key_id`` "") carry a plain SHA-256 and still verify; a plain one af
 import datetime as dt
 import decimal
 import hashlib
-import json
 from collections import deque
 
 from django.conf import settings
@@ -17,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import audit_keys
+from .canonical import canonical_json
 from .context import current_request_id
 from .models import AuditChainHead, AuditEvent
 
@@ -46,7 +46,7 @@ def snapshot(instance, fields) -> dict:
 
 def _entry_hash(previous_hash: str, payload: dict, key: bytes | None = None) -> str:
     """The seal of an event: HMAC-SHA256 under ``key``, or plain SHA-256 for the events before keying."""
-    message = previous_hash + json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    message = previous_hash + canonical_json(payload)
     if key is None:
         return hashlib.sha256(message.encode()).hexdigest()
     return audit_keys.seal(key, message)

@@ -23,6 +23,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from . import audit_keys
+from .canonical import canonical_json
 from .models import AuditEvent
 
 ANCHOR_FILE = "audit-anchors.jsonl"
@@ -57,7 +58,7 @@ def max_age() -> dt.timedelta | None:
 
 
 def _body(fields: dict) -> str:
-    return json.dumps({name: fields[name] for name in FIELDS}, sort_keys=True, separators=(",", ":"))
+    return canonical_json({name: fields[name] for name in FIELDS})
 
 
 def _seal(key: bytes, fields: dict) -> str:
@@ -81,7 +82,7 @@ def write_anchor(folder: Path | None = None) -> tuple[dict, Path]:
     key_id, key = audit_keys.current_key()
     fields = {"written_at": timezone.now().astimezone(dt.UTC).isoformat(), **current_state(), "key_id": key_id}
     anchor = {**fields, "mac": _seal(key, fields)}
-    line = (json.dumps(anchor, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    line = (canonical_json(anchor) + "\n").encode()
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = folder / ANCHOR_FILE
     # One write() of one short line in append mode: concurrent writers never interleave within a line.

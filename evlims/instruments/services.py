@@ -2,7 +2,6 @@
 
 import hashlib
 import hmac
-import json
 import secrets
 from datetime import timedelta
 
@@ -12,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..core.audit import record_event
+from ..core.canonical import canonical_hash
 from ..core.models import Role
 from ..core.tenancy import INGEST_ROLES, ensure_role
 from .models import Ingestion, Instrument, InstrumentApiKey, RawFile
@@ -130,7 +130,7 @@ def _client(actor, instrument) -> str:
 def request_hash(body) -> str:
     if isinstance(body, bytes):
         return hashlib.sha256(body).hexdigest()
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    return canonical_hash(body)
 
 
 def previous_answer(*, actor, instrument, idempotency_key: str, body_hash: str) -> Ingestion | None:

@@ -25,8 +25,6 @@ stored are served during the settling time as well.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 import logging
 import math
 from datetime import datetime
@@ -38,6 +36,7 @@ from django.db.models import Avg, Count, Max, Q, StdDev
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from ..core.canonical import canonical_hash
 from ..core.models import AuditEvent, Role
 from ..core.registry import Hook
 from ..core.tenancy import visible_lab_ids
@@ -69,8 +68,7 @@ def lab_data_version(labs: list[int]) -> tuple[list, datetime | None]:
 
 
 def _key(kind: str, version, params) -> str:
-    content = json.dumps([kind, version, params], default=str, sort_keys=True)
-    return f"evlims:dashboards:{kind}:" + hashlib.sha256(content.encode()).hexdigest()
+    return f"evlims:dashboards:{kind}:" + canonical_hash([kind, version, params])
 
 
 def cached(user, kind: str, params, build):
