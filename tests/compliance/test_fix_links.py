@@ -5,8 +5,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import resolve
 
-from evlims.compliance import fix_links
 from evlims.compliance.write_paths import WRITE_PATHS
+from evlims.web.reports import fix_links
 from tests.web import test_compliance_pages as pages
 
 sec_version = pages.sec_version

@@ -224,8 +224,8 @@ def _cells(text: str) -> list[str]:
 def test_every_csv_the_lims_produces_shows_formulas_as_text():
     """The CSV writers of the product: verdicts and checklists, dashboard and control-chart tables, the
     manifest problem report. Each quotes a cell a spreadsheet would run (a leading apostrophe)."""
-    from evlims.compliance.exports import csv_text
     from evlims.samples.import_files import problems_csv
+    from evlims.web.reports.exports import csv_text
     from evlims.web.views.data_tables import DataTable
 
     columns = ("a", "b")

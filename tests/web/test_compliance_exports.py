@@ -10,11 +10,12 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from evlims.compliance import exports, services
+from evlims.compliance import services
 from evlims.compliance.evaluator import evaluate
 from evlims.compliance.models import ComplianceEvaluation
 from evlims.core.spreadsheets import FORMULA_TRIGGERS, neutralise
 from evlims.metrics.services import recompute
+from evlims.web.reports import exports
 
 from . import test_compliance_pages as pages
 from .test_compliance_pages import PASSWORD, add_results, make_run
@@ -194,7 +195,7 @@ def test_reports_as_pdf(client, staff, preparation, kind):
 
 
 def test_pdf_without_weasyprint_says_so(client, staff, preparation, monkeypatch):
-    from evlims.compliance import reports
+    from evlims.web.reports import compliance as reports
 
     def unavailable(html):
         raise reports.PdfUnavailable("PDF output needs WeasyPrint and Pango (missing).")

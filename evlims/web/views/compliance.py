@@ -9,10 +9,12 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from ...compliance import exports, fix_links, reports, selectors, services
+from ...compliance import selectors, services
 from ...core.tenancy import REVIEWER_ROLES, WRITER_ROLES, role_in
 from ...metrics import figures
 from ..forms.compliance import SubmitForReviewForm
+from ..reports import compliance as reports
+from ..reports import exports, fix_links
 from .common import member_view, run_service, scoped
 
 SUBJECT_SELECTORS = {

@@ -7,10 +7,11 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from ...compliance import reports, selectors, services
+from ...compliance import selectors, services
 from ...compliance.models import Review
 from ...core.tenancy import REVIEWER_ROLES, labs_where, role_in
 from ..forms.compliance import QueueFilterForm, SignatureForm
+from ..reports import compliance as reports
 from .common import add_service_errors, member_view, paginate, query_without_page, scoped
 
 SIGNING = {

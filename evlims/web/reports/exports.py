@@ -1,7 +1,7 @@
 """Exports: verdicts as CSV, preparations and studies as portable experiment documents, and an
 EV-TRACK-style checklist answered from the evidence.
 
-The experiment documents are built by ``evidence.experiment_documents``, exactly what the evaluator reads,
+The experiment documents are built by ``compliance.evidence.experiment_documents``, exactly what the evaluator reads,
 so an exported file evaluated offline (``manage.py evlims_evaluate``) gives the verdicts the pages show.
 """
 
@@ -11,12 +11,12 @@ import json
 
 from django.utils import timezone
 
-from ..core.spreadsheets import neutralise
-from .evaluator import evaluate
-from .evidence import experiment_documents, preparations_with_evidence
-from .reports import SECTION_TITLES, SECTIONS
-from .selectors import evaluation_of, rules_for
-from .wording import describe, field_words
+from ...compliance.evaluator import evaluate
+from ...compliance.evidence import experiment_documents, preparations_with_evidence
+from ...compliance.selectors import evaluation_of, rules_for
+from ...compliance.wording import describe, field_words
+from ...core.spreadsheets import neutralise
+from .compliance import SECTION_TITLES, SECTIONS
 
 EXPORT_FORMAT = "evlims-experiments/1"
 

@@ -1,6 +1,6 @@
 """Links from a failing rule to the form that records what it lacks, for one stored preparation.
 
-A rule reads document paths (``write_paths``); for each path its ``satisfied_when`` reads that the
+A rule reads document paths (``compliance.write_paths``); for each path its ``satisfied_when`` reads that the
 preparation's evaluated document lacks, the link opens the form of *this* preparation's record that writes
 it (the sample's edit page, the preparation's, a new marker result, the run step…) with the field focused
 (``?focus=<field>``, honoured by evlims.js). A rule that fails on values rather than on gaps (too few
@@ -13,9 +13,9 @@ from functools import cache
 import yaml
 from django.urls import reverse
 
-from .rulesets import RULESETS_DIR, default_rulesets, load_ruleset
-from .wording import field_words
-from .write_paths import WritePath, _condition_paths, write_path_for
+from ...compliance.rulesets import RULESETS_DIR, default_rulesets, load_ruleset
+from ...compliance.wording import field_words
+from ...compliance.write_paths import WritePath, _condition_paths, write_path_for
 
 PARAMS = "separation[].params."
 # Where a form records, after "Record …".
