@@ -183,3 +183,23 @@ def test_canonical_json_is_written_in_one_place():
         and any(keyword.arg == "sort_keys" for keyword in node.keywords)
     ]
     assert sorting == []
+
+
+def test_a_dilution_is_applied_by_one_function():
+    from evlims.instruments.particles import stock_per_ml
+
+    assert stock_per_ml(2.0e9, 200) == 4.0e11
+    assert stock_per_ml(2.0e9, None) == 2.0e9  # unknown: as measured in the cell
+    assert stock_per_ml(2.0e9, 200, applied_in_file=True) == 2.0e9  # the instrument applied it
+    assert stock_per_ml(None, 200) is None
+    # Nowhere else is a value multiplied or divided by a dilution factor.
+    scaled = [
+        f"{_relative(path)}:{node.lineno}: {ast.unparse(node)}"
+        for path in SOURCES
+        if _relative(path) != SIZE_OWNER
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.BinOp)
+        and isinstance(node.op, ast.Mult | ast.Div)
+        and "dilution" in ast.unparse(node).lower()
+    ]
+    assert scaled == []

@@ -18,7 +18,7 @@ from ..core.audit import record_event
 from ..core.tenancy import INGEST_ROLES, ensure_role
 from .models import Ingestion
 from .parsers import ParseError, parse_bytes
-from .particles import SIZE_FIELDS
+from .particles import SIZE_FIELDS, stock_per_ml
 from .services import _client, measurements_record, previous_answer, raw_file_store, request_hash, validate_results
 
 # Particle formats and the technique their results are recorded under (a mapped generic table: "other").
@@ -160,7 +160,7 @@ def particle_document(
     # Only where the file records no dilution: a recorded one is already in the parser's stock figure.
     if dilution_factor and factor is None and not applied:
         factor = dilution_factor
-        concentration = concentration * dilution_factor if concentration is not None else None
+        concentration = stock_per_ml(concentration, dilution_factor)
         computed.append("concentration_per_ml")
     particle = {
         "technique": PARTICLE_FORMATS[parsed["format"]],

@@ -1,8 +1,9 @@
-"""Particle measurements as every layer reads them: the size figures a particle result carries.
+"""Particle measurements as every layer reads them: the size figures a particle result carries, and the
+dilution between the concentration measured in the cell and the stock.
 
 Pure Python (no Django): the instrument parsers, the file ingestion, the characterization services, the result
-forms and pages, the API and the demo builders all take the size fields from here. It sits with the
-instruments, the lowest layer that reads particle files, so that the parsers can use it too.
+forms and pages, the API and the demo builders all take them from here. It sits with the instruments, the
+lowest layer that reads particle files, so that the parsers can use it too.
 """
 
 from __future__ import annotations
@@ -32,3 +33,22 @@ SIZE_FIGURES: tuple[SizeFigure, ...] = (
     SizeFigure("d90_nm", "D90"),
 )
 SIZE_FIELDS: tuple[str, ...] = tuple(figure.key for figure in SIZE_FIGURES)
+
+
+def stock_factor(dilution_factor: float | None, *, applied_in_file: bool | None = False) -> float:
+    """What a concentration measured in the cell is multiplied by to give the stock's: the dilution factor, or 1
+    when it is unknown (the concentration stays as measured) or the instrument already applied it."""
+    return float(dilution_factor) if dilution_factor and not applied_in_file else 1.0
+
+
+def stock_per_ml(
+    in_cell_per_ml: float | None, dilution_factor: float | None, *, applied_in_file: bool | None = False
+) -> float | None:
+    """The stock concentration, per mL of the undiluted preparation, from the concentration measured per mL of
+    the diluted sample in the cell (or in the well, for a protein assay): × the dilution factor (volume of the
+    diluted sample per volume of stock in it, ≥ 1). Unchanged when the factor is unknown or the instrument
+    already applied it (``applied_in_file``); None (nothing measured) stays None."""
+    factor = stock_factor(dilution_factor, applied_in_file=applied_in_file)
+    if in_cell_per_ml is None or factor == 1.0:
+        return in_cell_per_ml
+    return in_cell_per_ml * factor

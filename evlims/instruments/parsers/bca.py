@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from ..particles import stock_per_ml
 from .errors import ParseError
 from .results import PlateGrid
 
@@ -186,7 +187,7 @@ def evaluate_plate(grid: PlateGrid, plate_map: Any, fit: str | None = None) -> t
         position = "below" if corrected < signal_bounds[0] else "above" if corrected > signal_bounds[1] else "within"
         if position == "within":
             in_well = _invert(coefficients, corrected, low, high)
-            protein = in_well * items[0].dilution_factor
+            protein = stock_per_ml(in_well, items[0].dilution_factor)
         else:
             protein = None
             warnings.append(

@@ -14,7 +14,7 @@ from __future__ import annotations
 from statistics import fmean
 from typing import Any
 
-from ..particles import SIZE_FIELDS
+from ..particles import SIZE_FIELDS, stock_per_ml
 from .errors import ParseError
 from .results import Capture, Histogram, ParticleParseResult, ParticleSample
 from .text import Row, normalise_label, parse_number, read_rows
@@ -134,7 +134,7 @@ def parse(text: str, *, mapping=None) -> ParticleParseResult:
         factor = dilutions.pop()
         valid = [capture.concentration_per_ml for capture, _, _ in entries if capture.valid]
         measured = fmean(valid) if valid else None
-        stock = measured * factor if measured is not None and factor and not applied else measured
+        stock = stock_per_ml(measured, factor, applied_in_file=applied)
         if factor is None and not applied:
             warnings.append(f"Sample '{sample_name}': no dilution factor in the table; concentration is as measured.")
         samples.append(

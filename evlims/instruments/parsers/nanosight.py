@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import fmean
 
+from ..particles import stock_factor, stock_per_ml
 from .errors import ParseError
 from .results import Capture, Histogram, ParticleParseResult, ParticleSample, whole
 from .text import Row, normalise_label, parse_number, read_rows, require_number
@@ -458,8 +459,8 @@ def _build_sample(
                 f"Sample '{name}': the file already applied its recorded dilution factor {factor:g}; the supplied "
                 f"factor {supplied_dilution:g} was ignored."
             )
-    scale = factor if (factor is not None and not applied_in_file) else 1.0
-    stock = measured * scale if measured is not None else None
+    scale = stock_factor(factor, applied_in_file=applied_in_file)
+    stock = stock_per_ml(measured, factor, applied_in_file=applied_in_file)
 
     if average_column is not None and len(valid) == len(captures) == len(indexes):
         values = list(average_column)

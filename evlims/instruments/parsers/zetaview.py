@@ -14,7 +14,7 @@ import math
 import re
 from datetime import datetime
 
-from ..particles import SIZE_FIELDS
+from ..particles import SIZE_FIELDS, stock_factor, stock_per_ml
 from .errors import ParseError
 from .results import Capture, Histogram, ParticleParseResult, ParticleSample, whole
 from .size_stats import size_statistics
@@ -219,13 +219,13 @@ def parse(text: str, *, dilution_factor=None) -> ParticleParseResult:
         raise ParseError(f"dilution factor must be positive, found {factor:g}", header["dilution"][1], "Dilution::")
     if factor is None:
         warnings.append("The file records no dilution factor; concentrations are as measured in the cell.")
-    scale = factor or 1.0
+    scale = stock_factor(factor)
     sample_name = _value(header, "Sample") or experiment or capture_name
     sample = ParticleSample(
         name=sample_name,
         dilution_factor=factor,
         dilution_applied_in_file=False,
-        concentration_per_ml=in_cell * scale if valid else None,
+        concentration_per_ml=stock_per_ml(in_cell, factor) if valid else None,
         instrument_average_concentration_per_ml=None,
         captures=[capture],
         histogram=Histogram(centres, [value * scale for value in cell_concentrations]),

@@ -15,7 +15,7 @@ from ...core.models import Lab
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...instruments.file_ingestion import PARTICLE_FORMATS
 from ...instruments.parsers import FORMATS
-from ...instruments.particles import SIZE_FIELDS, SIZE_FIGURES
+from ...instruments.particles import SIZE_FIELDS, SIZE_FIGURES, stock_per_ml
 from ...samples.vocabulary import biofluid_choices
 from ..forms.samples import DATETIME_WIDGET
 
@@ -525,7 +525,7 @@ class ParticleResultForm(ResultForm, ParticleSizeFields):
         computed = []
         in_cell = data["concentration_basis"] == "in_cell"
         if in_cell:
-            concentration = concentration * dilution
+            concentration = stock_per_ml(concentration, dilution)
             computed.append("concentration_per_ml")
         return {
             "technique": data["technique"],
