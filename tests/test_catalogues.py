@@ -203,3 +203,28 @@ def test_a_dilution_is_applied_by_one_function():
         and "dilution" in ast.unparse(node).lower()
     ]
     assert scaled == []
+
+
+def test_result_error_keys_are_read_in_one_place():
+    from evlims.instruments import file_ingestion
+
+    parsed = {"format": "nanosight", "samples": [{"name": "beads"}, {"name": "d200"}, {"name": "d400"}]}
+    mapping = {"beads": "", "d200": "EVP-1", "d400": "EVP-2"}
+    errors = {
+        "results[1].particle.histogram": ["Too short."],
+        "results[0].preparation": ["No preparation EVP-1 in this lab."],
+        "file": ["Gone."],
+    }
+    assert file_ingestion.commit_errors(errors, parsed, mapping) == (
+        {"d400": ["particle.histogram: Too short."], "d200": ["No preparation EVP-1 in this lab."]},
+        {"file": ["Gone."]},
+    )
+    # Only the owner compiles the pattern of "results[2].marker.protein".
+    patterns = [
+        f"{_relative(path)}:{node.lineno}"
+        for path in SOURCES
+        if _relative(path) != "evlims/instruments/recording.py"
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("^results\\[")
+    ]
+    assert patterns == []

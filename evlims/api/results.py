@@ -8,7 +8,6 @@ Everything is all or nothing: one bad result refuses the whole post, naming it (
 """
 
 import json
-import re
 
 import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -45,7 +44,6 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_IDEMPOTENCY_KEY = 120
 MAX_MAPPED_SAMPLES = 384
-RESULT_PATH = re.compile(r"^results\[(?P<index>\d+)\]\.?(?P<path>.*)$")
 # Raw files are always sent as attachments; only these types keep their own content type. Anything
 # else goes out as opaque bytes that no browser renders.
 DISPLAYABLE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -616,25 +614,8 @@ def commit_mapping(request, ingestion, mapping: dict, dilutions: dict, calibrati
             calibration=calibration,
         )
     except DjangoValidationError as error:
-        raise exceptions.ValidationError(_commit_errors(error, names, mapping))
-
-
-def _commit_errors(error: DjangoValidationError, names: list[str], mapping: dict) -> dict:
-    """results[i] of a commit is the i-th mapped sample in file order."""
-    detail = validation_detail(error)
-    mapped = [name for name in names if name in mapping]
-    by_sample: dict[str, list[str]] = {}
-    other: dict[str, list[str]] = {}
-    for key, messages in detail.items():
-        match = RESULT_PATH.match(key)
-        if match and int(match["index"]) < len(mapped):
-            path = match["path"]
-            by_sample.setdefault(mapped[int(match["index"])], []).extend(
-                f"{path}: {message}" if path else message for message in messages
-            )
-        else:
-            other[key] = messages
-    return other | ({"mapping": by_sample} if by_sample else {})
+        by_sample, other = file_ingestion.commit_errors(validation_detail(error), ingestion.parsed, mapping)
+        raise exceptions.ValidationError(other | ({"mapping": by_sample} if by_sample else {}))
 
 
 # ---------------------------------------------------------------- examples

@@ -19,6 +19,7 @@ from ..core.tenancy import INGEST_ROLES, ensure_role
 from .models import Ingestion
 from .parsers import ParseError, parse_bytes
 from .particles import SIZE_FIELDS, stock_per_ml
+from .recording import placed_message, result_error_place
 from .services import _client, measurements_record, previous_answer, raw_file_store, request_hash, validate_results
 
 # Particle formats and the technique their results are recorded under (a mapped generic table: "other").
@@ -208,22 +209,42 @@ def protein_document(sample: dict, parsed: dict, preparation: str) -> dict:
     }
 
 
+def _committed(parsed: dict, mapping: dict):
+    """(sample, preparation barcode) of every sample a commit turns into a result, in the results' order."""
+    for sample in parsed.get("samples") or []:
+        preparation = mapping.get(sample.get("name"))
+        if preparation and (parsed["format"] in PARTICLE_FORMATS or "protein_ug_per_ml" in sample):
+            yield sample, preparation
+
+
 def documents_from_parsed(
     parsed: dict, mapping: dict, dilutions: dict | None = None, calibration: str = ""
 ) -> list[dict]:
     """Result documents for the samples the user mapped ({sample name: preparation barcode}); unmapped
     samples (e.g. beads or standards) are left out on purpose."""
     documents = []
-    for sample in parsed.get("samples") or []:
-        preparation = mapping.get(sample.get("name"))
-        if not preparation:
-            continue
+    for sample, preparation in _committed(parsed, mapping):
         if parsed["format"] in PARTICLE_FORMATS:
             dilution = (dilutions or {}).get(sample["name"])
             documents.append(particle_document(sample, parsed, preparation, dilution, calibration))
-        elif "protein_ug_per_ml" in sample:
+        else:
             documents.append(protein_document(sample, parsed, preparation))
     return documents
+
+
+def commit_errors(errors: dict, parsed: dict, mapping: dict) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+    """A commit's refusal ({key: [messages]}) put on the samples it concerns: results[i] is the i-th sample the
+    commit turned into a result. Returns ({sample name: messages}, {any other key: messages})."""
+    names = [sample["name"] for sample, _ in _committed(parsed, mapping)]
+    by_sample: dict[str, list[str]] = {}
+    other: dict[str, list[str]] = {}
+    for key, messages in errors.items():
+        place = result_error_place(key)
+        if place is not None and place[0] < len(names):
+            by_sample.setdefault(names[place[0]], []).extend(placed_message(place[1], m) for m in messages)
+        else:
+            other[key] = list(messages)
+    return by_sample, other
 
 
 def file_commit(

@@ -61,6 +61,7 @@ NOT_AUDITED = {
     "evlims.instruments.file_ingestion.particle_document": "pure",
     "evlims.instruments.file_ingestion.protein_document": "pure",
     "evlims.instruments.file_ingestion.documents_from_parsed": "pure",
+    "evlims.instruments.file_ingestion.commit_errors": "pure: a refusal put on the samples it concerns",
     "evlims.compliance.services.canonical_hash": "pure",
     "evlims.compliance.services.is_locked": "read",
     "evlims.compliance.services.preparations_locked": "read",

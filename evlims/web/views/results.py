@@ -1,8 +1,6 @@
 """Results: instrument file upload → preview → mapping to preparations → commit, the list of uploads and
 instrument posts, raw file downloads, and results typed by hand."""
 
-import re
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
@@ -18,6 +16,7 @@ from ...core.ids import parse_id
 from ...core.tenancy import WRITER_ROLES, ensure_role, labs_where, role_in
 from ...instruments import file_ingestion
 from ...instruments.models import Ingestion
+from ...instruments.recording import placed_message, result_error_place
 from ...instruments.services import raw_file_store
 from ..forms.results import RESULT_FORMS, IngestionMappingForm, ResultUploadForm
 from .common import add_service_errors, ensure_writer, member_view, paginate, query_without_page, scoped
@@ -26,7 +25,6 @@ from .common import add_service_errors, ensure_writer, member_view, paginate, qu
 # <img> can show them). Anything else goes out as opaque bytes and is never rendered by the browser.
 DISPLAYABLE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 PLATE_FORMATS = frozenset({"softmax", "ensight"})
-RESULT_PATH = re.compile(r"^results\[(?P<index>\d+)\]\.?(?P<path>.*)$")
 
 
 @member_view
@@ -130,25 +128,16 @@ def plate_rows(plate: dict | None) -> list[tuple[str, list]]:
     return [(row, [readings.get(f"{row}{column}") for column in plate["columns"]]) for row in plate["rows"]]
 
 
-def _mapped_names(samples: list[dict], mapping: dict) -> list[str]:
-    """Sample names in the order the commit turns them into results (the file's order, mapped ones only)."""
-    return [sample["name"] for sample in samples if mapping.get(sample["name"])]
-
-
-def _commit_errors(form: IngestionMappingForm, error: ValidationError, mapping: dict) -> None:
-    """Put the commit's refusal on the sample it concerns: results[i] is the i-th mapped sample."""
+def _commit_errors(form: IngestionMappingForm, error: ValidationError, parsed: dict, mapping: dict) -> None:
+    """Put the commit's refusal on the sample it concerns (``file_ingestion.commit_errors``)."""
     if not hasattr(error, "error_dict"):
         form.add_error(None, error.messages)
         return
-    names = _mapped_names(form.samples, mapping)
-    for key, messages_ in error.message_dict.items():
-        match = RESULT_PATH.match(key)
-        if match and int(match["index"]) < len(names):
-            field = form.field_of(names[int(match["index"])])
-            detail = match["path"]
-            form.add_error(field, [m if detail == "preparation" else f"{detail}: {m}" for m in messages_])
-        else:
-            form.add_error(None, messages_)
+    by_sample, other = file_ingestion.commit_errors(error.message_dict, parsed, mapping)
+    for name, messages_ in by_sample.items():
+        form.add_error(form.field_of(name), messages_)
+    for messages_ in other.values():
+        form.add_error(None, messages_)
 
 
 def _commit(request, ingestion, form) -> bool:
@@ -162,7 +151,7 @@ def _commit(request, ingestion, form) -> bool:
             calibration=form.cleaned_data.get("calibration", ""),
         )
     except ValidationError as error:
-        _commit_errors(form, error, mapping)
+        _commit_errors(form, error, ingestion.parsed, mapping)
         return False
     messages.success(
         request, f"{len(mapping)} result{'s' if len(mapping) != 1 else ''} recorded from ingestion #{ingestion.pk}."
@@ -236,11 +225,11 @@ def _result_errors(form, error: ValidationError) -> None:
         form.add_error(None, error.messages)
         return
     for key, messages_ in error.message_dict.items():
-        match = RESULT_PATH.match(key)
-        path = match["path"] if match else key
+        place = result_error_place(key)
+        path = place[1] if place else key
         field = form.field_for(path) if path else None
-        if field is None and path and path != "preparation":
-            messages_ = [f"{path}: {message}" for message in messages_]
+        if field is None:
+            messages_ = [placed_message(path, message) for message in messages_]
         form.add_error(field, messages_)
 
 
