@@ -28,7 +28,7 @@ def connect_layers() -> None:
     (delivery → application → domains → core; the contracts in .importlinter, docs/architecture.md):
 
     - evidence changed (results, run steps, samples): compliance re-evaluates, metrics recompute, after commit;
-    - record locks: isolation and characterization ask compliance whether an approval locks a preparation;
+    - record locks: isolation and characterization ask the QA review whether an approval locks a preparation;
     - instrument results are checked and stored by characterization;
     - characterization's marker symbols and size plots use the compliance vocabulary and the metrics' window;
     - a finished metric job has the web layer render the dashboards of the labs it changed;
@@ -37,17 +37,17 @@ def connect_layers() -> None:
     from .characterization import references
     from .characterization import services as characterization_services
     from .compliance import markers, wording
-    from .compliance import services as compliance_services
     from .compliance.tasks import queue_refresh
     from .core import hooks, locks
     from .instruments import recording
     from .metrics import compute, summaries
     from .metrics import refresh as metric_refresh
+    from .review import services as review_services
     from .web import tasks as web_tasks
 
     hooks.on_evidence_changed.register(queue_refresh)
     hooks.on_evidence_changed.register(metric_refresh.queue_change, record=metric_refresh.record_change)
-    locks.lock_provider.register(compliance_services)
+    locks.lock_provider.register(review_services)
     recording.results_recorder.register(characterization_services)
     references.marker_vocabulary_source.register(markers.marker_vocabulary)
     references.small_ev_window_source.register(compute.small_ev_upper_nm)

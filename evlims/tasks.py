@@ -45,9 +45,9 @@ def audit_trail_problems() -> list[str]:
       stopped;
     - records whose row disagrees with their latest history entry (``core.integrity``);
     - signatures that disagree with what they signed or with their audit event, and review states that
-      disagree with the audit trail (``compliance.integrity``).
+      disagree with the audit trail (``review.integrity``).
     """
-    from .compliance.integrity import review_state_problems, signature_problems
+    from .review.integrity import review_state_problems, signature_problems
 
     anchors, problems = audit_anchors.read_anchors()
     events = AuditEvent.objects.order_by("id").iterator(chunk_size=AUDIT_WALK_CHUNK)

@@ -13,12 +13,12 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from evlims.characterization.services import record_results
-from evlims.compliance.services import review_submit
 from evlims.core.models import Role
 from evlims.instruments import services as instrument_services
 from evlims.isolation import services as isolation_services
 from evlims.metrics import controls
 from evlims.metrics import services as metric_services
+from evlims.review.services import review_submit
 from evlims.samples import services as sample_services
 from evlims.samples.services import manifests
 from tests.factories import DonorFactory, ProjectFactory, member, storage_box

@@ -15,16 +15,17 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from ..characterization.selectors import preparation_get, preparation_list, with_headline_figures
-from ..compliance import services as compliance_services
 from ..compliance.evidence import experiment_documents, preparations_with_evidence
 from ..compliance.models import ComplianceEvaluation, Review, Signature
-from ..compliance.selectors import evaluation_of, review_get
+from ..compliance.selectors import evaluation_of
 from ..core.tenancy import visible_lab_ids
 from ..isolation import services as isolation_services
 from ..isolation.models import EVPreparation, FunctionalControl, IsolationRun
 from ..isolation.selectors import preparations_for, runs_for
 from ..metrics import figures
 from ..metrics.models import PreparationMetrics
+from ..review import services as review_services
+from ..review.selectors import review_get
 from .authentication import READ
 from .base import EditSerializer, IdFilter, ScopedDetailApi, ScopedListApi, ScopedPrimaryKeyRelatedField, split_edit
 
@@ -479,7 +480,7 @@ class ReviewListCreateApi(ScopedListApi):
     def post(self, request, *args, **kwargs):
         data = self.validated_input(ReviewSubmitInputSerializer)
         # The service checks the submitter's role in the subject's lab (a read-only role is a 403).
-        review = compliance_services.review_submit(actor=request.user, **data)
+        review = review_services.review_submit(actor=request.user, **data)
         return Response(
             ReviewOutputSerializer(review_get(request.user, review.pk)).data, status=status.HTTP_201_CREATED
         )

@@ -1,7 +1,7 @@
 """Is a preparation locked by a signed approval, and voiding that approval when a locked record is changed.
 
-Reviews and their signatures belong to the compliance domain, above the domains that change records
-(isolation, characterization), so those ask here and ``EvlimsConfig.ready()`` registers compliance's services
+Reviews and their signatures belong to the QA review (``evlims.review``), above the domains that change records
+(isolation, characterization), so those ask here and ``EvlimsConfig.ready()`` registers the review services
 as the provider. Without one, asking fails: a missing registration never reads as "not locked".
 """
 

@@ -13,9 +13,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 from evlims.characterization.services import record_results
-from evlims.compliance.services import review_submit
 from evlims.isolation import services as isolation
 from evlims.isolation.models import EVPreparation, IsolationRun
+from evlims.review.services import review_submit
 from evlims.samples import services as samples
 from evlims.samples.models import Donor
 

@@ -3,10 +3,10 @@ results posted by the instrument, a previewed NTA file and a submitted review.""
 
 from dataclasses import dataclass
 
-from evlims.compliance.services import review_submit
 from evlims.instruments import file_ingestion
 from evlims.instruments import services as instrument_services
 from evlims.isolation import services as isolation_services
+from evlims.review.services import review_submit
 from tests.fixtures.instruments import NANOSIGHT_FULL, instrument_path
 
 # An in-repo NTA 3.3 export (sample "d200", dilution not recorded in the file).

@@ -4,9 +4,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from evlims.compliance.services import review_submit
 from evlims.instruments import services as instrument_services
 from evlims.isolation import services as isolation_services
+from evlims.review.services import review_submit
 from tests.api.evidence import LAB_PROTOCOL, marker, particle
 from tests.api.test_evidence_access import LISTS
 

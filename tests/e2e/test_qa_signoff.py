@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from evlims.compliance import services
 from evlims.compliance.models import Review, Signature
 from evlims.core.models import Role
 from evlims.isolation import services as isolation
 from evlims.isolation.models import ProtocolVersion
+from evlims.review import services as review_services
 from evlims.samples.services import sample_register
 from tests.factories import LabFactory, ProjectFactory, member
 
@@ -42,7 +42,7 @@ def submitted_preparation():
         actor=staff, project=project, protocol_version=version, inputs=[(sample.aliquots.get(), 400)]
     )
     preparation = run.preparations.get()
-    services.review_submit(
+    review_services.review_submit(
         actor=staff,
         preparation=preparation,
         note="First plasma SEC batch",

@@ -17,11 +17,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from evlims.characterization.services import validate_results
-from evlims.compliance import services as compliance
 from evlims.core.audit import verify_chain
 from evlims.core.models import AuditChainHead, AuditEvent, Role
 from evlims.instruments import file_ingestion
 from evlims.isolation import services as isolation
+from evlims.review import services as review_services
 from evlims.samples.services import manifests
 from tests.factories import LabFactory, member
 from tests.security.world import NANOSIGHT, PASSWORD, build_lab, lab_protocol_yaml
@@ -35,6 +35,8 @@ SERVICE_MODULES = [
     "evlims.instruments.services",
     "evlims.instruments.file_ingestion",
     "evlims.compliance.services",
+    "evlims.review.services",
+    "evlims.review.signatures",
     "evlims.metrics.services",
     "evlims.metrics.controls",
 ]
@@ -63,9 +65,14 @@ NOT_AUDITED = {
     "evlims.instruments.file_ingestion.documents_from_parsed": "pure",
     "evlims.instruments.file_ingestion.commit_errors": "pure: a refusal put on the samples it concerns",
     "evlims.compliance.services.canonical_hash": "pure",
-    "evlims.compliance.services.is_locked": "read",
-    "evlims.compliance.services.preparations_locked": "read",
+    "evlims.review.services.is_locked": "read",
+    "evlims.review.services.preparations_locked": "read",
     "evlims.compliance.services.evaluate_preparations": "derived: verdicts recomputed from audited evidence",
+    "evlims.review.signatures.signature_lockout": "read",
+    "evlims.review.signatures.check_signature_password": (
+        "changes no record: checks the password before a signature; a wrong one is audited in a transaction of its"
+        " own, so the refusal that follows keeps it (tests/security/test_signature_throttle.py)"
+    ),
     "evlims.metrics.services.preparation_frame": "read",
     "evlims.metrics.services.measurement_frame": "read",
     "evlims.metrics.services.compute_for": "pure computation",
@@ -104,7 +111,7 @@ def _all_steps_recorded(w):
 
 
 def _verified_review(w):
-    review = compliance.review_verify(
+    review = review_services.review_verify(
         actor=w.users[Role.QA_MANAGER], review=w.review, password=PASSWORD, statement="ok"
     )
     return review
@@ -112,7 +119,9 @@ def _verified_review(w):
 
 def _approved_review(w):
     review = _verified_review(w)
-    return compliance.review_approve(actor=w.users[Role.LAB_ADMIN], review=review, password=PASSWORD, statement="ok")
+    return review_services.review_approve(
+        actor=w.users[Role.LAB_ADMIN], review=review, password=PASSWORD, statement="ok"
+    )
 
 
 def _fresh_ingestion(w):
@@ -143,7 +152,7 @@ STAFF, QA, ADMIN = Role.LAB_STAFF, Role.QA_MANAGER, Role.LAB_ADMIN
 INTERNAL = {
     "evlims.characterization.services.measurements_record",
     "evlims.instruments.services.raw_file_store",
-    "evlims.compliance.services.void_approvals",
+    "evlims.review.services.void_approvals",
 }
 
 # name → (role of the actor, or None for system services; builder of the other arguments from the world).
@@ -283,23 +292,23 @@ AUDITED = {
             "images": [w.raw_file],
         },
     ),
-    "evlims.compliance.services.review_submit": (
+    "evlims.review.services.review_submit": (
         STAFF,
         lambda w: {"preparation": _second_preparation(w), "justification": "accepted as it is"},
     ),
-    "evlims.compliance.services.review_verify": (
+    "evlims.review.services.review_verify": (
         QA,
         lambda w: {"review": w.review, "password": PASSWORD, "statement": "checked"},
     ),
-    "evlims.compliance.services.review_approve": (
+    "evlims.review.services.review_approve": (
         ADMIN,
         lambda w: {"review": _verified_review(w), "password": PASSWORD, "statement": "released"},
     ),
-    "evlims.compliance.services.review_reject": (
+    "evlims.review.services.review_reject": (
         QA,
         lambda w: {"review": w.review, "password": PASSWORD, "statement": "incomplete"},
     ),
-    "evlims.compliance.services.void_approvals": (
+    "evlims.review.services.void_approvals": (
         STAFF,
         lambda w: {"preparation_ids": [_approved_review(w).preparation_id], "reason": "corrected volume"},
     ),

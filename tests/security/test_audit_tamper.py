@@ -24,6 +24,7 @@ from evlims.compliance.models import Review, Signature
 from evlims.core import audit_anchors, audit_keys
 from evlims.core.audit import _entry_hash, hashed_payload
 from evlims.core.models import AuditChainHead, AuditEvent, Role
+from evlims.review import services as review_services
 from evlims.samples import services as samples
 from evlims.samples.models import Donor, Sample
 from evlims.schedule import BEAT_SCHEDULE
@@ -47,10 +48,10 @@ def anchor_folder(settings, tmp_path):
 def world(db):
     """A lab with a record of every kind; its review verified by the QA manager and approved by the lab admin."""
     world = build_lab("TAMPER")
-    review = compliance.review_verify(
+    review = review_services.review_verify(
         actor=world.users[Role.QA_MANAGER], review=world.review, password=PASSWORD, statement="Checked the record"
     )
-    world.review = compliance.review_approve(
+    world.review = review_services.review_approve(
         actor=world.users[Role.LAB_ADMIN], review=review, password=PASSWORD, statement="Released for use"
     )
     return world
@@ -209,7 +210,7 @@ def test_events_removed_in_the_middle_are_counted_against_the_anchor(world):
 
 def test_a_forged_review_approval_appended_to_the_chain_is_reported(db):
     world = build_lab("FORGE")
-    review = compliance.review_verify(
+    review = review_services.review_verify(
         actor=world.users[Role.QA_MANAGER], review=world.review, password=PASSWORD, statement="Checked"
     )
     head = AuditChainHead.objects.get()

@@ -12,11 +12,11 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from evlims.characterization.services import record_results
-from evlims.compliance import services as compliance
 from evlims.compliance.models import Review, Signature
 from evlims.core.models import AuditEvent, Role
 from evlims.isolation import services as isolation
 from evlims.isolation.models import ProtocolVersion
+from evlims.review import services as review_services
 from evlims.samples import services as samples
 from tests.security.world import PASSWORD, lab_protocol_yaml
 
@@ -130,7 +130,7 @@ PRODUCTIONS = {
 def test_a_lab_admin_who_produced_part_of_the_record_cannot_verify_it(alpha, admin, production):
     PRODUCTIONS[production](admin, alpha)
     with pytest.raises(PermissionDenied, match="someone else must review it"):
-        compliance.review_verify(actor=admin, review=alpha.review, password=PASSWORD, statement="Looks right")
+        review_services.review_verify(actor=admin, review=alpha.review, password=PASSWORD, statement="Looks right")
     assert not Signature.objects.filter(review=alpha.review).exists()
     alpha.review.refresh_from_db()
     assert alpha.review.state == Review.State.SUBMITTED
@@ -138,10 +138,10 @@ def test_a_lab_admin_who_produced_part_of_the_record_cannot_verify_it(alpha, adm
 
 def test_a_result_recorder_cannot_approve_either(alpha, admin, qa):
     record_a_result(admin, alpha.lab, alpha.preparation)
-    review = compliance.review_verify(actor=qa, review=alpha.review, password=PASSWORD, statement="Checked")
+    review = review_services.review_verify(actor=qa, review=alpha.review, password=PASSWORD, statement="Checked")
     assert review.state == Review.State.VERIFIED
     with pytest.raises(PermissionDenied, match="someone else must review it"):
-        compliance.review_approve(actor=admin, review=review, password=PASSWORD, statement="Released")
+        review_services.review_approve(actor=admin, review=review, password=PASSWORD, statement="Released")
     review.refresh_from_db()
     assert review.state == Review.State.VERIFIED
     assert not Signature.objects.filter(review=review, meaning=Signature.Meaning.APPROVED).exists()
@@ -150,14 +150,16 @@ def test_a_result_recorder_cannot_approve_either(alpha, admin, qa):
 def test_a_result_on_one_preparation_makes_its_recorder_a_producer_of_the_run_review(alpha, admin):
     other = alpha.run.preparations.exclude(pk=alpha.preparation.pk).first()
     record_a_result(admin, alpha.lab, other)
-    compliance.review_reject(actor=alpha.users[Role.QA_MANAGER], review=alpha.review, password=PASSWORD, statement="x")
-    run_review = compliance.review_submit(actor=alpha.staff, run=alpha.run, justification="Pilot run, as it is")
+    review_services.review_reject(
+        actor=alpha.users[Role.QA_MANAGER], review=alpha.review, password=PASSWORD, statement="x"
+    )
+    run_review = review_services.review_submit(actor=alpha.staff, run=alpha.run, justification="Pilot run, as it is")
     with pytest.raises(PermissionDenied, match="someone else must review it"):
-        compliance.review_verify(actor=admin, review=run_review, password=PASSWORD, statement="ok")
+        review_services.review_verify(actor=admin, review=run_review, password=PASSWORD, statement="ok")
 
 
 def test_a_lab_admin_who_produced_nothing_still_verifies(alpha, admin):
     # The control: the rule does not refuse every lab admin, so the tests above can fail.
     record_a_result(admin, alpha.lab, alpha.run.preparations.exclude(pk=alpha.preparation.pk).first())
-    review = compliance.review_verify(actor=admin, review=alpha.review, password=PASSWORD, statement="Checked")
+    review = review_services.review_verify(actor=admin, review=alpha.review, password=PASSWORD, statement="Checked")
     assert review.state == Review.State.VERIFIED

@@ -9,9 +9,10 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from evlims.compliance import services as compliance
 from evlims.compliance.models import Review, Signature
 from evlims.core.models import AuditEvent, Role
+from evlims.review import services as review_services
+from evlims.review import signatures
 from tests.security.world import PASSWORD
 
 
@@ -62,7 +63,7 @@ def test_six_wrong_passwords_lock_signing_until_the_cooloff(alpha, qa, client_fo
     answer = sign(client, alpha.review, PASSWORD)
     assert "Too many wrong passwords" in answer.content.decode()
     with pytest.raises(ValidationError, match="Too many wrong passwords"):
-        compliance.review_reject(actor=qa, review=alpha.review, password=PASSWORD, statement="No")
+        review_services.review_reject(actor=qa, review=alpha.review, password=PASSWORD, statement="No")
     later(monkeypatch, dt.timedelta(minutes=14))
     assert "Too many wrong passwords" in sign(client, alpha.review, PASSWORD).content.decode()
     assert not Signature.objects.exists()
@@ -73,18 +74,18 @@ def test_six_wrong_passwords_lock_signing_until_the_cooloff(alpha, qa, client_fo
     assert answer.status_code == 302
     alpha.review.refresh_from_db()
     assert alpha.review.state == Review.State.VERIFIED
-    assert compliance._signature_lockout(qa) is None
+    assert signatures.signature_lockout(qa) is None
 
 
 def test_the_limit_and_cooloff_follow_the_axes_settings(alpha, qa, settings, monkeypatch):
     settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME = 2, dt.timedelta(minutes=1)
     for _ in range(2):
         with pytest.raises(ValidationError, match="password is not correct"):
-            compliance.review_verify(actor=qa, review=alpha.review, password="nope", statement="ok")
+            review_services.review_verify(actor=qa, review=alpha.review, password="nope", statement="ok")
     with pytest.raises(ValidationError, match="Too many wrong passwords"):
-        compliance.review_verify(actor=qa, review=alpha.review, password=PASSWORD, statement="ok")
+        review_services.review_verify(actor=qa, review=alpha.review, password=PASSWORD, statement="ok")
     later(monkeypatch, dt.timedelta(minutes=2))
-    assert compliance.review_verify(actor=qa, review=alpha.review, password=PASSWORD, statement="ok").state
+    assert review_services.review_verify(actor=qa, review=alpha.review, password=PASSWORD, statement="ok").state
 
 
 def test_without_axes_settings_the_limit_is_five(alpha, qa, settings):
@@ -92,8 +93,8 @@ def test_without_axes_settings_the_limit_is_five(alpha, qa, settings):
     del settings.AXES_COOLOFF_TIME
     for _ in range(5):
         with pytest.raises(ValidationError, match="password is not correct"):
-            compliance.review_verify(actor=qa, review=alpha.review, password="nope", statement="ok")
-    lock = compliance._signature_lockout(qa)
+            review_services.review_verify(actor=qa, review=alpha.review, password="nope", statement="ok")
+    lock = signatures.signature_lockout(qa)
     assert lock is not None and dt.timedelta(minutes=14) < lock - timezone.now() <= dt.timedelta(minutes=15)
 
 
@@ -102,15 +103,15 @@ def test_a_right_password_resets_the_count_and_one_signer_does_not_lock_another(
     admin = alpha.users[Role.LAB_ADMIN]
     for _ in range(2):
         with pytest.raises(ValidationError, match="password is not correct"):
-            compliance.review_verify(actor=qa, review=alpha.review, password="nope", statement="ok")
+            review_services.review_verify(actor=qa, review=alpha.review, password="nope", statement="ok")
     with pytest.raises(ValidationError, match="statement|means"):  # right password, empty statement: count cleared
-        compliance.review_verify(actor=qa, review=alpha.review, password=PASSWORD, statement=" ")
+        review_services.review_verify(actor=qa, review=alpha.review, password=PASSWORD, statement=" ")
     for _ in range(2):
         with pytest.raises(ValidationError, match="password is not correct"):
-            compliance.review_verify(actor=qa, review=alpha.review, password="nope", statement="ok")
-    assert compliance._signature_lockout(qa) is None
+            review_services.review_verify(actor=qa, review=alpha.review, password="nope", statement="ok")
+    assert signatures.signature_lockout(qa) is None
     for _ in range(3):
         with pytest.raises(ValidationError, match="password is not correct"):
-            compliance.review_verify(actor=admin, review=alpha.review, password="nope", statement="ok")
-    assert compliance._signature_lockout(admin) is not None
-    assert compliance.review_verify(actor=qa, review=alpha.review, password=PASSWORD, statement="ok").state
+            review_services.review_verify(actor=admin, review=alpha.review, password="nope", statement="ok")
+    assert signatures.signature_lockout(admin) is not None
+    assert review_services.review_verify(actor=qa, review=alpha.review, password=PASSWORD, statement="ok").state

@@ -13,13 +13,13 @@ from pathlib import Path
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evlims.characterization.services import record_results
-from evlims.compliance import services as compliance
 from evlims.core.models import Role
 from evlims.instruments import file_ingestion
 from evlims.instruments import services as instruments
 from evlims.isolation import services as isolation
 from evlims.metrics import controls
 from evlims.metrics import services as metrics
+from evlims.review import services as review_services
 from evlims.samples import services as samples
 from evlims.samples.services import manifests
 from tests.factories import LabFactory, ProjectFactory, member
@@ -148,7 +148,7 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
             }
         ],
     )
-    world.review = compliance.review_submit(
+    world.review = review_services.review_submit(
         actor=staff, preparation=world.preparation, note=f"{marker} review", justification=f"{marker} justification"
     )
     world.control_material = controls.control_material_create(

@@ -10,6 +10,7 @@ from evlims.compliance.models import ComplianceEvaluation, Review, Signature
 from evlims.core.models import AuditEvent, Role
 from evlims.isolation import services as isolation
 from evlims.isolation.models import ProtocolVersion
+from evlims.review import services as review_services
 from evlims.samples.services import sample_register
 from tests.factories import member
 
@@ -90,72 +91,78 @@ def test_marker_result_changes_the_stored_evaluation(run, staff, lab):
 
 def test_review_workflow_and_no_self_verification(run, staff, verifier, approver):
     prep = run.preparations.first()
-    review = services.review_submit(actor=staff, preparation=prep, justification="Accepted as it is for this study.")
+    review = review_services.review_submit(
+        actor=staff, preparation=prep, justification="Accepted as it is for this study."
+    )
     staff_qa = member(run.lab, Role.LAB_ADMIN, username="producer-admin")
     run.operator = staff_qa
     run.save()
     with pytest.raises(PermissionDenied, match="someone else"):
-        services.review_verify(actor=staff_qa, review=review, password=PASSWORD, statement="ok")
+        review_services.review_verify(actor=staff_qa, review=review, password=PASSWORD, statement="ok")
     with pytest.raises(PermissionDenied):
-        services.review_verify(actor=staff, review=review, password=PASSWORD, statement="ok")
+        review_services.review_verify(actor=staff, review=review, password=PASSWORD, statement="ok")
     with pytest.raises(ValidationError, match="password"):
-        services.review_verify(actor=verifier, review=review, password="wrong", statement="ok")
+        review_services.review_verify(actor=verifier, review=review, password="wrong", statement="ok")
     assert not Signature.objects.exists()
-    review = services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="Checked")
+    review = review_services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="Checked")
     assert review.state == Review.State.VERIFIED
     with pytest.raises(PermissionDenied, match="verified this record"):
-        services.review_approve(actor=verifier, review=review, password=PASSWORD, statement="ok")
-    review = services.review_approve(actor=approver, review=review, password=PASSWORD, statement="Released")
-    assert review.state == Review.State.APPROVED and services.is_locked(prep)
+        review_services.review_approve(actor=verifier, review=review, password=PASSWORD, statement="ok")
+    review = review_services.review_approve(actor=approver, review=review, password=PASSWORD, statement="Released")
+    assert review.state == Review.State.APPROVED and review_services.is_locked(prep)
     signature = Signature.objects.get(meaning="approved")
     assert signature.content["preparation"] == prep.barcode
     assert signature.content_hash == services.canonical_hash(signature.content)
     with pytest.raises(ValidationError, match="open or approved"):
-        services.review_submit(actor=staff, preparation=prep, justification="Accepted as it is for this study.")
+        review_services.review_submit(actor=staff, preparation=prep, justification="Accepted as it is for this study.")
 
 
 def test_change_to_locked_record_needs_reason_and_voids(run, staff, verifier, approver):
     prep = run.preparations.first()
-    review = services.review_submit(actor=staff, preparation=prep, justification="Accepted as it is for this study.")
-    services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="ok")
-    services.review_approve(actor=approver, review=review, password=PASSWORD, statement="ok")
+    review = review_services.review_submit(
+        actor=staff, preparation=prep, justification="Accepted as it is for this study."
+    )
+    review_services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="ok")
+    review_services.review_approve(actor=approver, review=review, password=PASSWORD, statement="ok")
     with pytest.raises(ValidationError, match="locked"):
-        services.void_approvals(actor=staff, preparation_ids=[prep.pk], reason="")
+        review_services.void_approvals(actor=staff, preparation_ids=[prep.pk], reason="")
     from django.db import transaction
 
     with transaction.atomic():
-        assert services.void_approvals(actor=staff, preparation_ids=[prep.pk], reason="Volume corrected") == 1
-    assert not services.is_locked(prep)
+        assert review_services.void_approvals(actor=staff, preparation_ids=[prep.pk], reason="Volume corrected") == 1
+    assert not review_services.is_locked(prep)
     assert AuditEvent.objects.filter(action="review.void", reason="Volume corrected").exists()
 
 
 def test_reject_needs_statement(run, staff, verifier):
-    review = services.review_submit(
+    review = review_services.review_submit(
         actor=staff, preparation=run.preparations.first(), justification="Accepted as it is for this study."
     )
     with pytest.raises(ValidationError, match="statement|means"):
-        services.review_reject(actor=verifier, review=review, password=PASSWORD, statement=" ")
-    review = services.review_reject(actor=verifier, review=review, password=PASSWORD, statement="No EM")
+        review_services.review_reject(actor=verifier, review=review, password=PASSWORD, statement=" ")
+    review = review_services.review_reject(actor=verifier, review=review, password=PASSWORD, statement="No EM")
     assert review.state == Review.State.REJECTED
 
 
 @pytest.mark.parametrize("verifiers_needed", [2])
 def test_required_verifiers_setting(run, staff, verifier, approver, settings, verifiers_needed):
     settings.EVLIMS = {"REQUIRED_VERIFIERS": verifiers_needed}
-    review = services.review_submit(
+    review = review_services.review_submit(
         actor=staff, preparation=run.preparations.first(), justification="Accepted as it is for this study."
     )
-    review = services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="1")
+    review = review_services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="1")
     assert review.state == Review.State.SUBMITTED
-    review = services.review_verify(actor=approver, review=review, password=PASSWORD, statement="2")
+    review = review_services.review_verify(actor=approver, review=review, password=PASSWORD, statement="2")
     assert review.state == Review.State.VERIFIED
 
 
 def test_new_result_on_approved_preparation_needs_reason_and_voids(run, staff, verifier, approver, lab):
     prep = run.preparations.first()
-    review = services.review_submit(actor=staff, preparation=prep, justification="Accepted as it is for this study.")
-    services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="ok")
-    services.review_approve(actor=approver, review=review, password=PASSWORD, statement="ok")
+    review = review_services.review_submit(
+        actor=staff, preparation=prep, justification="Accepted as it is for this study."
+    )
+    review_services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="ok")
+    review_services.review_approve(actor=approver, review=review, password=PASSWORD, statement="ok")
     marker = {
         "kind": "marker",
         "method": "western_blot",
@@ -164,9 +171,9 @@ def test_new_result_on_approved_preparation_needs_reason_and_voids(run, staff, v
     }
     with pytest.raises(ValidationError, match="approved and locked"):
         record_results(actor=staff, lab=lab, documents=[marker])
-    assert services.is_locked(prep)
+    assert review_services.is_locked(prep)
     record_results(actor=staff, lab=lab, documents=[marker], reason="Late western blot")
-    assert not services.is_locked(prep)
+    assert not review_services.is_locked(prep)
     assert Review.objects.get(pk=review.pk).state == Review.State.VOIDED
 
 
@@ -190,15 +197,15 @@ def test_summary_counts_mandatory_misev_failures_and_unmet_components():
 def test_closing_a_review_writes_its_own_audit_action(run, staff, verifier, approver):
     from evlims.core.models import AuditEvent
 
-    approved = services.review_submit(
+    approved = review_services.review_submit(
         actor=staff, preparation=run.preparations.first(), justification="Accepted as it is for this study."
     )
-    services.review_verify(actor=verifier, review=approved, password=PASSWORD, statement="ok")
-    services.review_approve(actor=approver, review=approved, password=PASSWORD, statement="Released")
-    rejected = services.review_submit(
+    review_services.review_verify(actor=verifier, review=approved, password=PASSWORD, statement="ok")
+    review_services.review_approve(actor=approver, review=approved, password=PASSWORD, statement="Released")
+    rejected = review_services.review_submit(
         actor=staff, preparation=run.preparations.last(), justification="Accepted as it is for this study."
     )
-    services.review_reject(actor=verifier, review=rejected, password=PASSWORD, statement="No EM")
+    review_services.review_reject(actor=verifier, review=rejected, password=PASSWORD, statement="No EM")
     closing = AuditEvent.objects.filter(action__in=["review.approve", "review.reject"]).order_by("id")
     assert [(e.action, e.changes["state"], e.reason) for e in closing] == [
         ("review.approve", "approved", "Released"),
@@ -209,13 +216,13 @@ def test_closing_a_review_writes_its_own_audit_action(run, staff, verifier, appr
 def test_a_run_with_failing_preparations_needs_a_justification_that_its_signatures_cover(run, staff, verifier):
     """A run is submitted whole, so a failing preparation in it asks for the same justification as alone."""
     with pytest.raises(ValidationError, match="Say why it should be reviewed as it is") as refused:
-        services.review_submit(actor=staff, run=run)
+        review_services.review_submit(actor=staff, run=run)
     barcodes = sorted(run.preparations.values_list("barcode", flat=True))
     assert all(barcode in str(refused.value) for barcode in barcodes)
     assert not Review.objects.exists()
-    review = services.review_submit(actor=staff, run=run, justification="Method pilot; blots follow.")
+    review = review_services.review_submit(actor=staff, run=run, justification="Method pilot; blots follow.")
     event = AuditEvent.objects.get(action="review.submit")
     assert event.changes["justification"] == "Method pilot; blots follow."
     assert event.changes["mandatory_failures"]
-    services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="Checked")
+    review_services.review_verify(actor=verifier, review=review, password=PASSWORD, statement="Checked")
     assert Signature.objects.get().content["justification"] == "Method pilot; blots follow."

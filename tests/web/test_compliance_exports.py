@@ -10,11 +10,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from evlims.compliance import services
 from evlims.compliance.evaluator import evaluate
 from evlims.compliance.models import ComplianceEvaluation
 from evlims.core.spreadsheets import FORMULA_TRIGGERS, neutralise
 from evlims.metrics.services import recompute
+from evlims.review import services as review_services
 from evlims.web.reports import exports
 
 from . import test_compliance_pages as pages
@@ -145,11 +145,11 @@ def test_preparation_report_holds_verdicts_plot_purity_signatures_and_audit(
     client, staff, qa_manager, approver, preparation
 ):
     recompute([preparation.pk])
-    review = services.review_submit(
+    review = review_services.review_submit(
         actor=staff, preparation=preparation, justification="Accepted as it is for this study."
     )
-    services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="Checked")
-    services.review_approve(actor=approver, review=review, password=PASSWORD, statement="Released")
+    review_services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="Checked")
+    review_services.review_approve(actor=approver, review=review, password=PASSWORD, statement="Released")
     client.force_login(staff)
     response = client.get(reverse("evlims:report-preparation", args=[preparation.pk]))
     page = response.content.decode()

@@ -15,6 +15,7 @@ from evlims.core.models import Role
 from evlims.isolation import services as isolation
 from evlims.isolation.models import ProtocolVersion
 from evlims.metrics.services import recompute
+from evlims.review import services as review_services
 from evlims.samples.services import sample_register
 from tests.factories import ProjectFactory, member
 
@@ -202,7 +203,9 @@ def test_staff_submits_a_preparation_for_review(client, staff, preparation):
 
 
 def test_second_submission_is_refused_with_the_reason(client, staff, preparation):
-    services.review_submit(actor=staff, preparation=preparation, justification="Accepted as it is for this study.")
+    review_services.review_submit(
+        actor=staff, preparation=preparation, justification="Accepted as it is for this study."
+    )
     client.force_login(staff)
     response = client.post(reverse("evlims:submit-preparation", args=[preparation.pk]), follow=True)
     assert "already has an open or approved review" in text_of(response)
@@ -284,7 +287,9 @@ def queries_for(client, url) -> int:
 def test_run_and_project_pages_are_flat(client, staff, project, sec_version, preparation):
     client.force_login(staff)
     run = preparation.run
-    services.review_submit(actor=staff, preparation=preparation, justification="Accepted as it is for this study.")
+    review_services.review_submit(
+        actor=staff, preparation=preparation, justification="Accepted as it is for this study."
+    )
     urls = [reverse("evlims:compliance-run", args=[run.pk]), reverse("evlims:compliance-project", args=[project.pk])]
     small = [queries_for(client, url) for url in urls]
     for _ in range(3):
@@ -299,15 +304,15 @@ def test_run_and_project_pages_are_flat(client, staff, project, sec_version, pre
 def test_preparation_page_is_flat_in_reviews_and_signatures(client, staff, qa_manager, approver, preparation):
     client.force_login(staff)
     url = reverse("evlims:compliance-preparation", args=[preparation.pk])
-    review = services.review_submit(
+    review = review_services.review_submit(
         actor=staff, preparation=preparation, justification="Accepted as it is for this study."
     )
-    services.review_reject(actor=qa_manager, review=review, password=PASSWORD, statement="Needs EM")
+    review_services.review_reject(actor=qa_manager, review=review, password=PASSWORD, statement="Needs EM")
     small = queries_for(client, url)
-    review = services.review_submit(
+    review = review_services.review_submit(
         actor=staff, preparation=preparation, justification="Accepted as it is for this study."
     )
-    services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="ok")
-    services.review_approve(actor=approver, review=review, password=PASSWORD, statement="Released")
+    review_services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="ok")
+    review_services.review_approve(actor=approver, review=review, password=PASSWORD, statement="Released")
     recompute([preparation.pk])
     assert queries_for(client, url) == small

@@ -12,6 +12,7 @@ from django.utils import timezone
 from evlims.compliance import services
 from evlims.compliance.models import ComplianceEvaluation, Review, Signature
 from evlims.core.models import Role
+from evlims.review import services as review_services
 from tests.factories import ProjectFactory, member
 
 from . import test_compliance_pages as pages
@@ -45,7 +46,7 @@ def queue_subjects(client, params=None) -> list[str]:
 
 @pytest.fixture
 def submitted(staff, preparation):
-    return services.review_submit(
+    return review_services.review_submit(
         actor=staff, preparation=preparation, justification="Accepted as it is for this study."
     )
 
@@ -74,7 +75,7 @@ def test_queue_row_shows_score_and_mandatory_misev_failures(client, qa_manager, 
 
 
 def test_queue_lists_run_reviews_with_their_preparations(client, staff, qa_manager, run):
-    services.review_submit(actor=staff, run=run, justification="Pilot run, reviewed as it is")
+    review_services.review_submit(actor=staff, run=run, justification="Pilot run, reviewed as it is")
     client.force_login(qa_manager)
     row = client.get(QUEUE).context["page"].rows[0]
     scores = list(ComplianceEvaluation.objects.filter(preparation__run=run).values_list("ev_metric_pct", flat=True))
@@ -84,12 +85,14 @@ def test_queue_lists_run_reviews_with_their_preparations(client, staff, qa_manag
 
 def test_queue_hides_closed_reviews_and_other_labs(client, staff, qa_manager, approver, submitted, foreign_run):
     outsider_qa = member(foreign_run.lab, Role.QA_MANAGER, username="foreign-qa")
-    services.review_submit(actor=foreign_run.operator, run=foreign_run, justification="Pilot run, reviewed as it is")
+    review_services.review_submit(
+        actor=foreign_run.operator, run=foreign_run, justification="Pilot run, reviewed as it is"
+    )
     client.force_login(qa_manager)
     assert queue_subjects(client) == [submitted.preparation.barcode]
-    services.review_verify(actor=qa_manager, review=submitted, password=PASSWORD, statement="ok")
+    review_services.review_verify(actor=qa_manager, review=submitted, password=PASSWORD, statement="ok")
     assert queue_subjects(client) == [submitted.preparation.barcode]  # verified still waits for approval
-    services.review_approve(actor=approver, review=submitted, password=PASSWORD, statement="ok")
+    review_services.review_approve(actor=approver, review=submitted, password=PASSWORD, statement="ok")
     assert queue_subjects(client) == []
     client.force_login(outsider_qa)
     assert queue_subjects(client) == [foreign_run.code]
@@ -99,7 +102,7 @@ def test_queue_filters(client, staff, qa_manager, project, sec_version, submitte
     urine_project = ProjectFactory(lab=project.lab, code="URINE")
     urine_run = make_run(staff, urine_project, sec_version, biofluid="urine", count=1)
     evaluate(urine_run)
-    urine_review = services.review_submit(
+    urine_review = review_services.review_submit(
         actor=staff, preparation=urine_run.preparations.get(), justification="Accepted as it is for this study."
     )
     Review.objects.filter(pk=urine_review.pk).update(submitted_at=timezone.now() - dt.timedelta(days=10))
@@ -121,7 +124,7 @@ def test_queue_filters(client, staff, qa_manager, project, sec_version, submitte
 
 
 def test_queue_filter_by_failing_rule_reaches_run_reviews(client, staff, qa_manager, run):
-    services.review_submit(actor=staff, run=run, justification="Pilot run, reviewed as it is")
+    review_services.review_submit(actor=staff, run=run, justification="Pilot run, reviewed as it is")
     client.force_login(qa_manager)
     failing = ComplianceEvaluation.objects.filter(preparation__run=run).first().failed_rules[0]
     assert queue_subjects(client, {"failing_rule": failing}) == [run.code]
@@ -146,20 +149,20 @@ def queue_queries(client) -> int:
 def test_queue_is_flat(client, staff, qa_manager, project, sec_version, submitted):
     other = make_run(staff, project, sec_version, count=1)
     evaluate(other)
-    services.review_submit(actor=staff, run=other, justification="Pilot run, reviewed as it is")
+    review_services.review_submit(actor=staff, run=other, justification="Pilot run, reviewed as it is")
     client.force_login(qa_manager)
     small = queue_queries(client)
     for _ in range(3):
         more = make_run(staff, project, sec_version, count=2)
         evaluate(more)
-        services.review_submit(actor=staff, run=more, justification="Pilot run, reviewed as it is")
+        review_services.review_submit(actor=staff, run=more, justification="Pilot run, reviewed as it is")
         first = more.preparations.order_by("barcode").first()
         add_results(staff, first)
         services.evaluate_preparations([first.pk])
-        review = services.review_submit(
+        review = review_services.review_submit(
             actor=staff, preparation=first, justification="Accepted as it is for this study."
         )
-        services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="ok")
+        review_services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="ok")
     assert queue_queries(client) == small
 
 
@@ -183,8 +186,8 @@ def test_missing_statement_is_a_form_error(client, qa_manager, submitted):
 
 def test_self_verification_is_refused_with_the_service_message(client, lab, staff, submitted):
     admin = member(lab, Role.LAB_ADMIN, username="admin-producer")
-    services.review_reject(actor=admin, review=submitted, password=PASSWORD, statement="redo")
-    review = services.review_submit(
+    review_services.review_reject(actor=admin, review=submitted, password=PASSWORD, statement="redo")
+    review = review_services.review_submit(
         actor=admin, preparation=submitted.preparation, justification="Accepted as it is for this study."
     )
     client.force_login(admin)
@@ -195,7 +198,7 @@ def test_self_verification_is_refused_with_the_service_message(client, lab, staf
 
 
 def test_verifier_cannot_approve(client, qa_manager, submitted):
-    services.review_verify(actor=qa_manager, review=submitted, password=PASSWORD, statement="ok")
+    review_services.review_verify(actor=qa_manager, review=submitted, password=PASSWORD, statement="ok")
     client.force_login(qa_manager)
     response = sign(client, submitted, "approve")
     assert "You verified this record; another QA manager must approve it." in response.content.decode()
@@ -245,10 +248,10 @@ def test_reject_closes_the_review(client, qa_manager, submitted):
 
 
 def test_voided_approval_shows_in_history_and_unlocks(client, staff, qa_manager, approver, submitted):
-    services.review_verify(actor=qa_manager, review=submitted, password=PASSWORD, statement="ok")
-    services.review_approve(actor=approver, review=submitted, password=PASSWORD, statement="ok")
+    review_services.review_verify(actor=qa_manager, review=submitted, password=PASSWORD, statement="ok")
+    review_services.review_approve(actor=approver, review=submitted, password=PASSWORD, statement="ok")
     with transaction.atomic():
-        services.void_approvals(
+        review_services.void_approvals(
             actor=staff, preparation_ids=[submitted.preparation_id], reason="Final volume corrected"
         )
     client.force_login(staff)
@@ -259,9 +262,9 @@ def test_voided_approval_shows_in_history_and_unlocks(client, staff, qa_manager,
 
 
 def test_approved_run_locks_its_preparations(client, staff, qa_manager, approver, run):
-    review = services.review_submit(actor=staff, run=run, justification="Pilot run, reviewed as it is")
-    services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="ok")
-    services.review_approve(actor=approver, review=review, password=PASSWORD, statement="ok")
+    review = review_services.review_submit(actor=staff, run=run, justification="Pilot run, reviewed as it is")
+    review_services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="ok")
+    review_services.review_approve(actor=approver, review=review, password=PASSWORD, statement="ok")
     client.force_login(staff)
     rows = client.get(reverse("evlims:compliance-run", args=[run.pk])).context["rows"]
     assert all(row["locked"] for row in rows)

@@ -4,9 +4,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from evlims.compliance import selectors, services
+from evlims.compliance import selectors
 from evlims.compliance.models import Review
 from evlims.core.models import AuditEvent
+from evlims.review import services as review_services
 from tests.web import test_compliance_pages as pages
 
 # The compliance pages' fixtures: a SEC run of plasma, its first preparation evaluated with results.
@@ -21,21 +22,23 @@ def failing_titles(preparation):
 def test_the_service_refuses_mandatory_failures_without_a_justification(staff, preparation):
     assert failing_titles(preparation)
     with pytest.raises(ValidationError) as refused:
-        services.review_submit(actor=staff, preparation=preparation, note="Ready", justification="  ")
+        review_services.review_submit(actor=staff, preparation=preparation, note="Ready", justification="  ")
     assert "justification" in refused.value.message_dict
     assert "Say why it should be reviewed as it is" in refused.value.message_dict["justification"][0]
     assert not Review.objects.exists()
 
 
 def test_the_justification_is_stored_audited_and_signed(staff, qa_manager, preparation):
-    review = services.review_submit(actor=staff, preparation=preparation, justification="Pilot batch: no lysate left.")
+    review = review_services.review_submit(
+        actor=staff, preparation=preparation, justification="Pilot batch: no lysate left."
+    )
     assert review.justification == "Pilot batch: no lysate left."
     event = AuditEvent.objects.get(action="review.submit")
     assert event.changes["justification"] == "Pilot batch: no lysate left."
     assert event.changes["mandatory_failures"] == [
         f["id"] for f in selectors.mandatory_failures(preparation.evaluation.report)
     ]
-    services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="Checked the record.")
+    review_services.review_verify(actor=qa_manager, review=review, password=PASSWORD, statement="Checked the record.")
     assert review.signatures.get().content["justification"] == "Pilot batch: no lysate left."
 
 
@@ -59,7 +62,9 @@ def test_the_page_warns_and_asks_for_the_justification(client, staff, preparatio
 
 
 def test_the_reviewer_sees_the_justification(client, staff, qa_manager, preparation):
-    review = services.review_submit(actor=staff, preparation=preparation, justification="Pilot batch: no lysate left.")
+    review = review_services.review_submit(
+        actor=staff, preparation=preparation, justification="Pilot batch: no lysate left."
+    )
     client.force_login(qa_manager)
     page = text_of(client.get(reverse("evlims:review-detail", args=[review.pk])))
     assert 'id="review-justification"' in page

@@ -1,12 +1,13 @@
 """QA forms: the review queue's filters, submitting a record for review, and electronic signatures.
 
-Forms read and check input; the compliance services re-authenticate, decide who may sign and store the
+Forms read and check input; the review services re-authenticate, decide who may sign and store the
 signature.
 """
 
 from django import forms
 
 from ...compliance import selectors
+from ...review import selectors as review_selectors
 from ...samples.vocabulary import biofluid_choices
 
 AGE_CHOICES = (
@@ -27,9 +28,9 @@ class QueueFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["project"].queryset = selectors.queue_projects(user)
+        self.fields["project"].queryset = review_selectors.queue_projects(user)
         self.fields["project"].label_from_instance = lambda project: f"{project.code} — {project.title}"
-        methods = selectors.queue_methods(user)
+        methods = review_selectors.queue_methods(user)
         self.fields["method"].choices = [("", "Any method")] + [(m, m.replace("_", " ")) for m in methods]
         self.fields["biofluid"].choices = [("", "Any biofluid"), *biofluid_choices()]
         self.fields["failing_rule"].choices = [("", "Any rule"), *selectors.rule_choices()]

@@ -12,6 +12,8 @@ from django.views.decorators.http import require_POST
 from ...compliance import selectors, services
 from ...core.tenancy import REVIEWER_ROLES, WRITER_ROLES, role_in
 from ...metrics import figures
+from ...review import selectors as review_selectors
+from ...review import services as review_services
 from ..forms.compliance import SubmitForReviewForm
 from ..reports import compliance as reports
 from ..reports import exports, fix_links
@@ -32,8 +34,8 @@ def _approved(reviews) -> bool:
 
 
 def _preparation_context(request, preparation, submit_form=None) -> dict:
-    reviews = selectors.review_history(preparation=preparation)
-    open_review = selectors.open_review([r for r in reviews if r.preparation_id == preparation.pk])
+    reviews = review_selectors.review_history(preparation=preparation)
+    open_review = review_selectors.open_review([r for r in reviews if r.preparation_id == preparation.pk])
     role = role_in(request.user, preparation.lab_id)
     evaluation = selectors.evaluation_of(preparation)
     metrics = _metrics(preparation)
@@ -67,14 +69,14 @@ def _metrics(preparation):
 
 
 def _rows_context(preparations) -> dict:
-    locked_ids = selectors.locked_preparation_ids(p.pk for p in preparations)
+    locked_ids = review_selectors.locked_preparation_ids(p.pk for p in preparations)
     rows = [reports.preparation_row(preparation, locked_ids) for preparation in preparations]
     return {"rows": rows, "summary": reports.study_summary(rows)}
 
 
 def _run_context(request, run) -> dict:
-    reviews = selectors.review_history(run=run)
-    open_review = selectors.open_review(reviews)
+    reviews = review_selectors.review_history(run=run)
+    open_review = review_selectors.open_review(reviews)
     role = role_in(request.user, run.lab_id)
     return {
         "run": run,
@@ -150,7 +152,7 @@ def submit_for_review(request, kind, pk):
         )
         return redirect(f"evlims:{PAGE_URLS[kind]}", pk=pk)
     try:
-        services.review_submit(
+        review_services.review_submit(
             actor=request.user,
             note=form.cleaned_data["note"],
             justification=form.cleaned_data.get("justification", ""),
@@ -173,7 +175,7 @@ def _submit_preparation(request, preparation):
     if form.is_valid():
         submitted = run_service(
             form,
-            lambda: services.review_submit(
+            lambda: review_services.review_submit(
                 actor=request.user,
                 preparation=preparation,
                 note=form.cleaned_data["note"],
@@ -193,7 +195,7 @@ def _submit_preparation(request, preparation):
 
 
 def _audit(kind, subject, reviews) -> dict:
-    count, events = selectors.audit_events(
+    count, events = review_selectors.audit_events(
         object_types_ids=[(AUDITED_TYPES[kind], [subject.pk]), ("review", [review.pk for review in reviews])]
     )
     return reports.audit_summary(count, events)

@@ -7,17 +7,19 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from ...compliance import selectors, services
+from ...compliance import selectors
 from ...compliance.models import Review
 from ...core.tenancy import REVIEWER_ROLES, labs_where, role_in
+from ...review import selectors as review_selectors
+from ...review import services as review_services
 from ..forms.compliance import QueueFilterForm, SignatureForm
 from ..reports import compliance as reports
 from .common import add_service_errors, member_view, paginate, query_without_page, scoped
 
 SIGNING = {
-    "verify": services.review_verify,
-    "approve": services.review_approve,
-    "reject": services.review_reject,
+    "verify": review_services.review_verify,
+    "approve": review_services.review_approve,
+    "reject": review_services.review_reject,
 }
 # Which actions a review's state allows, in the order the page offers them.
 ACTIONS_BY_STATE = {
@@ -76,7 +78,7 @@ def queue(request):
     page = None
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
-        reviews = selectors.review_queue(
+        reviews = review_selectors.review_queue(
             request.user,
             project=data.get("project"),
             method=data.get("method", ""),
@@ -84,7 +86,7 @@ def queue(request):
             failing_rule=data.get("failing_rule", ""),
             older_than_days=data.get("age"),
         )
-        page = paginate(request, reviews, decorate=selectors.attach_run_summaries)
+        page = paginate(request, reviews, decorate=review_selectors.attach_run_summaries)
         page.rows = [_queue_row(review) for review in page.object_list]
     return render(
         request,
@@ -123,7 +125,7 @@ def _review_context(request, review, forms=None) -> dict:
 
 @member_view
 def review_detail(request, pk):
-    review = scoped(selectors.review_get, request.user, pk)
+    review = scoped(review_selectors.review_get, request.user, pk)
     return render(request, "evlims/compliance/review.html", _review_context(request, review))
 
 
@@ -132,7 +134,7 @@ def review_detail(request, pk):
 def review_sign(request, pk, action):
     if action not in SIGNING:
         raise Http404("No such signing action.")
-    review = scoped(selectors.review_get, request.user, pk)
+    review = scoped(review_selectors.review_get, request.user, pk)
     form = SignatureForm(request.POST, action=action)
     if form.is_valid():
         try:
@@ -150,5 +152,5 @@ def review_sign(request, pk, action):
         else:
             messages.success(request, f"Signed: {ACTION_TEXT[action][1].split(':')[0].lower()} by you.")
             return redirect("evlims:review-detail", pk=pk)
-    review = scoped(selectors.review_get, request.user, pk)
+    review = scoped(review_selectors.review_get, request.user, pk)
     return render(request, "evlims/compliance/review.html", _review_context(request, review, {action: form}))

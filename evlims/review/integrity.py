@@ -11,9 +11,9 @@ Read in chunks of ``CHUNK`` rows, a few queries per chunk, so memory stays flat.
 
 from collections import defaultdict
 
+from ..compliance.models import Review, Signature
+from ..compliance.services import canonical_hash
 from ..core.models import AuditEvent
-from .models import Review, Signature
-from .services import canonical_hash
 
 CHUNK = 1000
 # The audit action written with each kind of signature, and the reverse.

@@ -1,0 +1,224 @@
+"""QA review with electronic signatures: submit a preparation or a run, verify, approve or reject it (each
+signature re-authenticated and covering the hash of what it signs), and void an approval when a locked record
+changes."""
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..compliance.models import ComplianceEvaluation, Review, Signature
+from ..compliance.selectors import mandatory_failures_of
+from ..compliance.services import canonical_hash, evaluate_preparations
+from ..conf import evlims_settings
+from ..core.audit import record_event
+from ..core.tenancy import REVIEWER_ROLES, WRITER_ROLES, ensure_role
+from ..isolation.models import EVPreparation
+from .duties import review_producers
+from .signatures import check_signature_password
+
+OPEN_STATES = (Review.State.SUBMITTED, Review.State.VERIFIED, Review.State.APPROVED)
+
+
+def is_locked(preparation) -> bool:
+    return Review.objects.filter(preparation=preparation, state=Review.State.APPROVED).exists()
+
+
+def _signed_content(review) -> dict:
+    if review.preparation_id:
+        evaluation = ComplianceEvaluation.objects.filter(preparation_id=review.preparation_id).first()
+        prep = review.preparation
+        return {
+            "preparation": prep.barcode,
+            "version": prep.version,
+            "evaluation": evaluation.report if evaluation else None,
+            "evidence_hash": evaluation.evidence_hash if evaluation else None,
+        } | ({"justification": review.justification} if review.justification else {})
+    run = review.run
+    evaluations = ComplianceEvaluation.objects.filter(preparation__run=run).order_by("preparation_id")
+    return {
+        "run": run.code,
+        "version": run.version,
+        "evidence": {str(e.preparation_id): e.evidence_hash for e in evaluations},
+    } | ({"justification": review.justification} if review.justification else {})
+
+
+@transaction.atomic
+def review_submit(*, actor, preparation=None, run=None, note: str = "", justification: str = "") -> Review:
+    """Open a review of a preparation or a run. A preparation, or a run with a preparation, whose evaluation
+    (refreshed first) has mandatory failures is submitted only with a justification, which the reviewers see
+    and the signatures cover."""
+    subject = preparation or run
+    if (preparation is None) == (run is None):
+        raise ValidationError({"subject": "Submit either a preparation or a run."})
+    ensure_role(actor, subject.lab_id, WRITER_ROLES, "submit records for review")
+    if Review.objects.filter(preparation=preparation, run=run, state__in=OPEN_STATES).exists():
+        raise ValidationError({"subject": f"{subject} already has an open or approved review."})
+    prep_ids = [preparation.pk] if preparation else list(run.preparations.values_list("pk", flat=True))
+    evaluate_preparations(prep_ids)
+    failures = mandatory_failures_of(prep_ids)
+    justification = (justification or "").strip()
+    if failures and not justification:
+        listed = "; ".join(f"{failure['title']} ({failure['id']})" for failure in failures)
+        raise ValidationError(
+            {
+                "justification": f"{subject} fails {len(failures)} mandatory rule{'s' if len(failures) != 1 else ''}"
+                f" ({listed}). Say why it should be reviewed as it is."
+            }
+        )
+    review = Review.objects.create(
+        lab_id=subject.lab_id,
+        preparation=preparation,
+        run=run,
+        submitted_by=actor,
+        submitted_at=timezone.now(),
+        note=note,
+        justification=justification,
+    )
+    changes = {"subject": str(subject)}
+    if justification:
+        changes |= {"mandatory_failures": [failure["id"] for failure in failures], "justification": justification}
+    record_event(actor=actor, action="review.submit", obj=review, lab=review.lab, reason=note, changes=changes)
+    return review
+
+
+def _sign(*, actor, review, statement: str, meaning: str) -> Signature:
+    """Check who may sign and store the signature with the hash of what is signed (the password was checked
+    before the transaction, by ``signatures.check_signature_password``)."""
+    if not (statement or "").strip():
+        raise ValidationError({"statement": "State what your signature means."})
+    ensure_role(actor, review.lab_id, REVIEWER_ROLES, "sign reviews")
+    if actor.pk in review_producers(review):
+        raise PermissionDenied("You submitted or produced this record; someone else must review it.")
+    content = _signed_content(review)
+    return Signature.objects.create(
+        review=review,
+        signer=actor,
+        meaning=meaning,
+        statement=statement.strip(),
+        signed_at=timezone.now(),
+        content=content,
+        content_hash=canonical_hash(content),
+    )
+
+
+def _locked_review(review) -> Review:
+    return Review.objects.select_for_update(of=("self",)).select_related("preparation__run", "run").get(pk=review.pk)
+
+
+def review_verify(*, actor, review, password: str, statement: str) -> Review:
+    check_signature_password(actor=actor, review=review, password=password, meaning=Signature.Meaning.VERIFIED)
+    return _verify(actor=actor, review=review, statement=statement)
+
+
+@transaction.atomic
+def _verify(*, actor, review, statement: str) -> Review:
+    review = _locked_review(review)
+    if review.state != Review.State.SUBMITTED:
+        raise ValidationError({"state": f"This review is {review.get_state_display().lower()}."})
+    if review.signatures.filter(signer=actor, meaning=Signature.Meaning.VERIFIED).exists():
+        raise ValidationError({"signer": "You have already verified this record."})
+    signature = _sign(actor=actor, review=review, statement=statement, meaning=Signature.Meaning.VERIFIED)
+    verifiers = review.signatures.filter(meaning=Signature.Meaning.VERIFIED).values("signer").distinct().count()
+    if verifiers >= evlims_settings.REQUIRED_VERIFIERS:
+        review.state = Review.State.VERIFIED
+        review.save(update_fields=["state", "updated_at"])
+    record_event(
+        actor=actor,
+        action="review.verify",
+        obj=review,
+        lab=review.lab,
+        reason=statement,
+        changes={"content_hash": signature.content_hash, "state": review.state},
+    )
+    return review
+
+
+def _sign_and_close(*, actor, review, statement: str, meaning: str, state: str, action: str) -> Review:
+    """Sign with ``meaning``, close the review in ``state`` and audit it (approve and reject end alike)."""
+    signature = _sign(actor=actor, review=review, statement=statement, meaning=meaning)
+    review.state, review.closed_at = state, timezone.now()
+    review.save(update_fields=["state", "closed_at", "updated_at"])
+    record_event(
+        actor=actor,
+        action=action,
+        obj=review,
+        lab=review.lab,
+        reason=statement,
+        changes={"content_hash": signature.content_hash, "state": str(state)},
+    )
+    return review
+
+
+def review_approve(*, actor, review, password: str, statement: str) -> Review:
+    check_signature_password(actor=actor, review=review, password=password, meaning=Signature.Meaning.APPROVED)
+    return _approve(actor=actor, review=review, statement=statement)
+
+
+@transaction.atomic
+def _approve(*, actor, review, statement: str) -> Review:
+    review = _locked_review(review)
+    if review.state != Review.State.VERIFIED:
+        raise ValidationError({"state": "Only verified records can be approved."})
+    if review.signatures.filter(signer=actor, meaning=Signature.Meaning.VERIFIED).exists():
+        raise PermissionDenied("You verified this record; another QA manager must approve it.")
+    return _sign_and_close(
+        actor=actor,
+        review=review,
+        statement=statement,
+        meaning=Signature.Meaning.APPROVED,
+        state=Review.State.APPROVED,
+        action="review.approve",
+    )
+
+
+def review_reject(*, actor, review, password: str, statement: str) -> Review:
+    check_signature_password(actor=actor, review=review, password=password, meaning=Signature.Meaning.REJECTED)
+    return _reject(actor=actor, review=review, statement=statement)
+
+
+@transaction.atomic
+def _reject(*, actor, review, statement: str) -> Review:
+    review = _locked_review(review)
+    if review.state not in (Review.State.SUBMITTED, Review.State.VERIFIED):
+        raise ValidationError({"state": f"This review is {review.get_state_display().lower()}."})
+    return _sign_and_close(
+        actor=actor,
+        review=review,
+        statement=statement,
+        meaning=Signature.Meaning.REJECTED,
+        state=Review.State.REJECTED,
+        action="review.reject",
+    )
+
+
+def void_approvals(*, actor, preparation_ids, reason: str) -> int:
+    """A change to an approved (locked) record voids its approval; the change and the voiding are audited.
+
+    Must run inside the transaction of the change. Returns the number of approvals voided.
+    """
+    if not reason.strip():
+        raise ValidationError({"reason": "Approved records are locked: say why this one is changed."})
+    ids = list(preparation_ids)
+    subject = Q(preparation_id__in=ids) | Q(run__preparations__in=ids)
+    review_ids = set(Review.objects.filter(subject, state=Review.State.APPROVED).values_list("pk", flat=True))
+    # Lock by primary key: PostgreSQL refuses FOR UPDATE together with the DISTINCT the join would need.
+    reviews = list(Review.objects.select_for_update().filter(pk__in=review_ids, state=Review.State.APPROVED))
+    for review in reviews:
+        review.state = Review.State.VOIDED
+        review.save(update_fields=["state", "updated_at"])
+        record_event(
+            actor=actor,
+            action="review.void",
+            obj=review,
+            lab=review.lab,
+            reason=reason,
+            changes={"state": ["approved", "voided"]},
+        )
+    return len(reviews)
+
+
+def preparations_locked(preparation_ids) -> set[int]:
+    direct = Review.objects.filter(state=Review.State.APPROVED, preparation_id__in=list(preparation_ids))
+    by_run = EVPreparation.objects.filter(pk__in=list(preparation_ids), run__reviews__state=Review.State.APPROVED)
+    return set(direct.values_list("preparation_id", flat=True)) | set(by_run.values_list("pk", flat=True))
