@@ -30,7 +30,7 @@ def connect_layers() -> None:
     - evidence changed (results, run steps, samples): compliance re-evaluates, metrics recompute, after commit;
     - record locks: isolation and characterization ask the QA review whether an approval locks a preparation;
     - instrument results are checked and stored by characterization;
-    - characterization's marker symbols and size plots use the compliance vocabulary and the metrics' window;
+    - characterization's marker symbols come from the compliance vocabulary;
     - a finished metric job has the web layer render the dashboards of the labs it changed;
     - the compliance engine words vocabulary codes as the forms do.
     """
@@ -40,8 +40,8 @@ def connect_layers() -> None:
     from .compliance.tasks import queue_refresh
     from .core import hooks, locks
     from .instruments import recording
-    from .metrics import compute, summaries
     from .metrics import refresh as metric_refresh
+    from .metrics import summaries
     from .review import services as review_services
     from .web import tasks as web_tasks
 
@@ -50,7 +50,6 @@ def connect_layers() -> None:
     locks.lock_provider.register(review_services)
     recording.results_recorder.register(characterization_services)
     references.marker_vocabulary_source.register(markers.marker_vocabulary)
-    references.small_ev_window_source.register(compute.small_ev_upper_nm)
     summaries.on_figures_stored.register(web_tasks.figures_stored)
     wording.choice_label_source.register(model_choice_labels)
 

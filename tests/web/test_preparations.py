@@ -9,11 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from evlims.characterization.plots import Series, coarse_table, size_distribution_svg
 from evlims.characterization.services import record_results
 from evlims.compliance.services import evaluate_preparations
 from evlims.instruments.services import results_ingest
 from evlims.metrics.services import recompute
+from evlims.web.reports.plots import Series, coarse_table, size_distribution_svg
 from tests.factories import ProjectFactory
 
 from .test_results import make_preparation

@@ -5,9 +5,9 @@ The pages and the printed report use the same builders, so what a reviewer signs
 the PDF shows.
 """
 
-from ...characterization.plots import Series, size_distribution_svg
 from ...compliance import selectors
 from ...compliance.evaluator import study_ev_metric
+from .plots import Series, size_distribution_svg
 
 # (icon, words, css class): every verdict is shown as text and a symbol, so it reads without colour.
 STATUS_DISPLAY = {

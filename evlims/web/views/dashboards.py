@@ -13,7 +13,6 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from ...characterization.plots import Series, size_distribution_svg
 from ...compliance.models import Review
 from ...core.tenancy import labs_where
 from ...metrics import charts, compute, control_charts, controls, selectors, services, summaries
@@ -27,6 +26,7 @@ from ..forms.dashboards import (
     RecomputeForm,
     window_start,
 )
+from ..reports.plots import Series, size_distribution_svg
 from .common import member_view
 from .controls import series_url
 from .data_tables import DataTable, respond

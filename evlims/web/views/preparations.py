@@ -9,7 +9,6 @@ from django.shortcuts import redirect, render
 
 from ...characterization import selectors
 from ...characterization.models import Measurement
-from ...characterization.plots import Series, coarse_table, size_distribution_svg
 from ...compliance import selectors as compliance_selectors
 from ...compliance.evidence import preparation_storage_days, sample_freeze_thaw, sample_storage_days
 from ...compliance.markers import marker_vocabulary
@@ -27,6 +26,7 @@ from ...metrics.compute import (
 )
 from ..forms.preparations import FunctionalStudyForm, PreparationEditForm
 from ..forms.results import RESULT_FORMS, PreparationFilterForm
+from ..reports.plots import Series, coarse_table, size_distribution_svg
 from .common import (
     ensure_writer,
     member_view,

@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from ...characterization import selectors
-from ...characterization.plots import Series, coarse_table, size_distribution_svg
 from ...characterization.services import imaging_record_with_images, record_results, validate_results
 from ...compliance.markers import marker_vocabulary
 from ...core.ids import parse_id
@@ -19,6 +18,7 @@ from ...instruments.models import Ingestion
 from ...instruments.recording import placed_message, result_error_place
 from ...instruments.services import raw_file_store
 from ..forms.results import RESULT_FORMS, IngestionMappingForm, ResultUploadForm
+from ..reports.plots import Series, coarse_table, size_distribution_svg
 from .common import add_service_errors, ensure_writer, member_view, paginate, query_without_page, scoped
 
 # Raw files are always sent as attachments; only these types keep their own content type (so an

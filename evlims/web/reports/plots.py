@@ -19,7 +19,7 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
-from .references import small_ev_upper_nm
+from ...metrics.compute import small_ev_upper_nm
 
 # (line style, marker): distinguishable without colour, in this order.
 SERIES_STYLES = (("-", None), ("--", "o"), (":", "s"), ("-.", "^"), ((0, (5, 1, 1, 1)), "D"), ((0, (1, 3)), "v"))
