@@ -1,5 +1,9 @@
-"""Compliance: rule sets kept as data, a pure evaluator (no Django imports in this package's engine
-modules), and, alongside it, the Django side that stores evaluations and reviews.
+"""Compliance: rule sets kept as data and a pure evaluator (the engine: ``evaluator``, ``conditions``,
+``characterization_conditions``, ``separation``, ``document``, ``errors``, ``rulesets``, ``markers``,
+``wording``, ``write_paths``; no Django), and, alongside it, the Django side that builds a stored
+preparation's document (``evidence``) and stores its verdicts (``models``, ``services``, ``selectors``,
+``tasks``). The QA review that signs the verdicts is ``evlims.review``; the pages' reports and exports are
+``evlims.web.reports``.
 
 Public engine API::
 

@@ -1,4 +1,5 @@
-"""Stored compliance evaluations, QA reviews and electronic signatures."""
+"""Stored compliance evaluations, QA reviews and electronic signatures (registered here; the review logic is
+in ``evlims.review``)."""
 
 from django.conf import settings
 from django.db import models
