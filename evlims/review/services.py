@@ -13,7 +13,7 @@ from ..compliance.services import canonical_hash, evaluate_preparations
 from ..conf import evlims_settings
 from ..core.audit import record_event
 from ..core.tenancy import REVIEWER_ROLES, WRITER_ROLES, ensure_role
-from ..isolation.models import EVPreparation
+from . import selectors
 from .duties import review_producers
 from .signatures import check_signature_password
 
@@ -219,6 +219,5 @@ def void_approvals(*, actor, preparation_ids, reason: str) -> int:
 
 
 def preparations_locked(preparation_ids) -> set[int]:
-    direct = Review.objects.filter(state=Review.State.APPROVED, preparation_id__in=list(preparation_ids))
-    by_run = EVPreparation.objects.filter(pk__in=list(preparation_ids), run__reviews__state=Review.State.APPROVED)
-    return set(direct.values_list("preparation_id", flat=True)) | set(by_run.values_list("pk", flat=True))
+    """The preparations approved directly or through their run (the record-lock provider's answer)."""
+    return selectors.locked_preparation_ids(preparation_ids)
