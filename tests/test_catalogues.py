@@ -117,6 +117,15 @@ def test_the_particle_size_fields_are_listed_once():
     assert _copies(set(SIZE_FIELDS), {SIZE_OWNER}, dicts=False) == []
 
 
+def test_every_particle_record_has_the_size_fields():
+    from evlims.characterization.models import ParticleAnalysis, ParticleCapture
+    from evlims.instruments.parsers import Capture
+
+    for model in (ParticleAnalysis, ParticleCapture):
+        assert set(SIZE_FIELDS) <= {field.name for field in model._meta.concrete_fields}
+    assert set(SIZE_FIELDS) <= set(Capture.__dataclass_fields__)
+
+
 @pytest.mark.parametrize(
     "module",
     [
