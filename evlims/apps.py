@@ -32,6 +32,7 @@ def connect_layers() -> None:
     - instrument results are checked and stored by characterization;
     - characterization's marker symbols come from the compliance vocabulary;
     - a finished metric job has the web layer render the dashboards of the labs it changed;
+    - metric jobs are sent to the workers by the metrics task module, which calls the metrics services;
     - the compliance engine words vocabulary codes as the forms do.
     """
     from .characterization import references
@@ -41,7 +42,9 @@ def connect_layers() -> None:
     from .core import hooks, locks
     from .instruments import recording
     from .metrics import refresh as metric_refresh
+    from .metrics import services as metric_services
     from .metrics import summaries
+    from .metrics import tasks as metric_tasks
     from .review import services as review_services
     from .web import tasks as web_tasks
 
@@ -51,6 +54,7 @@ def connect_layers() -> None:
     recording.results_recorder.register(characterization_services)
     references.marker_vocabulary_source.register(markers.marker_vocabulary)
     summaries.on_figures_stored.register(web_tasks.figures_stored)
+    metric_services.job_sender.register(metric_tasks.send_metric_job)
     wording.choice_label_source.register(model_choice_labels)
 
 

@@ -17,6 +17,7 @@ from rest_framework import authentication, exceptions
 from ..core.models import Role
 from ..instruments.models import InstrumentApiKey
 from ..instruments.services import api_key_authenticate
+from .scopes import key_scope_needed
 
 KEYWORD = "Api-Key"
 READ = InstrumentApiKey.Scope.READ.value
@@ -91,8 +92,6 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_requirement(self, auto_schema):
         # Listed only on operations that accept keys (the view declares the scope a key needs there).
-        from .permissions import key_scope_needed
-
         return {self.name: []} if key_scope_needed(auto_schema.view, auto_schema.method) else None
 
     def get_security_definition(self, auto_schema):

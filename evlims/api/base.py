@@ -16,6 +16,7 @@ from ..core.ids import MAX_ID
 from ..core.models import Lab
 from ..core.tenancy import visible_lab_ids
 from .authentication import ApiKeyAuthentication
+from .edits import EditSerializer, split_edit  # noqa: F401  (imported from here by the resource modules)
 from .pagination import EvlimsPageNumberPagination
 from .payloads import merge_errors, refused_input
 from .permissions import LabRolePermission
@@ -42,26 +43,6 @@ class ScopedPrimaryKeyRelatedField(serializers.PrimaryKeyRelatedField):
 
     def get_queryset(self):
         return self.scope(self.context["request"].user)
-
-
-class EditSerializer(serializers.Serializer):
-    """Every edit of an existing record names why and which version it was based on."""
-
-    reason = serializers.CharField(help_text="Why the record is changed; kept in the audit trail.")
-    version = serializers.IntegerField(
-        min_value=1, help_text="The version you read; a newer one on the server answers 409."
-    )
-
-    def validate(self, attrs):
-        if not set(attrs) - {"reason", "version"}:
-            raise serializers.ValidationError("Give at least one field to change.")
-        return attrs
-
-
-def split_edit(data: dict) -> tuple[str, int, dict]:
-    """(reason, version, changes) from a validated edit payload."""
-    changes = dict(data)
-    return changes.pop("reason"), changes.pop("version"), changes
 
 
 def volume_ul_field(**kwargs):

@@ -18,15 +18,10 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 from ..core.models import Role
 from ..core.tenancy import READER_ROLES, REVIEWER_ROLES, WRITER_ROLES, is_instrument_account, labs_where, role_in
 from .authentication import RESULTS_WRITE, is_instrument
+from .scopes import key_scope_needed
 
 KEY_NOT_ACCEPTED = "Instrument keys cannot use this endpoint."
 ACCOUNT_NOT_ACCEPTED = "Instrument accounts may only post results and instrument files."
-
-
-def key_scope_needed(view, method: str) -> str | None:
-    """The scope a key needs for ``method`` on ``view``, or None when keys are not accepted there."""
-    scopes = getattr(view, "api_key_scopes", None) or {}
-    return scopes.get("read" if method in SAFE_METHODS else "write")
 
 
 class LabRolePermission(BasePermission):

@@ -22,7 +22,8 @@ from rest_framework import serializers
 from rest_framework.permissions import SAFE_METHODS
 
 from ..core.ids import MAX_ID
-from .permissions import key_scope_needed
+from .edits import EditSerializer
+from .scopes import key_scope_needed
 
 JSON = "application/json"
 ID_BOUNDS = {"format": "int64", "minimum": 1, "maximum": MAX_ID}
@@ -207,8 +208,6 @@ class ApiSchema(AutoSchema):
         return codes
 
     def _is_edit(self) -> bool:
-        from .base import EditSerializer  # base uses this schema class
-
         serializer = self.get_request_serializer()
         return isinstance(serializer, EditSerializer) or (
             isinstance(serializer, type) and issubclass(serializer, EditSerializer)

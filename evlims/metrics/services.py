@@ -18,10 +18,16 @@ from django.utils import timezone
 
 from ..characterization.models import Measurement, SizeBin
 from ..compliance.markers import LIPOPROTEINS, marker_vocabulary
+from ..core.broker import BROKER_ERRORS
+from ..core.registry import Provider
 from ..isolation.models import EVPreparation
 from . import compute, summaries
 from .figures import NUMBER_KEYS
 from .models import MetricJob, PreparationMetrics
+
+# What sends a job row's id to the workers: ``metrics.tasks.send_metric_job``, which calls back into this module,
+# registered by ``EvlimsConfig.ready()`` so that the two modules do not import each other.
+job_sender = Provider("the sender of metric jobs to the workers (metrics.tasks.send_metric_job)")
 
 CHUNK = 5000  # preparations read and computed at a time
 # Preparations per chunk job of a full recompute: small enough that a second worker gets a share of a
@@ -197,12 +203,9 @@ def job_create(*, preparation_ids=None, lab=None, full: bool = False) -> MetricJ
 def queue_job(job_id) -> None:
     """Send a job row to the workers. If the broker is unreachable the row stays pending with no queued
     time, and the sweeper sends it later."""
-    from ..compliance.tasks import BROKER_ERRORS
-    from .tasks import run_metric_job
-
     MetricJob.objects.filter(pk=job_id).update(queued_at=timezone.now())
     try:
-        run_metric_job.delay(job_id)
+        job_sender.get()(job_id)
     except BROKER_ERRORS:
         MetricJob.objects.filter(pk=job_id).update(queued_at=None)
 

@@ -45,6 +45,11 @@ def run_metric_job(self, job_id: int, claim: int | None = None):
     }
 
 
+def send_metric_job(job_id: int) -> None:
+    """Queue one job row to the workers (``services.queue_job`` calls it, through ``services.job_sender``)."""
+    run_metric_job.delay(job_id)
+
+
 @shared_task(acks_late=True)
 def sweep_metric_jobs():
     return services.sweep_stale_jobs()
