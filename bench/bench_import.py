@@ -64,9 +64,9 @@ def main():
         actor=user, project=project, uploaded_file=SimpleUploadedFile("bench.csv", data)
     )
     print(f"manifest   {len(data):>7,} bytes")
-    checked = timed("dry run", rows, lambda: manifests.manifest_validate(uploaded, actor=user))
+    checked = timed("dry run", rows, lambda: manifests.manifest_validate(manifest=uploaded, actor=user))
     assert checked.status == checked.Status.VALID, checked.errors[:5]
-    committed = timed("commit", rows, lambda: manifests.manifest_commit(checked, actor=user))
+    committed = timed("commit", rows, lambda: manifests.manifest_commit(manifest=checked, actor=user))
     assert committed.samples_created == rows
 
 

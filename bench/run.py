@@ -598,10 +598,10 @@ def sample_import(results, options):
         transaction.set_rollback(True)
     upload = SimpleUploadedFile("bench.csv", data, content_type="text/csv")
     uploaded = manifests.manifest_upload(actor=user, project=project, uploaded_file=upload)
-    validate, checked = timed(lambda: manifests.manifest_validate(uploaded, actor=user))
+    validate, checked = timed(lambda: manifests.manifest_validate(manifest=uploaded, actor=user))
     if checked.status != checked.Status.VALID:
         raise SystemExit(f"bench manifest refused: {checked.errors[:3]}")
-    commit_queries, commit, committed = statements(lambda: manifests.manifest_commit(checked, actor=user))
+    commit_queries, commit, committed = statements(lambda: manifests.manifest_commit(manifest=checked, actor=user))
     assert committed.samples_created == rows and Aliquot.objects.filter(lab=lab).count() == 2 * rows
     results.add("import", f"manifest dry run, {rows:,} rows", rows / validate, "rows/s", rows / baseline)
     results.add(

@@ -135,6 +135,6 @@ class DonorDetailApi(ScopedDetailApi):
         donor = self.get_object()
         reason, version, changes = split_edit(self.validated_input(DonorUpdateInputSerializer))
         donor = services.donor_update(
-            donor, actor=request.user, reason=reason, expected_version=version, changes=changes
+            donor=donor, actor=request.user, reason=reason, expected_version=version, changes=changes
         )
         return self.respond(donor)

@@ -295,7 +295,7 @@ class PreparationDetailApi(PreparationObjectApi):
         preparation = self.get_object()
         reason, version, changes = split_edit(self.validated_input(PreparationUpdateInputSerializer))
         isolation_services.preparation_update(
-            preparation, actor=request.user, reason=reason, expected_version=version, changes=changes
+            prep=preparation, actor=request.user, reason=reason, expected_version=version, changes=changes
         )
         return self.respond(preparation_get(request.user, preparation.pk))
 

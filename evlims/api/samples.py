@@ -303,7 +303,7 @@ class SampleDetailApi(ScopedDetailApi):
         sample = self.get_object()
         reason, version, changes = split_edit(self.validated_input(SampleUpdateInputSerializer))
         sample = services.sample_update(
-            sample, actor=request.user, reason=reason, expected_version=version, changes=changes
+            sample=sample, actor=request.user, reason=reason, expected_version=version, changes=changes
         )
         return _detail_response(self, sample)
 

@@ -60,7 +60,7 @@ def _upload_and_check(people: LabPeople, project, name: str, data: bytes):
     manifest = manifests.manifest_upload(
         actor=people.staff, project=project, uploaded_file=SimpleUploadedFile(name, data, "text/csv")
     )
-    return manifests.manifest_validate(manifest, actor=people.staff)
+    return manifests.manifest_validate(manifest=manifest, actor=people.staff)
 
 
 def import_manifests(rng: random.Random, people: LabPeople, project, biofluid: str, donors: list, count: int) -> int:
@@ -71,8 +71,8 @@ def import_manifests(rng: random.Random, people: LabPeople, project, biofluid: s
     rows = [_row(rng, number, rng.choice(donors).code if donors else "", biofluid) for number in range(1, count + 1)]
     if rows:
         manifest = _upload_and_check(people, project, f"{project.code.lower()}-clinic-batch-1.csv", _csv(rows))
-        if manifests.manifest_queue_commit(manifest, actor=people.staff):
-            manifests.manifest_commit(manifest, actor=people.staff)
+        if manifests.manifest_queue_commit(manifest=manifest, actor=people.staff):
+            manifests.manifest_commit(manifest=manifest, actor=people.staff)
     # A second batch typed by hand at the clinic: a misspelt biofluid and a zero volume. The dry run
     # reports both by row and column, and nothing of it is registered.
     refused = [_row(rng, 900 + number, "", biofluid) for number in range(1, 4)]

@@ -242,7 +242,7 @@ def record_reference_preparation(people: LabPeople, versions) -> EVPreparation:
     record_results(actor=people.instrument, lab=people.lab, documents=_results(prep, showcase), reason=REASON)
     prep.refresh_from_db()
     return isolation.preparation_update(
-        prep,
+        prep=prep,
         actor=actor,
         reason=REASON,
         expected_version=prep.version,

@@ -37,7 +37,7 @@ def _run(step, import_id: int, actor_id: int, activity: str) -> str:
     manifest = ManifestImport.objects.get(pk=import_id)
     actor = get_user_model().objects.get(pk=actor_id)
     try:
-        return step(manifest, actor=actor).status
+        return step(manifest=manifest, actor=actor).status
     except ValidationError as refused:
         # The import moved on meanwhile (e.g. a second click); its status already says where it stands.
         logger.info("Manifest import %s: %s not run: %s", import_id, activity, " ".join(refused.messages))
@@ -50,8 +50,8 @@ def _run(step, import_id: int, actor_id: int, activity: str) -> str:
             # A second delivery that failed (e.g. waiting for the first one's lock) leaves the commit standing.
             return manifest.status
         return manifests.manifest_mark_failed(
-            manifest,
-            f"{activity.capitalize()} stopped on an unexpected error; "
+            manifest=manifest,
+            message=f"{activity.capitalize()} stopped on an unexpected error; "
             "nothing was imported. Upload the file again or ask an administrator.",
             actor=actor,
         ).status

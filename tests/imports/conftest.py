@@ -40,7 +40,7 @@ def upload(actor, project, data: bytes, name: str = "manifest.csv"):
 
 
 def checked_upload(actor, project, data: bytes, name: str = "manifest.csv"):
-    return manifests.manifest_validate(upload(actor, project, data, name), actor=actor)
+    return manifests.manifest_validate(manifest=upload(actor, project, data, name), actor=actor)
 
 
 def problem_tuples(manifest_or_problems):

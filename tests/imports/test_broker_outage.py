@@ -95,7 +95,7 @@ def test_upload_with_the_broker_down_keeps_the_import_and_the_sweeper_checks_it(
 
 
 def test_commit_with_the_broker_down_is_resumed_in_the_name_of_who_asked(client, staff, lab, project, monkeypatch):
-    manifest = manifests.manifest_validate(upload(staff, project, manifest_bytes("good.csv")), actor=staff)
+    manifest = manifests.manifest_validate(manifest=upload(staff, project, manifest_bytes("good.csv")), actor=staff)
     committer = member(lab, username="committer")
     client.force_login(committer)
     with monkeypatch.context() as outage:
@@ -115,7 +115,7 @@ def test_commit_with_the_broker_down_is_resumed_in_the_name_of_who_asked(client,
 
 
 def test_a_double_click_commits_once(staff_client, staff, project):
-    manifest = manifests.manifest_validate(upload(staff, project, manifest_bytes("good.csv")), actor=staff)
+    manifest = manifests.manifest_validate(manifest=upload(staff, project, manifest_bytes("good.csv")), actor=staff)
     first = staff_client.post(url("import-commit", manifest.pk))
     second = staff_client.post(url("import-commit", manifest.pk))
     assert first.status_code == second.status_code == 302
@@ -125,17 +125,17 @@ def test_a_double_click_commits_once(staff_client, staff, project):
 
 
 def test_two_claims_of_the_same_import_one_wins(staff, project):
-    manifest = manifests.manifest_validate(upload(staff, project, manifest_bytes("good.csv")), actor=staff)
+    manifest = manifests.manifest_validate(manifest=upload(staff, project, manifest_bytes("good.csv")), actor=staff)
     stale_copy = ManifestImport.objects.get(pk=manifest.pk)
-    assert manifests.manifest_queue_commit(manifest, actor=staff) is True
-    assert manifests.manifest_queue_commit(stale_copy, actor=staff) is False
+    assert manifests.manifest_queue_commit(manifest=manifest, actor=staff) is True
+    assert manifests.manifest_queue_commit(manifest=stale_copy, actor=staff) is False
 
 
 def test_a_late_original_message_after_the_sweep_commits_nothing_more(staff, project, monkeypatch):
-    manifest = manifests.manifest_validate(upload(staff, project, manifest_bytes("good.csv")), actor=staff)
+    manifest = manifests.manifest_validate(manifest=upload(staff, project, manifest_bytes("good.csv")), actor=staff)
     with monkeypatch.context() as outage:
         broker_down(outage)
-        assert manifests.manifest_queue_commit(manifest, actor=staff)
+        assert manifests.manifest_queue_commit(manifest=manifest, actor=staff)
         assert import_tasks.queue_commit(manifest, staff) is False
     age(manifest)
     assert import_tasks.sweep_stuck_imports() == 1
@@ -155,10 +155,10 @@ def test_two_sweeps_send_a_stuck_import_once(staff, project, monkeypatch):
 
 
 def test_the_sweeper_leaves_finished_and_recent_imports_alone(staff, project, monkeypatch):
-    committed = manifests.manifest_validate(upload(staff, project, manifest_bytes("good.csv")), actor=staff)
-    manifests.manifest_queue_commit(committed, actor=staff)
-    manifests.manifest_commit(committed, actor=staff)
-    invalid = manifests.manifest_validate(upload(staff, project, manifest_bytes("bad.csv")), actor=staff)
+    committed = manifests.manifest_validate(manifest=upload(staff, project, manifest_bytes("good.csv")), actor=staff)
+    manifests.manifest_queue_commit(manifest=committed, actor=staff)
+    manifests.manifest_commit(manifest=committed, actor=staff)
+    invalid = manifests.manifest_validate(manifest=upload(staff, project, manifest_bytes("bad.csv")), actor=staff)
     age(committed)
     age(invalid)
     recent = upload(staff, project, manifest_bytes("good.csv"), name="again.csv")
@@ -170,7 +170,7 @@ def test_the_sweeper_leaves_finished_and_recent_imports_alone(staff, project, mo
 
 
 def test_an_error_in_a_second_delivery_leaves_a_committed_import_committed(staff, project, monkeypatch):
-    manifest = manifests.manifest_validate(upload(staff, project, manifest_bytes("good.csv")), actor=staff)
+    manifest = manifests.manifest_validate(manifest=upload(staff, project, manifest_bytes("good.csv")), actor=staff)
     assert import_tasks.commit_manifest_import.delay(manifest.pk, staff.pk).get() == Status.COMMITTED
 
     def locked(*args, **kwargs):
@@ -209,6 +209,6 @@ def test_a_check_still_reporting_progress_is_not_sent_again(staff, project, monk
         "_report_progress",
         lambda pk, done, total: (real_progress(pk, done, total), sent.append(sweep_during_check())),
     )
-    manifests.manifest_validate(manifest, actor=staff)
+    manifests.manifest_validate(manifest=manifest, actor=staff)
     assert sent and set(sent) == {0}
     assert all(beat > timezone.now() - timedelta(minutes=1) for beat in beats)

@@ -154,7 +154,7 @@ def test_the_bulk_commit_writes_what_the_services_write_row_by_row(staff, projec
     assert not Sample.objects.exists()
 
     started = timezone.now()
-    assert manifests.manifest_commit(manifest, actor=staff).status == Status.COMMITTED
+    assert manifests.manifest_commit(manifest=manifest, actor=staff).status == Status.COMMITTED
     in_bulk = database_content(started)
 
     assert in_bulk == by_services
@@ -212,7 +212,7 @@ def test_a_clash_midway_rolls_back_every_batch_and_names_the_row(staff, project,
 
     monkeypatch.setattr(bulk, "_insert", insert_and_note)
 
-    manifest = manifests.manifest_commit(manifest, actor=staff)
+    manifest = manifests.manifest_commit(manifest=manifest, actor=staff)
 
     # Two batches of samples and aliquots were in the database when the third batch's aliquots clashed.
     assert inserted == [("Donor", 3)] + [("Sample", 2), ("Aliquot", 4)] * 2 + [("Sample", 2)]
@@ -241,7 +241,7 @@ def test_a_clash_the_database_cannot_explain_afterwards_still_writes_nothing(sta
         real_insert(model, objects, *args)
 
     monkeypatch.setattr(bulk, "_insert", take_a_barcode_first)
-    manifest = manifests.manifest_commit(manifest, actor=staff)
+    manifest = manifests.manifest_commit(manifest=manifest, actor=staff)
     assert manifest.status == Status.INVALID
     [(row, column, severity, message)] = problem_tuples(manifest)
     assert (row, column, severity) == (None, "", "error")
@@ -254,7 +254,7 @@ def test_one_audit_event_per_import_and_the_chain_still_verifies(staff, project)
     manifest = checked_upload(staff, project, aliquot_manifest(30, donors=4))
     before = AuditEvent.objects.count()
 
-    manifest = manifests.manifest_commit(manifest, actor=staff)
+    manifest = manifests.manifest_commit(manifest=manifest, actor=staff)
 
     [event] = AuditEvent.objects.order_by("id")[before:]
     assert (event.action, event.object_type, event.object_id) == ("manifest.commit", "manifestimport", str(manifest.pk))
@@ -281,7 +281,7 @@ def test_queries_grow_with_the_batches_not_the_rows(staff, project, monkeypatch)
         manifest = checked_upload(staff, project, aliquot_manifest(rows, tag=tag, donors=rows))
         before = everything_written()
         with CaptureQueriesContext(connection) as captured:
-            assert manifests.manifest_commit(manifest, actor=staff).status == Status.COMMITTED
+            assert manifests.manifest_commit(manifest=manifest, actor=staff).status == Status.COMMITTED
         written = {label: everything_written()[label] - before[label] for label in tables.values()}
         inserts, others = Counter(), 0
         for query in captured.captured_queries:
@@ -311,7 +311,7 @@ def test_two_commits_at_the_same_moment_register_the_rows_once(staff, project):
     from tests.integration.test_concurrency import race
 
     manifest = checked_upload(staff, project, aliquot_manifest(40, donors=5))
-    outcomes = race(*[lambda: manifests.manifest_commit(manifest, actor=staff)] * 2)
+    outcomes = race(*[lambda: manifests.manifest_commit(manifest=manifest, actor=staff)] * 2)
     assert [kind for kind, _ in outcomes] == ["ok", "ok"]
     assert {value.status for _, value in outcomes} == {Status.COMMITTED}
     assert (Sample.objects.count(), Aliquot.objects.count(), Donor.objects.count()) == (40, 80, 5)

@@ -89,7 +89,7 @@ def test_csv_formula_text_is_warned_per_row_and_column_and_committed_as_text(sta
     assert set(found) == {(2, "remarks"), (2, "external_id")}
     assert all(severity == "warning" for severity, _ in found.values())
     assert "starts like a spreadsheet formula" in found[2, "remarks"][1]
-    manifests.manifest_commit(manifest, actor=staff)
+    manifests.manifest_commit(manifest=manifest, actor=staff)
     stored = Sample.objects.get(barcode="F-1")
     assert stored.remarks.startswith("=HYPERLINK(") and stored.external_id == "+SUM(1;1)"
 

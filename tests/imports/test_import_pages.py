@@ -121,7 +121,7 @@ def test_list_shows_only_the_users_labs(staff_client, client, staff, outsider, p
     ],
 )
 def test_another_labs_import_is_a_404(client, staff, outsider, project, name, method):
-    manifest = manifests.manifest_validate(upload(staff, project, manifest_bytes("good.csv")), actor=staff)
+    manifest = manifests.manifest_validate(manifest=upload(staff, project, manifest_bytes("good.csv")), actor=staff)
     client.force_login(outsider)
     assert getattr(client, method)(url(name, manifest.pk)).status_code == 404
     manifest.refresh_from_db()
@@ -129,7 +129,7 @@ def test_another_labs_import_is_a_404(client, staff, outsider, project, name, me
 
 
 def test_qa_manager_can_look_but_not_import(client, qa_manager, staff, project):
-    manifest = manifests.manifest_validate(upload(staff, project, manifest_bytes("good.csv")), actor=staff)
+    manifest = manifests.manifest_validate(manifest=upload(staff, project, manifest_bytes("good.csv")), actor=staff)
     client.force_login(qa_manager)
     assert client.get(url("import-upload")).status_code == 403
     assert post_upload(client, project, manifest_bytes("good.csv")).status_code == 403
@@ -155,7 +155,7 @@ def test_status_endpoint(staff_client, staff, project):
     }
     page = staff_client.get(url("import-detail", manifest.pk)).content.decode()
     assert 'id="import-progress"' in page and url("import-status", manifest.pk) in page
-    manifests.manifest_validate(manifest, actor=staff)
+    manifests.manifest_validate(manifest=manifest, actor=staff)
     state = staff_client.get(url("import-status", manifest.pk)).json()
     assert (state["status"], state["rows_processed"], state["percent"], state["finished"]) == ("valid", 4, 100, True)
 

@@ -62,7 +62,7 @@ def test_a_large_error_in_the_last_row_blocks_the_whole_file(staff, project):
 
 def test_hundreds_of_rows_commit_in_one_go(staff, project):
     manifest = checked_upload(staff, project, csv_bytes(manifest_rows(150, donors=40)))
-    manifest = manifests.manifest_commit(manifest, actor=staff)
+    manifest = manifests.manifest_commit(manifest=manifest, actor=staff)
     assert manifest.samples_created == 150
     assert (Sample.objects.count(), Aliquot.objects.count(), Donor.objects.count()) == (150, 300, 40)
     assert (CustodyEvent.objects.count(), Sample.history.count(), Aliquot.history.count()) == (300, 150, 300)

@@ -39,7 +39,7 @@ def test_good_csv_commits_samples_donors_and_aliquots(staff, project):
     assert [(p["row"], p["column"], p["severity"]) for p in manifest.errors] == [(3, "remarks", "warning")]
     assert not Sample.objects.exists()
 
-    manifest = manifests.manifest_commit(manifest, actor=staff)
+    manifest = manifests.manifest_commit(manifest=manifest, actor=staff)
 
     assert manifest.status == Status.COMMITTED and manifest.samples_created == 4
     plasma = Sample.objects.get(barcode="PL-0001")
@@ -99,7 +99,7 @@ def test_good_excel_commits_with_native_dates_numbers_and_formula_text(staff, pr
     ]
     manifest = checked_upload(staff, project, xlsx_bytes(rows), name="site.xlsx")
     assert manifest.status == Status.VALID, manifest.errors
-    manifests.manifest_commit(manifest, actor=staff)
+    manifests.manifest_commit(manifest=manifest, actor=staff)
     serum = Sample.objects.get(barcode="XL-1")
     assert serum.collected_at == dt.datetime(2024, 3, 1, 8, 15, tzinfo=dt.UTC)
     assert (serum.volume_ml, serum.fasting, serum.remarks) == (Decimal("3.5"), True, "=SUM(A1:A3)")
@@ -136,7 +136,7 @@ def test_bad_file_lists_every_problem_and_writes_nothing(staff, project):
     ]
     assert (manifest.row_count, manifest.rows_processed) == (6, 6)
     with pytest.raises(ValidationError, match=r"\(this one: has errors\)"):
-        manifests.manifest_commit(manifest, actor=staff)
+        manifests.manifest_commit(manifest=manifest, actor=staff)
     assert not Sample.objects.exists() and not Donor.objects.exists() and not Aliquot.objects.exists()
     assert ManifestImport.objects.get().file.size == len(manifest_bytes("bad.csv"))
 
@@ -145,7 +145,7 @@ def test_semicolon_cp1252_file_with_decimal_commas(staff, project):
     data = "barcode;biofluid;volume_ml;storage_temperature_c;remarks\r\nEU-1;urine;4,5;-80;Süß, trüb\r\n".encode(
         "cp1252"
     )
-    manifest = manifests.manifest_commit(checked_upload(staff, project, data), actor=staff)
+    manifest = manifests.manifest_commit(manifest=checked_upload(staff, project, data), actor=staff)
     assert manifest.status == Status.COMMITTED
     sample = Sample.objects.get(barcode="EU-1")
     assert (sample.volume_ml, sample.storage_temperature_c, sample.remarks) == (Decimal("4.5"), -80, "Süß, trüb")
@@ -235,7 +235,7 @@ def test_barcodes_already_in_use_or_of_the_issued_form(staff, project):
 def test_commit_checks_again_and_writes_nothing_if_the_database_changed(staff, project):
     manifest = checked_upload(staff, project, manifest_bytes("good.csv"))
     SampleFactory(project=project, barcode="CM-0003")
-    manifest = manifests.manifest_commit(manifest, actor=staff)
+    manifest = manifests.manifest_commit(manifest=manifest, actor=staff)
     assert manifest.status == Status.INVALID
     assert [problem for problem in problem_tuples(manifest) if problem[2] == "error"] == [
         (5, "barcode", "error", "Barcode CM-0003 is already in use by a sample of this lab.")
@@ -256,7 +256,7 @@ def test_a_row_refused_by_the_services_rolls_back_every_row(staff, project, monk
     manifest = checked_upload(staff, project, manifest_bytes("good.csv"))
     events_before = AuditEvent.objects.count()
     monkeypatch.setattr(bulk, "sample_build", refuse_third_row)
-    manifest = manifests.manifest_commit(manifest, actor=staff)
+    manifest = manifests.manifest_commit(manifest=manifest, actor=staff)
     assert calls[2] == f"Manifest import {manifest.pk}, row 4"
     assert manifest.status == Status.INVALID
     assert problem_tuples(manifest) == [(4, "aliquot_volume_ul", "error", "Aliquots total too much.")]
@@ -270,11 +270,11 @@ def test_a_row_refused_by_the_services_rolls_back_every_row(staff, project, monk
 
 def test_commit_is_idempotent(staff, project):
     manifest = checked_upload(staff, project, manifest_bytes("good.csv"))
-    assert manifests.manifest_queue_commit(manifest, actor=staff) is True
-    assert manifests.manifest_queue_commit(manifest, actor=staff) is False
-    first = manifests.manifest_commit(manifest, actor=staff)
+    assert manifests.manifest_queue_commit(manifest=manifest, actor=staff) is True
+    assert manifests.manifest_queue_commit(manifest=manifest, actor=staff) is False
+    first = manifests.manifest_commit(manifest=manifest, actor=staff)
     counts = (Sample.objects.count(), Aliquot.objects.count(), Donor.objects.count(), AuditEvent.objects.count())
-    second = manifests.manifest_commit(manifest, actor=staff)
+    second = manifests.manifest_commit(manifest=manifest, actor=staff)
     assert second.status == Status.COMMITTED and second.committed_at == first.committed_at
     assert (
         Sample.objects.count(),
@@ -282,14 +282,14 @@ def test_commit_is_idempotent(staff, project):
         Donor.objects.count(),
         AuditEvent.objects.count(),
     ) == counts
-    assert manifests.manifest_queue_commit(manifest, actor=staff) is False
+    assert manifests.manifest_queue_commit(manifest=manifest, actor=staff) is False
     with pytest.raises(ValidationError, match="committed; it is not checked again"):
-        manifests.manifest_validate(manifest, actor=staff)
+        manifests.manifest_validate(manifest=manifest, actor=staff)
 
 
 def test_the_same_file_cannot_be_committed_twice(staff, project):
     data = csv_bytes([["biofluid", "volume_ml"], ["urine", "4"]])
-    first = manifests.manifest_commit(checked_upload(staff, project, data), actor=staff)
+    first = manifests.manifest_commit(manifest=checked_upload(staff, project, data), actor=staff)
     again = checked_upload(staff, project, data)
     assert again.status == Status.INVALID
     assert problem_tuples(again) == [
@@ -311,7 +311,7 @@ def test_qa_manager_cannot_import(qa_manager, staff, project):
     manifest = checked_upload(staff, project, manifest_bytes("good.csv"))
     for step in (manifests.manifest_validate, manifests.manifest_queue_commit, manifests.manifest_commit):
         with pytest.raises(PermissionDenied):
-            step(manifest, actor=qa_manager)
+            step(manifest=manifest, actor=qa_manager)
     assert not Sample.objects.exists()
 
 
@@ -322,7 +322,7 @@ def test_another_labs_import_is_invisible(staff, outsider, project):
         imports.import_get(outsider, manifest.pk)
     assert imports.import_get(staff, manifest.pk) == manifest
     with pytest.raises(PermissionDenied):
-        manifests.manifest_commit(manifest, actor=outsider)
+        manifests.manifest_commit(manifest=manifest, actor=outsider)
 
 
 def test_size_limit_refuses_before_storing(staff, project, settings):
@@ -350,11 +350,11 @@ def test_row_limit_is_a_clear_error_and_the_file_is_kept(staff, project, setting
 def test_a_changed_stored_file_is_never_imported(staff, project, step):
     manifest = upload(staff, project, manifest_bytes("good.csv"))
     if step == "commit":
-        manifest = manifests.manifest_validate(manifest, actor=staff)
+        manifest = manifests.manifest_validate(manifest=manifest, actor=staff)
     with open(manifest.file.path, "ab") as stored:
         stored.write(b"tampered")
     run = manifests.manifest_validate if step == "check" else manifests.manifest_commit
-    manifest = run(manifest, actor=staff)
+    manifest = run(manifest=manifest, actor=staff)
     assert manifest.status == Status.FAILED
     assert problem_tuples(manifest) == [
         (
@@ -386,7 +386,7 @@ def test_progress_is_reported_while_checking_and_committing(staff, project, monk
         return real_insert(model, *args)
 
     monkeypatch.setattr(import_checks, "_check_row", check_row_and_look)
-    manifest = manifests.manifest_validate(manifest, actor=staff)
+    manifest = manifests.manifest_validate(manifest=manifest, actor=staff)
     assert seen_while_checking == [
         (Status.VALIDATING, 38, 120),
         (Status.VALIDATING, 78, 120),
@@ -395,9 +395,9 @@ def test_progress_is_reported_while_checking_and_committing(staff, project, monk
 
     monkeypatch.setattr(bulk, "_insert", insert_and_look)
     monkeypatch.setattr(bulk, "BATCH_ROWS", 40)
-    manifests.manifest_queue_commit(manifest, actor=staff)
+    manifests.manifest_queue_commit(manifest=manifest, actor=staff)
     assert imports.import_status(ManifestImport.objects.get(pk=manifest.pk))["percent"] == 0
-    manifest = manifests.manifest_commit(manifest, actor=staff)
+    manifest = manifests.manifest_commit(manifest=manifest, actor=staff)
     assert seen_while_committing == [0, 40, 80]
     assert imports.import_status(manifest) == {
         "status": Status.COMMITTED,

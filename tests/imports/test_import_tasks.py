@@ -14,20 +14,20 @@ Status = ManifestImport.Status
 def test_tasks_check_then_commit(staff, project):
     manifest = upload(staff, project, manifest_bytes("good.csv"))
     assert import_tasks.validate_manifest_import.delay(manifest.pk, staff.pk).get() == Status.VALID
-    assert manifests.manifest_queue_commit(manifest, actor=staff)
+    assert manifests.manifest_queue_commit(manifest=manifest, actor=staff)
     assert import_tasks.commit_manifest_import.delay(manifest.pk, staff.pk).get() == Status.COMMITTED
     assert Sample.objects.count() == 4
 
 
 def test_a_second_commit_task_is_a_no_op(staff, project):
-    manifest = manifests.manifest_validate(upload(staff, project, manifest_bytes("good.csv")), actor=staff)
+    manifest = manifests.manifest_validate(manifest=upload(staff, project, manifest_bytes("good.csv")), actor=staff)
     import_tasks.commit_manifest_import.delay(manifest.pk, staff.pk)
     assert import_tasks.commit_manifest_import.delay(manifest.pk, staff.pk).get() == Status.COMMITTED
     assert Sample.objects.count() == 4
 
 
 def test_a_refused_step_leaves_the_status_as_it_is(staff, project):
-    manifest = manifests.manifest_validate(upload(staff, project, manifest_bytes("bad.csv")), actor=staff)
+    manifest = manifests.manifest_validate(manifest=upload(staff, project, manifest_bytes("bad.csv")), actor=staff)
     assert import_tasks.commit_manifest_import.delay(manifest.pk, staff.pk).get() == Status.INVALID
     manifest.refresh_from_db()
     assert manifest.status == Status.INVALID and len(manifest.errors) == 15
@@ -37,7 +37,7 @@ def test_a_refused_step_leaves_the_status_as_it_is(staff, project):
 def test_an_unexpected_error_marks_the_import_failed(staff, project, monkeypatch, caplog, task):
     manifest = upload(staff, project, manifest_bytes("good.csv"))
     if task == "commit_manifest_import":
-        manifest = manifests.manifest_validate(manifest, actor=staff)
+        manifest = manifests.manifest_validate(manifest=manifest, actor=staff)
 
     def broken(*args, **kwargs):
         raise RuntimeError("disk on fire")

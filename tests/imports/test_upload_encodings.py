@@ -53,7 +53,7 @@ def test_the_same_manifest_saved_as_utf8_keeps_its_japanese_text(staff, project)
 
     manifest = checked_upload(staff, project, manifest_text("溶血なし 冷蔵保存").encode("utf-8"))
     assert manifest.status == Status.VALID, manifest.errors
-    manifests.manifest_commit(manifest, actor=staff)
+    manifests.manifest_commit(manifest=manifest, actor=staff)
     assert Sample.objects.get(barcode="ENC-1").remarks == "溶血なし 冷蔵保存"
 
 
@@ -63,7 +63,7 @@ def test_a_windows_1252_manifest_is_still_read(staff, project):
     text = "barcode,biofluid,volume_ml,remarks\r\nW-1,serum,1.5,Hämolyse: keine; Größe 10 µL bei –80 °C\r\n"
     manifest = checked_upload(staff, project, text.encode("cp1252"))
     assert manifest.status == Status.VALID, manifest.errors
-    manifests.manifest_commit(manifest, actor=staff)
+    manifests.manifest_commit(manifest=manifest, actor=staff)
     assert Sample.objects.get(barcode="W-1").remarks == "Hämolyse: keine; Größe 10 µL bei –80 °C"
 
 

@@ -107,7 +107,7 @@ def test_the_pages_show_and_download_each_uploads_own_name(world, client):
 def test_a_second_manifest_of_identical_bytes_keeps_its_own_name(staff, project, client):
     data = csv_bytes([["barcode", "biofluid", "volume_ml"], ["SAME-1", "serum", "1"]])
     first = checked_upload(staff, project, data, name="site A.csv")
-    manifests.manifest_commit(first, actor=staff)
+    manifests.manifest_commit(manifest=first, actor=staff)
     second = checked_upload(staff, project, data, name="site A (copy).csv")
     assert (first.original_name, second.original_name) == ("site A.csv", "site A (copy).csv")
     assert second.status == Status.INVALID and f"already committed as import {first.pk}" in second.errors[0]["message"]

@@ -67,7 +67,11 @@ def test_two_editors_with_the_same_version_one_wins_the_other_gets_a_conflict(st
     def edit(volume):
         fresh = Sample.objects.get(pk=sample.pk)
         return sample_services.sample_update(
-            fresh, actor=staff, reason="recounted", expected_version=version, changes={"volume_ml": Decimal(volume)}
+            sample=fresh,
+            actor=staff,
+            reason="recounted",
+            expected_version=version,
+            changes={"volume_ml": Decimal(volume)},
         )
 
     outcomes = race(lambda: edit("2.5"), lambda: edit("3.5"))

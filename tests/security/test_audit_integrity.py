@@ -140,7 +140,7 @@ def _uploaded_manifest(w):
 
 
 def _valid_manifest(w):
-    return manifests.manifest_validate(_uploaded_manifest(w), actor=w.staff)
+    return manifests.manifest_validate(manifest=_uploaded_manifest(w), actor=w.staff)
 
 
 def _draft(w):

@@ -73,7 +73,7 @@ def checked_manifest(world, data: bytes) -> ManifestImport:
     uploaded = manifests.manifest_upload(
         actor=world.staff, project=world.project, uploaded_file=SimpleUploadedFile("shipment.csv", data)
     )
-    return manifests.manifest_validate(uploaded, actor=world.staff)
+    return manifests.manifest_validate(manifest=uploaded, actor=world.staff)
 
 
 def blind_first_check(monkeypatch, *, database_only: bool):
@@ -165,7 +165,7 @@ def test_manifest_dry_run_and_commit_take_another_labs_barcodes(alpha, beta, cli
     services.sample_register(
         actor=alpha.staff, project=alpha.project, barcode="BETA-NEW-1", biofluid="serum", volume_ml=Decimal(1)
     )
-    manifest = manifests.manifest_commit(manifest, actor=beta.staff)
+    manifest = manifests.manifest_commit(manifest=manifest, actor=beta.staff)
     assert manifest.status == ManifestImport.Status.COMMITTED, manifest.errors
     assert sorted(Sample.objects.filter(lab=beta.lab, barcode__in=[*theirs, "BETA-NEW-1"]).values_list("barcode")) == [
         (code,) for code in sorted([*theirs, "BETA-NEW-1"])

@@ -162,13 +162,13 @@ def test_manifest_import_lists_problems_and_writes_no_sample(lab_staff, project,
     except ValidationError as refused:
         assert not data and refused.messages
     else:
-        manifest = manifests.manifest_validate(manifest, actor=user)
+        manifest = manifests.manifest_validate(manifest=manifest, actor=user)
         assert manifest.status == ManifestImport.Status.INVALID
         assert manifest.errors
         checked = AuditEvent.objects.get(action="manifest.checked", object_id=str(manifest.pk))
         assert checked.changes["status"] == "invalid" and checked.changes["errors"] >= 1
         with pytest.raises(ValidationError):
-            manifests.manifest_queue_commit(manifest, actor=user)
+            manifests.manifest_queue_commit(manifest=manifest, actor=user)
     assert not Sample.objects.exists() and not Donor.objects.exists()
 
 
@@ -185,7 +185,7 @@ def test_problem_report_neutralises_formulas(lab_staff, project, cell_budget, na
     manifest = manifests.manifest_upload(
         actor=user, project=project, uploaded_file=SimpleUploadedFile(name, data_of(name))
     )
-    manifests.manifest_validate(manifest, actor=user)
+    manifests.manifest_validate(manifest=manifest, actor=user)
     client.force_login(user)
     response = client.get(reverse("evlims:import-problems", args=[manifest.pk]))
     assert response.status_code == 200
@@ -257,7 +257,7 @@ def test_dde_is_refused_and_other_formula_text_is_warned_stored_as_typed_and_neu
     manifest = manifests.manifest_upload(
         actor=user, project=project, uploaded_file=SimpleUploadedFile(FORMULA_TEXT_MANIFEST, data)
     )
-    manifest = manifests.manifest_validate(manifest, actor=user)
+    manifest = manifests.manifest_validate(manifest=manifest, actor=user)
     # The DDE payload (row 2) is refused in both columns holding it; every other formula-like cell is warned
     # about, row by row and column by column, before anything is committed.
     assert manifest.status == ManifestImport.Status.INVALID
@@ -272,10 +272,10 @@ def test_dde_is_refused_and_other_formula_text_is_warned_stored_as_typed_and_neu
     manifest = manifests.manifest_upload(
         actor=user, project=project, uploaded_file=SimpleUploadedFile(FORMULA_TEXT_MANIFEST, without_dde)
     )
-    manifest = manifests.manifest_validate(manifest, actor=user)
+    manifest = manifests.manifest_validate(manifest=manifest, actor=user)
     assert manifest.status == ManifestImport.Status.VALID, manifest.errors
     assert {p["severity"] for p in manifest.errors} == {"warning"}
-    manifests.manifest_commit(manifest, actor=user)
+    manifests.manifest_commit(manifest=manifest, actor=user)
     stored = [s.external_id for s in Sample.objects.filter(project=project).order_by("barcode") if s.external_id]
     assert stored and any(text.startswith(("=", "+", "@")) for text in stored)
     assert all(not neutralise(text).startswith(("=", "+", "@", "-")) for text in stored)

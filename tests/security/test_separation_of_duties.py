@@ -89,7 +89,7 @@ def edit_the_preparation(actor, world):
     prep = world.preparation
     prep.refresh_from_db()
     isolation.preparation_update(
-        prep, actor=actor, reason="Buffer corrected", expected_version=prep.version, changes={"buffer": "PBS"}
+        prep=prep, actor=actor, reason="Buffer corrected", expected_version=prep.version, changes={"buffer": "PBS"}
     )
 
 
@@ -97,7 +97,7 @@ def edit_the_sample(actor, world):
     sample = world.sample
     sample.refresh_from_db()
     samples.sample_update(
-        sample,
+        sample=sample,
         actor=actor,
         reason="Volume corrected",
         expected_version=sample.version,

@@ -126,11 +126,13 @@ def test_qa_manager_cannot_register_samples(qa_manager, project):
 
 def test_stale_edit_is_a_conflict_and_writes_nothing(staff, project):
     sample = register(staff, project)
-    services.sample_update(sample, actor=staff, reason="typo", expected_version=1, changes={"remarks": "first"})
+    services.sample_update(sample=sample, actor=staff, reason="typo", expected_version=1, changes={"remarks": "first"})
     stale = Sample.objects.get(pk=sample.pk)
     stale.version = 1
     with pytest.raises(ConflictError):
-        services.sample_update(stale, actor=staff, reason="late", expected_version=1, changes={"remarks": "second"})
+        services.sample_update(
+            sample=stale, actor=staff, reason="late", expected_version=1, changes={"remarks": "second"}
+        )
     sample.refresh_from_db()
     assert sample.remarks == "first" and sample.version == 2
     assert AuditEvent.objects.filter(action="sample.edit").count() == 1
@@ -139,9 +141,9 @@ def test_stale_edit_is_a_conflict_and_writes_nothing(staff, project):
 def test_edit_requires_reason_and_records_before_after(staff, project):
     sample = register(staff, project)
     with pytest.raises(ValidationError, match="why"):
-        services.sample_update(sample, actor=staff, reason=" ", expected_version=1, changes={"remarks": "x"})
+        services.sample_update(sample=sample, actor=staff, reason=" ", expected_version=1, changes={"remarks": "x"})
     services.sample_update(
-        sample,
+        sample=sample,
         actor=staff,
         reason="Hemolysis measured",
         expected_version=1,
@@ -156,4 +158,4 @@ def test_edit_requires_reason_and_records_before_after(staff, project):
 def test_edit_of_locked_fields_is_refused(staff, project):
     sample = register(staff, project)
     with pytest.raises(ValidationError):
-        services.sample_update(sample, actor=staff, reason="x", expected_version=1, changes={"barcode": "NEW"})
+        services.sample_update(sample=sample, actor=staff, reason="x", expected_version=1, changes={"barcode": "NEW"})

@@ -7,7 +7,7 @@ from evlims.samples import services
 
 def test_sample_audit_shows_events_and_versions(member_client, staff, sample):
     services.sample_update(
-        sample, actor=staff, reason="Typo in tube", expected_version=1, changes={"tube_type": "BD 367525"}
+        sample=sample, actor=staff, reason="Typo in tube", expected_version=1, changes={"tube_type": "BD 367525"}
     )
     response = member_client.get(reverse("evlims:audit", args=["sample", sample.pk]), HTTP_X_REQUEST_ID="req-42")
     html = response.content.decode()

@@ -129,7 +129,9 @@ def test_an_edited_sample_regroups_the_cached_comparison(staff_client, project, 
 
     assert groups() == {"blood_plasma"}
     sample = prep.input_aliquot.sample
-    sample_update(sample, actor=staff, reason="typo", expected_version=sample.version, changes={"biofluid": "urine"})
+    sample_update(
+        sample=sample, actor=staff, reason="typo", expected_version=sample.version, changes={"biofluid": "urine"}
+    )
     assert groups() == {"urine"}  # no figure changed, but the sample's audit event did
 
 

@@ -207,7 +207,7 @@ class TestEdit:
         url = reverse("evlims:donor-edit", args=[donor.pk])
         stale = self.edit_data(donor, diagnosis="PDAC")
         services.donor_update(
-            donor, actor=staff, reason="Someone else", expected_version=1, changes={"age_band": "70-79"}
+            donor=donor, actor=staff, reason="Someone else", expected_version=1, changes={"age_band": "70-79"}
         )
         response = member_client.post(url, stale)
         assert response.status_code == 200

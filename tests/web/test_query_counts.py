@@ -65,7 +65,7 @@ def test_home_and_audit_are_flat(member_client, staff, sample):
     small = [queries_for(member_client, home), queries_for(member_client, audit)]
     for n in range(5):
         services.sample_update(
-            sample, actor=staff, reason=f"edit {n}", expected_version=sample.version, changes={"passage": n + 1}
+            sample=sample, actor=staff, reason=f"edit {n}", expected_version=sample.version, changes={"passage": n + 1}
         )
         services.aliquot_thaw(actor=staff, aliquot=sample.aliquots.order_by("id").first())
     large = [queries_for(member_client, home), queries_for(member_client, audit)]

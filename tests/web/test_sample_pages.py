@@ -76,7 +76,7 @@ class TestSampleDetail:
         services.aliquot_thaw(actor=staff, aliquot=second)
         services.aliquot_thaw(actor=staff, aliquot=second)
         services.sample_update(
-            sample,
+            sample=sample,
             actor=staff,
             reason="Lab report arrived",
             expected_version=sample.version,
@@ -212,7 +212,7 @@ class TestEdit:
         url = reverse("evlims:sample-edit", args=[sample.pk])
         stale = self.edit_data(sample, processing_delay_min="45")
         services.sample_update(
-            sample, actor=staff, reason="Someone else", expected_version=1, changes={"tube_type": "BD 367525"}
+            sample=sample, actor=staff, reason="Someone else", expected_version=1, changes={"tube_type": "BD 367525"}
         )
         response = member_client.post(url, stale)
         assert response.status_code == 200

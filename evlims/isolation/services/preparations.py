@@ -59,7 +59,7 @@ def clean_functional_studies(studies) -> list[dict]:
 
 
 @transaction.atomic
-def preparation_update(prep, *, actor, reason: str, expected_version: int, changes: dict) -> EVPreparation:
+def preparation_update(*, prep, actor, reason: str, expected_version: int, changes: dict) -> EVPreparation:
     """Edit a preparation's output, storage, claims and functional studies (who, when, why; version-checked).
 
     An approved preparation is locked: the edit voids its approval, and both are audited."""
@@ -86,11 +86,11 @@ def preparation_update(prep, *, actor, reason: str, expected_version: int, chang
     return prep
 
 
-def preparation_add_functional_study(prep, *, actor, reason: str, expected_version: int, study: dict):
+def preparation_add_functional_study(*, prep, actor, reason: str, expected_version: int, study: dict):
     """Add one functional study to the preparation's list (an edit of the list, audited as one)."""
     studies = [*(prep.functional_studies or []), study]
     return preparation_update(
-        prep,
+        prep=prep,
         actor=actor,
         reason=reason,
         expected_version=expected_version,

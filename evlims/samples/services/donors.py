@@ -56,7 +56,7 @@ def donor_create(*, actor, lab, code: str, project=None, reason: str = "", **fie
     return donor
 
 
-def donor_update(donor, *, actor, reason: str, expected_version: int, changes: dict) -> Donor:
+def donor_update(*, donor, actor, reason: str, expected_version: int, changes: dict) -> Donor:
     ensure_can_write(actor, donor.lab_id)
     check_same_lab(donor.lab_id, project=changes.get("project"))
     code = changes.get("code", donor.code)

@@ -58,7 +58,7 @@ def manifest_upload(*, actor, project, uploaded_file) -> ManifestImport:
     return manifest
 
 
-def manifest_validate(manifest: ManifestImport, *, actor) -> ManifestImport:
+def manifest_validate(*, manifest: ManifestImport, actor) -> ManifestImport:
     """The dry run: writes nothing but the import's own status, progress and problem list.
 
     Audited twice, each event in the transaction of its change: ``manifest.check_started`` with the claim
@@ -85,7 +85,7 @@ def manifest_validate(manifest: ManifestImport, *, actor) -> ManifestImport:
     try:
         data = stored_bytes(manifest)
     except StoredFileChanged as changed:
-        return manifest_mark_failed(manifest, changed.message, actor=actor)
+        return manifest_mark_failed(manifest=manifest, message=changed.message, actor=actor)
     checked = check_manifest(data, lab=manifest.lab, progress=progress, ignore_import_id=manifest.pk)
     manifest.status = Status.INVALID if checked.errors else Status.VALID
     manifest.errors = checked.problems
@@ -118,7 +118,7 @@ def _report_progress(import_id: int, done: int, total: int) -> None:
 
 
 @transaction.atomic
-def manifest_queue_commit(manifest: ManifestImport, *, actor) -> bool:
+def manifest_queue_commit(*, manifest: ManifestImport, actor) -> bool:
     """Mark a valid import as committing; False when it is already committing or committed (a second click).
 
     The claim is a conditional UPDATE, so of two clicks only one claims, on SQLite as on PostgreSQL. Who
@@ -142,7 +142,7 @@ def _not_committable(manifest: ManifestImport) -> ValidationError:
     )
 
 
-def manifest_commit(manifest: ManifestImport, *, actor) -> ManifestImport:
+def manifest_commit(*, manifest: ManifestImport, actor) -> ManifestImport:
     """Register every row in one transaction. Committing a committed import again changes nothing."""
     ensure_can_write(actor, manifest.lab_id)
     with transaction.atomic():
@@ -161,7 +161,7 @@ def manifest_commit(manifest: ManifestImport, *, actor) -> ManifestImport:
         try:
             data = stored_bytes(locked)
         except StoredFileChanged as changed:
-            return manifest_mark_failed(locked, changed.message, actor=actor)
+            return manifest_mark_failed(manifest=locked, message=changed.message, actor=actor)
         checked = check_manifest(data, lab=locked.lab, ignore_import_id=locked.pk)
         if checked.errors:
             return _mark_invalid(locked, checked.problems, actor)
@@ -249,7 +249,7 @@ def _register_rows(manifest: ManifestImport, checked: CheckedManifest, actor) ->
     }
 
 
-def manifest_mark_failed(manifest: ManifestImport, message: str, *, actor=None) -> ManifestImport:
+def manifest_mark_failed(*, manifest: ManifestImport, message: str, actor=None) -> ManifestImport:
     """An unexpected error stopped checking or committing; the commit transaction rolled back, so nothing
     of the file was written. Audited as ``manifest.failed``, in the name of whoever ran the step (``actor``;
     the system when unknown)."""

@@ -113,7 +113,7 @@ def sample_build(
 
 
 @transaction.atomic
-def sample_update(sample, *, actor, reason: str, expected_version: int, changes: dict) -> Sample:
+def sample_update(*, sample, actor, reason: str, expected_version: int, changes: dict) -> Sample:
     ensure_can_write(actor, sample.lab_id)
     check_same_lab(sample.lab_id, donor=changes.get("donor"), project=changes.get("project"))
     sample = apply_edit(

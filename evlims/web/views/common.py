@@ -112,8 +112,9 @@ def ensure_writer(user) -> None:
 
 
 def save_versioned_edit(request, form, *, stored, update):
-    """The POST half of an edit page for a versioned record: the changed fields go to ``update`` (a service
-    taking the record as stored, the actor, the reason, the version the form was loaded at and the changes).
+    """The POST half of an edit page for a versioned record: the changed fields go to ``update``, called with
+    the record as stored and the service's keywords (the actor, the reason, the version the form was loaded at
+    and the changes); views adapt it to their service's keyword-only contract.
 
     The form has already applied the input to its instance, so ``stored`` reads the record again for the
     service to know what changed. Returns the saved record, or None with the problem on the form."""

@@ -66,7 +66,10 @@ def donor_edit(request, pk):
     ensure_can_write(request.user, donor.lab_id)
     form = DonorEditForm(request.POST or None, instance=donor, user=request.user)
     saved = save_versioned_edit(
-        request, form, stored=lambda: selectors.donor_get(request.user, pk), update=services.donor_update
+        request,
+        form,
+        stored=lambda: selectors.donor_get(request.user, pk),
+        update=lambda record, **edit: services.donor_update(donor=record, **edit),
     )
     if saved is not None:
         messages.success(request, f"Donor {saved.code} saved.")

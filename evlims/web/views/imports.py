@@ -88,7 +88,9 @@ def import_status(request, pk):
 def import_commit(request, pk):
     manifest = imports.import_get(request.user, pk)
     try:
-        if manifests.manifest_queue_commit(manifest, actor=request.user) and not queue_commit(manifest, request.user):
+        if manifests.manifest_queue_commit(manifest=manifest, actor=request.user) and not queue_commit(
+            manifest, request.user
+        ):
             messages.info(request, "The commit will run shortly; this page shows it when done.")
     except ValidationError as refused:
         messages.error(request, " ".join(refused.messages))

@@ -353,7 +353,7 @@ def preparation_edit(request, pk):
         request,
         form,
         stored=lambda: selectors.preparation_get(request.user, pk),
-        update=isolation_services.preparation_update,
+        update=lambda record, **edit: isolation_services.preparation_update(prep=record, **edit),
     )
     if saved is not None:
         messages.success(request, f"Preparation {saved.barcode} saved.")
@@ -372,7 +372,7 @@ def preparation_functional_study(request, pk):
         saved = run_service(
             form,
             lambda: isolation_services.preparation_add_functional_study(
-                preparation,
+                prep=preparation,
                 actor=request.user,
                 reason=form.cleaned_data["reason"],
                 expected_version=form.cleaned_data["version"],

@@ -114,7 +114,10 @@ def sample_edit(request, pk):
     ensure_writer(request.user)
     form = SampleEditForm(request.POST or None, instance=sample, user=request.user)
     saved = save_versioned_edit(
-        request, form, stored=lambda: selectors.sample_get(request.user, pk), update=services.sample_update
+        request,
+        form,
+        stored=lambda: selectors.sample_get(request.user, pk),
+        update=lambda record, **edit: services.sample_update(sample=record, **edit),
     )
     if saved is not None:
         messages.success(request, f"Sample {saved.barcode} saved.")
