@@ -10,6 +10,7 @@ Everything is all or nothing: one bad result refuses the whole post, naming it (
 import json
 
 import django_filters
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
@@ -17,6 +18,7 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from ..characterization import selectors
 from ..characterization.models import (
@@ -31,7 +33,7 @@ from ..characterization.models import (
 from ..conf import evlims_settings
 from ..core.models import Lab
 from ..core.tenancy import INGEST_ROLES, labs_where, visible_lab_ids
-from ..instruments import file_ingestion, services
+from ..instruments import file_ingestion, services, uploads
 from ..instruments.models import Ingestion
 from ..instruments.parsers import FORMATS
 from ..instruments.particles import SIZE_FIELDS
@@ -584,38 +586,27 @@ def failed_upload_response(ingestion, *, replayed=False):
     return Response(body, status=status.HTTP_400_BAD_REQUEST, headers=replay_headers(replayed))
 
 
+def refused_mapping(refused: uploads.CommitRefused) -> dict:
+    """A refused commit's errors as the API words them (Django's ``__all__`` is DRF's non-field key)."""
+    rename = {NON_FIELD_ERRORS: api_settings.NON_FIELD_ERRORS_KEY}
+    return {rename.get(key, key): messages for key, messages in refused.errors.items()}
+
+
 def commit_mapping(request, ingestion, mapping: dict, dilutions: dict, calibration: str = ""):
     """Commit a previewed file, with every refusal put on the sample it concerns (``mapping.<name>``)."""
     if is_instrument(request.user) and ingestion.instrument_id != request.user.instrument.pk:
         raise exceptions.PermissionDenied("An instrument key commits only its own instrument's uploads.")
-    if ingestion.status == Ingestion.Status.COMMITTED:
-        return ingestion
-    if ingestion.status != Ingestion.Status.PREVIEW:
-        raise exceptions.ValidationError(
-            {"ingestion": [f"This ingestion is {ingestion.get_status_display().lower()}; nothing to commit."]}
-        )
-    names = [sample.get("name") for sample in ingestion.parsed.get("samples") or []]
-    known = selectors.known_barcodes(ingestion.lab_id, mapping.values())
-    errors = {}
-    for name, barcode in mapping.items():
-        if name not in names:
-            errors[name] = ["Not a sample of this file."]
-        elif barcode not in known:
-            errors[name] = [f"No preparation {barcode} in this lab."]
-    if errors:
-        raise exceptions.ValidationError({"mapping": errors})
     actor, instrument = actor_and_instrument(request)
     try:
-        return file_ingestion.file_commit(
+        return uploads.file_commit_by_sample(
             actor=actor or instrument,
             ingestion=ingestion,
             mapping=mapping,
             dilutions=dilutions,
             calibration=calibration,
         )
-    except DjangoValidationError as error:
-        by_sample, other = file_ingestion.commit_errors(validation_detail(error), ingestion.parsed, mapping)
-        raise exceptions.ValidationError(other | ({"mapping": by_sample} if by_sample else {}))
+    except uploads.CommitRefused as refused:
+        raise exceptions.ValidationError(refused_mapping(refused))
 
 
 # ---------------------------------------------------------------- examples
@@ -911,37 +902,32 @@ class FileUploadApi(ScopedApi):
         data = serializer.validated_data
         lab = posting_lab(request, data.get("lab"))
         actor, instrument = actor_and_instrument(request)
-        options = serializer.parse_options()
-        if data["format"] == "generic" and "mapping" not in options and instrument and instrument.column_mapping:
-            options["mapping"] = instrument.column_mapping
-        content = data["file"].read()
+        upload = data["file"]
         try:
-            ingestion, replayed = file_ingestion.file_upload(
+            ingestion, replayed = uploads.file_upload_and_commit(
                 actor=actor,
                 lab=lab,
-                data=content,
-                name=data["file"].name,
+                data=upload.read(),
+                name=upload.name,
                 file_format=data["format"],
                 instrument=instrument,
                 idempotency_key=key,
-                content_type=data["file"].content_type or "",
-                parse_options=options,
+                content_type=upload.content_type or "",
+                parse_options=serializer.parse_options(),
+                mapping=data.get("mapping"),
+                dilutions=data.get("dilutions"),
+                calibration=data.get("calibration", ""),
             )
         except file_ingestion.FileRejected as rejected:
             return failed_upload_response(rejected.ingestion)
+        except uploads.CommitRefused as refused:
+            # The file stays stored and previewed: say which ingestion to commit once corrected.
+            detail = refused_mapping(refused) | {"ingestion": refused.ingestion.pk}
+            return Response(detail, status=status.HTTP_400_BAD_REQUEST, headers=replay_headers(refused.replayed))
         except DjangoValidationError as error:
             _reraise_key_reuse(error)
         if ingestion.status == Ingestion.Status.FAILED:
             return failed_upload_response(ingestion, replayed=replayed)
-        if data.get("mapping") and ingestion.status == Ingestion.Status.PREVIEW:
-            try:
-                ingestion = commit_mapping(
-                    request, ingestion, data["mapping"], data["dilutions"], data.get("calibration", "")
-                )
-            except exceptions.ValidationError as error:
-                # The file stays stored and previewed: say which ingestion to commit once corrected.
-                detail = dict(error.detail) | {"ingestion": ingestion.pk}
-                return Response(detail, status=status.HTTP_400_BAD_REQUEST, headers=replay_headers(replayed))
         ingestion = selectors.ingestion_get(request.user, ingestion.pk)
         return ingestion_detail_response(self, ingestion, status_code=status.HTTP_201_CREATED, replayed=replayed)
 

@@ -20,6 +20,7 @@ from evlims.characterization.services import validate_results
 from evlims.core.audit import verify_chain
 from evlims.core.models import AuditChainHead, AuditEvent, Role
 from evlims.instruments import file_ingestion
+from evlims.instruments.parsers import parse_bytes
 from evlims.isolation import services as isolation
 from evlims.review import services as review_services
 from evlims.samples.services import manifests
@@ -34,6 +35,7 @@ SERVICE_MODULES = [
     "evlims.characterization.services",
     "evlims.instruments.services",
     "evlims.instruments.file_ingestion",
+    "evlims.instruments.uploads",
     "evlims.compliance.services",
     "evlims.review.services",
     "evlims.review.signatures",
@@ -129,6 +131,10 @@ def _fresh_ingestion(w):
         actor=w.staff, lab=w.lab, data=NANOSIGHT.read_bytes() + b"\n", name="again.csv"
     )
     return ingestion
+
+
+def _first_sample_name():
+    return parse_bytes(NANOSIGHT.read_bytes(), "auto").to_dict()["samples"][0]["name"]
 
 
 def _uploaded_manifest(w):
@@ -277,6 +283,22 @@ AUDITED = {
         lambda w: {
             "ingestion": (i := _fresh_ingestion(w)),
             "mapping": {i.parsed["samples"][0]["name"]: w.preparation.barcode},
+        },
+    ),
+    "evlims.instruments.uploads.file_commit_by_sample": (
+        STAFF,
+        lambda w: {
+            "ingestion": (i := _fresh_ingestion(w)),
+            "mapping": {i.parsed["samples"][0]["name"]: w.preparation.barcode},
+        },
+    ),
+    "evlims.instruments.uploads.file_upload_and_commit": (
+        STAFF,
+        lambda w: {
+            "lab": w.lab,
+            "data": NANOSIGHT.read_bytes() + b"\n\n\n",
+            "name": "mapped.csv",
+            "mapping": {_first_sample_name(): w.preparation.barcode},
         },
     ),
     "evlims.characterization.services.imaging_record_with_images": (
