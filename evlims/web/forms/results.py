@@ -1,32 +1,18 @@
-"""Result forms: instrument file upload, mapping a parsed file to preparations, and results typed by hand.
+"""Result forms: results typed by hand, one form per kind, and the preparation list's filter. The instrument
+file upload and the mapping of a parsed file to preparations are in ``uploads``.
 
 Forms check input and build result documents (evlims.characterization.payloads); the characterization and
 ingestion services validate them again, do every write and have the last word.
 """
 
-import json
-import uuid
-
 from django import forms
 from django.utils import timezone
 
 from ...conf import evlims_settings
-from ...core.models import Lab
-from ...core.tenancy import WRITER_ROLES, labs_where
-from ...instruments.file_ingestion import PARTICLE_FORMATS
-from ...instruments.parsers import FORMATS
 from ...instruments.particles import SIZE_FIELDS, SIZE_FIGURES, stock_per_ml
 from ...samples.vocabulary import biofluid_choices
 from ..forms.samples import DATETIME_WIDGET
 
-FORMAT_CHOICES = [("auto", "Detect from the content"), *[(name, name) for name in FORMATS]]
-FORMAT_LABELS = {
-    "nanosight": "NanoSight NTA experiment summary (.csv)",
-    "zetaview": "ZetaView size distribution (.txt)",
-    "softmax": "SoftMax Pro plate export (.txt/.csv)",
-    "ensight": "EnSight plate export (.csv)",
-    "generic": "Other table, read through a column mapping",
-}
 # The values are those the result document accepts (evlims.characterization.payloads).
 MARKER_METHODS = {
     "western_blot": "Western blot", "elisa": "ELISA", "flow_cytometry": "Flow cytometry",
@@ -43,185 +29,6 @@ PARTICLE_TECHNIQUES = {
 }  # fmt: skip
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".dm3", ".dm4", ".mrc")
 MAX_IMAGES = 20
-
-
-def _json_object(text: str, what: str) -> dict | None:
-    """Parse a JSON object typed or pasted into a form; the error says where the JSON breaks."""
-    if not text.strip():
-        return None
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise forms.ValidationError(f"Not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}.")
-    if not isinstance(value, dict):
-        raise forms.ValidationError(f"The {what} must be a JSON object ({{…}}).")
-    return value
-
-
-class ResultUploadForm(forms.Form):
-    lab = forms.ModelChoiceField(queryset=None, empty_label=None, help_text="The lab the results belong to.")
-    file = forms.FileField(label="Instrument file")
-    file_format = forms.ChoiceField(
-        label="Format", choices=[(key, FORMAT_LABELS.get(key, label)) for key, label in FORMAT_CHOICES]
-    )
-    instrument = forms.ModelChoiceField(
-        queryset=None, required=False, empty_label="Not recorded", help_text="The instrument that produced the file."
-    )
-    plate_map = forms.CharField(
-        required=False,
-        label="Plate map (JSON, plate readers)",
-        widget=forms.Textarea(attrs={"rows": 6, "class": "font-monospace", "spellcheck": "false"}),
-        help_text='Which wells hold standards, blanks and samples, e.g. {"wells": {"A1:A2": {"role": "standard", '
-        '"ug_per_ml": 2000}, "G1:H2": {"role": "blank"}, "A3:A4": {"role": "sample", "name": "EV 1"}}}. '
-        "Without it a plate is shown but not quantified.",
-    )
-    column_mapping = forms.CharField(
-        required=False,
-        label="Column mapping (JSON, other tables)",
-        widget=forms.Textarea(attrs={"rows": 4, "class": "font-monospace", "spellcheck": "false"}),
-        help_text="For the 'generic' format: which column holds what. The instrument's saved mapping is used "
-        "when this is empty.",
-    )
-    # Sent back with the file so a double-click or a resent form is answered with the first upload.
-    upload_token = forms.CharField(widget=forms.HiddenInput, max_length=120)
-
-    def __init__(self, *args, user, instruments, **kwargs):
-        super().__init__(*args, **kwargs)
-        writable = labs_where(user, WRITER_ROLES)
-        self.fields["lab"].queryset = Lab.objects.filter(pk__in=writable).order_by("name")
-        if len(writable) == 1:
-            self.fields["lab"].initial = writable[0]
-            self.fields["lab"].widget = forms.HiddenInput()
-        self.fields["instrument"].queryset = instruments
-        self.fields["instrument"].label_from_instance = lambda item: f"{item.name} ({item.lab.name})"
-        self.fields["upload_token"].initial = uuid.uuid4().hex
-        self.fields["file"].help_text = (
-            f"NanoSight, ZetaView, SoftMax Pro or EnSight export, or another table; at most "
-            f"{evlims_settings.IMPORT_MAX_BYTES // (1024 * 1024)} MB. The file is kept as received."
-        )
-
-    def renew_token(self) -> None:
-        """A refused upload gets a new token, so sending a corrected file is not taken for a resend."""
-        self.data = self.data.copy()
-        self.data["upload_token"] = uuid.uuid4().hex
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        limit = evlims_settings.IMPORT_MAX_BYTES
-        if upload.size > limit:
-            raise forms.ValidationError(f"The file is {upload.size:,} bytes; the largest accepted is {limit:,} bytes.")
-        return upload
-
-    def clean_plate_map(self):
-        return _json_object(self.cleaned_data["plate_map"], "plate map")
-
-    def clean_column_mapping(self):
-        return _json_object(self.cleaned_data["column_mapping"], "column mapping")
-
-    def clean(self):
-        cleaned = super().clean()
-        lab, instrument = cleaned.get("lab"), cleaned.get("instrument")
-        if lab and instrument and instrument.lab_id != lab.pk:
-            self.add_error("instrument", f"{instrument.name} belongs to {instrument.lab.name}, not {lab.name}.")
-        file_format = cleaned.get("file_format")
-        mapping = cleaned.get("column_mapping") or (instrument.column_mapping if instrument else None)
-        if file_format == "generic" and not mapping and "column_mapping" not in self.errors:
-            self.add_error("column_mapping", "A table in the 'generic' format needs a column mapping.")
-        if file_format in PARTICLE_FORMATS and cleaned.get("plate_map"):
-            self.add_error("plate_map", f"A plate map applies to plate-reader files, not {file_format} files.")
-        return cleaned
-
-    def parse_options(self) -> dict:
-        """Parser options for the chosen format; the parser itself refuses options a detected format lacks."""
-        data = self.cleaned_data
-        options = {}
-        if data["plate_map"]:
-            options["plate_map"] = data["plate_map"]
-        mapping = data["column_mapping"]
-        if mapping is None and data["file_format"] == "generic" and data["instrument"]:
-            mapping = data["instrument"].column_mapping
-        if mapping:
-            options["mapping"] = mapping
-        return options
-
-
-class IngestionMappingForm(forms.Form):
-    """One preparation barcode per parsed sample (blank = not committed), and a dilution where the file has none.
-
-    Fields are numbered by the sample's position in the file: sample names are free text from the file.
-    """
-
-    def __init__(self, *args, samples: list[dict], particle: bool, lab, known_barcodes, **kwargs):
-        """``known_barcodes(barcodes)`` returns those that name preparations of ``lab``."""
-        super().__init__(*args, **kwargs)
-        self.samples, self.lab, self.known_barcodes = samples, lab, known_barcodes
-        # A sample named after a preparation of the lab (a common naming habit) is mapped to it up front.
-        named_after = known_barcodes([sample.get("name") for sample in samples]) if not self.is_bound else set()
-        for index, sample in enumerate(samples):
-            self.fields[f"preparation_{index}"] = forms.CharField(
-                required=False,
-                max_length=40,
-                label=f"Preparation for {sample.get('name')}",
-                initial=sample.get("name") if sample.get("name") in named_after else None,
-                widget=forms.TextInput(attrs={"list": "preparation-barcodes", "class": "font-monospace"}),
-            )
-            if particle and sample.get("dilution_factor") is None:
-                self.fields[f"dilution_{index}"] = forms.FloatField(
-                    required=False,
-                    min_value=1,
-                    label=f"Dilution factor for {sample.get('name')}",
-                    help_text="The file records none: its concentrations are as measured in the cell.",
-                )
-        if particle:
-            self.fields["calibration"] = forms.CharField(
-                required=False,
-                max_length=200,
-                label="Calibration of the analyser",
-                help_text="How it was calibrated, e.g. 100 nm polystyrene beads checked on 2026-01-05 (the file "
-                "does not record it; MISEV2023 asks for it).",
-            )
-
-    def rows(self):
-        """(sample, preparation field, dilution field or None) per sample, for the template."""
-        for index, sample in enumerate(self.samples):
-            dilution = self[f"dilution_{index}"] if f"dilution_{index}" in self.fields else None
-            yield sample, self[f"preparation_{index}"], dilution
-
-    def clean(self):
-        cleaned = super().clean()
-        mapped = [index for index in range(len(self.samples)) if (cleaned.get(f"preparation_{index}") or "").strip()]
-        if not mapped and not self.errors:
-            raise forms.ValidationError("Give a preparation barcode for at least one sample.")
-        for index in range(len(self.samples)):
-            if cleaned.get(f"dilution_{index}") and index not in mapped:
-                self.add_error(f"dilution_{index}", "A dilution applies to a sample that is mapped to a preparation.")
-        barcodes = {index: cleaned[f"preparation_{index}"].strip() for index in mapped}
-        known = self.known_barcodes(barcodes.values()) if barcodes else set()
-        for index, barcode in barcodes.items():
-            if barcode not in known:
-                self.add_error(f"preparation_{index}", f"No preparation {barcode} in {self.lab.name}.")
-        return cleaned
-
-    def field_of(self, name: str) -> str | None:
-        """The preparation field of the sample called ``name``."""
-        for index, sample in enumerate(self.samples):
-            if sample.get("name") == name:
-                return f"preparation_{index}"
-        return None
-
-    def mapping(self) -> dict[str, str]:
-        return {
-            sample["name"]: self.cleaned_data[f"preparation_{index}"].strip()
-            for index, sample in enumerate(self.samples)
-            if self.cleaned_data.get(f"preparation_{index}", "").strip()
-        }
-
-    def dilutions(self) -> dict[str, float]:
-        return {
-            sample["name"]: self.cleaned_data[f"dilution_{index}"]
-            for index, sample in enumerate(self.samples)
-            if self.cleaned_data.get(f"dilution_{index}")
-        }
 
 
 class ResultForm(forms.Form):

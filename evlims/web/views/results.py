@@ -17,7 +17,8 @@ from ...instruments import file_ingestion
 from ...instruments.models import Ingestion
 from ...instruments.recording import placed_message, result_error_place
 from ...instruments.services import raw_file_store
-from ..forms.results import RESULT_FORMS, IngestionMappingForm, ResultUploadForm
+from ..forms.results import RESULT_FORMS
+from ..forms.uploads import IngestionMappingForm, ResultUploadForm
 from ..reports.plots import Series, coarse_table, size_distribution_svg
 from .common import add_service_errors, ensure_writer, member_view, paginate, query_without_page, scoped
 
