@@ -88,7 +88,7 @@ def test_the_figure_catalogue_is_the_only_list_of_figure_keys():
         "evlims/web/views/preparations.py",
         "evlims/web/views/compliance.py",
         "evlims/web/views/dashboards.py",
-        "evlims/api/preparations.py",
+        "evlims/api/preparation_serializers.py",
     ],
 )
 def test_the_places_that_show_or_store_figures_read_the_catalogue(module):
