@@ -4,6 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ..core.actors import is_person
 from ..core.audit import record_event
 from ..core.hooks import preparations_changed
 from ..core.locks import preparations_locked, void_approvals
@@ -123,7 +124,7 @@ def measurements_record(
                 raw_file=raw_file,
                 ingestion=ingestion,
                 values=headline_values(r),
-                recorded_by=actor if hasattr(actor, "get_username") else None,
+                recorded_by=actor if is_person(actor) else None,
             )
             for r in results
         ]
@@ -249,7 +250,7 @@ def _marker_row(measurement, m, vocabulary) -> MarkerResult:
 
 def record_results(*, actor, lab, documents, reason: str = "", **kwargs) -> list[Measurement]:
     """Validate raw result documents and store them (the entry point for forms and the API)."""
-    if hasattr(actor, "get_username"):
+    if is_person(actor):
         ensure_role(actor, lab.pk, INGEST_ROLES, "record results")
     return measurements_record(actor=actor, lab=lab, results=validate_results(documents), reason=reason, **kwargs)
 

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import audit_keys
+from .actors import actor_label, person_or_none
 from .canonical import canonical_json
 from .context import current_request_id
 from .models import AuditChainHead, AuditEvent
@@ -72,15 +73,6 @@ def hashed_payload(event: AuditEvent) -> dict:
     return payload
 
 
-def actor_label(actor) -> str:
-    """A user's username; for machine actors (instruments) their kind and name."""
-    if actor is None:
-        return "system"
-    if hasattr(actor, "get_username"):
-        return actor.get_username()
-    return f"{actor._meta.model_name}:{actor}"
-
-
 def record_event(*, actor, action: str, obj, lab=None, changes=None, reason: str = "") -> AuditEvent:
     """Append one audit event. Must run inside the caller's transaction (atomic block)."""
     if not transaction.get_connection().in_atomic_block:
@@ -92,7 +84,7 @@ def record_event(*, actor, action: str, obj, lab=None, changes=None, reason: str
     event = AuditEvent(
         lab=lab if lab is not None else getattr(obj, "lab", None),
         occurred_at=timezone.now(),
-        actor=actor if hasattr(actor, "get_username") and actor.pk else None,
+        actor=person_or_none(actor),
         actor_label=actor_label(actor),
         action=action,
         object_type=obj._meta.model_name,

@@ -2,6 +2,7 @@
 
 from django.core.exceptions import PermissionDenied
 
+from .actors import is_person
 from .models import Membership, Role
 
 WRITER_ROLES = frozenset({Role.LAB_STAFF, Role.LAB_ADMIN})
@@ -44,7 +45,7 @@ def is_instrument_account(user) -> bool:
     machine. It gets an instrument key's reach and no more: no web page, and in the API only the endpoints
     where a key may post results (see ``evlims.api.permissions``). Instrument keys themselves are not
     accounts (``evlims.api.authentication.InstrumentPrincipal``) and are not matched here."""
-    if not hasattr(user, "get_username"):
+    if not is_person(user):
         return False
     roles = set(_memberships(user).values())
     return bool(roles) and roles <= {Role.INSTRUMENT.value}

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from ..conf import evlims_settings
+from ..core.actors import is_person
 from ..core.audit import record_event
 from ..core.tenancy import INGEST_ROLES, ensure_role
 from .models import Ingestion
@@ -50,7 +51,7 @@ def file_upload(
 
     Raises ValidationError (after recording a failed ingestion) when the file cannot be parsed.
     """
-    if hasattr(actor, "get_username"):  # a person acting (with or without a named instrument)
+    if is_person(actor):  # a person acting (with or without a named instrument)
         ensure_role(actor, lab.pk, INGEST_ROLES, "upload instrument files")
     if len(data) > evlims_settings.IMPORT_MAX_BYTES:
         raise ValidationError(
@@ -71,7 +72,7 @@ def file_upload(
         # Identical bytes share one RawFile under the name they first came with; each upload keeps its own.
         uploaded_name=name[:255],
         client=_client(actor, instrument),
-        submitted_by=actor if hasattr(actor, "get_username") else None,
+        submitted_by=actor if is_person(actor) else None,
         idempotency_key=idempotency_key,
         request_hash=body_hash,
     )
@@ -264,7 +265,7 @@ def file_commit(
             .select_related("raw_file", "instrument", "lab")
             .get(pk=ingestion.pk)
         )
-        if hasattr(actor, "get_username"):
+        if is_person(actor):
             ensure_role(actor, ingestion.lab_id, INGEST_ROLES, "commit instrument files")
         if ingestion.status == Ingestion.Status.COMMITTED:
             return ingestion

@@ -10,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from ..core.actors import is_person
 from ..core.audit import record_event
 from ..core.canonical import canonical_hash
 from ..core.models import Role
@@ -105,7 +106,7 @@ def raw_file_store(*, lab, data: bytes, name: str, content_type: str = "", actor
         original_name=name[:255],
         content_type=content_type[:120],
         size_bytes=len(data),
-        uploaded_by=actor if hasattr(actor, "get_username") else None,
+        uploaded_by=actor if is_person(actor) else None,
         instrument=instrument,
     )
     raw.file.save(digest, ContentFile(data), save=False)
@@ -165,7 +166,7 @@ def results_ingest(
             ingestion = Ingestion.objects.create(
                 lab=lab,
                 instrument=instrument,
-                submitted_by=actor if hasattr(actor, "get_username") else None,
+                submitted_by=actor if is_person(actor) else None,
                 client=_client(actor, instrument),
                 idempotency_key=idempotency_key,
                 external_run_id=external_run_id,

@@ -27,6 +27,7 @@ from django.utils import timezone
 from simple_history.utils import bulk_create_with_history
 
 from ...conf import evlims_settings
+from ...core.actors import person_or_none
 from ...core.barcodes import issue_barcodes
 from ...core.tenancy import ensure_can_write
 from .. import selectors
@@ -133,7 +134,7 @@ def samples_register_bulk(*, actor, project, rows: list[SampleRow], progress=Non
     issued = _issue_barcodes(rows)
     pools = {prefix: iter(barcodes) for prefix, barcodes in issued.items()}
     plans = [_plan(row, project, donors, pools, now) for row in rows]
-    history_user = actor if hasattr(actor, "get_username") and actor.pk else None
+    history_user = person_or_none(actor)
     try:
         _insert(Donor, new_donors, history_user, now)
         for start in range(0, len(plans), BATCH_ROWS):
