@@ -1,7 +1,7 @@
 """Result documents as the OpenAPI schema shows them, and unknown input refused in the API's own request bodies.
 
 The characterization domain declares and checks result documents in plain Python
-(evlims/characterization/payloads.py). The serializers here are built from those declarations, so the schema
+(evlims/characterization/payloads/). The serializers here are built from those declarations, so the schema
 (``ResultPayloadRequest``, ``MarkerPayloadRequest``, ...) shows exactly the fields, limits and help the service
 applies; they document, the service validates.
 """
