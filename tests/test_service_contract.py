@@ -28,8 +28,6 @@ WITHOUT_REASON = frozenset(
         "evlims.review.services.review_reject",
         "evlims.review.services.review_submit",
         "evlims.review.services.review_verify",
-        "evlims.samples.services.aliquots.aliquot_consume",
-        "evlims.samples.services.aliquots.aliquot_thaw",
         "evlims.samples.services.manifests.manifest_commit",
         "evlims.samples.services.manifests.manifest_mark_failed",
         "evlims.samples.services.manifests.manifest_queue_commit",

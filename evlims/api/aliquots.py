@@ -198,7 +198,9 @@ class AliquotThawApi(AliquotActionApi):
     input_serializer_class = AliquotThawInputSerializer
 
     def perform(self, aliquot, data):
-        return self.respond_current(services.aliquot_thaw(actor=self.request.user, aliquot=aliquot, **data))
+        return self.respond_current(
+            services.aliquot_thaw(actor=self.request.user, aliquot=aliquot, reason=data.get("note", ""))
+        )
 
 
 @_action_schema(
@@ -210,7 +212,11 @@ class AliquotConsumeApi(AliquotActionApi):
     input_serializer_class = AliquotConsumeInputSerializer
 
     def perform(self, aliquot, data):
-        return self.respond_current(services.aliquot_consume(actor=self.request.user, aliquot=aliquot, **data))
+        return self.respond_current(
+            services.aliquot_consume(
+                actor=self.request.user, aliquot=aliquot, volume_ul=data["volume_ul"], reason=data.get("note", "")
+            )
+        )
 
 
 @_action_schema(

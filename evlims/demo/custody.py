@@ -35,9 +35,9 @@ def handle_tubes(rng: random.Random, people: LabPeople, planner: StoragePlanner,
         roll = rng.random()
         actor = rng.choice(people.writers)
         if roll < 0.10:
-            aliquot = services.aliquot_thaw(actor=actor, aliquot=aliquot, note="Thawed for a pilot NTA reading")
+            aliquot = services.aliquot_thaw(actor=actor, aliquot=aliquot, reason="Thawed for a pilot NTA reading")
             if rng.random() < 0.3:
-                services.aliquot_thaw(actor=actor, aliquot=aliquot, note="Thawed again to repeat the reading")
+                services.aliquot_thaw(actor=actor, aliquot=aliquot, reason="Thawed again to repeat the reading")
         elif roll < 0.14:
             box = planner.box_for(1)
             row, column = _free_position(box)

@@ -263,7 +263,7 @@ def _record_run(rng, people: LabPeople, versions, biofluid: str, status: str):
     operator = rng.choice(people.writers)
     inputs = []
     for aliquot in chosen:
-        thawed = samples.aliquot_thaw(actor=operator, aliquot=aliquot, note="Thawed for an isolation run")
+        thawed = samples.aliquot_thaw(actor=operator, aliquot=aliquot, reason="Thawed for an isolation run")
         inputs.append((thawed, min(Decimal(figures.input_ul), thawed.volume_ul)))
     run = isolation.run_plan(
         actor=operator,

@@ -215,7 +215,7 @@ def record_reference_preparation(people: LabPeople, versions) -> EVPreparation:
         reason=REASON,
         **showcase.sample_fields,
     )
-    aliquot = samples.aliquot_thaw(actor=actor, aliquot=sample.aliquots.get(), note="Thawed for isolation")
+    aliquot = samples.aliquot_thaw(actor=actor, aliquot=sample.aliquots.get(), reason="Thawed for isolation")
     version = versions[REFERENCE_PROTOCOL]
     run = isolation.run_plan(
         actor=actor,

@@ -8,7 +8,7 @@ CUSTODY = "/api/v1/custody-events/"
 
 def test_timeline_filters_by_aliquot_and_kind(staff_api, staff, ours):
     first, second = ours.aliquots
-    services.aliquot_thaw(actor=staff, aliquot=first, note="NTA")
+    services.aliquot_thaw(actor=staff, aliquot=first, reason="NTA")
     services.aliquot_move(actor=staff, aliquot=first, box=ours.box, row=3, column=3)
 
     def kinds(query):

@@ -141,7 +141,7 @@ def run_start(*, actor, run) -> IsolationRun:
             actor=actor,
             aliquot=prep.input_aliquot,
             volume_ul=prep.input_volume_ul,
-            note=f"Input of isolation run {run.code} → {prep.barcode}",
+            reason=f"Input of isolation run {run.code} → {prep.barcode}",
         )
     run.status, run.started_at = IsolationRun.Status.IN_PROGRESS, timezone.now()
     run.version += 1

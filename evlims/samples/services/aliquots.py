@@ -270,18 +270,18 @@ def aliquot_move(*, actor, aliquot, box, row: int, column: int, reason: str = ""
 
 
 @transaction.atomic
-def aliquot_thaw(*, actor, aliquot, note: str = "") -> Aliquot:
+def aliquot_thaw(*, actor, aliquot, reason: str = "") -> Aliquot:
     ensure_can_write(actor, aliquot.lab_id)
     fresh = _locked(aliquot)
     fresh.freeze_thaw_count += 1
     fresh.version += 1
     fresh.save(update_fields=["freeze_thaw_count", "version", "updated_at"])
-    _custody(fresh, CustodyEvent.Kind.THAWED, actor, note=note)
+    _custody(fresh, CustodyEvent.Kind.THAWED, actor, note=reason)
     record_event(
         actor=actor,
         action="aliquot.thaw",
         obj=fresh,
-        reason=note,
+        reason=reason,
         changes={"freeze_thaw_count": [fresh.freeze_thaw_count - 1, fresh.freeze_thaw_count]},
     )
     evidence_changed(input_aliquot=fresh)
@@ -289,7 +289,7 @@ def aliquot_thaw(*, actor, aliquot, note: str = "") -> Aliquot:
 
 
 @transaction.atomic
-def aliquot_consume(*, actor, aliquot, volume_ul, note: str = "") -> Aliquot:
+def aliquot_consume(*, actor, aliquot, volume_ul, reason: str = "") -> Aliquot:
     """Take volume out of an aliquot (e.g. as isolation input); refused beyond what it holds."""
     ensure_can_write(actor, aliquot.lab_id)
     fresh = _locked(aliquot)
@@ -297,12 +297,12 @@ def aliquot_consume(*, actor, aliquot, volume_ul, note: str = "") -> Aliquot:
     if volume > fresh.volume_ul:
         raise ValidationError({"volume_ul": f"{fresh} holds {fresh.volume_ul} µL; {volume} µL cannot be taken."})
     _take_volume(fresh, volume)
-    _custody(fresh, CustodyEvent.Kind.CONSUMED, actor, volume_change_ul=-volume, note=note)
+    _custody(fresh, CustodyEvent.Kind.CONSUMED, actor, volume_change_ul=-volume, note=reason)
     record_event(
         actor=actor,
         action="aliquot.consume",
         obj=fresh,
-        reason=note,
+        reason=reason,
         changes={"volume_ul": [str(fresh.volume_ul + volume), str(fresh.volume_ul)]},
     )
     return fresh

@@ -67,7 +67,7 @@ def aliquot_thaw(request, pk):
     form = AliquotThawForm(request.POST)
     if form.is_valid():
         thawed = run_service(
-            form, lambda: services.aliquot_thaw(actor=request.user, aliquot=aliquot, note=form.cleaned_data["note"])
+            form, lambda: services.aliquot_thaw(actor=request.user, aliquot=aliquot, reason=form.cleaned_data["note"])
         )
         if thawed is not None:
             messages.success(request, f"{thawed.barcode} thawed (cycle {thawed.freeze_thaw_count}).")
