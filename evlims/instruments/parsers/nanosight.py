@@ -9,12 +9,12 @@ the same labels for diffusion coefficients and is only checked for completeness.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime
 from statistics import fmean
 
 from ..particles import stock_factor, stock_per_ml
 from .errors import ParseError
+from .nanosight_layout import Block, Layout, check_complete, detail, keyed_row, scan
 from .results import Capture, Histogram, ParticleParseResult, ParticleSample, whole
 from .text import Row, normalise_label, parse_number, read_rows, require_number
 
@@ -22,7 +22,6 @@ FORMAT = "nanosight"
 OPTIONS = frozenset({"dilution_factor", "grouping"})
 
 _SIGNATURE = "ntaexperimentsummaryfile"
-_BLOCK_SECTIONS = {"sizedata": "size", "diffusioncoefficientdata": "diffusion"}
 _STATISTIC_ROWS = {
     "size_mean_nm": "mean",
     "size_mode_nm": "mode",
@@ -62,122 +61,6 @@ def sniff(text: str) -> bool:
         if first.strip().strip('"'):
             return normalise_label(first) == _SIGNATURE
     return False
-
-
-@dataclass
-class _Block:
-    """One weighting block (statistics, graph data, percentiles) of a distribution section."""
-
-    kind: str
-    weighting: str
-    line: int
-    stats: dict[str, Row] = field(default_factory=dict)
-    histogram_header: Row | None = None
-    histogram: list[Row] = field(default_factory=list)
-    histogram_closed: bool = False
-    percentiles: list[Row] = field(default_factory=list)
-
-
-@dataclass
-class _Layout:
-    rows: list[Row]
-    keyed: dict[tuple[str, str], Row] = field(default_factory=dict)
-    blocks: dict[tuple[str, str], _Block] = field(default_factory=dict)
-    data_included: list[Row] = field(default_factory=list)
-
-
-def _scan(rows: list[Row], decimal: str) -> _Layout:
-    layout = _Layout(rows)
-    section = "experimentdetails"
-    block: _Block | None = None
-    mode: str | None = None
-    for row in rows[2:]:
-        label = row.label
-        if label.startswith("[") and label.endswith("]"):
-            section, block, mode = normalise_label(label), None, None
-            continue
-        key = normalise_label(label)
-        if section == "dataincluded":
-            if label:
-                layout.data_included.append(row)
-            continue
-        if section not in _BLOCK_SECTIONS:
-            if key:
-                layout.keyed.setdefault((section, key), row)
-            continue
-        if mode in ("histogram", "percentile"):
-            if parse_number(label, decimal) is not None:
-                (block.histogram if mode == "histogram" else block.percentiles).append(row)
-                continue
-            if mode == "histogram":
-                block.histogram_closed = True
-            mode = None
-        if key == "weighting":
-            block = _Block(_BLOCK_SECTIONS[section], normalise_label(row.cell(1)), row.line)
-            layout.blocks.setdefault((block.kind, block.weighting), block)
-        elif block is None or not key:
-            continue
-        elif key.startswith("bincentre"):
-            block.histogram_header, mode = row, "histogram"
-        elif key == "percentile":
-            mode = "percentile"
-        elif key != "graphdata":
-            block.stats.setdefault(key, row)
-    return layout
-
-
-def _check_complete(layout: _Layout) -> None:
-    """Reject truncated files: every block the file announces must be present and finished."""
-    announced = []
-    for row in layout.data_included:
-        parts = [normalise_label(part) for part in row.label.split(" - ")]
-        kind = "size" if parts[0].startswith("size") else "diffusion"
-        weighting = parts[1].removesuffix("weighting") if len(parts) > 1 else "number"
-        announced.append((kind, weighting, "withpercentiles" in parts, row.line))
-    if not announced:
-        announced = [("size", "number", False, None)]
-    for kind, weighting, with_percentiles, line in announced:
-        block = layout.blocks.get((kind, weighting))
-        name = f"{kind} distribution, {weighting} weighting"
-        if block is None or not block.histogram:
-            raise ParseError(f"the file is truncated: the {name} listed in [Data Included] is missing", line)
-        if with_percentiles:
-            last = block.percentiles[-1].label if block.percentiles else ""
-            if parse_number(last) != 100 or not _percentile_row_whole(block.percentiles):
-                raise ParseError(f"the file is truncated inside the {name} percentile table", line)
-        elif not block.histogram_closed and (kind, weighting) != announced[-1][:2]:
-            raise ParseError(f"the file is truncated inside the {name} graph data", line)
-
-
-def _percentile_row_whole(percentiles: list[Row]) -> bool:
-    """Whether the 100th-percentile row, the last data of the export, was read whole.
-
-    A file cut inside that row still ends on a row labelled 100; what gives the cut away is a missing value
-    or a shortened number (1840.0 cut to 18), and percentiles never fall from one row to the next.
-    """
-    if len(percentiles) < 2:
-        return True
-    before = [parse_number(cell) for cell in percentiles[-2].cells[1:] if cell.strip()]
-    last = [parse_number(cell) for cell in percentiles[-1].cells[1:] if cell.strip()]
-    if len(last) != len(before):
-        return False
-    return all(b is None or a is None or a >= b for b, a in zip(before, last, strict=True))
-
-
-def _row(layout: _Layout, section: str, *labels: str, required: bool = True) -> Row | None:
-    for label in labels:
-        wanted = normalise_label(label)
-        for (row_section, key), row in layout.keyed.items():
-            if row_section == section and key.startswith(wanted):
-                return row
-    if required:
-        raise ParseError(f"the [{section}] row '{labels[0]}' is missing", field=labels[0])
-    return None
-
-
-def _detail(layout: _Layout, *labels: str) -> str:
-    row = _row(layout, "experimentdetails", *labels, required=False)
-    return row.cell(1) if row else ""
 
 
 def _per_capture_numbers(row: Row, count: int, field_name: str, decimal: str) -> list[float]:
@@ -249,11 +132,11 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
     decimal = "." if delimiter == "," else ","
     if not rows or normalise_label(rows[0].label) != _SIGNATURE:
         raise ParseError("not a NanoSight experiment summary (line 1 must be 'NTA Experiment Summary File')", 1)
-    layout = _scan(rows, decimal)
-    _check_complete(layout)
+    layout = scan(rows, decimal)
+    check_complete(layout)
     warnings: list[str] = []
 
-    filename_row = _row(layout, "experimentdetails", "Filename")
+    filename_row = keyed_row(layout, "experimentdetails", "Filename")
     names = filename_row.trimmed()[1:]
     if not names or any(not name for name in names):
         raise ParseError("no capture names (or an empty one) in the Filename row", filename_row.line, "Filename:")
@@ -261,15 +144,15 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
     if len(set(names)) != count:
         raise ParseError("capture names in the Filename row are not unique", filename_row.line, "Filename:")
 
-    concentration_row = _row(layout, "results", "Concentration (Particles / ml)")
+    concentration_row = keyed_row(layout, "results", "Concentration (Particles / ml)")
     concentrations = _per_capture_numbers(concentration_row, count, "Concentration (Particles / ml)", decimal)
     instrument_average = parse_number(concentration_row.cell(count + 1), decimal)
-    dilution_row = _row(layout, "results", "Dilution factor", required=False)
+    dilution_row = keyed_row(layout, "results", "Dilution factor", required=False)
     recorded_dilutions = _dilutions(dilution_row, count, decimal) if dilution_row else [None] * count
     frames = _optional_numbers(
-        _row(layout, "settings", "Total frames analysed", "Total frames analyzed", required=False), count, decimal
+        keyed_row(layout, "settings", "Total frames analysed", "Total frames analyzed", required=False), count, decimal
     )
-    tracks = _optional_numbers(_row(layout, "results", "Completed tracks", required=False), count, decimal)
+    tracks = _optional_numbers(keyed_row(layout, "results", "Completed tracks", required=False), count, decimal)
 
     number_block = layout.blocks[("size", "number")]
     statistics = {}
@@ -308,12 +191,12 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
     bins, columns, average_column = _histogram(number_block, count, decimal)
 
     default_name = (
-        _detail(layout, "Sample Description")
-        or _detail(layout, "Sample Name")
-        or _detail(layout, "Experiment Name").removesuffix(".nano")
+        detail(layout, "Sample Description")
+        or detail(layout, "Sample Name")
+        or detail(layout, "Experiment Name").removesuffix(".nano")
         or names[0]
     )
-    assignment, combined = _group(names, _detail(layout, "Remarks"), default_name, grouping)
+    assignment, combined = _group(names, detail(layout, "Remarks"), default_name, grouping)
     sample_names = list(dict.fromkeys(assignment.values()))
     if combined:
         warnings.append(
@@ -340,19 +223,19 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
         sample.settings = _sample_settings(sample_name, indexes, captures, settings, warnings)
         samples.append(sample)
 
-    software = _detail(layout, "Software Version")
+    software = detail(layout, "Software Version")
     created_with = rows[1].label.removeprefix("Created with").strip() if len(rows) > 1 else ""
     if not software or software.lower() == "unknown":
         software = created_with or None
-    time_captured = _detail(layout, "Time Captured")
+    time_captured = detail(layout, "Time Captured")
     metadata = {
         "instrument": "NanoSight",
-        "experiment_name": _detail(layout, "Experiment Name"),
-        "operator": _detail(layout, "Operator Name"),
+        "experiment_name": detail(layout, "Experiment Name"),
+        "operator": detail(layout, "Operator Name"),
         "time_captured": _time_captured(time_captured) if time_captured else None,
-        "sample_description": _detail(layout, "Sample Description") or _detail(layout, "Sample Name"),
-        "diluent": _detail(layout, "Diluent"),
-        "remarks": _detail(layout, "Remarks"),
+        "sample_description": detail(layout, "Sample Description") or detail(layout, "Sample Name"),
+        "diluent": detail(layout, "Diluent"),
+        "remarks": detail(layout, "Remarks"),
         "combined_experiment": combined,
         "grouping": assignment,
         "captures": {
@@ -370,11 +253,11 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
     return ParticleParseResult(FORMAT, software, warnings, metadata, samples)
 
 
-def _capture_settings(layout: _Layout, count: int, decimal: str) -> dict[str, tuple[str, str, list]]:
+def _capture_settings(layout: Layout, count: int, decimal: str) -> dict[str, tuple[str, str, list]]:
     """Each setting the file records: stored key -> (how to combine, row label, value per capture)."""
     table = {}
     for key, section, labels, how in _SETTINGS:
-        row = _row(layout, section, *labels, required=False)
+        row = keyed_row(layout, section, *labels, required=False)
         if row is None:
             continue
         values = []
@@ -405,7 +288,7 @@ def _sample_settings(name: str, indexes: list[int], captures: list[Capture], tab
     return settings
 
 
-def _instrument_verdicts(layout: _Layout, names: list[str]) -> list[str]:
+def _instrument_verdicts(layout: Layout, names: list[str]) -> list[str]:
     verdicts: dict[str, list[str]] = {name: [] for name in names}
     for (section, _key), row in layout.keyed.items():
         if section != "concentrationwarnings":
@@ -417,7 +300,7 @@ def _instrument_verdicts(layout: _Layout, names: list[str]) -> list[str]:
     return [f"Capture '{name}': the instrument warns {'; '.join(items)}." for name, items in verdicts.items() if items]
 
 
-def _histogram(block: _Block, count: int, decimal: str):
+def _histogram(block: Block, count: int, decimal: str):
     bins, columns, average = [], [[] for _ in range(count)], []
     for row in block.histogram:
         field_name = f"size graph data at {row.label} nm"
