@@ -116,7 +116,10 @@ class World:
             record_results(actor=self.staff, lab=self.lab, documents=[_protein(prep.barcode), _marker(prep.barcode)])
             metric_services.recompute([prep.pk])
             review_submit(
-                actor=self.staff, preparation=prep, note=f"Batch {n}", justification="Accepted as it is for this study."
+                actor=self.staff,
+                preparation=prep,
+                reason=f"Batch {n}",
+                justification="Accepted as it is for this study.",
             )
             controls.control_material_create(
                 actor=self.admin, lab=self.lab, name=f"Reference EV {n}", sample_barcodes=[sample.barcode]

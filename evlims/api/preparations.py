@@ -243,7 +243,7 @@ class ReviewListCreateApi(ScopedListApi):
     def post(self, request, *args, **kwargs):
         data = self.validated_input(ReviewSubmitInputSerializer)
         # The service checks the submitter's role in the subject's lab (a read-only role is a 403).
-        review = review_services.review_submit(actor=request.user, **data)
+        review = review_services.review_submit(actor=request.user, reason=data.pop("note", ""), **data)
         return Response(
             ReviewOutputSerializer(review_get(request.user, review.pk)).data, status=status.HTTP_201_CREATED
         )

@@ -260,7 +260,7 @@ def fill_review_queue(people: LabPeople, reference: EVPreparation, *, partial: i
     A partly documented preparation fails mandatory rules, so its submission carries the justification
     the submit form asks for, as a person would write it."""
     submitted = 0
-    review_submit(actor=people.staff, preparation=reference, note="Reference preparation, fully documented.")
+    review_submit(actor=people.staff, preparation=reference, reason="Reference preparation, fully documented.")
     submitted += 1
     others = (
         EVPreparation.objects.filter(lab=people.lab, run__status=IsolationRun.Status.COMPLETED)
@@ -271,7 +271,7 @@ def fill_review_queue(people: LabPeople, reference: EVPreparation, *, partial: i
         review_submit(
             actor=people.staff,
             preparation=prep,
-            note="Pilot batch; please review the yield figures.",
+            reason="Pilot batch; please review the yield figures.",
             justification="Blots and imaging of this batch are planned with the next run; the yield and purity "
             "figures are needed now to choose the method.",
         )

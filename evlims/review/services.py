@@ -44,10 +44,10 @@ def _signed_content(review) -> dict:
 
 
 @transaction.atomic
-def review_submit(*, actor, preparation=None, run=None, note: str = "", justification: str = "") -> Review:
+def review_submit(*, actor, preparation=None, run=None, reason: str = "", justification: str = "") -> Review:
     """Open a review of a preparation or a run. A preparation, or a run with a preparation, whose evaluation
     (refreshed first) has mandatory failures is submitted only with a justification, which the reviewers see
-    and the signatures cover."""
+    and the signatures cover. ``reason`` is the submitter's note to the reviewers (kept as ``Review.note``)."""
     subject = preparation or run
     if (preparation is None) == (run is None):
         raise ValidationError({"subject": "Submit either a preparation or a run."})
@@ -72,13 +72,13 @@ def review_submit(*, actor, preparation=None, run=None, note: str = "", justific
         run=run,
         submitted_by=actor,
         submitted_at=timezone.now(),
-        note=note,
+        note=reason,
         justification=justification,
     )
     changes = {"subject": str(subject)}
     if justification:
         changes |= {"mandatory_failures": [failure["id"] for failure in failures], "justification": justification}
-    record_event(actor=actor, action="review.submit", obj=review, lab=review.lab, reason=note, changes=changes)
+    record_event(actor=actor, action="review.submit", obj=review, lab=review.lab, reason=reason, changes=changes)
     return review
 
 
@@ -106,13 +106,13 @@ def _locked_review(review) -> Review:
     return Review.objects.select_for_update(of=("self",)).select_related("preparation__run", "run").get(pk=review.pk)
 
 
-def review_verify(*, actor, review, password: str, statement: str) -> Review:
+def review_verify(*, actor, review, password: str, statement: str, reason: str = "") -> Review:
     check_signature_password(actor=actor, review=review, password=password, meaning=Signature.Meaning.VERIFIED)
-    return _verify(actor=actor, review=review, statement=statement)
+    return _verify(actor=actor, review=review, statement=statement, reason=reason)
 
 
 @transaction.atomic
-def _verify(*, actor, review, statement: str) -> Review:
+def _verify(*, actor, review, statement: str, reason: str) -> Review:
     review = _locked_review(review)
     if review.state != Review.State.SUBMITTED:
         raise ValidationError({"state": f"This review is {review.get_state_display().lower()}."})
@@ -128,13 +128,19 @@ def _verify(*, actor, review, statement: str) -> Review:
         action="review.verify",
         obj=review,
         lab=review.lab,
-        reason=statement,
+        reason=_audit_reason(statement, reason),
         changes={"content_hash": signature.content_hash, "state": review.state},
     )
     return review
 
 
-def _sign_and_close(*, actor, review, statement: str, meaning: str, state: str, action: str) -> Review:
+def _audit_reason(statement: str, reason: str) -> str:
+    """The audit event's why for a signature: the reason given, or else the signed statement, which for a
+    rejection is the rejection reason (kept once, on the signature; the event repeats it as it always has)."""
+    return reason.strip() or statement
+
+
+def _sign_and_close(*, actor, review, statement: str, reason: str, meaning: str, state: str, action: str) -> Review:
     """Sign with ``meaning``, close the review in ``state`` and audit it (approve and reject end alike)."""
     signature = _sign(actor=actor, review=review, statement=statement, meaning=meaning)
     review.state, review.closed_at = state, timezone.now()
@@ -144,19 +150,19 @@ def _sign_and_close(*, actor, review, statement: str, meaning: str, state: str, 
         action=action,
         obj=review,
         lab=review.lab,
-        reason=statement,
+        reason=_audit_reason(statement, reason),
         changes={"content_hash": signature.content_hash, "state": str(state)},
     )
     return review
 
 
-def review_approve(*, actor, review, password: str, statement: str) -> Review:
+def review_approve(*, actor, review, password: str, statement: str, reason: str = "") -> Review:
     check_signature_password(actor=actor, review=review, password=password, meaning=Signature.Meaning.APPROVED)
-    return _approve(actor=actor, review=review, statement=statement)
+    return _approve(actor=actor, review=review, statement=statement, reason=reason)
 
 
 @transaction.atomic
-def _approve(*, actor, review, statement: str) -> Review:
+def _approve(*, actor, review, statement: str, reason: str) -> Review:
     review = _locked_review(review)
     if review.state != Review.State.VERIFIED:
         raise ValidationError({"state": "Only verified records can be approved."})
@@ -166,19 +172,20 @@ def _approve(*, actor, review, statement: str) -> Review:
         actor=actor,
         review=review,
         statement=statement,
+        reason=reason,
         meaning=Signature.Meaning.APPROVED,
         state=Review.State.APPROVED,
         action="review.approve",
     )
 
 
-def review_reject(*, actor, review, password: str, statement: str) -> Review:
+def review_reject(*, actor, review, password: str, statement: str, reason: str = "") -> Review:
     check_signature_password(actor=actor, review=review, password=password, meaning=Signature.Meaning.REJECTED)
-    return _reject(actor=actor, review=review, statement=statement)
+    return _reject(actor=actor, review=review, statement=statement, reason=reason)
 
 
 @transaction.atomic
-def _reject(*, actor, review, statement: str) -> Review:
+def _reject(*, actor, review, statement: str, reason: str) -> Review:
     review = _locked_review(review)
     if review.state not in (Review.State.SUBMITTED, Review.State.VERIFIED):
         raise ValidationError({"state": f"This review is {review.get_state_display().lower()}."})
@@ -186,6 +193,7 @@ def _reject(*, actor, review, statement: str) -> Review:
         actor=actor,
         review=review,
         statement=statement,
+        reason=reason,
         meaning=Signature.Meaning.REJECTED,
         state=Review.State.REJECTED,
         action="review.reject",

@@ -123,7 +123,7 @@ def build_evidence(staff, qa, admin, lab, world, *, instrument_name="NS300"):
         actor=staff, lab=lab, data=NTA_FILE.read_bytes(), name=NTA_FILE.name, content_type="text/csv"
     )
     review = review_submit(
-        actor=staff, preparation=preparation, note="Ready", justification="Accepted as it is for this study."
+        actor=staff, preparation=preparation, reason="Ready", justification="Accepted as it is for this study."
     )
     return Evidence(
         version=version,

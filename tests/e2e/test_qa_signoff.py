@@ -45,7 +45,7 @@ def submitted_preparation():
     review_services.review_submit(
         actor=staff,
         preparation=preparation,
-        note="First plasma SEC batch",
+        reason="First plasma SEC batch",
         justification="Accepted as it is for this study.",
     )
     return preparation

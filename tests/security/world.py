@@ -149,7 +149,7 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
         ],
     )
     world.review = review_services.review_submit(
-        actor=staff, preparation=world.preparation, note=f"{marker} review", justification=f"{marker} justification"
+        actor=staff, preparation=world.preparation, reason=f"{marker} review", justification=f"{marker} justification"
     )
     world.control_material = controls.control_material_create(
         actor=admin, lab=lab, name=texts.get("control", f"{marker} control plasma"), sample_barcodes=[]

@@ -22,7 +22,7 @@ def failing_titles(preparation):
 def test_the_service_refuses_mandatory_failures_without_a_justification(staff, preparation):
     assert failing_titles(preparation)
     with pytest.raises(ValidationError) as refused:
-        review_services.review_submit(actor=staff, preparation=preparation, note="Ready", justification="  ")
+        review_services.review_submit(actor=staff, preparation=preparation, reason="Ready", justification="  ")
     assert "justification" in refused.value.message_dict
     assert "Say why it should be reviewed as it is" in refused.value.message_dict["justification"][0]
     assert not Review.objects.exists()

@@ -154,7 +154,7 @@ def submit_for_review(request, kind, pk):
     try:
         review_services.review_submit(
             actor=request.user,
-            note=form.cleaned_data["note"],
+            reason=form.cleaned_data["note"],
             justification=form.cleaned_data.get("justification", ""),
             **{kind: subject},
         )
@@ -178,7 +178,7 @@ def _submit_preparation(request, preparation):
             lambda: review_services.review_submit(
                 actor=request.user,
                 preparation=preparation,
-                note=form.cleaned_data["note"],
+                reason=form.cleaned_data["note"],
                 justification=form.cleaned_data.get("justification", ""),
             ),
         )
