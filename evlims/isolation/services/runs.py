@@ -131,7 +131,7 @@ def _locked_run(run) -> IsolationRun:
 
 
 @transaction.atomic
-def run_start(*, actor, run) -> IsolationRun:
+def run_start(*, actor, run, reason: str = "") -> IsolationRun:
     """Start the run: each input aliquot gives up its volume now (custody event), or nothing starts."""
     ensure_can_write(actor, run.lab_id)
     run = _locked_run(run)
@@ -146,7 +146,9 @@ def run_start(*, actor, run) -> IsolationRun:
     run.status, run.started_at = IsolationRun.Status.IN_PROGRESS, timezone.now()
     run.version += 1
     run.save(update_fields=["status", "started_at", "version", "updated_at"])
-    record_event(actor=actor, action="run.start", obj=run, changes={"status": ["planned", "in_progress"]})
+    record_event(
+        actor=actor, action="run.start", obj=run, reason=reason, changes={"status": ["planned", "in_progress"]}
+    )
     return run
 
 
@@ -167,7 +169,7 @@ def _jsonable_deviation(deviation) -> dict:
 
 
 @transaction.atomic
-def run_record_step(*, actor, run, number: int, observed: dict, notes: str = "") -> RunStep:
+def run_record_step(*, actor, run, number: int, observed: dict, notes: str = "", reason: str = "") -> RunStep:
     """Record what was done at protocol step ``number``; deviations are computed, never typed."""
     ensure_can_write(actor, run.lab_id)
     run = _locked_run(run)
@@ -206,6 +208,7 @@ def run_record_step(*, actor, run, number: int, observed: dict, notes: str = "")
         actor=actor,
         action="run.record_step",
         obj=run,
+        reason=reason,
         changes={"step": number, "observed": params, "deviations": len(deviations), "replaced": not created},
     )
     preparations_changed(run.preparations.values_list("pk", flat=True))
@@ -213,7 +216,7 @@ def run_record_step(*, actor, run, number: int, observed: dict, notes: str = "")
 
 
 @transaction.atomic
-def run_complete(*, actor, run, outputs: dict | None = None) -> IsolationRun:
+def run_complete(*, actor, run, outputs: dict | None = None, reason: str = "") -> IsolationRun:
     """Complete the run once every step is recorded; ``outputs`` maps preparation id → {final_volume_ul,
     buffer, storage, storage_container, storage_temperature_c}."""
     ensure_can_write(actor, run.lab_id)
@@ -244,6 +247,7 @@ def run_complete(*, actor, run, outputs: dict | None = None) -> IsolationRun:
         actor=actor,
         action="run.complete",
         obj=run,
+        reason=reason,
         changes={"status": ["in_progress", "completed"], "outputs": sorted(map(str, outputs or {}))},
     )
     preparations_changed(preps)
