@@ -13,9 +13,10 @@ from functools import cache
 import yaml
 from django.urls import reverse
 
+from ...compliance.read_paths import condition_paths
 from ...compliance.rulesets import RULESETS_DIR, default_rulesets, load_ruleset
 from ...compliance.wording import field_words
-from ...compliance.write_paths import WritePath, _condition_paths, write_path_for
+from ...compliance.write_paths import WritePath, write_path_for
 
 PARAMS = "separation[].params."
 # Where a form records, after "Record …".
@@ -54,7 +55,7 @@ def _rule_specs(name: str, version: int) -> dict[str, dict]:
 @cache
 def rule_reads(name: str, version: int, rule_id: str) -> tuple[str, ...]:
     """The document paths a rule's ``satisfied_when`` reads (what it needs, not where it applies)."""
-    return tuple(sorted(_condition_paths(_rule_specs(name, version)[rule_id]["satisfied_when"])))
+    return tuple(sorted(condition_paths(_rule_specs(name, version)[rule_id]["satisfied_when"])))
 
 
 def _step_methods(spec, param: str) -> set[str]:
