@@ -1,8 +1,10 @@
-"""Preparation forms: its storage and claims, and functional studies done with it. The isolation services write."""
+"""Preparation forms: the list filter, its storage and claims, and functional studies done with it. The isolation
+services write."""
 
 from django import forms
 
 from ...isolation.models import EVPreparation, FunctionalControl
+from ...samples.vocabulary import biofluid_choices
 
 STORAGE_FIELDS = (
     "final_volume_ul",
@@ -83,3 +85,16 @@ class FunctionalStudyForm(EditReasonMixin):
     def study(self) -> dict:
         data = self.cleaned_data
         return {name: data[name] for name in ("assay", "readout", "dose", "controls", "notes")}
+
+
+class PreparationFilterForm(forms.Form):
+    run = forms.ModelChoiceField(required=False, queryset=None, empty_label="Any run")
+    biofluid = forms.ChoiceField(required=False)
+    method = forms.ChoiceField(required=False, label="Isolation method")
+
+    def __init__(self, *args, runs, methods, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["run"].queryset = runs
+        self.fields["run"].label_from_instance = lambda run: f"{run.code} — {run.protocol_name}"
+        self.fields["biofluid"].choices = [("", "Any biofluid"), *biofluid_choices()]
+        self.fields["method"].choices = [("", "Any method"), *[(method, method) for method in methods]]

@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from ...conf import evlims_settings
 from ...instruments.particles import SIZE_FIELDS, SIZE_FIGURES, stock_per_ml
-from ...samples.vocabulary import biofluid_choices
 from ..forms.samples import DATETIME_WIDGET
 
 # The values are those the result document accepts (evlims.characterization.payloads).
@@ -395,16 +394,3 @@ RESULT_FORMS = {
     "lipid": (AnalyteResultForm, "Lipid quantification"),
     "rna": (AnalyteResultForm, "RNA quantification"),
 }
-
-
-class PreparationFilterForm(forms.Form):
-    run = forms.ModelChoiceField(required=False, queryset=None, empty_label="Any run")
-    biofluid = forms.ChoiceField(required=False)
-    method = forms.ChoiceField(required=False, label="Isolation method")
-
-    def __init__(self, *args, runs, methods, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["run"].queryset = runs
-        self.fields["run"].label_from_instance = lambda run: f"{run.code} — {run.protocol_name}"
-        self.fields["biofluid"].choices = [("", "Any biofluid"), *biofluid_choices()]
-        self.fields["method"].choices = [("", "Any method"), *[(method, method) for method in methods]]

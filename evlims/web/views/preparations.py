@@ -24,8 +24,8 @@ from ...metrics.compute import (
     purity_bands,
     small_ev_upper_nm,
 )
-from ..forms.preparations import FunctionalStudyForm, PreparationEditForm
-from ..forms.results import RESULT_FORMS, PreparationFilterForm
+from ..forms.preparations import FunctionalStudyForm, PreparationEditForm, PreparationFilterForm
+from ..forms.results import RESULT_FORMS
 from ..reports.plots import Series, coarse_table, size_distribution_svg
 from .common import (
     ensure_writer,
