@@ -19,14 +19,11 @@ WITHOUT_REASON = frozenset(
         "evlims.instruments.services.instrument_register",
         "evlims.instruments.services.raw_file_store",
         "evlims.isolation.services.protocols.library_load",
-        "evlims.metrics.controls.control_material_create",
-        "evlims.metrics.controls.control_material_link_samples",
         "evlims.samples.services.manifests.manifest_commit",
         "evlims.samples.services.manifests.manifest_mark_failed",
         "evlims.samples.services.manifests.manifest_queue_commit",
         "evlims.samples.services.manifests.manifest_upload",
         "evlims.samples.services.manifests.manifest_validate",
-        "evlims.samples.services.storage.storage_unit_create",
     }
 )
 

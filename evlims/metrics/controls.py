@@ -60,6 +60,7 @@ def control_material_create(
     target_sd_particles_per_ug: float | None = None,
     baseline_points: int = 20,
     sample_barcodes: Iterable[str] = (),
+    reason: str = "",
 ) -> ControlMaterial:
     ensure_role(actor, lab.pk, ADMIN_ROLES, "define control materials")
     name = name.strip()
@@ -79,12 +80,14 @@ def control_material_create(
     )
     material.samples.set(samples)
     changes = snapshot(material, MATERIAL_FIELDS) | {"samples": [sample.barcode for sample in samples]}
-    record_event(actor=actor, action="control_material.create", obj=material, changes=changes)
+    record_event(actor=actor, action="control_material.create", obj=material, reason=reason, changes=changes)
     return material
 
 
 @transaction.atomic
-def control_material_link_samples(*, actor, material: ControlMaterial, sample_barcodes: Iterable[str]) -> list[Sample]:
+def control_material_link_samples(
+    *, actor, material: ControlMaterial, sample_barcodes: Iterable[str], reason: str = ""
+) -> list[Sample]:
     """Link more samples to the material; returns the ones newly linked (already linked ones are skipped)."""
     ensure_role(actor, material.lab_id, ADMIN_ROLES, "change control materials")
     samples = _lab_samples(material.lab_id, sample_barcodes)
@@ -98,6 +101,7 @@ def control_material_link_samples(*, actor, material: ControlMaterial, sample_ba
             actor=actor,
             action="control_material.link_samples",
             obj=material,
+            reason=reason,
             changes={"samples_linked": [sample.barcode for sample in new]},
         )
     return new

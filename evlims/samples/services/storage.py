@@ -11,7 +11,7 @@ from ._common import check_same_lab, validated
 
 @transaction.atomic
 def storage_unit_create(
-    *, actor, lab, kind: str, name: str, parent=None, rows=None, columns=None, temperature_c=None
+    *, actor, lab, kind: str, name: str, parent=None, rows=None, columns=None, temperature_c=None, reason: str = ""
 ) -> StorageUnit:
     ensure_can_write(actor, lab.pk)
     check_same_lab(lab.pk, parent=parent)
@@ -35,5 +35,7 @@ def storage_unit_create(
         path=f"{parent.path} / {name}" if parent else name,
     )
     validated(unit).save()
-    record_event(actor=actor, action="storage.create", obj=unit, changes=snapshot(unit, ["kind", "name", "path"]))
+    record_event(
+        actor=actor, action="storage.create", obj=unit, reason=reason, changes=snapshot(unit, ["kind", "name", "path"])
+    )
     return unit
