@@ -14,7 +14,7 @@ from ..core.models import Project
 from ..core.tenancy import visible_lab_ids
 from ..isolation.models import EVPreparation
 from ..isolation.selectors import preparation_get as preparation_get  # the compliance pages read the subjects here
-from ..isolation.selectors import run_get as run_get
+from ..isolation.selectors import run_summary_get as run_summary_get
 from .errors import RulesetError
 from .evaluator import MANDATORY_LEVELS
 from .models import ComplianceEvaluation

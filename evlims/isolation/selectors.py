@@ -83,6 +83,19 @@ def run_get(user, pk) -> IsolationRun:
     return run
 
 
+def run_summary_get(user, pk) -> IsolationRun:
+    """One run of the user's labs with its lab, project and operator only: the compliance pages and reports,
+    which read the run's evaluation, not its steps or preparations (run_get prefetches those)."""
+    run = (
+        IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user), pk=pk)
+        .select_related("lab", "project", "operator")
+        .first()
+    )
+    if run is None:
+        raise NotFound
+    return run
+
+
 def preparations_for(user):
     return EVPreparation.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("run", "input_aliquot__sample")
 

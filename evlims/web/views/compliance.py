@@ -21,7 +21,7 @@ from .common import member_view, run_service, scoped
 
 SUBJECT_SELECTORS = {
     "preparation": selectors.preparation_get,
-    "run": selectors.run_get,
+    "run": selectors.run_summary_get,
     "project": selectors.project_get,
 }
 PAGE_URLS = {"preparation": "compliance-preparation", "run": "compliance-run", "project": "compliance-project"}
@@ -112,7 +112,7 @@ def preparation_compliance(request, pk):
 
 @member_view
 def run_compliance(request, pk):
-    run = scoped(selectors.run_get, request.user, pk)
+    run = scoped(selectors.run_summary_get, request.user, pk)
     return render(request, "evlims/compliance/run.html", _run_context(request, run))
 
 
