@@ -5,7 +5,7 @@ writes no sample. The writes (upload, check, commit) are services (``samples.ser
 commit checks the file again against the database as it is then (another import may have taken a barcode
 since), and registers all rows in one transaction with bulk inserts (``samples.services.bulk``).
 
-The writes can still be reached here (``imports.manifest_upload`` and the others), as before they moved.
+The dependency runs one way: the writes import the checks here, and this module imports no write.
 """
 
 from __future__ import annotations
@@ -175,18 +175,3 @@ def stored_bytes(manifest: ManifestImport) -> bytes:
             "Upload the file again."
         )
     return data
-
-
-# The writes, where they were before they moved to the services package ----------------------------------
-
-_WRITES = frozenset(
-    {"manifest_upload", "manifest_validate", "manifest_queue_commit", "manifest_commit", "manifest_mark_failed"}
-)
-
-
-def __getattr__(name: str):
-    if name in _WRITES:
-        from .services import manifests
-
-        return getattr(manifests, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
