@@ -255,7 +255,7 @@ def record_results(*, actor, lab, documents, reason: str = "", **kwargs) -> list
     return measurements_record(actor=actor, lab=lab, results=validate_results(documents), reason=reason, **kwargs)
 
 
-def imaging_record_with_images(*, actor, lab, document: dict, images) -> Measurement:
+def imaging_record_with_images(*, actor, lab, document: dict, images, reason: str = "") -> Measurement:
     """Record an imaging result and attach its image files (already kept as raw files), in one transaction.
 
     ``images`` are RawFile rows of the same lab (store them first with instruments.services.raw_file_store,
@@ -270,6 +270,7 @@ def imaging_record_with_images(*, actor, lab, document: dict, images) -> Measure
             raise ValidationError({"kind": "Images can only be attached to an imaging result."})
         measurement.imaging.images.add(*images)
         record_event(
+            reason=reason,
             actor=actor,
             action="imaging.images_attach",
             obj=measurement,

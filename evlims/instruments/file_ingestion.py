@@ -46,6 +46,7 @@ def file_upload(
     idempotency_key: str = "",
     content_type: str = "",
     parse_options=None,
+    reason: str = "",
 ) -> tuple[Ingestion, bool]:
     """Store and parse an instrument file. Returns (ingestion, replayed); the ingestion holds the preview.
 
@@ -81,7 +82,7 @@ def file_upload(
     except ParseError as exc:
         ingestion.status, ingestion.error = Ingestion.Status.FAILED, str(exc)
         ingestion.response = {"status": "failed", "error": str(exc), "raw_file": raw.pk}
-        first = _save_first(ingestion, actor, instrument, file_format)
+        first = _save_first(ingestion, actor, instrument, file_format, reason)
         if first is not ingestion:
             return first, True
         raise FileRejected({"file": str(exc)}, ingestion=ingestion)
@@ -92,7 +93,7 @@ def file_upload(
         "raw_file": raw.pk,
         "samples": [s.get("name") for s in parsed.get("samples") or []],
     }
-    first = _save_first(ingestion, actor, instrument, file_format)
+    first = _save_first(ingestion, actor, instrument, file_format, reason)
     if first is not ingestion:
         return first, True
     return ingestion, False
@@ -114,7 +115,7 @@ def _upload_event(ingestion: Ingestion, file_format: str) -> dict:
     return changes
 
 
-def _save_first(ingestion: Ingestion, actor, instrument, file_format: str) -> Ingestion:
+def _save_first(ingestion: Ingestion, actor, instrument, file_format: str, reason: str = "") -> Ingestion:
     """Save the ingestion with its audit event (``ingestion.preview`` or ``ingestion.failed``), or, when a
     concurrent retry with the same key saved first, return that one."""
     try:
@@ -128,6 +129,7 @@ def _save_first(ingestion: Ingestion, actor, instrument, file_format: str) -> In
                 action=f"ingestion.{ingestion.status}",
                 obj=ingestion,
                 changes=_upload_event(ingestion, file_format),
+                reason=reason,
             )
     except IntegrityError:
         earlier = previous_answer(

@@ -24,14 +24,16 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 @transaction.atomic
-def instrument_register(*, actor, lab, name: str, kind: str, **fields) -> Instrument:
+def instrument_register(*, actor, lab, name: str, kind: str, reason: str = "", **fields) -> Instrument:
     ensure_role(actor, lab.pk, {Role.LAB_ADMIN}, "register instruments")
     if Instrument.objects.filter(lab=lab, name=name).exists():
         raise ValidationError({"name": f"An instrument named {name!r} exists in this lab."})
     instrument = Instrument(lab=lab, name=name, kind=kind, **fields)
     instrument.full_clean(validate_unique=False)
     instrument.save()
-    record_event(actor=actor, action="instrument.register", obj=instrument, changes={"name": name, "kind": kind})
+    record_event(
+        reason=reason, actor=actor, action="instrument.register", obj=instrument, changes={"name": name, "kind": kind}
+    )
     return instrument
 
 
@@ -40,7 +42,7 @@ def _hash_key(raw_key: str) -> str:
 
 
 @transaction.atomic
-def api_key_issue(*, actor, instrument, scopes, label: str = "") -> tuple[InstrumentApiKey, str]:
+def api_key_issue(*, actor, instrument, scopes, label: str = "", reason: str = "") -> tuple[InstrumentApiKey, str]:
     """Create a key; the plaintext is returned once and never stored."""
     ensure_role(actor, instrument.lab_id, {Role.LAB_ADMIN}, "issue instrument keys")
     allowed = set(InstrumentApiKey.Scope.values)
@@ -53,7 +55,12 @@ def api_key_issue(*, actor, instrument, scopes, label: str = "") -> tuple[Instru
         instrument=instrument, label=label, prefix=prefix, key_hash=_hash_key(raw_key), scopes=scopes, created_by=actor
     )
     record_event(
-        actor=actor, action="api_key.issue", obj=key, lab=instrument.lab, changes={"prefix": prefix, "scopes": scopes}
+        reason=reason,
+        actor=actor,
+        action="api_key.issue",
+        obj=key,
+        lab=instrument.lab,
+        changes={"prefix": prefix, "scopes": scopes},
     )
     return key, raw_key
 
@@ -91,7 +98,9 @@ def api_key_authenticate(raw_key: str) -> InstrumentApiKey | None:
     return key
 
 
-def raw_file_store(*, lab, data: bytes, name: str, content_type: str = "", actor=None, instrument=None) -> RawFile:
+def raw_file_store(
+    *, lab, data: bytes, name: str, content_type: str = "", actor=None, instrument=None, reason: str = ""
+) -> RawFile:
     """Keep the file byte for byte, in its own transaction, before anything reads it: what was sent is never lost.
 
     The same bytes sent twice are stored once (per lab).
@@ -114,6 +123,7 @@ def raw_file_store(*, lab, data: bytes, name: str, content_type: str = "", actor
         with transaction.atomic():
             raw.save()
             record_event(
+                reason=reason,
                 actor=actor or instrument,
                 action="raw_file.store",
                 obj=raw,

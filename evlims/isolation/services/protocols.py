@@ -141,7 +141,7 @@ def protocol_version_retire(*, actor, version: ProtocolVersion, reason: str) -> 
 
 
 @transaction.atomic
-def library_load(*, actor=None, root=None) -> dict:
+def library_load(*, actor=None, root=None, reason: str = "") -> dict:
     """Upsert the shipped protocol library idempotently; a released version whose content changed is refused.
 
     Returns counts {"created", "unchanged", "drafts_updated"}.
@@ -167,6 +167,7 @@ def library_load(*, actor=None, root=None) -> dict:
                 **_version_fields(definition, source_text),
             )
             record_event(
+                reason=reason,
                 actor=actor,
                 action="protocol_version.load",
                 obj=version,

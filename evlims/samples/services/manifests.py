@@ -29,7 +29,7 @@ _SERVICE_KEY_COLUMNS = {"volumes_ul": "aliquot_volume_ul", "code": "donor_code",
 
 
 @transaction.atomic
-def manifest_upload(*, actor, project, uploaded_file) -> ManifestImport:
+def manifest_upload(*, actor, project, uploaded_file, reason: str = "") -> ManifestImport:
     """Keep the file byte for byte with its checksum; checking it is a separate step (see samples.tasks)."""
     ensure_can_write(actor, project.lab_id)
     limit = evlims_settings.IMPORT_MAX_BYTES
@@ -50,6 +50,7 @@ def manifest_upload(*, actor, project, uploaded_file) -> ManifestImport:
     manifest.file.save(manifest.original_name, ContentFile(data), save=False)
     manifest.save()
     record_event(
+        reason=reason,
         actor=actor,
         action="manifest.upload",
         obj=manifest,
@@ -58,7 +59,7 @@ def manifest_upload(*, actor, project, uploaded_file) -> ManifestImport:
     return manifest
 
 
-def manifest_validate(*, manifest: ManifestImport, actor) -> ManifestImport:
+def manifest_validate(*, manifest: ManifestImport, actor, reason: str = "") -> ManifestImport:
     """The dry run: writes nothing but the import's own status, progress and problem list.
 
     Audited twice, each event in the transaction of its change: ``manifest.check_started`` with the claim
@@ -73,7 +74,9 @@ def manifest_validate(*, manifest: ManifestImport, actor) -> ManifestImport:
         )
         manifest.refresh_from_db()
         if claimed:
-            record_event(actor=actor, action="manifest.check_started", obj=manifest, changes=_file_of(manifest))
+            record_event(
+                reason=reason, actor=actor, action="manifest.check_started", obj=manifest, changes=_file_of(manifest)
+            )
     if not claimed:
         raise ValidationError(
             f"Import {manifest.pk} is {manifest.get_status_display().lower()}; it is not checked again."
@@ -92,7 +95,7 @@ def manifest_validate(*, manifest: ManifestImport, actor) -> ManifestImport:
     manifest.row_count = manifest.rows_processed = len(checked.rows)
     with transaction.atomic():
         manifest.save(update_fields=["status", "errors", "row_count", "rows_processed", "updated_at"])
-        record_event(actor=actor, action="manifest.checked", obj=manifest, changes=_outcome(manifest))
+        record_event(reason=reason, actor=actor, action="manifest.checked", obj=manifest, changes=_outcome(manifest))
     return manifest
 
 
@@ -118,7 +121,7 @@ def _report_progress(import_id: int, done: int, total: int) -> None:
 
 
 @transaction.atomic
-def manifest_queue_commit(*, manifest: ManifestImport, actor) -> bool:
+def manifest_queue_commit(*, manifest: ManifestImport, actor, reason: str = "") -> bool:
     """Mark a valid import as committing; False when it is already committing or committed (a second click).
 
     The claim is a conditional UPDATE, so of two clicks only one claims, on SQLite as on PostgreSQL. Who
@@ -132,7 +135,13 @@ def manifest_queue_commit(*, manifest: ManifestImport, actor) -> bool:
     if not claimed and manifest.status not in (Status.COMMITTING, Status.COMMITTED):
         raise _not_committable(manifest)
     if claimed:
-        record_event(actor=actor, action="manifest.commit_requested", obj=manifest, changes={"sha256": manifest.sha256})
+        record_event(
+            reason=reason,
+            actor=actor,
+            action="manifest.commit_requested",
+            obj=manifest,
+            changes={"sha256": manifest.sha256},
+        )
     return bool(claimed)
 
 
@@ -142,7 +151,7 @@ def _not_committable(manifest: ManifestImport) -> ValidationError:
     )
 
 
-def manifest_commit(*, manifest: ManifestImport, actor) -> ManifestImport:
+def manifest_commit(*, manifest: ManifestImport, actor, reason: str = "") -> ManifestImport:
     """Register every row in one transaction. Committing a committed import again changes nothing."""
     ensure_can_write(actor, manifest.lab_id)
     with transaction.atomic():
@@ -179,7 +188,7 @@ def manifest_commit(*, manifest: ManifestImport, actor) -> ManifestImport:
         locked.save(
             update_fields=["status", "committed_at", "samples_created", "row_count", "rows_processed", "updated_at"]
         )
-        record_event(actor=actor, action="manifest.commit", obj=locked, changes=summary)
+        record_event(reason=reason, actor=actor, action="manifest.commit", obj=locked, changes=summary)
     cache.delete(progress_key(locked.pk))
     return locked
 
@@ -249,7 +258,7 @@ def _register_rows(manifest: ManifestImport, checked: CheckedManifest, actor) ->
     }
 
 
-def manifest_mark_failed(*, manifest: ManifestImport, message: str, actor=None) -> ManifestImport:
+def manifest_mark_failed(*, manifest: ManifestImport, message: str, actor=None, reason: str = "") -> ManifestImport:
     """An unexpected error stopped checking or committing; the commit transaction rolled back, so nothing
     of the file was written. Audited as ``manifest.failed``, in the name of whoever ran the step (``actor``;
     the system when unknown)."""
@@ -258,7 +267,11 @@ def manifest_mark_failed(*, manifest: ManifestImport, message: str, actor=None) 
         manifest.errors = [problem(None, "", message)]
         manifest.save(update_fields=["status", "errors", "updated_at"])
         record_event(
-            actor=actor, action="manifest.failed", obj=manifest, changes=_file_of(manifest) | {"message": message}
+            reason=reason,
+            actor=actor,
+            action="manifest.failed",
+            obj=manifest,
+            changes=_file_of(manifest) | {"message": message},
         )
     cache.delete(progress_key(manifest.pk))
     return manifest
