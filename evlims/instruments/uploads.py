@@ -96,6 +96,7 @@ def file_upload_and_commit(
         idempotency_key=idempotency_key,
         content_type=content_type,
         parse_options=options,
+        reason=reason,
     )
     if mapping and ingestion.status == Ingestion.Status.PREVIEW:
         try:

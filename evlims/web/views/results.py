@@ -13,7 +13,7 @@ from ...characterization.services import imaging_record_with_images, record_resu
 from ...compliance.markers import marker_vocabulary
 from ...core.ids import parse_id
 from ...core.tenancy import WRITER_ROLES, ensure_role, labs_where, role_in
-from ...instruments import file_ingestion
+from ...instruments import file_ingestion, uploads
 from ...instruments.models import Ingestion
 from ...instruments.recording import placed_message, result_error_place
 from ...instruments.services import raw_file_store
@@ -129,30 +129,24 @@ def plate_rows(plate: dict | None) -> list[tuple[str, list]]:
     return [(row, [readings.get(f"{row}{column}") for column in plate["columns"]]) for row in plate["rows"]]
 
 
-def _commit_errors(form: IngestionMappingForm, error: ValidationError, parsed: dict, mapping: dict) -> None:
-    """Put the commit's refusal on the sample it concerns (``file_ingestion.commit_errors``)."""
-    if not hasattr(error, "error_dict"):
-        form.add_error(None, error.messages)
-        return
-    by_sample, other = file_ingestion.commit_errors(error.message_dict, parsed, mapping)
-    for name, messages_ in by_sample.items():
-        form.add_error(form.field_of(name), messages_)
-    for messages_ in other.values():
-        form.add_error(None, messages_)
-
-
 def _commit(request, ingestion, form) -> bool:
+    """Commit through the instruments' service, which puts each refusal on the sample it concerns."""
     mapping = form.mapping()
     try:
-        file_ingestion.file_commit(
+        uploads.file_commit_by_sample(
             actor=request.user,
             ingestion=ingestion,
             mapping=mapping,
             dilutions=form.dilutions(),
             calibration=form.cleaned_data.get("calibration", ""),
         )
-    except ValidationError as error:
-        _commit_errors(form, error, ingestion.parsed, mapping)
+    except uploads.CommitRefused as refused:
+        for key, messages_ in refused.errors.items():
+            if key == "mapping" and isinstance(messages_, dict):
+                for name, for_sample in messages_.items():
+                    form.add_error(form.field_of(name), for_sample)
+            else:
+                form.add_error(None, messages_)
         return False
     messages.success(
         request, f"{len(mapping)} result{'s' if len(mapping) != 1 else ''} recorded from ingestion #{ingestion.pk}."
