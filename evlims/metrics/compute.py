@@ -26,7 +26,8 @@ THRESHOLDS_PATH = Path(__file__).with_name("thresholds.yaml")
 
 INDETERMINATE = "indeterminate"
 NOT_INTERPRETABLE = "not_interpretable"
-CONDITIONED_MEDIUM = "conditioned_medium"
+# The vocabulary's code for conditioned medium (evlims/samples/data/biofluids.yaml, the entry with culture: true).
+CONDITIONED_MEDIUM = "cell_culture_medium"
 CELLS_PER_YIELD_UNIT = 1e6
 
 REQUIRED_PREPARATION_COLUMNS = (

@@ -15,11 +15,11 @@ from django.core.management import CommandError, call_command
 HEADER = "preparation,run,biofluid,input_volume_ml,prep_volume_ml,particles_per_ml,protein_ug_per_ml"
 GOOD_ROWS = [
     # 4e10 x 0.5 / 20 = 1e9 per mL; 8 x 0.5 / 20 = 0.2 µg per mL; 4e10 / 8 = 5e9 per µg (low purity).
-    "CM-1,R1,conditioned_medium,20,0.5,4e10,8",
+    "CM-1,R1,cell_culture_medium,20,0.5,4e10,8",
     # 1e12 / 10 = 1e11 per µg, but plasma without lipoprotein readout.
     "PL-1,R2,blood_plasma,1,0.1,1e12,10",
     # 3e10 / 2 = 1.5e10 per µg (low purity); yields 3e10 x 1 / 10 = 3e9, 2 x 1 / 10 = 0.2.
-    "CM-2,R1,conditioned_medium,10,1,3e10,2",
+    "CM-2,R1,cell_culture_medium,10,1,3e10,2",
     # protein not measured: ratio and class absent.
     "UR-1,R2,urine,50,0.2,2e10,",
 ]
@@ -81,7 +81,7 @@ def test_extra_columns_are_ignored_and_lipoprotein_readout_is_used(tmp_path):
     lines = [
         "notes," + HEADER + ",lipoprotein_readout",
         "anything,PL-1,R1,blood_plasma,1,0.1,1e12,10,yes",
-        "more,PL-2,R1,blood_serum,1,0.1,1e12,10,",
+        "more,PL-2,R1,serum,1,0.1,1e12,10,",
     ]
     report = run_json(write_csv(tmp_path, lines))
     assert [p["purity_class"] for p in report["preparations"]] == ["high_purity", "not_interpretable"]
@@ -175,7 +175,7 @@ def test_command_line_exit_status_and_no_traceback(tmp_path):
 
 def test_byte_order_mark_and_quoted_fields_are_accepted(tmp_path):
     path = tmp_path / "excel.csv"
-    path.write_text(HEADER + '\n"CM,1",R1,conditioned_medium,"20",0.5,4e10,8\n', encoding="utf-8-sig")
+    path.write_text(HEADER + '\n"CM,1",R1,cell_culture_medium,"20",0.5,4e10,8\n', encoding="utf-8-sig")
     report = run_json(path)
     assert report["preparations"][0]["preparation"] == "CM,1"
     assert report["preparations"][0]["particles_per_ug"] == pytest.approx(5e9)

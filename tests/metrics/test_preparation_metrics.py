@@ -23,7 +23,7 @@ def prep(**overrides):
     row = {
         "preparation": "P1",
         "run": "R1",
-        "biofluid": "conditioned_medium",
+        "biofluid": "cell_culture_medium",
         "input_volume_ml": 20.0,
         "prep_volume_ml": 0.5,
         "particles_per_ml": 4e10,
@@ -51,7 +51,7 @@ def test_particles_per_ug_is_concentration_ratio():
     assert metrics_of(prep())["particles_per_ug"].iloc[0] == pytest.approx(5e9)
 
 
-def test_yield_per_million_cells_for_conditioned_medium():
+def test_yield_per_million_cells_for_cell_culture_medium():
     # 2e10 particles from 4e6 producing cells -> 5e9 per 10^6 cells.
     result = metrics_of(prep(producing_cells=4e6))
     assert result["particle_yield_per_million_cells"].iloc[0] == pytest.approx(5e9)
@@ -161,8 +161,8 @@ def test_purity_class_boundaries_and_both_gaps(ratio, expected):
     assert classify_purity(np.array([ratio]))[0] == expected
 
 
-@pytest.mark.parametrize("biofluid", ["blood_plasma", "blood_serum", "serum"])
-def test_plasma_and_serum_are_not_interpretable_without_lipoprotein_readout(biofluid):
+@pytest.mark.parametrize("biofluid", ["blood_plasma", "serum", "whole_blood"])
+def test_blood_biofluids_are_not_interpretable_without_lipoprotein_readout(biofluid):
     result = metrics_of(
         prep(preparation="none", biofluid=biofluid, particles_per_ml=1e12, protein_ug_per_ml=1.0),
         prep(
