@@ -17,7 +17,7 @@ from protocols.deviations import Deviation, compute_deviations
 from protocols.errors import ProtocolValidationError
 from protocols.hashing import canonical_json, content_hash
 from protocols.loader import ProtocolDefinition, load_library, load_protocol_file, validate_protocol
-from protocols.misev import MisevClass, misev_class
+from protocols.misev import MisevClass, misev_class, separation_method
 from protocols.schemas import UnknownMethodError, list_methods, method_schema
 from protocols.steps import ProtocolStep
 from protocols.units import ParameterValue, UnitParseError, parse_quantity
@@ -45,6 +45,7 @@ __all__ = [
     "load_rotors",
     "method_schema",
     "misev_class",
+    "separation_method",
     "parse_quantity",
     "rcf_from_rpm",
     "rpm_from_rcf",

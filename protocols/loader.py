@@ -10,7 +10,7 @@ from jsonschema import Draft202012Validator
 
 from protocols.errors import ProtocolValidationError, issue, shorten
 from protocols.hashing import content_hash
-from protocols.misev import MisevClass, misev_class
+from protocols.misev import MisevClass, classed_step_method, misev_class
 from protocols.schemas import document_schema
 from protocols.steps import ProtocolStep, validate_step
 
@@ -82,11 +82,7 @@ def hashed_content(definition: ProtocolDefinition) -> dict:
 
 def classification_methods(steps: tuple[ProtocolStep, ...]) -> list[str]:
     """Method codes for the MISEV class; a kit step counts as its stated principle."""
-    codes = []
-    for step in steps:
-        principle = step.params.get("principle") if step.method == "kit" else None
-        codes.append(principle if principle and principle not in ("other", "membrane_affinity") else step.method)
-    return codes
+    return [classed_step_method(step.method, step.params) for step in steps]
 
 
 def _document_errors(data: dict) -> list:

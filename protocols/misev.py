@@ -100,6 +100,30 @@ def misev_class(methods: list[str]) -> MisevClass:
     return _make(table, recovery, specificity, basis, unclassified)
 
 
+def classed_step_method(method: str, params: dict | None) -> str:
+    """The code a step is classed by: a kit with a stated principle counts as that principle."""
+    principle = (params or {}).get("principle") if method == "kit" else None
+    return principle if principle and principle not in ("other", "membrane_affinity") else method
+
+
+def separation_method(steps) -> str:
+    """The method a chain is known by in lists, filters and comparisons: its most specific separation step,
+    the first of equals (a density gradient after an ultracentrifugation pellet is a density-gradient chain).
+    Pre-clearing spins, filtration and concentration are preparative and count only when the chain has no
+    separation step; then the first classified step names it. ``steps`` are dicts with ``method`` and
+    ``params`` (a stored protocol definition's steps). The roles come from data/misev_classes.yaml."""
+    table = _table()
+    levels = table["levels"]
+    codes = [classed_step_method(step.get("method", ""), step.get("params")) for step in steps]
+    known = [code for code in codes if table["methods"].get(code) is not None]
+    separation = [code for code in known if table["methods"][code]["role"] == "separation"]
+    if separation:
+        return max(
+            separation, key=lambda code: (levels.index(table["methods"][code]["specificity"]), -separation.index(code))
+        )
+    return (known or codes or [""])[0]
+
+
 def _make(table: dict, recovery: str, specificity: str, basis: str, unclassified: tuple) -> MisevClass:
     if unclassified:
         basis += f"; not classified: {', '.join(unclassified)}"

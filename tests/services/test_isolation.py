@@ -99,6 +99,7 @@ def test_run_lifecycle_consumes_volumes_and_computes_deviations(staff, project, 
         inputs=[(aliquots[0], 500), (aliquots[1], 500), (aliquots[2], 1000)],
     )
     assert run.status == IsolationRun.Status.PLANNED and run.preparations.count() == 3
+    assert run.method == "sec", "a run is known by its separation step, not its pre-clearing spin"
     assert Aliquot.objects.get(pk=aliquots[0].pk).volume_ul == 1000  # nothing consumed before the start
     services.run_start(actor=staff, run=run)
     assert Aliquot.objects.get(pk=aliquots[0].pk).volume_ul == 500

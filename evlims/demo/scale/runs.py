@@ -7,6 +7,7 @@ from decimal import Decimal
 from evlims.conf import evlims_settings
 from evlims.core.barcodes import issue_barcodes
 from evlims.isolation.models import EVPreparation, IsolationRun, RunStep
+from protocols import separation_method
 
 from ..isolation import FIGURES, PROTOCOLS_BY_BIOFLUID
 from .samples import AliquotRow, write_aliquots
@@ -133,7 +134,14 @@ def write_runs(rng, writer, lab, users, aliquots: list[AliquotRow], size, versio
         run_inputs.append(inputs)
         run_rows.append(
             (lab.pk, key[0], code, version.pk, f"{version.protocol.title} v{version.version}")
-            + ((version.methods or [""])[0], status, run.operator_id, figures.equipment, started, completed)
+            + (
+                separation_method(version.definition.get("steps") or []),
+                status,
+                run.operator_id,
+                figures.equipment,
+                started,
+                completed,
+            )
             + ("Column clogged while loading; inputs lost." if status == ABORTED else "",)
         )
         for aliquot in inputs:

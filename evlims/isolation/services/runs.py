@@ -99,7 +99,7 @@ def run_plan(
                 code=code,
                 protocol_version=protocol_version,
                 protocol_name=f"{protocol_version.protocol.title} v{protocol_version.version}",
-                method=(protocol_version.methods or [""])[0],
+                method=protocol_library.separation_method(protocol_version.definition.get("steps") or []),
                 operator=operator,
                 equipment=equipment,
             )
