@@ -118,7 +118,7 @@ def test_bad_file_lists_every_problem_and_writes_nothing(staff, project):
             "error",
             "'plasma' is not an allowed value; use one of: blood_plasma, serum, whole_blood, "
             "urine, csf, saliva, milk, ascites, pleural_effusion, amniotic_fluid, semen, synovial_fluid, bile, tears, "
-            "bal_fluid, cell_culture_medium, other.",
+            "bal_fluid, cell_culture_medium, tissue, other.",
         ),
         (3, "fasting", "error", "'maybe' is not yes or no."),
         (4, "barcode", "error", "BX-1 also appears in row 2."),
