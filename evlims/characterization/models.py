@@ -19,6 +19,11 @@ class Measurement(TimeStampedModel):
         LIPID = "lipid", "Lipid quantification"
         RNA = "rna", "RNA quantification"
 
+    class Status(models.TextChoices):
+        CURRENT = "current", "Current"
+        SUPERSEDED = "superseded", "Superseded by a correction"
+        VOIDED = "voided", "Voided"
+
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="measurements")
     preparation = models.ForeignKey(
         EVPreparation, on_delete=models.PROTECT, null=True, blank=True, related_name="measurements"
@@ -43,6 +48,18 @@ class Measurement(TimeStampedModel):
     )
     values = models.JSONField(default=dict, help_text="Headline figures, keyed by name with units in the key.")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
+    # Correction and voiding: a result is never edited in place. A correction is a new Measurement whose
+    # ``supersedes`` names the old one (then marked superseded); a voided result stays, marked void. Only
+    # current results feed metrics and compliance; reports show the others as superseded or voided.
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.CURRENT, db_index=True)
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    status_reason = models.TextField(blank=True, help_text="Why the result was corrected or voided.")
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["measured_at", "id"]
@@ -90,7 +107,13 @@ class ParticleCapture(models.Model):
     analysis = models.ForeignKey(ParticleAnalysis, on_delete=models.CASCADE, related_name="captures")
     name = models.CharField(max_length=200)
     concentration_per_ml = models.FloatField(null=True, blank=True)
-    valid = models.BooleanField(default=True)
+    valid = models.BooleanField(default=True, help_text="The instrument's own verdict on the capture.")
+    invalid_reason = models.CharField(
+        max_length=200, blank=True, help_text="Why the instrument marked the capture invalid, as the file says."
+    )
+    included_in_mean = models.BooleanField(
+        default=True, help_text="Counted in the analysis mean; captures marked invalid are left out unless kept."
+    )
     size_mean_nm = models.FloatField(null=True, blank=True)
     size_mode_nm = models.FloatField(null=True, blank=True)
     size_sd_nm = models.FloatField(null=True, blank=True)
