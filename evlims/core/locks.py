@@ -16,6 +16,8 @@ class Locks(Protocol):
 
     def void_approvals(self, *, actor, preparation_ids: Iterable[int], reason: str) -> int: ...
 
+    def approvals_affected(self, preparation_ids: Iterable[int]) -> list[dict]: ...
+
 
 lock_provider = Provider("record locks (signed approvals)")
 
@@ -29,3 +31,9 @@ def void_approvals(*, actor, preparation_ids: Iterable[int], reason: str) -> int
     """Void the approvals covering these preparations, audited with the reason; inside the change's transaction.
     Returns the number voided."""
     return lock_provider.get().void_approvals(actor=actor, preparation_ids=preparation_ids, reason=reason)
+
+
+def approvals_affected(preparation_ids: Iterable[int]) -> list[dict]:
+    """The approvals a change to these preparations (or to a record they rest on) would void, for the warning an
+    edit page shows before saving: ``[{"review_id", "subject", "approved_at", "approved_by"}]``, oldest first."""
+    return lock_provider.get().approvals_affected(preparation_ids)

@@ -91,6 +91,36 @@ def locked_preparation_ids(preparation_ids) -> set[int]:
     return set(direct) | set(by_run)
 
 
+def approvals_covering(preparation_ids) -> list[dict]:
+    """The approved reviews covering these preparations (directly or through their run), described in the lab's
+    words for the warning shown before a change voids them (two queries)."""
+    ids = list(preparation_ids)
+    if not ids:
+        return []
+    reviews = (
+        Review.objects.filter(state=Review.State.APPROVED)
+        .filter(Q(preparation_id__in=ids) | Q(run__preparations__in=ids))
+        .select_related("preparation", "run")
+        .distinct()
+        .order_by("closed_at", "id")
+    )
+    approvals = []
+    signatures = Signature.objects.filter(review__in=reviews, meaning=Signature.Meaning.APPROVED)
+    approvers = {s.review_id: s for s in signatures.select_related("signer")}
+    for review in reviews:
+        subject = f"Preparation {review.preparation.barcode}" if review.preparation_id else f"Run {review.run.code}"
+        signature = approvers.get(review.pk)
+        approvals.append(
+            {
+                "review_id": review.pk,
+                "subject": subject,
+                "approved_at": signature.signed_at if signature else review.closed_at,
+                "approved_by": signature.signer.get_full_name() or signature.signer.get_username() if signature else "",
+            }
+        )
+    return approvals
+
+
 # ---------------------------------------------------------------- the QA queue
 
 

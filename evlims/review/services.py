@@ -229,3 +229,8 @@ def void_approvals(*, actor, preparation_ids, reason: str) -> int:
 def preparations_locked(preparation_ids) -> set[int]:
     """The preparations approved directly or through their run (the record-lock provider's answer)."""
     return selectors.locked_preparation_ids(preparation_ids)
+
+
+def approvals_affected(preparation_ids) -> list[dict]:
+    """The approvals a change to these preparations would void (the record-lock provider's answer)."""
+    return selectors.approvals_covering(preparation_ids)

@@ -69,6 +69,7 @@ NOT_AUDITED = {
     "evlims.compliance.services.canonical_hash": "pure",
     "evlims.review.services.is_locked": "read",
     "evlims.review.services.preparations_locked": "read",
+    "evlims.review.services.approvals_affected": "read",
     "evlims.compliance.services.evaluate_preparations": "derived: verdicts recomputed from audited evidence",
     "evlims.review.signatures.signature_lockout": "read",
     "evlims.review.signatures.check_signature_password": (

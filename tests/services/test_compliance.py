@@ -126,11 +126,18 @@ def test_change_to_locked_record_needs_reason_and_voids(run, staff, verifier, ap
     review_services.review_approve(actor=approver, review=review, password=PASSWORD, statement="ok")
     with pytest.raises(ValidationError, match="locked"):
         review_services.void_approvals(actor=staff, preparation_ids=[prep.pk], reason="")
+    from evlims.core.locks import approvals_affected
+
+    (warning,) = approvals_affected([prep.pk])
+    assert warning["subject"] == f"Preparation {prep.barcode}" and warning["review_id"] == review.pk
+    assert warning["approved_by"] == "approver" and warning["approved_at"] is not None
+    assert approvals_affected([run.preparations.last().pk]) == []
     from django.db import transaction
 
     with transaction.atomic():
         assert review_services.void_approvals(actor=staff, preparation_ids=[prep.pk], reason="Volume corrected") == 1
     assert not review_services.is_locked(prep)
+    assert approvals_affected([prep.pk]) == []
     assert AuditEvent.objects.filter(action="review.void", reason="Volume corrected").exists()
 
 
