@@ -41,15 +41,29 @@ def validate_results(documents) -> list[dict]:
 
 
 def _subjects(lab_id, results):
-    """Resolve preparation and sample barcodes of the lab in two queries; unknown ones are errors."""
+    """Resolve preparation and sample barcodes of the lab in two queries; unknown ones are errors, and so are
+    preparations their run has not produced: a preparation exists once its run is completed (a planned or
+    in-progress run's barcodes are issued for labels only; an aborted run produced nothing)."""
     prep_codes = {r["preparation"] for r in results if r.get("preparation")}
     sample_codes = {r["input_sample"] for r in results if r.get("input_sample")}
-    preps = {p.barcode: p for p in EVPreparation.objects.filter(lab_id=lab_id, barcode__in=prep_codes)}
+    preps = {
+        p.barcode: p for p in EVPreparation.objects.filter(lab_id=lab_id, barcode__in=prep_codes).select_related("run")
+    }
     samples = {s.barcode: s for s in Sample.objects.filter(lab_id=lab_id, barcode__in=sample_codes)}
     errors = {}
     for index, result in enumerate(results):
-        if result.get("preparation") and result["preparation"] not in preps:
+        prep = preps.get(result.get("preparation"))
+        if result.get("preparation") and prep is None:
             errors[f"results[{index}].preparation"] = f"No preparation {result['preparation']} in this lab."
+        elif prep is not None and prep.run.status == prep.run.Status.ABORTED:
+            errors[f"results[{index}].preparation"] = (
+                f"{prep.barcode} belongs to run {prep.run.code} which is aborted: it produced no preparation."
+            )
+        elif prep is not None and prep.run.status != prep.run.Status.COMPLETED:
+            errors[f"results[{index}].preparation"] = (
+                f"{prep.barcode} belongs to run {prep.run.code} which is not completed yet: "
+                "complete the run before recording results."
+            )
         if result.get("input_sample") and result["input_sample"] not in samples:
             errors[f"results[{index}].input_sample"] = f"No sample {result['input_sample']} in this lab."
     if errors:
