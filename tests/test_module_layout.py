@@ -8,7 +8,7 @@ from importlib import import_module
 
 import pytest
 
-SERVICE_PACKAGES = ["evlims.samples.services", "evlims.isolation.services"]
+SERVICE_PACKAGES = ["evlims.samples.services", "evlims.isolation.services", "evlims.metrics.services"]
 MANIFEST_WRITES = ["manifest_upload", "manifest_validate", "manifest_queue_commit", "manifest_commit"]
 
 

@@ -16,8 +16,8 @@ from evlims.characterization.services import record_results
 from evlims.core.models import Role
 from evlims.instruments import services as instrument_services
 from evlims.isolation import services as isolation_services
-from evlims.metrics import controls
 from evlims.metrics import services as metric_services
+from evlims.metrics.services import controls
 from evlims.review.services import review_submit
 from evlims.samples import services as sample_services
 from evlims.samples.services import manifests

@@ -40,7 +40,6 @@ SERVICE_MODULES = [
     "evlims.review.services",
     "evlims.review.signatures",
     "evlims.metrics.services",
-    "evlims.metrics.controls",
 ]
 
 # Public functions that change no record of a lab, or only derived data rebuilt from audited records, or (the
@@ -335,8 +334,8 @@ AUDITED = {
         STAFF,
         lambda w: {"preparation_ids": [_approved_review(w).preparation_id], "reason": "corrected volume"},
     ),
-    "evlims.metrics.controls.control_material_create": (ADMIN, lambda w: {"lab": w.lab, "name": "Second control"}),
-    "evlims.metrics.controls.control_material_link_samples": (
+    "evlims.metrics.services.controls.control_material_create": (ADMIN, lambda w: {"lab": w.lab, "name": "Second control"}),
+    "evlims.metrics.services.controls.control_material_link_samples": (
         ADMIN,
         lambda w: {"material": w.control_material, "sample_barcodes": [w.sample.barcode]},
     ),

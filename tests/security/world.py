@@ -17,8 +17,8 @@ from evlims.core.models import Role
 from evlims.instruments import file_ingestion
 from evlims.instruments import services as instruments
 from evlims.isolation import services as isolation
-from evlims.metrics import controls
 from evlims.metrics import services as metrics
+from evlims.metrics.services import controls
 from evlims.review import services as review_services
 from evlims.samples import services as samples
 from evlims.samples.services import manifests

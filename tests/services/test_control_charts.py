@@ -10,8 +10,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from evlims.characterization.models import Measurement, ParticleAnalysis, SizeBin
 from evlims.core.models import AuditEvent, Role
 from evlims.isolation.models import EVPreparation, IsolationRun, Protocol, ProtocolVersion
-from evlims.metrics import control_charts, controls, selectors
+from evlims.metrics import control_charts, selectors
 from evlims.metrics.models import ControlMaterial, PreparationMetrics
+from evlims.metrics.services import controls
 from evlims.samples.models import Aliquot
 from tests.factories import SampleFactory, member
 

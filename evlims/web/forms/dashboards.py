@@ -13,8 +13,8 @@ from ...core.models import Lab
 from ...core.tenancy import labs_where, visible_lab_ids
 from ...isolation.models import IsolationRun
 from ...isolation.selectors import protocol_versions_for
-from ...metrics.controls import ADMIN_ROLES, MIN_BASELINE_POINTS
 from ...metrics.selectors import MetricFilters
+from ...metrics.services.controls import ADMIN_ROLES, MIN_BASELINE_POINTS
 from ...samples.vocabulary import biofluid_choices
 
 # Line styles of the size overlay run out after six series; more would no longer read apart.

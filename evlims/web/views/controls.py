@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from ...core.tenancy import labs_where
-from ...metrics import charts, control_charts, controls
+from ...metrics import charts, control_charts
 from ...metrics.selectors import PURITY
+from ...metrics.services import controls
 from ..forms.dashboards import ControlMaterialForm, LinkSamplesForm
 from .common import member_view, run_service, scoped
 from .data_tables import DataTable, is_missing, respond

@@ -15,10 +15,11 @@ from django.views.decorators.http import require_POST
 
 from ...compliance.models import Review
 from ...core.tenancy import labs_where
-from ...metrics import charts, compute, control_charts, controls, selectors, services, summaries
+from ...metrics import charts, compute, control_charts, selectors, services, summaries
 from ...metrics.figures import PURITY, YIELD, short_label
 from ...metrics.models import PreparationMetrics
 from ...metrics.selectors import TRACKED_FIGURES, MetricFilters
+from ...metrics.services import controls
 from ..forms.dashboards import (
     DEFAULT_MONTHS,
     ComparisonFilterForm,

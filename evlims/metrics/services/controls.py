@@ -8,11 +8,11 @@ from collections.abc import Iterable
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from ..core.audit import record_event, snapshot
-from ..core.models import Role
-from ..core.tenancy import ensure_role
-from ..samples.models import Sample
-from .models import ControlMaterial
+from ...core.audit import record_event, snapshot
+from ...core.models import Role
+from ...core.tenancy import ensure_role
+from ...samples.models import Sample
+from ..models import ControlMaterial
 
 ADMIN_ROLES = frozenset({Role.LAB_ADMIN})
 MATERIAL_FIELDS = (

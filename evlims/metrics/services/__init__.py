@@ -16,14 +16,33 @@ from django.db import DatabaseError, InterfaceError, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
-from ..characterization.models import Measurement, SizeBin
-from ..compliance.markers import LIPOPROTEINS, marker_vocabulary
-from ..core.broker import BROKER_ERRORS
-from ..core.registry import Provider
-from ..isolation.models import EVPreparation
-from . import compute, summaries
-from .figures import NUMBER_KEYS
-from .models import MetricJob, PreparationMetrics
+from ...characterization.models import Measurement, SizeBin
+from ...compliance.markers import LIPOPROTEINS, marker_vocabulary
+from ...core.broker import BROKER_ERRORS
+from ...core.registry import Provider
+from ...isolation.models import EVPreparation
+from .. import compute, summaries
+from ..figures import NUMBER_KEYS
+from ..models import MetricJob, PreparationMetrics
+from .controls import control_material_create, control_material_link_samples
+
+# The job and recompute writers are defined here; the control-material writers live in services/controls.py.
+__all__ = [
+    "control_material_create",
+    "control_material_link_samples",
+    "preparation_frame",
+    "measurement_frame",
+    "compute_for",
+    "store_metrics",
+    "recompute",
+    "job_create",
+    "queue_job",
+    "job_run",
+    "job_fail",
+    "sweep_stale_jobs",
+    "job_sender",
+    "ClaimInterrupted",
+]
 
 # What sends a job row's id to the workers: ``metrics.tasks.send_metric_job``, which calls back into this module,
 # registered by ``EvlimsConfig.ready()`` so that the two modules do not import each other.
