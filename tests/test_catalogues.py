@@ -132,7 +132,7 @@ def test_every_particle_record_has_the_size_fields():
         "evlims/instruments/parsers/results.py",
         "evlims/instruments/parsers/generic.py",
         "evlims/instruments/parsers/zetaview.py",
-        "evlims/instruments/file_ingestion.py",
+        "evlims/instruments/services/file_ingestion.py",
         "evlims/characterization/services.py",
         "evlims/web/forms/results.py",
         "evlims/web/views/preparations.py",
@@ -215,7 +215,7 @@ def test_a_dilution_is_applied_by_one_function():
 
 
 def test_result_error_keys_are_read_in_one_place():
-    from evlims.instruments import file_ingestion
+    from evlims.instruments.services import file_ingestion
 
     parsed = {"format": "nanosight", "samples": [{"name": "beads"}, {"name": "d200"}, {"name": "d400"}]}
     mapping = {"beads": "", "d200": "EVP-1", "d400": "EVP-2"}

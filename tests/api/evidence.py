@@ -3,8 +3,8 @@ results posted by the instrument, a previewed NTA file and a submitted review.""
 
 from dataclasses import dataclass
 
-from evlims.instruments import file_ingestion
 from evlims.instruments import services as instrument_services
+from evlims.instruments.services import file_ingestion
 from evlims.isolation import services as isolation_services
 from evlims.review.services import review_submit
 from tests.fixtures.instruments import NANOSIGHT_FULL, instrument_path

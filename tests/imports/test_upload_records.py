@@ -10,8 +10,8 @@ from rest_framework.test import APIClient
 
 from evlims.core.audit import verify_chain
 from evlims.core.models import AuditEvent
-from evlims.instruments import file_ingestion
 from evlims.instruments.models import Ingestion, RawFile
+from evlims.instruments.services import file_ingestion
 from evlims.samples.models import ManifestImport
 from evlims.samples.services import manifests
 from evlims.samples.tasks import validate_manifest_import

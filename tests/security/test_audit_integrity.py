@@ -19,8 +19,8 @@ from django.db import transaction
 from evlims.characterization.services import validate_results
 from evlims.core.audit import verify_chain
 from evlims.core.models import AuditChainHead, AuditEvent, Role
-from evlims.instruments import file_ingestion
 from evlims.instruments.parsers import parse_bytes
+from evlims.instruments.services import file_ingestion
 from evlims.isolation import services as isolation
 from evlims.review import services as review_services
 from evlims.samples.services import manifests
@@ -34,8 +34,6 @@ SERVICE_MODULES = [
     "evlims.isolation.services",
     "evlims.characterization.services",
     "evlims.instruments.services",
-    "evlims.instruments.file_ingestion",
-    "evlims.instruments.uploads",
     "evlims.compliance.services",
     "evlims.review.services",
     "evlims.review.signatures",
@@ -58,13 +56,13 @@ NOT_AUDITED = {
     "evlims.isolation.services.preparations.clean_functional_studies": "pure: functional studies checked as stored",
     "evlims.characterization.services.validate_results": "pure: payload validation",
     "evlims.characterization.services.headline_values": "pure",
-    "evlims.instruments.services.api_key_authenticate": "read (notes the key's last use)",
-    "evlims.instruments.services.request_hash": "pure",
-    "evlims.instruments.services.previous_answer": "read",
-    "evlims.instruments.file_ingestion.particle_document": "pure",
-    "evlims.instruments.file_ingestion.protein_document": "pure",
-    "evlims.instruments.file_ingestion.documents_from_parsed": "pure",
-    "evlims.instruments.file_ingestion.commit_errors": "pure: a refusal put on the samples it concerns",
+    "evlims.instruments.services.instruments.api_key_authenticate": "read (notes the key's last use)",
+    "evlims.instruments.services.results.request_hash": "pure",
+    "evlims.instruments.services.results.previous_answer": "read",
+    "evlims.instruments.services.file_ingestion.particle_document": "pure",
+    "evlims.instruments.services.file_ingestion.protein_document": "pure",
+    "evlims.instruments.services.file_ingestion.documents_from_parsed": "pure",
+    "evlims.instruments.services.file_ingestion.commit_errors": "pure: a refusal put on the samples it concerns",
     "evlims.compliance.services.canonical_hash": "pure",
     "evlims.review.services.is_locked": "read",
     "evlims.review.services.preparations_locked": "read",
@@ -157,7 +155,7 @@ STAFF, QA, ADMIN = Role.LAB_STAFF, Role.QA_MANAGER, Role.LAB_ADMIN
 # Audited writers called only by other services, which check the caller's role before calling them.
 INTERNAL = {
     "evlims.characterization.services.measurements_record",
-    "evlims.instruments.services.raw_file_store",
+    "evlims.instruments.services.results.raw_file_store",
     "evlims.review.services.void_approvals",
 }
 
@@ -263,36 +261,42 @@ AUDITED = {
         STAFF,
         lambda w: {"lab": w.lab, "documents": [_marker_document(_second_preparation(w))]},
     ),
-    "evlims.instruments.services.instrument_register": (
+    "evlims.instruments.services.instruments.instrument_register": (
         ADMIN,
         lambda w: {"lab": w.lab, "name": "Second NTA", "kind": "nta"},
     ),
-    "evlims.instruments.services.api_key_issue": (ADMIN, lambda w: {"instrument": w.instrument, "scopes": ["read"]}),
-    "evlims.instruments.services.api_key_revoke": (ADMIN, lambda w: {"key": w.api_key, "reason": "lost"}),
-    "evlims.instruments.services.raw_file_store": (STAFF, lambda w: {"lab": w.lab, "data": b"new bytes", "name": "n"}),
-    "evlims.instruments.services.results_ingest": (
+    "evlims.instruments.services.instruments.api_key_issue": (
+        ADMIN,
+        lambda w: {"instrument": w.instrument, "scopes": ["read"]},
+    ),
+    "evlims.instruments.services.instruments.api_key_revoke": (ADMIN, lambda w: {"key": w.api_key, "reason": "lost"}),
+    "evlims.instruments.services.results.raw_file_store": (
+        STAFF,
+        lambda w: {"lab": w.lab, "data": b"new bytes", "name": "n"},
+    ),
+    "evlims.instruments.services.results.results_ingest": (
         STAFF,
         lambda w: {"lab": w.lab, "documents": [_marker_document(_second_preparation(w))]},
     ),
-    "evlims.instruments.file_ingestion.file_upload": (
+    "evlims.instruments.services.file_ingestion.file_upload": (
         STAFF,
         lambda w: {"lab": w.lab, "data": NANOSIGHT.read_bytes() + b"\n\n", "name": "other.csv"},
     ),
-    "evlims.instruments.file_ingestion.file_commit": (
+    "evlims.instruments.services.file_ingestion.file_commit": (
         STAFF,
         lambda w: {
             "ingestion": (i := _fresh_ingestion(w)),
             "mapping": {i.parsed["samples"][0]["name"]: w.preparation.barcode},
         },
     ),
-    "evlims.instruments.uploads.file_commit_by_sample": (
+    "evlims.instruments.services.uploads.file_commit_by_sample": (
         STAFF,
         lambda w: {
             "ingestion": (i := _fresh_ingestion(w)),
             "mapping": {i.parsed["samples"][0]["name"]: w.preparation.barcode},
         },
     ),
-    "evlims.instruments.uploads.file_upload_and_commit": (
+    "evlims.instruments.services.uploads.file_upload_and_commit": (
         STAFF,
         lambda w: {
             "lab": w.lab,

@@ -21,9 +21,9 @@ from django.urls import reverse
 
 from evlims.characterization.models import Measurement
 from evlims.core.models import AuditEvent, Role
-from evlims.instruments import file_ingestion
 from evlims.instruments.models import Ingestion, RawFile
 from evlims.instruments.parsers import ParseError, parse_bytes
+from evlims.instruments.services import file_ingestion
 from evlims.samples import import_files, imports
 from evlims.samples.models import Donor, ManifestImport, Sample
 from evlims.samples.services import manifests

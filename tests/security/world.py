@@ -14,8 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evlims.characterization.services import record_results
 from evlims.core.models import Role
-from evlims.instruments import file_ingestion
 from evlims.instruments import services as instruments
+from evlims.instruments.services import file_ingestion
 from evlims.isolation import services as isolation
 from evlims.metrics import services as metrics
 from evlims.metrics.services import controls

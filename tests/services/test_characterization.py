@@ -5,8 +5,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from evlims.characterization.models import MarkerResult, Measurement, ParticleAnalysis, SizeBin
 from evlims.core.models import AuditEvent, Role
-from evlims.instruments import file_ingestion, services
+from evlims.instruments import services
 from evlims.instruments.models import Ingestion, InstrumentApiKey, RawFile
+from evlims.instruments.services import file_ingestion
 from evlims.isolation.models import EVPreparation, IsolationRun
 from evlims.samples.services import sample_register
 from tests.factories import member

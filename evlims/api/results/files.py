@@ -1,5 +1,5 @@
 """``POST /files/``: a raw instrument file, kept byte for byte, parsed, and committed at once when a mapping
-comes with it (``instruments.uploads.file_upload_and_commit``)."""
+comes with it (``instruments.services.uploads.file_upload_and_commit``)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -8,8 +8,8 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from ...characterization import selectors
-from ...instruments import file_ingestion, uploads
 from ...instruments.models import Ingestion
+from ...instruments.services import file_ingestion, uploads
 from ..authentication import RESULTS_WRITE
 from ..base import ScopedApi
 from .examples import FILE_UPLOAD_EXAMPLES

@@ -8,8 +8,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
 from ...characterization import selectors
-from ...instruments import uploads
 from ...instruments.models import Ingestion
+from ...instruments.services import uploads
 from ..authentication import READ, RESULTS_WRITE, is_instrument
 from ..base import IdFilter, ScopedDetailApi, ScopedListApi, ScopedObjectApi
 from .examples import COMMIT_EXAMPLES

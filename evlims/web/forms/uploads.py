@@ -1,6 +1,6 @@
 """Instrument files: the upload form and the form that maps a parsed file's samples to preparations.
 
-The forms check input; the ingestion services (evlims.instruments.file_ingestion) parse, validate again and do
+The forms check input; the ingestion services (evlims.instruments.services.file_ingestion) parse, validate again and do
 every write.
 """
 
@@ -12,8 +12,8 @@ from django import forms
 from ...conf import evlims_settings
 from ...core.models import Lab
 from ...core.tenancy import WRITER_ROLES, labs_where
-from ...instruments.file_ingestion import PARTICLE_FORMATS
 from ...instruments.parsers import FORMATS
+from ...instruments.services.file_ingestion import PARTICLE_FORMATS
 
 FORMAT_CHOICES = [("auto", "Detect from the content"), *[(name, name) for name in FORMATS]]
 FORMAT_LABELS = {

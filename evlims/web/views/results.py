@@ -13,10 +13,9 @@ from ...characterization.services import imaging_record_with_images, record_resu
 from ...compliance.markers import marker_vocabulary
 from ...core.ids import parse_id
 from ...core.tenancy import WRITER_ROLES, ensure_role, labs_where, role_in
-from ...instruments import file_ingestion, uploads
 from ...instruments.models import Ingestion
 from ...instruments.recording import placed_message, result_error_place
-from ...instruments.services import raw_file_store
+from ...instruments.services import file_ingestion, raw_file_store, uploads
 from ..forms.results import RESULT_FORMS
 from ..forms.uploads import IngestionMappingForm, ResultUploadForm
 from ..reports.plots import Series, coarse_table, size_distribution_svg

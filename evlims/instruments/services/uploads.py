@@ -8,8 +8,8 @@ committed once corrected.
 
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 
+from ..models import Ingestion
 from .file_ingestion import commit_errors, file_commit, file_upload
-from .models import Ingestion
 
 
 class CommitRefused(ValidationError):

@@ -13,15 +13,15 @@ from statistics import fmean
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from ..conf import evlims_settings
-from ..core.actors import is_person
-from ..core.audit import record_event
-from ..core.tenancy import INGEST_ROLES, ensure_role
-from .models import Ingestion
-from .parsers import ParseError, parse_bytes
-from .particles import SIZE_FIELDS, stock_per_ml
-from .recording import placed_message, result_error_place
-from .services import _client, measurements_record, previous_answer, raw_file_store, request_hash, validate_results
+from ...conf import evlims_settings
+from ...core.actors import is_person
+from ...core.audit import record_event
+from ...core.tenancy import INGEST_ROLES, ensure_role
+from ..models import Ingestion
+from ..parsers import ParseError, parse_bytes
+from ..particles import SIZE_FIELDS, stock_per_ml
+from ..recording import measurements_record, placed_message, result_error_place, validate_results
+from .results import _client, previous_answer, raw_file_store, request_hash
 
 # Particle formats and the technique their results are recorded under (a mapped generic table: "other").
 PARTICLE_FORMATS = {"nanosight": "nta", "zetaview": "zetaview", "generic": "other"}
