@@ -164,6 +164,15 @@ class FunctionalControl(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class PreparationState(models.TextChoices):
+    """Whether a preparation exists (not stored: its run's status decides). Barcodes are issued when the run is
+    planned, so labels can be printed; the preparation is produced when its run is completed."""
+
+    PRODUCED = "produced", "Produced"
+    NOT_PRODUCED = "not_produced", "Not produced yet"
+    ABORTED = "aborted", "Aborted"
+
+
 class EVPreparation(VersionedModel):
     """The EV-enriched material obtained from one input aliquot in one run, how it is stored, and what is
     claimed about it."""
@@ -250,3 +259,24 @@ class EVPreparation(VersionedModel):
 
     def __str__(self):
         return self.barcode
+
+    @property
+    def state(self) -> str:
+        """Produced (its run is completed), not produced yet (planned or in progress) or aborted."""
+        if self.run.status == IsolationRun.Status.COMPLETED:
+            return PreparationState.PRODUCED
+        if self.run.status == IsolationRun.Status.ABORTED:
+            return PreparationState.ABORTED
+        return PreparationState.NOT_PRODUCED
+
+    @property
+    def produced(self) -> bool:
+        return self.state == PreparationState.PRODUCED
+
+    @property
+    def state_label(self) -> str:
+        """The state in the lab's words, with the abort reason: "Aborted: column clogged"."""
+        label = PreparationState(self.state).label
+        if self.state == PreparationState.ABORTED and self.run.abort_reason:
+            return f"{label}: {self.run.abort_reason}"
+        return label

@@ -6,7 +6,7 @@ from ..core.errors import NotFound
 from ..core.models import AuditEvent
 from ..core.paging import attach, count_of
 from ..core.tenancy import visible_lab_ids
-from .models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
+from .models import EVPreparation, IsolationRun, PreparationState, Protocol, ProtocolVersion, RunStep
 
 
 def protocols_for(user):
@@ -98,6 +98,40 @@ def run_summary_get(user, pk) -> IsolationRun:
 
 def preparations_for(user):
     return EVPreparation.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("run", "input_aliquot__sample")
+
+
+# Which preparations a list shows: by default those produced (their run completed); "all" adds the preparations of
+# planned, in-progress and aborted runs, whose barcodes were issued at planning.
+PREPARATION_STATES = {
+    PreparationState.PRODUCED: Q(run__status=IsolationRun.Status.COMPLETED),
+    PreparationState.NOT_PRODUCED: Q(run__status__in=[IsolationRun.Status.PLANNED, IsolationRun.Status.IN_PROGRESS]),
+    PreparationState.ABORTED: Q(run__status=IsolationRun.Status.ABORTED),
+}
+ALL_STATES = "all"
+
+
+def preparations_in_state(preparations, state: str = PreparationState.PRODUCED):
+    """``preparations`` narrowed to one state (produced, not_produced, aborted), or all of them (``"all"``)."""
+    if state == ALL_STATES:
+        return preparations
+    return preparations.filter(PREPARATION_STATES[PreparationState(state)])
+
+
+def preparation_ids_resting_on(*, sample=None, donor=None, aliquot=None, run=None) -> list[int]:
+    """The preparations whose evaluation reads this record: those made from the sample's (or the donor's samples')
+    aliquots, from the aliquot, or in the run. What an edit page asks approvals_affected about."""
+    lookup = {}
+    if sample is not None:
+        lookup["input_aliquot__sample"] = sample
+    if donor is not None:
+        lookup["input_aliquot__sample__donor"] = donor
+    if aliquot is not None:
+        lookup["input_aliquot"] = aliquot
+    if run is not None:
+        lookup["run"] = run
+    if not lookup:
+        return []
+    return list(EVPreparation.objects.filter(**lookup).values_list("pk", flat=True))
 
 
 def preparation_get(user, pk) -> EVPreparation:

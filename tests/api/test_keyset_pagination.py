@@ -11,6 +11,7 @@ from evlims.characterization.models import Measurement
 from evlims.isolation.models import EVPreparation, IsolationRun
 from evlims.samples.models import Aliquot, Sample
 from tests.factories import SampleFactory
+from tests.run_states import completed_run_fields
 from tests.web.test_results import make_preparation
 
 pytestmark = pytest.mark.django_db
@@ -115,7 +116,13 @@ def test_run_rows_carry_their_preparation_count(staff_api, staff, project):
 
 def test_preparations_walk_across_tied_creation_times(staff_api, staff, project):
     run = IsolationRun.objects.create(
-        lab=project.lab, project=project, code="RUN-TIES", protocol_name="SEC", method="sec", operator=staff
+        lab=project.lab,
+        project=project,
+        code="RUN-TIES",
+        protocol_name="SEC",
+        method="sec",
+        operator=staff,
+        **completed_run_fields(),
     )
     for n in range(10):
         prep = make_preparation(staff, project, f"EVP-T{n}", run=run)

@@ -22,6 +22,7 @@ from evlims.compliance.evidence import experiment_documents, preparations_with_e
 from evlims.compliance.write_paths import WRITE_PATHS, rule_paths, write_path_for
 from evlims.isolation.models import EVPreparation, IsolationRun
 from evlims.samples.services import donor_create, sample_register
+from tests.run_states import completed_run_fields
 
 API_SERIALIZERS = {
     "evlims:api:sample-detail": SampleUpdateInputSerializer,
@@ -103,7 +104,13 @@ def preparation(staff, lab, project):
         actor=staff, project=project, biofluid="blood_plasma", volume_ml=Decimal("4"), aliquot_volumes_ul=[1000]
     )
     run = IsolationRun.objects.create(
-        lab=lab, project=project, code="RUN-WP", protocol_name="SEC", method="sec", operator=staff
+        lab=lab,
+        project=project,
+        code="RUN-WP",
+        protocol_name="SEC",
+        method="sec",
+        operator=staff,
+        **completed_run_fields(),
     )
     return EVPreparation.objects.create(
         lab=lab, run=run, input_aliquot=sample.aliquots.get(), barcode="EVP-WP", input_volume_ul=500

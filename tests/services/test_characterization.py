@@ -12,6 +12,7 @@ from evlims.isolation.models import EVPreparation, IsolationRun
 from evlims.samples.services import sample_register
 from tests.factories import member
 from tests.fixtures.instruments import NANOSIGHT_FULL, ZETAVIEW, export_path
+from tests.run_states import completed_run_fields
 from tests.shared_samples import REAL_NANOSIGHT_EMT1, REAL_ZETAVIEW_SAMPLE1
 
 
@@ -31,7 +32,7 @@ def preparation(staff, project):
         actor=staff, project=project, biofluid="blood_plasma", volume_ml=Decimal("2"), aliquot_volumes_ul=[1000]
     )
     run = IsolationRun.objects.create(
-        lab=project.lab, project=project, code="RUN-T1", protocol_name="SEC", operator=staff
+        lab=project.lab, project=project, code="RUN-T1", protocol_name="SEC", operator=staff, **completed_run_fields()
     )
     return EVPreparation.objects.create(
         lab=project.lab, run=run, input_aliquot=sample.aliquots.get(), barcode="EVP-T1", input_volume_ul=500

@@ -9,6 +9,7 @@ from evlims.isolation.models import EVPreparation, IsolationRun
 from evlims.metrics import services
 from evlims.metrics.models import MetricJob, PreparationMetrics
 from evlims.samples.services import sample_register
+from tests.run_states import completed_run_fields
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def preps(staff, project):
         actor=staff, project=project, biofluid="urine", volume_ml=Decimal("10"), aliquot_volumes_ul=[4000, 4000]
     )
     run = IsolationRun.objects.create(
-        lab=project.lab, project=project, code="RUN-M1", protocol_name="SEC", operator=staff
+        lab=project.lab, project=project, code="RUN-M1", protocol_name="SEC", operator=staff, **completed_run_fields()
     )
     return [
         EVPreparation.objects.create(

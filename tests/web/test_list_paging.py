@@ -17,6 +17,7 @@ from evlims.characterization.models import Measurement
 from evlims.compliance.models import Review
 from evlims.isolation.models import EVPreparation, IsolationRun, RunStep
 from evlims.samples.models import Aliquot, Sample
+from tests.run_states import completed_run_fields
 
 from .conftest import register_sample
 from .test_results import make_preparation
@@ -137,7 +138,13 @@ def test_preparation_list_counts_results_of_each_row_by_kind(member_client, staf
 
 def test_preparation_list_walk_with_tied_creation_times(member_client, small_pages, cursor_links, staff, project):
     run = IsolationRun.objects.create(
-        lab=project.lab, project=project, code="RUN-TIE", protocol_name="SEC", method="sec", operator=staff
+        lab=project.lab,
+        project=project,
+        code="RUN-TIE",
+        protocol_name="SEC",
+        method="sec",
+        operator=staff,
+        **completed_run_fields(),
     )
     preps = [make_preparation(staff, project, f"EVP-T{n:02d}", run=run) for n in range(11)]
     for n, prep in enumerate(preps):

@@ -28,6 +28,7 @@ from tests.fixtures.instruments import (
     instrument_path,
 )
 from tests.fixtures.instruments import SOFTMAX_BCA as SOFTMAX
+from tests.run_states import completed_run_fields
 from tests.shared_samples import REAL_NANOSIGHT_EMT1, REAL_NANOSIGHT_HOT1A3, REAL_ZETAVIEW_SAMPLE1
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +42,13 @@ def make_preparation(actor, project, barcode, *, final_volume_ul=None, biofluid=
         actor=actor, project=project, biofluid=biofluid, volume_ml=Decimal("2"), aliquot_volumes_ul=[1000]
     )
     run = run or IsolationRun.objects.create(
-        lab=project.lab, project=project, code=f"RUN-{barcode}", protocol_name="SEC", method="sec", operator=actor
+        lab=project.lab,
+        project=project,
+        code=f"RUN-{barcode}",
+        protocol_name="SEC",
+        method="sec",
+        operator=actor,
+        **completed_run_fields(),
     )
     return EVPreparation.objects.create(
         lab=project.lab,

@@ -1,7 +1,7 @@
 """Every write to protocols, isolation runs and EV preparations.
 
 One module per record kind: ``protocols`` (drafts, approval, retirement, the shipped library), ``runs`` (plan,
-start, steps, completion, abort) and ``preparations`` (edits after the run). Every public function is also
+start, steps, completion, abort, corrections) and ``preparations`` (edits after the run). Every public function is also
 importable from here: ``from evlims.isolation.services import run_plan``.
 """
 
@@ -18,10 +18,20 @@ from .protocols import (
     protocol_version_retire,
     protocol_version_save_draft,
 )
-from .runs import RUN_OUTPUT_FIELDS, run_abort, run_complete, run_plan, run_record_step, run_start
+from .runs import (
+    RUN_EDITABLE,
+    RUN_OUTPUT_FIELDS,
+    run_abort,
+    run_complete,
+    run_plan,
+    run_record_step,
+    run_start,
+    run_update,
+)
 
 __all__ = [
     "PREPARATION_EDITABLE",
+    "RUN_EDITABLE",
     "RUN_OUTPUT_FIELDS",
     "clean_functional_studies",
     "library_load",
@@ -36,4 +46,5 @@ __all__ = [
     "run_plan",
     "run_record_step",
     "run_start",
+    "run_update",
 ]

@@ -6,8 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from ...core.editing import apply_edit
-from ...core.hooks import preparations_changed
 from ...core.tenancy import ensure_can_write
+from ...samples.services._common import approvals_follow_change
 from ..models import EVPreparation, FunctionalControl
 
 # What a person may change on a preparation after the run: its output, storage, claims and functional studies.
@@ -63,8 +63,6 @@ def preparation_update(*, prep, actor, reason: str, expected_version: int, chang
     """Edit a preparation's output, storage, claims and functional studies (who, when, why; version-checked).
 
     An approved preparation is locked: the edit voids its approval, and both are audited."""
-    from ...core.locks import preparations_locked, void_approvals
-
     ensure_can_write(actor, prep.lab_id)
     changes = dict(changes)
     if "functional_studies" in changes:
@@ -80,9 +78,7 @@ def preparation_update(*, prep, actor, reason: str, expected_version: int, chang
         changes=changes,
         editable=PREPARATION_EDITABLE,
     )
-    if preparations_locked([prep.pk]):
-        void_approvals(actor=actor, preparation_ids=[prep.pk], reason=reason)
-    preparations_changed([prep.pk])
+    approvals_follow_change(actor=actor, reason=reason, preparation_ids=[prep.pk])
     return prep
 
 

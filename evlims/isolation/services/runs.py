@@ -1,7 +1,9 @@
-"""Writes to isolation runs: plan, start, record steps, complete or abort.
+"""Writes to isolation runs: plan, start, record steps, complete or abort, and corrections of the record.
 
 planned → in progress → completed | aborted. Starting takes the input volumes from the aliquots through the
 sample services; a recorded step's deviations from the protocol are computed by the ``protocols`` library.
+A preparation exists once its run is completed (its barcode is issued at planning, for labels). Every change to
+a run or its steps voids the approvals covering its preparations, with the change's reason, and re-evaluates them.
 """
 
 from decimal import Decimal
@@ -17,12 +19,15 @@ from protocols.steps import canonicalise_params, validate_step
 from ...conf import evlims_settings
 from ...core.audit import record_event
 from ...core.barcodes import issue_barcode, issue_barcodes
-from ...core.hooks import preparations_changed
+from ...core.editing import apply_edit
 from ...core.tenancy import ensure_can_write
 from ...samples.services import aliquot_consume
+from ...samples.services._common import approvals_follow_change
 from ..models import EVPreparation, IsolationRun, ProtocolVersion, RunStep
 from ._common import protocol_errors
 
+# What a person may correct on a run's record afterwards (the evaluation reads the start and completion times).
+RUN_EDITABLE = {"equipment", "started_at", "completed_at"}
 # Outputs recorded at run completion (the storage of each preparation as the run leaves it).
 RUN_OUTPUT_FIELDS = ("buffer", "storage", "storage_container", "storage_temperature_c")
 
@@ -149,7 +154,12 @@ def run_start(*, actor, run, reason: str = "") -> IsolationRun:
     record_event(
         actor=actor, action="run.start", obj=run, reason=reason, changes={"status": ["planned", "in_progress"]}
     )
+    approvals_follow_change(actor=actor, reason=reason, preparation_ids=_preparation_ids(run))
     return run
+
+
+def _preparation_ids(run) -> list[int]:
+    return list(EVPreparation.objects.filter(run=run).values_list("pk", flat=True))
 
 
 def _raw_step(definition: dict) -> dict:
@@ -173,11 +183,16 @@ def run_record_step(*, actor, run, number: int, observed: dict, notes: str = "",
     """Record what was done at protocol step ``number``; deviations are computed, never typed."""
     ensure_can_write(actor, run.lab_id)
     run = _locked_run(run)
-    if run.status != IsolationRun.Status.IN_PROGRESS:
-        raise ValidationError({"status": "Steps are recorded while the run is in progress."})
+    correction = run.status == IsolationRun.Status.COMPLETED
+    if run.status != IsolationRun.Status.IN_PROGRESS and not correction:
+        raise ValidationError(
+            {"status": "Steps are recorded while the run is in progress (and corrected once it is completed)."}
+        )
     steps = run.protocol_version.steps
     if not 1 <= number <= len(steps):
         raise ValidationError({"number": f"The protocol has steps 1–{len(steps)}."})
+    if correction and not (reason or "").strip():
+        raise ValidationError({"reason": f"Run {run.code} is completed: say why step {number} is corrected."})
     definition = steps[number - 1]
     if not isinstance(observed, dict):
         raise ValidationError({"observed": "Give the observed parameters as a mapping of name to value."})
@@ -211,7 +226,7 @@ def run_record_step(*, actor, run, number: int, observed: dict, notes: str = "",
         reason=reason,
         changes={"step": number, "observed": params, "deviations": len(deviations), "replaced": not created},
     )
-    preparations_changed(run.preparations.values_list("pk", flat=True))
+    approvals_follow_change(actor=actor, reason=reason, preparation_ids=_preparation_ids(run))
     return record
 
 
@@ -250,7 +265,7 @@ def run_complete(*, actor, run, outputs: dict | None = None, reason: str = "") -
         reason=reason,
         changes={"status": ["in_progress", "completed"], "outputs": sorted(map(str, outputs or {}))},
     )
-    preparations_changed(preps)
+    approvals_follow_change(actor=actor, reason=reason, preparation_ids=preps)
     return run
 
 
@@ -266,4 +281,29 @@ def run_abort(*, actor, run, reason: str) -> IsolationRun:
     run.version += 1
     run.save(update_fields=["status", "abort_reason", "version", "updated_at"])
     record_event(actor=actor, action="run.abort", obj=run, reason=reason, changes={"status": [previous, "aborted"]})
+    approvals_follow_change(actor=actor, reason=reason, preparation_ids=_preparation_ids(run))
+    return run
+
+
+@transaction.atomic
+def run_update(*, run, actor, reason: str, expected_version: int, changes: dict) -> IsolationRun:
+    """Correct a run's record: its equipment, when it started, when it was completed (who, when, why;
+    version-checked). The approvals covering its preparations are voided with the reason."""
+    ensure_can_write(actor, run.lab_id)
+    changes = dict(changes)
+    if "started_at" in changes and run.status == IsolationRun.Status.PLANNED:
+        raise ValidationError({"started_at": "A planned run has not started: start it instead."})
+    if "started_at" in changes and changes["started_at"] is None:
+        raise ValidationError({"started_at": "A started run keeps its start time: give the corrected one."})
+    if "completed_at" in changes and run.status != IsolationRun.Status.COMPLETED:
+        raise ValidationError({"completed_at": "Only a completed run has a completion time."})
+    if "completed_at" in changes and changes["completed_at"] is None:
+        raise ValidationError({"completed_at": "A completed run keeps its completion time: give the corrected one."})
+    started, completed = changes.get("started_at", run.started_at), changes.get("completed_at", run.completed_at)
+    if started and completed and completed < started:
+        raise ValidationError({"completed_at": "The run cannot be completed before it started."})
+    run = apply_edit(
+        run, actor=actor, reason=reason, expected_version=expected_version, changes=changes, editable=RUN_EDITABLE
+    )
+    approvals_follow_change(actor=actor, reason=reason, preparation_ids=_preparation_ids(run))
     return run

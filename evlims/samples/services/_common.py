@@ -27,9 +27,36 @@ def with_reason(instance, reason: str):
     return instance
 
 
-def evidence_changed(**lookup) -> None:
-    """The preparations made from these records have a changed experiment document: refresh them on commit."""
-    from ...core.hooks import preparations_changed
+def evidence_changed(*, actor=None, reason: str = "", voids: bool = True, **lookup) -> None:
+    """The preparations made from these records have a changed experiment document: the approvals covering them
+    are voided (audited with ``reason``, inside the change's transaction) and they are refreshed on commit.
+
+    ``voids=False`` refreshes only (a change the evaluation does not read)."""
     from ...isolation.models import EVPreparation
 
-    preparations_changed(EVPreparation.objects.filter(**lookup).values_list("pk", flat=True))
+    ids = list(EVPreparation.objects.filter(**lookup).values_list("pk", flat=True))
+    approvals_follow_change(actor=actor, reason=reason, preparation_ids=ids, voids=voids)
+
+
+def approvals_follow_change(*, actor, reason: str, preparation_ids, voids: bool = True) -> None:
+    """A change to a record these preparations rest on (their sample, donor, input aliquot, run or steps, or the
+    preparation itself): an approval covering one of them no longer covers what it signed, so it is voided with
+    the change's reason (refused without one, naming the approved preparations), and they are re-evaluated on
+    commit. Call it inside the change's transaction, after the change."""
+    from ...core.hooks import preparations_changed
+    from ...core.locks import preparations_locked, void_approvals
+    from ...isolation.models import EVPreparation
+
+    ids = sorted({int(pk) for pk in preparation_ids})
+    locked = preparations_locked(ids) if ids and voids else set()
+    if locked:
+        if not (reason or "").strip():
+            codes = sorted(EVPreparation.objects.filter(pk__in=locked).values_list("barcode", flat=True))
+            raise ValidationError(
+                {
+                    "reason": f"This record is part of approved preparation{'s' if len(codes) > 1 else ''} "
+                    f"{', '.join(codes)}: say why it is changed (the approval will be voided)."
+                }
+            )
+        void_approvals(actor=actor, preparation_ids=locked, reason=reason)
+    preparations_changed(ids)

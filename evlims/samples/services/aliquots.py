@@ -284,7 +284,7 @@ def aliquot_thaw(*, actor, aliquot, reason: str = "") -> Aliquot:
         reason=reason,
         changes={"freeze_thaw_count": [fresh.freeze_thaw_count - 1, fresh.freeze_thaw_count]},
     )
-    evidence_changed(input_aliquot=fresh)
+    evidence_changed(actor=actor, reason=reason, input_aliquot=fresh)
     return fresh
 
 

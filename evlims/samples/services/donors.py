@@ -12,6 +12,9 @@ from ..models import Donor
 from ._common import check_same_lab, evidence_changed, validated, with_reason
 
 DONOR_FIELDS = {"code", "sex", "age_band", "diagnosis", "diagnosis_ontology_id", "consent_status", "project"}
+# What the evaluation of a preparation reads of its donor (compliance.evidence.donor_part): a change to one of
+# these voids the approvals of the preparations made from the donor's samples; a code, consent or project does not.
+DONOR_EVIDENCE_FIELDS = {"sex", "age_band", "diagnosis", "diagnosis_ontology_id"}
 
 
 def donor_build(*, lab, code: str, project=None, reason: str = "", lookups: bool = True, **fields) -> Donor:
@@ -56,12 +59,14 @@ def donor_create(*, actor, lab, code: str, project=None, reason: str = "", **fie
     return donor
 
 
+@transaction.atomic
 def donor_update(*, donor, actor, reason: str, expected_version: int, changes: dict) -> Donor:
     ensure_can_write(actor, donor.lab_id)
     check_same_lab(donor.lab_id, project=changes.get("project"))
     code = changes.get("code", donor.code)
     if code != donor.code:
         _refuse_taken_code(donor.lab_id, code, donor_pk=donor.pk)
+    before = {name: getattr(donor, name) for name in DONOR_EVIDENCE_FIELDS}
     with _code_kept_unique(donor.lab_id, code, donor_pk=donor.pk):
         donor = apply_edit(
             donor,
@@ -71,5 +76,6 @@ def donor_update(*, donor, actor, reason: str, expected_version: int, changes: d
             changes=changes,
             editable=DONOR_FIELDS,
         )
-        evidence_changed(input_aliquot__sample__donor=donor)
+        read = any(getattr(donor, name) != value for name, value in before.items())
+        evidence_changed(actor=actor, reason=reason, voids=read, input_aliquot__sample__donor=donor)
     return donor

@@ -124,5 +124,5 @@ def sample_update(*, sample, actor, reason: str, expected_version: int, changes:
         changes=changes,
         editable=SAMPLE_EDITABLE,
     )
-    evidence_changed(input_aliquot__sample=sample)
+    evidence_changed(actor=actor, reason=reason, input_aliquot__sample=sample)
     return sample

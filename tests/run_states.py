@@ -1,0 +1,40 @@
+"""Runs in the state a test needs. A preparation exists once its run is completed: results are refused for the
+preparations of planned, in-progress and aborted runs, so fixtures that record results complete their runs."""
+
+import datetime as dt
+
+from django.utils import timezone
+
+from evlims.isolation.models import IsolationRun
+
+
+def completed_run_fields(*, hours: float = 4) -> dict:
+    """The status and timestamps of a run completed just now, having run for ``hours``."""
+    finished = timezone.now()
+    return {
+        "status": IsolationRun.Status.COMPLETED,
+        "started_at": finished - dt.timedelta(hours=hours),
+        "completed_at": finished,
+    }
+
+
+def completed(run: IsolationRun, **fields) -> IsolationRun:
+    """Mark a planned run completed (status and timestamps) without recording its steps, and return it fresh."""
+    IsolationRun.objects.filter(pk=run.pk).update(**{**completed_run_fields(), **fields})
+    run.refresh_from_db()
+    return run
+
+
+def in_state(run: IsolationRun, status: str, **fields) -> IsolationRun:
+    """Put a run in ``status`` directly (planned, in progress, completed or aborted) with fitting timestamps."""
+    now = timezone.now()
+    values = {"status": status, "started_at": None, "completed_at": None, "abort_reason": ""}
+    if status != IsolationRun.Status.PLANNED:
+        values["started_at"] = now - dt.timedelta(hours=1)
+    if status == IsolationRun.Status.COMPLETED:
+        values["completed_at"] = now
+    if status == IsolationRun.Status.ABORTED:
+        values["abort_reason"] = "Column clogged while loading."
+    IsolationRun.objects.filter(pk=run.pk).update(**{**values, **fields})
+    run.refresh_from_db()
+    return run
