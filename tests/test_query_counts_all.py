@@ -22,6 +22,7 @@ from evlims.review.services import review_submit
 from evlims.samples import services as sample_services
 from evlims.samples.services import manifests
 from tests.factories import DonorFactory, ProjectFactory, member, storage_box
+from tests.run_states import completed
 
 pytestmark = pytest.mark.django_db
 
@@ -106,7 +107,7 @@ class World:
             run = isolation_services.run_plan(
                 actor=self.staff, project=project, protocol_version=version, inputs=[(first, 100)]
             )
-            prep = run.preparations.get()
+            prep = completed(run).preparations.get()
             instrument = instrument_services.instrument_register(
                 actor=self.admin, lab=self.lab, name=f"NTA {n}", kind="nta"
             )

@@ -8,6 +8,7 @@ from evlims.instruments.services import file_ingestion
 from evlims.isolation import services as isolation_services
 from evlims.review.services import review_submit
 from tests.fixtures.instruments import NANOSIGHT_FULL, instrument_path
+from tests.run_states import completed
 
 # An in-repo NTA 3.3 export (sample "d200", dilution not recorded in the file).
 NTA_FILE = instrument_path(NANOSIGHT_FULL)
@@ -105,6 +106,7 @@ def build_evidence(staff, qa, admin, lab, world, *, instrument_name="NS300"):
         protocol_version=version,
         inputs=[(world.aliquots[0], 100), (world.aliquots[1], 100)],
     )
+    run = completed(run)
     preparation, spare = list(run.preparations.order_by("barcode"))
     instrument = instrument_services.instrument_register(actor=admin, lab=lab, name=instrument_name, kind="nta")
     _, write_key = instrument_services.api_key_issue(actor=admin, instrument=instrument, scopes=["results:write"])

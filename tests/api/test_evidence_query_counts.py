@@ -9,6 +9,7 @@ from evlims.isolation import services as isolation_services
 from evlims.review.services import review_submit
 from tests.api.evidence import LAB_PROTOCOL, marker, particle
 from tests.api.test_evidence_access import LISTS
+from tests.run_states import completed
 
 pytestmark = pytest.mark.django_db
 
@@ -27,6 +28,7 @@ def grow(staff, qa, admin, lab, world, count, start):
             protocol_version=version,
             inputs=[(world.aliquots[0], 10), (world.aliquots[1], 10)],
         )
+        run = completed(run)
         instrument = instrument_services.instrument_register(actor=admin, lab=lab, name=f"Grown {n}", kind="nta")
         instrument_services.api_key_issue(actor=admin, instrument=instrument, scopes=["read"])
         for prep in run.preparations.all():

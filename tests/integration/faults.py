@@ -325,6 +325,7 @@ def build_instrument_world(*, preparations: int = 4, slug: str = "fault-lab") ->
     from evlims.isolation import services as isolation_services
     from evlims.samples import services as sample_services
     from tests.factories import LabFactory, ProjectFactory, member, storage_box
+    from tests.run_states import completed
 
     lab = LabFactory(name=f"Lab {slug}", slug=slug)
     staff = member(lab, Role.LAB_STAFF, username=f"{slug}-staff")
@@ -349,6 +350,7 @@ def build_instrument_world(*, preparations: int = 4, slug: str = "fault-lab") ->
         protocol_version=version,
         inputs=[(aliquot, 100) for aliquot in sample.aliquots.order_by("id")],
     )
+    run = completed(run)
     instrument = instrument_services.instrument_register(actor=admin, lab=lab, name="Plate reader", kind="nta")
     _, raw_key = instrument_services.api_key_issue(actor=admin, instrument=instrument, scopes=["results:write"])
     return InstrumentWorld(lab, staff, admin, list(run.preparations.order_by("id")), instrument, raw_key)

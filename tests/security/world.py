@@ -23,6 +23,7 @@ from evlims.review import services as review_services
 from evlims.samples import services as samples
 from evlims.samples.services import manifests
 from tests.factories import LabFactory, ProjectFactory, member
+from tests.run_states import completed
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOCOL_YAML = (ROOT / "protocols" / "library" / "sec-qev-70nm" / "1.0.0.yaml").read_text()
@@ -118,6 +119,7 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
         inputs=[(aliquots[0], 500), (aliquots[1], 500)],
         equipment=texts.get("equipment", f"{marker} column"),
     )
+    world.run = completed(world.run)
     preparations = list(world.run.preparations.order_by("id"))
     world.preparation = preparations[0]
 

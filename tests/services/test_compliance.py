@@ -13,6 +13,7 @@ from evlims.isolation.models import ProtocolVersion
 from evlims.review import services as review_services
 from evlims.samples.services import sample_register
 from tests.factories import member
+from tests.run_states import completed
 
 PASSWORD = "correct horse battery"
 
@@ -31,7 +32,7 @@ def run(staff, project):
         aliquot_volumes_ul=[500, 500, 500],
     )
     inputs = [(a, 500) for a in sample.aliquots.order_by("id")]
-    return isolation.run_plan(actor=staff, project=project, protocol_version=version, inputs=inputs)
+    return completed(isolation.run_plan(actor=staff, project=project, protocol_version=version, inputs=inputs))
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from evlims.metrics.services import recompute
 from evlims.review import services as review_services
 from evlims.samples.services import sample_register
 from tests.factories import ProjectFactory, member
+from tests.run_states import completed
 
 PASSWORD = "correct horse battery"
 
@@ -40,7 +41,7 @@ def make_run(actor, project, version, *, biofluid="blood_plasma", count=2):
         **extra,
     )
     inputs = [(aliquot, 400) for aliquot in sample.aliquots.order_by("id")]
-    return isolation.run_plan(actor=actor, project=project, protocol_version=version, inputs=inputs)
+    return completed(isolation.run_plan(actor=actor, project=project, protocol_version=version, inputs=inputs))
 
 
 def add_results(actor, preparation):
