@@ -10,6 +10,24 @@ from ..isolation.models import EVPreparation
 from ..samples.models import Sample
 
 
+class CurrentResults(models.Manager):
+    """Current results only: what metrics, compliance evidence, exports, dashboards and lists count.
+
+    It is Measurement's default manager, so reverse relations (``preparation.measurements``) and their prefetches,
+    which Django builds from the default manager's class, count current results too. History (superseded and
+    voided versions) is read through ``Measurement.all_versions``."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(status=Measurement.Status.CURRENT)
+
+
+class CurrentSizeBins(models.Manager):
+    """Size bins of current particle results only (reads join through the analysis to its result)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(analysis__measurement__status=Measurement.Status.CURRENT)
+
+
 class Measurement(TimeStampedModel):
     class Kind(models.TextChoices):
         PARTICLE = "particle", "Particle analysis"
@@ -60,6 +78,10 @@ class Measurement(TimeStampedModel):
     status_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+
+    # The first manager declared is the default one (a Meta option would need a migration).
+    objects = CurrentResults()  # the default manager: current results only
+    all_versions = models.Manager()  # noqa: DJ012 - every version: current, superseded and voided (history)
 
     class Meta:
         ordering = ["measured_at", "id"]
@@ -132,6 +154,9 @@ class SizeBin(models.Model):
     analysis = models.ForeignKey(ParticleAnalysis, on_delete=models.CASCADE, related_name="bins")
     bin_center_nm = models.FloatField()
     concentration_per_ml = models.FloatField()
+
+    objects = CurrentSizeBins()  # the default manager: bins of current results only
+    all_versions = models.Manager()  # noqa: DJ012 - bins of every version
 
     class Meta:
         ordering = ["analysis", "bin_center_nm"]

@@ -139,10 +139,10 @@ def with_measurement_counts(ingestions) -> None:
 
 
 def size_bins(measurement_ids) -> dict[int, tuple[list[float], list[float]]]:
-    """{measurement id: (bin centres, concentrations)} in one query."""
+    """{measurement id: (bin centres, concentrations)} in one query, of the results named (of any status)."""
     bins: dict[int, tuple[list[float], list[float]]] = {}
     rows = (
-        SizeBin.objects.filter(analysis__measurement_id__in=list(measurement_ids))
+        SizeBin.all_versions.filter(analysis__measurement_id__in=list(measurement_ids))
         .order_by("analysis__measurement_id", "bin_center_nm")
         .values_list("analysis__measurement_id", "bin_center_nm", "concentration_per_ml")
     )
@@ -159,4 +159,52 @@ def input_sample_counts(preparation) -> list[int]:
         Measurement.objects.filter(
             input_sample_id=preparation.input_aliquot.sample_id, kind=Measurement.Kind.PARTICLE
         ).values_list("pk", flat=True)
+    )
+
+
+SET_ASIDE = (Measurement.Status.SUPERSEDED, Measurement.Status.VOIDED)
+DETAILS = ("particle", "protein", "marker", "imaging", "analyte")
+
+
+def measurement_get(user, pk) -> Measurement:
+    """One result of the user's labs, of any status (a superseded or voided one too), with its typed detail."""
+    measurement = (
+        Measurement.all_versions.filter(lab_id__in=visible_lab_ids(user), pk=pk)
+        .select_related("lab", "preparation", "input_sample", "recorded_by", "status_changed_by", "ingestion", *DETAILS)
+        .first()
+    )
+    if measurement is None:
+        raise NotFound
+    return measurement
+
+
+def version_chain(measurement) -> list[Measurement]:
+    """Every version of a result, newest first: the current one (or the last, voided) and each it superseded.
+    Versions share the lab, subject and kind, so they are read in one query and linked here."""
+    versions = {
+        m.pk: m
+        for m in Measurement.all_versions.filter(
+            lab_id=measurement.lab_id,
+            preparation_id=measurement.preparation_id,
+            input_sample_id=measurement.input_sample_id,
+            kind=measurement.kind,
+        ).select_related("recorded_by", "status_changed_by", *DETAILS)
+    }
+    newer = {m.supersedes_id: m for m in versions.values() if m.supersedes_id}
+    newest = versions.get(measurement.pk, measurement)
+    while newest.pk in newer:
+        newest = newer[newest.pk]
+    chain = [newest]
+    while chain[-1].supersedes_id in versions:
+        chain.append(versions[chain[-1].supersedes_id])
+    return chain
+
+
+def results_set_aside(preparation_ids) -> list[Measurement]:
+    """The superseded and voided results of these preparations, oldest first, each with what replaced it (one
+    query): reports list them apart from the results that count."""
+    return list(
+        Measurement.all_versions.filter(preparation_id__in=list(preparation_ids), status__in=SET_ASIDE)
+        .select_related("preparation", "recorded_by", "status_changed_by", "superseded_by", "marker")
+        .order_by("preparation_id", "measured_at", "id")
     )

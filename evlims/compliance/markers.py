@@ -1,5 +1,7 @@
 """The protein marker vocabulary (vocab/markers.yaml): HGNC symbol -> MISEV2018 category and MISEV2023 class."""
 
+import difflib
+import re
 from functools import cache
 from pathlib import Path
 
@@ -11,6 +13,16 @@ MARKERS_PATH = Path(__file__).parent / "vocab" / "markers.yaml"
 # The subcategory whose proteins are lipoprotein markers (MISEV2018 Table 3, category 3a): a preparation tested
 # for one of them has the lipoprotein readout the purity class of a lipoprotein-rich biofluid needs.
 LIPOPROTEINS = "3a"
+# How many names "Did you mean …?" offers, and how alike (difflib's ratio, 0–1) a name must be to be offered.
+SUGGESTIONS = 3
+SUGGESTION_CUTOFF = 0.7
+_SEPARATORS = re.compile(r"[\s\-_.]+")
+
+
+def name_key(name: str) -> str:
+    """A protein name as compared for suggestions: upper case, without spaces, hyphens, underscores or dots
+    ("cd 9", "CD-9" and "cd9" are one key)."""
+    return _SEPARATORS.sub("", str(name)).upper()
 
 
 class MarkerVocabulary:
@@ -73,6 +85,52 @@ class MarkerVocabulary:
         """The HGNC symbol for a protein name or alias (upper-cased; unknown names are returned upper-cased)."""
         key = name.strip().upper()
         return self._aliases.get(key, key)
+
+    def is_known(self, name: str) -> bool:
+        """Whether a protein name is in the vocabulary: a listed HGNC symbol, one of a listed family ("CHMP4B"
+        for "CHMP*"), or an alias of one."""
+        return bool(self.subcategories(name))
+
+    def suggestions(self, name: str, limit: int = SUGGESTIONS) -> list[str]:
+        """The symbols and aliases closest to an unknown name, best first. Names equal but for case, spaces,
+        hyphens, underscores and dots come first ("CD-63" → CD63, "Syntenin 1" → SYNTENIN-1), then the most
+        alike (difflib) among the vocabulary's symbols and aliases; family patterns are not offered. A name equal
+        but for its spelling gets that one suggestion alone."""
+        key = name_key(name)
+        if not key:
+            return []
+        names = self._suggestable()
+        if key in names:  # the same name written otherwise: that one, and nothing else to choose from
+            return [names[key]]
+        alike = difflib.get_close_matches(key, list(names), n=limit, cutoff=SUGGESTION_CUTOFF)
+        return [names[match] for match in alike]
+
+    def _suggestable(self) -> dict[str, str]:
+        """{comparison key: the name as offered}, symbols before aliases on a clash."""
+        try:
+            return self._suggestable_names
+        except AttributeError:
+            pass
+        names = {name_key(alias): alias for alias in sorted(self._aliases)}
+        names |= {name_key(symbol): symbol for symbol in sorted(self._exact)}
+        self._suggestable_names = names
+        return names
+
+    def alias_of(self, name: str) -> str | None:
+        """The symbol an alias stands for; None for a symbol or an unknown name."""
+        return self._aliases.get(str(name).strip().upper())
+
+    def unknown_message(self, name: str) -> str:
+        """"CD-63 is not in the marker vocabulary. Did you mean CD63?" (aliases named with their symbol)."""
+        offered = [
+            f"{suggestion} (another name of {self.alias_of(suggestion)})" if self.alias_of(suggestion) else suggestion
+            for suggestion in self.suggestions(name)
+        ]
+        text = f"{str(name).strip()} is not in the marker vocabulary."
+        if not offered:
+            return f"{text} No symbol or alias in it is close."
+        choices = offered[0] if len(offered) == 1 else f"{', '.join(offered[:-1])} or {offered[-1]}"
+        return f"{text} Did you mean {choices}?"
 
     def subcategories(self, name: str) -> frozenset[str]:
         symbol = self.resolve(name)

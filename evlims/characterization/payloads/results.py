@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError
 
 from ..models import Measurement
+from ..references import marker_vocabulary
 from .documents import Document, Nested, flatten_errors
 from .fields import (
     MARKER_METHODS,
@@ -27,7 +28,13 @@ def _non_negative(**kwargs) -> Number:
 class CapturePayload(Document):
     name = Text(max_length=200)
     concentration_per_ml = _non_negative()
-    valid = Flag(default=True)
+    valid = Flag(default=True, help_text="The instrument's verdict: false for a capture it marked invalid.")
+    invalid_reason = Text(
+        max_length=200, required=False, allow_blank=True, help_text="Why it is invalid, as the file says."
+    )
+    included_in_mean = Flag(
+        required=False, allow_null=True, help_text="Counted in the result's mean; by default the valid captures."
+    )
     size_mean_nm = _non_negative()
     size_mode_nm = _non_negative()
     size_sd_nm = _non_negative()
@@ -111,8 +118,21 @@ class TopologyPayload(Document):
     )
 
 
+# Confirms a protein that is not in the marker vocabulary, to record it as typed.
+PROTEIN_CONFIRMED = "protein_confirmed"
+
+
 class MarkerPayload(Document):
-    protein = Text(pattern=r"^[A-Za-z0-9][A-Za-z0-9\-_.]{0,29}$", help_text="HGNC symbol")
+    protein = Text(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9\-_. ]{0,29}$",
+        help_text="HGNC symbol, or an alias the marker vocabulary knows (ALIX, CD326). Another name is refused "
+        "with the closest symbols, unless protein_confirmed is true.",
+    )
+    protein_confirmed = Flag(
+        default=False,
+        help_text="True to record a protein the marker vocabulary does not know, as typed (it then counts in no "
+        "MISEV category).",
+    )
     detected = Flag(required=False, allow_null=True)
     semi_quantitative_value = _non_negative()
     antibody = Nested(AntibodyPayload, required=False)
@@ -123,6 +143,10 @@ class MarkerPayload(Document):
     def validate(cls, attrs):
         if attrs.get("detected") is None and attrs.get("semi_quantitative_value") is None:
             raise Invalid({"detected": "Say whether the marker was detected."})
+        vocabulary = marker_vocabulary()
+        if not attrs.get(PROTEIN_CONFIRMED) and not vocabulary.is_known(attrs["protein"]):
+            message = vocabulary.unknown_message(attrs["protein"])
+            raise Invalid({"protein": f'{message} To record it as typed, send "{PROTEIN_CONFIRMED}": true.'})
         return attrs
 
 
