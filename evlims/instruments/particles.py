@@ -8,6 +8,7 @@ lowest layer that reads particle files, so that the parsers can use it too.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -52,3 +53,24 @@ def stock_per_ml(
     if in_cell_per_ml is None or factor == 1.0:
         return in_cell_per_ml
     return in_cell_per_ml * factor
+
+
+# How people write a dilution into a sample or file name: 1:2000, 1-2000, 1in2000, 1 to 2000, x2000, d200, _2000_.
+_DILUTION_HINTS = (
+    re.compile(r"(?<![\d.])1\s*(?::|-|in|to)\s*(\d+(?:\.\d+)?)(?![\d.])", re.IGNORECASE),
+    re.compile(r"(?<![A-Za-z\d])[xd]\s?(\d+(?:\.\d+)?)(?![\d.])", re.IGNORECASE),
+    re.compile(r"(?:^|_)(\d+)(?=_)"),
+)
+
+
+def dilution_hint(*texts: str) -> tuple[float, str] | None:
+    """A dilution factor a name suggests, with the words it was read from: ``EV12_1in2000`` gives (2000.0,
+    "1in2000"). Only ever a suggestion, for a person to confirm: names are free text. Factors below 2 are not
+    taken for dilutions (``1-1`` is a replicate, ``x1`` a magnification)."""
+    for pattern in _DILUTION_HINTS:
+        for text in texts:
+            for match in pattern.finditer(text or ""):
+                factor = float(match.group(1))
+                if 2 <= factor <= 1e9:
+                    return factor, match.group(0).strip("_")
+    return None

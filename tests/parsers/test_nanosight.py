@@ -31,6 +31,7 @@ CAPTURE_KEYS = {
     "name",
     "concentration_per_ml",
     "valid",
+    "invalid_reason",
     "size_mean_nm",
     "size_mode_nm",
     "size_sd_nm",
@@ -90,7 +91,7 @@ def test_full_export_values_and_shape(origin, relative, expected):
     assert b"nm\xb2 / ml" in data and b"nm\xb3 / ml" in data and b"\r\n" not in data
     assert detect_format(data) == "nanosight"
     result = parse_bytes(data).to_dict()
-    assert set(result) == {"format", "software_version", "samples", "warnings"}
+    assert set(result) == {"format", "software_version", "acquired_at", "samples", "warnings"}
     assert result["format"] == "nanosight"
     assert result["software_version"] == "NTA 3.3 - Sample Assistant Dev Build 3.3.203"
     [sample] = result["samples"]
@@ -128,13 +129,16 @@ def test_full_export_histogram_is_the_instrument_average_column(origin, relative
 
 
 @pytest.mark.parametrize(("origin", "relative", "expected"), LOW_COUNT_EXPORTS)
-def test_low_count_captures_stay_valid_but_carry_instrument_warnings(origin, relative, expected):
+def test_low_count_captures_the_instrument_rates_unreliable_are_invalid(origin, relative, expected):
     concentrations, first_mean, instrument_average = expected
     result = parse_bytes(export_bytes(origin, relative)).to_dict()
     assert result["software_version"] == "NTA 3.4 Build 3.4.003"
     [sample] = result["samples"]
     assert [c["concentration_per_ml"] for c in sample["captures"]] == concentrations
-    assert all(capture["valid"] for capture in sample["captures"])
+    # "Validity of concentration measurement: Unreliable" for every capture: all invalid, with the file's word,
+    # so no mean is reported (the instrument's own average stays on record).
+    assert [(c["valid"], c["invalid_reason"]) for c in sample["captures"]] == [(False, "Unreliable (instrument)")] * 4
+    assert sample["concentration_per_ml"] is None
     assert sample["captures"][0]["size_mean_nm"] == first_mean
     assert sample["instrument_average_concentration_per_ml"] == instrument_average
     assert sum("Unreliable" in warning for warning in result["warnings"]) == 4

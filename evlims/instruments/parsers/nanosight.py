@@ -32,13 +32,19 @@ _STATISTIC_ROWS = {
 }
 # Instrument verdicts that mean "nothing to report" in [Concentration Warnings].
 _BENIGN_VERDICTS = {"ok", "no", ""}
+# The row of [Concentration Warnings] that is the instrument's verdict on a capture, and its verdicts that mark
+# the capture invalid (a caution such as "Be cautious of data due to noise" stays a warning).
+_VALIDITY_ROW = "Validity of concentration measurement"
+_INVALID_VERDICTS = {"unreliable", "invalid"}
+# NTA's timestamp in experiment and capture names: "EMT1 d200 2021-04-01 15-42-48".
+_NAME_TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2})-(\d{2})-(\d{2})")
 _COMBINED_REMARK = re.compile(r"created from combined experiments\s*:\s*(.*)", re.IGNORECASE)
 _CAPTURE_INDEX_SUFFIX = re.compile(r"[_ -]?\d+$")
 # Setting cells that state nothing.
 _NOT_STATED = {"unknown", "notrecorded"}
 # Analyser settings carried into each sample: (stored key, section, row labels, how the captures combine).
-# "same": carried when every capture of the sample agrees; "valid": the same, over its valid captures only
-# (a failed video analyses 0 frames); "mean": the captures' mean (temperature drifts from video to video).
+# "same": carried when every capture of the sample agrees; "valid": the same, over the captures that did not fail
+# outright (a failed video analyses 0 frames); "mean": the captures' mean (temperature drifts from video to video).
 _SETTINGS = (
     ("camera_level", "conditions", ("Camera Level",), "same"),
     ("detection_threshold", "settings", ("Detection Threshold",), "same"),
@@ -165,6 +171,7 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
         statistics[attribute] = _per_capture_numbers(row, count, row.label, decimal)
     valid_tracks = _optional_numbers(number_block.stats.get("validtracks"), count, decimal)
 
+    verdicts = _validity_verdicts(layout, names)
     captures = []
     for index, name in enumerate(names):
         failures = []
@@ -179,11 +186,15 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
                 f"Capture '{name}' failed ({', '.join(failures)}): flagged invalid and excluded from the "
                 "sample concentration; the instrument's own average still includes it."
             )
+        reasons = ([f"{verdicts[name]} (instrument)"] if name in verdicts else []) + (
+            [f"failed: {', '.join(failures)}"] if failures else []
+        )
         captures.append(
             Capture(
                 name=name,
                 concentration_per_ml=concentrations[index],
-                valid=not failures,
+                valid=not reasons,
+                invalid_reason="; ".join(reasons),
                 **{attribute: values[index] for attribute, values in statistics.items()},
             )
         )
@@ -250,7 +261,36 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
     }
     if time_captured and metadata["time_captured"] is None:
         warnings.append(f"Time Captured '{time_captured}' is not in the expected 'HH:MM:SS DD/MM/YYYY' form.")
-    return ParticleParseResult(FORMAT, software, warnings, metadata, samples)
+    acquired_at = metadata["time_captured"] or _name_timestamp(detail(layout, "Experiment Name"), *names)
+    if acquired_at is None:
+        warnings.append("The file states no acquisition time (Time Captured is empty and no name carries one).")
+    return ParticleParseResult(FORMAT, software, warnings, metadata, samples, acquired_at)
+
+
+def _name_timestamp(*names: str) -> str | None:
+    """The earliest NTA timestamp in the experiment or capture names, when Time Captured is missing."""
+    found = []
+    for name in names:
+        match = _NAME_TIMESTAMP.search(name or "")
+        if match:
+            try:
+                found.append(datetime.fromisoformat(f"{match[1]}T{match[2]}:{match[3]}:{match[4]}"))
+            except ValueError:
+                continue
+    return min(found).isoformat() if found else None
+
+
+def _validity_verdicts(layout: Layout, names: list[str]) -> dict[str, str]:
+    """{capture name: the instrument's verdict} for the captures whose concentration it rates invalid."""
+    row = keyed_row(layout, "concentrationwarnings", _VALIDITY_ROW, required=False)
+    if row is None:
+        return {}
+    verdicts = {}
+    for index, name in enumerate(names):
+        verdict = row.cell(index + 1).strip()
+        if normalise_label(verdict) in _INVALID_VERDICTS:
+            verdicts[name] = verdict
+    return verdicts
 
 
 def _capture_settings(layout: Layout, count: int, decimal: str) -> dict[str, tuple[str, str, list]]:
@@ -273,7 +313,7 @@ def _capture_settings(layout: Layout, count: int, decimal: str) -> dict[str, tup
 def _sample_settings(name: str, indexes: list[int], captures: list[Capture], table: dict, warnings: list) -> dict:
     settings: dict = {"videos": len(indexes)}
     for key, (how, label, values) in table.items():
-        present = [values[i] for i in indexes if values[i] is not None and (how != "valid" or captures[i].valid)]
+        present = [values[i] for i in indexes if values[i] is not None and (how != "valid" or _analysed(captures[i]))]
         if how == "mean":
             numbers = [value for value in present if not isinstance(value, str)]
             if numbers:
@@ -286,6 +326,12 @@ def _sample_settings(name: str, indexes: list[int], captures: list[Capture], tab
                 f"Sample '{name}': its captures differ in {label} ({differing}); the setting is not carried."
             )
     return settings
+
+
+def _analysed(capture: Capture) -> bool:
+    """False for a capture that failed outright (no frames or tracks); one the instrument rates unreliable was
+    still analysed, so its settings count."""
+    return "failed:" not in capture.invalid_reason
 
 
 def _instrument_verdicts(layout: Layout, names: list[str]) -> list[str]:

@@ -18,12 +18,15 @@ from ..particles import SIZE_FIELDS
 class Capture:
     """One video (NanoSight), one measurement (ZetaView) or one row (generic mapping).
 
-    ``computed`` lists the fields this parser derived rather than read from the file.
+    ``computed`` lists the fields this parser derived rather than read from the file. ``valid`` is False for a
+    capture the instrument marked invalid (``invalid_reason`` quotes its verdict) or that failed outright (no
+    particles, frames or tracks); such captures are left out of the sample's mean.
     """
 
     name: str
     concentration_per_ml: float | None
     valid: bool = True
+    invalid_reason: str = ""
     size_mean_nm: float | None = None
     size_mode_nm: float | None = None
     size_sd_nm: float | None = None
@@ -37,6 +40,7 @@ class Capture:
             "name": self.name,
             "concentration_per_ml": self.concentration_per_ml,
             "valid": self.valid,
+            "invalid_reason": self.invalid_reason,
             **{name: getattr(self, name) for name in SIZE_FIELDS},
             "computed": list(self.computed),
         }
@@ -115,12 +119,17 @@ class ParseResult(ABC):
 
 @dataclass
 class ParticleParseResult(ParseResult):
+    """``acquired_at`` is when the instrument acquired the captures, as the file states it: ISO 8601 local
+    wall-clock time of the instrument PC without an offset (the file records none), or None when unreadable."""
+
     samples: list[ParticleSample] = field(default_factory=list)
+    acquired_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": self.format,
             "software_version": self.software_version,
+            "acquired_at": self.acquired_at,
             "samples": [sample.to_dict() for sample in self.samples],
             "warnings": list(self.warnings),
         }

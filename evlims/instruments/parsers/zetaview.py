@@ -208,7 +208,8 @@ def parse(text: str, *, dilution_factor=None) -> ParticleParseResult:
     capture_name = experiment or re.split(r"[\\/]", original_file)[-1] or "measurement"
     if not valid:
         warnings.append(f"Capture '{capture_name}' recorded no particles: flagged invalid.")
-    capture = Capture(capture_name, in_cell, valid, **sizes, computed=computed_capture)
+    reason = "" if valid else "failed: no particles recorded"
+    capture = Capture(capture_name, in_cell, valid, reason, **sizes, computed=computed_capture)
 
     file_dilution = _numeric_header(header, "Dilution", decimal)
     factor = _supplied_dilution(dilution_factor)
@@ -233,7 +234,10 @@ def parse(text: str, *, dilution_factor=None) -> ParticleParseResult:
         settings=_settings(header, decimal, traces),
     )
     software = _value(header, "Software") or _value(header, "Analyze") or None
-    return ParticleParseResult(FORMAT, software, warnings, _metadata(header, decimal, traces), [sample])
+    metadata = _metadata(header, decimal, traces)
+    if metadata["measured_at"] is None:
+        warnings.append("The file states no readable acquisition time (its Date: and Time: lines).")
+    return ParticleParseResult(FORMAT, software, warnings, metadata, [sample], metadata["measured_at"])
 
 
 def _bin_width(centres: list[float]) -> float:
