@@ -6,7 +6,7 @@ from rest_framework import serializers
 
 from ..compliance.models import ComplianceEvaluation, Review, Signature
 from ..compliance.selectors import evaluation_of
-from ..isolation.models import EVPreparation, FunctionalControl, IsolationRun
+from ..isolation.models import EVPreparation, FunctionalControl, IsolationRun, PreparationState
 from ..isolation.selectors import preparations_for, runs_for
 from ..metrics import figures
 from ..metrics.models import PreparationMetrics
@@ -27,6 +27,15 @@ class PreparationListOutputSerializer(serializers.ModelSerializer):
     protein_count = serializers.IntegerField(read_only=True)
     marker_count = serializers.IntegerField(read_only=True)
     imaging_count = serializers.IntegerField(read_only=True)
+    state = serializers.ChoiceField(
+        choices=PreparationState.choices,
+        read_only=True,
+        help_text="produced (its run is completed), not_produced (the run is planned or in progress: the barcode "
+        "is issued for labels, results are refused) or aborted (the run produced nothing).",
+    )
+    state_label = serializers.CharField(
+        read_only=True, help_text="The state in the lab's words, with the abort reason (e.g. 'Not produced yet')."
+    )
 
     class Meta:
         model = EVPreparation
@@ -53,6 +62,8 @@ class PreparationListOutputSerializer(serializers.ModelSerializer):
             "protein_count",
             "marker_count",
             "imaging_count",
+            "state",
+            "state_label",
             "version",
             "created_at",
         ]

@@ -21,7 +21,8 @@ from ..compliance.evidence import experiment_documents, preparations_with_eviden
 from ..compliance.models import Review, Signature
 from ..core.tenancy import visible_lab_ids
 from ..isolation import services as isolation_services
-from ..isolation.models import EVPreparation
+from ..isolation.models import EVPreparation, PreparationState
+from ..isolation.selectors import ALL_STATES, preparations_in_state
 from ..review import services as review_services
 from ..review.selectors import review_get
 from .authentication import READ
@@ -45,10 +46,20 @@ class PreparationFilter(django_filters.FilterSet):
     lab = IdFilter(field_name="lab_id")
     biofluid = django_filters.CharFilter(field_name="input_aliquot__sample__biofluid")
     method = django_filters.CharFilter(field_name="run__method")
+    state = django_filters.ChoiceFilter(
+        choices=[*PreparationState.choices, (ALL_STATES, "All")],
+        method="filter_state",
+        empty_label=None,
+        help_text="produced (the default: preparations of completed runs), not_produced (of planned and "
+        "in-progress runs), aborted, or all.",
+    )
 
     class Meta:
         model = EVPreparation
-        fields = ["lab", "run", "project", "biofluid", "method"]
+        fields = ["lab", "run", "project", "biofluid", "method", "state"]
+
+    def filter_state(self, queryset, name, value):
+        return preparations_in_state(queryset, value)
 
 
 PREPARATION_READ = {"read": READ}
@@ -56,7 +67,10 @@ PREPARATION_READ = {"read": READ}
 
 @extend_schema(tags=["preparations"], summary="List EV preparations with headline figures")
 class PreparationListApi(ScopedListApi):
-    """Preparations of your labs with purity class, particles per µg, EV-METRIC and result counts."""
+    """Preparations of your labs with purity class, particles per µg, EV-METRIC and result counts.
+
+    Only produced preparations (their run completed) are listed unless ``state`` asks for others: a planned or
+    in-progress run's preparations are not produced yet, an aborted run's never will be."""
 
     serializer_class = PreparationListOutputSerializer
     filterset_class = PreparationFilter
@@ -68,7 +82,11 @@ class PreparationListApi(ScopedListApi):
     decorate_page = staticmethod(with_headline_figures)
 
     def get_queryset(self):
-        return preparation_list(self.request.user)
+        preparations = preparation_list(self.request.user)
+        if not self.request.query_params.get("state"):
+            # Produced preparations only, unless ?state= asks for others: a planned run's barcodes are labels.
+            preparations = preparations_in_state(preparations)
+        return preparations
 
 
 class PreparationObjectApi(ScopedDetailApi):

@@ -17,7 +17,7 @@ from evlims.characterization.models import Measurement
 from evlims.compliance.models import Review
 from evlims.isolation.models import EVPreparation, IsolationRun, RunStep
 from evlims.samples.models import Aliquot, Sample
-from tests.run_states import completed_run_fields
+from tests.run_states import completed_run_fields, in_state
 
 from .conftest import register_sample
 from .test_results import make_preparation
@@ -155,7 +155,7 @@ def test_preparation_list_walk_with_tied_creation_times(member_client, small_pag
 
 
 def test_run_list_counts_preparations_and_recorded_steps(member_client, staff, project):
-    busy = make_preparation(staff, project, "EVP-R1").run
+    busy = in_state(make_preparation(staff, project, "EVP-R1").run, IsolationRun.Status.PLANNED)
     make_preparation(staff, project, "EVP-R2", run=busy)
     idle = IsolationRun.objects.create(
         lab=project.lab, project=project, code="RUN-IDLE", protocol_name="SEC", method="sec", operator=staff

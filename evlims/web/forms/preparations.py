@@ -91,6 +91,11 @@ class PreparationFilterForm(forms.Form):
     run = forms.ModelChoiceField(required=False, queryset=None, empty_label="Any run")
     biofluid = forms.ChoiceField(required=False)
     method = forms.ChoiceField(required=False, label="Isolation method")
+    include_unproduced = forms.BooleanField(
+        required=False,
+        label="Include planned and aborted",
+        help_text="Also list the preparations of planned, in-progress and aborted runs (barcodes issued, no EVs).",
+    )
 
     def __init__(self, *args, runs, methods, **kwargs):
         super().__init__(*args, **kwargs)

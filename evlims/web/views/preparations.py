@@ -14,8 +14,10 @@ from ...compliance.evidence import preparation_storage_days, sample_freeze_thaw,
 from ...compliance.markers import marker_vocabulary
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...instruments.particles import SIZE_FIGURES
+from ...instruments.services import MEASURED_AT_GIVEN, MEASURED_AT_UPLOAD
 from ...isolation import services as isolation_services
-from ...isolation.models import FunctionalControl
+from ...isolation.models import FunctionalControl, PreparationState
+from ...isolation.selectors import ALL_STATES, preparations_in_state
 from ...metrics import figures
 from ...metrics.compute import (
     CONDITIONED_MEDIUM,
@@ -70,6 +72,9 @@ def preparation_list(request):
         preparations = selectors.preparation_list(
             request.user, run=data.get("run"), biofluid=data.get("biofluid", ""), method=data.get("method", "")
         )
+        # Produced preparations only, unless asked: a planned run's barcodes are issued for its labels.
+        state = ALL_STATES if data.get("include_unproduced") else PreparationState.PRODUCED
+        preparations = preparations_in_state(preparations, state)
         page = paginate(request, preparations, decorate=selectors.with_headline_figures)
         for preparation in page.object_list:
             preparation.purity_label = _short_purity(preparation.purity_class)
@@ -234,8 +239,20 @@ def _particle_view(measurement, bins) -> dict:
         "dilution": _dilution_note(analysis),
         "captures": captures,
         "invalid_count": sum(1 for capture in captures if not capture.valid),
+        "in_mean": sum(1 for capture in captures if capture.included_in_mean),
+        "left_out": [(number, capture) for number, capture in enumerate(captures, 1) if not capture.included_in_mean],
+        "measured_from": _measured_from(analysis.computed or []),
         "table": coarse_table(centres, values),
     }
+
+
+def _measured_from(computed: list[str]) -> str:
+    """Where a particle result's measurement time comes from, in the lab's words."""
+    if MEASURED_AT_GIVEN in computed:
+        return "as given when recorded; the file states none"
+    if MEASURED_AT_UPLOAD in computed:
+        return "the upload time; the file states none"
+    return "from the file"
 
 
 def _marker_view(measurement) -> dict:
