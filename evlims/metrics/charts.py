@@ -203,12 +203,15 @@ def _limit_line(k: int) -> dict:
 
 def levey_jennings_chart(chart) -> str | None:
     """Points in run order with mean and ±1/2/3 SD lines; each point's shape shows its Westgard level and a
-    violating point is labelled with the names of the rules it broke."""
+    violating point is labelled with the names of the rules it broke. A log-normal figure is drawn on a log y
+    axis with its geometric limits; provisional limits say so in the title."""
     points = chart.points
     if points.empty:
         return None
     content = {
         "title": f"{chart.material.name} · {chart.protocol} · {chart.figure_label}",
+        "log": bool(chart.log_scale),
+        "provisional": bool(chart.provisional),
         "limits": {str(k): v for k, v in chart.limits.items()},
         "points": [
             [int(seq), float(value), level, list(rules or ())]
@@ -251,7 +254,7 @@ def _draw_levey_jennings(content) -> str:
         for k, y in ((int(k), y) for k, y in content["limits"].items()):
             axes.axhline(y, color="black" if k == 0 else "0.55", linewidth=1.0 if k == 0 else 0.7, **_limit_line(k))
             axes.annotate(
-                "mean" if k == 0 else f"{k:+d} SD",
+                ("geometric mean" if content.get("log") else "mean") if k == 0 else f"{k:+d} SD",
                 xy=(1, y),
                 xycoords=("axes fraction", "data"),
                 xytext=(3, -3),
@@ -260,10 +263,17 @@ def _draw_levey_jennings(content) -> str:
             )
         axes.set_xlabel("Run order (control point)")
         axes.set_ylabel(content["title"].rsplit(" · ", 1)[-1])
-        axes.set_title(content["title"], loc="left")
+        title = content["title"] + (" (provisional limits)" if content.get("provisional") else "")
         # Below the plot, so the legend never hides a point; headroom above for the rule labels.
         figure.legend(frameon=False, fontsize=7, loc="lower center", ncols=4)
-        bottom, top = axes.get_ylim()
-        axes.set_ylim(bottom, top + 0.08 * (top - bottom))
-        axes.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+        if content.get("log"):
+            axes.set_yscale("log")
+            bottom, top = axes.get_ylim()
+            axes.set_ylim(bottom, top * (top / bottom) ** 0.08)
+            axes.set_title(title, loc="left", **TITLE_AT_TOP)
+        else:
+            bottom, top = axes.get_ylim()
+            axes.set_ylim(bottom, top + 0.08 * (top - bottom))
+            axes.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+            axes.set_title(title, loc="left")
         return _uri(figure)

@@ -1,13 +1,18 @@
 """Levey–Jennings series of control materials: the control's preparations judged by the Westgard rules.
 
-A series is one control material under one protocol (version), for one figure, in run order (the run's
-start, then the run and preparation ids). Targets come from the material when it has an assigned mean
-and SD (these are given for particles per µg only), otherwise from its first ``baseline_points`` points.
-A series too short for its baseline, or whose baseline has no spread, is shown without judgement and
-says why, rather than being judged against made-up limits.
+A series (a *level*) is one control material under one protocol (version), for one figure, in run order (the
+run's start, then the run and preparation ids). The control materials of a lab measured in the same isolation
+run are the levels of that analytical run, so every material of the lab is judged together: the rules that
+look across levels (2-2s and R-4s within a run, 4-1s and 10x across levels and runs) see all of them.
 
-All materials of a user's labs are read in three queries (materials, their samples, their preparations);
-the judging is pure pandas (``westgard.evaluate_westgard``).
+Targets come from the material when it has an assigned mean and SD (these are given for particles per µg only),
+otherwise from its first ``baseline_points`` points; an estimate from fewer than 20 points (or from the points
+there are so far) gives provisional limits, flagged as such. Log-normal figures (``Figure.log_normal``) are
+judged on log10 and their limits are geometric. A series whose limits cannot be estimated is shown without
+judgement and says why, rather than being judged against made-up limits.
+
+All materials of a user's labs are read in four queries (materials, their links, their preparations, and the
+other materials of their labs); the judging is pure pandas (``westgard.judge_controls``).
 """
 
 from __future__ import annotations
@@ -22,10 +27,19 @@ from django.db.models.functions import Coalesce
 from ..core.errors import NotFound
 from ..core.tenancy import visible_lab_ids
 from ..isolation.models import EVPreparation
-from .figures import PURITY, YIELD, short_label
+from .figures import BY_KEY, PURITY, YIELD, short_label
 from .models import ControlMaterial
 from .selectors import protocol_label
-from .westgard import ACCEPT, REJECT, WARNING, WestgardInputError, evaluate_westgard
+from .westgard import (
+    ACCEPT,
+    REJECT,
+    SCOPE_WORDS,
+    WARNING,
+    WestgardInputError,
+    full_baseline_points,
+    judge_controls,
+    westgard_rules,
+)
 
 # Purity first: it is the figure a material can carry assigned targets for.
 CHARTED_FIGURES = (PURITY, YIELD)
@@ -51,13 +65,19 @@ POINT_COLUMNS = (
     "z_score",
     "judged",
     "violated_rules",
+    "violations",
     "level",
+    "provisional",
 )
+LIMIT_KS = (-3, -2, -1, 0, 1, 2, 3)
 
 
 @dataclass
 class ControlChart:
-    """One judged series; ``problem`` says why it could not be judged (then z_score/level are empty)."""
+    """One judged series; ``problem`` says why it could not be judged (then z_score/level are empty).
+
+    On a log scale (``log_scale``) target_mean and target_sd are the mean and SD of log10 of the values and
+    ``limits`` are 10^(mean ± k·SD), in the figure's units; otherwise the mean ± k·SD."""
 
     material: ControlMaterial
     protocol: str
@@ -69,6 +89,11 @@ class ControlChart:
     problem: str | None = None
     missing_figure: int = 0
     limits: dict = field(default_factory=dict)
+    log_scale: bool = False
+    provisional: bool = False
+    baseline_n: int = 0
+    baseline_runs: int = 0
+    violations: list[dict] = field(default_factory=list)
 
     @property
     def figure_label(self) -> str:
@@ -81,6 +106,16 @@ class ControlChart:
     @property
     def flagged(self) -> pd.DataFrame:
         return self.points.loc[self.points["level"].isin([WARNING, REJECT])]
+
+    @property
+    def provisional_note(self) -> str:
+        """The lab's words for provisional limits, or "" when the limits are final."""
+        if not self.provisional:
+            return ""
+        runs = f"{self.baseline_runs} run{'s' if self.baseline_runs != 1 else ''}"
+        if self.baseline_n != self.baseline_runs:
+            runs = f"{self.baseline_n} points ({runs})"
+        return f"Provisional limits: estimated from {runs}; {full_baseline_points()} are needed."
 
 
 def materials_for(user):
@@ -96,7 +131,8 @@ def material_get(user, pk) -> ControlMaterial:
 
 def control_series(materials) -> pd.DataFrame:
     """Every preparation made from a sample linked to one of the materials, in the material's own lab,
-    one row per (material, preparation), ordered in run order.
+    one row per (material, preparation), ordered in run order; ``order`` ranks the points of all materials in
+    run order (the run's start, the run, the preparation).
 
     The links are read first and the preparations by their samples after: joined in one query, the database
     walked every preparation of the lab to find the few made from control samples."""
@@ -124,8 +160,10 @@ def control_series(materials) -> pd.DataFrame:
     found = pd.DataFrame(list(rows), columns=["sample", "lab", *SERIES_COLUMNS[1:]])
     frame = links.merge(found, on=["sample", "lab"])
     frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
-    frame = frame.sort_values(["control", "started_at", "run", "preparation"], na_position="last", kind="stable")
-    frame = frame[list(SERIES_COLUMNS)].reset_index(drop=True)
+    frame = frame.sort_values(["started_at", "run", "preparation", "control"], na_position="last", kind="stable")
+    frame["order"] = np.arange(len(frame))
+    frame = frame.sort_values(["control", "order"], kind="stable")
+    frame = frame[[*SERIES_COLUMNS, "order"]].reset_index(drop=True)
     for figure in CHARTED_FIGURES:
         frame[figure] = pd.to_numeric(frame[figure], errors="coerce").astype("float64")
     return frame
@@ -138,36 +176,99 @@ def _targets(material: ControlMaterial, figure: str) -> tuple[float, float] | No
     return None
 
 
-def judge_series(material: ControlMaterial, protocol: str, figure: str, rows: pd.DataFrame) -> ControlChart:
-    """The Westgard judgement of one series (``rows`` in run order, as from ``control_series``)."""
+@dataclass
+class _Judged:
+    points: pd.DataFrame
+    violations: pd.DataFrame
+    problem: str | None = None
+
+
+def judge_figure(materials: dict, frame: pd.DataFrame, figure: str) -> _Judged:
+    """Every level of the materials for one figure, judged together (the run links their levels)."""
+    measured = frame.loc[frame[figure].notna()].rename(columns={figure: "value"})
+    measured = measured[["control", "protocol", "run", "order", "value"]].reset_index()
+    if measured.empty:
+        return _Judged(measured, pd.DataFrame())
+    levels = measured[["control", "protocol"]].drop_duplicates()
+    targets = [_targets(materials[control], figure) for control in levels["control"]]
+    table = levels.assign(
+        target_mean=[t[0] if t else np.nan for t in targets],
+        target_sd=[t[1] if t else np.nan for t in targets],
+        baseline_points=[
+            0 if t else int(materials[c].baseline_points) for c, t in zip(levels["control"], targets, strict=True)
+        ],
+    )
+    try:
+        result = judge_controls(
+            measured,
+            order_by="order",
+            targets=table,
+            log_scale=BY_KEY[figure].log_normal,
+            unusable="mark",
+        )
+    except WestgardInputError as error:
+        return _Judged(measured, pd.DataFrame(), f"Not judged: {error}.")
+    return _Judged(result.points, result.violations)
+
+
+def _violation_words(violations: pd.DataFrame, points: pd.DataFrame) -> list[dict]:
+    """The violations that involve a point of this series: rule, where it was seen, and the preparations."""
+    if violations.empty or points.empty:
+        return []
+    barcode_of = dict(zip(points["row"], points["barcode"], strict=True))
+    shown = []
+    for record in violations.to_dict("records"):
+        if any(row in barcode_of for row in record["points"]):
+            shown.append(
+                {
+                    "rule": record["rule"],
+                    "scope": SCOPE_WORDS[record["scope"]],
+                    "severity": "Reject" if record["severity"] == REJECT else "Warning",
+                    "run_code": record["run_code"],
+                    "preparations": ", ".join(record["barcodes"]),
+                }
+            )
+    return shown
+
+
+def _chart(material, protocol, figure, rows: pd.DataFrame, judged: _Judged) -> ControlChart:
     measured = rows.loc[rows[figure].notna()]
+    own = judged.points.set_index("index").loc[measured.index] if not measured.empty else judged.points.iloc[0:0]
     points = pd.DataFrame(
         {
             "sequence": np.arange(1, len(measured) + 1),
             **{column: measured[column].to_numpy() for column in POINT_COLUMNS[1:6]},
             "value": measured[figure].to_numpy(dtype="float64"),
+            "row": own["row"].to_numpy(),
         }
     )
+    log_scale = BY_KEY[figure].log_normal
     chart = ControlChart(material, protocol, figure, points, missing_figure=len(rows) - len(measured))
-    targets = _targets(material, figure)
+    chart.log_scale = log_scale
+    problem = None if measured.empty else (judged.problem or own["problem"].iloc[0])
     baseline = int(material.baseline_points)
-    if points.empty:
+    if measured.empty:
         chart.problem = "No preparation of this material has the figure yet."
-    elif targets is None and len(points) < baseline:
-        chart.problem = f"Collecting the baseline: {len(points)} of {baseline} points; limits follow from then."
+    elif problem and "at least 2 points" in problem:
+        chart.problem = f"Collecting the baseline: {len(points)} of {baseline} points; limits follow from 2 points."
+    elif problem:
+        chart.problem = problem if problem.startswith("Not judged") else f"Not judged: {problem}."
     else:
-        judged = _evaluate(points, targets, baseline)
-        if isinstance(judged, str):
-            chart.problem = judged
-        else:
-            chart.points = judged
-            chart.target_mean = float(judged["target_mean"].iloc[0])
-            chart.target_sd = float(judged["target_sd"].iloc[0])
-            chart.target_source = (
-                "assigned to the material" if targets else f"estimated from the first {baseline} points"
-            )
-            chart.limits = {k: chart.target_mean + k * chart.target_sd for k in (-3, -2, -1, 0, 1, 2, 3)}
-    for column in ("z_score", "judged", "violated_rules", "level"):
+        for column in ("z_score", "judged", "violated_rules", "violations", "level", "provisional"):
+            chart.points[column] = own[column].to_numpy()
+        chart.target_mean = float(own["target_mean"].iloc[0])
+        chart.target_sd = float(own["target_sd"].iloc[0])
+        chart.baseline_n = int(own["baseline_n"].iloc[0])
+        chart.provisional = bool(own["provisional"].iloc[0])
+        chart.baseline_runs = int(points["run"].iloc[: chart.baseline_n].nunique())
+        assigned = _targets(material, figure) is not None
+        chart.target_source = (
+            "assigned to the material" if assigned else f"estimated from the first {chart.baseline_n} points"
+        )
+        centre = {k: chart.target_mean + k * chart.target_sd for k in LIMIT_KS}
+        chart.limits = {k: 10.0**value for k, value in centre.items()} if log_scale else centre
+        chart.violations = _violation_words(judged.violations, points)
+    for column in ("z_score", "judged", "violated_rules", "violations", "level", "provisional"):
         if column not in chart.points:
             chart.points[column] = None
     # Baseline points have no verdict: None, not the NaN pandas may store for it.
@@ -177,29 +278,33 @@ def judge_series(material: ControlMaterial, protocol: str, figure: str, rows: pd
     return chart
 
 
-def _evaluate(points: pd.DataFrame, targets, baseline: int) -> pd.DataFrame | str:
-    series = points.assign(control=0, protocol=0)
-    try:
-        if targets is not None:
-            table = pd.DataFrame(
-                {"control": [0], "protocol": [0], "target_mean": [targets[0]], "target_sd": [targets[1]]}
-            )
-            return evaluate_westgard(series, value_column="value", targets=table)
-        return evaluate_westgard(series, value_column="value", baseline_points=baseline)
-    except WestgardInputError as error:
-        # The rules cannot be applied (e.g. a baseline of identical values has no SD); say so on the page.
-        return f"Not judged: {error}."
+def _label_violations(judged: _Judged, frame: pd.DataFrame) -> None:
+    """Name the run and preparations of every violation, from the rows of ``frame`` its points are."""
+    if judged.violations.empty:
+        return
+    rows = judged.points["index"].to_numpy()
+    violations = judged.violations
+    violations["run_code"] = [frame["run_code"].iloc[rows[points[0]]] for points in violations["points"]]
+    violations["barcodes"] = [[frame["barcode"].iloc[rows[i]] for i in points] for points in violations["points"]]
 
 
 def charts_for(materials, figures=CHARTED_FIGURES) -> list[ControlChart]:
-    """Every (material, protocol, figure) series of the materials, protocols in order of first use."""
+    """Every (material, protocol, figure) series of the materials, protocols in order of first use; each is
+    judged together with the other control materials of its lab, its fellow levels of the same runs."""
     materials = list(materials)
-    frame = control_series(materials)
+    everyone = {m.pk: m for m in ControlMaterial.objects.filter(lab_id__in={m.lab_id for m in materials})}
+    everyone |= {m.pk: m for m in materials}
+    frame = control_series(list(everyone.values()))
+    judged = {}
+    for figure in figures:
+        judged[figure] = judge_figure(everyone, frame, figure)
+        judged[figure].points["row"] = np.arange(len(judged[figure].points))
+        _label_violations(judged[figure], frame)
     charts = []
     for material in materials:
         own = frame.loc[frame["control"] == material.pk]
         for protocol, rows in own.groupby("protocol", sort=False):
-            charts.extend(judge_series(material, protocol, figure, rows) for figure in figures)
+            charts.extend(_chart(material, protocol, figure, rows, judged[figure]) for figure in figures)
     return charts
 
 
@@ -215,3 +320,13 @@ def drift_alerts(user) -> list[ControlChart]:
 
 def level_label(level) -> str:
     return {REJECT: "Reject", WARNING: "Warning", ACCEPT: "In control"}.get(level, "Baseline")
+
+
+def violation_label(violations) -> str | None:
+    """A point's broken rules in the lab's words: "1-2s, 2-2s (across levels within one run)"; a one-point rule
+    needs no scope."""
+    single = {rule.name for rule in westgard_rules() if rule.count == 1}
+    return (
+        ", ".join(rule if rule in single else f"{rule} ({SCOPE_WORDS[scope]})" for rule, scope in violations or ())
+        or None
+    )

@@ -28,6 +28,9 @@ class Figure:
     inputs: tuple[str, ...] = ()  # measured quantities the figure is computed from
     numeric: bool = True  # False: a class (text), not a number
     from_size_distribution: bool = False  # computed from the stored size bins, not from the measured values
+    # Log-normal (particle counts, concentrations and yields span orders of magnitude): control charts judge and
+    # draw it on log10, with geometric limits that are never negative.
+    log_normal: bool = False
 
     def shown(self, value: float) -> str:
         """The stored value as the pages and the reports print it (the unit is printed beside it)."""
@@ -40,6 +43,7 @@ PARTICLE_YIELD = Figure(
     "particles per mL of input",
     "Particles per mL input",
     inputs=("particles_per_ml",),
+    log_normal=True,
 )
 PARTICLE_YIELD_PER_CELLS = Figure(
     "particle_yield_per_million_cells",
@@ -47,6 +51,7 @@ PARTICLE_YIELD_PER_CELLS = Figure(
     "particles per 10⁶ cells",
     "Particles per 10⁶ cells",
     inputs=("particles_per_ml", "producing_cells"),
+    log_normal=True,
 )
 PROTEIN_YIELD = Figure(
     "protein_yield_ug_per_ml_input",
@@ -62,6 +67,7 @@ PARTICLES_PER_UG = Figure(
     "particles/µg",
     "Particles per µg protein",
     inputs=("particles_per_ml", "protein_ug_per_ml"),
+    log_normal=True,
 )
 PURITY_CLASS = Figure(
     "purity_class",

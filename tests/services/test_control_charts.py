@@ -4,6 +4,7 @@ material or a baseline, the write service (role, audit) and the frames the dashb
 import itertools
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -13,6 +14,7 @@ from evlims.isolation.models import EVPreparation, IsolationRun, Protocol, Proto
 from evlims.metrics import control_charts, selectors
 from evlims.metrics.models import ControlMaterial, PreparationMetrics
 from evlims.metrics.services import controls
+from evlims.metrics.westgard import log10_targets
 from evlims.samples.models import Aliquot
 from tests.factories import SampleFactory, member
 
@@ -112,23 +114,29 @@ def material(lab, control_sample):
     return material
 
 
-# Against target 1e10 ± 1e9: z = 0, 0.5, 3.5 (1-3s reject), 0, 2.5 (1-2s warning), 2.2 (2-2s with the one before).
-CRAFTED = [1.0e10, 1.05e10, 1.35e10, 1.0e10, 1.25e10, 1.22e10]
+# Particles per µg is judged on log10: the assigned 1e10 ± 1e9 becomes a log10 mean and SD (moments of the
+# log-normal), and the values are placed at z = 0, 0.5, 3.5 (1-3s reject), 0, 2.5 (1-2s warning), 2.2 (2-2s with
+# the one before) on that scale.
+LOG_MEAN, LOG_SD = (float(x) for x in log10_targets(1e10, 1e9))
+CRAFTED_Z = [0.0, 0.5, 3.5, 0.0, 2.5, 2.2]
+CRAFTED = [10 ** (LOG_MEAN + z * LOG_SD) for z in CRAFTED_Z]
 
 
 def test_assigned_targets_flag_a_1_3s_point_and_a_2_2s_pair(project, staff, material, control_sample):
     control_run(project, staff, control_sample, CRAFTED, version=protocol_version(project.lab))
     [chart] = control_charts.charts_for([material], figures=["particles_per_ug"])
     assert chart.protocol == "sec-plasma@1.0" and chart.problem is None
-    assert (chart.target_mean, chart.target_sd) == (1e10, 1e9)
-    assert chart.target_source == "assigned to the material"
+    # These were the linear 1e10 and 1e9; the figure is log-normal, so the chart keeps log10 targets.
+    assert (chart.target_mean, chart.target_sd) == pytest.approx((LOG_MEAN, LOG_SD))
+    assert chart.target_source == "assigned to the material" and not chart.provisional and chart.log_scale
     points = chart.points
     assert points["sequence"].tolist() == [1, 2, 3, 4, 5, 6]
-    assert points["z_score"].round(6).tolist() == [0.0, 0.5, 3.5, 0.0, 2.5, 2.2]
+    assert points["z_score"].round(6).tolist() == CRAFTED_Z
     assert points["level"].tolist() == ["accept", "accept", "reject", "accept", "warning", "reject"]
     assert points["violated_rules"].tolist()[2] == ("1-2s", "1-3s")
     assert points["violated_rules"].tolist()[5] == ("1-2s", "2-2s")
-    assert chart.limits[3] == pytest.approx(1.3e10) and chart.limits[-2] == pytest.approx(0.8e10)
+    assert chart.limits[3] == pytest.approx(10 ** (LOG_MEAN + 3 * LOG_SD))
+    assert chart.limits[-2] == pytest.approx(10 ** (LOG_MEAN - 2 * LOG_SD))
 
 
 def test_run_order_follows_the_run_start_not_the_creation_order(project, staff, material, control_sample):
@@ -145,19 +153,29 @@ def test_without_targets_the_baseline_sets_the_limits(lab, project, staff, contr
     material.samples.add(control_sample)
     control_run(project, staff, control_sample, [9e9, 1.0e10, 1.1e10, 1.0e10, 1.4e10])
     [chart] = control_charts.charts_for([material], figures=["particles_per_ug"])
-    assert chart.target_mean == pytest.approx(1e10) and chart.target_sd == pytest.approx(1e9)
+    # Estimated on log10 (the figure is log-normal), and provisional: 3 points, where 20 are needed.
+    logs = np.log10([9e9, 1.0e10, 1.1e10])
+    assert chart.target_mean == pytest.approx(logs.mean()) and chart.target_sd == pytest.approx(logs.std(ddof=1))
     assert chart.target_source == "estimated from the first 3 points"
+    assert chart.provisional_note == "Provisional limits: estimated from 3 runs; 20 are needed."
     assert chart.points["judged"].tolist() == [False, False, False, True, True]
     assert chart.points["level"].tolist() == [None, None, None, "accept", "reject"]
 
 
 def test_a_short_baseline_is_shown_without_judgement(lab, project, staff, control_sample):
+    # This expected no limits until the baseline was complete; limits are now drawn from the points there are,
+    # flagged provisional, and the points of the baseline are still not judged.
     material = ControlMaterial.objects.create(lab=lab, name="New EV", baseline_points=4)
     material.samples.add(control_sample)
-    control_run(project, staff, control_sample, [1e10, 2e10])
+    control_run(project, staff, control_sample, [1e10])
     [chart] = control_charts.charts_for([material], figures=["particles_per_ug"])
-    assert chart.problem == "Collecting the baseline: 2 of 4 points; limits follow from then."
-    assert chart.points["level"].tolist() == [None, None] and chart.limits == {}
+    assert chart.problem == "Collecting the baseline: 1 of 4 points; limits follow from 2 points."
+    assert chart.points["level"].tolist() == [None] and chart.limits == {}
+    control_run(project, staff, control_sample, [2e10])
+    [chart] = control_charts.charts_for([material], figures=["particles_per_ug"])
+    assert chart.problem is None and chart.provisional
+    assert chart.provisional_note == "Provisional limits: estimated from 2 runs; 20 are needed."
+    assert chart.points["level"].tolist() == [None, None] and min(chart.limits.values()) > 0
 
 
 def test_a_baseline_without_spread_says_why_it_is_not_judged(lab, project, staff, control_sample):
@@ -165,7 +183,7 @@ def test_a_baseline_without_spread_says_why_it_is_not_judged(lab, project, staff
     material.samples.add(control_sample)
     control_run(project, staff, control_sample, [1e10, 1e10, 3e10])
     [chart] = control_charts.charts_for([material], figures=["particles_per_ug"])
-    assert chart.problem.startswith("Not judged:") and "SD must be positive" in chart.problem
+    assert chart.problem.startswith("Not judged:") and "no spread" in chart.problem
 
 
 def test_particle_yield_always_uses_the_baseline(project, staff, material, control_sample):
@@ -174,7 +192,8 @@ def test_particle_yield_always_uses_the_baseline(project, staff, material, contr
     control_run(project, staff, control_sample, [1e9, 3e9, 2e9], figure="particle_yield_per_ml_input")
     charts = {chart.figure: chart for chart in control_charts.charts_for([material])}
     yield_chart = charts["particle_yield_per_ml_input"]
-    assert yield_chart.target_mean == pytest.approx(2e9) and yield_chart.target_source.startswith("estimated")
+    # Particle yield is log-normal: the centre line is the geometric mean of the baseline, sqrt(1e9 · 3e9).
+    assert yield_chart.limits[0] == pytest.approx(np.sqrt(3e18)) and yield_chart.target_source.startswith("estimated")
     # The same preparations carry no purity figure: they are counted as missing, not plotted as 0.
     assert charts["particles_per_ug"].points.empty and charts["particles_per_ug"].missing_figure == 3
     assert charts["particles_per_ug"].problem == "No preparation of this material has the figure yet."

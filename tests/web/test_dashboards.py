@@ -192,14 +192,15 @@ def test_levey_jennings_page_marks_violations_with_rule_names(staff_client, proj
         (3, "Reject", "1-2s, 1-3s"),
         (4, "In control", None),
         (5, "Warning", "1-2s"),
-        (6, "Reject", "1-2s, 2-2s"),
+        (6, "Reject", "1-2s, 2-2s (within one level)"),
     ]
     image = base64.b64decode(response.context["chart_image"].split(",", 1)[1]).decode()
     for label in ("1-2s 1-3s", "1-2s 2-2s", "+3 SD", "-2 SD", "mean", "reject", "warning", "in control"):
         assert label in image
     exported = rows(staff_client.get(reverse("evlims:control-detail", args=[material.pk]), {"export": "westgard"}))
-    assert exported[0][-2:] == ["Verdict", "Rules broken"] and exported[3][-2:] == ["Reject", "1-2s, 1-3s"]
-    assert exported[3][5] == "3.5"
+    assert exported[0][-3:] == ["Verdict", "Rules broken", "Limits"]
+    assert exported[3][-3:] == ["Reject", "1-2s, 1-3s", "Assigned"]
+    assert float(exported[3][5]) == pytest.approx(3.5)
 
 
 def test_series_tabs_choose_protocol_and_figure(staff_client, project, staff, material):

@@ -15,6 +15,7 @@ from ...isolation.models import IsolationRun
 from ...isolation.selectors import protocol_versions_for
 from ...metrics.selectors import MetricFilters
 from ...metrics.services.controls import ADMIN_ROLES, MIN_BASELINE_POINTS
+from ...metrics.westgard import full_baseline_points
 from ...samples.vocabulary import biofluid_choices
 
 # Line styles of the size overlay run out after six series; more would no longer read apart.
@@ -24,6 +25,8 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"})
 # read only on request.
 DEFAULT_MONTHS = 12
 WINDOW_MONTHS = (3, 6, 12, 24, 36, 60, 120)
+# Baseline runs below which estimated control limits are provisional (thresholds.yaml, westgard.baseline).
+FULL_BASELINE_POINTS = full_baseline_points()
 
 
 def window_start(months: int, today: date | None = None) -> date:
@@ -125,14 +128,25 @@ class ControlMaterialForm(forms.Form):
     name = forms.CharField(max_length=120)
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     target_mean_particles_per_ug = forms.FloatField(
-        required=False, label="Target mean (particles/µg)", help_text="Leave empty to estimate it from a baseline."
+        required=False,
+        label="Target mean (particles/µg)",
+        help_text=(
+            "The assigned arithmetic mean, in particles/µg. Particles per µg is judged on a log scale: the mean and"
+            " SD are converted to the geometric mean and the SD of log10 the chart uses. Leave empty to estimate"
+            " them from a baseline."
+        ),
     )
     target_sd_particles_per_ug = forms.FloatField(required=False, label="Target SD (particles/µg)")
     baseline_points = forms.IntegerField(
         min_value=MIN_BASELINE_POINTS,
         max_value=200,
-        initial=20,
-        help_text="Without targets (and always for particle yield) the first N runs estimate mean and SD.",
+        initial=FULL_BASELINE_POINTS,
+        label="Baseline runs",
+        help_text=(
+            "Without targets (and always for particle yield) the first N runs estimate mean and SD. Westgard and"
+            f" CLSI C24 ask for at least {FULL_BASELINE_POINTS}: with fewer, or until {FULL_BASELINE_POINTS} runs"
+            " are in, the limits are provisional and the chart says so."
+        ),
     )
     sample_barcodes = SampleBarcodesField(
         required=False, label="Samples of the material", help_text="Barcodes, separated by commas or new lines."

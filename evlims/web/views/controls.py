@@ -12,6 +12,7 @@ from ...core.tenancy import labs_where
 from ...metrics import charts, control_charts
 from ...metrics.selectors import PURITY
 from ...metrics.services import controls
+from ...metrics.westgard import full_baseline_points
 from ..forms.dashboards import ControlMaterialForm, LinkSamplesForm
 from .common import member_view, run_service, scoped
 from .data_tables import DataTable, is_missing, respond
@@ -25,6 +26,14 @@ WESTGARD_COLUMNS = [
     ("z_score", "z", "num2"),
     ("level", "Verdict", "text"),
     ("rules", "Rules broken", "text"),
+    ("limits", "Limits", "text"),
+]
+VIOLATION_COLUMNS = [
+    ("rule", "Rule", "text"),
+    ("scope", "Seen", "text"),
+    ("severity", "Verdict", "text"),
+    ("run_code", "Run", "text"),
+    ("preparations", "Preparations involved", "text"),
 ]
 
 
@@ -39,10 +48,19 @@ def _westgard_rows(chart) -> list[dict]:
         | {
             "started_at": record["started_at"].strftime("%Y-%m-%d") if not is_missing(record["started_at"]) else None,
             "level": control_charts.level_label(record["level"]),
-            "rules": ", ".join(record["violated_rules"] or ()) or None,
+            "rules": control_charts.violation_label(record["violations"]),
+            "limits": _limits_word(chart, record),
         }
         for record in chart.points.to_dict("records")
     ]
+
+
+def _limits_word(chart, record) -> str | None:
+    if chart.target_mean is None:
+        return None
+    if chart.target_source.startswith("assigned"):
+        return "Assigned"
+    return "Provisional" if record["provisional"] else "Final"
 
 
 @member_view
@@ -74,7 +92,7 @@ def _series_row(chart) -> dict:
         "protocol": chart.protocol,
         "figure": chart.figure_label,
         "points": len(chart.points),
-        "target": chart.target_source or chart.problem,
+        "target": chart.provisional_note or chart.target_source or chart.problem,
         "latest": control_charts.level_label(latest["level"]) if latest else None,
     }
 
@@ -105,15 +123,20 @@ def control_detail(request, pk):
     westgard = DataTable(
         "westgard", "Westgard judgement per point", WESTGARD_COLUMNS, _westgard_rows(chart) if chart else []
     )
+    violations = DataTable(
+        "violations", "Rules broken, with the points involved", VIOLATION_COLUMNS, chart.violations if chart else []
+    )
     context = {
         "material": material,
         "chart": chart,
+        "full_baseline": full_baseline_points(),
+        "limit_range": (chart.limits[-3], chart.limits[3]) if chart and chart.limits else None,
         "series": [(c, series_url(c)) for c in all_charts],
         "chart_image": charts.levey_jennings_chart(chart) if chart is not None else None,
         "link_form": LinkSamplesForm() if material.lab_id in labs_where(request.user, controls.ADMIN_ROLES) else None,
         "samples": sorted(material.samples.all(), key=lambda sample: sample.barcode),
     }
-    return respond(request, "evlims/dashboards/control_detail.html", context, [westgard])
+    return respond(request, "evlims/dashboards/control_detail.html", context, [westgard, violations])
 
 
 @member_view
