@@ -89,6 +89,8 @@ AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_SENSITIVE_PARAMETERS = ["password", "password1", "password2", "new_password1", "new_password2"]
+# A locked sign-in answers 429 with the plugin's page saying how long to wait (JSON for the API), and Retry-After.
+AXES_LOCKOUT_CALLABLE = "evlims.web.views.errors.locked_out"
 
 # The address a lockout is counted against. Behind a reverse proxy every request comes from the proxy, so one
 # attacker's wrong passwords would lock everyone out. TRUSTED_PROXY_COUNT is the number of proxies in front of

@@ -2,7 +2,11 @@
 
 from django.urls import include, path
 
+from .views import home, search
+
 urlpatterns = [
+    path("", home.home, name="home"),
+    path("search/", search.search_page, name="search"),
     path("", include("evlims.web.urls_samples")),
     path("imports/", include("evlims.web.urls_imports")),
     path("protocols/", include("evlims.web.urls_protocols")),

@@ -6,7 +6,6 @@ from django.urls import path
 from .views import aliquots, audit, donors, labels, samples, storage
 
 urlpatterns = [
-    path("", samples.home, name="home"),
     path(
         "login/",
         auth_views.LoginView.as_view(template_name="evlims/registration/login.html", redirect_authenticated_user=True),

@@ -1,4 +1,4 @@
-"""Home, sample list, sample detail, intake and edit."""
+"""Sample list, sample detail, intake and edit."""
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
@@ -6,11 +6,11 @@ from django.shortcuts import redirect, render
 from ...core.ids import parse_id
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...samples import selectors, services
-from ...samples.models import Aliquot
 from ...samples.quality import aliquot_flags, quality_flags
 from ...samples.sprec import sprec_code
 from ..forms.samples import PREANALYTICAL_GROUPS, SampleEditForm, SampleIntakeForm, SampleSearchForm
 from ..presenters import preanalytical_sections
+from .approvals import affected_approvals, reason_required_when_locked
 from .common import (
     ensure_writer,
     member_view,
@@ -20,20 +20,6 @@ from .common import (
     save_versioned_edit,
     scoped,
 )
-
-RECENT_EVENTS = 10
-
-
-@member_view
-def home(request):
-    user = request.user
-    context = {
-        "sample_count": selectors.samples_for(user).count(),
-        "aliquot_count": selectors.aliquots_for(user).filter(status=Aliquot.Status.AVAILABLE).count(),
-        "box_count": selectors.boxes_for(user).count(),
-        "recent_events": selectors.custody_for(user).order_by("-occurred_at", "-id")[:RECENT_EVENTS],
-    }
-    return render(request, "evlims/home.html", context)
 
 
 @member_view
@@ -113,6 +99,8 @@ def sample_edit(request, pk):
     sample = scoped(selectors.sample_get, request.user, pk)
     ensure_writer(request.user)
     form = SampleEditForm(request.POST or None, instance=sample, user=request.user)
+    approvals = affected_approvals(sample=sample)
+    reason_required_when_locked(form, approvals)
     saved = save_versioned_edit(
         request,
         form,
@@ -125,7 +113,7 @@ def sample_edit(request, pk):
     return render(
         request,
         "evlims/samples/form.html",
-        _form_context(form, title=f"Edit sample {sample.barcode}", sample=sample),
+        _form_context(form, title=f"Edit sample {sample.barcode}", sample=sample, affected_approvals=approvals),
     )
 
 
