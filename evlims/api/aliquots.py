@@ -79,7 +79,13 @@ class AliquotMoveInputSerializer(serializers.Serializer):
 
 
 class AliquotThawInputSerializer(serializers.Serializer):
-    note = serializers.CharField(required=False, allow_blank=True)
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Why the tube is thawed: required when an approved preparation was made from it (the approval "
+        "is voided).",
+    )
+    note = serializers.CharField(required=False, allow_blank=True, help_text="Older name of reason.")
 
 
 class AliquotConsumeInputSerializer(serializers.Serializer):
@@ -199,7 +205,9 @@ class AliquotThawApi(AliquotActionApi):
 
     def perform(self, aliquot, data):
         return self.respond_current(
-            services.aliquot_thaw(actor=self.request.user, aliquot=aliquot, reason=data.get("note", ""))
+            services.aliquot_thaw(
+                actor=self.request.user, aliquot=aliquot, reason=data.get("reason") or data.get("note", "")
+            )
         )
 
 

@@ -9,7 +9,7 @@ from ..core.models import Project
 from ..isolation.models import EVPreparation, IsolationRun, ProtocolVersion
 from ..isolation.selectors import protocol_versions_for, step_rows
 from ..samples.selectors import aliquots_for, projects_for
-from .base import ScopedPrimaryKeyRelatedField, volume_ul_field
+from .base import EditSerializer, ScopedPrimaryKeyRelatedField, volume_ul_field
 
 
 class RunListOutputSerializer(serializers.ModelSerializer):
@@ -201,6 +201,22 @@ class StepInputSerializer(serializers.Serializer):
     number = serializers.IntegerField(min_value=1, help_text="1-based position in the protocol's step chain.")
     observed = serializers.DictField(help_text="Parameters as done; units may be written out ('3000 x g', '16 min').")
     notes = serializers.CharField(required=False, allow_blank=True, default="")
+    reason = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why: required to correct a step of a completed run, or of a run whose preparation is approved "
+        "(the approval is voided).",
+    )
+
+
+class RunUpdateInputSerializer(EditSerializer, serializers.ModelSerializer):
+    """Corrections of a run's record; an approval of its preparations is voided, with the reason."""
+
+    class Meta:
+        model = IsolationRun
+        fields = ["equipment", "started_at", "completed_at", "reason", "version"]
+        extra_kwargs = {name: {"required": False} for name in ["equipment", "started_at", "completed_at"]}
 
 
 class RunOutputInputSerializer(serializers.Serializer):

@@ -13,7 +13,7 @@ from rest_framework.response import Response
 from ..isolation import services
 from ..isolation.models import IsolationRun
 from ..isolation.selectors import run_get, run_list, runs_for, with_run_counts
-from .base import IdFilter, ScopedDetailApi, ScopedListApi, ScopedObjectApi
+from .base import IdFilter, ScopedDetailApi, ScopedListApi, ScopedObjectApi, split_edit
 from .exceptions import errors_named_as_payload
 from .run_serializers import (
     EmptyInputSerializer,
@@ -22,6 +22,7 @@ from .run_serializers import (
     RunDetailOutputSerializer,
     RunListOutputSerializer,
     RunPlanInputSerializer,
+    RunUpdateInputSerializer,
     StepInputSerializer,
 )
 
@@ -99,6 +100,25 @@ class RunDetailApi(ScopedDetailApi):
     @extend_schema(summary="Read a run with steps, deviations and preparations")
     def get(self, request, *args, **kwargs):
         return run_response(request, self.get_object().pk)
+
+    @extend_schema(
+        summary="Correct a run's record (equipment, start and completion times)",
+        request=RunUpdateInputSerializer,
+        responses={200: RunDetailOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "Column lot",
+                value={"equipment": "qEV original, lot 2024-17", "reason": "Lot copied from the box", "version": 4},
+                request_only=True,
+            )
+        ],
+    )
+    def patch(self, request, *args, **kwargs):
+        """An approval covering the run's preparations is voided, with the reason, and they are re-evaluated."""
+        run = self.get_object()
+        reason, version, changes = split_edit(self.validated_input(RunUpdateInputSerializer))
+        services.run_update(run=run, actor=request.user, reason=reason, expected_version=version, changes=changes)
+        return run_response(request, run.pk)
 
 
 class RunActionApi(ScopedObjectApi):

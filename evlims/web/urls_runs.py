@@ -13,4 +13,5 @@ urlpatterns = [
     path("<int:pk>/steps/<int:number>/", runs.run_step, name="run-step"),
     path("<int:pk>/complete/", runs.run_complete, name="run-complete"),
     path("<int:pk>/abort/", runs.run_abort, name="run-abort"),
+    path("<int:pk>/edit/", runs.run_edit, name="run-edit"),
 ]

@@ -99,4 +99,9 @@ class AliquotReleaseForm(forms.Form):
 
 
 class AliquotThawForm(forms.Form):
-    note = forms.CharField(required=False, max_length=500)
+    note = forms.CharField(
+        required=False,
+        max_length=500,
+        label="Reason for the change",
+        help_text="Why the tube is thawed (required when an approved preparation was made from it).",
+    )

@@ -47,7 +47,10 @@ class DonorCreateForm(DonorForm):
 class DonorEditForm(DonorForm):
     version = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(
-        max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text="Why the record is being changed."
+        label="Reason for the change",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why the record is being changed.",
     )
 
     def __init__(self, *args, **kwargs):

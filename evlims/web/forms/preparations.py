@@ -21,7 +21,10 @@ CLAIM_FIELDS = ("claimed_subtype", "biogenesis_evidence", "functional_cargo")
 class EditReasonMixin(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput)
     reason = forms.CharField(
-        max_length=500, widget=forms.Textarea(attrs={"rows": 2}), help_text="Why the record is being changed."
+        label="Reason for the change",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why the record is being changed.",
     )
 
 

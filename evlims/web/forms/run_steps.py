@@ -50,6 +50,13 @@ class StepRecordForm(forms.Form):
     """
 
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label="Reason for the change",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Needed to correct a step of a completed run, or of a run whose preparation is approved.",
+    )
 
     def __init__(self, *args, definition: dict, record=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,7 +71,7 @@ class StepRecordForm(forms.Form):
         originals = definition.get("originals", {})
         # A step recorded before is shown as it was typed; values typed without a unit only exist canonically.
         recorded = (record.observed | record.observed_original) if record else None
-        notes = self.fields.pop("notes")
+        notes, reason = self.fields.pop("notes"), self.fields.pop("reason")
         for name in ordered:
             self.fields[name] = self._field(name, self.specs[name])
             if recorded is not None:
@@ -73,6 +80,7 @@ class StepRecordForm(forms.Form):
             elif name in definition.get("params", {}):
                 self.initial[name] = shown_value(originals.get(name, definition["params"][name]))
         self.fields["notes"] = notes
+        self.fields["reason"] = reason
         if record is not None:
             self.initial["notes"] = record.notes
 

@@ -253,3 +253,37 @@ def suggested_output(definition: dict) -> dict:
     elif isinstance(params.get("resuspension_volume_ul"), int | float):
         suggestion["final_volume"] = shown_value(params["resuspension_volume_ul"])
     return suggestion
+
+
+class RunEditForm(forms.ModelForm):
+    """Corrections of a run's record: equipment, when it started and when it was completed."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+    reason = forms.CharField(
+        label="Reason for the change",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why the record is being changed.",
+    )
+
+    class Meta:
+        model = IsolationRun
+        fields = ("equipment", "started_at", "completed_at")
+        labels = {
+            "equipment": "Equipment (rotor, column lot, kit lot)",
+            "started_at": "Started",
+            "completed_at": "Completed",
+        }
+        help_texts = {"started_at": "Date and time, e.g. 2025-03-14 09:30.", "completed_at": "Date and time."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.fields["version"].initial = self.instance.version
+        if self.instance.status == IsolationRun.Status.PLANNED:
+            del self.fields["started_at"]
+        if self.instance.status != IsolationRun.Status.COMPLETED:
+            del self.fields["completed_at"]
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self._meta.fields if name in self.changed_data}

@@ -2,10 +2,10 @@
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
 
 from ...samples import selectors, services
 from ..forms.aliquots import AliquotMoveForm, AliquotReleaseForm, AliquotSplitForm, AliquotThawForm
+from .approvals import affected_approvals, reason_required_when_locked
 from .common import member_view, run_service, scoped
 
 
@@ -60,22 +60,29 @@ def aliquot_move(request, pk):
     return _render(request, "evlims/aliquots/move.html", aliquot, form)
 
 
-@require_POST
 @member_view
 def aliquot_thaw(request, pk):
+    """Record a thaw (a button on the sample page). A tube an approved preparation was made from has a page of
+    its own first: the approvals the thaw voids, and the reason, which is then required."""
     aliquot = scoped(selectors.aliquot_get, request.user, pk)
-    form = AliquotThawForm(request.POST)
-    if form.is_valid():
+    approvals = affected_approvals(aliquot=aliquot)
+    form = AliquotThawForm(request.POST if request.method == "POST" else None)
+    reason_required_when_locked(form, approvals, field="note")
+    if request.method == "POST" and form.is_valid():
         thawed = run_service(
-            form, lambda: services.aliquot_thaw(actor=request.user, aliquot=aliquot, reason=form.cleaned_data["note"])
+            form,
+            lambda: services.aliquot_thaw(actor=request.user, aliquot=aliquot, reason=form.cleaned_data["note"]),
+            aliases={"reason": "note"},
         )
         if thawed is not None:
             messages.success(request, f"{thawed.barcode} thawed (cycle {thawed.freeze_thaw_count}).")
             return _back_to_sample(aliquot)
-    for errors in form.errors.values():
-        for error in errors:
-            messages.error(request, f"{aliquot.barcode} was not thawed: {error}")
-    return _back_to_sample(aliquot)
+    if request.method == "POST" and not approvals:
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, f"{aliquot.barcode} was not thawed: {error}")
+        return _back_to_sample(aliquot)
+    return _render(request, "evlims/aliquots/thaw.html", aliquot, form, affected_approvals=approvals)
 
 
 @member_view

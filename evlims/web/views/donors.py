@@ -5,7 +5,9 @@ from django.shortcuts import redirect, render
 
 from ...core.tenancy import WRITER_ROLES, ensure_can_write, labs_where
 from ...samples import selectors, services
+from ...samples.services.donors import DONOR_EVIDENCE_FIELDS
 from ..forms.donors import DonorCreateForm, DonorEditForm, DonorSearchForm
+from .approvals import affected_approvals, reason_required_when_locked
 from .common import (
     ensure_writer,
     member_view,
@@ -65,6 +67,8 @@ def donor_edit(request, pk):
     # project choices (the lab's projects they may write to) are empty.
     ensure_can_write(request.user, donor.lab_id)
     form = DonorEditForm(request.POST or None, instance=donor, user=request.user)
+    approvals = affected_approvals(donor=donor)
+    reason_required_when_locked(form, approvals)
     saved = save_versioned_edit(
         request,
         form,
@@ -75,5 +79,13 @@ def donor_edit(request, pk):
         messages.success(request, f"Donor {saved.code} saved.")
         return redirect("evlims:donor-detail", pk=saved.pk)
     return render(
-        request, "evlims/donors/form.html", {"form": form, "title": f"Edit donor {donor.code}", "donor": donor}
+        request,
+        "evlims/donors/form.html",
+        {
+            "form": form,
+            "title": f"Edit donor {donor.code}",
+            "donor": donor,
+            "affected_approvals": approvals,
+            "evidence_fields": [form.fields[name].label for name in sorted(DONOR_EVIDENCE_FIELDS)],
+        },
     )

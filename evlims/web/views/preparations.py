@@ -12,6 +12,7 @@ from ...characterization.models import Measurement
 from ...compliance import selectors as compliance_selectors
 from ...compliance.evidence import preparation_storage_days, sample_freeze_thaw, sample_storage_days
 from ...compliance.markers import marker_vocabulary
+from ...core.locks import approvals_affected
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...instruments.particles import SIZE_FIGURES
 from ...instruments.services import MEASURED_AT_GIVEN, MEASURED_AT_UPLOAD
@@ -29,6 +30,7 @@ from ...metrics.compute import (
 from ..forms.preparations import FunctionalStudyForm, PreparationEditForm, PreparationFilterForm
 from ..forms.results import RESULT_FORMS
 from ..reports.plots import Series, coarse_table, size_distribution_svg
+from .approvals import reason_required_when_locked
 from .common import (
     ensure_writer,
     member_view,
@@ -366,6 +368,8 @@ def preparation_edit(request, pk):
     preparation = scoped(selectors.preparation_get, request.user, pk)
     ensure_writer(request.user)
     form = PreparationEditForm(request.POST or None, instance=preparation)
+    approvals = approvals_affected([preparation.pk])
+    reason_required_when_locked(form, approvals)
     saved = save_versioned_edit(
         request,
         form,
@@ -375,7 +379,12 @@ def preparation_edit(request, pk):
     if saved is not None:
         messages.success(request, f"Preparation {saved.barcode} saved.")
         return redirect("evlims:preparation-detail", pk=saved.pk)
-    context = {"form": form, "preparation": preparation, "title": f"Storage and claims of {preparation.barcode}"}
+    context = {
+        "form": form,
+        "preparation": preparation,
+        "title": f"Storage and claims of {preparation.barcode}",
+        "affected_approvals": approvals,
+    }
     return render(request, "evlims/preparations/edit.html", context)
 
 

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 from ...core.ids import parse_id
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...isolation import selectors, services
+from ...isolation.models import IsolationRun
 from ..forms.protocols import STEP_FIELD_KEY
 from ..forms.run_steps import StepRecordForm
 from ..forms.runs import (
@@ -15,11 +16,21 @@ from ..forms.runs import (
     AliquotFilterForm,
     PreparationOutputForm,
     ReasonForm,
+    RunEditForm,
     RunFilterForm,
     RunPlanForm,
     suggested_output,
 )
-from .common import ensure_writer, member_view, paginate, query_without_page, run_service, scoped
+from .approvals import affected_approvals, reason_required_when_locked
+from .common import (
+    ensure_writer,
+    member_view,
+    paginate,
+    query_without_page,
+    run_service,
+    save_versioned_edit,
+    scoped,
+)
 from .protocols import step_views
 
 STATUS_BADGES = {
@@ -230,6 +241,13 @@ def run_step(request, pk, number):
     record = next((step for step in run.steps.all() if step.number == number), None)
     definition = steps[number - 1]
     form = StepRecordForm(request.POST or None, definition=definition, record=record)
+    approvals = affected_approvals(run=run)
+    reason_required_when_locked(form, approvals)
+    if run.status == IsolationRun.Status.COMPLETED and "reason" in form.fields:
+        form.fields["reason"].required = True
+        form.fields["reason"].error_messages["required"] = (
+            f"Run {run.code} is completed: say why this step is corrected."
+        )
     if request.method == "POST" and form.is_valid():
         try:
             saved = services.run_record_step(
@@ -238,11 +256,14 @@ def run_step(request, pk, number):
                 number=number,
                 observed=form.cleaned_data["observed"],
                 notes=form.cleaned_data["notes"],
+                reason=form.cleaned_data["reason"],
             )
         except ValidationError as error:
             _add_step_errors(form, error)
         else:
             messages.info(request, f"Step {number} recorded: {_deviation_note(saved)}.")
+            if run.status == IsolationRun.Status.COMPLETED:
+                return redirect("evlims:run-detail", pk=run.pk)
             recorded = {step.number for step in run.steps.all()} | {number}
             pending = [n for n in range(1, len(steps) + 1) if n not in recorded]
             if pending:
@@ -261,6 +282,7 @@ def run_step(request, pk, number):
             "step_count": len(steps),
             "record": record,
             "stages": WIZARD_STAGES,
+            "affected_approvals": approvals,
         },
     )
 
@@ -318,3 +340,24 @@ def run_abort(request, pk):
             messages.warning(request, f"Run {run.code} aborted.")
             return redirect("evlims:run-detail", pk=run.pk)
     return render(request, "evlims/runs/abort.html", {"run": run, "form": form})
+
+
+@member_view
+def run_edit(request, pk):
+    """Correct a run's record (equipment, start and completion times); approvals of its preparations are voided."""
+    run = scoped(selectors.run_get, request.user, pk)
+    ensure_writer(request.user)
+    form = RunEditForm(request.POST or None, instance=run)
+    approvals = affected_approvals(run=run)
+    reason_required_when_locked(form, approvals)
+    saved = save_versioned_edit(
+        request,
+        form,
+        stored=lambda: selectors.run_get(request.user, pk),
+        update=lambda record, **edit: services.run_update(run=record, **edit),
+    )
+    if saved is not None:
+        messages.success(request, f"Run {saved.code} saved.")
+        return redirect("evlims:run-detail", pk=saved.pk)
+    context = {"run": run, "form": form, "affected_approvals": approvals}
+    return render(request, "evlims/runs/edit.html", context)
