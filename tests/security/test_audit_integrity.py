@@ -99,8 +99,15 @@ def _second_preparation(w):
     return w.run.preparations.order_by("id").last()
 
 
+def _planned_run(w):
+    """A run of its own (the world's run is completed: results are recorded for its preparations)."""
+    return isolation.run_plan(
+        actor=w.staff, project=w.project, protocol_version=w.protocol_version, inputs=[(w.aliquot, 100)]
+    )
+
+
 def _started_run(w):
-    return isolation.run_start(actor=w.staff, run=w.run)
+    return isolation.run_start(actor=w.staff, run=_planned_run(w))
 
 
 def _all_steps_recorded(w):
@@ -228,13 +235,22 @@ AUDITED = {
         STAFF,
         lambda w: {"project": w.project, "protocol_version": w.protocol_version, "inputs": [(w.aliquot, 100)]},
     ),
-    "evlims.isolation.services.runs.run_start": (STAFF, lambda w: {"run": w.run}),
+    "evlims.isolation.services.runs.run_start": (STAFF, lambda w: {"run": _planned_run(w)}),
     "evlims.isolation.services.runs.run_record_step": (
         STAFF,
         lambda w: {"run": _started_run(w), "number": 1, "observed": {}},
     ),
     "evlims.isolation.services.runs.run_complete": (STAFF, lambda w: {"run": _all_steps_recorded(w)}),
-    "evlims.isolation.services.runs.run_abort": (STAFF, lambda w: {"run": w.run, "reason": "spill"}),
+    "evlims.isolation.services.runs.run_abort": (STAFF, lambda w: {"run": _planned_run(w), "reason": "spill"}),
+    "evlims.isolation.services.runs.run_update": (
+        STAFF,
+        lambda w: {
+            "run": w.run,
+            "reason": "Column lot copied from the box",
+            "expected_version": w.run.version,
+            "changes": {"equipment": "qEV original, lot 7"},
+        },
+    ),
     "evlims.isolation.services.preparations.preparation_update": (
         STAFF,
         lambda w: {
