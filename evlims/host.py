@@ -106,6 +106,7 @@ SPECTACULAR_SETTINGS = {
         "ReviewStateEnum": "evlims.compliance.models.Review.State",
         "InstrumentKindEnum": "evlims.instruments.models.Instrument.Kind",
         "MeasurementKindEnum": "evlims.characterization.models.Measurement.Kind",
+        "MeasurementStatusEnum": "evlims.characterization.models.Measurement.Status",
         "StorageUnitKindEnum": "evlims.samples.models.StorageUnit.Kind",
         "CustodyEventKindEnum": "evlims.samples.models.CustodyEvent.Kind",
         "ApiKeyScopeEnum": "evlims.instruments.models.InstrumentApiKey.Scope",

@@ -50,6 +50,8 @@ urlpatterns = [
     path("ingestions/<int:pk>/commit/", results.IngestionCommitApi.as_view(), name="ingestion-commit"),
     path("measurements/", results.MeasurementListApi.as_view(), name="measurement-list"),
     path("measurements/<int:pk>/", results.MeasurementDetailApi.as_view(), name="measurement-detail"),
+    path("measurements/<int:pk>/correct/", results.MeasurementCorrectApi.as_view(), name="measurement-correct"),
+    path("measurements/<int:pk>/void/", results.MeasurementVoidApi.as_view(), name="measurement-void"),
     path("raw-files/<int:pk>/download/", results.RawFileDownloadApi.as_view(), name="raw-file-download"),
     # Protocols, isolation runs, preparations and their compliance.
     path("protocols/", protocols.ProtocolListApi.as_view(), name="protocol-list"),

@@ -12,7 +12,7 @@ from drf_spectacular.generators import SchemaGenerator
 from evlims.api.samples import SampleCreateInputSerializer
 from evlims.isolation import services as isolation_services
 from evlims.isolation.models import ProtocolVersion
-from tests.api.evidence import LAB_PROTOCOL, NTA_FILE, STEP_1, STEP_2, marker
+from tests.api.evidence import LAB_PROTOCOL, NTA_FILE, STEP_1, STEP_2, marker, particle
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1"
@@ -119,6 +119,20 @@ WRITES = [
         nested=("results", 0, "marker", "lysate"),
     ),
     Write("post", f"{API}/files/", _upload, multipart=True),
+    Write(
+        "post",
+        f"{API}/measurements/{{id}}/correct/",
+        lambda w, ev: particle(ev.preparation.barcode) | {"reason": "Dilution typed wrong"},
+        lambda w, ev: {"id": ev.measurement.pk},
+        client="admin_api",
+    ),
+    Write(
+        "post",
+        f"{API}/measurements/{{id}}/void/",
+        lambda w, ev: {"reason": "Wrong tube loaded"},
+        lambda w, ev: {"id": ev.measurement.pk},
+        client="admin_api",
+    ),
     Write(
         "post",
         f"{API}/ingestions/{{id}}/commit/",

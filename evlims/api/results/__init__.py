@@ -7,10 +7,12 @@ An instrument's ``external_run_id`` is stored once: posting it again answers lik
 Everything is all or nothing: one bad result refuses the whole post, naming it (``results[3].particle…``).
 
 One module per operation: ``posts`` (JSON result documents), ``files`` (raw file uploads), ``ingestions`` (list,
-detail, commit), ``measurements`` (measurements and raw file downloads); what they accept in ``inputs``, what
+detail, commit), ``measurements`` (measurements and raw file downloads), ``corrections`` (a result corrected or
+voided); what they accept in ``inputs``, what
 they answer in ``outputs``, the documented examples in ``examples``, and what every post shares in ``posting``.
 """
 
+from .corrections import MeasurementCorrectApi, MeasurementVoidApi
 from .files import FileUploadApi
 from .ingestions import IngestionCommitApi, IngestionDetailApi, IngestionListApi
 from .measurements import MeasurementDetailApi, MeasurementListApi, RawFileDownloadApi
@@ -21,8 +23,10 @@ __all__ = [
     "IngestionCommitApi",
     "IngestionDetailApi",
     "IngestionListApi",
+    "MeasurementCorrectApi",
     "MeasurementDetailApi",
     "MeasurementListApi",
+    "MeasurementVoidApi",
     "RawFileDownloadApi",
     "ResultsPostApi",
 ]

@@ -21,8 +21,10 @@ def measurements_for(user):
 
 
 def measurement_detail_queryset(user):
+    """One result of any status (a superseded or voided one too, with its history); lists show current ones."""
     return (
-        measurements_for(user)
+        Measurement.all_versions.filter(lab_id__in=visible_lab_ids(user))
+        .select_related("preparation", "input_sample", "superseded_by", "status_changed_by")
         .select_related("particle", "protein", "marker", "imaging", "analyte")
         .prefetch_related("particle__captures", "imaging__images")
     )

@@ -14,6 +14,7 @@ from ...characterization.models import (
 )
 from ...instruments.models import Ingestion
 from ...instruments.particles import SIZE_FIELDS
+from ...instruments.services import dilution_suggestions
 
 
 class ResultsPostedSerializer(serializers.Serializer):
@@ -85,6 +86,11 @@ class IngestionDetailOutputSerializer(serializers.ModelSerializer):
     instrument_name = serializers.CharField(source="instrument.name", allow_null=True, default=None, read_only=True)
     parsed = serializers.JSONField(read_only=True, help_text="The parser's output, as `evlims_parse FILE --json`.")
     measurements = serializers.SerializerMethodField()
+    dilution_suggestions = serializers.SerializerMethodField(
+        help_text="{sample name: {factor, from}} for every particle sample whose file records no dilution: the "
+        "commit needs its factor (or \"undiluted\") in `dilutions`. `factor` is what the sample's or the file's "
+        "name suggests (`from`: the words it was read from), null when nothing does; it is never applied unasked."
+    )
 
     class Meta:
         model = Ingestion
@@ -100,6 +106,7 @@ class IngestionDetailOutputSerializer(serializers.ModelSerializer):
             "raw_file",
             "error",
             "samples",
+            "dilution_suggestions",
             "parsed",
             "measurements",
             "created_at",
@@ -111,6 +118,10 @@ class IngestionDetailOutputSerializer(serializers.ModelSerializer):
 
     def get_samples(self, ingestion) -> list[str]:
         return [sample.get("name") for sample in (ingestion.parsed or {}).get("samples") or []]
+
+    @extend_schema_field(serializers.DictField(child=serializers.DictField()))
+    def get_dilution_suggestions(self, ingestion) -> dict:
+        return dilution_suggestions(ingestion.parsed or {}, ingestion.uploaded_name)
 
     @extend_schema_field(IngestionMeasurementSerializer(many=True))
     def get_measurements(self, ingestion):
@@ -131,7 +142,7 @@ class FailedUploadSerializer(serializers.Serializer):
 class CaptureOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = ParticleCapture
-        fields = ["name", "concentration_per_ml", "valid", *SIZE_FIELDS]
+        fields = ["name", "concentration_per_ml", "valid", "invalid_reason", "included_in_mean", *SIZE_FIELDS]
         read_only_fields = fields
 
 
@@ -252,8 +263,14 @@ def _detail(measurement, name):
 
 
 class MeasurementDetailOutputSerializer(MeasurementListOutputSerializer):
-    """The typed detail of the measurement's kind (the others are null); particles with captures and bins."""
+    """The typed detail of the measurement's kind (the others are null); particles with captures and bins. Its
+    status: current, superseded (by the correction ``superseded_by``) or voided, with the reason, when and who;
+    ``supersedes`` is the result this one corrects."""
 
+    status = serializers.ChoiceField(choices=Measurement.Status.choices, read_only=True)
+    superseded_by = serializers.SerializerMethodField(help_text="The correction that replaced this result.")
+    status_reason = serializers.CharField(read_only=True, help_text="Why it was corrected or voided.")
+    status_changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
     particle = serializers.SerializerMethodField()
     protein = serializers.SerializerMethodField()
     marker = serializers.SerializerMethodField()
@@ -261,8 +278,26 @@ class MeasurementDetailOutputSerializer(MeasurementListOutputSerializer):
     analyte = serializers.SerializerMethodField()
 
     class Meta(MeasurementListOutputSerializer.Meta):
-        fields = [*MeasurementListOutputSerializer.Meta.fields, "particle", "protein", "marker", "imaging", "analyte"]
+        fields = [
+            *MeasurementListOutputSerializer.Meta.fields,
+            "status",
+            "supersedes",
+            "superseded_by",
+            "status_reason",
+            "status_changed_at",
+            "status_changed_by",
+            "particle",
+            "protein",
+            "marker",
+            "imaging",
+            "analyte",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_superseded_by(self, measurement):
+        correction = _detail(measurement, "superseded_by")
+        return correction.pk if correction is not None else None
 
     def _part(self, measurement, name, serializer_class):
         detail = _detail(measurement, name)

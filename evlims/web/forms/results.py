@@ -11,6 +11,7 @@ from django.utils import timezone
 from ...conf import evlims_settings
 from ...instruments.particles import SIZE_FIELDS, SIZE_FIGURES, stock_per_ml
 from ..forms.samples import DATETIME_WIDGET
+from .markers import TYPED_HELP, unknown_marker_error
 
 # The values are those the result document accepts (evlims.characterization.payloads).
 MARKER_METHODS = {
@@ -71,28 +72,22 @@ class MarkerResultForm(ResultForm):
     kind = "marker"
     ANTIBODY_METHODS = {"western_blot", "elisa", "flow_cytometry", "immunogold_em"}
     payload_fields = {
-        "marker.protein": "protein",
-        "marker.detected": "detection",
+        "marker.protein": "protein", "marker.detected": "detection",
         "marker.semi_quantitative_value": "semi_quantitative_value",
-        "marker.antibody.clone": "antibody_clone",
-        "marker.antibody.catalogue": "antibody_catalogue",
-        "marker.antibody.dilution": "antibody_dilution",
-        "marker.antibody.supplier": "antibody_supplier",
-        "marker.lysate.buffer": "lysate_buffer",
-        "marker.lysate.protocol": "lysis_protocol",
-        "marker.lysate.reducing": "lysate_reducing",
-        "marker.lysate.protein_loaded_ug": "protein_loaded_ug",
+        **{f"marker.antibody.{part}": f"antibody_{part}" for part in ("clone", "catalogue", "dilution", "supplier")},
+        "marker.lysate.buffer": "lysate_buffer", "marker.lysate.protocol": "lysis_protocol",
+        "marker.lysate.reducing": "lysate_reducing", "marker.lysate.protein_loaded_ug": "protein_loaded_ug",
         "marker.lysate.compared_with_source": "compared_with_source_lysate",
-        "marker.topology.assay": "topology_assay",
-        "marker.topology.component": "topology_component",
-    }
+        "marker.topology.assay": "topology_assay", "marker.topology.component": "topology_component",
+    }  # fmt: skip
     protein = forms.RegexField(
-        regex=r"^[A-Za-z0-9][A-Za-z0-9\-_.]{0,29}$",
+        regex=r"^[A-Za-z0-9][A-Za-z0-9\-_. ]{0,29}$",
         max_length=30,
         label="Protein (HGNC symbol)",
         help_text="e.g. CD63, TSG101, ALB, APOA1. Aliases are resolved to the HGNC symbol.",
         error_messages={"invalid": "Give an HGNC symbol: letters, digits, '-', '_' or '.', up to 30 characters."},
     )
+    protein_confirmed = forms.BooleanField(required=False, label="Record it as typed", help_text=TYPED_HELP)
     method = forms.ChoiceField(choices=MARKER_METHODS)
     detection = forms.ChoiceField(
         widget=forms.RadioSelect,
@@ -160,6 +155,7 @@ class MarkerResultForm(ResultForm):
             and not cleaned.get("antibody_catalogue")
         ):
             self.add_error("antibody_clone", "Name the antibody: its clone or its catalogue number.")
+        unknown_marker_error(self, cleaned)
         return cleaned
 
     def detail(self) -> dict:
@@ -167,6 +163,7 @@ class MarkerResultForm(ResultForm):
         detected = {"detected": True, "not_detected": False}.get(data["detection"])
         detail = {
             "protein": data["protein"],
+            **({"protein_confirmed": True} if data.get("protein_confirmed") else {}),
             "detected": detected,
             "semi_quantitative_value": data.get("semi_quantitative_value"),
             "antibody": {

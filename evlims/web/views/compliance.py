@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from ...characterization.selectors import results_set_aside
 from ...compliance import selectors, services
 from ...core.tenancy import REVIEWER_ROLES, WRITER_ROLES, role_in
 from ...metrics import figures
@@ -17,6 +18,7 @@ from ...review import services as review_services
 from ..forms.compliance import SubmitForReviewForm
 from ..reports import compliance as reports
 from ..reports import exports, fix_links
+from ..reports.results import set_aside_rows
 from .common import member_view, run_service, scoped
 
 SUBJECT_SELECTORS = {
@@ -58,6 +60,7 @@ def _preparation_context(request, preparation, submit_form=None) -> dict:
         "can_submit": role in WRITER_ROLES and open_review is None,
         "can_review": role in REVIEWER_ROLES,
         "submit_form": submit_form or SubmitForReviewForm(failures=failures),
+        "set_aside": set_aside_rows(results_set_aside([preparation.pk])),
     }
 
 
@@ -208,6 +211,8 @@ def _report_context(request, kind, subject) -> dict:
     elif kind == "run":
         context = _run_context(request, subject)
         context["details"] = _details(selectors.preparations_with_evaluations(run=subject, full=True))
+        context["set_aside"] = set_aside_rows(results_set_aside([d["preparation"].pk for d in context["details"]]))
+        context["show_preparation"] = True
     else:
         context = _project_context(request, subject)
         context["reviews"] = []

@@ -30,6 +30,7 @@ from ...metrics.compute import (
 from ..forms.preparations import FunctionalStudyForm, PreparationEditForm, PreparationFilterForm
 from ..forms.results import RESULT_FORMS
 from ..reports.plots import Series, coarse_table, size_distribution_svg
+from ..reports.results import set_aside_rows
 from .approvals import reason_required_when_locked
 from .common import (
     ensure_writer,
@@ -327,6 +328,7 @@ def preparation_detail(request, pk):
         "run": preparation.run,
         "sample": preparation.input_aliquot.sample,
         "groups": grouped_results(measurements, bins),
+        "set_aside": set_aside_rows(selectors.results_set_aside([preparation.pk])),
         "plot": size_plot(measurements, bins),
         "small_ev_nm": small_ev_upper_nm(),
         "metrics": metrics,
