@@ -16,7 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
-from evlims.characterization.services import validate_results
+from evlims.characterization.services import record_results, validate_results
 from evlims.core.audit import verify_chain
 from evlims.core.models import AuditChainHead, AuditEvent, Role
 from evlims.instruments.parsers import parse_bytes
@@ -33,6 +33,7 @@ SERVICE_MODULES = [
     "evlims.samples.services",
     "evlims.isolation.services",
     "evlims.characterization.services",
+    "evlims.characterization.corrections",
     "evlims.instruments.services",
     "evlims.compliance.services",
     "evlims.review.services",
@@ -56,6 +57,8 @@ NOT_AUDITED = {
     "evlims.isolation.services.preparations.clean_functional_studies": "pure: functional studies checked as stored",
     "evlims.characterization.services.validate_results": "pure: payload validation",
     "evlims.characterization.services.headline_values": "pure",
+    "evlims.characterization.corrections.may_change": "read: who may correct or void a result",
+    "evlims.characterization.corrections.preparations_resting_on": "read",
     "evlims.instruments.services.instruments.api_key_authenticate": "read (notes the key's last use)",
     "evlims.instruments.services.results.request_hash": "pure",
     "evlims.instruments.services.results.previous_answer": "read",
@@ -97,6 +100,11 @@ def _marker_document(preparation):
 
 def _second_preparation(w):
     return w.run.preparations.order_by("id").last()
+
+
+def _staff_marker(w):
+    """A marker result a lab staff member recorded (they and lab admins may correct or void it)."""
+    return record_results(actor=w.staff, lab=w.lab, documents=[_marker_document(_second_preparation(w))])[0]
 
 
 def _planned_run(w):
@@ -273,6 +281,18 @@ AUDITED = {
         STAFF,
         lambda w: {"lab": w.lab, "results": validate_results([_marker_document(_second_preparation(w))])},
     ),
+    "evlims.characterization.corrections.result_correct": (
+        STAFF,
+        lambda w: {
+            "measurement": _staff_marker(w),
+            "document": _marker_document(_second_preparation(w)) | {"method": "elisa"},
+            "reason": "The blot was an ELISA",
+        },
+    ),
+    "evlims.characterization.corrections.result_void": (
+        STAFF,
+        lambda w: {"measurement": _staff_marker(w), "reason": "Antibody lot recalled"},
+    ),
     "evlims.characterization.services.record_results": (
         STAFF,
         lambda w: {"lab": w.lab, "documents": [_marker_document(_second_preparation(w))]},
@@ -394,9 +414,9 @@ def _function(qualified):
 
 
 def _database_state():
-    """Every row of every evlims table (the audit chain head included)."""
+    """Every row of every evlims table (the audit chain head included), superseded and voided results too."""
     return {
-        model._meta.label: list(model.objects.order_by("pk").values())
+        model._meta.label: list(model._base_manager.order_by("pk").values())
         for model in apps.get_app_config("evlims").get_models()
     }
 

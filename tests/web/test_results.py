@@ -529,7 +529,13 @@ def test_marker_form_errors_name_the_field_and_write_nothing(member_client, prep
 
 
 def test_marker_without_antibody_is_accepted_for_mass_spectrometry(member_client, preparation):
-    data = MARKER | {"method": "mass_spectrometry", "antibody_clone": "", "protein": "MADEUP1"}
+    # MADEUP1 is outside the marker vocabulary on purpose: "Record it as typed" keeps it (with no category).
+    data = MARKER | {
+        "method": "mass_spectrometry",
+        "antibody_clone": "",
+        "protein": "MADEUP1",
+        "protein_confirmed": "on",
+    }
     response = member_client.post(result_url(preparation, "marker"), data, follow=True)
     assert "not in the MISEV marker vocabulary" in response.content.decode()
     assert MarkerResult.objects.get().misev_category == ""
