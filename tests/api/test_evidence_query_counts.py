@@ -6,10 +6,11 @@ from django.test.utils import CaptureQueriesContext
 
 from evlims.instruments import services as instrument_services
 from evlims.isolation import services as isolation_services
+from evlims.isolation.models import IsolationRun
 from evlims.review.services import review_submit
 from tests.api.evidence import LAB_PROTOCOL, marker, particle
 from tests.api.test_evidence_access import LISTS
-from tests.run_states import completed
+from tests.run_states import completed, in_state
 
 pytestmark = pytest.mark.django_db
 
@@ -61,8 +62,9 @@ def test_list_query_count_is_flat(admin_api, staff, qa_manager, admin, lab, ours
 
 def test_run_detail_query_count_is_flat(admin_api, staff, evidence):
     path = f"/api/v1/runs/{evidence.run.pk}/"
+    planned = in_state(evidence.run, IsolationRun.Status.PLANNED)
     few, _ = measure(admin_api, path)
-    isolation_services.run_start(actor=staff, run=evidence.run)
+    isolation_services.run_start(actor=staff, run=planned)
     from tests.api.evidence import STEP_1, STEP_2
 
     isolation_services.run_record_step(actor=staff, run=evidence.run, number=1, observed=STEP_1)

@@ -6,6 +6,7 @@ from evlims.core.models import AuditEvent
 from evlims.isolation.models import IsolationRun, ProtocolVersion
 from evlims.samples.models import Aliquot
 from tests.api.evidence import LAB_PROTOCOL, STEP_1, STEP_2
+from tests.run_states import in_state
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1"
@@ -79,6 +80,7 @@ def test_run_lifecycle_with_deviations(staff_api, evidence, ours):
 
 
 def test_abort_needs_a_reason(staff_api, evidence):
+    in_state(evidence.run, IsolationRun.Status.PLANNED)
     path = f"{API}/runs/{evidence.run.pk}/abort/"
     assert staff_api.post(path, {}, format="json").json() == {"reason": ["This field is required."]}
     blank = staff_api.post(path, {"reason": "  "}, format="json")

@@ -113,8 +113,11 @@ class TestThawAndRelease:
         aliquot.refresh_from_db()
         assert aliquot.freeze_thaw_count == 1
 
-    def test_thaw_needs_post(self, member_client, aliquot):
-        assert member_client.get(url("thaw", aliquot)).status_code == 405
+    def test_thaw_page_thaws_nothing_until_posted(self, member_client, aliquot):
+        # The page exists for tubes an approved preparation was made from (the warning and the reason).
+        assert member_client.get(url("thaw", aliquot)).status_code == 200
+        aliquot.refresh_from_db()
+        assert aliquot.freeze_thaw_count == 0
 
     def test_thawing_a_used_up_aliquot_reports_why(self, member_client, staff, aliquot):
         from evlims.samples import services
