@@ -132,7 +132,7 @@ def test_every_particle_record_has_the_size_fields():
         "evlims/instruments/parsers/results.py",
         "evlims/instruments/parsers/generic.py",
         "evlims/instruments/parsers/zetaview.py",
-        "evlims/instruments/services/file_ingestion.py",
+        "evlims/instruments/services/documents.py",
         "evlims/characterization/services.py",
         "evlims/web/forms/results.py",
         "evlims/web/views/preparations.py",

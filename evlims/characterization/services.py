@@ -218,7 +218,12 @@ def _store_details(measurements, results):
     captures, bins = [], []
     for analysis, payload in zip(analyses, particle_payloads, strict=True):
         captures += [
-            ParticleCapture(analysis=analysis, **{f: c.get(f) for f in CAPTURE_FIELDS})
+            ParticleCapture(
+                analysis=analysis,
+                **{f: c.get(f) for f in CAPTURE_FIELDS},
+                invalid_reason=c.get("invalid_reason") or "",
+                included_in_mean=c["valid"] if c.get("included_in_mean") is None else c["included_in_mean"],
+            )
             for c in payload.get("captures") or []
         ]
         histogram = payload.get("histogram") or {}

@@ -146,9 +146,9 @@ def test_the_calibration_no_export_records_is_given_at_commit(write_key_api, sta
 
 def test_file_upload_retry_replays_and_writes_nothing(write_key_api, evidence):
     mapping = {"d200": evidence.spare_preparation.barcode}
-    first = upload(write_key_api, NTA_FILE, key="file-1", mapping=mapping)
+    first = upload(write_key_api, NTA_FILE, key="file-1", mapping=mapping, dilutions={"d200": 200})
     after = counts()
-    again = upload(write_key_api, NTA_FILE, key="file-1", mapping=mapping)
+    again = upload(write_key_api, NTA_FILE, key="file-1", mapping=mapping, dilutions={"d200": 200})
     assert again.status_code == first.status_code == 201
     assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
     assert counts() == after
@@ -238,7 +238,9 @@ def test_file_too_large_is_refused(staff_api, evidence, settings):
 
 def test_mapping_to_another_labs_preparation_keeps_the_preview(write_key_api, evidence, their_evidence):
     before = Measurement.objects.count()
-    response = upload(write_key_api, NTA_FILE, mapping={"d200": their_evidence.preparation.barcode})
+    response = upload(
+        write_key_api, NTA_FILE, mapping={"d200": their_evidence.preparation.barcode}, dilutions={"d200": 200}
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["mapping"] == {"d200": [f"No preparation {their_evidence.preparation.barcode} in this lab."]}
@@ -262,12 +264,21 @@ def test_commit_of_a_previewed_file_by_a_person(staff_api, evidence):
     assert response.status_code == 400 and response.json() == {"mapping": {"nope": ["Not a sample of this file."]}}
     response = staff_api.post(path, {"mapping": {}}, format="json")
     assert response.status_code == 400 and "mapping" in response.json()
+    # The file records no dilution: the commit names the field and what the sample's name suggests.
     response = staff_api.post(path, {"mapping": {"d200": evidence.preparation.barcode}}, format="json")
+    assert response.status_code == 400
+    [message] = response.json()["dilutions"]
+    assert "records no dilution" in message and "undiluted" in message and "suggests 200" in message
+    assert Ingestion.objects.get(pk=evidence.file_ingestion.pk).status == Ingestion.Status.PREVIEW
+    undiluted = {"mapping": {"d200": evidence.preparation.barcode}, "dilutions": {"d200": "undiluted"}}
+    response = staff_api.post(path, undiluted, format="json")
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "committed" and len(body["measurements"]) == 1
+    analysis = Measurement.objects.get(pk=body["measurements"][0]["id"]).particle
+    assert analysis.dilution_factor == 1.0 and not analysis.dilution_applied_in_file
     # Committing again changes nothing.
-    again = staff_api.post(path, {"mapping": {"d200": evidence.preparation.barcode}}, format="json")
+    again = staff_api.post(path, undiluted, format="json")
     assert again.status_code == 200 and again.json()["measurements"] == body["measurements"]
 
 

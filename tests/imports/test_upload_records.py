@@ -98,7 +98,10 @@ def test_the_pages_show_and_download_each_uploads_own_name(world, client):
 
     samples = second.parsed["samples"]
     file_ingestion.file_commit(
-        actor=world.staff, ingestion=second, mapping={samples[0]["name"]: world.preparation.barcode}
+        actor=world.staff,
+        ingestion=second,
+        mapping={samples[0]["name"]: world.preparation.barcode},
+        dilutions={samples[0]["name"]: 200.0},
     )
     preparation = client.get(reverse("evlims:preparation-detail", args=[world.preparation.pk])).content.decode()
     assert "web second.csv" in preparation and "NAMES-nta.csv" in preparation
@@ -149,7 +152,11 @@ def test_every_instrument_upload_is_audited_previewed_failed_and_committed(world
 
     name = preview.parsed["samples"][0]["name"]
     file_ingestion.file_commit(
-        actor=world.staff, ingestion=preview, mapping={name: world.preparation.barcode}, reason="first run"
+        actor=world.staff,
+        ingestion=preview,
+        mapping={name: world.preparation.barcode},
+        dilutions={name: 1.0},
+        reason="first run",
     )
     assert events_of(preview) == ["ingestion.preview", "measurements.record", "ingestion.commit"]
     commit = AuditEvent.objects.get(action="ingestion.commit", object_id=str(preview.pk))

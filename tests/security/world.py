@@ -134,7 +134,10 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
     )
     names = world.ingestion.parsed["samples"]
     world.ingestion = file_ingestion.file_commit(
-        actor=staff, ingestion=world.ingestion, mapping={names[0]["name"]: world.preparation.barcode}
+        actor=staff,
+        ingestion=world.ingestion,
+        mapping={names[0]["name"]: world.preparation.barcode},
+        dilutions={names[0]["name"]: 200.0},
     )
     world.raw_file = world.ingestion.raw_file
     world.measurement = world.ingestion.measurements.first()

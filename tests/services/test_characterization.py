@@ -167,7 +167,7 @@ def test_generic_table_commits_as_particle_results(staff, lab, preparation):
     ingestion, _ = file_ingestion.file_upload(
         actor=staff, lab=lab, data=table, name="t.csv", file_format="generic", parse_options={"mapping": mapping}
     )
-    file_ingestion.file_commit(actor=staff, ingestion=ingestion, mapping={"A": "EVP-T1"})
+    file_ingestion.file_commit(actor=staff, ingestion=ingestion, mapping={"A": "EVP-T1"}, dilutions={"A": 1.0})
     analysis = ParticleAnalysis.objects.get()
     assert analysis.technique == "other" and analysis.concentration_per_ml == pytest.approx(1.5e10)
 

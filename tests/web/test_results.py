@@ -106,7 +106,7 @@ def upload(client, path_or_bytes, name=None, **fields):
     "relative, names, figures",
     [
         (NANOSIGHT_FULL, ["d200"], ["3.082e+08", "3.08e+08", "NTA 3.3"]),
-        (NANOSIGHT_LOW_COUNT, ["OMV2_6h_B"], ["2.212e+06", "2.21e+06", "Unreliable"]),
+        (NANOSIGHT_LOW_COUNT, ["OMV2_6h_B"], ["2.21e+06", "Unreliable (instrument)"]),
         (
             NANOSIGHT_BEADS,
             ["std_10000_yes_2", "std_10000_no_2", "std_10000_yes_1", "std_10000_no_1"],
@@ -120,7 +120,7 @@ def upload(client, path_or_bytes, name=None, **fields):
         (ZETAVIEW, ["20240611_0005"], ["3.666e+11", "×5000, recorded in the file; applied here"]),
         # The real exports, when present.
         ("real:" + REAL_NANOSIGHT_EMT1, ["d200"], ["2.156e+08", "2.16e+08", "NTA 3.3"]),
-        ("real:" + REAL_NANOSIGHT_HOT1A3, ["HOT1A3_12h_A_LS"], ["1.625e+06", "1.62e+06", "Unreliable"]),
+        ("real:" + REAL_NANOSIGHT_HOT1A3, ["HOT1A3_12h_A_LS"], ["1.62e+06", "Unreliable (instrument)"]),
         (
             "real:" + REAL_ZETAVIEW_SAMPLE1,
             ["20230419_0002"],
@@ -140,7 +140,9 @@ def test_particle_export_preview_shows_samples_and_figures_from_the_file(member_
     for figure in figures:
         assert figure in html
     assert html.count('class="card mb-3 particle-sample"') == len(names)
-    assert html.count("data:image/svg+xml;base64,") == len(names)
+    # A sample whose captures the instrument all rated invalid has no distribution to plot.
+    plotted = [sample for sample in ingestion.parsed["samples"] if sample["histogram"]["bin_center_nm"]]
+    assert html.count("data:image/svg+xml;base64,") == len(plotted)
     assert "Record the mapped samples" in html
     assert not Measurement.objects.exists()
 
@@ -325,7 +327,7 @@ def test_committed_zetaview_file_gives_its_sensitivity_as_the_camera_level(membe
 
 def test_samples_left_unmapped_are_not_recorded(member_client, preparation):
     ingestion = upload(member_client, instrument_path(NANOSIGHT_BEADS)).context["ingestion"]
-    commit(member_client, ingestion, {"preparation_1": "EVP-W1"})
+    commit(member_client, ingestion, {"preparation_1": "EVP-W1", "dilution_1": "10000"})
     assert ParticleAnalysis.objects.get().sample_name == "std_10000_no_2"
 
 
@@ -341,7 +343,11 @@ def test_a_file_that_records_its_dilution_offers_none_to_type(member_client, pre
 
 def test_unknown_barcode_is_reported_on_its_sample_and_nothing_is_written(member_client, preparation):
     ingestion = upload(member_client, instrument_path(NANOSIGHT_BEADS)).context["ingestion"]
-    response = commit(member_client, ingestion, {"preparation_0": "EVP-W1", "preparation_2": "EVP-NOPE"})
+    response = commit(
+        member_client,
+        ingestion,
+        {"preparation_0": "EVP-W1", "dilution_0": "10000", "preparation_2": "EVP-NOPE", "undiluted_2": "on"},
+    )
     form = response.context["form"]
     assert form.errors == {"preparation_2": ["No preparation EVP-NOPE in Vesicle Lab."]}
     assert not Measurement.objects.exists()
@@ -352,7 +358,8 @@ def test_unknown_barcode_is_reported_on_its_sample_and_nothing_is_written(member
 def test_every_mapping_problem_is_reported_in_one_round(member_client, preparation):
     ingestion = upload(member_client, instrument_path(NANOSIGHT_BEADS)).context["ingestion"]
     response = commit(member_client, ingestion, {"preparation_0": "EVP-W1", "dilution_0": "0.5", "preparation_1": "X"})
-    assert set(response.context["form"].errors) == {"dilution_0", "preparation_1"}
+    # dilution_1: the file records none and none was given (nor "undiluted").
+    assert set(response.context["form"].errors) == {"dilution_0", "preparation_1", "dilution_1"}
 
 
 def test_a_sample_named_after_a_preparation_is_mapped_to_it_up_front(member_client, staff, project):
@@ -386,7 +393,11 @@ def test_service_refusal_lands_on_the_sample_it_concerns(member_client, preparat
     parsed = ingestion.parsed
     parsed["samples"][2]["captures"][0]["concentration_per_ml"] = -1.0  # what a broken parser could produce
     Ingestion.objects.filter(pk=ingestion.pk).update(parsed=parsed)
-    response = commit(member_client, ingestion, {"preparation_0": "EVP-W1", "preparation_2": "EVP-W1"})
+    response = commit(
+        member_client,
+        ingestion,
+        {"preparation_0": "EVP-W1", "dilution_0": "10000", "preparation_2": "EVP-W1", "dilution_2": "10000"},
+    )
     errors = response.context["form"].errors["preparation_2"]
     assert "particle.captures[0].concentration_per_ml" in errors[0]
     assert not Measurement.objects.exists()

@@ -70,6 +70,9 @@ class FileUploadApi(ScopedApi):
                 mapping=data.get("mapping"),
                 dilutions=data.get("dilutions"),
                 calibration=data.get("calibration", ""),
+                keep_invalid_captures=data.get("keep_invalid_captures", False),
+                measured_at=data.get("measured_at"),
+                reason=data.get("reason", ""),
             )
         except file_ingestion.FileRejected as rejected:
             return failed_upload_response(rejected.ingestion)

@@ -35,8 +35,9 @@ def refused_mapping(refused: uploads.CommitRefused) -> dict:
     return {rename.get(key, key): messages for key, messages in refused.errors.items()}
 
 
-def commit_mapping(request, ingestion, mapping: dict, dilutions: dict, calibration: str = ""):
-    """Commit a previewed file, with every refusal put on the sample it concerns (``mapping.<name>``)."""
+def commit_mapping(request, ingestion, data: dict):
+    """Commit a previewed file (``data``: the checked MappingInputSerializer), with every refusal put on the sample
+    it concerns (``mapping.<name>``)."""
     if is_instrument(request.user) and ingestion.instrument_id != request.user.instrument.pk:
         raise exceptions.PermissionDenied("An instrument key commits only its own instrument's uploads.")
     actor, instrument = actor_and_instrument(request)
@@ -44,9 +45,12 @@ def commit_mapping(request, ingestion, mapping: dict, dilutions: dict, calibrati
         return uploads.file_commit_by_sample(
             actor=actor or instrument,
             ingestion=ingestion,
-            mapping=mapping,
-            dilutions=dilutions,
-            calibration=calibration,
+            mapping=data["mapping"],
+            dilutions=data["dilutions"],
+            calibration=data.get("calibration", ""),
+            keep_invalid_captures=data.get("keep_invalid_captures", False),
+            measured_at=data.get("measured_at"),
+            reason=data.get("reason", ""),
         )
     except uploads.CommitRefused as refused:
         raise exceptions.ValidationError(refused_mapping(refused))
@@ -115,5 +119,5 @@ class IngestionCommitApi(ScopedObjectApi):
     def post(self, request, *args, **kwargs):
         ingestion = self.get_object()
         data = self.validated_input(MappingInputSerializer)
-        commit_mapping(request, ingestion, data["mapping"], data["dilutions"], data.get("calibration", ""))
+        commit_mapping(request, ingestion, data)
         return ingestion_detail_response(self, selectors.ingestion_get(request.user, ingestion.pk))

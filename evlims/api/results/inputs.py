@@ -48,12 +48,38 @@ class ResultsPostSchemaSerializer(serializers.Serializer):
     lab = serializers.IntegerField(required=False, allow_null=True)
 
 
-class MappingInputSerializer(serializers.Serializer):
+class CommitChoicesSerializer(serializers.Serializer):
+    """What a commit says besides the mapping, the same for an upload-and-commit and a later commit."""
+
+    keep_invalid_captures = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Particle files: count the captures the instrument marked invalid (NanoSight 'Unreliable') in the "
+        "mean. By default they are stored but left out of it.",
+    )
+    measured_at = serializers.DateTimeField(
+        required=False,
+        allow_null=True,
+        help_text="When it was measured, used only when the file states no acquisition time (else the upload time "
+        "is used); the result says which. Without an offset: site time.",
+    )
+    reason = serializers.CharField(
+        max_length=500,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Why the results are added; required when a mapped preparation is approved (locked): the "
+        "approval is then voided.",
+    )
+
+
+class MappingInputSerializer(CommitChoicesSerializer):
     mapping = JSONObjectField(help_text="{sample name in the file: preparation barcode}; unmapped samples are skipped.")
     dilutions = JSONObjectField(
         required=False,
         allow_null=True,
-        help_text="{sample name: dilution factor}, for particle samples whose file records none.",
+        help_text='{sample name: dilution factor ≥ 1, or "undiluted"}. Required for every mapped particle sample '
+        "whose file records no dilution (see dilution_suggestions in the preview).",
     )
     calibration = serializers.CharField(
         max_length=200,
@@ -70,7 +96,7 @@ class MappingInputSerializer(serializers.Serializer):
         return attrs
 
 
-class FileUploadInputSerializer(serializers.Serializer):
+class FileUploadInputSerializer(CommitChoicesSerializer):
     file = serializers.FileField(help_text="The export exactly as the instrument wrote it.")
     format = serializers.ChoiceField(
         choices=["auto", *FORMATS], default="auto", help_text="auto: detected from the content."
@@ -81,7 +107,12 @@ class FileUploadInputSerializer(serializers.Serializer):
         help_text="{sample name: preparation barcode}. Given: the results are committed at once. Absent: the "
         "answer is the preview; commit it later at /ingestions/{id}/commit/.",
     )
-    dilutions = JSONObjectField(required=False, allow_null=True, help_text="{sample name: dilution factor}.")
+    dilutions = JSONObjectField(
+        required=False,
+        allow_null=True,
+        help_text='{sample name: dilution factor ≥ 1, or "undiluted"}. Required for every mapped particle sample '
+        "whose file records no dilution (see dilution_suggestions in the preview).",
+    )
     calibration = serializers.CharField(
         max_length=200,
         required=False,

@@ -10,6 +10,7 @@ from rest_framework import exceptions, serializers, status
 
 from ...core.models import Lab
 from ...core.tenancy import INGEST_ROLES, labs_where
+from ...instruments.services import UNDILUTED
 from ..authentication import is_instrument
 from ..base import labs_for
 from ..exceptions import validation_detail
@@ -110,7 +111,7 @@ class JSONObjectField(serializers.Field):
 
 
 def check_mapping(mapping, dilutions) -> tuple[dict, dict]:
-    """{sample name: barcode} and {sample name: dilution ≥ 1}; errors keyed by sample name."""
+    """{sample name: barcode} and {sample name: dilution ≥ 1} ("undiluted" is 1); errors keyed by sample name."""
     errors: dict[str, list[str]] = {}
     clean_mapping = {}
     if len(mapping) > MAX_MAPPED_SAMPLES:
@@ -126,8 +127,10 @@ def check_mapping(mapping, dilutions) -> tuple[dict, dict]:
     for name, factor in (dilutions or {}).items():
         if name not in clean_mapping:
             errors[name] = ["A dilution applies to a sample that is mapped to a preparation."]
+        elif isinstance(factor, str) and factor.strip().lower() == UNDILUTED:
+            clean_dilutions[name] = 1.0
         elif isinstance(factor, bool) or not isinstance(factor, int | float) or not 1 <= factor < float("inf"):
-            errors[name] = ["Give the dilution factor as a number of at least 1."]
+            errors[name] = [f'Give the dilution factor as a number of at least 1, or "{UNDILUTED}".']
         else:
             clean_dilutions[name] = float(factor)
     if errors:

@@ -1,18 +1,21 @@
 """Every write of the instruments domain, one module per kind of record: instruments and their API keys
-(``instruments``), raw files and posted results (``results``), instrument files parsed, previewed and committed
+(``instruments``), raw files and posted results (``results``), parsed files as result documents
+(``documents``, pure), instrument files parsed, previewed and committed
 (``file_ingestion``), and a file uploaded and committed in one step (``uploads``). Every public writer is
 exported here, so ``from evlims.instruments.services import file_upload`` works wherever it lives."""
 
-from .file_ingestion import (
+from .documents import (
+    MEASURED_AT_GIVEN,
+    MEASURED_AT_UPLOAD,
     PARTICLE_FORMATS,
-    FileRejected,
-    commit_errors,
+    UNDILUTED,
+    acquisition_time,
+    dilution_suggestions,
     documents_from_parsed,
-    file_commit,
-    file_upload,
     particle_document,
     protein_document,
 )
+from .file_ingestion import FileRejected, commit_errors, file_commit, file_upload
 from .instruments import (
     KEY_PREFIX,
     LAST_USED_RESOLUTION,
@@ -28,13 +31,18 @@ __all__ = [
     "KEY_PREFIX",
     "LAST_USED_RESOLUTION",
     "MAX_RESULTS_PER_POST",
+    "MEASURED_AT_GIVEN",
+    "MEASURED_AT_UPLOAD",
     "PARTICLE_FORMATS",
+    "UNDILUTED",
     "CommitRefused",
     "FileRejected",
     "api_key_authenticate",
     "api_key_issue",
     "api_key_revoke",
+    "acquisition_time",
     "commit_errors",
+    "dilution_suggestions",
     "documents_from_parsed",
     "file_commit",
     "file_commit_by_sample",

@@ -8,7 +8,6 @@ bytes themselves are audited once, as ``raw_file.store``, when first received.
 """
 
 import hashlib
-from statistics import fmean
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -19,12 +18,14 @@ from ...core.audit import record_event
 from ...core.tenancy import INGEST_ROLES, ensure_role
 from ..models import Ingestion
 from ..parsers import ParseError, parse_bytes
-from ..particles import SIZE_FIELDS, stock_per_ml
 from ..recording import measurements_record, placed_message, result_error_place, validate_results
+from .documents import (
+    committed_samples,
+    documents_from_parsed,
+    measured_when,
+    missing_dilutions,
+)
 from .results import _client, previous_answer, raw_file_store, request_hash
-
-# Particle formats and the technique their results are recorded under (a mapped generic table: "other").
-PARTICLE_FORMATS = {"nanosight": "nta", "zetaview": "zetaview", "generic": "other"}
 
 
 class FileRejected(ValidationError):
@@ -144,101 +145,10 @@ def _save_first(ingestion: Ingestion, actor, instrument, file_format: str, reaso
     return ingestion
 
 
-def _mean_of_valid(captures, field):
-    values = [c[field] for c in captures if c.get("valid") and c.get(field) is not None]
-    return fmean(values) if values else None
-
-
-def particle_document(
-    sample: dict, parsed: dict, preparation: str, dilution_factor=None, calibration: str = ""
-) -> dict:
-    """A parsed particle sample as a result document. A dilution given at upload is applied only when the
-    file did not already apply one; sample-level sizes absent from the file are means of valid captures; the
-    analyser settings the file records (camera level, threshold, frames, videos, temperature…) come along.
-    Calibration is never in the file: a person records it."""
-    captures = sample.get("captures") or []
-    computed = list(sample.get("computed") or [])
-    concentration = sample.get("concentration_per_ml")
-    applied = sample.get("dilution_applied_in_file")
-    factor = sample.get("dilution_factor")
-    # Only where the file records no dilution: a recorded one is already in the parser's stock figure.
-    if dilution_factor and factor is None and not applied:
-        factor = dilution_factor
-        concentration = stock_per_ml(concentration, dilution_factor)
-        computed.append("concentration_per_ml")
-    particle = {
-        "technique": PARTICLE_FORMATS[parsed["format"]],
-        "name": sample.get("name", ""),
-        "dilution_factor": factor,
-        "dilution_applied_in_file": applied,
-        "concentration_per_ml": concentration,
-        "instrument_average_concentration_per_ml": sample.get("instrument_average_concentration_per_ml"),
-        "captures": [{k: c.get(k) for k in ("name", "concentration_per_ml", "valid", *SIZE_FIELDS)} for c in captures],
-        "histogram": sample.get("histogram"),
-        "settings": dict(sample.get("settings") or {}),
-    }
-    for field in SIZE_FIELDS:
-        value = sample.get(field)
-        if value is None:
-            value = _mean_of_valid(captures, field)
-            if value is not None:
-                computed.append(field)
-        particle[field] = value
-    particle["computed"] = sorted(set(computed))
-    if calibration:
-        # Files do not record how the analyser was calibrated: the person committing the file says it.
-        particle["calibration"] = calibration
-    return {
-        "kind": "particle",
-        "method": particle["technique"],
-        "preparation": preparation,
-        "software_version": parsed.get("software_version") or "",
-        "particle": particle,
-    }
-
-
-def protein_document(sample: dict, parsed: dict, preparation: str) -> dict:
-    return {
-        "kind": "protein",
-        "method": "bca",
-        "preparation": preparation,
-        "software_version": parsed.get("software_version") or "",
-        "protein": {
-            "assay": "bca",
-            "concentration_ug_per_ml": sample.get("protein_ug_per_ml"),
-            "out_of_range": bool(sample.get("out_of_range")),
-            "standard_curve": parsed.get("standard_curve") or {},
-        },
-    }
-
-
-def _committed(parsed: dict, mapping: dict):
-    """(sample, preparation barcode) of every sample a commit turns into a result, in the results' order."""
-    for sample in parsed.get("samples") or []:
-        preparation = mapping.get(sample.get("name"))
-        if preparation and (parsed["format"] in PARTICLE_FORMATS or "protein_ug_per_ml" in sample):
-            yield sample, preparation
-
-
-def documents_from_parsed(
-    parsed: dict, mapping: dict, dilutions: dict | None = None, calibration: str = ""
-) -> list[dict]:
-    """Result documents for the samples the user mapped ({sample name: preparation barcode}); unmapped
-    samples (e.g. beads or standards) are left out on purpose."""
-    documents = []
-    for sample, preparation in _committed(parsed, mapping):
-        if parsed["format"] in PARTICLE_FORMATS:
-            dilution = (dilutions or {}).get(sample["name"])
-            documents.append(particle_document(sample, parsed, preparation, dilution, calibration))
-        else:
-            documents.append(protein_document(sample, parsed, preparation))
-    return documents
-
-
 def commit_errors(errors: dict, parsed: dict, mapping: dict) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     """A commit's refusal ({key: [messages]}) put on the samples it concerns: results[i] is the i-th sample the
     commit turned into a result. Returns ({sample name: messages}, {any other key: messages})."""
-    names = [sample["name"] for sample, _ in _committed(parsed, mapping)]
+    names = [sample["name"] for sample, _ in committed_samples(parsed, mapping)]
     by_sample: dict[str, list[str]] = {}
     other: dict[str, list[str]] = {}
     for key, messages in errors.items():
@@ -257,10 +167,15 @@ def file_commit(
     mapping: dict,
     dilutions: dict | None = None,
     calibration: str = "",
+    keep_invalid_captures: bool = False,
+    measured_at=None,
     reason: str = "",
 ) -> Ingestion:
     """Turn a previewed file into results, all or nothing. Committing twice changes nothing. ``calibration``
-    (particle files) says how the analyser was calibrated, which no export records."""
+    (particle files) says how the analyser was calibrated, which no export records. ``dilutions`` gives a factor
+    (1: undiluted) to every mapped particle sample whose file records none, or the commit is refused;
+    ``keep_invalid_captures`` counts the captures the instrument marked invalid in the mean; ``measured_at`` (a
+    date or time) is used only when the file states no acquisition time (see ``documents``)."""
     with transaction.atomic():
         ingestion = (
             Ingestion.objects.select_for_update(of=("self",))
@@ -277,7 +192,13 @@ def file_commit(
         unknown = sorted(set(mapping) - known)
         if unknown:
             raise ValidationError({"mapping": f"Not samples of this file: {', '.join(map(str, unknown))}."})
-        documents = documents_from_parsed(ingestion.parsed, mapping, dilutions, calibration)
+        missing = missing_dilutions(ingestion.parsed, mapping, dilutions, ingestion.uploaded_name)
+        if missing:
+            raise ValidationError({"dilutions": missing})
+        measured = measured_when(ingestion.parsed, given=measured_at, uploaded_at=ingestion.created_at)
+        documents = documents_from_parsed(
+            ingestion.parsed, mapping, dilutions, calibration, keep_invalid=keep_invalid_captures, measured=measured
+        )
         if not documents:
             raise ValidationError({"mapping": "Map at least one sample of the file to a preparation."})
         results = validate_results(documents)
@@ -307,6 +228,10 @@ def file_commit(
                 "file": ingestion.uploaded_name,
                 "sha256": ingestion.raw_file.sha256 if ingestion.raw_file_id else "",
                 "mapping": {str(name): barcode for name, barcode in mapping.items() if barcode},
+                "dilutions": {str(name): factor for name, factor in (dilutions or {}).items()},
+                "keep_invalid_captures": bool(keep_invalid_captures),
+                "measured_at": measured[0].isoformat() if measured[0] else None,
+                "measured_at_from": measured[1],
                 "measurements": [m.pk for m in measurements][:200],
             },
         )

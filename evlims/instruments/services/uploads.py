@@ -31,6 +31,8 @@ def file_commit_by_sample(
     mapping: dict,
     dilutions: dict | None = None,
     calibration: str = "",
+    keep_invalid_captures: bool = False,
+    measured_at=None,
     reason: str = "",
 ) -> Ingestion:
     """``file_commit`` with every refusal put on the sample it concerns: raises CommitRefused. A committed
@@ -51,6 +53,8 @@ def file_commit_by_sample(
             mapping=mapping,
             dilutions=dilutions,
             calibration=calibration,
+            keep_invalid_captures=keep_invalid_captures,
+            measured_at=measured_at,
             reason=reason,
         )
     except ValidationError as error:
@@ -73,6 +77,8 @@ def file_upload_and_commit(
     mapping: dict | None = None,
     dilutions: dict | None = None,
     calibration: str = "",
+    keep_invalid_captures: bool = False,
+    measured_at=None,
     reason: str = "",
 ) -> tuple[Ingestion, bool]:
     """Store and parse a file (``file_upload``) and, given a mapping, commit its results at once
@@ -106,6 +112,8 @@ def file_upload_and_commit(
                 mapping=mapping,
                 dilutions=dilutions,
                 calibration=calibration,
+                keep_invalid_captures=keep_invalid_captures,
+                measured_at=measured_at,
                 reason=reason,
             )
         except CommitRefused as refused:

@@ -13,7 +13,7 @@ from ...conf import evlims_settings
 from ...core.models import Lab
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...instruments.parsers import FORMATS
-from ...instruments.services.file_ingestion import PARTICLE_FORMATS
+from ...instruments.services import PARTICLE_FORMATS
 
 FORMAT_CHOICES = [("auto", "Detect from the content"), *[(name, name) for name in FORMATS]]
 FORMAT_LABELS = {
@@ -126,15 +126,24 @@ class ResultUploadForm(forms.Form):
 
 
 class IngestionMappingForm(forms.Form):
-    """One preparation barcode per parsed sample (blank = not committed), and a dilution where the file has none.
+    """One preparation barcode per parsed sample (blank = not committed), and for every particle sample whose
+    file records no dilution a required choice: its dilution factor (pre-filled with what its name suggests) or
+    "undiluted". Then what the commit says of the whole file: its captures the instrument marked invalid (kept in
+    the mean or not), when it was measured if the file does not say, how the analyser was calibrated, and the
+    reason for the change when a preparation is approved.
 
     Fields are numbered by the sample's position in the file: sample names are free text from the file.
     """
 
-    def __init__(self, *args, samples: list[dict], particle: bool, lab, known_barcodes, **kwargs):
-        """``known_barcodes(barcodes)`` returns those that name preparations of ``lab``."""
+    def __init__(
+        self, *args, samples: list[dict], particle: bool, lab, known_barcodes, suggestions=None, parsed=None, **kwargs
+    ):
+        """``known_barcodes(barcodes)`` returns those that name preparations of ``lab``; ``suggestions`` is
+        ``dilution_suggestions`` of the file (the samples that need a dilution)."""
         super().__init__(*args, **kwargs)
         self.samples, self.lab, self.known_barcodes = samples, lab, known_barcodes
+        self.suggestions = suggestions or {}
+        parsed = parsed or {}
         # A sample named after a preparation of the lab (a common naming habit) is mapped to it up front.
         named_after = known_barcodes([sample.get("name") for sample in samples]) if not self.is_bound else set()
         for index, sample in enumerate(samples):
@@ -145,12 +154,21 @@ class IngestionMappingForm(forms.Form):
                 initial=sample.get("name") if sample.get("name") in named_after else None,
                 widget=forms.TextInput(attrs={"list": "preparation-barcodes", "class": "font-monospace"}),
             )
-            if particle and sample.get("dilution_factor") is None:
+            if particle and sample.get("name") in self.suggestions:
+                suggestion = self.suggestions[sample.get("name")]
                 self.fields[f"dilution_{index}"] = forms.FloatField(
                     required=False,
                     min_value=1,
                     label=f"Dilution factor for {sample.get('name')}",
-                    help_text="The file records none: its concentrations are as measured in the cell.",
+                    initial=suggestion.get("factor"),
+                    help_text=(
+                        f"Suggested by the name (“{suggestion['from']}”): check it."
+                        if suggestion.get("factor")
+                        else "The file records none: give the factor, or say it was measured undiluted."
+                    ),
+                )
+                self.fields[f"undiluted_{index}"] = forms.BooleanField(
+                    required=False, label=f"{sample.get('name')} was measured undiluted"
                 )
         if particle:
             self.fields["calibration"] = forms.CharField(
@@ -160,12 +178,33 @@ class IngestionMappingForm(forms.Form):
                 help_text="How it was calibrated, e.g. 100 nm polystyrene beads checked on 2026-01-05 (the file "
                 "does not record it; MISEV2023 asks for it).",
             )
+            if any(not capture.get("valid", True) for sample in samples for capture in sample.get("captures") or []):
+                self.fields["keep_invalid_captures"] = forms.BooleanField(
+                    required=False,
+                    label="Keep captures the instrument marked invalid",
+                    help_text="Counted in the mean only if ticked; they are stored with their reason either way.",
+                )
+            if not parsed.get("acquired_at"):
+                self.fields["measured_at"] = forms.DateTimeField(
+                    required=False,
+                    label="Measured on",
+                    widget=forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                    help_text="The file states no acquisition time: give it, or the upload time is recorded "
+                    "(the result says which).",
+                )
+        self.fields["reason"] = forms.CharField(
+            required=False,
+            max_length=500,
+            label="Reason for the change",
+            help_text="Needed when a preparation is approved: recording results voids its approval.",
+        )
 
     def rows(self):
-        """(sample, preparation field, dilution field or None) per sample, for the template."""
+        """(sample, preparation field, dilution field or None, undiluted field or None) per sample."""
         for index, sample in enumerate(self.samples):
             dilution = self[f"dilution_{index}"] if f"dilution_{index}" in self.fields else None
-            yield sample, self[f"preparation_{index}"], dilution
+            undiluted = self[f"undiluted_{index}"] if f"undiluted_{index}" in self.fields else None
+            yield sample, self[f"preparation_{index}"], dilution, undiluted
 
     def clean(self):
         cleaned = super().clean()
@@ -173,14 +212,35 @@ class IngestionMappingForm(forms.Form):
         if not mapped and not self.errors:
             raise forms.ValidationError("Give a preparation barcode for at least one sample.")
         for index in range(len(self.samples)):
-            if cleaned.get(f"dilution_{index}") and index not in mapped:
-                self.add_error(f"dilution_{index}", "A dilution applies to a sample that is mapped to a preparation.")
+            if f"dilution_{index}" not in self.fields:
+                continue
+            factor, undiluted = cleaned.get(f"dilution_{index}"), cleaned.get(f"undiluted_{index}")
+            if index not in mapped:
+                if factor and self.data.get(self.add_prefix(f"dilution_{index}")) and factor != self._suggested(index):
+                    self.add_error(
+                        f"dilution_{index}", "A dilution applies to a sample that is mapped to a preparation."
+                    )
+            elif factor and undiluted:
+                self.add_error(f"dilution_{index}", "Give a dilution factor or tick undiluted, not both.")
+            elif not factor and not undiluted and f"dilution_{index}" not in self.errors:
+                self.add_error(
+                    f"dilution_{index}",
+                    "The file records no dilution: give the dilution factor, or tick that it was measured undiluted.",
+                )
         barcodes = {index: cleaned[f"preparation_{index}"].strip() for index in mapped}
         known = self.known_barcodes(barcodes.values()) if barcodes else set()
         for index, barcode in barcodes.items():
             if barcode not in known:
                 self.add_error(f"preparation_{index}", f"No preparation {barcode} in {self.lab.name}.")
         return cleaned
+
+    def _suggested(self, index: int):
+        return self.suggestions.get(self.samples[index].get("name"), {}).get("factor")
+
+    def typed_barcodes(self) -> list[str]:
+        """The barcodes typed (or proposed), valid or not, to find the approvals a commit would void."""
+        values = (str(self[f"preparation_{index}"].value() or "").strip() for index in range(len(self.samples)))
+        return [value for value in values if value]
 
     def field_of(self, name: str) -> str | None:
         """The preparation field of the sample called ``name``."""
@@ -197,8 +257,14 @@ class IngestionMappingForm(forms.Form):
         }
 
     def dilutions(self) -> dict[str, float]:
-        return {
-            sample["name"]: self.cleaned_data[f"dilution_{index}"]
-            for index, sample in enumerate(self.samples)
-            if self.cleaned_data.get(f"dilution_{index}")
-        }
+        """{sample name: factor} of the mapped samples; undiluted is 1."""
+        mapping = self.mapping()
+        dilutions = {}
+        for index, sample in enumerate(self.samples):
+            if sample["name"] not in mapping or f"dilution_{index}" not in self.fields:
+                continue
+            if self.cleaned_data.get(f"undiluted_{index}"):
+                dilutions[sample["name"]] = 1.0
+            elif self.cleaned_data.get(f"dilution_{index}"):
+                dilutions[sample["name"]] = self.cleaned_data[f"dilution_{index}"]
+        return dilutions

@@ -12,10 +12,19 @@ from ...characterization import selectors
 from ...characterization.services import imaging_record_with_images, record_results, validate_results
 from ...compliance.markers import marker_vocabulary
 from ...core.ids import parse_id
+from ...core.locks import approvals_affected
 from ...core.tenancy import WRITER_ROLES, ensure_role, labs_where, role_in
 from ...instruments.models import Ingestion
 from ...instruments.recording import placed_message, result_error_place
-from ...instruments.services import file_ingestion, raw_file_store, uploads
+from ...instruments.services import (
+    PARTICLE_FORMATS,
+    acquisition_time,
+    dilution_suggestions,
+    file_ingestion,
+    raw_file_store,
+    uploads,
+)
+from ...isolation.selectors import preparations_for
 from ..forms.results import RESULT_FORMS
 from ..forms.uploads import IngestionMappingForm, ResultUploadForm
 from ..reports.plots import Series, coarse_table, size_distribution_svg
@@ -138,6 +147,9 @@ def _commit(request, ingestion, form) -> bool:
             mapping=mapping,
             dilutions=form.dilutions(),
             calibration=form.cleaned_data.get("calibration", ""),
+            keep_invalid_captures=form.cleaned_data.get("keep_invalid_captures", False),
+            measured_at=form.cleaned_data.get("measured_at"),
+            reason=form.cleaned_data.get("reason", ""),
         )
     except uploads.CommitRefused as refused:
         for key, messages_ in refused.errors.items():
@@ -145,7 +157,7 @@ def _commit(request, ingestion, form) -> bool:
                 for name, for_sample in messages_.items():
                     form.add_error(form.field_of(name), for_sample)
             else:
-                form.add_error(None, messages_)
+                form.add_error("reason" if key == "reason" else None, messages_)
         return False
     messages.success(
         request, f"{len(mapping)} result{'s' if len(mapping) != 1 else ''} recorded from ingestion #{ingestion.pk}."
@@ -153,12 +165,21 @@ def _commit(request, ingestion, form) -> bool:
     return True
 
 
+def _affected_approvals(user, ingestion, form) -> list[dict]:
+    """The approvals committing to the preparations typed in the form would void (shown before saving)."""
+    barcodes = form.typed_barcodes()
+    if not barcodes:
+        return []
+    ids = preparations_for(user).filter(lab_id=ingestion.lab_id, barcode__in=barcodes).values_list("pk", flat=True)
+    return approvals_affected(list(ids))
+
+
 @member_view
 def ingestion_detail(request, pk):
     ingestion = scoped(selectors.ingestion_get, request.user, pk)
     parsed = ingestion.parsed or {}
     file_format = parsed.get("format")
-    particle = file_format in file_ingestion.PARTICLE_FORMATS
+    particle = file_format in PARTICLE_FORMATS
     samples = parsed.get("samples") or []
     mappable = [s for s in samples if particle or (file_format in PLATE_FORMATS and "protein_ug_per_ml" in s)]
     can_write = role_in(request.user, ingestion.lab_id) in WRITER_ROLES
@@ -174,6 +195,8 @@ def ingestion_detail(request, pk):
             particle=particle,
             lab=ingestion.lab,
             known_barcodes=lambda barcodes: selectors.known_barcodes(ingestion.lab_id, barcodes),
+            suggestions=dilution_suggestions(parsed, ingestion.uploaded_name),
+            parsed=parsed,
         )
         if request.method == "POST" and form.is_valid() and _commit(request, ingestion, form):
             return redirect("evlims:ingestion-detail", pk=ingestion.pk)
@@ -185,9 +208,11 @@ def ingestion_detail(request, pk):
         "parsed": parsed,
         "particle": particle,
         "plate": file_format in PLATE_FORMATS,
-        "particle_samples": particle_preview(samples) if file_format in file_ingestion.PARTICLE_FORMATS else [],
+        "particle_samples": particle_preview(samples) if file_format in PARTICLE_FORMATS else [],
+        "acquired_at": acquisition_time(parsed),
         "plate_rows": plate_rows(parsed.get("plate")),
         "form": form if can_write else None,
+        "affected_approvals": _affected_approvals(request.user, ingestion, form) if form and can_write else [],
         "barcodes": selectors.preparation_barcodes(ingestion.lab_id) if form is not None and can_write else [],
         "measurements": selectors.ingestion_measurements(ingestion),
     }
