@@ -104,6 +104,7 @@ SPECTACULAR_SETTINGS = {
         "ProtocolVersionStatusEnum": "evlims.isolation.models.ProtocolVersion.Status",
         "RunStatusEnum": "evlims.isolation.models.IsolationRun.Status",
         "ReviewStateEnum": "evlims.compliance.models.Review.State",
+        "PreparationStateEnum": "evlims.isolation.models.PreparationState",
         "InstrumentKindEnum": "evlims.instruments.models.Instrument.Kind",
         "MeasurementKindEnum": "evlims.characterization.models.Measurement.Kind",
         "MeasurementStatusEnum": "evlims.characterization.models.Measurement.Status",
