@@ -111,7 +111,9 @@ def test_page_shows_identity_and_results_grouped_by_kind(member_client, staff, l
 
 def test_marker_categories_come_from_the_misev_vocabulary(member_client, staff, lab, project):
     prep = make_preparation(staff, project, "EVP-P2")
-    record(staff, lab, marker("EVP-P2", "cd63"), marker("EVP-P2", "MADEUP1"))
+    unknown = marker("EVP-P2", "MADEUP1")
+    unknown["marker"]["protein_confirmed"] = True  # outside the vocabulary on purpose: recorded as typed
+    record(staff, lab, marker("EVP-P2", "cd63"), unknown)
     html = page_of(member_client, prep).content.decode()
     assert "1a" in html and "not in the MISEV vocabulary" in html
 
