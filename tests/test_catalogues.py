@@ -237,3 +237,16 @@ def test_result_error_keys_are_read_in_one_place():
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith("^results\\[")
     ]
     assert patterns == []
+
+
+def test_what_a_preparation_edit_may_change_is_listed_once():
+    """The service's editable fields are the API's update fields and the web form's fields (plus functional
+    studies, which the web adds on their own page)."""
+    from evlims.api.preparation_serializers import PreparationUpdateInputSerializer
+    from evlims.isolation.services.preparations import PREPARATION_EDITABLE
+    from evlims.web.forms.preparations import PreparationEditForm
+
+    api_fields = set(PreparationUpdateInputSerializer.Meta.fields) - {"reason", "version"}
+    assert api_fields == PREPARATION_EDITABLE
+    web_fields = set(PreparationEditForm.Meta.fields) | {"functional_studies"}
+    assert web_fields == PREPARATION_EDITABLE

@@ -8,6 +8,7 @@ from ..compliance.models import ComplianceEvaluation, Review, Signature
 from ..compliance.selectors import evaluation_of
 from ..isolation.models import EVPreparation, FunctionalControl, IsolationRun, PreparationState
 from ..isolation.selectors import preparations_for, runs_for
+from ..isolation.services.preparations import PREPARATION_OUTPUT_FIELDS, PREPARATION_STORAGE_AND_CLAIMS
 from ..metrics import figures
 from ..metrics.models import PreparationMetrics
 from .base import EditSerializer, ScopedPrimaryKeyRelatedField
@@ -137,16 +138,7 @@ def compliance_data(preparation, *, with_report: bool) -> dict:
 
 
 # Storage of the preparation and what is claimed about it: read on the detail, written by PATCH.
-STORAGE_AND_CLAIMS = [
-    "storage_container",
-    "storage_temperature_c",
-    "storage_duration_days",
-    "storage_freeze_thaw_cycles",
-    "claimed_subtype",
-    "biogenesis_evidence",
-    "functional_cargo",
-    "functional_studies",
-]
+STORAGE_AND_CLAIMS = list(PREPARATION_STORAGE_AND_CLAIMS)
 
 
 class FunctionalStudySerializer(serializers.Serializer):
@@ -204,10 +196,10 @@ class PreparationUpdateInputSerializer(EditSerializer, serializers.ModelSerializ
 
     class Meta:
         model = EVPreparation
-        fields = ["final_volume_ul", "buffer", "storage", *STORAGE_AND_CLAIMS, "reason", "version"]
+        fields = [*PREPARATION_OUTPUT_FIELDS, *STORAGE_AND_CLAIMS, "reason", "version"]
         extra_kwargs = {
             name: {"required": False}
-            for name in ["final_volume_ul", "buffer", "storage", *STORAGE_AND_CLAIMS]
+            for name in [*PREPARATION_OUTPUT_FIELDS, *STORAGE_AND_CLAIMS]
             if name != "functional_studies"
         }
 

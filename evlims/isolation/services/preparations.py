@@ -11,10 +11,10 @@ from ...samples.services._common import approvals_follow_change
 from ..models import EVPreparation, FunctionalControl
 
 # What a person may change on a preparation after the run: its output, storage, claims and functional studies.
-PREPARATION_EDITABLE = {
-    "final_volume_ul",
-    "buffer",
-    "storage",
+# What a preparation's edit may change, in the order forms and the API list them: its output, then its
+# storage and the claims made of it (the one list the web form, the API serializer and this service share).
+PREPARATION_OUTPUT_FIELDS = ("final_volume_ul", "buffer", "storage")
+PREPARATION_STORAGE_AND_CLAIMS = (
     "storage_container",
     "storage_temperature_c",
     "storage_duration_days",
@@ -23,7 +23,8 @@ PREPARATION_EDITABLE = {
     "biogenesis_evidence",
     "functional_cargo",
     "functional_studies",
-}
+)
+PREPARATION_EDITABLE = frozenset(PREPARATION_OUTPUT_FIELDS + PREPARATION_STORAGE_AND_CLAIMS)
 # The text of a functional study and the most characters each field holds.
 FUNCTIONAL_STUDY_TEXT = {"assay": 200, "readout": 200, "dose": 120, "notes": 2000}
 
