@@ -145,7 +145,7 @@ def test_an_instrument_account_uploads_and_commits_a_file(alpha, robot, basic):
     name = ingestion.parsed["samples"][0]["name"]
     committed = basic(robot).post(
         reverse("evlims:api:ingestion-commit", args=[ingestion.pk]),
-        {"mapping": {name: alpha.preparation.barcode}},
+        {"mapping": {name: alpha.preparation.barcode}, "dilutions": {name: 200}},
         content_type="application/json",
     )
     assert committed.status_code == 200, committed.content
