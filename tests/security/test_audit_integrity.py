@@ -330,6 +330,7 @@ AUDITED = {
         lambda w: {
             "ingestion": (i := _fresh_ingestion(w)),
             "mapping": {i.parsed["samples"][0]["name"]: w.preparation.barcode},
+            "dilutions": {i.parsed["samples"][0]["name"]: 200.0},
         },
     ),
     "evlims.instruments.services.uploads.file_commit_by_sample": (
@@ -337,6 +338,7 @@ AUDITED = {
         lambda w: {
             "ingestion": (i := _fresh_ingestion(w)),
             "mapping": {i.parsed["samples"][0]["name"]: w.preparation.barcode},
+            "dilutions": {i.parsed["samples"][0]["name"]: 200.0},
         },
     ),
     "evlims.instruments.services.uploads.file_upload_and_commit": (
@@ -346,6 +348,7 @@ AUDITED = {
             "data": NANOSIGHT.read_bytes() + b"\n\n\n",
             "name": "mapped.csv",
             "mapping": {_first_sample_name(): w.preparation.barcode},
+            "dilutions": {_first_sample_name(): 200.0},
         },
     ),
     "evlims.characterization.services.imaging_record_with_images": (
