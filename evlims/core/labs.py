@@ -25,9 +25,35 @@ def _ensure_site_admin(actor) -> None:
 
 
 def _ensure_lab_admin(actor, lab) -> None:
-    if actor is None or actor.is_superuser or role_in(actor, lab.pk) == Role.LAB_ADMIN:
+    if _is_site_admin(actor) or role_in(actor, lab.pk) == Role.LAB_ADMIN:
         return
     raise PermissionDenied("Only an admin of this lab may change its projects and members.")
+
+
+def _is_site_admin(actor) -> bool:
+    return actor is None or actor.is_superuser
+
+
+def _keep_an_admin(*, actor, membership, doing: str) -> None:
+    """Refuse to leave the lab without an admin when ``membership`` (a lab admin's) is removed or demoted.
+
+    The lab's admin memberships are read under a row lock, so two admins demoting each other at the same time
+    cannot both succeed. A site administrator (a superuser, or a management command) may still do it: they can
+    always give the lab a new admin, which nobody in the lab could."""
+    if membership.role != Role.LAB_ADMIN or _is_site_admin(actor):
+        return
+    admins = list(
+        Membership.objects.select_for_update()
+        .filter(lab_id=membership.lab_id, role=Role.LAB_ADMIN)
+        .values_list("pk", flat=True)
+    )
+    if set(admins) <= {membership.pk}:
+        raise ValidationError(
+            {
+                "role": f"{membership.user.get_username()} is the last admin of this lab: {doing} would leave "
+                "nobody to manage its members and instruments. Make another member a lab admin first."
+            }
+        )
 
 
 @transaction.atomic
@@ -92,6 +118,7 @@ def membership_set(*, actor, lab, user, role: str, reason: str = "") -> Membersh
         membership = Membership.objects.create(lab=lab, user=user, role=role)
         action, changes = "membership.create", {"user": user.get_username(), "role": role}
     elif membership.role != role:
+        _keep_an_admin(actor=actor, membership=membership, doing="changing their role")
         action, changes = "membership.edit", {"role": [membership.role, role]}
         membership.role = role
         membership.save(update_fields=["role", "updated_at"])
@@ -106,7 +133,10 @@ def membership_set(*, actor, lab, user, role: str, reason: str = "") -> Membersh
 def membership_remove(membership, *, actor, reason: str) -> None:
     _ensure_lab_admin(actor, membership.lab)
     reason = require_reason(reason)
+    given = membership
+    membership = Membership.objects.select_for_update().select_related("user").get(pk=given.pk)
+    _keep_an_admin(actor=actor, membership=membership, doing="removing them")
     changes = {"user": membership.user.get_username(), "role": membership.role}
     record_event(actor=actor, action="membership.remove", obj=membership, changes=changes, reason=reason)
     membership.delete()
-    forget_memberships(membership.user)
+    forget_memberships(given.user)

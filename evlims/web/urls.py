@@ -15,4 +15,5 @@ urlpatterns = [
     path("results/", include("evlims.web.urls_results")),
     path("preparations/", include("evlims.web.urls_preparations")),
     path("dashboard/", include("evlims.web.urls_dashboards")),
+    path("lab-admin/", include("evlims.web.urls_lab_admin")),
 ]
