@@ -33,6 +33,7 @@ NTA_PARTICLE = {
             "name": "EMT1 d200 2021-04-01 15-43-10",
             "concentration_per_ml": 208000000.0,
             "valid": True,
+            "invalid_reason": "",
             "size_mean_nm": 92.0,
             "size_mode_nm": 61.5,
             "size_sd_nm": 48.9,
@@ -45,6 +46,7 @@ NTA_PARTICLE = {
             "name": "EMT1 d200 2021-04-01 15-44-24",
             "concentration_per_ml": 247000000.0,
             "valid": True,
+            "invalid_reason": "",
             "size_mean_nm": 86.0,
             "size_mode_nm": 62.0,
             "size_sd_nm": 51.0,
@@ -221,12 +223,34 @@ FILE_UPLOAD_EXAMPLES = [
 COMMIT_EXAMPLES = [
     OpenApiExample(
         "Two NTA samples",
-        value={"mapping": {"d200": "EVP-0000012", "d500": "EVP-0000013"}, "dilutions": {"d200": 200}},
+        value={"mapping": {"d200": "EVP-0000012", "d500": "EVP-0000013"}, "dilutions": {"d200": 200, "d500": 500}},
+        request_only=True,
+    ),
+    OpenApiExample(
+        "Undiluted, invalid captures kept, to an approved preparation",
+        value={
+            "mapping": {"neat": "EVP-0000014"},
+            "dilutions": {"neat": "undiluted"},
+            "keep_invalid_captures": True,
+            "reason": "NTA repeated after the review",
+        },
         request_only=True,
     ),
     OpenApiExample(
         "Refused: nothing stored",
         value={"mapping": {"d500": ["No preparation EVP-0000013 in this lab."]}},
+        response_only=True,
+        status_codes=["400"],
+    ),
+    OpenApiExample(
+        "Refused: the file records no dilution",
+        value={
+            "dilutions": [
+                "Sample 'EV12_1in2000': the file records no dilution, so its concentration is as measured in the "
+                "cell. Give its dilution factor, or say it was measured undiluted. Its name suggests 2000 "
+                "(“1in2000”): confirm it if that is right."
+            ]
+        },
         response_only=True,
         status_codes=["400"],
     ),
