@@ -384,7 +384,10 @@ AUDITED = {
         STAFF,
         lambda w: {"preparation_ids": [_approved_review(w).preparation_id], "reason": "corrected volume"},
     ),
-    "evlims.metrics.services.controls.control_material_create": (ADMIN, lambda w: {"lab": w.lab, "name": "Second control"}),
+    "evlims.metrics.services.controls.control_material_create": (
+        ADMIN,
+        lambda w: {"lab": w.lab, "name": "Second control"},
+    ),
     "evlims.metrics.services.controls.control_material_link_samples": (
         ADMIN,
         lambda w: {"material": w.control_material, "sample_barcodes": [w.sample.barcode]},
