@@ -12,7 +12,7 @@ from .characterization.models import (
 )
 from .compliance.models import ComplianceEvaluation, Review, Signature
 from .core.models import AuditChainHead, AuditEvent, BarcodeSequence, Lab, Membership, Project, Role
-from .instruments.models import Ingestion, Instrument, InstrumentApiKey, RawFile
+from .instruments.models import Ingestion, Instrument, InstrumentApiKey, PlateLayout, RawFile
 from .isolation.models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
 from .metrics.models import ControlMaterial, MetricJob, PreparationMetrics
 from .samples.models import Aliquot, CustodyEvent, Donor, ManifestImport, Sample, StorageUnit
@@ -41,6 +41,7 @@ __all__ = [
     "MetricJob",
     "ParticleAnalysis",
     "ParticleCapture",
+    "PlateLayout",
     "PreparationMetrics",
     "Project",
     "ProteinQuantification",

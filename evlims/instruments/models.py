@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from ..core.models import Lab, TimeStampedModel
+from ..core.models import Lab, TimeStampedModel, VersionedModel
 
 
 class Instrument(TimeStampedModel):
@@ -130,3 +130,48 @@ class Ingestion(TimeStampedModel):
 
     def __str__(self):
         return f"ingestion {self.pk} ({self.status})"
+
+
+class PlateLayout(VersionedModel):
+    """Which wells of a plate hold standards (with their concentration), blanks and samples (with their label): a
+    lab's reusable plate map for BCA plates, optionally tied to one instrument. Never deleted: retired.
+
+    ``wells`` is {well: {"role": "standard", "ug_per_ml": 2000} | {"role": "blank"} | {"role": "sample", "name":
+    "EV 1"[, "dilution_factor": 2]}}, row by row, empty wells left out (``instruments.layouts``)."""
+
+    class Format(models.IntegerChoices):
+        WELLS_96 = 96, "96 wells (8 × 12)"
+        WELLS_384 = 384, "384 wells (16 × 24)"
+
+    class Fit(models.TextChoices):
+        LINEAR = "linear", "Linear"
+        QUADRATIC = "quadratic", "Quadratic"
+
+    lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="plate_layouts")
+    instrument = models.ForeignKey(
+        Instrument, on_delete=models.PROTECT, null=True, blank=True, related_name="plate_layouts"
+    )
+    name = models.CharField(max_length=120)
+    plate_format = models.PositiveSmallIntegerField(choices=Format.choices, default=Format.WELLS_96)
+    fit = models.CharField(max_length=10, choices=Fit.choices, default=Fit.LINEAR)
+    wells = models.JSONField(default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    retired_at = models.DateTimeField(null=True, blank=True)
+    retired_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    retired_reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["lab", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lab", "name"],
+                condition=Q(retired_at__isnull=True),
+                name="evlims_plate_layout_name_unique",
+                violation_error_message="A plate layout of this lab in use has this name.",
+            )
+        ]
+
+    def __str__(self):
+        return self.name
