@@ -133,11 +133,15 @@ def _schema_error_message(error, spec: dict, field_name: str | None, params: dic
 def schema_errors(method: str, params: dict, originals: dict, number: int | None) -> list:
     schema = cached_method_schema(method)
     errors = []
+    missing_reported: set = set()
     for error in sorted(_validator(method).iter_errors(params), key=lambda e: list(map(str, e.path))):
         if error.validator == "required":
+            # jsonschema reports each missing name with the whole list: name each one once.
             missing = [name for name in error.validator_value if name not in error.instance]
             for name in missing:
-                errors.append(issue(number, method, name, f"required parameter is missing for {method}"))
+                if name not in missing_reported:
+                    missing_reported.add(name)
+                    errors.append(issue(number, method, name, f"required parameter is missing for {method}"))
             continue
         field_name = str(error.path[0]) if error.path else None
         spec = schema["properties"].get(field_name, {}) if field_name else {}

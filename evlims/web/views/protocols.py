@@ -4,6 +4,7 @@ import difflib
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -13,6 +14,7 @@ from ...core.ids import parse_id
 from ...core.tenancy import REVIEWER_ROLES, WRITER_ROLES, labs_where, role_in
 from ...isolation import selectors, services
 from ...isolation.models import ProtocolVersion
+from ..forms.protocol_form import DraftForm
 from ..forms.protocols import (
     ApproveForm,
     ProtocolEditorForm,
@@ -23,6 +25,7 @@ from ..forms.protocols import (
     problems,
 )
 from ..forms.run_steps import unit_label
+from . import protocol_form
 from .common import ensure_writer, member_view, scoped
 
 STATUS_BADGES = {"draft": "text-bg-warning", "approved": "text-bg-success", "retired": "text-bg-secondary"}
@@ -133,6 +136,8 @@ def version_detail(request, pk):
         "siblings": [v for v in siblings if v.pk != version.pk],
         "can_review": _can_review(request.user, version),
         "can_write": bool(labs_where(request.user, WRITER_ROLES)),
+        "can_edit": version.status == ProtocolVersion.Status.DRAFT
+        and version.protocol.lab_id in labs_where(request.user, WRITER_ROLES),
         "status_badge": STATUS_BADGES.get(version.status, "text-bg-light"),
     }
     return render(request, "evlims/protocols/version.html", context)
@@ -226,24 +231,48 @@ def _check(form, user) -> dict:
     return {"summary": _summary(definition, user)}
 
 
-@member_view
-def protocol_editor(request):
-    ensure_writer(request.user)
+def _editor_start(request) -> tuple[dict, object]:
+    """The editor's starting text and lab: a new version derived from ``?from=``, a draft opened again with
+    ``?edit=`` (saving replaces it), or nothing."""
     user = request.user
-    initial = {}
+    initial: dict = {}
     source = None
     source_id = parse_id(request.GET.get("from", ""))
-    if request.method == "GET" and source_id is not None:
+    edit_id = parse_id(request.GET.get("edit", ""))
+    if edit_id is not None:
+        source = scoped(selectors.protocol_version_get, user, edit_id)
+        if source.status != ProtocolVersion.Status.DRAFT or source.protocol.lab_id not in labs_where(
+            user, WRITER_ROLES
+        ):
+            raise Http404("Only a draft of one of your labs can be edited; derive a new version instead.")
+        initial["source_text"] = editable_yaml(source)
+    elif source_id is not None:
         source = scoped(selectors.protocol_version_get, user, source_id)
         taken = set(source.protocol.versions.values_list("version", flat=True))
         initial["source_text"] = editable_yaml(source, new_version=next_version(source.version, taken))
-        if source.protocol.lab_id in labs_where(user, WRITER_ROLES):
-            initial["lab"] = source.protocol.lab_id
+    if source is not None and source.protocol.lab_id in labs_where(user, WRITER_ROLES):
+        initial["lab"] = source.protocol.lab_id
+    return initial, source
+
+
+@member_view
+def protocol_editor(request):
+    """Both tabs of the editor. A POST names its tab (``mode``: form or yaml, yaml when absent, as the YAML
+    editor always posted) and what to do (``action``: save when absent)."""
+    ensure_writer(request.user)
+    if request.method == "POST" and request.POST.get("mode") == "form":
+        return protocol_form.form_tab_post(request)
+    user = request.user
+    initial, source = _editor_start(request) if request.method == "GET" else ({}, None)
     form = ProtocolEditorForm(request.POST or None, request.FILES or None, initial=initial, user=user)
+    action = request.POST.get("action", "save")
     check = {}
+    if request.method == "POST" and action == "to-form":
+        text = form.cleaned_data.get("text") if form.is_valid() else (form["source_text"].value() or "")
+        return protocol_form.yaml_to_form(request, form, text or "")
     if request.method == "POST":
         check = _check(form, user)
-        if "summary" in check:
+        if "summary" in check and action == "save":
             data = form.cleaned_data
             try:
                 version = services.protocol_version_save_draft(
@@ -257,8 +286,18 @@ def protocol_editor(request):
     # An uploaded file (sent without the editor's script) is shown in the editor once it has been read.
     text = form.cleaned_data.get("text") if form.is_bound and hasattr(form, "cleaned_data") else None
     editor_text = text if text is not None else (form["source_text"].value() or "")
-    context = {"form": form, "source": source, "editor_text": editor_text, **check}
-    return render(request, "evlims/protocols/editor.html", context)
+    context = {"source": source, "editor_text": editor_text, "editing": bool(request.GET.get("edit")), **check}
+    if request.method == "GET" and request.GET.get("tab") != "yaml":
+        try:
+            document_forms = protocol_form.forms_from_text(editor_text)
+        except protocol_form.Unrepresentable as error:
+            context["unrepresentable"] = error.reasons
+        else:
+            draft_form = DraftForm(initial=initial, user=user)
+            return protocol_form.render_editor(
+                request, draft_form=draft_form, tab="form", document_forms=document_forms, **context
+            )
+    return protocol_form.render_editor(request, draft_form=None, yaml_form=form, tab="yaml", **context)
 
 
 @require_POST
