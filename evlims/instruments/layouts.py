@@ -66,10 +66,12 @@ def _plate_words(plate_format: int) -> str:
 def _check_well(well: str, spec: Any) -> tuple[dict | None, str | None]:
     """(the well as stored, or None when empty; the refusal, or None)."""
     if not isinstance(spec, dict):
-        return None, f"Well {well}: give its role, e.g. {{\"role\": \"blank\"}}."
+        return None, f'Well {well}: give its role, e.g. {{"role": "blank"}}.'
     unknown = sorted(set(spec) - {"role", "ug_per_ml", "name", "dilution_factor"})
     if unknown:
-        return None, f"Well {well}: {', '.join(unknown)} is not part of a well (role, ug_per_ml, name, dilution_factor)."
+        return None, (
+            f"Well {well}: {', '.join(unknown)} is not part of a well (role, ug_per_ml, name, dilution_factor)."
+        )
     role = spec.get("role")
     if role not in ROLES:
         return None, f"Well {well}: the role must be standard, blank, sample or empty."
@@ -108,7 +110,7 @@ def check_layout(plate_format: Any, wells: Any) -> dict[str, dict]:
     if plate_format not in PLATE_FORMATS:
         raise LayoutInvalid({"plate_format": "Choose a 96-well or a 384-well plate."})
     if not isinstance(wells, dict):
-        raise LayoutInvalid({"wells": "Give the wells as an object {well: {role, …}}, e.g. {\"A1\": {\"role\": \"blank\"}}."})
+        raise LayoutInvalid({"wells": 'Give the wells as an object {well: {role, …}}, e.g. {"A1": {"role": "blank"}}.'})
     errors: dict[str, str] = {}
     stored: dict[str, dict] = {}
     on_plate = well_names(plate_format)

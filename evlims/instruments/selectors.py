@@ -5,7 +5,7 @@ from django.db.models import Count, Max, Prefetch, Q
 
 from ..core.errors import NotFound
 from ..core.tenancy import visible_lab_ids
-from .models import Instrument, InstrumentApiKey
+from .models import Instrument, InstrumentApiKey, PlateLayout
 
 
 def lab_instruments(lab_id):
@@ -47,3 +47,26 @@ def api_key_get(user, pk) -> InstrumentApiKey:
     if key is None:
         raise NotFound
     return key
+
+
+def plate_layouts_for(user, *, lab_ids=None, include_retired: bool = False):
+    """Plate layouts of ``user``'s labs (or of ``lab_ids`` among them), in use only unless ``include_retired``,
+    with their lab, instrument and author: one query however many there are."""
+    visible = visible_lab_ids(user)
+    labs = visible if lab_ids is None else [lab for lab in lab_ids if lab in set(visible)]
+    layouts = PlateLayout.objects.filter(lab_id__in=labs).select_related("lab", "instrument", "created_by")
+    if not include_retired:
+        layouts = layouts.filter(retired_at__isnull=True)
+    return layouts.order_by("lab__name", "name", "id")
+
+
+def plate_layout_get(user, pk) -> PlateLayout:
+    """A plate layout (in use or retired) of a lab ``user`` belongs to; NotFound otherwise."""
+    layout = (
+        PlateLayout.objects.filter(pk=pk, lab_id__in=visible_lab_ids(user))
+        .select_related("lab", "instrument", "created_by", "retired_by")
+        .first()
+    )
+    if layout is None:
+        raise NotFound
+    return layout

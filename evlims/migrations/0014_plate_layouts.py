@@ -6,34 +6,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evlims', '0013_result_versions_and_capture_validity'),
+        ("evlims", "0013_result_versions_and_capture_validity"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PlateLayout',
+            name="PlateLayout",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('version', models.PositiveIntegerField(default=1, editable=False)),
-                ('name', models.CharField(max_length=120)),
-                ('plate_format', models.PositiveSmallIntegerField(choices=[(96, '96 wells (8 × 12)'), (384, '384 wells (16 × 24)')], default=96)),
-                ('fit', models.CharField(choices=[('linear', 'Linear'), ('quadratic', 'Quadratic')], default='linear', max_length=10)),
-                ('wells', models.JSONField(default=dict)),
-                ('retired_at', models.DateTimeField(blank=True, null=True)),
-                ('retired_reason', models.CharField(blank=True, max_length=500)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('instrument', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='plate_layouts', to='evlims.instrument')),
-                ('lab', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='plate_layouts', to='evlims.lab')),
-                ('retired_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("version", models.PositiveIntegerField(default=1, editable=False)),
+                ("name", models.CharField(max_length=120)),
+                (
+                    "plate_format",
+                    models.PositiveSmallIntegerField(
+                        choices=[(96, "96 wells (8 × 12)"), (384, "384 wells (16 × 24)")], default=96
+                    ),
+                ),
+                (
+                    "fit",
+                    models.CharField(
+                        choices=[("linear", "Linear"), ("quadratic", "Quadratic")], default="linear", max_length=10
+                    ),
+                ),
+                ("wells", models.JSONField(default=dict)),
+                ("retired_at", models.DateTimeField(blank=True, null=True)),
+                ("retired_reason", models.CharField(blank=True, max_length=500)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+                    ),
+                ),
+                (
+                    "instrument",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="plate_layouts",
+                        to="evlims.instrument",
+                    ),
+                ),
+                (
+                    "lab",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="plate_layouts", to="evlims.lab"
+                    ),
+                ),
+                (
+                    "retired_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['lab', 'name', 'id'],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('retired_at__isnull', True)), fields=('lab', 'name'), name='evlims_plate_layout_name_unique', violation_error_message='A plate layout of this lab in use has this name.')],
+                "ordering": ["lab", "name", "id"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("retired_at__isnull", True)),
+                        fields=("lab", "name"),
+                        name="evlims_plate_layout_name_unique",
+                        violation_error_message="A plate layout of this lab in use has this name.",
+                    )
+                ],
             },
         ),
     ]
