@@ -20,11 +20,12 @@ from evlims.characterization.services import record_results, validate_results
 from evlims.core.audit import verify_chain
 from evlims.core.models import AuditChainHead, AuditEvent, Role
 from evlims.instruments.parsers import parse_bytes
-from evlims.instruments.services import file_ingestion
+from evlims.instruments.services import file_ingestion, plate_layouts
 from evlims.isolation import services as isolation
 from evlims.review import services as review_services
 from evlims.samples.services import manifests
 from tests.factories import LabFactory, member
+from tests.plate_layout_world import small_wells
 from tests.security.world import NANOSIGHT, PASSWORD, build_lab, lab_protocol_yaml
 
 pytestmark = pytest.mark.django_db
@@ -167,6 +168,10 @@ def _uploaded_manifest(w):
 
 def _valid_manifest(w):
     return manifests.manifest_validate(manifest=_uploaded_manifest(w), actor=w.staff)
+
+
+def _plate_layout(w):
+    return plate_layouts.plate_layout_create(actor=w.staff, lab=w.lab, name="BCA in duplicate", wells=small_wells())
 
 
 def _draft(w):
@@ -350,6 +355,23 @@ AUDITED = {
             "mapping": {_first_sample_name(): w.preparation.barcode},
             "dilutions": {_first_sample_name(): 200.0},
         },
+    ),
+    "evlims.instruments.services.plate_layouts.plate_layout_create": (
+        STAFF,
+        lambda w: {"lab": w.lab, "name": "BCA triplicates", "wells": small_wells()},
+    ),
+    "evlims.instruments.services.plate_layouts.plate_layout_update": (
+        STAFF,
+        lambda w: {
+            "layout": _plate_layout(w),
+            "expected_version": 1,
+            "changes": {"fit": "quadratic"},
+            "reason": "Curvature above 1000 µg/mL",
+        },
+    ),
+    "evlims.instruments.services.plate_layouts.plate_layout_retire": (
+        STAFF,
+        lambda w: {"layout": _plate_layout(w), "reason": "New kit lot"},
     ),
     "evlims.characterization.services.imaging_record_with_images": (
         STAFF,
