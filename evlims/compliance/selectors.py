@@ -12,8 +12,9 @@ from ..characterization.models import Measurement, SizeBin
 from ..core.errors import NotFound
 from ..core.models import Project
 from ..core.tenancy import visible_lab_ids
-from ..isolation.models import EVPreparation
+from ..isolation.models import EVPreparation, IsolationRun
 from ..isolation.selectors import preparation_get as preparation_get  # the compliance pages read the subjects here
+from ..isolation.selectors import preparations_in_state
 from ..isolation.selectors import run_summary_get as run_summary_get
 from .errors import RulesetError
 from .evaluator import MANDATORY_LEVELS
@@ -23,6 +24,8 @@ from .rulesets import default_rulesets, load_ruleset
 MISEV_REPORT_KEYS = ("misev2018", "misev2023")
 # Large JSON columns a list never shows: the queue and the tables leave them in the database.
 HEAVY_EVALUATION_FIELDS = ("report", "document")
+# The run status of a produced preparation (isolation.selectors.PREPARATION_STATES), for filters across relations.
+PRODUCED_RUN = IsolationRun.Status.COMPLETED
 
 
 # ---------------------------------------------------------------- rules named in stored evaluations
@@ -77,9 +80,9 @@ def mandatory_failures(report: dict | None, report_keys=None) -> list[dict]:
 
 def mandatory_failures_of(prep_ids) -> list[dict]:
     """Failed mandatory rules of the preparations' stored evaluations; for several (a run's), each rule's title
-    names the preparation it is about."""
+    names the preparation it is about. Only produced preparations count (an unproduced one has no evaluation)."""
     evaluations = (
-        ComplianceEvaluation.objects.filter(preparation_id__in=prep_ids)
+        ComplianceEvaluation.objects.filter(preparation_id__in=prep_ids, preparation__run__status=PRODUCED_RUN)
         .select_related("preparation")
         .only("report", "preparation__barcode")
         .order_by("preparation_id")
@@ -116,13 +119,17 @@ def project_get(user, pk) -> Project:
 
 
 def preparations_with_evaluations(*, run=None, project=None, full: bool = False) -> list[EVPreparation]:
-    """The preparations of a run or a project with their evaluation and metrics (one query).
+    """The produced preparations of a run or a project with their evaluation and metrics (one query): the rows,
+    study EV-METRIC, distributions, failures, reports and exports of the compliance pages. A preparation of a
+    planned, in-progress or aborted run counts nowhere (docs/runs.md).
 
     ``full`` loads the stored reports too (reports and CSVs need them; tables do not).
     """
-    preparations = EVPreparation.objects.select_related(
-        "run__project", "input_aliquot__sample", "evaluation", "metrics"
-    ).order_by("run__code", "barcode")
+    preparations = (
+        preparations_in_state(EVPreparation.objects.all())
+        .select_related("run__project", "input_aliquot__sample", "evaluation", "metrics")
+        .order_by("run__code", "barcode")
+    )
     if not full:
         preparations = preparations.defer(*(f"evaluation__{name}" for name in HEAVY_EVALUATION_FIELDS))
     if run is not None:

@@ -40,8 +40,16 @@ def _summary(report: dict) -> tuple[int | None, int, list[str]]:
 
 def evaluate_preparations(preparation_ids, *, force: bool = False) -> int:
     """Refresh stored evaluations; preparations whose evidence did not change are skipped. Returns the count
-    re-evaluated. Queries: a fixed handful per call, however many preparations."""
+    re-evaluated. Queries: a fixed handful per call, however many preparations.
+
+    Only produced preparations (their run completed) are evaluated: one of a planned, in-progress or aborted run
+    is not material yet and counts nowhere, so it is skipped, and an evaluation stored for it earlier is removed
+    (evaluations are derived from the records and made again when the run completes; docs/runs.md)."""
     preparations = preparations_with_evidence(preparation_ids)
+    unproduced = [p.pk for p in preparations if not p.produced]
+    if unproduced:
+        ComplianceEvaluation.objects.filter(preparation_id__in=unproduced).delete()
+        preparations = [p for p in preparations if p.produced]
     documents = experiment_documents(preparations)
     hashes = {pk: canonical_hash(document) for pk, document in documents.items()}
     existing = {e.preparation_id: e for e in ComplianceEvaluation.objects.filter(preparation_id__in=list(documents))}

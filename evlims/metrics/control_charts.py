@@ -26,7 +26,7 @@ from django.db.models.functions import Coalesce
 
 from ..core.errors import NotFound
 from ..core.tenancy import visible_lab_ids
-from ..isolation.models import EVPreparation
+from ..isolation.models import EVPreparation, IsolationRun
 from .figures import BY_KEY, PURITY, YIELD, short_label
 from .models import ControlMaterial
 from .selectors import protocol_label
@@ -130,7 +130,7 @@ def material_get(user, pk) -> ControlMaterial:
 
 
 def control_series(materials) -> pd.DataFrame:
-    """Every preparation made from a sample linked to one of the materials, in the material's own lab,
+    """Every produced preparation made from a sample linked to one of the materials, in the material's own lab,
     one row per (material, preparation), ordered in run order; ``order`` ranks the points of all materials in
     run order (the run's start, the run, the preparation).
 
@@ -145,7 +145,9 @@ def control_series(materials) -> pd.DataFrame:
         columns=["control", "sample", "lab"],
     )
     rows = (
-        EVPreparation.objects.filter(input_aliquot__sample_id__in=links["sample"].unique().tolist())
+        EVPreparation.objects.filter(
+            input_aliquot__sample_id__in=links["sample"].unique().tolist(), run__status=IsolationRun.Status.COMPLETED
+        )
         .annotate(
             sample=F("input_aliquot__sample_id"),
             run_code=F("run__code"),

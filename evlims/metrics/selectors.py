@@ -43,6 +43,8 @@ FRAME_COLUMNS = (
     *SUMMARY_FIGURES,
 )
 OPEN_REVIEW_STATES = (Review.State.SUBMITTED, Review.State.VERIFIED)
+# A preparation is produced once its run is completed (isolation.selectors.PREPARATION_STATES).
+PRODUCED_RUN = IsolationRun.Status.COMPLETED
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,10 @@ def metrics_rows(user, filters: MetricFilters | None = None, columns=FRAME_COLUM
 
 
 def filtered_metrics(user, filters: MetricFilters | None = None):
-    """The PreparationMetrics rows of the user's labs narrowed by the comparison filters."""
+    """The PreparationMetrics rows of the user's labs narrowed by the comparison filters. Produced preparations
+    only: figures stored for a preparation of a planned, in-progress or aborted run count nowhere."""
     filters = filters or MetricFilters()
-    rows = PreparationMetrics.objects.filter(lab_id__in=visible_lab_ids(user))
+    rows = PreparationMetrics.objects.filter(lab_id__in=visible_lab_ids(user), preparation__run__status=PRODUCED_RUN)
     if filters.biofluid:
         rows = rows.filter(preparation__input_aliquot__sample__biofluid=filters.biofluid)
     if filters.protocol_version:
@@ -157,15 +160,16 @@ def monthly_trend(frame: pd.DataFrame, figures=TRACKED_FIGURES) -> pd.DataFrame:
 
 
 def recent_runs(user, limit: int = 10) -> list[IsolationRun]:
-    """The latest runs, each with its number of preparations. The runs are cut first and their preparations
-    counted afterwards: counting in the same query would group every run of the lab before keeping ten."""
+    """The latest runs, each with its number of produced preparations (none until the run is completed). The
+    runs are cut first and their preparations counted afterwards: counting in the same query would group every
+    run of the lab before keeping ten."""
     runs = list(
         IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user))
         .select_related("protocol_version__protocol", "operator")
         .order_by(F("started_at").desc(nulls_first=True), "-id")[:limit]
     )
     counts = dict(
-        EVPreparation.objects.filter(run_id__in=[run.pk for run in runs])
+        EVPreparation.objects.filter(run_id__in=[run.pk for run in runs], run__status=PRODUCED_RUN)
         .order_by()
         .values_list("run_id")
         .annotate(n=Count("id"))

@@ -11,6 +11,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from ..compliance.models import ComplianceEvaluation, Review, Signature
+from ..compliance.selectors import PRODUCED_RUN
 from ..core.errors import NotFound
 from ..core.models import AuditEvent, Project
 from ..core.tenancy import REVIEWER_ROLES, labs_where, visible_lab_ids
@@ -136,20 +137,33 @@ def review_queue(
     """Reviews awaiting verification or approval in the labs where the user reviews, oldest first.
 
     Preparation reviews carry their evaluation's score and failures as annotations; run reviews get theirs
-    from ``attach_run_summaries`` once the page is cut.
+    from ``attach_run_summaries`` once the page is cut. A run's filters look at its produced preparations only
+    (a preparation of a planned, in-progress or aborted run counts nowhere).
     """
     reviews = Review.objects.filter(lab_id__in=labs_where(user, REVIEWER_ROLES), state__in=AWAITING_STATES)
     if project is not None:
         reviews = reviews.filter(Q(preparation__run__project=project) | Q(run__project=project))
     if method:
-        reviews = reviews.filter(Q(preparation__run__method=method) | Q(run__method=method))
+        reviews = reviews.filter(
+            Q(preparation__run__method=method, preparation__run__status=PRODUCED_RUN) | Q(run__method=method)
+        )
     if biofluid:
-        run_has_biofluid = EVPreparation.objects.filter(run=OuterRef("run"), input_aliquot__sample__biofluid=biofluid)
-        reviews = reviews.filter(Q(preparation__input_aliquot__sample__biofluid=biofluid) | Exists(run_has_biofluid))
+        run_has_biofluid = EVPreparation.objects.filter(
+            run=OuterRef("run"), run__status=PRODUCED_RUN, input_aliquot__sample__biofluid=biofluid
+        )
+        reviews = reviews.filter(
+            Q(preparation__input_aliquot__sample__biofluid=biofluid, preparation__run__status=PRODUCED_RUN)
+            | Exists(run_has_biofluid)
+        )
     if failing_rule:
         token = _failing_token(failing_rule)
-        run_fails = ComplianceEvaluation.objects.filter(preparation__run=OuterRef("run"), failed_rules__icontains=token)
-        reviews = reviews.filter(Q(preparation__evaluation__failed_rules__icontains=token) | Exists(run_fails))
+        run_fails = ComplianceEvaluation.objects.filter(
+            preparation__run=OuterRef("run"), preparation__run__status=PRODUCED_RUN, failed_rules__icontains=token
+        )
+        reviews = reviews.filter(
+            Q(preparation__evaluation__failed_rules__icontains=token, preparation__run__status=PRODUCED_RUN)
+            | Exists(run_fails)
+        )
     if older_than_days:
         reviews = reviews.filter(submitted_at__lte=timezone.now() - dt.timedelta(days=older_than_days))
     return (
@@ -174,9 +188,8 @@ def attach_run_summaries(reviews) -> None:
     """Give every run review on a page its preparations' scores and failures (one query for the page)."""
     run_ids = {review.run_id for review in reviews if review.run_id}
     by_run: dict[int, list] = {run_id: [] for run_id in run_ids}
-    rows = ComplianceEvaluation.objects.filter(preparation__run_id__in=run_ids).values_list(
-        "preparation__run_id", "ev_metric_pct", "failed_rules", "rulesets"
-    )
+    rows = ComplianceEvaluation.objects.filter(preparation__run_id__in=run_ids, preparation__run__status=PRODUCED_RUN)
+    rows = rows.values_list("preparation__run_id", "ev_metric_pct", "failed_rules", "rulesets")
     for run_id, score, failed, rulesets in rows:
         by_run[run_id].append((score, failed, rulesets))
     for review in reviews:

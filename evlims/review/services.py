@@ -13,6 +13,8 @@ from ..compliance.services import canonical_hash, evaluate_preparations
 from ..conf import evlims_settings
 from ..core.audit import record_event
 from ..core.tenancy import REVIEWER_ROLES, WRITER_ROLES, ensure_role
+from ..isolation.models import IsolationRun
+from ..isolation.selectors import preparations_in_state
 from . import selectors
 from .duties import review_producers
 from .signatures import check_signature_password
@@ -54,7 +56,7 @@ def review_submit(*, actor, preparation=None, run=None, reason: str = "", justif
     ensure_role(actor, subject.lab_id, WRITER_ROLES, "submit records for review")
     if Review.objects.filter(preparation=preparation, run=run, state__in=OPEN_STATES).exists():
         raise ValidationError({"subject": f"{subject} already has an open or approved review."})
-    prep_ids = [preparation.pk] if preparation else list(run.preparations.values_list("pk", flat=True))
+    prep_ids = _produced_ids(preparation=preparation, run=run)
     evaluate_preparations(prep_ids)
     failures = mandatory_failures_of(prep_ids)
     justification = (justification or "").strip()
@@ -80,6 +82,23 @@ def review_submit(*, actor, preparation=None, run=None, reason: str = "", justif
         changes |= {"mandatory_failures": [failure["id"] for failure in failures], "justification": justification}
     record_event(actor=actor, action="review.submit", obj=review, lab=review.lab, reason=reason, changes=changes)
     return review
+
+
+def _produced_ids(*, preparation=None, run=None) -> list[int]:
+    """The preparations a review covers: the preparation, or the run's. Refused while they are not produced: a
+    planned or in-progress run's barcodes are labels, an aborted run produced nothing."""
+    run = run or preparation.run
+    if run.status == IsolationRun.Status.COMPLETED:
+        if preparation is not None:
+            return [preparation.pk]
+        return list(preparations_in_state(run.preparations.all()).values_list("pk", flat=True))
+    if run.status == IsolationRun.Status.ABORTED:
+        why = f"run {run.code} was aborted: it produced nothing to review"
+    else:
+        why = f"run {run.code} is {run.get_status_display().lower()}: complete the run before submitting it for review"
+    if preparation is not None:
+        raise ValidationError({"preparation": f"{preparation.barcode} is not produced: its {why}."})
+    raise ValidationError({"run": f"Run {why.removeprefix('run ')}."})
 
 
 def _sign(*, actor, review, statement: str, meaning: str) -> Signature:

@@ -157,7 +157,7 @@ def _runs_table(runs) -> DataTable:
             ("status", "Status", "text"),
             ("protocol", "Protocol", "text"),
             ("started_at", "Started", "text"),
-            ("preparations", "Preparations", "int"),
+            ("preparations", "Preparations produced", "int"),
         ],
         [
             {
