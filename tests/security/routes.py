@@ -26,6 +26,8 @@ COLLECTIONS = {
     "instruments": "instrument",
     "jobs": "metric_job",
     "keys": "api_key",
+    "lab-admin": "lab",
+    "members": "membership",
     "measurements": "measurement",
     "preparations": "preparation",
     "projects": "project",

@@ -13,7 +13,7 @@ from pathlib import Path
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evlims.characterization.services import record_results
-from evlims.core.models import Role
+from evlims.core.models import Membership, Role
 from evlims.instruments import services as instruments
 from evlims.instruments.services import file_ingestion
 from evlims.isolation import services as isolation
@@ -65,6 +65,7 @@ class LabRecords:
     api_key: object = None
     raw_api_key: str = ""
     metric_job: object = None
+    membership: object = None
     secrets: list[str] = field(default_factory=list)
 
     @property
@@ -80,6 +81,7 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
     users = {role: member(lab, role, username=f"{slug}-{role}") for role in ROLES}
     staff, qa, admin = users[Role.LAB_STAFF], users[Role.QA_MANAGER], users[Role.LAB_ADMIN]
     world = LabRecords(marker=marker, lab=lab, users=users)
+    world.membership = Membership.objects.get(lab=lab, user=staff)
     world.project = ProjectFactory(lab=lab, code=f"{marker}-PRJ", title=texts.get("project", f"{marker} project"))
     world.donor = samples.donor_create(
         actor=staff, lab=lab, code=texts.get("donor", f"{marker}-DONOR"), diagnosis=texts.get("diagnosis", "")
