@@ -35,6 +35,7 @@ SERVICE_MODULES = [
     "evlims.isolation.services",
     "evlims.characterization.services",
     "evlims.characterization.corrections",
+    "evlims.characterization.blots",
     "evlims.instruments.services",
     "evlims.compliance.services",
     "evlims.review.services",
@@ -60,6 +61,9 @@ NOT_AUDITED = {
     "evlims.characterization.services.headline_values": "pure",
     "evlims.characterization.corrections.may_change": "read: who may correct or void a result",
     "evlims.characterization.corrections.preparations_resting_on": "read",
+    "evlims.characterization.blots.blot_documents": "pure: a blot as marker result documents",
+    "evlims.characterization.blots.blot_errors": "pure: refusals keyed by the blot's places",
+    "evlims.characterization.blots.image_type": "pure: an image's type from its first bytes",
     "evlims.instruments.services.instruments.api_key_authenticate": "read (notes the key's last use)",
     "evlims.instruments.services.results.request_hash": "pure",
     "evlims.instruments.services.results.previous_answer": "read",
@@ -384,6 +388,25 @@ AUDITED = {
                 "imaging": {"technique": "tem", "wide_field": True, "close_up": True},
             },
             "images": [w.raw_file],
+        },
+    ),
+    "evlims.characterization.blots.blot_record": (
+        STAFF,
+        lambda w: {
+            "lab": w.lab,
+            "blot": {
+                "method": "western_blot",
+                "markers": [{"protein": "CD63", "antibody": {"clone": "H5C6"}}],
+                "lanes": [{"preparation": _second_preparation(w).barcode, "bands": [{"detected": True}]}],
+            },
+            "image": SimpleUploadedFile("blot.png", b"\x89PNG\r\n\x1a\n audited blot", content_type="image/png"),
+        },
+    ),
+    "evlims.characterization.blots.blot_image_keep": (
+        STAFF,
+        lambda w: {
+            "lab": w.lab,
+            "image": SimpleUploadedFile("kept.png", b"\x89PNG\r\n\x1a\n kept blot", content_type="image/png"),
         },
     ),
     "evlims.review.services.review_submit": (
