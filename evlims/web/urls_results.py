@@ -1,9 +1,10 @@
 """Results: instrument file uploads and their preview, the ingestion list, raw files, results typed by hand, and a
-result's page with its versions, its correction and its voiding."""
+result's page with its versions, its correction and its voiding; a western blot entered as one form, and results
+pasted from a spreadsheet."""
 
 from django.urls import path
 
-from .views import result_changes, results
+from .views import blots, result_changes, result_paste, results
 
 urlpatterns = [
     path("", results.ingestion_list, name="ingestion-list"),
@@ -14,4 +15,6 @@ urlpatterns = [
     path("measurements/<int:pk>/", result_changes.result_detail, name="result-detail"),
     path("measurements/<int:pk>/correct/", result_changes.result_correct_view, name="result-correct"),
     path("measurements/<int:pk>/void/", result_changes.result_void_view, name="result-void"),
+    path("blots/new/", blots.blot_new, name="blot-new"),
+    path("paste/", result_paste.result_paste, name="result-paste"),
 ]
