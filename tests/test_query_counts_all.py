@@ -37,7 +37,7 @@ FILTERS = {
     "evlims:sample-list": ["", "?q=EXT&biofluid=blood_plasma"],
     "evlims:donor-list": ["", "?q=D"],
     "evlims:preparation-list": ["", "?biofluid=blood_plasma&method=sec"],
-    "evlims:api:measurement-list": ["", "?kind=particle"],
+    "evlims:api:measurement-list": ["", "?kind=particle", "?status=all"],
 }
 
 PROTOCOL = """

@@ -55,6 +55,29 @@ def ingestion_measurements(ingestion):
     )
 
 
+def ingestion_results(ingestion) -> list[Measurement]:
+    """Every result the ingestion produced, superseded and voided ones too (the ingestion page's history), each
+    with ``current_version``: the result standing for it now (itself when current, the last correction of a
+    superseded one), or None once it or its last correction was voided. Two queries: the results, then the
+    corrections of their subjects, followed here."""
+    results = list(
+        Measurement.all_versions.filter(ingestion=ingestion)
+        .select_related("preparation", "input_sample", "status_changed_by")
+        .order_by("preparation__barcode", "input_sample__barcode", "id")
+    )
+    subjects = Q(preparation_id__in={m.preparation_id for m in results if m.preparation_id}) | Q(
+        input_sample_id__in={m.input_sample_id for m in results if m.input_sample_id}
+    )
+    corrections = Measurement.all_versions.filter(subjects, lab_id=ingestion.lab_id, supersedes__isnull=False)
+    newer = {old: (pk, status) for old, pk, status in corrections.values_list("supersedes_id", "pk", "status")}
+    for result in results:
+        pk, status = result.pk, result.status
+        while pk in newer:
+            pk, status = newer[pk]
+        result.current_version = pk if status == Measurement.Status.CURRENT else None
+    return results
+
+
 def raw_file_get(user, pk) -> RawFile:
     raw = RawFile.objects.filter(lab_id__in=visible_lab_ids(user), pk=pk).first()
     if raw is None:

@@ -17,7 +17,10 @@ from .outputs import MeasurementDetailOutputSerializer, MeasurementListOutputSer
 
 
 def measurements_for(user):
-    return Measurement.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("preparation", "input_sample")
+    """Results of the user's labs of every status: the list narrows them to ``?status=`` (current by default)."""
+    return Measurement.all_versions.filter(lab_id__in=visible_lab_ids(user)).select_related(
+        "preparation", "input_sample"
+    )
 
 
 def measurement_detail_queryset(user):
@@ -35,21 +38,38 @@ def measurement_detail_queryset(user):
 DISPLAYABLE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 
 
+# ?status= of the list: one status, or every version of every result.
+ALL_STATUSES = "all"
+
+
 class MeasurementFilter(django_filters.FilterSet):
     preparation = IdFilter(field_name="preparation_id")
     input_sample = IdFilter(field_name="input_sample_id")
     ingestion = IdFilter(field_name="ingestion_id")
     instrument = IdFilter(field_name="instrument_id")
     lab = IdFilter(field_name="lab_id")
+    status = django_filters.ChoiceFilter(
+        choices=[*Measurement.Status.choices, (ALL_STATUSES, "All")],
+        method="filter_status",
+        empty_label=None,
+        help_text="current (the default: the results that count), superseded (replaced by a correction), voided, "
+        "or all (every version). Each result names what superseded it (superseded_by on its detail).",
+    )
 
     class Meta:
         model = Measurement
-        fields = ["lab", "preparation", "input_sample", "kind", "method", "ingestion", "instrument"]
+        fields = ["lab", "preparation", "input_sample", "kind", "method", "ingestion", "instrument", "status"]
+
+    def filter_status(self, queryset, name, value):
+        return queryset if value == ALL_STATUSES else queryset.filter(status=value)
 
 
 @extend_schema(tags=["results"], summary="List measurements")
 class MeasurementListApi(ScopedListApi):
-    """Results of your labs with their headline figures; the typed detail is on each measurement."""
+    """Results of your labs with their headline figures; the typed detail is on each measurement.
+
+    Only current results are listed unless ``status`` asks for others: a result superseded by a correction or
+    voided stays in the record and is listed with ``status=superseded``, ``voided`` or ``all``."""
 
     serializer_class = MeasurementListOutputSerializer
     filterset_class = MeasurementFilter
@@ -59,7 +79,10 @@ class MeasurementListApi(ScopedListApi):
     api_key_scopes = {"read": READ}
 
     def get_queryset(self):
-        return measurements_for(self.request.user)
+        measurements = measurements_for(self.request.user)
+        if not self.request.query_params.get("status"):
+            measurements = measurements.filter(status=Measurement.Status.CURRENT)
+        return measurements
 
 
 @extend_schema(tags=["results"], summary="Read a measurement with its typed detail and histogram")

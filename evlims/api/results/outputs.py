@@ -231,6 +231,12 @@ class MeasurementListOutputSerializer(serializers.ModelSerializer):
     preparation_barcode = serializers.CharField(source="preparation.barcode", allow_null=True, default=None)
     input_sample_barcode = serializers.CharField(source="input_sample.barcode", allow_null=True, default=None)
     values = serializers.JSONField(read_only=True, help_text="Headline figures, units in the key.")
+    status = serializers.ChoiceField(
+        choices=Measurement.Status.choices,
+        read_only=True,
+        help_text="current (counts), superseded (replaced by a correction) or voided; the list shows current ones "
+        "unless asked with ?status=.",
+    )
 
     class Meta:
         model = Measurement
@@ -250,6 +256,8 @@ class MeasurementListOutputSerializer(serializers.ModelSerializer):
             "raw_file",
             "ingestion",
             "values",
+            "status",
+            "supersedes",
             "created_at",
         ]
         read_only_fields = fields
@@ -267,7 +275,6 @@ class MeasurementDetailOutputSerializer(MeasurementListOutputSerializer):
     status: current, superseded (by the correction ``superseded_by``) or voided, with the reason, when and who;
     ``supersedes`` is the result this one corrects."""
 
-    status = serializers.ChoiceField(choices=Measurement.Status.choices, read_only=True)
     superseded_by = serializers.SerializerMethodField(help_text="The correction that replaced this result.")
     status_reason = serializers.CharField(read_only=True, help_text="Why it was corrected or voided.")
     status_changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
@@ -280,8 +287,6 @@ class MeasurementDetailOutputSerializer(MeasurementListOutputSerializer):
     class Meta(MeasurementListOutputSerializer.Meta):
         fields = [
             *MeasurementListOutputSerializer.Meta.fields,
-            "status",
-            "supersedes",
             "superseded_by",
             "status_reason",
             "status_changed_at",

@@ -214,7 +214,7 @@ def ingestion_detail(request, pk):
         "form": form if can_write else None,
         "affected_approvals": _affected_approvals(request.user, ingestion, form) if form and can_write else [],
         "barcodes": selectors.preparation_barcodes(ingestion.lab_id) if form is not None and can_write else [],
-        "measurements": selectors.ingestion_measurements(ingestion),
+        "measurements": selectors.ingestion_results(ingestion),
     }
     return render(request, "evlims/results/ingestion_detail.html", context)
 
