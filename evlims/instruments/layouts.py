@@ -113,39 +113,49 @@ def check_layout(plate_format: Any, wells: Any) -> dict[str, dict]:
         raise LayoutInvalid({"wells": 'Give the wells as an object {well: {role, …}}, e.g. {"A1": {"role": "blank"}}.'})
     errors: dict[str, str] = {}
     stored: dict[str, dict] = {}
+    refused_roles: set = set()
     on_plate = well_names(plate_format)
     given = {str(key).strip().upper(): (key, spec) for key, spec in wells.items()}
     for well in sorted(set(given) - set(on_plate)):
         errors[well] = f"Well {given[well][0]} is not on {_plate_words(plate_format)}."
+        refused_roles.add(given[well][1].get("role") if isinstance(given[well][1], dict) else None)
     for well in on_plate:
         if well not in given:
             continue
         spec, error = _check_well(well, given[well][1])
         if error:
             errors[well] = error
+            refused_roles.add(given[well][1].get("role") if isinstance(given[well][1], dict) else None)
         elif spec is not None:
             stored[well] = spec
-    if errors:
-        raise LayoutInvalid(errors)
-    _check_plate(stored, errors)
+    # What the plate as a whole lacks is said at once, except what a refused well may be meant to give.
+    _check_plate(stored, errors, refused_roles)
     if errors:
         raise LayoutInvalid(errors)
     return stored
 
 
-def _check_plate(stored: dict[str, dict], errors: dict[str, str]) -> None:
+def _check_plate(stored: dict[str, dict], errors: dict[str, str], refused_roles: set) -> None:
     levels = sorted({spec["ug_per_ml"] for spec in stored.values() if spec["role"] == "standard"})
     positive = [level for level in levels if level > 0]
     problems = []
-    if len(positive) < MIN_STANDARD_LEVELS:
+    if len(positive) < MIN_STANDARD_LEVELS and "standard" not in refused_roles:
         found = ", ".join(f"{level:g}" for level in positive) or "none"
         problems.append(
             f"Give standards at {MIN_STANDARD_LEVELS} concentrations above 0 µg/mL at least, to fit a curve "
             f"(found {len(positive)}: {found})."
         )
-    if not any(spec["role"] == "blank" for spec in stored.values()) and 0 not in levels:
+    if (
+        not any(spec["role"] == "blank" for spec in stored.values())
+        and 0 not in levels
+        and not refused_roles
+        & {
+            "blank",
+            "standard",
+        }
+    ):
         problems.append("Mark the blank wells (reagent without protein), or give a 0 µg/mL standard.")
-    if not any(spec["role"] == "sample" for spec in stored.values()):
+    if not any(spec["role"] == "sample" for spec in stored.values()) and "sample" not in refused_roles:
         problems.append("Mark at least one sample well, with its label.")
     dilutions: dict[str, set] = {}
     for spec in stored.values():

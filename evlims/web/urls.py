@@ -16,4 +16,5 @@ urlpatterns = [
     path("preparations/", include("evlims.web.urls_preparations")),
     path("dashboard/", include("evlims.web.urls_dashboards")),
     path("lab-admin/", include("evlims.web.urls_lab_admin")),
+    path("plate-layouts/", include("evlims.web.urls_plate_layouts")),
 ]

@@ -12,7 +12,9 @@ from django import forms
 from ...conf import evlims_settings
 from ...core.models import Lab
 from ...core.tenancy import WRITER_ROLES, labs_where
+from ...instruments.layouts import plate_map
 from ...instruments.parsers import FORMATS
+from ...instruments.selectors import plate_layouts_for
 from ...instruments.services import PARTICLE_FORMATS
 
 FORMAT_CHOICES = [("auto", "Detect from the content"), *[(name, name) for name in FORMATS]]
@@ -38,6 +40,13 @@ def _json_object(text: str, what: str) -> dict | None:
     return value
 
 
+def _layout_label(layout) -> str:
+    instrument = f", {layout.instrument.name}" if layout.instrument_id else ""
+    return (
+        f"{layout.name} ({layout.get_plate_format_display()}{instrument}, version {layout.version}, {layout.lab.name})"
+    )
+
+
 class ResultUploadForm(forms.Form):
     lab = forms.ModelChoiceField(queryset=None, empty_label=None, help_text="The lab the results belong to.")
     file = forms.FileField(label="Instrument file")
@@ -46,6 +55,13 @@ class ResultUploadForm(forms.Form):
     )
     instrument = forms.ModelChoiceField(
         queryset=None, required=False, empty_label="Not recorded", help_text="The instrument that produced the file."
+    )
+    plate_layout = forms.ModelChoiceField(
+        queryset=None,
+        required=False,
+        label="Saved plate layout",
+        empty_label="None (type a plate map below, or none)",
+        help_text="Which wells hold standards, blanks and samples, as saved on the plate layouts page.",
     )
     plate_map = forms.CharField(
         required=False,
@@ -74,6 +90,8 @@ class ResultUploadForm(forms.Form):
             self.fields["lab"].widget = forms.HiddenInput()
         self.fields["instrument"].queryset = instruments
         self.fields["instrument"].label_from_instance = lambda item: f"{item.name} ({item.lab.name})"
+        self.fields["plate_layout"].queryset = plate_layouts_for(user, lab_ids=writable)
+        self.fields["plate_layout"].label_from_instance = _layout_label
         self.fields["upload_token"].initial = uuid.uuid4().hex
         self.fields["file"].help_text = (
             f"NanoSight, ZetaView, SoftMax Pro or EnSight export, or another table; at most "
@@ -109,6 +127,18 @@ class ResultUploadForm(forms.Form):
             self.add_error("column_mapping", "A table in the 'generic' format needs a column mapping.")
         if file_format in PARTICLE_FORMATS and cleaned.get("plate_map"):
             self.add_error("plate_map", f"A plate map applies to plate-reader files, not {file_format} files.")
+        layout = cleaned.get("plate_layout")
+        if layout is not None:
+            if cleaned.get("plate_map"):
+                self.add_error("plate_layout", "Choose a saved plate layout or type a plate map, not both.")
+            elif lab and layout.lab_id != lab.pk:
+                self.add_error(
+                    "plate_layout", f"The layout {layout.name} belongs to {layout.lab.name}, not {lab.name}."
+                )
+            elif file_format in PARTICLE_FORMATS:
+                self.add_error(
+                    "plate_layout", f"A plate layout applies to plate-reader files, not {file_format} files."
+                )
         return cleaned
 
     def parse_options(self) -> dict:
@@ -117,6 +147,8 @@ class ResultUploadForm(forms.Form):
         options = {}
         if data["plate_map"]:
             options["plate_map"] = data["plate_map"]
+        elif data.get("plate_layout") is not None:
+            options["plate_map"] = plate_map(data["plate_layout"].wells, data["plate_layout"].fit)
         mapping = data["column_mapping"]
         if mapping is None and data["file_format"] == "generic" and data["instrument"]:
             mapping = data["instrument"].column_mapping

@@ -19,6 +19,7 @@ from ..forms.result_changes import (
 )
 from ..forms.results import RESULT_FORMS
 from ..reports.results import result_summary, status_text
+from ..reports.standard_curve import standard_curve_figure
 from .common import add_service_errors, member_view, scoped
 
 
@@ -59,6 +60,18 @@ def _context(measurement, **extra) -> dict:
     }
 
 
+def protein_curve(measurement) -> dict | None:
+    """A protein result's stored standard curve, with the samples of the plate it was read from when that plate's
+    stored curve is this one (the result came from that upload unchanged)."""
+    protein = getattr(measurement, "protein", None) if measurement.kind == Measurement.Kind.PROTEIN else None
+    if protein is None or not protein.standard_curve:
+        return None
+    parsed = measurement.ingestion.parsed if measurement.ingestion_id else {}
+    samples = (parsed or {}).get("samples") if (parsed or {}).get("standard_curve") == protein.standard_curve else []
+    wavelength = ((parsed or {}).get("plate") or {}).get("wavelength_nm")
+    return standard_curve_figure(protein.standard_curve, samples, wavelength_nm=wavelength)
+
+
 @member_view
 def result_detail(request, pk):
     measurement = scoped(selectors.measurement_get, request.user, pk)
@@ -68,6 +81,7 @@ def result_detail(request, pk):
         status=status_text(measurement),
         can_change=measurement.status == Measurement.Status.CURRENT and may_change(request.user, measurement),
         correctable=measurement.kind in RESULT_FORMS,
+        curve=protein_curve(measurement),
     )
     return render(request, "evlims/results/result_detail.html", context)
 

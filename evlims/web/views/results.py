@@ -28,6 +28,7 @@ from ...isolation.selectors import preparations_for
 from ..forms.results import RESULT_FORMS
 from ..forms.uploads import IngestionMappingForm, ResultUploadForm
 from ..reports.plots import Series, coarse_table, size_distribution_svg
+from ..reports.standard_curve import standard_curve_figure
 from .common import add_service_errors, ensure_writer, member_view, paginate, query_without_page, scoped
 
 # Raw files are always sent as attachments; only these types keep their own content type (so an
@@ -211,6 +212,11 @@ def ingestion_detail(request, pk):
         "particle_samples": particle_preview(samples) if file_format in PARTICLE_FORMATS else [],
         "acquired_at": acquisition_time(parsed),
         "plate_rows": plate_rows(parsed.get("plate")),
+        "curve": standard_curve_figure(
+            parsed.get("standard_curve"), samples, wavelength_nm=(parsed.get("plate") or {}).get("wavelength_nm")
+        )
+        if file_format in PLATE_FORMATS
+        else None,
         "form": form if can_write else None,
         "affected_approvals": _affected_approvals(request.user, ingestion, form) if form and can_write else [],
         "barcodes": selectors.preparation_barcodes(ingestion.lab_id) if form is not None and can_write else [],
