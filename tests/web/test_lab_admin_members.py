@@ -130,6 +130,7 @@ def test_changing_a_role(admin_client, lab, staff):
     membership = Membership.objects.get(user=staff)
     page = admin_client.get(reverse("evlims:lab-admin-member", args=[membership.pk])).content.decode()
     assert "Lab staff in Vesicle Lab since" in page
+    assert page.count('id="role_reason"') == 1 and page.count('id="remove_reason"') == 1  # each label its field
     url = reverse("evlims:lab-admin-member-role", args=[membership.pk])
 
     refused = admin_client.post(url, {"role": "qa_manager", "reason": ""})

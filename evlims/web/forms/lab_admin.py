@@ -81,6 +81,8 @@ class MemberRoleForm(forms.Form):
     reason = reason_field(required=True, missing="Say why the role changes.")
 
     def __init__(self, *args, membership=None, **kwargs):
+        # Shown on one page with the removal form: ids of their own, so each label names its own field.
+        kwargs.setdefault("auto_id", "role_%s")
         super().__init__(*args, **kwargs)
         self.membership = membership
 
@@ -97,6 +99,10 @@ class MemberRemoveForm(forms.Form):
         label="Remove this person from the lab: they lose access to its records at once (what they recorded stays)",
         error_messages={"required": "Tick the box to confirm the removal."},
     )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "remove_%s")
+        super().__init__(*args, **kwargs)
 
 
 class InstrumentRegisterForm(forms.Form):
