@@ -256,3 +256,26 @@ class TestStepFragment:
     def test_a_bad_index_is_a_400_naming_it(self, member_client, index):
         response = member_client.post(STEP, {"index": index})
         assert response.status_code == 400 and "index" in response.json()["error"]
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        "data",
+        [
+            {"mode": "form"},
+            {"mode": "form", "action": "add-step", "steps-TOTAL_FORMS": "many"},
+            {"mode": "form", "action": "add-citation", "citations-TOTAL_FORMS": "-"},
+            {
+                "mode": "form",
+                "steps-TOTAL_FORMS": "1",
+                "steps-INITIAL_FORMS": "0",
+                "steps-0-ORDER": "first",
+                "steps-0-method": "centrifuge",
+            },
+        ],
+    )
+    def test_a_tampered_form_is_answered_with_problems_never_a_500(self, member_client, lab, data):
+        response = member_client.post(NEW, data | {"lab": lab.pk})
+        assert response.status_code == 200
+        assert not ProtocolVersion.objects.exists()
+        assert member_client.post(CHECK, data).status_code == 200

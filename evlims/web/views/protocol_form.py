@@ -54,15 +54,13 @@ def checked(document_forms: ProtocolDocumentForms):
     return document, definition, []
 
 
-def _with_blank_step(post):
+def _with_one_more(post, prefix: str):
+    """The POST with one more (blank) form in the ``prefix`` formset; a count that is not a number stays as sent
+    (the formset then reports its management form as broken)."""
     data = post.copy()
-    data["steps-TOTAL_FORMS"] = str(int(data.get("steps-TOTAL_FORMS") or 0) + 1)
-    return data
-
-
-def _with_blank_citation(post):
-    data = post.copy()
-    data["citations-TOTAL_FORMS"] = str(int(data.get("citations-TOTAL_FORMS") or 0) + 1)
+    count = parse_id(data.get(f"{prefix}-TOTAL_FORMS") or "0")
+    if count is not None and count < MAX_STEP_INDEX:
+        data[f"{prefix}-TOTAL_FORMS"] = str(count + 1)
     return data
 
 
@@ -82,10 +80,8 @@ def form_tab_post(request):
     user = request.user
     action = request.POST.get("action", "save")
     post = request.POST
-    if action == "add-step":
-        post = _with_blank_step(post)
-    elif action == "add-citation":
-        post = _with_blank_citation(post)
+    if action in ("add-step", "add-citation"):
+        post = _with_one_more(post, "steps" if action == "add-step" else "citations")
     draft_form = DraftForm(post, user=user)
     document_forms = ProtocolDocumentForms(post)
     if action in ("add-step", "add-citation", "refresh", "to-form"):
