@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from . import aliquots, custody, donors, instruments, preparations, projects, protocols, results, runs, samples, storage
 from .docs import OfflineRedocView
 from .exceptions import no_such_endpoint
+from .results.blots import BlotPostApi
 
 app_name = "api"
 
@@ -53,6 +54,7 @@ urlpatterns = [
     path("measurements/<int:pk>/correct/", results.MeasurementCorrectApi.as_view(), name="measurement-correct"),
     path("measurements/<int:pk>/void/", results.MeasurementVoidApi.as_view(), name="measurement-void"),
     path("raw-files/<int:pk>/download/", results.RawFileDownloadApi.as_view(), name="raw-file-download"),
+    path("blots/", BlotPostApi.as_view(), name="blots"),
     # Protocols, isolation runs, preparations and their compliance.
     path("protocols/", protocols.ProtocolListApi.as_view(), name="protocol-list"),
     path("protocols/<int:pk>/", protocols.ProtocolDetailApi.as_view(), name="protocol-detail"),
