@@ -3,7 +3,21 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import aliquots, custody, donors, instruments, preparations, projects, protocols, results, runs, samples, storage
+from . import (
+    aliquots,
+    controls,
+    custody,
+    donors,
+    instruments,
+    plate_layouts,
+    preparations,
+    projects,
+    protocols,
+    results,
+    runs,
+    samples,
+    storage,
+)
 from .docs import OfflineRedocView
 from .exceptions import no_such_endpoint
 from .results.blots import BlotPostApi
@@ -44,6 +58,9 @@ urlpatterns = [
         instruments.InstrumentKeyRevokeApi.as_view(),
         name="instrument-key-revoke",
     ),
+    path("plate-layouts/", plate_layouts.PlateLayoutListCreateApi.as_view(), name="plate-layout-list"),
+    path("plate-layouts/<int:pk>/", plate_layouts.PlateLayoutDetailApi.as_view(), name="plate-layout-detail"),
+    path("plate-layouts/<int:pk>/retire/", plate_layouts.PlateLayoutRetireApi.as_view(), name="plate-layout-retire"),
     path("results/", results.ResultsPostApi.as_view(), name="results"),
     path("files/", results.FileUploadApi.as_view(), name="files"),
     path("ingestions/", results.IngestionListApi.as_view(), name="ingestion-list"),
@@ -91,6 +108,10 @@ urlpatterns = [
     ),
     path("reviews/", preparations.ReviewListCreateApi.as_view(), name="review-list"),
     path("reviews/<int:pk>/", preparations.ReviewDetailApi.as_view(), name="review-detail"),
+    # Control materials and their Levey–Jennings charts.
+    path("control-materials/", controls.ControlMaterialListApi.as_view(), name="control-material-list"),
+    path("control-materials/<int:pk>/", controls.ControlMaterialDetailApi.as_view(), name="control-material-detail"),
+    path("control-materials/<int:pk>/chart/", controls.ControlChartApi.as_view(), name="control-material-chart"),
     # Last: a URL ending in a slash that matched nothing above. (Without the slash Django first redirects to
     # the URL with one, when that exists.)
     re_path(r"^[\s\S]*/$", no_such_endpoint),

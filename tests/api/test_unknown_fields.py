@@ -10,9 +10,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.generators import SchemaGenerator
 
 from evlims.api.samples import SampleCreateInputSerializer
+from evlims.instruments.models import PlateLayout
+from evlims.instruments.services import plate_layout_create
 from evlims.isolation import services as isolation_services
 from evlims.isolation.models import ProtocolVersion
 from tests.api.evidence import LAB_PROTOCOL, NTA_FILE, STEP_1, STEP_2, marker, particle
+from tests.plate_layout_world import small_wells
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1"
@@ -69,6 +72,14 @@ def _upload(world, ev):
     return {"file": SimpleUploadedFile(NTA_FILE.name, NTA_FILE.read_bytes(), "text/csv")}
 
 
+def _plate_layout(users, world, ev):
+    plate_layout_create(actor=users["staff"], lab=world.project.lab, name="BCA duplicates", wells=small_wells())
+
+
+def _layout_id(world, ev):
+    return {"id": PlateLayout.objects.get().pk}
+
+
 def _lab(body):
     return lambda w, ev: {"lab": w.project.lab_id} | body
 
@@ -119,6 +130,21 @@ WRITES = [
         nested=("results", 0, "marker", "lysate"),
     ),
     Write("post", f"{API}/files/", _upload, multipart=True),
+    Write("post", f"{API}/plate-layouts/", _lab({"name": "BCA triplicates", "wells": small_wells()})),
+    Write(
+        "patch",
+        f"{API}/plate-layouts/{{id}}/",
+        lambda w, ev: {"fit": "quadratic", "reason": "Curved above 1000 µg/mL", "version": 1},
+        _layout_id,
+        setup=_plate_layout,
+    ),
+    Write(
+        "post",
+        f"{API}/plate-layouts/{{id}}/retire/",
+        lambda w, ev: {"reason": "New kit lot"},
+        _layout_id,
+        setup=_plate_layout,
+    ),
     Write(
         "post",
         f"{API}/measurements/{{id}}/correct/",

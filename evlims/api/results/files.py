@@ -4,6 +4,7 @@ comes with it (``instruments.services.uploads.file_upload_and_commit``)."""
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
@@ -54,6 +55,9 @@ class FileUploadApi(ScopedApi):
         serializer = self.checked_input(FileUploadInputSerializer)
         data = serializer.validated_data
         lab = posting_lab(request, data.get("lab"))
+        layout = data.get("plate_layout")
+        if layout is not None and layout.lab_id != lab.pk:
+            raise ValidationError({"plate_layout": [f"The layout {layout.name} is not a layout of {lab.name}."]})
         actor, instrument = actor_and_instrument(request)
         upload = data["file"]
         try:

@@ -5,7 +5,11 @@ from rest_framework import serializers
 
 from ...conf import evlims_settings
 from ...instruments import services
+from ...instruments.layouts import plate_map
+from ...instruments.models import PlateLayout
 from ...instruments.parsers import FORMATS
+from ...instruments.selectors import plate_layouts_for
+from ..base import ScopedPrimaryKeyRelatedField
 from ..payloads import ResultPayload
 from .posting import JSONObjectField, LabField, check_mapping
 
@@ -123,6 +127,14 @@ class FileUploadInputSerializer(CommitChoicesSerializer):
     plate_map = JSONObjectField(
         required=False, allow_null=True, help_text="Plate readers: which wells hold standards, blanks and samples."
     )
+    plate_layout = ScopedPrimaryKeyRelatedField(
+        scope=plate_layouts_for,
+        model=PlateLayout,
+        required=False,
+        allow_null=True,
+        help_text="Plate readers: the id of a saved plate layout of the lab (see plate-layouts/), instead of a "
+        "plate_map. Its curve model is used unless fit is given.",
+    )
     fit = serializers.ChoiceField(choices=["linear", "quadratic"], required=False, help_text="Standard-curve model.")
     column_mapping = JSONObjectField(
         required=False, allow_null=True, help_text="Generic tables: which column holds what."
@@ -140,8 +152,10 @@ class FileUploadInputSerializer(CommitChoicesSerializer):
             attrs["mapping"], attrs["dilutions"] = check_mapping(attrs["mapping"], attrs.get("dilutions"))
         elif attrs.get("dilutions"):
             raise serializers.ValidationError({"dilutions": ["Dilutions go with a mapping."]})
-        if attrs.get("fit") and not attrs.get("plate_map"):
-            raise serializers.ValidationError({"fit": ["A standard-curve fit needs a plate map."]})
+        if attrs.get("plate_map") and attrs.get("plate_layout"):
+            raise serializers.ValidationError({"plate_layout": ["Send a saved plate layout or a plate map, not both."]})
+        if attrs.get("fit") and not attrs.get("plate_map") and not attrs.get("plate_layout"):
+            raise serializers.ValidationError({"fit": ["A standard-curve fit needs a plate map or a plate layout."]})
         return attrs
 
     def parse_options(self) -> dict:
@@ -149,6 +163,8 @@ class FileUploadInputSerializer(CommitChoicesSerializer):
         options = {}
         if data.get("plate_map"):
             options["plate_map"] = data["plate_map"]
+        elif data.get("plate_layout") is not None:
+            options["plate_map"] = plate_map(data["plate_layout"].wells, data["plate_layout"].fit)
         if data.get("fit"):
             options["fit"] = data["fit"]
         if data.get("column_mapping"):
