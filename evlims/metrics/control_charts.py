@@ -225,9 +225,11 @@ def _violation_words(violations: pd.DataFrame, points: pd.DataFrame) -> list[dic
                 {
                     "rule": record["rule"],
                     "scope": SCOPE_WORDS[record["scope"]],
+                    "scope_key": record["scope"],
                     "severity": "Reject" if record["severity"] == REJECT else "Warning",
                     "run_code": record["run_code"],
                     "preparations": ", ".join(record["barcodes"]),
+                    "barcodes": list(record["barcodes"]),
                 }
             )
     return shown

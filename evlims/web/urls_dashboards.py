@@ -12,5 +12,6 @@ urlpatterns = [
     path("controls/", controls.control_list, name="control-list"),
     path("controls/new/", controls.control_create, name="control-create"),
     path("controls/<int:pk>/", controls.control_detail, name="control-detail"),
+    path("controls/<int:pk>/edit/", controls.control_edit, name="control-edit"),
     path("controls/<int:pk>/samples/", controls.control_link_samples, name="control-link-samples"),
 ]

@@ -60,7 +60,7 @@ def test_an_unknown_status_is_a_400_naming_it(staff_api, history, value):
 
 def test_the_schema_documents_the_status_parameter(tmp_path):
     target = tmp_path / "schema.yaml"
-    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    call_command("spectacular", "--validate", "--file", str(target))  # warnings: tests/api/test_schema.py
 
     schema = yaml.safe_load(target.read_text())
     parameters = schema["paths"][LIST]["get"]["parameters"]

@@ -19,6 +19,7 @@ COLLECTIONS = {
     "aliquots": "aliquot",
     "boxes": "box",
     "controls": "control_material",
+    "control-materials": "control_material",
     "custody-events": "custody_event",
     "donors": "donor",
     "imports": "manifest_import",

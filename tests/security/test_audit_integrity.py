@@ -437,6 +437,10 @@ AUDITED = {
         ADMIN,
         lambda w: {"material": w.control_material, "sample_barcodes": [w.sample.barcode]},
     ),
+    "evlims.metrics.services.controls.control_material_update": (
+        ADMIN,
+        lambda w: {"material": w.control_material, "reason": "full baseline", "changes": {"baseline_points": 25}},
+    ),
 }
 
 

@@ -24,12 +24,13 @@ from ...isolation.models import EVPreparation
 from .. import compute, summaries
 from ..figures import NUMBER_KEYS
 from ..models import MetricJob, PreparationMetrics
-from .controls import control_material_create, control_material_link_samples
+from .controls import control_material_create, control_material_link_samples, control_material_update
 
 # The job and recompute writers are defined here; the control-material writers live in services/controls.py.
 __all__ = [
     "control_material_create",
     "control_material_link_samples",
+    "control_material_update",
     "preparation_frame",
     "measurement_frame",
     "compute_for",

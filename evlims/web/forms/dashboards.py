@@ -14,7 +14,14 @@ from ...core.tenancy import labs_where, visible_lab_ids
 from ...isolation.models import IsolationRun
 from ...isolation.selectors import protocol_versions_for
 from ...metrics.selectors import MetricFilters
-from ...metrics.services.controls import ADMIN_ROLES, MIN_BASELINE_POINTS
+from ...metrics.services.controls import (
+    ADMIN_ROLES,
+    BASELINE_HELP,
+    MATERIAL_FIELDS,
+    MAX_BASELINE_POINTS,
+    MIN_BASELINE_POINTS,
+    TARGET_HELP,
+)
 from ...metrics.westgard import full_baseline_points
 from ...samples.vocabulary import biofluid_choices
 
@@ -130,23 +137,15 @@ class ControlMaterialForm(forms.Form):
     target_mean_particles_per_ug = forms.FloatField(
         required=False,
         label="Target mean (particles/µg)",
-        help_text=(
-            "The assigned arithmetic mean, in particles/µg. Particles per µg is judged on a log scale: the mean and"
-            " SD are converted to the geometric mean and the SD of log10 the chart uses. Leave empty to estimate"
-            " them from a baseline."
-        ),
+        help_text=TARGET_HELP,
     )
     target_sd_particles_per_ug = forms.FloatField(required=False, label="Target SD (particles/µg)")
     baseline_points = forms.IntegerField(
         min_value=MIN_BASELINE_POINTS,
-        max_value=200,
+        max_value=MAX_BASELINE_POINTS,
         initial=FULL_BASELINE_POINTS,
         label="Baseline runs",
-        help_text=(
-            "Without targets (and always for particle yield) the first N runs estimate mean and SD. Westgard and"
-            f" CLSI C24 ask for at least {FULL_BASELINE_POINTS}: with fewer, or until {FULL_BASELINE_POINTS} runs"
-            " are in, the limits are provisional and the chart says so."
-        ),
+        help_text=BASELINE_HELP,
     )
     sample_barcodes = SampleBarcodesField(
         required=False, label="Samples of the material", help_text="Barcodes, separated by commas or new lines."
@@ -154,7 +153,29 @@ class ControlMaterialForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["lab"].queryset = Lab.objects.filter(pk__in=labs_where(user, ADMIN_ROLES))
+        self.fields["lab"].queryset = Lab.objects.filter(pk__in=labs_where(user, ADMIN_ROLES) if user else [])
+
+
+class ControlMaterialEditForm(ControlMaterialForm):
+    """The material as saved, to change: its lab stays; the samples listed are every sample it links (one left
+    out is unlinked); a reason is required, since its charts are judged again on what is saved."""
+
+    reason = forms.CharField(
+        label="Reason for the change",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Kept in the audit trail with the old and new values.",
+    )
+
+    def __init__(self, *args, material, **kwargs):
+        initial = {name: getattr(material, name) for name in MATERIAL_FIELDS}
+        initial["sample_barcodes"] = "\n".join(sorted(sample.barcode for sample in material.samples.all()))
+        super().__init__(*args, initial=initial, user=None, **kwargs)
+        del self.fields["lab"]
+        every_sample = "Every sample of the material, by barcode (commas or new lines); one taken out is unlinked."
+        self.fields["sample_barcodes"].help_text = every_sample
+
+    def changes(self) -> dict:
+        return {name: self.cleaned_data[name] for name in (*MATERIAL_FIELDS, "sample_barcodes")}
 
 
 class LinkSamplesForm(forms.Form):

@@ -13,7 +13,7 @@ from ...metrics import charts, control_charts
 from ...metrics.selectors import PURITY
 from ...metrics.services import controls
 from ...metrics.westgard import full_baseline_points
-from ..forms.dashboards import ControlMaterialForm, LinkSamplesForm
+from ..forms.dashboards import ControlMaterialEditForm, ControlMaterialForm, LinkSamplesForm
 from .common import member_view, run_service, scoped
 from .data_tables import DataTable, is_missing, respond
 
@@ -111,6 +111,27 @@ def control_create(request):
 
 
 @member_view
+def control_edit(request, pk):
+    """Change the material's targets, baseline or samples, with a reason; its charts are judged again."""
+    material = scoped(control_charts.material_get, request.user, pk)
+    if material.lab_id not in labs_where(request.user, controls.ADMIN_ROLES):
+        raise PermissionDenied("Only a lab admin of the material's lab can change it.")
+    form = ControlMaterialEditForm(request.POST or None, material=material)
+    if request.method == "POST" and form.is_valid():
+        changed = run_service(
+            form,
+            lambda: controls.control_material_update(
+                actor=request.user, material=material, reason=form.cleaned_data["reason"], changes=form.changes()
+            ),
+        )
+        if changed is not None:
+            messages.success(request, f"Control material {changed.name} changed; its charts are judged again.")
+            return redirect("evlims:control-detail", pk=material.pk)
+    context = {"form": form, "material": material, "full_baseline": full_baseline_points()}
+    return render(request, "evlims/dashboards/control_form.html", context)
+
+
+@member_view
 def control_detail(request, pk):
     material = scoped(control_charts.material_get, request.user, pk)
     all_charts = control_charts.charts_for([material])
@@ -126,6 +147,7 @@ def control_detail(request, pk):
     violations = DataTable(
         "violations", "Rules broken, with the points involved", VIOLATION_COLUMNS, chart.violations if chart else []
     )
+    can_change = material.lab_id in labs_where(request.user, controls.ADMIN_ROLES)
     context = {
         "material": material,
         "chart": chart,
@@ -133,7 +155,8 @@ def control_detail(request, pk):
         "limit_range": (chart.limits[-3], chart.limits[3]) if chart and chart.limits else None,
         "series": [(c, series_url(c)) for c in all_charts],
         "chart_image": charts.levey_jennings_chart(chart) if chart is not None else None,
-        "link_form": LinkSamplesForm() if material.lab_id in labs_where(request.user, controls.ADMIN_ROLES) else None,
+        "link_form": LinkSamplesForm() if can_change else None,
+        "can_change": can_change,
         "samples": sorted(material.samples.all(), key=lambda sample: sample.barcode),
     }
     return respond(request, "evlims/dashboards/control_detail.html", context, [westgard, violations])
