@@ -20,9 +20,7 @@ def completed_run_fields(*, hours: float = 4) -> dict:
 
 def completed(run: IsolationRun, **fields) -> IsolationRun:
     """Mark a planned run completed (status and timestamps) without recording its steps, and return it fresh."""
-    IsolationRun.objects.filter(pk=run.pk).update(**{**completed_run_fields(), **fields})
-    run.refresh_from_db()
-    return run
+    return _saved(run, {**completed_run_fields(), **fields})
 
 
 def in_state(run: IsolationRun, status: str, **fields) -> IsolationRun:
@@ -35,6 +33,14 @@ def in_state(run: IsolationRun, status: str, **fields) -> IsolationRun:
         values["completed_at"] = now
     if status == IsolationRun.Status.ABORTED:
         values["abort_reason"] = "Column clogged while loading."
-    IsolationRun.objects.filter(pk=run.pk).update(**{**values, **fields})
+    return _saved(run, {**values, **fields})
+
+
+def _saved(run: IsolationRun, values: dict) -> IsolationRun:
+    """Saved through the model, so the run's history gets its row like any change (the audit verifier compares
+    every historied record with its newest history row)."""
     run.refresh_from_db()
+    for name, value in values.items():
+        setattr(run, name, value)
+    run.save()
     return run

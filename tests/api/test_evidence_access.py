@@ -13,6 +13,7 @@ from evlims.isolation.models import IsolationRun
 from tests.api.conftest import key_client
 from tests.api.evidence import NTA_FILE, STEP_1, marker
 from tests.factories import member
+from tests.run_states import in_state
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1"
@@ -184,7 +185,8 @@ def test_read_only_roles_cannot_write(qa_api, instrument_api, evidence, endpoint
 def test_run_writes_of_another_lab_are_not_found(admin_api, evidence, their_evidence, outsider, endpoint):
     from evlims.isolation.services import run_start
 
-    run_start(actor=outsider, run=their_evidence.run)
+    # Their run is completed (results were recorded for it): put it back to planned to start it.
+    run_start(actor=outsider, run=in_state(their_evidence.run, IsolationRun.Status.PLANNED))
     assert endpoint.request(admin_api, their_evidence).status_code == 404
     assert IsolationRun.objects.get(pk=their_evidence.run.pk).steps.count() == 0
 

@@ -13,9 +13,10 @@ from evlims.api.samples import SampleCreateInputSerializer
 from evlims.instruments.models import PlateLayout
 from evlims.instruments.services import plate_layout_create
 from evlims.isolation import services as isolation_services
-from evlims.isolation.models import ProtocolVersion
+from evlims.isolation.models import IsolationRun, ProtocolVersion
 from tests.api.evidence import LAB_PROTOCOL, NTA_FILE, STEP_1, STEP_2, marker, particle
 from tests.plate_layout_world import small_wells
+from tests.run_states import in_state
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1"
@@ -53,7 +54,13 @@ def _run(action, body, **kwargs):
     return Write("post", f"{API}/runs/{{id}}/{action}/", body, lambda w, ev: {"id": ev.run.pk}, **kwargs)
 
 
+def _planned(users, world, ev):
+    """The evidence's run is completed (results are recorded for it): the run writes start from a planned one."""
+    in_state(ev.run, IsolationRun.Status.PLANNED)
+
+
 def _started(users, world, ev):
+    _planned(users, world, ev)
     isolation_services.run_start(actor=users["staff"], run=ev.run)
 
 
@@ -191,7 +198,7 @@ WRITES = [
         },
         nested=("inputs", 0),
     ),
-    _run("start", lambda w, ev: {}),
+    _run("start", lambda w, ev: {}, setup=_planned),
     _run("steps", lambda w, ev: {"number": 1, "observed": STEP_1}, setup=_started),
     _run(
         "complete",
@@ -199,7 +206,13 @@ WRITES = [
         nested=("outputs", 0),
         setup=_steps_recorded,
     ),
-    _run("abort", lambda w, ev: {"reason": "Spill"}),
+    _run("abort", lambda w, ev: {"reason": "Spill"}, setup=_planned),
+    Write(
+        "patch",
+        f"{API}/runs/{{id}}/",
+        lambda w, ev: {"equipment": "Column lot 7", "reason": "Correction", "version": ev.run.version},
+        lambda w, ev: {"id": ev.run.pk},
+    ),
     Write(
         "patch",
         f"{API}/preparations/{{id}}/",
