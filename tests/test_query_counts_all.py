@@ -22,6 +22,7 @@ from evlims.review.services import review_submit
 from evlims.samples import services as sample_services
 from evlims.samples.services import manifests
 from tests.factories import DonorFactory, ProjectFactory, member, storage_box
+from tests.plate_layout_world import small_wells
 from tests.run_states import completed
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +81,7 @@ class World:
     def grow(self, count):
         """``count`` more of every kind: projects, donors, boxes, samples with aliquots and custody, lab
         protocols, runs, preparations with particle, protein and marker results, instruments and their
-        ingestions, metrics, reviews, control materials, manifests and metric jobs."""
+        ingestions, metrics, reviews, control materials, manifests, metric jobs and plate layouts."""
         for _ in range(count):
             self.grown += 1
             n = self.grown
@@ -128,6 +129,9 @@ class World:
             upload = SimpleUploadedFile(f"manifest-{n}.csv", MANIFEST.format(n=n).encode(), "text/csv")
             manifests.manifest_upload(actor=self.staff, project=project, uploaded_file=upload)
             metric_services.job_create(lab=self.lab, full=True)
+            instrument_services.plate_layout_create(
+                actor=self.staff, lab=self.lab, name=f"BCA layout {n}", wells=small_wells()
+            )
 
 
 def _particle(barcode):
