@@ -7,7 +7,7 @@ own pages, where the lab's rules apply.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
 from .core import labs
@@ -166,6 +166,28 @@ class MembershipAdmin(LabScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         return ("user", "lab") if obj else ()  # only the role of a membership changes
 
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        actor = request.user
+
+        class ActorMembershipForm(form):
+            def clean(self):
+                cleaned = super().clean()
+                current = self.instance
+                if current.pk and cleaned.get("role") not in (None, Role.LAB_ADMIN):
+                    stored = Membership.objects.select_related("user").get(pk=current.pk)
+                    if labs.is_last_admin(stored, actor=actor):
+                        self.add_error("role", labs.last_admin_message(stored, "changing their role"))
+                return cleaned
+
+        return ActorMembershipForm
+
+    def has_delete_permission(self, request, obj=None):
+        # The last admin of a lab is not offered for deletion (the service would refuse it).
+        if obj is not None and labs.is_last_admin(obj, actor=request.user):
+            return False
+        return super().has_delete_permission(request, obj)
+
     def save_with_service(self, actor, obj, current, form, reason):
         return labs.membership_set(actor=actor, lab=obj.lab, user=obj.user, role=obj.role, reason=reason)
 
@@ -174,6 +196,11 @@ class MembershipAdmin(LabScopedAdmin):
 
     def delete_queryset(self, request, queryset):
         for membership in queryset.select_related("lab", "user"):
+            if labs.is_last_admin(membership, actor=request.user):
+                self.message_user(
+                    request, labs.last_admin_message(membership, "removing them") + " Not removed.", messages.ERROR
+                )
+                continue
             labs.membership_remove(membership, actor=request.user, reason=REMOVED_REASON)
 
 

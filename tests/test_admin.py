@@ -137,3 +137,27 @@ def test_the_services_refuse_a_staff_user_who_is_not_a_lab_admin(db, lab):
     LabFactory()  # other labs do not change that
     with pytest.raises(PermissionDenied):
         labs.membership_set(actor=staff, lab=lab, user=staff, role=Role.LAB_ADMIN)
+
+
+def test_the_last_lab_admin_is_neither_demoted_nor_removed_in_the_admin(client, lab):
+    """The service refuses it; the admin says so on the form and offers no deletion (never a 500)."""
+    boss = member(lab, Role.LAB_ADMIN, username="boss", is_staff=True)
+    boss.user_permissions.add(*_permissions("change_membership", "delete_membership", "view_membership"))
+    client.force_login(boss)
+    membership = Membership.objects.get(user=boss)
+    change = reverse("admin:evlims_membership_change", args=[membership.pk])
+    refused = client.post(change, {"role": "lab_staff", "reason": "Stepping down"})
+    assert refused.status_code == 200
+    assert "boss is the last admin of this lab" in refused.content.decode()
+    assert client.get(reverse("admin:evlims_membership_delete", args=[membership.pk])).status_code == 403
+    bulk = client.post(
+        reverse("admin:evlims_membership_changelist"),
+        {"action": "delete_selected", "_selected_action": [membership.pk], "post": "yes"},
+        follow=True,
+    )
+    assert bulk.status_code in (200, 403)
+    assert Membership.objects.get(pk=membership.pk).role == Role.LAB_ADMIN
+
+    member(lab, Role.LAB_ADMIN, username="deputy")  # with a second admin, stepping down is allowed
+    client.post(change, {"role": "lab_staff", "reason": "Stepping down"})
+    assert Membership.objects.get(pk=membership.pk).role == Role.LAB_STAFF

@@ -48,12 +48,23 @@ def _keep_an_admin(*, actor, membership, doing: str) -> None:
         .values_list("pk", flat=True)
     )
     if set(admins) <= {membership.pk}:
-        raise ValidationError(
-            {
-                "role": f"{membership.user.get_username()} is the last admin of this lab: {doing} would leave "
-                "nobody to manage its members and instruments. Make another member a lab admin first."
-            }
-        )
+        raise ValidationError({"role": last_admin_message(membership, doing)})
+
+
+def last_admin_message(membership, doing: str) -> str:
+    return (
+        f"{membership.user.get_username()} is the last admin of this lab: {doing} would leave "
+        "nobody to manage its members and instruments. Make another member a lab admin first."
+    )
+
+
+def is_last_admin(membership, *, actor) -> bool:
+    """Would demoting or removing this membership leave its lab without an admin (for forms that ask first; the
+    services check again under a row lock)?"""
+    if membership.role != Role.LAB_ADMIN or _is_site_admin(actor):
+        return False
+    others = Membership.objects.filter(lab_id=membership.lab_id, role=Role.LAB_ADMIN).exclude(pk=membership.pk)
+    return not others.exists()
 
 
 @transaction.atomic
