@@ -178,6 +178,8 @@ def test_writers_get_result_links_and_readers_do_not(member_client, client, staf
     prep = make_preparation(staff, project, "EVP-P7")
     html = page_of(member_client, prep).content.decode()
     assert reverse("evlims:result-new", args=[prep.pk, "marker"]) in html
+    assert f'{reverse("evlims:blot-new")}?preparation={prep.pk}' in html  # a blot starts with this lane
+    assert reverse("evlims:result-paste") in html
     client.force_login(qa_manager)
     html = page_of(client, prep).content.decode()
     assert 'id="add-result"' not in html
