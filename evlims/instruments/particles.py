@@ -55,6 +55,15 @@ def stock_per_ml(
     return in_cell_per_ml * factor
 
 
+def in_cell_per_ml(stock_per_ml_: float | None, dilution_factor: float | None) -> float | None:
+    """The inverse of ``stock_per_ml``: the concentration in the cell (or the well) of a stock concentration
+    diluted by ``dilution_factor`` (where a standard curve places a protein sample). None stays None."""
+    factor = stock_factor(dilution_factor)
+    if stock_per_ml_ is None or factor == 1.0:
+        return stock_per_ml_
+    return stock_per_ml_ / factor
+
+
 # How people write a dilution into a sample or file name: 1:2000, 1-2000, 1in2000, 1 to 2000, x2000, d200, _2000_.
 _DILUTION_HINTS = (
     re.compile(r"(?<![\d.])1\s*(?::|-|in|to)\s*(\d+(?:\.\d+)?)(?![\d.])", re.IGNORECASE),

@@ -13,14 +13,15 @@ it shows; ``summary`` is the same content in words, for screen readers and print
 """
 
 import base64
-import hashlib
 import io
-import json
 
 from django.core.cache import cache
 from matplotlib import rc_context
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
+
+from ...core.canonical import canonical_hash
+from ...instruments.particles import in_cell_per_ml
 
 MODEL_WORDS = {"linear": "linear fit", "quadratic": "quadratic fit"}
 CURVE_STEPS = 80
@@ -58,12 +59,13 @@ def _placed(samples: list[dict], low: float, high: float) -> list[dict]:
         protein, dilution = sample.get("protein_ug_per_ml"), sample.get("dilution_factor") or 1.0
         out = bool(sample.get("out_of_range")) or protein is None
         position = sample.get("range_position") or ("within" if not out else "outside")
+        in_well = None if out else in_cell_per_ml(protein, dilution)
         placed.append(
             {
                 "name": str(sample.get("name", "")),
                 "signal": signal,
-                "in_well": None if out else protein / dilution,
-                "drawn_at": (low if position == "below" else high) if out else protein / dilution,
+                "in_well": in_well,
+                "drawn_at": (low if position == "below" else high) if out else in_well,
                 "protein_ug_per_ml": None if out else protein,
                 "dilution_factor": dilution,
                 "out_of_range": out,
@@ -97,7 +99,7 @@ def standard_curve_figure(
         if wavelength_nm
         else "Absorbance, blank-corrected",
     }
-    key = "evlims:standard-curve:" + hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    key = "evlims:standard-curve:" + canonical_hash(content)
     uri = cache.get(key)
     if uri is None:
         uri = _draw(content)
