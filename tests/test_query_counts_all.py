@@ -35,9 +35,11 @@ LIST_PAGES = {"evlims:home", "evlims:qa-queue", "evlims:dashboard", "evlims:dash
 READERS = {"evlims:qa-queue": "qa"}
 # Query strings that exercise each list's filters too.
 FILTERS = {
-    "evlims:sample-list": ["", "?q=EXT&biofluid=blood_plasma"],
-    "evlims:donor-list": ["", "?q=D"],
-    "evlims:preparation-list": ["", "?biofluid=blood_plasma&method=sec"],
+    "evlims:sample-list": ["", "?q=EXT&biofluid=blood_plasma", "?flag=any&sort=barcode", "?flag=none&sort=-collected"],
+    "evlims:donor-list": ["", "?q=D", "?sort=-code"],
+    "evlims:preparation-list": ["", "?biofluid=blood_plasma&method=sec", "?q=EV&sort=barcode", "?q=RUN&sort=-barcode"],
+    "evlims:run-list": ["", "?q=count&sort=code", "?q=staff&sort=-started", "?sort=planned"],
+    "evlims:ingestion-list": ["", "?sort=received", "?status=committed&sort=-received"],
     "evlims:api:measurement-list": ["", "?kind=particle", "?status=all"],
 }
 

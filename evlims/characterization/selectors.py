@@ -127,10 +127,17 @@ def isolation_methods(user) -> list[str]:
     return list(methods)
 
 
-def preparation_list(user, *, run=None, biofluid: str = "", method: str = ""):
+def preparation_list(user, *, run=None, biofluid: str = "", method: str = "", search: str = ""):
     """Preparations newest first, with nothing aggregated or joined for display: the page is cut first,
-    then ``with_headline_figures`` adds its figures and result counts."""
+    then ``with_headline_figures`` adds its figures and result counts. ``search`` matches part of the
+    preparation's barcode, its run's code or its input sample's barcode."""
     preparations = preparations_for(user).select_related("run")
+    if search:
+        preparations = preparations.filter(
+            Q(barcode__icontains=search)
+            | Q(run__code__icontains=search)
+            | Q(input_aliquot__sample__barcode__icontains=search)
+        )
     if run is not None:
         preparations = preparations.filter(run=run)
     if biofluid:

@@ -40,11 +40,22 @@ def runs_for(user):
     )
 
 
-def run_list(user, *, status: str = "", protocol=None, operator=None):
-    """Runs of the user's labs matching the filters, newest first; nothing aggregated (see ``with_run_counts``)."""
+def run_list(user, *, status: str = "", protocol=None, operator=None, search: str = ""):
+    """Runs of the user's labs matching the filters, newest first; nothing aggregated (see ``with_run_counts``).
+
+    ``search`` matches part of the run code, the protocol's name, or the operator's username or name."""
     runs = IsolationRun.objects.filter(lab_id__in=visible_lab_ids(user)).select_related(
         "project", "operator", "protocol_version__protocol"
     )
+    if search:
+        runs = runs.filter(
+            Q(code__icontains=search)
+            | Q(protocol_name__icontains=search)
+            | Q(protocol_version__protocol__title__icontains=search)
+            | Q(operator__username__icontains=search)
+            | Q(operator__first_name__icontains=search)
+            | Q(operator__last_name__icontains=search)
+        )
     if status:
         runs = runs.filter(status=status)
     if protocol is not None:

@@ -3,6 +3,8 @@
 Each selector fixes its joins and prefetches so page and API query counts stay flat as data grow.
 """
 
+from decimal import Decimal
+
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 
 from ..core.errors import NotFound
@@ -10,6 +12,7 @@ from ..core.models import AuditEvent, Project
 from ..core.paging import attach, count_of
 from ..core.tenancy import visible_lab_ids
 from .models import Aliquot, CustodyEvent, Donor, Sample, StorageUnit
+from .vocabulary import biofluids, preanalytical_rules
 
 # Barcodes asked for at once (SQLite takes at most 999 parameters per statement).
 BARCODE_QUERY_CHUNK = 500
@@ -54,11 +57,81 @@ def samples_for(user):
     return Sample.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("lab", "project", "donor")
 
 
-def sample_list(user, *, search: str = "", biofluid: str = "", project=None, collected_from=None, collected_to=None):
+# The sample list's quality-flag filter: the flags of samples.quality (same codes, same thresholds from
+# data/preanalytical_rules.yaml) as conditions the database evaluates, so a filtered list pages and exports.
+QUALITY_FLAG_LABELS = {
+    "processing_delay": "Processed too long after collection",
+    "hemolysis": "Strong hemolysis (A414)",
+    "hemolysis_borderline": "Borderline hemolysis: confirm (A414)",
+    "residual_platelets": "Residual platelets above platelet-poor plasma",
+    "single_spin": "Plasma spun fewer times than platelet-poor plasma needs",
+    "urine_storage": "Urine stored too warm",
+}
+ANY_FLAG, NO_FLAG = "any", "none"
+QUALITY_FLAG_CHOICES = [
+    (ANY_FLAG, "Any quality flag"),
+    (NO_FLAG, "No quality flag"),
+    *QUALITY_FLAG_LABELS.items(),
+]
+
+
+def _rule_number(value) -> Decimal:
+    return Decimal(str(value))
+
+
+def quality_flag_conditions() -> dict[str, Q]:
+    """{flag code: the samples carrying it}, exactly as ``samples.quality.quality_flags`` raises them."""
+    rules = preanalytical_rules()
+    blood = Q(biofluid__in=[entry["code"] for entry in biofluids() if entry.get("blood")])
+    plasma = Q(biofluid="blood_plasma")
+    delay = rules["max_processing_delay_h"]
+    limits = delay["by_anticoagulant"]
+    late = Q(~Q(anticoagulant__in=list(limits)), processing_delay_min__gt=delay["default"] * 60)
+    for anticoagulant, hours in limits.items():
+        late |= Q(anticoagulant=anticoagulant, processing_delay_min__gt=hours * 60)
+    hemolysis = rules["hemolysis_a414"]
+    strong = _rule_number(hemolysis["likely_hemolysed_above"])
+    return {
+        "processing_delay": blood & late,
+        "hemolysis": blood & Q(hemolysis_a414__gt=strong),
+        "hemolysis_borderline": blood
+        & Q(hemolysis_a414__gt=_rule_number(hemolysis["confirm_above"]), hemolysis_a414__lte=strong),
+        "residual_platelets": plasma & Q(residual_platelets_per_ul__gt=rules["residual_platelets_per_ul"]["max"]),
+        "single_spin": plasma & Q(prep_spin_count__lt=rules["plasma_preparation"]["min_spins"]),
+        "urine_storage": Q(biofluid="urine")
+        & Q(storage_temperature_c__gt=_rule_number(rules["urine_storage_temperature_c"]["max"])),
+    }
+
+
+def _flag_filter(samples, flag: str):
+    conditions = quality_flag_conditions()
+    if flag in conditions:
+        return samples.filter(conditions[flag])
+    flagged = Q(pk__in=[])
+    for condition in conditions.values():
+        flagged |= condition
+    if flag == ANY_FLAG:
+        return samples.filter(flagged)
+    if flag == NO_FLAG:
+        return samples.exclude(flagged)
+    raise ValueError(f"unknown quality flag {flag!r}")
+
+
+def sample_list(
+    user,
+    *,
+    search: str = "",
+    biofluid: str = "",
+    project=None,
+    collected_from=None,
+    collected_to=None,
+    flag: str = "",
+):
     """Samples matching the filters, most recently collected first; nothing aggregated.
 
     The page is cut first, then ``with_available_aliquots`` counts tubes for its rows. A search by aliquot
-    barcode is an EXISTS, not a join, so a sample is never repeated and no DISTINCT is needed.
+    barcode is an EXISTS, not a join, so a sample is never repeated and no DISTINCT is needed. ``flag``: a
+    quality flag code, ``"any"`` or ``"none"`` (QUALITY_FLAG_CHOICES).
     """
     samples = samples_for(user)
     if search:
@@ -77,6 +150,8 @@ def sample_list(user, *, search: str = "", biofluid: str = "", project=None, col
         samples = samples.filter(collected_at__date__gte=collected_from)
     if collected_to:
         samples = samples.filter(collected_at__date__lte=collected_to)
+    if flag:
+        samples = _flag_filter(samples, flag)
     return samples.order_by("-collected_at", "-id")
 
 

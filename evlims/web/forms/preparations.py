@@ -91,6 +91,12 @@ class FunctionalStudyForm(EditReasonMixin):
 
 
 class PreparationFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "Preparation, run or sample barcode"}),
+    )
     run = forms.ModelChoiceField(required=False, queryset=None, empty_label="Any run")
     biofluid = forms.ChoiceField(required=False)
     method = forms.ChoiceField(required=False, label="Isolation method")

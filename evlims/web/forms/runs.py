@@ -30,6 +30,12 @@ def version_label(version) -> str:
 
 
 class RunFilterForm(forms.Form):
+    q = forms.CharField(
+        required=False,
+        label="Search",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "Run code, protocol or operator"}),
+    )
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *IsolationRun.Status.choices])
     protocol = forms.ModelChoiceField(required=False, queryset=None, empty_label="Any protocol")
     operator = forms.ModelChoiceField(required=False, queryset=None, empty_label="Any operator")

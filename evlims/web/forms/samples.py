@@ -112,6 +112,12 @@ class SampleSearchForm(forms.Form):
     project = forms.ModelChoiceField(required=False, queryset=None, empty_label="All projects")
     collected_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     collected_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    flag = forms.ChoiceField(
+        required=False,
+        label="Quality flag",
+        choices=[("", "Any quality"), *selectors.QUALITY_FLAG_CHOICES],
+        help_text="Pre-analytical flags: processing delay, hemolysis, platelets, spins, urine storage.",
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)

@@ -7,30 +7,19 @@ from ...core.tenancy import WRITER_ROLES, ensure_can_write, labs_where
 from ...samples import selectors, services
 from ...samples.services.donors import DONOR_EVIDENCE_FIELDS
 from ..forms.donors import DonorCreateForm, DonorEditForm, DonorSearchForm
+from . import list_specs
 from .approvals import affected_approvals, reason_required_when_locked
-from .common import (
-    ensure_writer,
-    member_view,
-    paginate,
-    query_without_page,
-    run_service,
-    save_versioned_edit,
-    scoped,
-)
+from .common import ensure_writer, member_view, run_service, save_versioned_edit, scoped
+from .lists import list_response
 
 
 @member_view
 def donor_list(request):
     form = DonorSearchForm(request.GET or None)
     search = form.cleaned_data["q"].strip() if form.is_valid() else ""
-    page = paginate(request, selectors.donor_list(request.user, search=search), decorate=selectors.with_sample_counts)
-    context = {
-        "form": form,
-        "page": page,
-        "query": query_without_page(request),
-        "can_write": bool(labs_where(request.user, WRITER_ROLES)),
-    }
-    return render(request, "evlims/donors/list.html", context)
+    context = {"form": form, "can_write": bool(labs_where(request.user, WRITER_ROLES))}
+    donors = selectors.donor_list(request.user, search=search)
+    return list_response(request, list_specs.DONORS, donors, "evlims/donors/list.html", context)
 
 
 @member_view

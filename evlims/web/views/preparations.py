@@ -31,16 +31,10 @@ from ..forms.preparations import FunctionalStudyForm, PreparationEditForm, Prepa
 from ..forms.results import RESULT_FORMS
 from ..reports.plots import Series, coarse_table, size_distribution_svg
 from ..reports.results import set_aside_rows
+from . import list_specs
 from .approvals import reason_required_when_locked
-from .common import (
-    ensure_writer,
-    member_view,
-    paginate,
-    query_without_page,
-    run_service,
-    save_versioned_edit,
-    scoped,
-)
+from .common import ensure_writer, member_view, run_service, save_versioned_edit, scoped
+from .lists import list_response
 from .results import DISPLAYABLE_IMAGE_TYPES
 
 
@@ -69,25 +63,22 @@ def preparation_list(request):
         runs=selectors.runs_with_preparations(request.user, selected=request.GET.get("run")),
         methods=selectors.isolation_methods(request.user),
     )
-    page = None
+    preparations = None
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
         preparations = selectors.preparation_list(
-            request.user, run=data.get("run"), biofluid=data.get("biofluid", ""), method=data.get("method", "")
+            request.user,
+            run=data.get("run"),
+            biofluid=data.get("biofluid", ""),
+            method=data.get("method", ""),
+            search=data.get("q", "").strip(),
         )
         # Produced preparations only, unless asked: a planned run's barcodes are issued for its labels.
         state = ALL_STATES if data.get("include_unproduced") else PreparationState.PRODUCED
         preparations = preparations_in_state(preparations, state)
-        page = paginate(request, preparations, decorate=selectors.with_headline_figures)
-        for preparation in page.object_list:
-            preparation.purity_label = _short_purity(preparation.purity_class)
-    return render(
-        request, "evlims/preparations/list.html", {"form": form, "page": page, "query": query_without_page(request)}
+    return list_response(
+        request, list_specs.PREPARATIONS, preparations, "evlims/preparations/list.html", {"form": form}
     )
-
-
-def _short_purity(purity_class: str | None) -> str:
-    return purity_class.replace("_", " ").capitalize() if purity_class else ""
 
 
 def _one_to_one(instance, name):

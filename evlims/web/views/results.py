@@ -29,7 +29,9 @@ from ..forms.results import RESULT_FORMS
 from ..forms.uploads import IngestionMappingForm, ResultUploadForm
 from ..reports.plots import Series, coarse_table, size_distribution_svg
 from ..reports.standard_curve import standard_curve_figure
-from .common import add_service_errors, ensure_writer, member_view, paginate, query_without_page, scoped
+from . import list_specs
+from .common import add_service_errors, ensure_writer, member_view, scoped
+from .lists import list_response
 
 # Raw files are always sent as attachments; only these types keep their own content type (so an
 # <img> can show them). Anything else goes out as opaque bytes and is never rendered by the browser.
@@ -43,17 +45,12 @@ def ingestion_list(request):
     status = request.GET.get("status", "")
     if status in Ingestion.Status.values:
         ingestions = ingestions.filter(status=status)
-    return render(
-        request,
-        "evlims/results/ingestion_list.html",
-        {
-            "page": paginate(request, ingestions, decorate=selectors.with_measurement_counts),
-            "query": query_without_page(request),
-            "status": status,
-            "statuses": Ingestion.Status.choices,
-            "can_write": bool(labs_where(request.user, WRITER_ROLES)),
-        },
-    )
+    context = {
+        "status": status,
+        "statuses": Ingestion.Status.choices,
+        "can_write": bool(labs_where(request.user, WRITER_ROLES)),
+    }
+    return list_response(request, list_specs.INGESTIONS, ingestions, "evlims/results/ingestion_list.html", context)
 
 
 @member_view

@@ -21,16 +21,10 @@ from ..forms.runs import (
     RunPlanForm,
     suggested_output,
 )
+from . import list_specs
 from .approvals import affected_approvals, reason_required_when_locked
-from .common import (
-    ensure_writer,
-    member_view,
-    paginate,
-    query_without_page,
-    run_service,
-    save_versioned_edit,
-    scoped,
-)
+from .common import ensure_writer, member_view, run_service, save_versioned_edit, scoped
+from .lists import list_response
 from .protocols import step_views
 
 STATUS_BADGES = {
@@ -45,24 +39,18 @@ WIZARD_STAGES = (("planned", "Plan"), ("in_progress", "Record steps"), ("complet
 @member_view
 def run_list(request):
     form = RunFilterForm(request.GET or None, user=request.user)
-    page = None
+    runs = None
     if not form.is_bound or form.is_valid():
         data = form.cleaned_data if form.is_bound else {}
         runs = selectors.run_list(
-            request.user, status=data.get("status", ""), protocol=data.get("protocol"), operator=data.get("operator")
+            request.user,
+            status=data.get("status", ""),
+            protocol=data.get("protocol"),
+            operator=data.get("operator"),
+            search=data.get("q", "").strip(),
         )
-        page = paginate(request, runs, decorate=selectors.with_run_counts)
-    return render(
-        request,
-        "evlims/runs/list.html",
-        {
-            "form": form,
-            "page": page,
-            "query": query_without_page(request),
-            "badges": STATUS_BADGES,
-            "can_write": bool(labs_where(request.user, WRITER_ROLES)),
-        },
-    )
+    context = {"form": form, "badges": STATUS_BADGES, "can_write": bool(labs_where(request.user, WRITER_ROLES))}
+    return list_response(request, list_specs.RUNS, runs, "evlims/runs/list.html", context)
 
 
 def _parameter_rows(definition_view: dict, record) -> list[dict]:

@@ -10,24 +10,18 @@ from ...samples.quality import aliquot_flags, quality_flags
 from ...samples.sprec import sprec_code
 from ..forms.samples import PREANALYTICAL_GROUPS, SampleEditForm, SampleIntakeForm, SampleSearchForm
 from ..presenters import preanalytical_sections
+from . import list_specs
 from .approvals import affected_approvals, reason_required_when_locked
-from .common import (
-    ensure_writer,
-    member_view,
-    paginate,
-    query_without_page,
-    run_service,
-    save_versioned_edit,
-    scoped,
-)
+from .common import ensure_writer, member_view, run_service, save_versioned_edit, scoped
+from .lists import list_response
 
 
 @member_view
 def sample_list(request):
     form = SampleSearchForm(request.GET or None, user=request.user)
-    page = None
+    samples = None
     if not form.is_bound:
-        page = paginate(request, selectors.sample_list(request.user), decorate=selectors.with_available_aliquots)
+        samples = selectors.sample_list(request.user)
     elif form.is_valid():
         data = form.cleaned_data
         samples = selectors.sample_list(
@@ -37,13 +31,9 @@ def sample_list(request):
             project=data["project"],
             collected_from=data["collected_from"],
             collected_to=data["collected_to"],
+            flag=data["flag"],
         )
-        page = paginate(request, samples, decorate=selectors.with_available_aliquots)
-    return render(
-        request,
-        "evlims/samples/list.html",
-        {"form": form, "page": page, "query": query_without_page(request)},
-    )
+    return list_response(request, list_specs.SAMPLES, samples, "evlims/samples/list.html", {"form": form})
 
 
 def _form_context(form, **extra):
