@@ -108,7 +108,7 @@ class TestMove:
 
 class TestThawAndRelease:
     def test_thaw_counts_a_cycle(self, member_client, aliquot):
-        response = member_client.post(url("thaw", aliquot), follow=True)
+        response = member_client.post(url("thaw", aliquot), {"confirm": "1"}, follow=True)
         assert "thawed (cycle 1)" in response.content.decode()
         aliquot.refresh_from_db()
         assert aliquot.freeze_thaw_count == 1
@@ -123,7 +123,7 @@ class TestThawAndRelease:
         from evlims.samples import services
 
         services.aliquot_consume(actor=staff, aliquot=aliquot, volume_ul=500)
-        response = member_client.post(url("thaw", aliquot), follow=True)
+        response = member_client.post(url("thaw", aliquot), {"confirm": "1"}, follow=True)
         assert "was not thawed" in response.content.decode() and "is consumed" in response.content.decode()
         aliquot.refresh_from_db()
         assert aliquot.freeze_thaw_count == 0

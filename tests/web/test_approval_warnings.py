@@ -54,11 +54,11 @@ def test_donor_edit_warns_and_names_the_fields_that_void(member_client, world):
 def test_thaw_of_the_input_aliquot_shows_the_warning_and_needs_the_reason(member_client, world):
     url = reverse("evlims:aliquot-thaw", args=[world.aliquot.pk])
     assert warned(member_client.get(url).content.decode(), world)
-    refused = member_client.post(url, {})
+    refused = member_client.post(url, {"confirm": "1"})
     assert refused.status_code == 200 and LOCKED in refused.content.decode()
     world.aliquot.refresh_from_db()
     assert world.aliquot.freeze_thaw_count == 0
-    assert member_client.post(url, {"note": "Repeat blot"}).status_code == 302
+    assert member_client.post(url, {"note": "Repeat blot", "confirm": "1"}).status_code == 302
     world.review.refresh_from_db()
     assert world.review.state == Review.State.VOIDED
 

@@ -38,6 +38,7 @@ def test_aliquot_audit_pairs_only_before_after_values(member_client, staff, samp
 def test_request_id_is_shown(member_client, sample):
     response = member_client.post(
         reverse("evlims:aliquot-thaw", args=[sample.aliquots.order_by("id").first().pk]),
+        {"confirm": "1"},
         HTTP_X_REQUEST_ID="trace-7f3a",
     )
     assert response.status_code == 302

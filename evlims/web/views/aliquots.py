@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.shortcuts import redirect, render
 
+from ...core.tenancy import ensure_can_write
 from ...samples import selectors, services
 from ..forms.aliquots import AliquotMoveForm, AliquotReleaseForm, AliquotSplitForm, AliquotThawForm
 from .approvals import affected_approvals, reason_required_when_locked
@@ -62,13 +63,16 @@ def aliquot_move(request, pk):
 
 @member_view
 def aliquot_thaw(request, pk):
-    """Record a thaw (a button on the sample page). A tube an approved preparation was made from has a page of
-    its own first: the approvals the thaw voids, and the reason, which is then required."""
+    """Record a thaw once confirmed: the sample page's Thaw opens this page, which says what the freeze–thaw
+    count becomes (and, for a tube an approved preparation was made from, the approvals the thaw voids and the
+    reason, then required). A POST without the page's confirmation only shows the question."""
     aliquot = scoped(selectors.aliquot_get, request.user, pk)
+    ensure_can_write(request.user, aliquot.lab_id)  # a reader is not asked a question they cannot answer
     approvals = affected_approvals(aliquot=aliquot)
-    form = AliquotThawForm(request.POST if request.method == "POST" else None)
+    confirmed = request.method == "POST" and request.POST.get("confirm") == "1"
+    form = AliquotThawForm(request.POST if confirmed else None)
     reason_required_when_locked(form, approvals, field="note")
-    if request.method == "POST" and form.is_valid():
+    if confirmed and form.is_valid():
         thawed = run_service(
             form,
             lambda: services.aliquot_thaw(actor=request.user, aliquot=aliquot, reason=form.cleaned_data["note"]),
@@ -77,7 +81,7 @@ def aliquot_thaw(request, pk):
         if thawed is not None:
             messages.success(request, f"{thawed.barcode} thawed (cycle {thawed.freeze_thaw_count}).")
             return _back_to_sample(aliquot)
-    if request.method == "POST" and not approvals:
+    if confirmed and not approvals:
         for errors in form.errors.values():
             for error in errors:
                 messages.error(request, f"{aliquot.barcode} was not thawed: {error}")
