@@ -229,7 +229,9 @@ def test_values_typed_in_the_forms_reach_the_document(client, staff, project, pr
     edit |= SAMPLE_FORM | {"version": sample.version, "reason": "Pre-analytics written up"}
     response = client.post(reverse("evlims:sample-edit", args=[sample.pk]), edit)
     assert response.status_code == 302, response.context["form"].errors
-    thaw = client.post(reverse("evlims:aliquot-thaw", args=[preparation.input_aliquot_id]), {"note": "thawed", "confirm": "1"})
+    thaw = client.post(
+        reverse("evlims:aliquot-thaw", args=[preparation.input_aliquot_id]), {"note": "thawed", "confirm": "1"}
+    )
     assert thaw.status_code == 302
     for url, kwargs, data in FORM_POSTS:
         preparation.refresh_from_db()
