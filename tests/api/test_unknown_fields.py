@@ -14,6 +14,8 @@ from evlims.instruments.models import PlateLayout
 from evlims.instruments.services import plate_layout_create
 from evlims.isolation import services as isolation_services
 from evlims.isolation.models import IsolationRun, ProtocolVersion
+from evlims.metrics.models import ControlMaterial
+from evlims.metrics.services.controls import control_material_create
 from tests.api.evidence import LAB_PROTOCOL, NTA_FILE, STEP_1, STEP_2, marker, particle
 from tests.plate_layout_world import small_wells
 from tests.run_states import in_state
@@ -79,6 +81,14 @@ def _upload(world, ev):
     return {"file": SimpleUploadedFile(NTA_FILE.name, NTA_FILE.read_bytes(), "text/csv")}
 
 
+def _control_material(users, world, ev):
+    control_material_create(actor=users["admin"], lab=world.project.lab, name="Reference plasma", sample_barcodes=[])
+
+
+def _control_material_id(world, ev):
+    return {"id": ControlMaterial.objects.get(lab=world.project.lab, name="Reference plasma").pk}
+
+
 def _plate_layout(users, world, ev):
     plate_layout_create(actor=users["staff"], lab=world.project.lab, name="BCA duplicates", wells=small_wells())
 
@@ -138,6 +148,27 @@ WRITES = [
     ),
     Write("post", f"{API}/files/", _upload, multipart=True),
     Write("post", f"{API}/plate-layouts/", _lab({"name": "BCA triplicates", "wells": small_wells()})),
+    Write(
+        "post",
+        f"{API}/blots/",
+        lambda w, ev: {
+            "blot": {
+                "method": "western_blot",
+                "lysate": {"buffer": "RIPA", "protein_loaded_ug": 10},
+                "markers": [{"protein": "CD63", "antibody": {"clone": "H5C6"}}],
+                "lanes": [{"preparation": ev.spare_preparation.barcode, "bands": [{"detected": True}]}],
+            }
+        },
+        nested=("blot", "lysate"),
+    ),
+    Write(
+        "patch",
+        f"{API}/control-materials/{{id}}/",
+        lambda w, ev: {"baseline_points": 12, "reason": "Second lot"},
+        _control_material_id,
+        client="admin_api",
+        setup=_control_material,
+    ),
     Write(
         "patch",
         f"{API}/plate-layouts/{{id}}/",
@@ -295,6 +326,9 @@ def _error_at(body, nested):
     """The error of the unknown key at ``nested`` as DRF nests them (results are named by their path)."""
     if nested[0] == "results":
         return body[f"results[{nested[1]}].{'.'.join(nested[2:])}.{UNKNOWN}"]
+    dotted = ".".join(str(key) for key in (*nested, UNKNOWN))
+    if dotted in body:  # a blot names its fields by their path, as a results post does
+        return body[dotted]
     for key in nested:
         body = body[key]
     return body[UNKNOWN]

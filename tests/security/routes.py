@@ -30,6 +30,7 @@ COLLECTIONS = {
     "lab-admin": "lab",
     "members": "membership",
     "measurements": "measurement",
+    "plate-layouts": "plate_layout",
     "preparations": "preparation",
     "projects": "project",
     "protocol-versions": "protocol_version",

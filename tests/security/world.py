@@ -23,6 +23,7 @@ from evlims.review import services as review_services
 from evlims.samples import services as samples
 from evlims.samples.services import manifests
 from tests.factories import LabFactory, ProjectFactory, member
+from tests.plate_layout_world import small_wells
 from tests.run_states import completed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +62,7 @@ class LabRecords:
     manifest_import: object = None
     review: object = None
     control_material: object = None
+    plate_layout: object = None
     instrument: object = None
     api_key: object = None
     raw_api_key: str = ""
@@ -161,6 +163,9 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
     world.control_material = controls.control_material_create(
         actor=admin, lab=lab, name=texts.get("control", f"{marker} control plasma"), sample_barcodes=[]
     )
+    world.plate_layout = instruments.plate_layout_create(
+        actor=staff, lab=lab, name=texts.get("plate_layout", f"{marker} BCA duplicates"), wells=small_wells()
+    )
     manifest = f"barcode,biofluid,volume_ml\n{marker}-M-0001,serum,1.5\n".encode()
     world.manifest_import = manifests.manifest_upload(
         actor=staff,
@@ -179,6 +184,7 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
         world.site.name,
         world.instrument.name,
         world.control_material.name,
+        world.plate_layout.name,
         world.protocol.slug,
         world.manifest_import.original_name,
         world.raw_file.original_name,
