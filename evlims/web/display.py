@@ -10,6 +10,8 @@ the protocol catalogue's method and parameter labels); any other value reads as
 from __future__ import annotations
 
 import math
+import re
+from decimal import Decimal
 from typing import Any
 
 from protocols.catalogue import method_entry, parameter_entry
@@ -23,6 +25,7 @@ RESULT_WORDS = {**PARTICLE_TECHNIQUES, **IMAGING_TECHNIQUES, **MARKER_METHODS, *
 
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 EMPTY = "—"
+DECIMAL_TEXT = re.compile(r"-?\d+\.\d+")
 
 
 def _float(value: Any) -> float | None:
@@ -96,9 +99,21 @@ def label(code: Any, kind: str = "") -> str:
         if entry:
             return entry.get("field_label") or entry["label"]
     if kind == "field":
-        words = wording.field_words(text)
+        words = field_label(text)
         return words[:1].upper() + words[1:]
     return wording.choice_labels().get(text) or RESULT_WORDS.get(text) or _method_or_words(text)
+
+
+def field_label(code: str) -> str:
+    """A field's code as a label with its unit: 'volume_ul' → 'volume (µL)', 'tube_type' → 'collection tube'."""
+    if code in wording.SEGMENT_LABELS:
+        return wording.SEGMENT_LABELS[code]
+    suffixes = [suffix for suffix, _ in wording.UNIT_SUFFIXES if suffix.startswith("_") and code.endswith(suffix)]
+    if not suffixes:
+        return code.replace("_", " ")
+    suffix = max(suffixes, key=len)
+    unit = dict(wording.UNIT_SUFFIXES)[suffix].strip()
+    return f"{code[: -len(suffix)].replace('_', ' ')} ({unit})"
 
 
 def _method_or_words(text: str) -> str:
@@ -115,6 +130,7 @@ def words(value: Any, field: str = "") -> str:
         return EMPTY
     if isinstance(value, bool):
         return "Yes" if value else "No"
-    if isinstance(value, float):
-        return number(value) + wording._unit(field)
+    if isinstance(value, float | Decimal) or isinstance(value, str) and DECIMAL_TEXT.fullmatch(value):
+        # Decimals reach the audit trail as text ("470.0"): they read as numbers too.
+        return number(float(value)) + wording._unit(field)
     return wording.describe(field, value)

@@ -1,5 +1,6 @@
 """Shaping records for display: the grouped pre-analytical record and the audit trail's changes."""
 
+from .display import label, words
 from .forms.samples import groups_for_biofluid
 
 EMPTY = (None, "")
@@ -34,16 +35,22 @@ def preanalytical_sections(sample) -> list[dict]:
     return sections
 
 
+def _cell(value, field):
+    return None if value is None else words(value, field)
+
+
 def audit_change_rows(event) -> list[dict]:
-    """[{field, before, after, paired}] of an AuditEvent, whatever the shape of its changes."""
+    """[{field, before, after, paired}] of an AuditEvent, whatever the shape of its changes, in words: the
+    field's label and each value as text (lists joined, mappings as "field: value", Yes/No), never a repr."""
     every_key_paired = event.action.endswith(".edit")
     rows = []
     for key, value in sorted((event.changes or {}).items()):
         is_pair = isinstance(value, list) and len(value) == 2 and (every_key_paired or key in PAIR_KEYS)
         if is_pair:
-            rows.append({"field": key, "before": value[0], "after": value[1], "paired": True})
+            before, after = _cell(value[0], key), _cell(value[1], key)
+            rows.append({"field": label(key, "field"), "before": before, "after": after, "paired": True})
         else:
-            rows.append({"field": key, "before": None, "after": value, "paired": False})
+            rows.append({"field": label(key, "field"), "before": None, "after": _cell(value, key), "paired": False})
     return rows
 
 
@@ -56,6 +63,9 @@ def history_rows(records) -> list[dict]:
         changes = []
         if older is not None:
             delta = record.diff_against(older)
-            changes = [{"field": c.field, "before": c.old, "after": c.new} for c in delta.changes]
+            changes = [
+                {"field": label(c.field, "field"), "before": _cell(c.old, c.field), "after": _cell(c.new, c.field)}
+                for c in delta.changes
+            ]
         rows.append({"record": record, "changes": changes})
     return rows

@@ -14,11 +14,11 @@ def test_sample_audit_shows_events_and_versions(member_client, staff, sample):
     actions = [item["event"].action for item in response.context["events"]]
     assert actions == ["sample.edit", "sample.aliquot", "sample.register"]
     edit = response.context["events"][0]
-    assert edit["changes"] == [{"field": "tube_type", "before": "", "after": "BD 367525", "paired": True}]
+    assert edit["changes"] == [{"field": "Collection tube", "before": "", "after": "BD 367525", "paired": True}]
     assert "Typo in tube" in html and "staff" in html
     versions = response.context["versions"]
     assert len(versions) == 2
-    assert versions[0]["changes"] == [{"field": "tube_type", "before": "", "after": "BD 367525"}]
+    assert versions[0]["changes"] == [{"field": "Collection tube", "before": "", "after": "BD 367525"}]
     assert versions[0]["record"].history_change_reason == "Typo in tube"
 
 
@@ -29,8 +29,8 @@ def test_aliquot_audit_pairs_only_before_after_values(member_client, staff, samp
     response = member_client.get(reverse("evlims:audit", args=["aliquot", aliquot.pk]))
     split, move = response.context["events"]
     by_field = {row["field"]: row for row in split["changes"]}
-    assert by_field["volume_ul"]["paired"] and by_field["volume_ul"]["after"] == "470.0"
-    assert not by_field["children"]["paired"]  # a list of two barcodes, not a before/after pair
+    assert by_field["Volume (µL)"]["paired"] and by_field["Volume (µL)"]["after"] == "470 µL"
+    assert not by_field["Children"]["paired"]  # a list of two barcodes, not a before/after pair
     assert move["changes"][0]["before"].endswith("A1") and move["changes"][0]["after"].endswith("E5")
     assert "Reorg" in response.content.decode()
 

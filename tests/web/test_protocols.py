@@ -66,7 +66,7 @@ class TestLibraryBrowser:
         assert "sec-qev-70nm" in slugs and "lab-sec" in slugs and "secret-sec" not in slugs
         duc = next(row for row in response.context["rows"] if row["protocol"].slug == "duc-100k-pellet-wash")
         assert [v.version for v in duc["versions"]] == ["1.0.0", "1.1.0"]
-        assert "differential_centrifugation" in html and "intermediate recovery" in html.lower()
+        assert "Differential centrifugation (one spin)" in html and "intermediate recovery" in html.lower()
         assert "Vesicle Lab" in html and "Library" in html
         assert reverse("evlims:protocol-version", args=[draft.pk]) in html
 

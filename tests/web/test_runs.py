@@ -350,7 +350,8 @@ class TestRunPage:
         html = member_client.get(reverse("evlims:run-detail", args=[run.pk])).content.decode()
         for prep_ in run.preparations.all():
             assert prep_.barcode in html and prep_.input_aliquot.barcode in html
-        assert aliquots[0].sample.barcode in html and "Particle analysis (nta), 2026-01-05" in html
+        assert aliquots[0].sample.barcode in html
+        assert "Particle analysis (Nanoparticle tracking (NanoSight)), 2026-01-05" in html
         assert "none yet" in html
 
     def test_query_count_does_not_grow_with_preparations_and_steps(
