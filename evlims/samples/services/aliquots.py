@@ -130,9 +130,14 @@ def _new_tubes(*, actor, sample, parent, volumes, box, kind, note, reason="") ->
             sample=sample, barcode=barcode, volume=volume, parent=parent, box=box, position=position, reason=reason
         )
         _save_placed(tube)
-        first_custody_event(tube, kind, actor, note).save(force_insert=True)
+        first_custody_event(tube, kind, actor, note, occurred_at=_received_at(sample, kind)).save(force_insert=True)
         tubes.append(tube)
     return tubes
+
+
+def _received_at(sample, kind):
+    """A tube is received when its sample was (the time typed at intake), not when it is registered."""
+    return sample.received_at if kind == CustodyEvent.Kind.RECEIVED else None
 
 
 def first_aliquot_volumes(sample, volumes_ul, *, used=Decimal(0)) -> list[Decimal]:

@@ -216,7 +216,11 @@ def _insert(model, objects: list, history_user, now) -> None:
 
 
 def _received(tube: Aliquot, actor, now) -> CustodyEvent:
-    return first_custody_event(tube, CustodyEvent.Kind.RECEIVED, actor, received_note(tube.sample), occurred_at=now)
+    # The row's received time (the sample was built with ``now`` when the row gives none).
+    occurred_at = tube.sample.received_at or now
+    return first_custody_event(
+        tube, CustodyEvent.Kind.RECEIVED, actor, received_note(tube.sample), occurred_at=occurred_at
+    )
 
 
 def _planned(plans: list[_Plan], new_donors: list[Donor], rows: list[SampleRow], issued: dict) -> list[_Planned]:
