@@ -9,11 +9,11 @@ the same labels for diffusion coefficients and is only checked for completeness.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from statistics import fmean
 
 from ..particles import stock_factor, stock_per_ml
 from .errors import ParseError
+from .nanosight_captures import instrument_verdicts, name_timestamp, read_time_captured, validity_verdicts
 from .nanosight_layout import Block, Layout, check_complete, detail, keyed_row, scan
 from .results import Capture, Histogram, ParticleParseResult, ParticleSample, whole
 from .text import Row, normalise_label, parse_number, read_rows, require_number
@@ -30,14 +30,6 @@ _STATISTIC_ROWS = {
     "d50_nm": "d50",
     "d90_nm": "d90",
 }
-# Instrument verdicts that mean "nothing to report" in [Concentration Warnings].
-_BENIGN_VERDICTS = {"ok", "no", ""}
-# The row of [Concentration Warnings] that is the instrument's verdict on a capture, and its verdicts that mark
-# the capture invalid (a caution such as "Be cautious of data due to noise" stays a warning).
-_VALIDITY_ROW = "Validity of concentration measurement"
-_INVALID_VERDICTS = {"unreliable", "invalid"}
-# NTA's timestamp in experiment and capture names: "EMT1 d200 2021-04-01 15-42-48".
-_NAME_TIMESTAMP = re.compile(r"(\d{4}-\d{2}-\d{2}) (\d{2})-(\d{2})-(\d{2})")
 _COMBINED_REMARK = re.compile(r"created from combined experiments\s*:\s*(.*)", re.IGNORECASE)
 _CAPTURE_INDEX_SUFFIX = re.compile(r"[_ -]?\d+$")
 # Setting cells that state nothing.
@@ -126,13 +118,6 @@ def _dilution_option(option, sample: str) -> float | None:
     return float(value)
 
 
-def _time_captured(text: str) -> str | None:
-    try:
-        return datetime.strptime(" ".join(text.split()), "%H:%M:%S %d/%m/%Y").isoformat()
-    except ValueError:
-        return None
-
-
 def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseResult:
     rows, delimiter = read_rows(text)
     decimal = "." if delimiter == "," else ","
@@ -171,7 +156,7 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
         statistics[attribute] = _per_capture_numbers(row, count, row.label, decimal)
     valid_tracks = _optional_numbers(number_block.stats.get("validtracks"), count, decimal)
 
-    verdicts = _validity_verdicts(layout, names)
+    verdicts = validity_verdicts(layout, names)
     captures = []
     for index, name in enumerate(names):
         failures = []
@@ -198,7 +183,7 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
                 **{attribute: values[index] for attribute, values in statistics.items()},
             )
         )
-    warnings.extend(_instrument_verdicts(layout, names))
+    warnings.extend(instrument_verdicts(layout, names))
     bins, columns, average_column = _histogram(number_block, count, decimal)
 
     default_name = (
@@ -243,7 +228,7 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
         "instrument": "NanoSight",
         "experiment_name": detail(layout, "Experiment Name"),
         "operator": detail(layout, "Operator Name"),
-        "time_captured": _time_captured(time_captured) if time_captured else None,
+        "time_captured": read_time_captured(time_captured) if time_captured else None,
         "sample_description": detail(layout, "Sample Description") or detail(layout, "Sample Name"),
         "diluent": detail(layout, "Diluent"),
         "remarks": detail(layout, "Remarks"),
@@ -261,36 +246,10 @@ def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseRes
     }
     if time_captured and metadata["time_captured"] is None:
         warnings.append(f"Time Captured '{time_captured}' is not in the expected 'HH:MM:SS DD/MM/YYYY' form.")
-    acquired_at = metadata["time_captured"] or _name_timestamp(detail(layout, "Experiment Name"), *names)
+    acquired_at = metadata["time_captured"] or name_timestamp(detail(layout, "Experiment Name"), *names)
     if acquired_at is None:
         warnings.append("The file states no acquisition time (Time Captured is empty and no name carries one).")
     return ParticleParseResult(FORMAT, software, warnings, metadata, samples, acquired_at)
-
-
-def _name_timestamp(*names: str) -> str | None:
-    """The earliest NTA timestamp in the experiment or capture names, when Time Captured is missing."""
-    found = []
-    for name in names:
-        match = _NAME_TIMESTAMP.search(name or "")
-        if match:
-            try:
-                found.append(datetime.fromisoformat(f"{match[1]}T{match[2]}:{match[3]}:{match[4]}"))
-            except ValueError:
-                continue
-    return min(found).isoformat() if found else None
-
-
-def _validity_verdicts(layout: Layout, names: list[str]) -> dict[str, str]:
-    """{capture name: the instrument's verdict} for the captures whose concentration it rates invalid."""
-    row = keyed_row(layout, "concentrationwarnings", _VALIDITY_ROW, required=False)
-    if row is None:
-        return {}
-    verdicts = {}
-    for index, name in enumerate(names):
-        verdict = row.cell(index + 1).strip()
-        if normalise_label(verdict) in _INVALID_VERDICTS:
-            verdicts[name] = verdict
-    return verdicts
 
 
 def _capture_settings(layout: Layout, count: int, decimal: str) -> dict[str, tuple[str, str, list]]:
@@ -332,18 +291,6 @@ def _analysed(capture: Capture) -> bool:
     """False for a capture that failed outright (no frames or tracks); one the instrument rates unreliable was
     still analysed, so its settings count."""
     return "failed:" not in capture.invalid_reason
-
-
-def _instrument_verdicts(layout: Layout, names: list[str]) -> list[str]:
-    verdicts: dict[str, list[str]] = {name: [] for name in names}
-    for (section, _key), row in layout.keyed.items():
-        if section != "concentrationwarnings":
-            continue
-        for index, name in enumerate(names):
-            verdict = row.cell(index + 1)
-            if normalise_label(verdict) not in _BENIGN_VERDICTS:
-                verdicts[name].append(f"{row.label}: {verdict}")
-    return [f"Capture '{name}': the instrument warns {'; '.join(items)}." for name, items in verdicts.items() if items]
 
 
 def _histogram(block: Block, count: int, decimal: str):
