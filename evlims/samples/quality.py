@@ -1,6 +1,7 @@
 """Pre-analytical quality flags of a sample, computed from its record and the thresholds in data/."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from .vocabulary import is_blood, preanalytical_rules
 
@@ -11,6 +12,12 @@ class QualityFlag:
     severity: str  # "warning" or "problem"
     message: str
     citation: str
+
+
+def _above(value: Decimal, limit) -> bool:
+    """``value`` (a stored decimal) above a threshold read from YAML, compared as the decimal written there: the
+    float 0.3 is 0.29999…, so A414 0.300 would otherwise count as above 0.3."""
+    return value > Decimal(str(limit))
 
 
 def quality_flags(sample) -> list[QualityFlag]:
@@ -41,7 +48,7 @@ def _blood_flags(sample, rules) -> list[QualityFlag]:
             )
     hemolysis = rules["hemolysis_a414"]
     if sample.hemolysis_a414 is not None:
-        if sample.hemolysis_a414 > hemolysis["likely_hemolysed_above"]:
+        if _above(sample.hemolysis_a414, hemolysis["likely_hemolysed_above"]):
             flags.append(
                 QualityFlag(
                     "hemolysis",
@@ -51,7 +58,7 @@ def _blood_flags(sample, rules) -> list[QualityFlag]:
                     hemolysis["citation"],
                 )
             )
-        elif sample.hemolysis_a414 > hemolysis["confirm_above"]:
+        elif _above(sample.hemolysis_a414, hemolysis["confirm_above"]):
             flags.append(
                 QualityFlag(
                     "hemolysis_borderline",
@@ -94,7 +101,7 @@ def _blood_flags(sample, rules) -> list[QualityFlag]:
 
 def _urine_flags(sample, rules) -> list[QualityFlag]:
     rule = rules["urine_storage_temperature_c"]
-    if sample.storage_temperature_c is not None and sample.storage_temperature_c > rule["max"]:
+    if sample.storage_temperature_c is not None and _above(sample.storage_temperature_c, rule["max"]):
         return [
             QualityFlag(
                 "urine_storage",

@@ -63,8 +63,10 @@ def spreadsheet_value(value):
     return neutralise(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
 
 
-def chunks(queryset, decorate=None, size: int = EXPORT_CHUNK) -> Iterator[list]:
-    """Every row of the ordered ``queryset``, ``size`` at a time, each chunk decorated (two queries a chunk)."""
+def chunks(queryset, decorate=None, size: int | None = None) -> Iterator[list]:
+    """Every row of the ordered ``queryset``, ``size`` (EXPORT_CHUNK) at a time, each chunk decorated (two
+    queries a chunk)."""
+    size = size or EXPORT_CHUNK
     keyset = Keyset(queryset)
     rows = list(keyset.queryset[:size])
     while rows:

@@ -9,6 +9,7 @@ from ...characterization import selectors as characterization_selectors
 from ...isolation import selectors as isolation_selectors
 from ...samples import selectors as sample_selectors
 from ...samples.quality import quality_flags
+from .. import display
 from ..exports import Column
 from ..sorting import SortChoices, SortColumn
 from .lists import ListSpec
@@ -16,6 +17,11 @@ from .lists import ListSpec
 
 def person(user) -> str:
     return (user.get_full_name() or user.get_username()) if user is not None else ""
+
+
+def in_words(code, kind="") -> str | None:
+    """A code as the pages show it (``web.display.label``); no value stays an empty cell."""
+    return display.label(code, kind) if code else None
 
 
 def short_purity(purity_class: str | None) -> str:
@@ -96,7 +102,7 @@ RUNS = ListSpec(
         Column("Run", lambda r: r.code),
         Column("Status", lambda r: r.get_status_display()),
         Column("Protocol", lambda r: r.protocol_name),
-        Column("Isolation method", lambda r: r.method),
+        Column("Isolation method", lambda r: in_words(r.method, "method")),
         Column("Project", lambda r: r.project.code),
         Column("Operator", lambda r: person(r.operator)),
         Column("Planned", lambda r: r.created_at),
@@ -120,7 +126,7 @@ PREPARATIONS = ListSpec(
         Column("Preparation", lambda p: p.barcode),
         Column("State", lambda p: p.state_label),
         Column("Run", lambda p: p.run.code),
-        Column("Isolation method", lambda p: p.run.method),
+        Column("Isolation method", lambda p: in_words(p.run.method, "method")),
         Column("Sample", lambda p: p.input_aliquot.sample.barcode),
         Column("Biofluid", lambda p: p.input_aliquot.sample.get_biofluid_display()),
         Column("Input (µL)", lambda p: p.input_volume_ul),
@@ -148,7 +154,7 @@ INGESTIONS = ListSpec(
         Column("Instrument", lambda i: i.instrument.name if i.instrument else None),
         Column("Submitted by", lambda i: person(i.submitted_by) if i.submitted_by else None),
         Column("File", lambda i: i.uploaded_name if i.raw_file_id else "JSON post"),
-        Column("Format", lambda i: i.file_format),
+        Column("Format", lambda i: in_words(i.file_format)),
         Column("Lab", lambda i: i.lab.name),
         Column("Status", lambda i: i.get_status_display()),
         Column("Results", lambda i: i.measurement_count),

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from django.shortcuts import render
 
-from ..exports import FORMATS, MAX_EXPORT_ROWS, Column, export_response
+from .. import exports
+from ..exports import FORMATS, Column, export_response
 from ..sorting import SortChoices
 from .common import paginate, query_without_page
 
@@ -42,6 +43,6 @@ def list_response(request, spec: ListSpec, queryset, template: str, context: dic
             "sort": sorting,
             "sort_headers": sorting.headers(request.GET),
             "export_formats": FORMATS,
-            "export_max_rows": MAX_EXPORT_ROWS,
+            "export_max_rows": exports.MAX_EXPORT_ROWS,
         },
     )
