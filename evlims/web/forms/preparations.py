@@ -3,6 +3,8 @@ services write."""
 
 from django import forms
 
+from protocols.catalogue import method_label
+
 from ...isolation.models import EVPreparation, FunctionalControl
 from ...samples.vocabulary import biofluid_choices
 
@@ -111,4 +113,4 @@ class PreparationFilterForm(forms.Form):
         self.fields["run"].queryset = runs
         self.fields["run"].label_from_instance = lambda run: f"{run.code} — {run.protocol_name}"
         self.fields["biofluid"].choices = [("", "Any biofluid"), *biofluid_choices()]
-        self.fields["method"].choices = [("", "Any method"), *[(method, method) for method in methods]]
+        self.fields["method"].choices = [("", "Any method"), *[(method, method_label(method)) for method in methods]]
