@@ -16,6 +16,7 @@ from ...instruments.layouts import plate_map
 from ...instruments.parsers import FORMATS
 from ...instruments.selectors import plate_layouts_for
 from ...instruments.services import PARTICLE_FORMATS
+from ...isolation.selectors import preparations_for
 
 FORMAT_CHOICES = [("auto", "Detect from the content"), *[(name, name) for name in FORMATS]]
 FORMAT_LABELS = {
@@ -80,9 +81,12 @@ class ResultUploadForm(forms.Form):
     )
     # Sent back with the file so a double-click or a resent form is answered with the first upload.
     upload_token = forms.CharField(widget=forms.HiddenInput, max_length=120)
+    # The preparation whose page the upload started from (?preparation=): its mapping is pre-filled.
+    preparation = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
 
     def __init__(self, *args, user, instruments, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         writable = labs_where(user, WRITER_ROLES)
         self.fields["lab"].queryset = Lab.objects.filter(pk__in=writable).order_by("name")
         if len(writable) == 1:
@@ -127,6 +131,9 @@ class ResultUploadForm(forms.Form):
             self.add_error("column_mapping", "A table in the 'generic' format needs a column mapping.")
         if file_format in PARTICLE_FORMATS and cleaned.get("plate_map"):
             self.add_error("plate_map", f"A plate map applies to plate-reader files, not {file_format} files.")
+        barcode = (cleaned.get("preparation") or "").strip()
+        if barcode and lab and not preparations_for(self.user).filter(lab=lab, barcode=barcode).exists():
+            self.add_error("preparation", f"No preparation {barcode} in {lab.name}.")
         layout = cleaned.get("plate_layout")
         if layout is not None:
             if cleaned.get("plate_map"):
@@ -168,10 +175,20 @@ class IngestionMappingForm(forms.Form):
     """
 
     def __init__(
-        self, *args, samples: list[dict], particle: bool, lab, known_barcodes, suggestions=None, parsed=None, **kwargs
+        self,
+        *args,
+        samples: list[dict],
+        particle: bool,
+        lab,
+        known_barcodes,
+        suggestions=None,
+        parsed=None,
+        preparation: str = "",
+        **kwargs,
     ):
         """``known_barcodes(barcodes)`` returns those that name preparations of ``lab``; ``suggestions`` is
-        ``dilution_suggestions`` of the file (the samples that need a dilution)."""
+        ``dilution_suggestions`` of the file (the samples that need a dilution); ``preparation`` (a known
+        barcode: the upload started from its page) fills every sample not named after a preparation."""
         super().__init__(*args, **kwargs)
         self.samples, self.lab, self.known_barcodes = samples, lab, known_barcodes
         self.suggestions = suggestions or {}
@@ -183,7 +200,7 @@ class IngestionMappingForm(forms.Form):
                 required=False,
                 max_length=40,
                 label=f"Preparation for {sample.get('name')}",
-                initial=sample.get("name") if sample.get("name") in named_after else None,
+                initial=sample.get("name") if sample.get("name") in named_after else (preparation or None),
                 widget=forms.TextInput(attrs={"list": "preparation-barcodes", "class": "font-monospace"}),
             )
             if particle and sample.get("name") in self.suggestions:

@@ -1,6 +1,8 @@
 """Results: instrument file upload → preview → mapping to preparations → commit, the list of uploads and
 instrument posts, raw file downloads, and results typed by hand."""
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
@@ -57,7 +59,10 @@ def ingestion_list(request):
 def result_upload(request):
     ensure_writer(request.user)
     instruments = selectors.instruments_for(request.user, labs_where(request.user, WRITER_ROLES))
-    form = ResultUploadForm(request.POST or None, request.FILES or None, user=request.user, instruments=instruments)
+    initial = {"preparation": request.GET.get("preparation", "").strip()[:40]} if request.method == "GET" else None
+    form = ResultUploadForm(
+        request.POST or None, request.FILES or None, user=request.user, instruments=instruments, initial=initial
+    )
     kept = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -84,8 +89,22 @@ def result_upload(request):
         else:
             if not replayed:
                 messages.info(request, "File kept and read. Check the preview, then map its samples to preparations.")
-            return redirect("evlims:ingestion-detail", pk=ingestion.pk)
+            url = reverse("evlims:ingestion-detail", args=[ingestion.pk])
+            if data["preparation"]:
+                url += "?" + urlencode({"preparation": data["preparation"].strip()})
+            return redirect(url)
     return render(request, "evlims/results/upload.html", {"form": form, "kept": kept})
+
+
+def _chosen_preparation(request, ingestion) -> str:
+    """The preparation the upload started from (?preparation=), when it names one of the ingestion's lab."""
+    barcode = request.GET.get("preparation", "").strip()[:40] if request.method == "GET" else ""
+    if not barcode:
+        return ""
+    if preparations_for(request.user).filter(lab_id=ingestion.lab_id, barcode=barcode).exists():
+        return barcode
+    messages.warning(request, f"No preparation {barcode} in {ingestion.lab.name}: map the samples below.")
+    return ""
 
 
 def _dilution_text(sample: dict) -> str:
@@ -195,6 +214,7 @@ def ingestion_detail(request, pk):
             known_barcodes=lambda barcodes: selectors.known_barcodes(ingestion.lab_id, barcodes),
             suggestions=dilution_suggestions(parsed, ingestion.uploaded_name),
             parsed=parsed,
+            preparation=_chosen_preparation(request, ingestion),
         )
         if request.method == "POST" and form.is_valid() and _commit(request, ingestion, form):
             return redirect("evlims:ingestion-detail", pk=ingestion.pk)
