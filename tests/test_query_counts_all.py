@@ -40,6 +40,8 @@ FILTERS = {
     "evlims:preparation-list": ["", "?biofluid=blood_plasma&method=sec", "?q=EV&sort=barcode", "?q=RUN&sort=-barcode"],
     "evlims:run-list": ["", "?q=count&sort=code", "?q=staff&sort=-started", "?sort=planned"],
     "evlims:ingestion-list": ["", "?sort=received", "?status=committed&sort=-received"],
+    "evlims:import-list": ["", "?sort=uploaded"],
+    "evlims:box-list": ["", "?sort=-box"],
     "evlims:api:measurement-list": ["", "?kind=particle", "?status=all"],
 }
 

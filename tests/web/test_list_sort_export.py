@@ -405,3 +405,29 @@ def test_each_quality_flag_filter_finds_exactly_the_samples_carrying_that_flag(m
 def test_flag_filter_keeps_to_the_users_labs(member_client, samples, foreign):
     rows = member_client.get(reverse("evlims:sample-list"), {"flag": "hemolysis"}).context["page"]
     assert {row.pk for row in rows} == {samples[1].pk, samples[4].pk}
+
+
+def test_box_and_import_lists_sort_and_export_their_rows(member_client, small_pages, staff, lab, project, foreign):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from evlims.samples.models import ManifestImport, StorageUnit
+    from evlims.samples.services import manifests
+    from tests.factories import storage_box
+
+    for name in ("Box C", "Box A", "Box D", "Box B"):
+        storage_box(lab, name=name)
+    boxes = StorageUnit.objects.filter(lab=lab, kind="box")
+    url = reverse("evlims:box-list")
+    assert shown(member_client, url, "sort=-box") == db_order(boxes, "-path", "-id")
+    rows = csv_rows(member_client, url, "sort=-box")
+    assert rows[0][:2] == ["Box", "Lab"] and "Temperature (°C)" in rows[0]
+    assert [row[0] for row in rows[1:]] == list(boxes.order_by("-path", "-id").values_list("path", flat=True))
+    for n in range(3):
+        upload = SimpleUploadedFile(f"m-{n}.csv", f"barcode,biofluid,volume_ml\r\nM-{n},serum,2\r\n".encode())
+        manifests.manifest_upload(actor=staff, project=project, uploaded_file=upload)
+    url = reverse("evlims:import-list")
+    mine = ManifestImport.objects.filter(lab=lab)
+    assert shown(member_client, url, "sort=uploaded") == db_order(mine, "created_at", "id")
+    sheet = xlsx_rows(member_client, url, "sort=uploaded")
+    assert sheet[0][:2] == ("Import", "File")
+    assert [row[0] for row in sheet[1:]] == db_order(mine, "created_at", "id")  # numbers in the workbook

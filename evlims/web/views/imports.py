@@ -13,7 +13,9 @@ from ...samples.models import ManifestImport
 from ...samples.services import manifests
 from ...samples.tasks import queue_check, queue_commit
 from ..forms.imports import ManifestUploadForm
-from .common import ensure_writer, member_view, paginate, run_service
+from . import list_specs
+from .common import ensure_writer, member_view, run_service
+from .lists import list_response
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 TEMPLATES = {
@@ -24,8 +26,7 @@ TEMPLATES = {
 
 @member_view
 def import_list(request):
-    page = paginate(request, imports.imports_for(request.user))
-    return render(request, "evlims/imports/list.html", {"page": page})
+    return list_response(request, list_specs.IMPORTS, imports.imports_for(request.user), "evlims/imports/list.html", {})
 
 
 @require_GET

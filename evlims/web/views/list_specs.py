@@ -161,3 +161,45 @@ INGESTIONS = ListSpec(
     ),
     decorate=characterization_selectors.with_measurement_counts,
 )
+
+IMPORTS = ListSpec(
+    name="sample-imports",
+    title="Sample imports",
+    sorts=SortChoices(SortColumn("uploaded", "Uploaded", "created_at", first_descending=True), default="-uploaded"),
+    columns=(
+        Column("Import", lambda m: m.pk),
+        Column("File", lambda m: m.original_name),
+        Column("Project", lambda m: m.project.code),
+        Column("Lab", lambda m: m.lab.name),
+        Column("Uploaded by", lambda m: person(m.uploaded_by)),
+        Column("Uploaded", lambda m: m.created_at),
+        Column("Status", lambda m: m.get_status_display()),
+        Column("Rows", lambda m: m.row_count),
+        Column("Samples created", lambda m: m.samples_created),
+    ),
+)
+
+
+def with_occupancy(boxes) -> None:
+    """Capacity and how full each box is (from the row's own count; no query)."""
+    for box in boxes:
+        box.capacity = box.rows * box.columns
+        box.percent_full = round(100 * box.occupied / box.capacity)
+
+
+BOXES = ListSpec(
+    name="boxes",
+    title="Boxes",
+    sorts=SortChoices(SortColumn("box", "Box", "path"), default="box"),
+    columns=(
+        Column("Box", lambda b: b.path),
+        Column("Lab", lambda b: b.lab.name),
+        Column("Rows", lambda b: b.rows),
+        Column("Columns", lambda b: b.columns),
+        Column("Positions used", lambda b: b.occupied),
+        Column("Positions", lambda b: b.capacity),
+        Column("Occupancy (%)", lambda b: b.percent_full),
+        Column("Temperature (°C)", lambda b: b.temperature_c),
+    ),
+    decorate=with_occupancy,
+)

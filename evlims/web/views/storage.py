@@ -7,7 +7,9 @@ from ...core.ids import parse_id
 from ...samples import selectors, services
 from ..forms.aliquots import position_label
 from ..forms.storage import StorageUnitForm
-from .common import ensure_writer, member_view, paginate, run_service, scoped
+from . import list_specs
+from .common import ensure_writer, member_view, run_service, scoped
+from .lists import list_response
 
 
 def grid_rows(box) -> list[dict]:
@@ -28,11 +30,7 @@ def grid_rows(box) -> list[dict]:
 def box_list(request):
     boxes = selectors.boxes_for(request.user).order_by("path")
     units = selectors.storage_units_for(request.user).exclude(kind="box").order_by("path")
-    page = paginate(request, boxes)
-    for box in page:
-        box.capacity = box.rows * box.columns
-        box.percent_full = round(100 * box.occupied / box.capacity)
-    return render(request, "evlims/storage/box_list.html", {"page": page, "units": units})
+    return list_response(request, list_specs.BOXES, boxes, "evlims/storage/box_list.html", {"units": units})
 
 
 @member_view
