@@ -215,6 +215,18 @@ def audit_summary(count: int, events) -> dict:
     return {"count": count, "events": events, "shown": len(events), "actions": sorted(actions.items())}
 
 
+# Paper sizes the PDF is laid out for: (the value of ?paper=, the CSS @page size, what the page calls it).
+PAPER_SIZES = {"a4": ("A4", "A4"), "letter": ("letter", "US Letter")}
+# What CSS reads in a quoted string other than text: quotes and backslashes, line breaks, and what could end
+# the <style> element the string sits in.
+_CSS_ESCAPES = {'"': "\\22 ", "\\": "\\5c ", "\n": "\\a ", "\r": "", "<": "\\3c ", ">": "\\3e ", "&": "\\26 "}
+
+
+def css_string(text: str) -> str:
+    """``text`` as a quoted CSS string (the PDF footer's content): printed as written, hyphens and all."""
+    return '"' + "".join(_CSS_ESCAPES.get(char, char) for char in str(text)) + '"'
+
+
 class PdfUnavailable(RuntimeError):
     """WeasyPrint or the system libraries it draws text with are not installed."""
 

@@ -7,6 +7,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from ...characterization.selectors import results_set_aside
@@ -223,8 +224,15 @@ def _report_context(request, kind, subject) -> dict:
         audit=_audit(kind, subject, context["reviews"]),
         page_url=f"evlims:{PAGE_URLS[kind]}",
         report_title=f"Compliance report: {REPORT_SUBJECTS[kind]} {_file_label(kind, subject)}",
+        paper_sizes=[(key, label) for key, (_, label) in reports.PAPER_SIZES.items()],
     )
-    return context
+    return context | _paper(context, "a4")
+
+
+def _paper(context, paper: str) -> dict:
+    """The page size of the printed report and its footer, as CSS (the footer text quoted as written)."""
+    footer = f"{context['report_title']} · generated {timezone.localtime(context['generated_at']):%Y-%m-%d %H:%M}"
+    return {"page_size": reports.PAPER_SIZES[paper][0], "footer_css": mark_safe(reports.css_string(footer))}
 
 
 def _details(preparations) -> list[dict]:
@@ -240,7 +248,16 @@ def report(request, kind, pk):
 @member_view
 def report_pdf(request, kind, pk):
     subject = scoped(SUBJECT_SELECTORS[kind], request.user, pk)
-    context = _report_context(request, kind, subject) | {"for_pdf": True}
+    paper = request.GET.get("paper", "a4").strip().lower() or "a4"
+    if paper not in reports.PAPER_SIZES:
+        choices = " or ".join(reports.PAPER_SIZES)
+        return HttpResponse(
+            f"paper: '{paper}' is not a paper size; choose {choices}.",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    context = _report_context(request, kind, subject)
+    context |= _paper(context, paper) | {"for_pdf": True}
     html = render_to_string(f"evlims/compliance/report_{kind}.html", context, request=request)
     try:
         pdf = reports.render_pdf(html)
