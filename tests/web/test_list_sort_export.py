@@ -115,6 +115,11 @@ def preparations(staff, project):
         prep = make_preparation(staff, project, f"EV-{n}", run=run, final_volume_ul=100 + n)
         EVPreparation.objects.filter(pk=prep.pk).update(created_at=T0 + dt.timedelta(minutes=n))
         made.append(prep)
+    for n in range(3):  # planned runs: not started (NULL), and planned at the same moment (a tie)
+        IsolationRun.objects.create(
+            lab=project.lab, project=project, code=f"RUN-P{n}", protocol_name="SEC qEV", method="sec", operator=staff
+        )
+    IsolationRun.objects.filter(code__startswith="RUN-P").update(created_at=T0)
     return made
 
 
