@@ -18,7 +18,7 @@ from protocols.schemas import FREE_PARAMETER_METHODS, cached_method_schema
 from protocols.steps import ProtocolStep, canonicalise_params, schema_errors, validate_step
 
 _FLOAT_NOISE = 1e-9
-_UNIT_DISPLAY = {"g": "x g", "degC": "°C"}
+_UNIT_DISPLAY = {"g": "× g", "degC": "°C"}
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,21 @@ def _describe_tolerance(tolerance: dict | None, unit: str | None) -> str:
     return " or ".join(parts)
 
 
+def _shown(value, unit: str | None, labels: dict | None = None) -> str:
+    """A parameter value as the lab writes it: '10 min', 'yes', 'a, b', never a Python repr."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return f"{value:g}{' ' + unit if unit else ''}"
+    if isinstance(value, list | tuple):
+        return ", ".join(_shown(item, unit) for item in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{key.replace('_', ' ')}: {_shown(item, None)}" for key, item in value.items())
+    if isinstance(value, str) and labels and value in labels:
+        return labels[value]
+    return f"“{value}”" if value is not None else "not recorded"
+
+
 def compute_deviations(step_definition: ProtocolStep | dict, observed_params: dict) -> list[Deviation]:
     """Compare observed run parameters with a protocol step.
 
@@ -89,11 +104,12 @@ def compute_deviations(step_definition: ProtocolStep | dict, observed_params: di
         if compare == "none":
             continue
         unit = _UNIT_DISPLAY.get(spec.get("x-unit"), spec.get("x-unit"))
+        title = spec.get("title") or name.replace("_", " ")
+        labels = spec.get("x-enum-labels") or {}
         tolerance = step.tolerances.get(name)
         if name not in observed or observed[name] is None:
-            deviations.append(
-                Deviation(name, expected, None, tolerance, f"{name}: not recorded (protocol: {expected})", "missing")
-            )
+            missing = f"{title}: not recorded (protocol: {_shown(expected, unit)})"
+            deviations.append(Deviation(name, expected, None, tolerance, missing, "missing"))
             continue
         actual = observed[name]
         if compare == "numeric" and _is_number(expected) and _is_number(actual):
@@ -105,8 +121,9 @@ def compute_deviations(step_definition: ProtocolStep | dict, observed_params: di
                         expected,
                         actual,
                         tolerance,
-                        f"{name}: observed {actual:g} differs from protocol {expected:g}{' ' + unit if unit else ''} "
-                        f"by {difference:+g}, outside {_describe_tolerance(tolerance, unit)}",
+                        f"{title}: observed {_shown(actual, unit)} differs from protocol {_shown(expected, unit)} "
+                        f"by {difference:+g}{' ' + unit if unit else ''}, "
+                        f"outside {_describe_tolerance(tolerance, unit)}",
                         "out_of_tolerance",
                     )
                 )
@@ -117,7 +134,8 @@ def compute_deviations(step_definition: ProtocolStep | dict, observed_params: di
                     expected,
                     actual,
                     tolerance,
-                    f"{name}: observed {actual!r} differs from protocol {expected!r}",
+                    f"{title}: observed {_shown(actual, unit, labels)} differs from protocol "
+                    f"{_shown(expected, unit, labels)}",
                     "mismatch",
                 )
             )

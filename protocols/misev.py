@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from protocols.catalogue import method_label
 from protocols.schemas import METHOD_CODES, UnknownMethodError
 
 TABLE_PATH = Path(__file__).parent / "data" / "misev_classes.yaml"
@@ -94,9 +95,9 @@ def misev_class(methods: list[str]) -> MisevClass:
     recovery = min((table["methods"][m]["recovery"] for m in counted), key=levels.index)
     specificity = max((table["methods"][m]["specificity"] for m in counted), key=levels.index)
     ignored = sorted(set(classified) - set(counted))
-    basis = f"lowest recovery and highest specificity of {', '.join(dict.fromkeys(counted))}"
+    basis = f"lowest recovery and highest specificity of {', '.join(map(method_label, dict.fromkeys(counted)))}"
     if ignored:
-        basis += f" (preparative steps not counted: {', '.join(ignored)})"
+        basis += f" (preparative steps not counted: {', '.join(map(method_label, ignored))})"
     return _make(table, recovery, specificity, basis, unclassified)
 
 

@@ -177,7 +177,7 @@ def _rotor_errors(method: str, params: dict, originals: dict, number: int | None
         return [], {}
     rotors = load_rotors()
     if rotor_id not in rotors:
-        return [issue(number, method, "rotor", f"unknown rotor '{rotor_id}' (not in protocols/data/rotors.yaml)")], {}
+        return [issue(number, method, "rotor", f"unknown rotor '{rotor_id}' (not in the rotor list)")], {}
     rotor = rotors[rotor_id]
     basis = params.get("rcf_basis") if params.get("rcf_basis") in ("avg", "max") else None
     errors = []

@@ -15,8 +15,9 @@ from .conditions import (
 )
 from .errors import RulesetError
 from .markers import marker_vocabulary
+from .wording import codes, field_words
 
-MARKERS_NOT_DESCRIBED = "characterization.markers is not described"
+MARKERS_NOT_DESCRIBED = "the protein markers are not described"
 IMAGING_TECHNIQUES = frozenset({"tem", "cryo_em", "sem", "afm", "super_resolution", "other"})
 PARTICLE_METHODS = frozenset({"nta", "tpa", "trps", "nanoflow", "dls", "other"})
 MARKER_METHODS = frozenset({"western_blot", "elisa", "flow", "ms", "other"})
@@ -122,12 +123,12 @@ def _imaging_with(args, where):
     args = mapping_args(args, where, required=("techniques",), optional=("wide_field", "close_up"))
     techniques = frozenset(str_list(args["techniques"], f"{where}.techniques", allowed=IMAGING_TECHNIQUES))
     needs = [flag for flag in ("wide_field", "close_up") if args.get(flag, False)]
-    listed = ", ".join(sorted(techniques))
+    listed = codes(sorted(techniques), " or ")
 
     def check(experiment):
         images = experiment.section("imaging")
         if images is None:
-            return Outcome(None, (), ("characterization.imaging is not described",))
+            return Outcome(None, (), ("the imaging is not described",))
         relevant = [(i, image) for i, image in enumerate(images) if image["technique"] in techniques]
         if not relevant:
             return Outcome(False, (), (f"no image by {listed}",))
@@ -145,12 +146,12 @@ def _imaging_with(args, where):
 @condition("particle_analysis_present")
 def _particle_analysis_present(args, where):
     methods = PARTICLE_METHODS if args == "any" else frozenset(str_list(args, where, allowed=PARTICLE_METHODS))
-    listed = ", ".join(sorted(methods))
+    listed = codes(sorted(methods), " or ")
 
     def check(experiment):
         analyses = experiment.section("particle_analysis")
         if analyses is None:
-            return Outcome(None, (), ("characterization.particle_analysis is not described",))
+            return Outcome(None, (), ("the particle analysis is not described",))
         found = tuple(
             evidence(f"characterization.particle_analysis[{i}]", entry["method"])
             for i, entry in enumerate(analyses)
@@ -194,8 +195,9 @@ def _size_measured(args, where):
         undescribed = [f"characterization.{name}" for name in sections if experiment.section(name) is None]
         if undescribed:
             return Outcome(None, (), (f"{' and '.join(undescribed)} not described, so no size can be found",))
-        no_image = f", and no image by {', '.join(sorted(techniques))}" if techniques else ""
-        return Outcome(False, (), (f"no particle analysis reports {' or '.join(fields)}{no_image}",))
+        no_image = f", and no image by {codes(sorted(techniques), ' or ')}" if techniques else ""
+        reported = " or ".join(field_words(field) for field in fields)
+        return Outcome(False, (), (f"no particle analysis reports {reported}{no_image}",))
 
     return Condition("size_measured", check, True)
 

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
+from . import wording
 from .document import Experiment, is_reported, path_getter
 from .errors import RulesetError
 
@@ -310,12 +311,13 @@ def _all_items_have(args, where):
     def check(experiment):
         items = get(experiment.document) or ()
         if len(items) < min_items:
-            return Outcome(False, (), (f"{path} lists {len(items)} item(s), at least {min_items} expected",))
+            found = f"{wording.label(path)} lists {len(items)} item(s), at least {min_items} expected"
+            return Outcome(False, (), (found,))
         gaps = []
         for index, item in enumerate(items):
             lacking = missing_fields(item, alternatives)
             if lacking:
-                gaps.append(f"{path}[{index}] lacks {', '.join(lacking)}")
+                gaps.append(f"{wording.label(f'{path}[{index}]')} lacks {', '.join(map(wording.field_words, lacking))}")
         found = tuple(evidence(f"{path}[{i}]", "checked") for i in range(len(items)))
         return Outcome(not gaps, found, tuple(gaps))
 
@@ -338,7 +340,7 @@ def _all_items_include(args, where):
     def check(experiment):
         items = get(experiment.document) or ()
         if not items:
-            return Outcome(False, (), (f"{path} lists no item",))
+            return Outcome(False, (), (f"{wording.label(path)} lists no item",))
         found, gaps = [], []
         for index, item in enumerate(items):
             named = [value for value in (item.get(field) or ()) if value in wanted]
@@ -357,7 +359,6 @@ def _all_items_include(args, where):
 @condition("method_used")
 def _method_used(args, where):
     methods = frozenset(str_list(args, where, allowed=SEPARATION_METHODS))
-    listed = ", ".join(sorted(methods))
 
     def check(experiment):
         found = tuple(
@@ -367,7 +368,7 @@ def _method_used(args, where):
         )
         if found:
             return Outcome(True, found)
-        return Outcome(False, (), (f"no separation step uses {listed}",))
+        return Outcome(False, (), (f"no separation step uses {wording.codes(sorted(methods), ' or ')}",))
 
     return Condition("method_used", check, False)
 

@@ -9,6 +9,7 @@ import yaml
 from .conditions import SEPARATION_METHODS, Condition, Outcome, condition, evidence
 from .document import Experiment
 from .errors import RulesetError, VocabularyError
+from .wording import codes
 
 CLASSES_PATH = Path(__file__).parent / "vocab" / "separation_classes.yaml"
 LEVELS = ("low", "intermediate", "high")
@@ -92,8 +93,8 @@ def _separation_classified(args, where):
     def check(experiment):
         recovery, specificity, index, described = _decide(experiment)
         if index is None:
-            methods = ", ".join(step["method"] for step in experiment.steps) or "no step"
-            return Outcome(False, (), (f"no step of the chain ({methods}) has a recovery x specificity class",))
+            methods = codes(step["method"] for step in experiment.steps) or "no step"
+            return Outcome(False, (), (f"no step of the chain ({methods}) has a recovery × specificity class",))
         found = f"{recovery} recovery, {specificity} specificity (decided by {described})"
         return Outcome(True, (evidence(f"separation[{index}]", found),))
 

@@ -12,6 +12,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from protocols.catalogue import method_entry
+
 from ..core.registry import Provider
 
 # Words for the path segments a rule can name; a segment missing here is spelt out from its code.
@@ -142,6 +144,17 @@ def choice_labels() -> dict[str, str]:
     return choice_label_source.get()()
 
 
+def code_words(code: str) -> str:
+    """A vocabulary code as the forms show it: model choices first, then protocol methods, else spelt out."""
+    method = method_entry(code)
+    return choice_labels().get(code) or (method["label"] if method else code.replace("_", " "))
+
+
+def codes(values, joiner: str = ", ") -> str:
+    """Several codes in words, joined: ['sec', 'density_gradient'] → 'Size-exclusion chromatography, …'."""
+    return joiner.join(code_words(str(value)) for value in values)
+
+
 def _scalar(field: str, value: Any) -> str:
     if value is None:
         return "not recorded"
@@ -152,7 +165,7 @@ def _scalar(field: str, value: Any) -> str:
     text = str(value)
     # Vocabulary codes (blood_plasma, western_blot) read as the forms show them; free text is left as typed.
     if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*", text):
-        return choice_labels().get(text, text.replace("_", " "))
+        return code_words(text)
     return text
 
 

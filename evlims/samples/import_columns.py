@@ -296,7 +296,8 @@ def _choice(value, column: Column) -> str:
     for code, label in column.choices:
         if token in (code.lower(), label.lower()):
             return code
-    allowed = ", ".join(code for code, _ in column.choices)
+    # The labels (what the forms show) are accepted as well as the codes, so the message names the labels.
+    allowed = ", ".join(label for _, label in column.choices)
     raise CellError(f"{shown(value)} is not an allowed value; use one of: {allowed}.")
 
 

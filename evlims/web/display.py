@@ -26,6 +26,7 @@ RESULT_WORDS = {**PARTICLE_TECHNIQUES, **IMAGING_TECHNIQUES, **MARKER_METHODS, *
 SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 EMPTY = "—"
 DECIMAL_TEXT = re.compile(r"-?\d+\.\d+")
+ISO_DATETIME = re.compile(r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?$")
 
 
 def _float(value: Any) -> float | None:
@@ -130,6 +131,9 @@ def words(value: Any, field: str = "") -> str:
         return EMPTY
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if isinstance(value, str) and ISO_DATETIME.match(value):
+        # Dates and times reach the audit trail in ISO form: shown to the minute, as every page does.
+        return value[:10] + (" " + value[11:16] if len(value) > 10 else "")
     if isinstance(value, float | Decimal) or isinstance(value, str) and DECIMAL_TEXT.fullmatch(value):
         # Decimals reach the audit trail as text ("470.0"): they read as numbers too.
         return number(float(value)) + wording._unit(field)

@@ -116,9 +116,10 @@ def test_bad_file_lists_every_problem_and_writes_nothing(staff, project):
             3,
             "biofluid",
             "error",
-            "'plasma' is not an allowed value; use one of: blood_plasma, serum, whole_blood, "
-            "urine, csf, saliva, milk, ascites, pleural_effusion, amniotic_fluid, semen, synovial_fluid, bile, tears, "
-            "bal_fluid, cell_culture_medium, tissue, other.",
+            "'plasma' is not an allowed value; use one of: Blood plasma, Blood serum, Whole blood, Urine, "
+            "Cerebrospinal fluid, Saliva, Breast milk, Ascitic fluid, Pleural effusion, Amniotic fluid, Semen, "
+            "Synovial fluid, Bile, Tear fluid, Bronchoalveolar lavage fluid, Cell-culture conditioned medium, "
+            "Tissue (explant or dissociated), Other.",
         ),
         (3, "fasting", "error", "'maybe' is not yes or no."),
         (4, "barcode", "error", "BX-1 also appears in row 2."),

@@ -24,6 +24,7 @@ from ...metrics.services.controls import (
 )
 from ...metrics.westgard import full_baseline_points
 from ...samples.vocabulary import biofluid_choices
+from ..display import label
 
 # Line styles of the size overlay run out after six series; more would no longer read apart.
 MAX_OVERLAYS = 6
@@ -87,7 +88,7 @@ class ComparisonFilterForm(forms.Form):
         methods = (
             IsolationRun.objects.filter(lab_id__in=labs).exclude(method="").order_by("method").values_list("method")
         )
-        self.fields["method"].choices = [("", "All methods"), *((m, m) for (m,) in methods.distinct())]
+        self.fields["method"].choices = [("", "All methods"), *((m, label(m, "method")) for (m,) in methods.distinct())]
         operators = get_user_model().objects.filter(
             pk__in=IsolationRun.objects.filter(lab_id__in=labs).values("operator")
         )
