@@ -191,8 +191,14 @@ def test_metrics_and_compliance_run_on_generated_data(generated):
     figures = PreparationMetrics.objects.filter(preparation__in=measured)
     with_both = [m for m in figures if m.provenance.get("particles_per_ug")]
     assert with_both and all(m.particles_per_ug > 0 and m.purity_class for m in with_both)
-    assert evaluate_preparations(ids) == len(ids)
-    assert ComplianceEvaluation.objects.filter(preparation_id__in=ids).count() == len(ids)
+    # Only what a completed run produced is evaluated (docs/runs.md); the others have no evaluation.
+    produced = set(measured.values_list("pk", flat=True))
+    assert 0 < len(produced) < len(ids)
+    assert evaluate_preparations(ids) == len(produced)
+    assert (
+        set(ComplianceEvaluation.objects.filter(preparation_id__in=ids).values_list("preparation_id", flat=True))
+        == produced
+    )
 
 
 def test_one_summary_audit_event_per_lab(generated):

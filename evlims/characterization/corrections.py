@@ -57,7 +57,9 @@ def _checked(actor, measurement, reason: str, action: str) -> tuple[Measurement,
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": REASON_REQUIRED.format(action=action)})
-    current = Measurement.all_versions.select_for_update().select_related("ingestion").get(pk=measurement.pk)
+    current = (
+        Measurement.all_versions.select_for_update(of=("self",)).select_related("ingestion").get(pk=measurement.pk)
+    )
     if not may_change(actor, current):
         raise PermissionDenied(
             f"Only the person who recorded this result or a lab admin of its lab may have it {action}."
