@@ -24,7 +24,8 @@ from ..core.tenancy import visible_lab_ids
 from .import_checks import ERROR, check_rows, problem, sort_problems
 from .import_files import ManifestFileError, read_manifest
 from .import_formulas import formula_problems
-from .models import ManifestImport
+from .models import ManifestImport, Sample
+from .quality import quality_flags
 from .vocabulary import biofluid_choices
 
 Status = ManifestImport.Status
@@ -57,6 +58,20 @@ def import_get(user, pk) -> ManifestImport:
     if manifest is None:
         raise NotFound
     return manifest
+
+
+def import_row_reason(manifest_id: int, row: int) -> str:
+    """Why a sample an import registered was created: the reason its first history row carries."""
+    return f"Manifest import {manifest_id}, row {row}"
+
+
+def import_sample_ids(manifest: ManifestImport):
+    """The ids of the samples ``manifest`` registered (a subquery): those whose creation names it."""
+    return Sample.history.filter(
+        lab_id=manifest.lab_id,
+        history_type="+",
+        history_change_reason__startswith=import_row_reason(manifest.pk, 0).removesuffix("0"),
+    ).values("id")
 
 
 def progress_key(manifest_id: int) -> str:
@@ -101,7 +116,34 @@ def manifest_preview(manifest: ManifestImport, *, limit: int = PREVIEW_ROWS) -> 
             (labels.get(code, code), n) for code, n in sorted(Counter(r.values["biofluid"] for r in rows).items())
         ],
         "first_rows": [_preview_row(row, existing, labels) for row in rows[:limit]],
+        "quality": quality_preview(rows),
     }
+
+
+_SAMPLE_FIELDS = frozenset(field.name for field in Sample._meta.concrete_fields)
+_SEVERITY_WORDS = {"problem": "Problem", "warning": "Warning"}
+
+
+def quality_preview(rows) -> list[dict]:
+    """The pre-analytical quality flags each row's sample will carry once registered (as the sample page
+    shows them), so they are seen before the commit."""
+    flagged = []
+    for row in rows:
+        sample = Sample(**{name: value for name, value in row.values.items() if name in _SAMPLE_FIELDS})
+        flags = quality_flags(sample)
+        if flags:
+            label = row.values.get("barcode") or row.values.get("external_id") or ""
+            flagged.append(
+                {
+                    "row": row.number,
+                    "label": label,
+                    "flags": [
+                        {"severity": flag.severity, "label": _SEVERITY_WORDS[flag.severity], "message": flag.message}
+                        for flag in flags
+                    ],
+                }
+            )
+    return flagged
 
 
 def _preview_row(row, existing_donor_codes, biofluid_labels) -> dict:

@@ -19,7 +19,15 @@ from ...conf import evlims_settings
 from ...core.audit import record_event
 from ...core.tenancy import ensure_can_write
 from ..import_checks import ERROR, problem
-from ..imports import CheckedManifest, StoredFileChanged, check_manifest, progress_key, sha256, stored_bytes
+from ..imports import (
+    CheckedManifest,
+    StoredFileChanged,
+    check_manifest,
+    import_row_reason,
+    progress_key,
+    sha256,
+    stored_bytes,
+)
 from ..models import ManifestImport
 from .bulk import InsertClash, RowRefused, SampleRow, samples_register_bulk
 
@@ -230,7 +238,7 @@ def _sample_rows(manifest: ManifestImport, checked: CheckedManifest) -> list[Sam
         code = values.pop("donor_code", "")
         count = values.pop("aliquot_count", 0)
         volume_ul = values.pop("aliquot_volume_ul", None)
-        reason = f"Manifest import {manifest.pk}, row {row.number}"
+        reason = import_row_reason(manifest.pk, row.number)
         rows.append(SampleRow(row.number, reason, values, donor_code=code, aliquot_volumes_ul=[volume_ul] * count))
     return rows
 

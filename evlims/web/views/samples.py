@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 
 from ...core.ids import parse_id
 from ...core.tenancy import WRITER_ROLES, labs_where
-from ...samples import selectors, services
+from ...samples import imports, selectors, services
 from ...samples.quality import aliquot_flags, quality_flags
 from ...samples.sprec import sprec_code
 from ..forms.samples import PREANALYTICAL_GROUPS, SampleEditForm, SampleIntakeForm, SampleSearchForm
@@ -33,7 +33,28 @@ def sample_list(request):
             collected_to=data["collected_to"],
             flag=data["flag"],
         )
-    return list_response(request, list_specs.SAMPLES, samples, "evlims/samples/list.html", {"form": form})
+    batch, refused = _import_batch(request)
+    if batch is not None and samples is not None:
+        samples = samples.filter(pk__in=imports.import_sample_ids(batch))
+    response = list_response(
+        request, list_specs.SAMPLES, samples, "evlims/samples/list.html", {"form": form, "import_batch": batch}
+    )
+    if refused:
+        response.status_code = 400
+    return response
+
+
+def _import_batch(request):
+    """The import whose samples are listed (?import=<id>, one of the user's labs' imports), and whether the
+    value was refused (not an import number: said in a message, the list is shown unfiltered)."""
+    text = request.GET.get("import", "").strip()
+    if not text:
+        return None, False
+    import_id = parse_id(text)
+    if import_id is None:
+        messages.error(request, f"import: '{text[:40]}' is not an import number; all samples are listed.")
+        return None, True
+    return imports.import_get(request.user, import_id), False
 
 
 def _form_context(form, **extra):
