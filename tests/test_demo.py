@@ -1,11 +1,13 @@
 """The demo loader: right amounts, the variety the pages need, an intact audit trail, and idempotence."""
 
+import datetime as dt
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.utils import timezone
 
 from evlims.characterization.models import Measurement
 from evlims.core.models import AuditEvent, Lab, Membership, Role
@@ -107,6 +109,21 @@ class TestTheDemoWorld:
         assert particle.values["particles_per_ml"] > 0 and 30 < particle.values["size_mode_nm"] < 300
         marker = Measurement.objects.filter(kind=Measurement.Kind.MARKER).first()
         assert set(marker.values) == {"protein", "detected"}
+
+    def test_runs_and_their_results_are_spread_over_the_past_months(self, demo):
+        now = timezone.now()
+        completed = list(IsolationRun.objects.filter(status=IsolationRun.Status.COMPLETED))
+        starts = sorted(run.started_at for run in completed)
+        assert starts[-1] - starts[0] > dt.timedelta(days=90)
+        assert len({(start.year, start.month) for start in starts}) >= 3
+        for run in IsolationRun.objects.exclude(status=IsolationRun.Status.PLANNED):
+            received = max(p.input_aliquot.sample.received_at for p in run.preparations.all())
+            assert received < run.started_at < now, run.code
+        for run in completed:
+            assert run.started_at < run.completed_at < now
+            measured = Measurement.objects.filter(preparation__run=run).values_list("measured_at", flat=True)
+            assert measured and all(run.completed_at <= when < now for when in measured), run.code
+        assert not IsolationRun.objects.filter(status=IsolationRun.Status.PLANNED, started_at__isnull=False).exists()
 
     def test_the_audit_trail_of_the_demo_is_intact(self, demo):
         # Samples registered by hand have an event each; those of a committed manifest share its one event.

@@ -8,10 +8,13 @@ particles, final volume, modal size, and particles per µg protein (the purity r
 density gradients the reverse, so method comparisons show the expected contrast.
 """
 
+import datetime as dt
 import math
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+
+from django.utils import timezone
 
 from evlims.characterization.services import record_results
 from evlims.isolation import services as isolation
@@ -99,6 +102,11 @@ MINIMUM_INPUT_UL = 250
 # Enough runs that even a small demo shows every run status (completed, aborted, in progress, planned).
 MINIMUM_RUNS_PER_LAB = 5
 HISTOGRAM_BINS_NM = list(range(25, 605, 10))
+# Finished runs (completed or aborted) are spread over the last months, oldest first, so trend charts and
+# control charts have a point per run; the run in progress started this morning.
+HISTORY_DAYS = 270
+NEWEST_FINISHED_DAYS_AGO = 10
+RUN_HOURS = (3, 9)  # from start to completion
 
 
 def _log_uniform(rng, low, high):
@@ -247,7 +255,36 @@ def _results(rng, prep, protocol_slug: str, figures: ProtocolFigures, biofluid: 
     return results
 
 
-def _record_run(rng, people: LabPeople, versions, biofluid: str, status: str):
+def run_start_time(index: int, finished: int, now) -> dt.datetime:
+    """When run ``index`` of a lab started: finished runs (the first ``finished``) evenly from HISTORY_DAYS
+    ago to NEWEST_FINISHED_DAYS_AGO, at a working hour; later runs this morning. Drawn from the index alone, so
+    the random draws of the records stay those of the seed."""
+    if index >= finished:
+        return (now - dt.timedelta(hours=3)).replace(minute=0, second=0, microsecond=0)
+    step = (HISTORY_DAYS - NEWEST_FINISHED_DAYS_AGO) / max(1, finished - 1)
+    day = now - dt.timedelta(days=round(HISTORY_DAYS - index * step))
+    return day.replace(hour=8 + index % 3, minute=15 * (index % 4), second=0, microsecond=0)
+
+
+def _after_inputs(started_at, run, now) -> dt.datetime:
+    """A run cannot start before its tubes arrived: a day after the last was received, at the latest now."""
+    received = max(preparation.input_aliquot.sample.received_at for preparation in run.preparations.all())
+    return min(max(started_at, received + dt.timedelta(days=1)), now - dt.timedelta(hours=1))
+
+
+def _dated(run, operator, started_at, completed_at=None):
+    """The run's times as the lab kept them (through the same correction the run page offers)."""
+    changes = {"started_at": started_at} | ({"completed_at": completed_at} if completed_at else {})
+    return isolation.run_update(
+        run=run,
+        actor=operator,
+        reason="Run times from the lab notebook (demo data)",
+        expected_version=run.version,
+        changes=changes,
+    )
+
+
+def _record_run(rng, people: LabPeople, versions, biofluid: str, status: str, started_at=None):
     weights = {slug: w for slug, w in PROTOCOLS_BY_BIOFLUID[biofluid].items() if slug in versions}
     if not weights:
         return None
@@ -276,8 +313,11 @@ def _record_run(rng, people: LabPeople, versions, biofluid: str, status: str):
     if status == IsolationRun.Status.PLANNED:
         return run
     run = isolation.run_start(actor=operator, run=run)
+    now = run.started_at
+    started_at = _after_inputs(started_at or now, run, now)
     if status == IsolationRun.Status.ABORTED:
-        return isolation.run_abort(actor=operator, run=run, reason="Column clogged while loading; inputs lost.")
+        run = isolation.run_abort(actor=operator, run=run, reason="Column clogged while loading; inputs lost.")
+        return _dated(run, operator, started_at)
     steps = version.steps
     deviate = rng.random() < 0.2
     recorded = len(steps) if status == IsolationRun.Status.COMPLETED else rng.randrange(1, len(steps))
@@ -286,14 +326,22 @@ def _record_run(rng, people: LabPeople, versions, biofluid: str, status: str):
             actor=operator, run=run, number=number, observed=_observed(rng, step, deviate and number == 1)
         )
     if status != IsolationRun.Status.COMPLETED:
-        return run
+        return _dated(run, operator, started_at)
     preparations = list(run.preparations.order_by("id"))
     outputs = {
         prep.pk: {"final_volume_ul": figures.final_ul, "buffer": "PBS", "storage": "−80 °C, preparation box P1"}
         for prep in preparations
     }
     run = isolation.run_complete(actor=operator, run=run, outputs=outputs)
-    documents = [result for prep in preparations for result in _results(rng, prep, slug, figures, biofluid)]
+    completed_at = min(started_at + dt.timedelta(hours=rng.randint(*RUN_HOURS)), now - dt.timedelta(minutes=30))
+    run = _dated(run, operator, started_at, completed_at)
+    # Measured the day after the run, or later the same day when the run finished recently.
+    measured_at = min(completed_at + dt.timedelta(days=1), now - dt.timedelta(minutes=5)).isoformat()
+    documents = [
+        result | {"measured_at": measured_at}
+        for prep in preparations
+        for result in _results(rng, prep, slug, figures, biofluid)
+    ]
     record_results(
         actor=people.instrument, lab=people.lab, documents=documents, reason="Instrument results (demo data)"
     )
@@ -307,6 +355,7 @@ def run_isolations(rng: random.Random, people: LabPeople, runs: int, versions) -
     """
     biofluids = sorted({fluid for project in people.plan.projects for fluid in project.biofluids})
     runs = max(runs, MINIMUM_RUNS_PER_LAB)
+    now = timezone.now()
     created = []
     for index in range(runs):
         if index == runs - 1:
@@ -319,7 +368,8 @@ def run_isolations(rng: random.Random, people: LabPeople, runs: int, versions) -
             status = IsolationRun.Status.COMPLETED
         # A biofluid whose tubes are all used up is skipped in favour of the next one.
         for biofluid in rng.sample(biofluids, len(biofluids)):
-            run = _record_run(rng, people, versions, biofluid, status)
+            started_at = run_start_time(index, runs - 2, now)
+            run = _record_run(rng, people, versions, biofluid, status, started_at)
             if run is not None:
                 created.append(run)
                 break
