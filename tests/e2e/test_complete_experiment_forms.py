@@ -124,7 +124,9 @@ def test_a_complete_experiment_through_the_forms(live_server, page):
     aliquot = sample.aliquots.get()
 
     # Thawed for the isolation.
-    page.locator(f"#aliquot-{aliquot.pk}").get_by_role("button", name="Thaw").click()
+    page.locator(f"#aliquot-{aliquot.pk}").get_by_role("link", name="Thaw").click()
+    expect(page.get_by_text("from 0 to 1")).to_be_visible()
+    page.get_by_role("button", name="Yes, record the thaw").click()
     expect(page.get_by_text(f"{aliquot.barcode} thawed (cycle 1).")).to_be_visible()
 
     # The run: planned, started, every step saved with the protocol's values, completed.
