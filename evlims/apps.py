@@ -59,16 +59,19 @@ def connect_layers() -> None:
 
 
 @cache
+@cache
 def model_choice_labels() -> dict[str, str]:
     """The forms' own words for vocabulary codes ('k2_edta' → 'K2-EDTA'), read from the choices of evlims's
-    models."""
+    models and of the result forms (assays, techniques, marker methods a result document holds)."""
+    from .web.display import RESULT_WORDS
+
     labels: dict[str, str] = {}
     for model in apps.get_app_config("evlims").get_models():
         for field in model._meta.get_fields():
             for value, text in getattr(field, "flatchoices", None) or ():
                 if isinstance(value, str) and value:
                     labels.setdefault(value, str(text))
-    return labels
+    return RESULT_WORDS | labels
 
 
 class EvlimsConfig(AppConfig):

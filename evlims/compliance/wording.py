@@ -155,6 +155,25 @@ def codes(values, joiner: str = ", ") -> str:
     return joiner.join(code_words(str(value)) for value in values)
 
 
+_DOCUMENT_ROOTS = ("sample", "separation", "characterization", "claims", "prep_storage", "functional_studies")
+_PATH_IN_TEXT = re.compile(
+    rf"\b(?:{'|'.join(_DOCUMENT_ROOTS)})(?:\[\d+\])?(?:\.[a-z][a-z0-9_]*(?:\[\d+\])?)+|\bseparation\[\d+\]"
+)
+_CODE_IN_TEXT = re.compile(r"\b[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b")
+
+
+def prose(text: str) -> str:
+    """A message of the evaluator in words: document paths as their labels, codes as the forms name them.
+
+    'prep_storage.temperature_c is not reported' → 'Storage of the preparation › temperature is not reported';
+    'detected by western_blot' → 'detected by Western blot'. Stored verdicts keep the paths; pages show this.
+    """
+    if not isinstance(text, str):
+        return text
+    text = _PATH_IN_TEXT.sub(lambda match: label(match.group(0)), text)
+    return _CODE_IN_TEXT.sub(lambda match: code_words(match.group(0)), text)
+
+
 def _scalar(field: str, value: Any) -> str:
     if value is None:
         return "not recorded"

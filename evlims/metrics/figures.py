@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..core.numbers import superscript_exponent
+
 
 @dataclass(frozen=True)
 class Figure:
@@ -34,7 +36,7 @@ class Figure:
 
     def shown(self, value: float) -> str:
         """The stored value as the pages and the reports print it (the unit is printed beside it)."""
-        return format(value * self.scale, self.number_format)
+        return superscript_exponent(format(value * self.scale, self.number_format))
 
 
 PARTICLE_YIELD = Figure(

@@ -7,6 +7,7 @@
 
 from django import template
 
+from ..compliance import wording
 from ..web import display
 
 register = template.Library()
@@ -25,3 +26,19 @@ def label(code, kind=""):
 @register.filter
 def words(value, field=""):
     return display.words(value, field)
+
+
+@register.filter
+def ruleset(text, kind=""):
+    return display.ruleset(text, kind)
+
+
+@register.filter
+def action(code):
+    return display.action(code)
+
+
+@register.filter
+def prose(text):
+    """An evaluator's message with document paths and codes in words."""
+    return wording.prose(text)

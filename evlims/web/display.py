@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+
+from django.utils import timezone
 
 from protocols.catalogue import method_entry, parameter_entry
 
 from ..compliance import wording
+from ..core.numbers import power_of_ten, significant
 from ..samples import vocabulary
 from .forms.results import IMAGING_TECHNIQUES, MARKER_METHODS, PARTICLE_TECHNIQUES, PROTEIN_ASSAYS
 
 # The result forms' words for the codes a result document holds (assays, techniques, marker methods).
 RESULT_WORDS = {**PARTICLE_TECHNIQUES, **IMAGING_TECHNIQUES, **MARKER_METHODS, **PROTEIN_ASSAYS}
 
-SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 EMPTY = "—"
 DECIMAL_TEXT = re.compile(r"-?\d+\.\d+")
 ISO_DATETIME = re.compile(r"\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:?\d\d)?)?$")
@@ -39,27 +42,6 @@ def _float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def significant(value: float, digits: int) -> str:
-    """``value`` rounded to ``digits`` significant figures, in plain notation with thousands separators."""
-    if value == 0:
-        return "0"
-    decimals = digits - 1 - math.floor(math.log10(abs(value)))
-    return f"{round(value, decimals):,.{max(decimals, 0)}f}"
-
-
-def power_of_ten(value: float, unit: str = "") -> str:
-    """4.31e10 → '4.31 × 10¹⁰' followed by the unit; small magnitudes stay plain."""
-    if value == 0:
-        return f"0{unit}"
-    exponent = math.floor(math.log10(abs(value)))
-    if -3 <= exponent < 4:
-        return significant(value, 3) + unit
-    mantissa = value / 10**exponent
-    if round(mantissa, 2) >= 10:
-        mantissa, exponent = mantissa / 10, exponent + 1
-    return f"{mantissa:.2f} × 10{str(exponent).translate(SUPERSCRIPT)}{unit}"
-
-
 def number(value: Any, kind: str = "") -> str:
     """A number as the lab writes it for its kind: concentration, size, percent, protein, or plain."""
     figure = _float(value)
@@ -67,7 +49,7 @@ def number(value: Any, kind: str = "") -> str:
         return EMPTY if value in (None, "") else str(value)
     if kind == "concentration":
         return power_of_ten(figure, "/mL")
-    if kind == "count":
+    if kind == "count":  # a concentration under a header or beside a unit that names it
         return power_of_ten(figure)
     if kind == "size":
         return f"{figure:,.1f} nm"
@@ -75,6 +57,8 @@ def number(value: Any, kind: str = "") -> str:
         return f"{figure:.1f} %"
     if kind == "protein":
         return significant(figure, 3) + " µg/mL"
+    if kind == "protein_value":  # under a header that names the unit
+        return significant(figure, 3)
     if figure.is_integer() and abs(figure) < 1e7:
         return f"{int(figure):,}"
     if abs(figure) >= 1e7 or abs(figure) < 1e-3:
@@ -109,12 +93,13 @@ def field_label(code: str) -> str:
     """A field's code as a label with its unit: 'volume_ul' → 'volume (µL)', 'tube_type' → 'collection tube'."""
     if code in wording.SEGMENT_LABELS:
         return wording.SEGMENT_LABELS[code]
-    suffixes = [suffix for suffix, _ in wording.UNIT_SUFFIXES if suffix.startswith("_") and code.endswith(suffix)]
+    suffixes = [s for s, _ in wording.UNIT_SUFFIXES if (s.startswith("_") or s == code) and code.endswith(s)]
     if not suffixes:
         return code.replace("_", " ")
     suffix = max(suffixes, key=len)
     unit = dict(wording.UNIT_SUFFIXES)[suffix].strip()
-    return f"{code[: -len(suffix)].replace('_', ' ')} ({unit})"
+    stem = code[: -len(suffix)] or code.split("_")[0]  # 'concentration_per_ml' is its own suffix
+    return f"{stem.replace('_', ' ')} ({unit})"
 
 
 def _method_or_words(text: str) -> str:
@@ -131,6 +116,10 @@ def words(value: Any, field: str = "") -> str:
         return EMPTY
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if isinstance(value, datetime):
+        return f"{timezone.localtime(value) if timezone.is_aware(value) else value:%Y-%m-%d %H:%M}"
+    if isinstance(value, date):
+        return value.isoformat()
     if isinstance(value, str) and ISO_DATETIME.match(value):
         # Dates and times reach the audit trail in ISO form: shown to the minute, as every page does.
         return value[:10] + (" " + value[11:16] if len(value) > 10 else "")
@@ -138,3 +127,22 @@ def words(value: Any, field: str = "") -> str:
         # Decimals reach the audit trail as text ("470.0"): they read as numbers too.
         return number(float(value)) + wording._unit(field)
     return wording.describe(field, value)
+
+
+def ruleset(text: str, kind: str = "") -> str:
+    """A rule set as stored ('miblood_ev@1') in words: 'MIBlood-EV (blood-derived EVs), version 1'; with kind
+    "version" only 'version 1' (beside a heading that names it)."""
+    from .reports.compliance import RULESET_TITLES
+
+    name, _, version = str(text or "").partition("@")
+    if kind == "version":
+        return f"version {version}" if version else ""
+    title = RULESET_TITLES.get(name, label(name))
+    return f"{title}, version {version}" if version else title
+
+
+def action(code: str) -> str:
+    """An audit action ('run.record_step') in words: 'Run: record step'."""
+    subject, _, verb = str(code or "").partition(".")
+    subject_words = label(subject, "field")
+    return f"{subject_words}: {verb.replace('_', ' ')}" if verb else subject_words

@@ -67,7 +67,7 @@ def test_a_repeated_view_reuses_the_figures(staff_client, project, staff, settle
     assert "figures" in first.context and "figures" not in again.context  # the second view rendered nothing anew
     assert reused < built
     for response in (first, again):
-        assert 'data-table="trend"' in response.content.decode() and "2.00e+10" in response.content.decode()
+        assert 'data-table="trend"' in response.content.decode() and "2.00 × 10¹⁰" in response.content.decode()
 
 
 def test_made_up_parameters_share_the_cached_figures(staff_client, project, staff, settled):
@@ -118,7 +118,7 @@ def test_a_new_result_changes_the_cached_dashboard_at_once(
     response, _ = get(staff_client, DASHBOARD)
     assert "figures" not in response.context  # rendered by the warm-up when the metric job completed
     trend_table = response.content.decode().split('data-table="trend"')[1].split("</table>")[0]
-    assert "4.00e+10" in trend_table and "2.00e+10" not in trend_table  # 4e11 particles/mL ÷ 10 µg/mL
+    assert "4.00 × 10¹⁰" in trend_table and "2.00 × 10¹⁰" not in trend_table  # 4e11 particles/mL ÷ 10 µg/mL
 
 
 def test_an_edited_sample_regroups_the_cached_comparison(staff_client, project, staff, settled):

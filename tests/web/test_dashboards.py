@@ -104,13 +104,13 @@ def test_comparison_summary_shows_n_mean_sd_and_cv(staff_client, compared):
     sec = shown[("sec", "blood_plasma", "particles_per_ug")]
     assert (sec["n"], sec["mean"], sec["sd"], sec["cv_pct"]) == (3, pytest.approx(2e10), pytest.approx(1e10), 50.0)
     html = response.content.decode()
-    assert "2.00e+10" in html and "1.00e+10" in html
+    assert "2.00 × 10¹⁰" in html and "1.00 × 10¹⁰" in html
     uc_cells = next(
         row["cells"]
         for row in summary.display_rows()
         if row["cells"][:3] == [("uc", "", None), ("urine", "", None), ("Particles per µg protein", "", None)]
     )
-    assert [text for text, _, _ in uc_cells[3:]] == ["1", "5.00e+09", "—", "—"]  # n=1: no SD, no CV, never 0
+    assert [text for text, _, _ in uc_cells[3:]] == ["1", "5.00 × 10⁹", "—", "—"]  # n=1: no SD, no CV, never 0
 
 
 def test_comparison_charts_are_drawn_with_shapes_and_labels(staff_client, compared):

@@ -101,7 +101,7 @@ def test_page_shows_identity_and_results_grouped_by_kind(member_client, staff, l
     for section in ("results-particle", "results-protein", "results-marker", "results-lipid"):
         assert f'id="{section}"' in html
     assert 'id="results-imaging"' not in html
-    assert "2e+11" in html and "121.5" in html and "×100, already applied by the instrument" in html
+    assert "2 × 10¹¹" in html and "121.5" in html and "×100, already applied by the instrument" in html
     assert html.count(">computed</span>") == 1  # only the mean was computed
     assert "3 (1 invalid)" in html and "<strong>invalid</strong>: left out of the mean" in html
     assert "CD63" in html and "Detected" in html and "ALB" in html and "Not detected" in html
@@ -143,9 +143,9 @@ def test_metrics_link_to_the_results_they_came_from(member_client, staff, lab, p
     recompute([prep.pk])
     response = page_of(member_client, prep)
     rows = {row["figure"]: row for row in response.context["metric_rows"]}
-    assert rows["particles_per_ug"]["value"] == "8e+10"
+    assert rows["particles_per_ug"]["value"] == "8 × 10¹⁰"
     assert {s["id"] for s in rows["particles_per_ug"]["sources"]} == {particle_result.pk, protein_result.pk}
-    assert rows["particle_yield_per_ml_input"]["value"] == "8e+11"
+    assert rows["particle_yield_per_ml_input"]["value"] == "8 × 10¹¹"
     html = response.content.decode()
     assert f'href="#measurement-{particle_result.pk}"' in html and f'id="measurement-{protein_result.pk}"' in html
     # plasma without an APOB/APOA1 readout: the ratio cannot be classed
@@ -178,7 +178,7 @@ def test_writers_get_result_links_and_readers_do_not(member_client, client, staf
     prep = make_preparation(staff, project, "EVP-P7")
     html = page_of(member_client, prep).content.decode()
     assert reverse("evlims:result-new", args=[prep.pk, "marker"]) in html
-    assert f'{reverse("evlims:blot-new")}?preparation={prep.pk}' in html  # a blot starts with this lane
+    assert f"{reverse('evlims:blot-new')}?preparation={prep.pk}" in html  # a blot starts with this lane
     assert reverse("evlims:result-paste") in html
     client.force_login(qa_manager)
     html = page_of(client, prep).content.decode()

@@ -105,26 +105,26 @@ def upload(client, path_or_bytes, name=None, **fields):
 @pytest.mark.parametrize(
     "relative, names, figures",
     [
-        (NANOSIGHT_FULL, ["d200"], ["3.082e+08", "3.08e+08", "NTA 3.3"]),
-        (NANOSIGHT_LOW_COUNT, ["OMV2_6h_B"], ["2.21e+06", "Unreliable (instrument)"]),
+        (NANOSIGHT_FULL, ["d200"], ["3.08 × 10⁸", "3.08 × 10⁸", "NTA 3.3"]),
+        (NANOSIGHT_LOW_COUNT, ["OMV2_6h_B"], ["2.21 × 10⁶", "Unreliable (instrument)"]),
         (
             NANOSIGHT_BEADS,
             ["std_10000_yes_2", "std_10000_no_2", "std_10000_yes_1", "std_10000_no_1"],
-            ["1.297e+09", "Combined experiment"],
+            ["1.30 × 10⁹", "Combined experiment"],
         ),
         (
             NANOSIGHT_BEADS_DILUTED,
             ["100nmbeads"],
-            ["6.092e+12", "6.09e+12", "×10000, recorded in the file and already"],
+            ["6.09 × 10¹²", "6.09 × 10¹²", "×10000, recorded in the file and already"],
         ),
-        (ZETAVIEW, ["20240611_0005"], ["3.666e+11", "×5000, recorded in the file; applied here"]),
+        (ZETAVIEW, ["20240611_0005"], ["3.67 × 10¹¹", "×5000, recorded in the file; applied here"]),
         # The real exports, when present.
-        ("real:" + REAL_NANOSIGHT_EMT1, ["d200"], ["2.156e+08", "2.16e+08", "NTA 3.3"]),
-        ("real:" + REAL_NANOSIGHT_HOT1A3, ["HOT1A3_12h_A_LS"], ["1.62e+06", "Unreliable (instrument)"]),
+        ("real:" + REAL_NANOSIGHT_EMT1, ["d200"], ["2.16 × 10⁸", "2.16 × 10⁸", "NTA 3.3"]),
+        ("real:" + REAL_NANOSIGHT_HOT1A3, ["HOT1A3_12h_A_LS"], ["1.62 × 10⁶", "Unreliable (instrument)"]),
         (
             "real:" + REAL_ZETAVIEW_SAMPLE1,
             ["20230419_0002"],
-            ["4.308e+11", "×5000, recorded in the file; applied here"],
+            ["4.31 × 10¹¹", "×5000, recorded in the file; applied here"],
         ),
     ],
 )
@@ -579,7 +579,7 @@ def test_particle_form_applies_the_dilution_to_a_cell_concentration(member_clien
     assert analysis.concentration_per_ml == pytest.approx(3e10) and analysis.computed == ["concentration_per_ml"]
     assert analysis.dilution_factor == 100 and analysis.dilution_applied_in_file is False
     html = member_client.get(reverse("evlims:preparation-detail", args=[preparation.pk])).content.decode()
-    assert "3e+10" in html and ">computed</span>" in html and "applied here to the cell concentration" in html
+    assert "3 × 10¹⁰" in html and ">computed</span>" in html and "applied here to the cell concentration" in html
 
 
 def test_particle_form_needs_the_dilution_for_a_cell_concentration(member_client, preparation):

@@ -7,6 +7,7 @@ the PDF shows.
 
 from ...compliance import selectors
 from ...compliance.evaluator import study_ev_metric
+from ...compliance.wording import prose
 from .plots import Series, size_distribution_svg
 
 # (icon, words, css class): every verdict is shown as text and a symbol, so it reads without colour.
@@ -32,6 +33,7 @@ SECTIONS = (
     ("miblood_ev", "MIBlood-EV (blood-derived EVs)"),
 )
 SECTION_TITLES = dict(SECTIONS) | {"ev_metric": "EV-METRIC"}
+RULESET_TITLES = SECTION_TITLES | {"purity_matrix": SECTION_TITLES["purity"]}
 DISTRIBUTION_BINS = tuple((low, low + 9 if low < 90 else 100) for low in range(0, 100, 10))
 
 
@@ -40,9 +42,19 @@ def status_display(status: str) -> dict:
     return {"code": status, "icon": icon, "text": words, "css": css}
 
 
+def _evidence_in_words(items) -> list:
+    return [{**item, "detail": prose(item.get("detail"))} if isinstance(item, dict) else item for item in items or ()]
+
+
+def _separation_in_words(found: dict | None) -> dict | None:
+    return {**found, "decided_by": prose(found.get("decided_by") or "")} if isinstance(found, dict) else found
+
+
 def _rule_row(rule: dict) -> dict:
     return {
         **rule,
+        "message": prose(rule.get("message", "")),
+        "evidence": _evidence_in_words(rule.get("evidence")),
         "display": status_display(rule["status"]),
         "level_text": LEVEL_DISPLAY.get(rule["level"], rule["level"]),
     }
@@ -82,6 +94,8 @@ def ev_metric_section(report: dict, rules: dict) -> dict | None:
             {
                 "id": component_id,
                 **component,
+                "message": prose(component.get("message", "")),
+                "evidence": _evidence_in_words(component.get("evidence")),
                 "display": status_display(component["state"]),
                 "level": rule.level if rule else "mandatory",
                 "level_text": LEVEL_DISPLAY.get(rule.level if rule else "mandatory"),
@@ -137,9 +151,12 @@ def evaluation_view(evaluation) -> dict | None:
         "ev_metric": ev_metric_section(report, rules),
         "sections": ruleset_sections(report),
         "next_steps": next_steps(report, rules),
-        "separation_class": report.get("separation_class"),
+        "separation_class": _separation_in_words(report.get("separation_class")),
         "mandatory_misev": selectors.mandatory_misev_failures(evaluation.failed_rules, evaluation.rulesets),
-        "rulesets": sorted(f"{name}@{version}" for name, version in (evaluation.rulesets or {}).items()),
+        "rulesets": sorted(
+            f"{RULESET_TITLES.get(name, name)} (version {version})"
+            for name, version in (evaluation.rulesets or {}).items()
+        ),
     }
 
 

@@ -5,11 +5,12 @@ reports list superseded and voided results with these words, apart from the resu
 from django.utils import dateformat, timezone
 
 from ...characterization.models import MarkerResult, Measurement
+from ...core.numbers import superscript_exponent
 from ..forms.results import IMAGING_TECHNIQUES, MARKER_METHODS, PARTICLE_TECHNIQUES, PROTEIN_ASSAYS
 
 
 def _number(value, digits: int = 3) -> str:
-    return f"{value:.{digits}g}"
+    return superscript_exponent(f"{value:.{digits}g}")
 
 
 def _detail(measurement, name):

@@ -15,6 +15,7 @@ import pandas as pd
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 
+from ...core.numbers import power_of_ten
 from ...core.spreadsheets import neutralise
 
 
@@ -63,7 +64,7 @@ def display_cell(value, kind):
     if is_missing(value):
         return ("—", align, None)
     if kind == "sci":
-        return (f"{value:.3g}" if abs(value) < 1e4 else f"{value:.2e}", align, None)
+        return (f"{value:.3g}" if abs(value) < 1e4 else power_of_ten(value), align, None)
     if kind == "num":
         return (f"{value:.1f}", align, None)
     if kind == "num2":

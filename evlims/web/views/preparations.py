@@ -13,6 +13,7 @@ from ...compliance import selectors as compliance_selectors
 from ...compliance.evidence import preparation_storage_days, sample_freeze_thaw, sample_storage_days
 from ...compliance.markers import marker_vocabulary
 from ...core.locks import approvals_affected
+from ...core.numbers import superscript_exponent
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...instruments.particles import SIZE_FIGURES
 from ...instruments.services import MEASURED_AT_GIVEN, MEASURED_AT_UPLOAD
@@ -222,7 +223,7 @@ def _particle_view(measurement, bins) -> dict:
         rows.append(
             {
                 "label": label,
-                "value": None if value is None else format(value, style),
+                "value": None if value is None else superscript_exponent(format(value, style)),
                 "computed": name in (analysis.computed or []),
             }
         )
