@@ -108,14 +108,18 @@ class ParticleAnalysis(models.Model):
     settings = models.JSONField(default=dict, blank=True, help_text="camera level, threshold, temperature…")
     dilution_factor = models.FloatField(null=True, blank=True)
     dilution_applied_in_file = models.BooleanField(null=True, blank=True)
-    concentration_per_ml = models.FloatField(null=True, blank=True, help_text="Stock, after dilution.")
-    instrument_average_concentration_per_ml = models.FloatField(null=True, blank=True)
-    size_mean_nm = models.FloatField(null=True, blank=True)
-    size_mode_nm = models.FloatField(null=True, blank=True)
-    size_sd_nm = models.FloatField(null=True, blank=True)
-    d10_nm = models.FloatField(null=True, blank=True)
-    d50_nm = models.FloatField(null=True, blank=True)
-    d90_nm = models.FloatField(null=True, blank=True)
+    concentration_per_ml = models.FloatField(
+        verbose_name="Concentration (particles/mL)", null=True, blank=True, help_text="Stock, after dilution."
+    )
+    instrument_average_concentration_per_ml = models.FloatField(
+        verbose_name="Instrument's average concentration (particles/mL)", null=True, blank=True
+    )
+    size_mean_nm = models.FloatField(verbose_name="Mean size (nm)", null=True, blank=True)
+    size_mode_nm = models.FloatField(verbose_name="Size mode (nm)", null=True, blank=True)
+    size_sd_nm = models.FloatField(verbose_name="Size SD (nm)", null=True, blank=True)
+    d10_nm = models.FloatField(verbose_name="D10 (nm)", null=True, blank=True)
+    d50_nm = models.FloatField(verbose_name="D50 (nm)", null=True, blank=True)
+    d90_nm = models.FloatField(verbose_name="D90 (nm)", null=True, blank=True)
     computed = models.JSONField(default=list, blank=True, help_text="Figures computed here, not read from the file.")
     calibration = models.CharField(
         max_length=200, blank=True, help_text="How the analyser was calibrated, e.g. 100 nm polystyrene beads."
@@ -128,7 +132,7 @@ class ParticleAnalysis(models.Model):
 class ParticleCapture(models.Model):
     analysis = models.ForeignKey(ParticleAnalysis, on_delete=models.CASCADE, related_name="captures")
     name = models.CharField(max_length=200)
-    concentration_per_ml = models.FloatField(null=True, blank=True)
+    concentration_per_ml = models.FloatField(verbose_name="Concentration (particles/mL)", null=True, blank=True)
     valid = models.BooleanField(default=True, help_text="The instrument's own verdict on the capture.")
     invalid_reason = models.CharField(
         max_length=200, blank=True, help_text="Why the instrument marked the capture invalid, as the file says."
@@ -136,12 +140,12 @@ class ParticleCapture(models.Model):
     included_in_mean = models.BooleanField(
         default=True, help_text="Counted in the analysis mean; captures marked invalid are left out unless kept."
     )
-    size_mean_nm = models.FloatField(null=True, blank=True)
-    size_mode_nm = models.FloatField(null=True, blank=True)
-    size_sd_nm = models.FloatField(null=True, blank=True)
-    d10_nm = models.FloatField(null=True, blank=True)
-    d50_nm = models.FloatField(null=True, blank=True)
-    d90_nm = models.FloatField(null=True, blank=True)
+    size_mean_nm = models.FloatField(verbose_name="Mean size (nm)", null=True, blank=True)
+    size_mode_nm = models.FloatField(verbose_name="Size mode (nm)", null=True, blank=True)
+    size_sd_nm = models.FloatField(verbose_name="Size SD (nm)", null=True, blank=True)
+    d10_nm = models.FloatField(verbose_name="D10 (nm)", null=True, blank=True)
+    d50_nm = models.FloatField(verbose_name="D50 (nm)", null=True, blank=True)
+    d90_nm = models.FloatField(verbose_name="D90 (nm)", null=True, blank=True)
 
     class Meta:
         ordering = ["analysis", "id"]
@@ -152,8 +156,12 @@ class ParticleCapture(models.Model):
 
 class SizeBin(models.Model):
     analysis = models.ForeignKey(ParticleAnalysis, on_delete=models.CASCADE, related_name="bins")
-    bin_center_nm = models.FloatField()
-    concentration_per_ml = models.FloatField()
+    bin_center_nm = models.FloatField(
+        verbose_name="Bin centre (nm)",
+    )
+    concentration_per_ml = models.FloatField(
+        verbose_name="Concentration (particles/mL)",
+    )
 
     objects = CurrentSizeBins()  # the default manager: bins of current results only
     all_versions = models.Manager()  # noqa: DJ012 - bins of every version
@@ -168,8 +176,8 @@ class SizeBin(models.Model):
 class ProteinQuantification(models.Model):
     measurement = models.OneToOneField(Measurement, on_delete=models.CASCADE, related_name="protein")
     assay = models.CharField(max_length=20, help_text="bca, micro_bca, bradford, qubit")
-    concentration_ug_per_ml = models.FloatField(null=True, blank=True)
-    volume_assayed_ul = models.FloatField(null=True, blank=True)
+    concentration_ug_per_ml = models.FloatField(verbose_name="Protein concentration (µg/mL)", null=True, blank=True)
+    volume_assayed_ul = models.FloatField(verbose_name="Volume assayed (µL)", null=True, blank=True)
     out_of_range = models.BooleanField(default=False)
     standard_curve = models.JSONField(default=dict, blank=True)
 
@@ -197,7 +205,7 @@ class MarkerResult(models.Model):
         max_length=200, blank=True, help_text="How the EVs were lysed, e.g. 10 min on ice in RIPA with sonication."
     )
     lysate_reducing = models.BooleanField(null=True, blank=True, help_text="Reducing sample buffer or not.")
-    protein_loaded_ug = models.FloatField(null=True, blank=True)
+    protein_loaded_ug = models.FloatField(verbose_name="Protein loaded (µg)", null=True, blank=True)
     compared_with_source_lysate = models.BooleanField(null=True, blank=True)
     topology_assay = models.CharField(
         max_length=120, blank=True, help_text="Assay showing where the protein sits, e.g. proteinase K protection."

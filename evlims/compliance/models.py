@@ -22,7 +22,7 @@ class ComplianceEvaluation(TimeStampedModel):
     report = models.JSONField(default=dict)
     document = models.JSONField(default=dict, help_text="The experiment document that was evaluated.")
     evidence_hash = models.CharField(max_length=64)
-    ev_metric_pct = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
+    ev_metric_pct = models.PositiveSmallIntegerField(verbose_name="EV-METRIC (%)", null=True, blank=True, db_index=True)
     mandatory_failed = models.PositiveSmallIntegerField(default=0, db_index=True)
     failed_rules = models.JSONField(default=list, help_text="Ids of failed rules, for filtering the QA queue.")
     evaluated_at = models.DateTimeField()

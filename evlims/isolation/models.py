@@ -181,8 +181,10 @@ class EVPreparation(VersionedModel):
     run = models.ForeignKey(IsolationRun, on_delete=models.PROTECT, related_name="preparations")
     input_aliquot = models.ForeignKey(Aliquot, on_delete=models.PROTECT, related_name="preparations")
     barcode = models.CharField(max_length=40, db_index=True)
-    input_volume_ul = models.DecimalField(max_digits=10, decimal_places=1)
-    final_volume_ul = models.DecimalField(max_digits=10, decimal_places=1, null=True, blank=True)
+    input_volume_ul = models.DecimalField(verbose_name="Input volume (µL)", max_digits=10, decimal_places=1)
+    final_volume_ul = models.DecimalField(
+        verbose_name="Final volume (µL)", max_digits=10, decimal_places=1, null=True, blank=True
+    )
     buffer = models.CharField(
         verbose_name="Storage buffer", max_length=80, blank=True, help_text="Buffer the EVs are stored in, e.g. PBS."
     )

@@ -50,7 +50,7 @@ class Anticoagulant(models.TextChoices):
     ACD_A = "acd_a", "ACD-A"
     HEPARIN = "heparin", "Heparin"
     CLOT_ACTIVATOR = "clot_activator", "Serum clot activator"
-    NONE = "none", "None"
+    NONE = "none", "No anticoagulant"
 
 
 class SpinBrake(models.TextChoices):
@@ -75,7 +75,9 @@ class Sample(VersionedModel):
     barcode = models.CharField(max_length=40, db_index=True)
     external_id = models.CharField(max_length=80, blank=True, help_text="The collecting site's own id.")
     biofluid = models.CharField(max_length=30, choices=biofluid_choices(), db_index=True)
-    volume_ml = models.DecimalField(max_digits=9, decimal_places=3, help_text="Volume received (mL).")
+    volume_ml = models.DecimalField(
+        verbose_name="Volume (mL)", max_digits=9, decimal_places=3, help_text="Volume received (mL)."
+    )
     collected_at = models.DateTimeField(null=True, blank=True, db_index=True)
     received_at = models.DateTimeField(null=True, blank=True)
     remarks = models.TextField(blank=True)
@@ -187,7 +189,7 @@ class Sample(VersionedModel):
         validators=[MinValueValidator(0), MaxValueValidator(100)],
         help_text="Serum in the conditioning medium (%); 0 if serum-free.",
     )
-    serum_ev_depleted = models.BooleanField(null=True, blank=True)
+    serum_ev_depleted = models.BooleanField(verbose_name="Serum EV-depleted", null=True, blank=True)
     serum_ev_depletion_method = models.CharField(max_length=120, blank=True)
     conditioning_time_h = models.DecimalField(
         verbose_name="Conditioning time (h)", max_digits=6, decimal_places=1, null=True, blank=True
@@ -236,7 +238,9 @@ class StorageUnit(TimeStampedModel):
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
     kind = models.CharField(max_length=10, choices=Kind.choices)
     name = models.CharField(max_length=80)
-    temperature_c = models.DecimalField(max_digits=5, decimal_places=1, null=True, blank=True)
+    temperature_c = models.DecimalField(
+        verbose_name="Temperature (°C)", max_digits=5, decimal_places=1, null=True, blank=True
+    )
     rows = models.PositiveSmallIntegerField(null=True, blank=True)
     columns = models.PositiveSmallIntegerField(null=True, blank=True)
     path = models.CharField(max_length=400, editable=False, help_text="Site / freezer / rack / box, for display.")
@@ -265,8 +269,8 @@ class Aliquot(VersionedModel):
     sample = models.ForeignKey(Sample, on_delete=models.PROTECT, related_name="aliquots")
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
     barcode = models.CharField(max_length=40, db_index=True)
-    initial_volume_ul = models.DecimalField(max_digits=10, decimal_places=1)
-    volume_ul = models.DecimalField(max_digits=10, decimal_places=1)
+    initial_volume_ul = models.DecimalField(verbose_name="Initial volume (µL)", max_digits=10, decimal_places=1)
+    volume_ul = models.DecimalField(verbose_name="Volume (µL)", max_digits=10, decimal_places=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.AVAILABLE, db_index=True)
     box = models.ForeignKey(StorageUnit, on_delete=models.PROTECT, null=True, blank=True, related_name="aliquots")
     position_row = models.PositiveSmallIntegerField(null=True, blank=True)
@@ -324,7 +328,9 @@ class CustodyEvent(models.Model):
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     from_location = models.CharField(max_length=400, blank=True)
     to_location = models.CharField(max_length=400, blank=True)
-    volume_change_ul = models.DecimalField(max_digits=10, decimal_places=1, null=True, blank=True)
+    volume_change_ul = models.DecimalField(
+        verbose_name="Volume change (µL)", max_digits=10, decimal_places=1, null=True, blank=True
+    )
     note = models.TextField(blank=True)
 
     class Meta:

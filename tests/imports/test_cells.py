@@ -77,8 +77,8 @@ def test_dates_are_iso_and_made_aware_in_the_lab_time_zone(settings):
         (
             "anticoagulant",
             "heparine",
-            "'heparine' is not an allowed value; use one of: k2_edta, k3_edta, citrate, "
-            "acd_a, heparin, clot_activator, none.",
+            "'heparine' is not an allowed value; use one of: K2-EDTA, K3-EDTA, Sodium citrate 3.2%, "
+            "ACD-A, Heparin, Serum clot activator, No anticoagulant.",
         ),
         ("collected_at", "01/03/2024", "'01/03/2024' is not a date: write YYYY-MM-DD or YYYY-MM-DD HH:MM."),
         ("collected_at", "2024-02-30", "'2024-02-30' is not a real date or time."),
