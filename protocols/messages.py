@@ -64,6 +64,10 @@ def _words(method: str | None, text: str) -> str:
     return WHOLE_FLOAT.sub(r"\1", text)
 
 
+# What a value in a schema unit is, for a message about text that is not one.
+QUANTITY_WORDS = {"°C": "a temperature", "× g": "a centrifugal force", "min": "a duration", "h": "a duration"}
+
+
 def _reworded(method: str | None, name: str | None, problem: str) -> str:
     param = parameter_entry(method, name) if method and name else None
     expected = param["expected"] if param else "a value"
@@ -81,7 +85,8 @@ def _reworded(method: str | None, name: str | None, problem: str) -> str:
     if match:
         why = match["why"]
         if why.startswith("it does not start with a number"):
-            return f"enter {expected}"
+            what = QUANTITY_WORDS.get(param["unit"] if param else None, "a number")
+            return f"“{match['raw']}” is not {what}; enter {expected}"
         return f"enter {expected} ({_words(method, why)})"
     match = re.match(r"^must be one of .*, got (?P<got>.*)$", problem)
     if match and param and param["choices"]:

@@ -97,7 +97,7 @@ def _errors(step: dict) -> list[dict]:
         (
             {"method": "sec", "params": {"resin": "CL-2B", "bed_volume_ml": "ten"}},
             "bed_volume_ml",
-            "Step 2, Bed volume: enter a number in mL",
+            "Step 2, Bed volume: “ten” is not a number; enter a number in mL",
         ),
         (
             {
@@ -105,7 +105,7 @@ def _errors(step: dict) -> list[dict]:
                 "params": {"g_force": "fast", "duration_min": 5, "fraction_kept": "pellet"},
             },
             "g_force",
-            "Step 2, Speed: enter a number in × g",
+            "Step 2, Speed: “fast” is not a centrifugal force; enter a number in × g",
         ),
         (
             {"method": "differential_centrifugation", "params": {"g_force": 500, "duration_min": 5}},
@@ -141,7 +141,7 @@ def test_refusals_are_placed_at_step_and_parameter_in_words(step, parameter, tex
 
 def test_a_parameter_given_unreadable_is_not_also_called_missing():
     rows = _errors({"method": "filtration", "params": {"pore_size_um": "small"}})
-    assert [row["text"] for row in rows] == ["Step 2, Pore size: enter a number in µm"]
+    assert [row["text"] for row in rows] == ["Step 2, Pore size: “small” is not a number; enter a number in µm"]
 
 
 def test_tolerances_and_document_fields_are_placed_in_words():

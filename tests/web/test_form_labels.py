@@ -55,3 +55,23 @@ def test_model_fields_with_units_carry_them_in_their_verbose_name():
         if field.name.endswith(UNIT_SUFFIXES) and str(field.verbose_name) == field.name.replace("_", " ")
     ]
     assert raw == []
+
+
+def test_run_step_fields_are_labelled_from_the_protocol_catalogue():
+    from evlims.web.forms.run_steps import StepRecordForm
+
+    form = StepRecordForm(definition={"method": "differential_centrifugation", "params": {"g_force": 2000}})
+    assert form.fields["g_force"].label == "Speed (× g)"
+    assert form.fields["temperature_c"].label == "Temperature (°C)"
+    assert form.fields["k_factor"].label == "k-factor"
+    assert ("avg", "avg") not in form.fields["rcf_basis"].choices
+
+
+def test_an_unreadable_quantity_is_named_in_words():
+    from protocols.messages import placed_errors
+    from protocols.steps import canonicalise_params
+
+    errors = canonicalise_params("differential_centrifugation", {"temperature_c": "room temp"}, 1)[2]
+    assert [row["text"] for row in placed_errors(errors)] == [
+        "Step 1, Temperature: “room temp” is not a temperature; enter a number in °C"
+    ]

@@ -138,11 +138,11 @@ class TestPlainPost:
         assert response.status_code == 200
         assert not ProtocolVersion.objects.exists()
         first, second = response.context["doc"].ordered_steps()
-        assert first.errors["p_g_force"] == ["Step 1, Speed: enter a number in × g"]
+        assert first.errors["p_g_force"] == ["Step 1, Speed: “fast” is not a centrifugal force; enter a number in × g"]
         assert first.errors["p_fraction_kept"] == ["Step 1, Fraction kept: required: choose one"]
         assert second.errors["p_bed_volume_ml"] == ["Step 2, Bed volume: must be greater than 0 mL, got -3"]
         html = response.content.decode()
-        assert "Step 1, Speed: enter a number in × g" in html
+        assert "Step 1, Speed: “fast” is not a centrifugal force; enter a number in × g" in html
         assert "g_force" not in html.split('id="form-problems"')[1].split("</div>")[0]
 
     def test_positions_and_removal_decide_the_order(self, member_client, lab):

@@ -86,13 +86,17 @@ class StepRecordForm(forms.Form):
 
     @staticmethod
     def _field(name: str, spec: dict) -> forms.Field:
-        label = name.replace("_", " ").capitalize()
         unit = spec.get("x-unit")
+        # The schema's title is the parameter's name in the lab's words; the unit follows it, as in the catalogue.
+        label = spec.get("title") or name.replace("_", " ").capitalize()
+        if unit:
+            label = f"{label} ({unit_label(unit).strip()})"
         help_text = spec.get("description", "")
         if unit:
             help_text = f"{help_text} Unit: {unit_label(unit).strip()} unless you write another.".strip()
         if spec.get("enum"):
-            choices = [("", "—")] + [(value, value.replace("_", " ")) for value in spec["enum"]]
+            words = spec.get("x-enum-labels") or {}
+            choices = [("", "—")] + [(value, words.get(value, value.replace("_", " "))) for value in spec["enum"]]
             return forms.ChoiceField(required=False, choices=choices, label=label, help_text=help_text)
         if spec.get("type") == "boolean":
             return forms.ChoiceField(
