@@ -87,7 +87,7 @@ def test_a_complete_experiment_through_the_forms(live_server, page):
 
     # The donor.
     page.get_by_label("Project").select_option(label=str(project))
-    page.get_by_label("Code").fill("D-001")
+    page.get_by_role("textbox", name="Code").fill("D-001")  # not the top bar's search box
     page.get_by_label("Sex").select_option("female")
     page.get_by_label("Age band").select_option("40-49")
     page.get_by_role("button", name="Register donor").click()

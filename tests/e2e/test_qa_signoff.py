@@ -16,6 +16,7 @@ from evlims.isolation.models import ProtocolVersion
 from evlims.review import services as review_services
 from evlims.samples.services import sample_register
 from tests.factories import LabFactory, ProjectFactory, member
+from tests.run_states import completed
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,7 +42,7 @@ def submitted_preparation():
     run = isolation.run_plan(
         actor=staff, project=project, protocol_version=version, inputs=[(sample.aliquots.get(), 400)]
     )
-    preparation = run.preparations.get()
+    preparation = completed(run).preparations.get()  # only what a completed run produced is reviewed
     review_services.review_submit(
         actor=staff,
         preparation=preparation,

@@ -60,7 +60,7 @@ def test_sec_run_on_three_aliquots(live_server, page):
     page.get_by_role("button", name="Save step 2").click()
 
     expect(page.get_by_text(re.compile(r"Step 2 recorded: 1 deviation\(s\)"))).to_be_visible()
-    page.get_by_text("Other parameters of sec").click()
+    page.get_by_text("Other parameters of Size-exclusion chromatography").click()
     page.get_by_label("Column lot").fill("LOT-2291")
     page.get_by_role("button", name="Save step 3").click()
 
