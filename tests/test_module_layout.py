@@ -43,3 +43,22 @@ def test_the_manifest_writes_are_services_and_not_reached_through_samples_import
 
     assert all(getattr(services, name) is getattr(manifests, name) for name in MANIFEST_WRITES)
     assert not [name for name in [*MANIFEST_WRITES, "manifest_mark_failed"] if hasattr(imports, name)]
+
+
+MOST_LINES = 400
+
+
+def test_no_product_module_is_longer_than_400_lines():
+    """A module past ~400 lines holds more than one idea (docs/architecture.md); migrations are generated."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    long = {
+        str(path.relative_to(root)): count
+        for folder in ("evlims", "protocols", "config")
+        for path in (root / folder).rglob("*.py")
+        if "migrations" not in path.parts
+        for count in [len(path.read_text(encoding="utf-8").splitlines())]
+        if count > MOST_LINES
+    }
+    assert long == {}
