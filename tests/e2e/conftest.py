@@ -1,6 +1,7 @@
 """Browser tests drive Debian's chromium through Playwright against pytest-django's live server."""
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,8 @@ import pytest
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Each browser test leaves a picture of the page it ended on, for a person to look at (kept as CI artefacts).
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -32,9 +35,19 @@ def browser():
 
 
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page
+    _keep_screenshot(page, request.node)
     context.close()
+
+
+def _keep_screenshot(page, node) -> None:
+    """The page the test ended on, as var/screenshots/<test file>--<test>.png; a page already closed has none."""
+    if page.is_closed() or page.url in ("", "about:blank"):
+        return
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{Path(node.fspath).stem}--{node.name}")[:150]
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, timeout=15_000)
