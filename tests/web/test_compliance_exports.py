@@ -157,7 +157,7 @@ def test_preparation_report_holds_verdicts_plot_purity_signatures_and_audit(
     assert '<img class="plot" src="data:image/svg+xml;base64,' in page
     assert "Particles per µg protein" in page and "High purity" in page
     assert review.signatures.get(meaning="approved").content_hash in page
-    assert "review.approve" in page and "Locked: approved by QA" in page
+    assert "Review: approve" in page and "Locked: approved by QA" in page
     assert response.context["audit"]["count"] >= 3
 
 
