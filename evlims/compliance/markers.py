@@ -121,7 +121,7 @@ class MarkerVocabulary:
         return self._aliases.get(str(name).strip().upper())
 
     def unknown_message(self, name: str) -> str:
-        """"CD-63 is not in the marker vocabulary. Did you mean CD63?" (aliases named with their symbol)."""
+        """ "CD-63 is not in the marker vocabulary. Did you mean CD63?" (aliases named with their symbol)."""
         offered = [
             f"{suggestion} (another name of {self.alias_of(suggestion)})" if self.alias_of(suggestion) else suggestion
             for suggestion in self.suggestions(name)
