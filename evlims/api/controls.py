@@ -7,7 +7,7 @@ The serializers and the chart's answer are in ``control_serializers``.
 import django_filters
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 
 from ..metrics import control_charts
@@ -187,6 +187,10 @@ class ControlChartApi(ControlMaterialObjectApi):
                 + f". Default {PURITY}.",
             )
         ],
+        responses={
+            200: ControlChartOutputSerializer,
+            400: OpenApiResponse(description="The figure is not one that is charted (named under figure)."),
+        },
         examples=[OpenApiExample("Provisional baseline, log10 scale", value=CHART_EXAMPLE, response_only=True)],
     )
     def get(self, request, *args, **kwargs):

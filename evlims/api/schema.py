@@ -93,6 +93,7 @@ ANSWERS = {
     ),
     "404": ("No such record in your labs (another lab's record answers alike), or no such page.", "Error", {}),
     "409": ("The record changed since the version sent; nothing was written.", "StaleVersion", {}),
+    "415": ("The body's media type is not one this operation reads (see its request body).", "Error", {}),
     "422": ("The Idempotency-Key was used before for another request.", "ValidationError", {}),
     "429": ("This instrument key sent more requests than its rate allows.", "Error", RETRY_AFTER),
     "503": (

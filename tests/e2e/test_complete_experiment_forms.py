@@ -98,7 +98,7 @@ def test_a_complete_experiment_through_the_forms(live_server, page):
     page.get_by_label("Project").select_option(label=str(project))
     page.get_by_label("Donor").select_option(label="D-001")
     page.get_by_label("Biofluid").select_option("blood_plasma")
-    page.get_by_label("Volume ml").fill("4")
+    page.get_by_label("Volume (mL)").fill("4")
     page.get_by_label("Collected at").fill("2026-01-05T08:00:00")
     page.get_by_label("Tube type").fill("BD Vacutainer K2EDTA 10 mL")
     page.get_by_label("Anticoagulant").select_option("k2_edta")

@@ -34,7 +34,7 @@ def test_register_split_and_store(live_server, page):
     page.get_by_label("Biofluid").select_option("blood_plasma")
     expect(page.locator("#group-blood")).to_be_visible()
     expect(page.locator("#group-urine")).to_be_hidden()
-    page.get_by_label("Volume ml").fill("2")
+    page.get_by_label("Volume (mL)").fill("2")
     page.get_by_label("Anticoagulant").select_option("k2_edta")
     page.get_by_label("Number of preparation spins").fill("2")
     page.get_by_label("Time from collection to first spin (min)").fill("600")

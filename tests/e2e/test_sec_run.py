@@ -52,11 +52,11 @@ def test_sec_run_on_three_aliquots(live_server, page):
 
     page.get_by_role("button", name="Start the run").click()
     expect(page.get_by_role("heading", name=re.compile("Step 1 of 3"))).to_be_visible()
-    expect(page.get_by_label("G force", exact=True)).to_have_value("1,500 x g")
+    expect(page.get_by_role("textbox", name="Speed (× g)")).to_have_value("1,500 x g")
     page.get_by_role("button", name="Save step 1").click()
 
     expect(page.get_by_text("Step 1 recorded: no deviation from the protocol.")).to_be_visible()
-    page.get_by_label("Duration min", exact=True).fill("12 min")  # two minutes longer than the protocol allows
+    page.get_by_role("textbox", name="Duration (min)").fill("12 min")  # two minutes longer than the protocol allows
     page.get_by_role("button", name="Save step 2").click()
 
     expect(page.get_by_text(re.compile(r"Step 2 recorded: 1 deviation\(s\)"))).to_be_visible()

@@ -150,6 +150,7 @@ class BlotPostApi(ScopedApi):
                 description="The blot was refused; each problem is named by its place (blot.lanes[1].preparation, "
                 "blot.markers[0].protein, image, reason). Nothing was recorded; an image sent is kept (image_kept)."
             ),
+            415: OpenApiResponse(description="The body is neither JSON nor a multipart form."),
             422: OpenApiResponse(description="The Idempotency-Key was used before for another blot."),
         },
         examples=[BLOT_EXAMPLE, RECORDED_EXAMPLE, REFUSED_EXAMPLE],
