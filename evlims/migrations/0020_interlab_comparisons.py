@@ -1,0 +1,11 @@
+# Operations are filled in by the change that needs them; until then this step changes nothing.
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("evlims", "0019_reference_materials"),
+    ]
+
+    operations = []
