@@ -1,0 +1,1 @@
+"""Recovery with its propagated standard uncertainty (pure; no Django)."""
