@@ -136,6 +136,14 @@ class FileUploadInputSerializer(CommitChoicesSerializer):
         "plate_map. Its curve model is used unless fit is given.",
     )
     fit = serializers.ChoiceField(choices=["linear", "quadratic"], required=False, help_text="Standard-curve model.")
+    read = serializers.CharField(
+        max_length=120,
+        required=False,
+        allow_blank=True,
+        help_text="Gen5 and EnVision files holding several plates: the absorbance plate to read, by its name as the "
+        "file prints it ('Read 1:562', 'Absorbance @ 562 (1.0s)') or its wavelength ('562'). Counts and calculated "
+        "plates are refused.",
+    )
     column_mapping = JSONObjectField(
         required=False, allow_null=True, help_text="Generic tables: which column holds what."
     )
@@ -167,6 +175,8 @@ class FileUploadInputSerializer(CommitChoicesSerializer):
             options["plate_map"] = plate_map(data["plate_layout"].wells, data["plate_layout"].fit)
         if data.get("fit"):
             options["fit"] = data["fit"]
+        if data.get("read", "").strip():
+            options["read"] = data["read"].strip()
         if data.get("column_mapping"):
             options["mapping"] = data["column_mapping"]
         return options

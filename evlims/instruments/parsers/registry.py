@@ -5,17 +5,20 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any
 
-from . import bca, ensight, generic, nanosight, softmax, zetaview
+from . import bca, ensight, envision, gen5, generic, nanosight, softmax, zetaview
 from .errors import ParseError
 from .results import ParseResult, PlateParseResult
 from .spreadsheet import workbook_to_csv
 from .text import DEFAULT_MAX_BYTES, ZIP_MAGIC, check_size, decode_text
 
-PARSERS: dict[str, ModuleType] = {module.FORMAT: module for module in (nanosight, zetaview, softmax, ensight, generic)}
+PARSERS: dict[str, ModuleType] = {
+    module.FORMAT: module for module in (nanosight, zetaview, softmax, ensight, gen5, envision, generic)
+}
 FORMATS = tuple(PARSERS)
 # Tried in this order by detection; generic files carry no signature and are never detected.
-_DETECTABLE = (nanosight, zetaview, softmax, ensight)
-_PLATE_FORMATS = {softmax.FORMAT, ensight.FORMAT}
+# EnVision before EnSight: both begin with 'Plate information'; EnVision's header row tells them apart.
+_DETECTABLE = (nanosight, zetaview, softmax, gen5, envision, ensight)
+_PLATE_FORMATS = {softmax.FORMAT, ensight.FORMAT, gen5.FORMAT, envision.FORMAT}
 
 
 def _to_text(data: bytes, max_bytes: int, sheet: str | None = None) -> str:
@@ -30,7 +33,7 @@ def _detect_text(text: str) -> str:
         if module.sniff(text):
             return module.FORMAT
     raise ParseError(
-        "unrecognised file: not a NanoSight, ZetaView, SoftMax Pro or EnSight export; "
+        "unrecognised file: not a NanoSight, ZetaView, SoftMax Pro, EnSight, Gen5 or EnVision export; "
         "for other tables use format 'generic' with a column mapping",
         field="format",
     )

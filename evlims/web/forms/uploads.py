@@ -24,6 +24,8 @@ FORMAT_LABELS = {
     "zetaview": "ZetaView size distribution (.txt)",
     "softmax": "SoftMax Pro plate export (.txt/.csv)",
     "ensight": "EnSight plate export (.csv)",
+    "gen5": "Gen5 (BioTek) plate export as text (.txt)",
+    "envision": "EnVision plate export (.csv)",
     "generic": "Other table, read through a column mapping",
 }
 
@@ -72,6 +74,13 @@ class ResultUploadForm(forms.Form):
         '"ug_per_ml": 2000}, "G1:H2": {"role": "blank"}, "A3:A4": {"role": "sample", "name": "EV 1"}}}. '
         "Without it a plate is shown but not quantified.",
     )
+    read = forms.CharField(
+        required=False,
+        max_length=120,
+        label="Read (Gen5, EnVision)",
+        help_text="Which absorbance plate of a file holding several: its name as the file prints it (Read 1:562, "
+        "Absorbance @ 562 (1.0s)) or its wavelength (562). Not needed when the file holds one.",
+    )
     column_mapping = forms.CharField(
         required=False,
         label="Column mapping (JSON, other tables)",
@@ -98,7 +107,7 @@ class ResultUploadForm(forms.Form):
         self.fields["plate_layout"].label_from_instance = _layout_label
         self.fields["upload_token"].initial = uuid.uuid4().hex
         self.fields["file"].help_text = (
-            f"NanoSight, ZetaView, SoftMax Pro or EnSight export, or another table; at most "
+            f"NanoSight, ZetaView, SoftMax Pro, EnSight, Gen5 or EnVision export, or another table; at most "
             f"{evlims_settings.IMPORT_MAX_BYTES // (1024 * 1024)} MB. The file is kept as received."
         )
 
@@ -156,6 +165,8 @@ class ResultUploadForm(forms.Form):
             options["plate_map"] = data["plate_map"]
         elif data.get("plate_layout") is not None:
             options["plate_map"] = plate_map(data["plate_layout"].wells, data["plate_layout"].fit)
+        if data.get("read", "").strip():
+            options["read"] = data["read"].strip()
         mapping = data["column_mapping"]
         if mapping is None and data["file_format"] == "generic" and data["instrument"]:
             mapping = data["instrument"].column_mapping

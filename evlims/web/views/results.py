@@ -38,7 +38,7 @@ from .lists import list_response
 # Raw files are always sent as attachments; only these types keep their own content type (so an
 # <img> can show them). Anything else goes out as opaque bytes and is never rendered by the browser.
 DISPLAYABLE_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
-PLATE_FORMATS = frozenset({"softmax", "ensight"})
+PLATE_FORMATS = frozenset({"softmax", "ensight", "gen5", "envision"})
 
 
 @member_view
