@@ -11,11 +11,25 @@ from .characterization.models import (
     SizeBin,
 )
 from .compliance.models import ComplianceEvaluation, Review, Signature
-from .core.models import AuditChainHead, AuditEvent, BarcodeSequence, Lab, Membership, Project, Role
-from .instruments.models import Ingestion, Instrument, InstrumentApiKey, PlateLayout, RawFile
+from .core.models import (
+    AuditChainHead,
+    AuditEvent,
+    BarcodeSequence,
+    ExternalIdentity,
+    Lab,
+    Membership,
+    Project,
+    Role,
+)
+from .cytometry.models import FlowAcquisition, FlowCalibration, FlowResult
+from .instruments.models import Ingestion, Instrument, InstrumentApiKey, PlateLayout, RawFile, WatchedFile
+from .interlab.models import ComparisonRound, ComparisonScheme, RoundItem, RoundParticipant, RoundResult
 from .isolation.models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
+from .labels.models import LabelTemplate
 from .metrics.models import ControlMaterial, MetricJob, PreparationMetrics
+from .notifications.models import Notification, NotificationPreference
 from .samples.models import Aliquot, CustodyEvent, Donor, ManifestImport, Sample, StorageUnit
+from .standards.models import DilutionSeries, ReferenceMaterialLot, Spike, TracerReadout
 
 __all__ = [
     "Aliquot",
@@ -23,22 +37,32 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "BarcodeSequence",
+    "ComparisonRound",
+    "ComparisonScheme",
     "ComplianceEvaluation",
     "ControlMaterial",
     "CustodyEvent",
+    "DilutionSeries",
     "Donor",
     "EVPreparation",
+    "ExternalIdentity",
+    "FlowAcquisition",
+    "FlowCalibration",
+    "FlowResult",
     "ImagingResult",
     "Ingestion",
     "Instrument",
     "InstrumentApiKey",
     "IsolationRun",
     "Lab",
+    "LabelTemplate",
     "ManifestImport",
     "MarkerResult",
     "Measurement",
     "Membership",
     "MetricJob",
+    "Notification",
+    "NotificationPreference",
     "ParticleAnalysis",
     "ParticleCapture",
     "PlateLayout",
@@ -48,11 +72,18 @@ __all__ = [
     "Protocol",
     "ProtocolVersion",
     "RawFile",
+    "ReferenceMaterialLot",
     "Review",
     "Role",
+    "RoundItem",
+    "RoundParticipant",
+    "RoundResult",
     "RunStep",
     "Sample",
     "Signature",
     "SizeBin",
+    "Spike",
     "StorageUnit",
+    "TracerReadout",
+    "WatchedFile",
 ]

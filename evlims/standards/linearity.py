@@ -1,1 +1,171 @@
-"""The ISO 20391-2 proportionality index of a dilution series (pure; no Django)."""
+"""Dilution linearity of a counting instrument: the ISO 20391-2 proportionality index (PI), the CV of each
+dilution, the dilutions outside the linear range and the preparation's concentration from the linear range
+(pure; no Django).
+
+A series is one preparation measured at several dilutions (dilution factor 100 is 1:100, dilution fraction
+0.01), each with one or more readings of the diluted suspension in particles/mL. An ideal counter reads
+proportionally to the dilution fraction: reading = c x fraction, c the undiluted concentration.
+
+- The proportional model is fitted through the origin by least squares on every reading: c = Σ f·y / Σ f².
+- Each dilution's relative residual is mean / (c x f) - 1; the PI summarises them (form in standards.yaml,
+  tagged [M]: the standard's equation could not be re-read, so a correction is a one-line change there).
+- A dilution is outside the linear range when its mean reading falls outside the instrument's working range
+  (standards.yaml) or, fitted on the dilutions inside the working range, departs from the fit by more than the
+  tolerance. The concentration is the fit on the dilutions left, and says which they were.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+RULES_FILE = Path(__file__).with_name("standards.yaml")
+MIN_DILUTIONS = 2
+
+
+class SeriesError(ValueError):
+    """A series that cannot be judged, said in the lab's words."""
+
+
+@cache
+def rules() -> dict:
+    return yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+
+
+def techniques() -> dict:
+    return rules()["linear_range"]["techniques"]
+
+
+@dataclass
+class Dilution:
+    factor: float
+    readings: list[float]
+    mean: float = math.nan
+    sd: float | None = None
+    cv: float | None = None
+    fitted: float | None = None
+    relative_residual: float | None = None
+    undiluted: float = math.nan
+    in_linear_range: bool = True
+    why_outside: str = ""
+
+    @property
+    def fraction(self) -> float:
+        return 1.0 / self.factor
+
+
+@dataclass
+class Linearity:
+    dilutions: list[Dilution]
+    proportionality_index: float | None
+    slope: float | None  # the fit on every dilution: the undiluted concentration it implies
+    concentration_per_ml: float | None  # from the linear range
+    used: list[float] = field(default_factory=list)  # dilution factors the concentration comes from
+    problem: str = ""
+    form: str = ""
+    source: str = ""
+    evidence: str = ""
+
+
+def parse_points(points) -> list[Dilution]:
+    """[{"dilution_factor": 100, "readings": [...]}, ...] checked: factors ≥ 1 and distinct, readings > 0."""
+    if not isinstance(points, list | tuple) or len(points) < MIN_DILUTIONS:
+        raise SeriesError(f"A dilution series needs at least {MIN_DILUTIONS} dilutions.")
+    dilutions, seen = [], set()
+    for number, point in enumerate(points, start=1):
+        where = f"Dilution {number}"
+        try:
+            factor = float(point["dilution_factor"])
+            readings = [float(value) for value in point["readings"]]
+        except (KeyError, TypeError, ValueError) as error:
+            raise SeriesError(f"{where}: give a dilution factor and its readings (particles/mL) as numbers.") from error
+        if not math.isfinite(factor) or factor < 1:
+            raise SeriesError(f"{where}: the dilution factor is 1 or more (100 for 1:100).")
+        if factor in seen:
+            raise SeriesError(f"{where}: the dilution 1:{factor:g} is given twice; put its readings on one line.")
+        if not readings or any(not math.isfinite(value) or value <= 0 for value in readings):
+            raise SeriesError(f"{where}: each reading is a concentration above 0 (particles/mL).")
+        seen.add(factor)
+        dilutions.append(Dilution(factor, readings))
+    return sorted(dilutions, key=lambda d: d.factor)
+
+
+def _fit(dilutions: list[Dilution]) -> float:
+    """Least squares through the origin on every reading: Σ f·y / Σ f²."""
+    f = np.concatenate([np.full(len(d.readings), d.fraction) for d in dilutions])
+    y = np.concatenate([np.asarray(d.readings, dtype=float) for d in dilutions])
+    return float(np.sum(f * y) / np.sum(f * f))
+
+
+def proportionality_index(residuals, form: str | None = None) -> float:
+    form = form or rules()["proportionality_index"]["form"]
+    values = np.abs(np.asarray(residuals, dtype=float))
+    if form == "sum_abs":
+        return float(values.sum())
+    if form == "rms":
+        return float(np.sqrt(np.mean(values**2)))
+    raise SeriesError(f"Unknown proportionality index form {form!r} in standards.yaml.")
+
+
+def assess(points, technique: str) -> Linearity:
+    """The whole judgement of one series (see the module's docstring)."""
+    dilutions = parse_points(points)
+    ranges = techniques().get(technique)
+    if ranges is None:
+        raise SeriesError(f"No working range is known for {technique!r}; choose {', '.join(techniques())}.")
+    tolerance = float(rules()["linear_range"]["relative_residual_tolerance"])
+    for d in dilutions:
+        values = np.asarray(d.readings, dtype=float)
+        d.mean = float(values.mean())
+        d.undiluted = d.mean * d.factor
+        if len(values) > 1:
+            d.sd = float(values.std(ddof=1))
+            d.cv = d.sd / d.mean
+    slope = _fit(dilutions)
+    residuals = []
+    for d in dilutions:
+        d.fitted = slope * d.fraction
+        d.relative_residual = d.mean / d.fitted - 1.0
+        residuals.append(d.relative_residual)
+    pi_rules = rules()["proportionality_index"]
+    index = proportionality_index(residuals, pi_rules["form"])
+    low, high = float(ranges["lowest_per_ml"]), float(ranges["highest_per_ml"])
+    inside = []
+    for d in dilutions:
+        if d.mean < low or d.mean > high:
+            d.in_linear_range = False
+            d.why_outside = f"reading outside the instrument's working range ({low:.0e}–{high:.0e} particles/mL)"
+        else:
+            inside.append(d)
+    linear = inside
+    if len(inside) >= MIN_DILUTIONS:
+        local = _fit(inside)
+        linear = []
+        for d in inside:
+            if abs(d.mean / (local * d.fraction) - 1.0) > tolerance:
+                d.in_linear_range = False
+                d.why_outside = f"departs from proportionality by more than {tolerance:.0%}"
+            else:
+                linear.append(d)
+    result = Linearity(
+        dilutions,
+        index,
+        slope,
+        None,
+        form=pi_rules["form"],
+        source=pi_rules["source"],
+        evidence=pi_rules["evidence"],
+    )
+    if not linear:
+        result.problem = "No dilution is in the linear range: the concentration cannot be taken from this series."
+        return result
+    result.concentration_per_ml = _fit(linear)
+    result.used = [d.factor for d in linear]
+    if len(linear) < MIN_DILUTIONS:
+        result.problem = "Only one dilution is in the linear range: the concentration rests on it alone."
+    return result

@@ -22,9 +22,13 @@ from evlims.core.models import AuditChainHead, AuditEvent, Role
 from evlims.instruments.parsers import parse_bytes
 from evlims.instruments.services import file_ingestion, plate_layouts
 from evlims.isolation import services as isolation
+from evlims.labels import services as label_services
 from evlims.review import services as review_services
 from evlims.samples.services import manifests
+from evlims.standards import services as standards
+from evlims.standards.models import ReferenceMaterialLot
 from tests.factories import LabFactory, member
+from tests.labels.printer import FakePrinter
 from tests.plate_layout_world import small_wells
 from tests.security.world import NANOSIGHT, PASSWORD, build_lab, lab_protocol_yaml
 
@@ -41,11 +45,26 @@ SERVICE_MODULES = [
     "evlims.review.services",
     "evlims.review.signatures",
     "evlims.metrics.services",
+    "evlims.interlab.services",
+    "evlims.standards.services",
 ]
 
 # Public functions that change no record of a lab, or only derived data rebuilt from audited records, or (the
 # bulk registration) write only inside a caller that records the audit event.
 NOT_AUDITED = {
+    "evlims.labels.services.template_for": "read: the lab's template or the defaults",
+    "evlims.labels.services.label_contents": "pure: the lines of each label",
+    "evlims.labels.services.labels_zpl": "read: ZPL written for the template",
+    "evlims.labels.services.send_to_printer": "sends bytes to a printer; labels_print audits the attempt",
+    "evlims.notifications.services.preferences_of": "read",
+    "evlims.notifications.services.notify": (
+        "writes the notices of an event inside the audited change that announces it (review steps), or of derived "
+        "control-chart verdicts"
+    ),
+    "evlims.notifications.services.queue_emails": "delivery: e-mails of notifications already written",
+    "evlims.notifications.services.send_emails": "delivery: marks notifications e-mailed",
+    "evlims.notifications.services.notifications_mark_read": "a person's own reading state; no record of a lab",
+    "evlims.notifications.services.notification_preferences_update": "a person's own choices; no record of a lab",
     "evlims.samples.services.donors.donor_build": "builds an unsaved donor",
     "evlims.samples.services.samples.sample_build": "builds an unsaved sample",
     "evlims.samples.services.aliquots.aliquot_build": "builds an unsaved aliquot",
@@ -98,6 +117,7 @@ NOT_AUDITED = {
     "evlims.metrics.services.job_run": "job bookkeeping and derived figures",
     "evlims.metrics.services.job_fail": "job bookkeeping",
     "evlims.metrics.services.sweep_stale_jobs": "job bookkeeping",
+    "evlims.standards.services.dilutions.clean_points": "pure: a dilution series checked as stored",
 }
 
 
@@ -174,6 +194,60 @@ def _valid_manifest(w):
     return manifests.manifest_validate(manifest=_uploaded_manifest(w), actor=w.staff)
 
 
+def _reference_lot(w):
+    return standards.reference_lot_create(
+        actor=w.staff,
+        lab=w.lab,
+        material="rEV",
+        lot_number=f"L-{ReferenceMaterialLot.objects.count() + 1}",
+        readout="fluorescent_nta",
+        assigned_value=1e10,
+        assigned_uncertainty=1e9,
+        unit="particles/mL",
+    )
+
+
+def _run_spike(w):
+    return standards.spike_record(actor=w.staff, lot=_reference_lot(w), run=w.run, amount=10, amount_unit="µL")
+
+
+def _printing_lab(w):
+    """The lab's template names a real TCP listener on localhost as its printer (kept open for the test run)."""
+    printer = FakePrinter()
+    label_services.label_template_save(
+        actor=w.users[Role.LAB_ADMIN], lab=w.lab, changes={"printer_host": "127.0.0.1", "printer_port": printer.port}
+    )
+    return w.lab
+
+
+def _shipped_item(w, assigned_from="consensus"):
+    """An item of a new round of the lab's scheme, sent to the lab itself; the round awaits results."""
+    from evlims.interlab import services as interlab
+
+    round_ = interlab.round_create(
+        actor=w.staff,
+        scheme=w.comparison_scheme,
+        code=f"AUD-{w.comparison_scheme.rounds.count() + 1}",
+        material="pool",
+        sigma_pt=1.0,
+        assigned_from=assigned_from,
+        reference_value=10.0,
+        reference_uncertainty=0.1,
+    )
+    participant = interlab.participant_enrol(actor=w.staff, round=round_, lab=w.lab)
+    item = interlab.item_add(actor=w.staff, participant=participant)
+    interlab.round_ship(actor=w.staff, round=round_, reason="courier")
+    return item
+
+
+def _reported_round(w):
+    from evlims.interlab import services as interlab
+
+    item = _shipped_item(w, assigned_from="reference")
+    interlab.result_report(actor=w.staff, item=item, value=10.5, standard_uncertainty=0.2)
+    return item.round
+
+
 def _plate_layout(w):
     return plate_layouts.plate_layout_create(actor=w.staff, lab=w.lab, name="BCA in duplicate", wells=small_wells())
 
@@ -192,6 +266,11 @@ INTERNAL = {
 
 # name → (role of the actor, or None for system services; builder of the other arguments from the world).
 AUDITED = {
+    "evlims.labels.services.label_template_save": (
+        ADMIN,
+        lambda w: {"lab": w.lab, "changes": {"dpi": 300, "symbology": "qr"}, "reason": "New printer"},
+    ),
+    "evlims.labels.services.labels_print": (STAFF, lambda w: {"lab": _printing_lab(w), "aliquots": [w.aliquot]}),
     "evlims.samples.services.donors.donor_create": (STAFF, lambda w: {"lab": w.lab, "code": "NEW-DONOR"}),
     "evlims.samples.services.donors.donor_update": (
         STAFF,
@@ -429,6 +508,29 @@ AUDITED = {
         STAFF,
         lambda w: {"preparation_ids": [_approved_review(w).preparation_id], "reason": "corrected volume"},
     ),
+    "evlims.interlab.services.schemes.scheme_create": (
+        STAFF,
+        lambda w: {"lab": w.lab, "code": "AUD-EQA-2", "name": "Second scheme", "quantity": "particles_per_ml"},
+    ),
+    "evlims.interlab.services.schemes.round_create": (
+        STAFF,
+        lambda w: {"scheme": w.comparison_scheme, "code": "AUD-R2", "material": "pool", "sigma_pt": 1.0},
+    ),
+    "evlims.interlab.services.schemes.participant_enrol": (
+        STAFF,
+        lambda w: {"round": w.comparison_round, "lab": LabFactory()},
+    ),
+    "evlims.interlab.services.schemes.item_add": (STAFF, lambda w: {"participant": w.comparison_participant}),
+    "evlims.interlab.services.schemes.round_checks_record": (
+        STAFF,
+        lambda w: {"round": w.comparison_round, "stability_before": [1.0, 1.1], "stability_after": [1.0]},
+    ),
+    "evlims.interlab.services.rounds.round_ship": (STAFF, lambda w: {"round": w.comparison_round}),
+    "evlims.interlab.services.rounds.round_close": (STAFF, lambda w: {"round": _reported_round(w)}),
+    "evlims.interlab.services.results.result_report": (
+        STAFF,
+        lambda w: {"item": _shipped_item(w), "value": 9.8, "standard_uncertainty": 0.3},
+    ),
     "evlims.metrics.services.controls.control_material_create": (
         ADMIN,
         lambda w: {"lab": w.lab, "name": "Second control"},
@@ -440,6 +542,34 @@ AUDITED = {
     "evlims.metrics.services.controls.control_material_update": (
         ADMIN,
         lambda w: {"material": w.control_material, "reason": "full baseline", "changes": {"baseline_points": 25}},
+    ),
+    "evlims.standards.services.materials.reference_lot_create": (
+        STAFF,
+        lambda w: {
+            "lab": w.lab,
+            "material": "rEV",
+            "lot_number": "AUD-1",
+            "readout": "fluorescent_nta",
+            "assigned_value": 1e10,
+            "assigned_uncertainty": 1e9,
+            "unit": "particles/mL",
+        },
+    ),
+    "evlims.standards.services.materials.spike_record": (
+        STAFF,
+        lambda w: {"lot": _reference_lot(w), "aliquot": w.aliquot, "amount": 10, "amount_unit": "µL"},
+    ),
+    "evlims.standards.services.materials.tracer_readout_record": (
+        STAFF,
+        lambda w: {"spike": _run_spike(w), "preparation": w.preparation, "value": 4e8, "unit": "particles/mL"},
+    ),
+    "evlims.standards.services.dilutions.dilution_series_record": (
+        STAFF,
+        lambda w: {
+            "preparation": w.preparation,
+            "technique": "nta",
+            "points": [{"dilution_factor": 100, "readings": [5e8]}, {"dilution_factor": 200, "readings": [2.5e8]}],
+        },
     ),
 }
 
