@@ -87,6 +87,7 @@ class EvlimsConfig(AppConfig):
 
         from . import checks  # noqa: F401
         from .compliance import tasks as compliance_tasks  # noqa: F401  (registers the Celery tasks)
+        from .cytometry import tasks as cytometry_tasks  # noqa: F401
         from .metrics import tasks as metrics_tasks  # noqa: F401
         from .samples import tasks as sample_tasks  # noqa: F401
         from .web import tasks as web_tasks  # noqa: F401

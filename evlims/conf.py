@@ -22,6 +22,8 @@ DEFAULTS = {
     "PAGE_SIZE": 50,
     # QA review: how many distinct verifiers an approval needs.
     "REQUIRED_VERIFIERS": 1,
+    # Flow cytometry: the largest FCS file read (10⁶ events of 20 float parameters are 80 MB).
+    "FCS_MAX_BYTES": 256 * 1024 * 1024,
 }
 
 IMPORT_STRINGS = {"BARCODE_GENERATOR"}

@@ -79,21 +79,29 @@ def _inside(values: np.ndarray, low, high) -> np.ndarray:
     return keep
 
 
+def gate_mask(columns: dict[str, np.ndarray], gate: Gate) -> np.ndarray:
+    """The events inside the gate's own bounds (its parent not applied)."""
+    mask = _inside(columns[gate.x], gate.x_min, gate.x_max)
+    if gate.y:
+        mask &= _inside(columns[gate.y], gate.y_min, gate.y_max)
+    return mask
+
+
 def apply_gates(columns: dict[str, np.ndarray], gates: list[Gate], event_count: int) -> list[dict]:
-    """Events in each gate: [{gate, parent, marker, events, parent_events, percent_of_parent}], in gate order.
+    """Events in each gate: [{gate, parent, marker, events, parent_events, percent_of_parent, medians}], in gate
+    order; ``medians`` are the gate's median on each of its axes (a bead population's value for a calibration).
     ``columns`` maps a parameter name to its (calibrated where calibrated) values."""
     masks: dict[str, np.ndarray] = {}
     counts = []
     for gate in gates:
-        mask = _inside(columns[gate.x], gate.x_min, gate.x_max)
-        if gate.y:
-            mask &= _inside(columns[gate.y], gate.y_min, gate.y_max)
+        mask = gate_mask(columns, gate)
         parent_events = event_count
         if gate.parent:
             mask &= masks[gate.parent]
             parent_events = int(masks[gate.parent].sum())
         masks[gate.name] = mask
         events = int(mask.sum())
+        medians = {axis: _median(columns[axis][mask]) for axis in filter(None, (gate.x, gate.y))}
         counts.append(
             {
                 "gate": gate.name,
@@ -102,9 +110,15 @@ def apply_gates(columns: dict[str, np.ndarray], gates: list[Gate], event_count: 
                 "events": events,
                 "parent_events": parent_events,
                 "percent_of_parent": round(100.0 * events / parent_events, 3) if parent_events else None,
+                "medians": medians,
             }
         )
     return counts
+
+
+def _median(values: np.ndarray) -> float | None:
+    values = values[np.isfinite(values)]
+    return float(np.median(values)) if values.size else None
 
 
 def concentration(events: int, *, volume_ul: float | None, dilution: float | None) -> tuple[float | None, str]:
