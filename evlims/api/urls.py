@@ -8,7 +8,9 @@ from . import (
     controls,
     custody,
     donors,
+    flow,
     instruments,
+    linearity,
     plate_layouts,
     preparations,
     projects,
@@ -16,6 +18,7 @@ from . import (
     results,
     runs,
     samples,
+    standards,
     storage,
 )
 from .docs import OfflineRedocView
@@ -72,6 +75,13 @@ urlpatterns = [
     path("measurements/<int:pk>/void/", results.MeasurementVoidApi.as_view(), name="measurement-void"),
     path("raw-files/<int:pk>/download/", results.RawFileDownloadApi.as_view(), name="raw-file-download"),
     path("blots/", BlotPostApi.as_view(), name="blots"),
+    # Flow cytometry: FCS files, their gated results and bead calibrations.
+    path("flow/acquisitions/", flow.FlowAcquisitionListCreateApi.as_view(), name="flow-acquisition-list"),
+    path("flow/acquisitions/<int:pk>/", flow.FlowAcquisitionDetailApi.as_view(), name="flow-acquisition-detail"),
+    path("flow/acquisitions/<int:pk>/results/", flow.FlowResultCreateApi.as_view(), name="flow-result-create"),
+    path("flow/results/<int:pk>/", flow.FlowResultDetailApi.as_view(), name="flow-result-detail"),
+    path("flow/calibrations/", flow.FlowCalibrationListCreateApi.as_view(), name="flow-calibration-list"),
+    path("flow/calibrations/<int:pk>/", flow.FlowCalibrationDetailApi.as_view(), name="flow-calibration-detail"),
     # Protocols, isolation runs, preparations and their compliance.
     path("protocols/", protocols.ProtocolListApi.as_view(), name="protocol-list"),
     path("protocols/<int:pk>/", protocols.ProtocolDetailApi.as_view(), name="protocol-detail"),
@@ -112,6 +122,17 @@ urlpatterns = [
     path("control-materials/", controls.ControlMaterialListApi.as_view(), name="control-material-list"),
     path("control-materials/<int:pk>/", controls.ControlMaterialDetailApi.as_view(), name="control-material-detail"),
     path("control-materials/<int:pk>/chart/", controls.ControlChartApi.as_view(), name="control-material-chart"),
+    # Reference materials, spike recovery, dilution linearity and the method league table.
+    path("reference-lots/", standards.LotListCreateApi.as_view(), name="reference-lot-list"),
+    path("reference-lots/<int:pk>/", standards.LotDetailApi.as_view(), name="reference-lot-detail"),
+    path("spikes/", standards.SpikeListCreateApi.as_view(), name="spike-list"),
+    path("spikes/<int:pk>/", standards.SpikeDetailApi.as_view(), name="spike-detail"),
+    path("tracer-readouts/", standards.ReadoutListCreateApi.as_view(), name="tracer-readout-list"),
+    path("tracer-readouts/<int:pk>/", standards.ReadoutDetailApi.as_view(), name="tracer-readout-detail"),
+    path("dilution-series/", linearity.SeriesListCreateApi.as_view(), name="dilution-series-list"),
+    path("dilution-series/<int:pk>/", linearity.SeriesDetailApi.as_view(), name="dilution-series-detail"),
+    path("recoveries/", linearity.RecoverySummaryApi.as_view(), name="recovery-summary"),
+    path("method-league/", linearity.MethodLeagueApi.as_view(), name="method-league"),
     # Last: a URL ending in a slash that matched nothing above. (Without the slash Django first redirects to
     # the URL with one, when that exists.)
     re_path(r"^[\s\S]*/$", no_such_endpoint),
