@@ -11,23 +11,10 @@ from .characterization.models import (
     SizeBin,
 )
 from .compliance.models import ComplianceEvaluation, Review, Signature
-from .core.models import (
-    AuditChainHead,
-    AuditEvent,
-    BarcodeSequence,
-    ExternalIdentity,
-    Lab,
-    Membership,
-    Project,
-    Role,
-)
-from .cytometry.models import FlowAcquisition, FlowCalibration, FlowResult
-from .instruments.models import Ingestion, Instrument, InstrumentApiKey, PlateLayout, RawFile, WatchedFile
-from .interlab.models import ComparisonRound, ComparisonScheme, RoundItem, RoundParticipant, RoundResult
+from .core.models import AuditChainHead, AuditEvent, BarcodeSequence, Lab, Membership, Project, Role
+from .instruments.models import Ingestion, Instrument, InstrumentApiKey, PlateLayout, RawFile
 from .isolation.models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
-from .labels.models import LabelTemplate
 from .metrics.models import ControlMaterial, MetricJob, PreparationMetrics
-from .notifications.models import Notification, NotificationPreference
 from .samples.models import Aliquot, CustodyEvent, Donor, ManifestImport, Sample, StorageUnit
 from .standards.models import DilutionSeries, ReferenceMaterialLot, Spike, TracerReadout
 
@@ -37,32 +24,23 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "BarcodeSequence",
-    "ComparisonRound",
-    "ComparisonScheme",
     "ComplianceEvaluation",
     "ControlMaterial",
     "CustodyEvent",
     "DilutionSeries",
     "Donor",
     "EVPreparation",
-    "ExternalIdentity",
-    "FlowAcquisition",
-    "FlowCalibration",
-    "FlowResult",
     "ImagingResult",
     "Ingestion",
     "Instrument",
     "InstrumentApiKey",
     "IsolationRun",
     "Lab",
-    "LabelTemplate",
     "ManifestImport",
     "MarkerResult",
     "Measurement",
     "Membership",
     "MetricJob",
-    "Notification",
-    "NotificationPreference",
     "ParticleAnalysis",
     "ParticleCapture",
     "PlateLayout",
@@ -75,9 +53,6 @@ __all__ = [
     "ReferenceMaterialLot",
     "Review",
     "Role",
-    "RoundItem",
-    "RoundParticipant",
-    "RoundResult",
     "RunStep",
     "Sample",
     "Signature",
@@ -85,5 +60,4 @@ __all__ = [
     "Spike",
     "StorageUnit",
     "TracerReadout",
-    "WatchedFile",
 ]
