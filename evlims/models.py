@@ -12,6 +12,7 @@ from .characterization.models import (
 )
 from .compliance.models import ComplianceEvaluation, Review, Signature
 from .core.models import AuditChainHead, AuditEvent, BarcodeSequence, Lab, Membership, Project, Role
+from .cytometry.models import FlowAcquisition, FlowCalibration, FlowResult
 from .instruments.models import Ingestion, Instrument, InstrumentApiKey, PlateLayout, RawFile
 from .isolation.models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
 from .metrics.models import ControlMaterial, MetricJob, PreparationMetrics
@@ -30,6 +31,9 @@ __all__ = [
     "DilutionSeries",
     "Donor",
     "EVPreparation",
+    "FlowAcquisition",
+    "FlowCalibration",
+    "FlowResult",
     "ImagingResult",
     "Ingestion",
     "Instrument",
