@@ -14,6 +14,7 @@ from .compliance.models import ComplianceEvaluation, Review, Signature
 from .core.models import AuditChainHead, AuditEvent, BarcodeSequence, Lab, Membership, Project, Role
 from .cytometry.models import FlowAcquisition, FlowCalibration, FlowResult
 from .instruments.models import Ingestion, Instrument, InstrumentApiKey, PlateLayout, RawFile
+from .interlab.models import ComparisonRound, ComparisonScheme, RoundItem, RoundParticipant, RoundResult
 from .isolation.models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
 from .metrics.models import ControlMaterial, MetricJob, PreparationMetrics
 from .samples.models import Aliquot, CustodyEvent, Donor, ManifestImport, Sample, StorageUnit
@@ -25,6 +26,8 @@ __all__ = [
     "AuditChainHead",
     "AuditEvent",
     "BarcodeSequence",
+    "ComparisonRound",
+    "ComparisonScheme",
     "ComplianceEvaluation",
     "ControlMaterial",
     "CustodyEvent",
@@ -57,6 +60,9 @@ __all__ = [
     "ReferenceMaterialLot",
     "Review",
     "Role",
+    "RoundItem",
+    "RoundParticipant",
+    "RoundResult",
     "RunStep",
     "Sample",
     "Signature",

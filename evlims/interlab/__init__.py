@@ -1,0 +1,1 @@
+"""Inter-laboratory comparisons scored by ISO 13528 (docs/interlab.md)."""
