@@ -33,7 +33,8 @@ def connect_layers() -> None:
     - characterization's marker symbols come from the compliance vocabulary;
     - a finished metric job has the web layer render the dashboards of the labs it changed;
     - metric jobs are sent to the workers by the metrics task module, which calls the metrics services;
-    - the compliance engine words vocabulary codes as the forms do.
+    - the compliance engine words vocabulary codes as the forms do;
+    - the notifications hear the QA review's steps and the metric figures stored (control charts judged).
     """
     from .characterization import references
     from .characterization import services as characterization_services
@@ -45,6 +46,8 @@ def connect_layers() -> None:
     from .metrics import services as metric_services
     from .metrics import summaries
     from .metrics import tasks as metric_tasks
+    from .notifications import receivers as notification_receivers
+    from .review import events as review_events
     from .review import services as review_services
     from .web import tasks as web_tasks
 
@@ -54,6 +57,8 @@ def connect_layers() -> None:
     recording.results_recorder.register(characterization_services)
     references.marker_vocabulary_source.register(markers.marker_vocabulary)
     summaries.on_figures_stored.register(web_tasks.figures_stored)
+    summaries.on_figures_stored.register(notification_receivers.figures_stored)
+    review_events.review_events.register(notification_receivers.review_event)
     metric_services.job_sender.register(metric_tasks.send_metric_job)
     wording.choice_label_source.register(model_choice_labels)
 
@@ -88,7 +93,9 @@ class EvlimsConfig(AppConfig):
         from . import checks  # noqa: F401
         from .compliance import tasks as compliance_tasks  # noqa: F401  (registers the Celery tasks)
         from .cytometry import tasks as cytometry_tasks  # noqa: F401
+        from .instruments import tasks as instrument_tasks  # noqa: F401
         from .metrics import tasks as metrics_tasks  # noqa: F401
+        from .notifications import tasks as notification_tasks  # noqa: F401
         from .samples import tasks as sample_tasks  # noqa: F401
         from .web import tasks as web_tasks  # noqa: F401
 

@@ -20,10 +20,18 @@ DEFAULTS = {
     "IMPORT_MAX_ROWS": 50_000,
     # Pages
     "PAGE_SIZE": 50,
+    # Watched instrument folders: the one folder they must lie under (empty: none may be watched), how long a file
+    # must sit unchanged before it is read when it was not seen unchanged on an earlier look, and how many files
+    # one pass over a folder takes (the rest wait for the next pass).
+    "WATCH_ROOT": "",
+    "WATCH_SETTLE_SECONDS": 60,
+    "WATCH_MAX_FILES": 50,
     # QA review: how many distinct verifiers an approval needs.
     "REQUIRED_VERIFIERS": 1,
     # Flow cytometry: the largest FCS file read (10⁶ events of 20 float parameters are 80 MB).
     "FCS_MAX_BYTES": 256 * 1024 * 1024,
+    # Notification e-mails: the site's address their links start with ("https://lims.example.org").
+    "SITE_URL": "",
 }
 
 IMPORT_STRINGS = {"BARCODE_GENERATOR"}

@@ -11,12 +11,23 @@ from .characterization.models import (
     SizeBin,
 )
 from .compliance.models import ComplianceEvaluation, Review, Signature
-from .core.models import AuditChainHead, AuditEvent, BarcodeSequence, Lab, Membership, Project, Role
+from .core.models import (
+    AuditChainHead,
+    AuditEvent,
+    BarcodeSequence,
+    ExternalIdentity,
+    Lab,
+    Membership,
+    Project,
+    Role,
+)
 from .cytometry.models import FlowAcquisition, FlowCalibration, FlowResult
-from .instruments.models import Ingestion, Instrument, InstrumentApiKey, PlateLayout, RawFile
+from .instruments.models import Ingestion, Instrument, InstrumentApiKey, PlateLayout, RawFile, WatchedFile
 from .interlab.models import ComparisonRound, ComparisonScheme, RoundItem, RoundParticipant, RoundResult
 from .isolation.models import EVPreparation, IsolationRun, Protocol, ProtocolVersion, RunStep
+from .labels.models import LabelTemplate
 from .metrics.models import ControlMaterial, MetricJob, PreparationMetrics
+from .notifications.models import Notification, NotificationPreference
 from .samples.models import Aliquot, CustodyEvent, Donor, ManifestImport, Sample, StorageUnit
 from .standards.models import DilutionSeries, ReferenceMaterialLot, Spike, TracerReadout
 
@@ -34,6 +45,7 @@ __all__ = [
     "DilutionSeries",
     "Donor",
     "EVPreparation",
+    "ExternalIdentity",
     "FlowAcquisition",
     "FlowCalibration",
     "FlowResult",
@@ -43,11 +55,14 @@ __all__ = [
     "InstrumentApiKey",
     "IsolationRun",
     "Lab",
+    "LabelTemplate",
     "ManifestImport",
     "MarkerResult",
     "Measurement",
     "Membership",
     "MetricJob",
+    "Notification",
+    "NotificationPreference",
     "ParticleAnalysis",
     "ParticleCapture",
     "PlateLayout",
@@ -70,4 +85,5 @@ __all__ = [
     "Spike",
     "StorageUnit",
     "TracerReadout",
+    "WatchedFile",
 ]

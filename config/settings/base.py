@@ -4,12 +4,14 @@ The plugin's part comes from ``evlims.host``, the same defaults the README tells
 what is added here is the demo site's own: its database, cache, broker, login throttling and hardening.
 """
 
+import os
 from pathlib import Path
 
 import environ
 
 from evlims import host
 from evlims.core import audit_keys
+from evlims.core.identity import config as sso_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -84,6 +86,14 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Single sign-on (docs/sso.md): OpenID Connect when EVLIMS_OIDC_CLIENT_ID is set, LDAP when EVLIMS_LDAP_SERVER_URI
+# is; each adds its backend after the password ones. Off, and no sign-in button, when neither is set.
+OIDC_SETTINGS = sso_config.oidc_settings(os.environ)
+LDAP_SETTINGS = sso_config.ldap_settings(os.environ)
+globals().update(OIDC_SETTINGS | LDAP_SETTINGS)
+AUTHENTICATION_BACKENDS = sso_config.authentication_backends(
+    AUTHENTICATION_BACKENDS, oidc=OIDC_SETTINGS, ldap=LDAP_SETTINGS
+)
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -210,7 +220,20 @@ else:
 # Plugin settings: every key is optional; defaults live in evlims/conf.py.
 EVLIMS = {
     "SAMPLE_BARCODE_PREFIX": env("EVLIMS_SAMPLE_BARCODE_PREFIX", default="EVS"),
+    "SITE_URL": env("EVLIMS_SITE_URL", default=""),
+    # Watched instrument folders (docs/watched-folders.md) may only lie under this folder; empty: none allowed.
+    "WATCH_ROOT": env("EVLIMS_WATCH_ROOT", default=""),
 }
+
+# Notification e-mails (docs/notifications.md): SMTP as the environment says; the demo prints them instead.
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="evlims@localhost")
 
 # The audit trail (docs/audit-trail.md). Its key seals every event and anchor and lives outside the database:
 # EVLIMS_AUDIT_KEY (or EVLIMS_AUDIT_KEY_FILE, a file holding it; entries "id:secret", one per line, keep the

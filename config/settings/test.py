@@ -12,6 +12,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = BASE_DIR / "var" / "test-media"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Each test process keeps its own cache: a shared Redis would carry entries from one run into another.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # A fixed audit key, so sealed events are reproducible; anchors in a folder of this process outside the tree

@@ -17,7 +17,8 @@ from ..isolation.models import IsolationRun
 from ..isolation.selectors import preparations_in_state
 from . import selectors
 from .duties import review_producers
-from .signatures import check_signature_password
+from .events import announce
+from .signatures import check_signer
 
 OPEN_STATES = (Review.State.SUBMITTED, Review.State.VERIFIED, Review.State.APPROVED)
 
@@ -81,6 +82,7 @@ def review_submit(*, actor, preparation=None, run=None, reason: str = "", justif
     if justification:
         changes |= {"mandatory_failures": [failure["id"] for failure in failures], "justification": justification}
     record_event(actor=actor, action="review.submit", obj=review, lab=review.lab, reason=reason, changes=changes)
+    announce("review.submit", review, actor)
     return review
 
 
@@ -101,9 +103,9 @@ def _produced_ids(*, preparation=None, run=None) -> list[int]:
     raise ValidationError({"run": f"Run {why.removeprefix('run ')}."})
 
 
-def _sign(*, actor, review, statement: str, meaning: str) -> Signature:
-    """Check who may sign and store the signature with the hash of what is signed (the password was checked
-    before the transaction, by ``signatures.check_signature_password``)."""
+def _sign(*, actor, review, statement: str, meaning: str, method: str) -> Signature:
+    """Check who may sign and store the signature with the hash of what is signed and how the signer proved who
+    they were (checked before the transaction, by ``signatures.check_signer``)."""
     if not (statement or "").strip():
         raise ValidationError({"statement": "State what your signature means."})
     ensure_role(actor, review.lab_id, REVIEWER_ROLES, "sign reviews")
@@ -118,6 +120,7 @@ def _sign(*, actor, review, statement: str, meaning: str) -> Signature:
         signed_at=timezone.now(),
         content=content,
         content_hash=canonical_hash(content),
+        method=method,
     )
 
 
@@ -125,19 +128,29 @@ def _locked_review(review) -> Review:
     return Review.objects.select_for_update(of=("self",)).select_related("preparation__run", "run").get(pk=review.pk)
 
 
-def review_verify(*, actor, review, password: str, statement: str, reason: str = "") -> Review:
-    check_signature_password(actor=actor, review=review, password=password, meaning=Signature.Meaning.VERIFIED)
-    return _verify(actor=actor, review=review, statement=statement, reason=reason)
+def review_verify(
+    *, actor, review, statement: str, password: str = "", reason: str = "", reauthentication: dict | None = None
+) -> Review:
+    method = check_signer(
+        actor=actor,
+        review=review,
+        password=password,
+        reauthentication=reauthentication,
+        meaning=Signature.Meaning.VERIFIED,
+    )
+    return _verify(actor=actor, review=review, statement=statement, reason=reason, method=method)
 
 
 @transaction.atomic
-def _verify(*, actor, review, statement: str, reason: str) -> Review:
+def _verify(*, actor, review, statement: str, reason: str, method: str) -> Review:
     review = _locked_review(review)
     if review.state != Review.State.SUBMITTED:
         raise ValidationError({"state": f"This review is {review.get_state_display().lower()}."})
     if review.signatures.filter(signer=actor, meaning=Signature.Meaning.VERIFIED).exists():
         raise ValidationError({"signer": "You have already verified this record."})
-    signature = _sign(actor=actor, review=review, statement=statement, meaning=Signature.Meaning.VERIFIED)
+    signature = _sign(
+        actor=actor, review=review, statement=statement, meaning=Signature.Meaning.VERIFIED, method=method
+    )
     verifiers = review.signatures.filter(meaning=Signature.Meaning.VERIFIED).values("signer").distinct().count()
     if verifiers >= evlims_settings.REQUIRED_VERIFIERS:
         review.state = Review.State.VERIFIED
@@ -148,8 +161,9 @@ def _verify(*, actor, review, statement: str, reason: str) -> Review:
         obj=review,
         lab=review.lab,
         reason=_audit_reason(statement, reason),
-        changes={"content_hash": signature.content_hash, "state": review.state},
+        changes={"content_hash": signature.content_hash, "state": review.state, "method": method},
     )
+    announce("review.verify", review, actor)
     return review
 
 
@@ -159,9 +173,11 @@ def _audit_reason(statement: str, reason: str) -> str:
     return reason.strip() or statement
 
 
-def _sign_and_close(*, actor, review, statement: str, reason: str, meaning: str, state: str, action: str) -> Review:
+def _sign_and_close(
+    *, actor, review, statement: str, reason: str, meaning: str, state: str, action: str, method: str
+) -> Review:
     """Sign with ``meaning``, close the review in ``state`` and audit it (approve and reject end alike)."""
-    signature = _sign(actor=actor, review=review, statement=statement, meaning=meaning)
+    signature = _sign(actor=actor, review=review, statement=statement, meaning=meaning, method=method)
     review.state, review.closed_at = state, timezone.now()
     review.save(update_fields=["state", "closed_at", "updated_at"])
     record_event(
@@ -170,18 +186,27 @@ def _sign_and_close(*, actor, review, statement: str, reason: str, meaning: str,
         obj=review,
         lab=review.lab,
         reason=_audit_reason(statement, reason),
-        changes={"content_hash": signature.content_hash, "state": str(state)},
+        changes={"content_hash": signature.content_hash, "state": str(state), "method": method},
     )
+    announce(action, review, actor)
     return review
 
 
-def review_approve(*, actor, review, password: str, statement: str, reason: str = "") -> Review:
-    check_signature_password(actor=actor, review=review, password=password, meaning=Signature.Meaning.APPROVED)
-    return _approve(actor=actor, review=review, statement=statement, reason=reason)
+def review_approve(
+    *, actor, review, statement: str, password: str = "", reason: str = "", reauthentication: dict | None = None
+) -> Review:
+    method = check_signer(
+        actor=actor,
+        review=review,
+        password=password,
+        reauthentication=reauthentication,
+        meaning=Signature.Meaning.APPROVED,
+    )
+    return _approve(actor=actor, review=review, statement=statement, reason=reason, method=method)
 
 
 @transaction.atomic
-def _approve(*, actor, review, statement: str, reason: str) -> Review:
+def _approve(*, actor, review, statement: str, reason: str, method: str) -> Review:
     review = _locked_review(review)
     if review.state != Review.State.VERIFIED:
         raise ValidationError({"state": "Only verified records can be approved."})
@@ -195,16 +220,25 @@ def _approve(*, actor, review, statement: str, reason: str) -> Review:
         meaning=Signature.Meaning.APPROVED,
         state=Review.State.APPROVED,
         action="review.approve",
+        method=method,
     )
 
 
-def review_reject(*, actor, review, password: str, statement: str, reason: str = "") -> Review:
-    check_signature_password(actor=actor, review=review, password=password, meaning=Signature.Meaning.REJECTED)
-    return _reject(actor=actor, review=review, statement=statement, reason=reason)
+def review_reject(
+    *, actor, review, statement: str, password: str = "", reason: str = "", reauthentication: dict | None = None
+) -> Review:
+    method = check_signer(
+        actor=actor,
+        review=review,
+        password=password,
+        reauthentication=reauthentication,
+        meaning=Signature.Meaning.REJECTED,
+    )
+    return _reject(actor=actor, review=review, statement=statement, reason=reason, method=method)
 
 
 @transaction.atomic
-def _reject(*, actor, review, statement: str, reason: str) -> Review:
+def _reject(*, actor, review, statement: str, reason: str, method: str) -> Review:
     review = _locked_review(review)
     if review.state not in (Review.State.SUBMITTED, Review.State.VERIFIED):
         raise ValidationError({"state": f"This review is {review.get_state_display().lower()}."})
@@ -216,6 +250,7 @@ def _reject(*, actor, review, statement: str, reason: str) -> Review:
         meaning=Signature.Meaning.REJECTED,
         state=Review.State.REJECTED,
         action="review.reject",
+        method=method,
     )
 
 
@@ -242,6 +277,7 @@ def void_approvals(*, actor, preparation_ids, reason: str) -> int:
             reason=reason,
             changes={"state": ["approved", "voided"]},
         )
+        announce("review.void", review, actor)
     return len(reviews)
 
 

@@ -47,6 +47,9 @@ SERVICE_MODULES = [
     "evlims.metrics.services",
     "evlims.interlab.services",
     "evlims.standards.services",
+    "evlims.labels.services",
+    "evlims.notifications.services",
+    "evlims.core.identity.services",
 ]
 
 # Public functions that change no record of a lab, or only derived data rebuilt from audited records, or (the
@@ -97,12 +100,27 @@ NOT_AUDITED = {
     "evlims.instruments.services.documents.given_time": "pure",
     "evlims.instruments.services.documents.measured_when": "pure",
     "evlims.instruments.services.file_ingestion.commit_errors": "pure: a refusal put on the samples it concerns",
+    "evlims.instruments.services.watch.watch_root": "read: the site's setting",
+    "evlims.instruments.services.watch.check_folder": "read: a folder checked against the watch root",
+    "evlims.instruments.services.watch.watch_folder_scan": (
+        "bookkeeping of the file versions seen in a folder; each file it ingests is audited by file_upload"
+        " (ingestion.preview or ingestion.failed, raw_file.store) in the transaction that saves it"
+    ),
+    "evlims.instruments.services.watch.watch_all_folders": "calls watch_folder_scan for every watched folder",
     "evlims.compliance.services.canonical_hash": "pure",
     "evlims.review.services.is_locked": "read",
     "evlims.review.services.preparations_locked": "read",
     "evlims.review.services.approvals_affected": "read",
     "evlims.compliance.services.evaluate_preparations": "derived: verdicts recomputed from audited evidence",
     "evlims.review.signatures.signature_lockout": "read",
+    "evlims.review.signatures.signing_method": "read: password or the identity provider",
+    "evlims.review.signatures.reauthentication_max_age": "read: a setting",
+    "evlims.review.signatures.check_signature_reauthentication": (
+        "changes no record: checks a signer's fresh sign-in at the identity provider before a signature; a refused"
+        " one is audited in a transaction of its own (tests/sso/test_oidc_signing.py)"
+    ),
+    "evlims.review.signatures.check_signer": "changes no record: the password or the re-authentication, checked",
+    "evlims.core.identity.services.mapped_roles": "pure: the roles the site's group map gives",
     "evlims.review.signatures.check_signature_password": (
         "changes no record: checks the password before a signature; a wrong one is audited in a transaction of its"
         " own, so the refusal that follows keeps it (tests/security/test_signature_throttle.py)"
@@ -271,6 +289,10 @@ AUDITED = {
         lambda w: {"lab": w.lab, "changes": {"dpi": 300, "symbology": "qr"}, "reason": "New printer"},
     ),
     "evlims.labels.services.labels_print": (STAFF, lambda w: {"lab": _printing_lab(w), "aliquots": [w.aliquot]}),
+    "evlims.core.identity.services.sso_account_sync": (
+        None,
+        lambda w: {"claims": {"iss": "https://login.example.org", "sub": "4711", "email": "new.person@example.org"}},
+    ),
     "evlims.samples.services.donors.donor_create": (STAFF, lambda w: {"lab": w.lab, "code": "NEW-DONOR"}),
     "evlims.samples.services.donors.donor_update": (
         STAFF,
@@ -401,6 +423,10 @@ AUDITED = {
         lambda w: {"instrument": w.instrument, "scopes": ["read"]},
     ),
     "evlims.instruments.services.instruments.api_key_revoke": (ADMIN, lambda w: {"key": w.api_key, "reason": "lost"}),
+    "evlims.instruments.services.watch.watch_folder_set": (
+        ADMIN,
+        lambda w: {"instrument": w.instrument, "folder": "", "file_format": "gen5", "reason": "Reader moved"},
+    ),
     "evlims.instruments.services.results.raw_file_store": (
         STAFF,
         lambda w: {"lab": w.lab, "data": b"new bytes", "name": "n"},
