@@ -19,6 +19,12 @@ BEAT_SCHEDULE = {
         "task": "evlims.tasks_imports.sweep_stuck_imports",
         "schedule": 5 * 60.0,
     },
+    # New files in the instruments' watched folders ingested (docs/watched-folders.md); a pass with nothing new
+    # costs a directory listing per watched instrument.
+    "evlims-watch-instrument-folders": {
+        "task": "evlims.instruments.tasks.watch_instrument_folders",
+        "schedule": 60.0,
+    },
     # Every lab's yield and purity figures recomputed from scratch, while nobody is working.
     "evlims-nightly-metrics": {
         "task": "evlims.metrics.tasks.nightly_full_recompute",

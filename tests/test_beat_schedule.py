@@ -24,14 +24,17 @@ def test_every_scheduled_task_is_registered_after_autodiscovery():
         "evlims.compliance.tasks.refresh_all_compliance",
         "evlims.tasks.verify_audit_trail",
         "evlims.tasks.anchor_audit_trail",
+        "evlims.instruments.tasks.watch_instrument_folders",
     }
     assert names <= set(app.tasks), names - set(app.tasks)
 
 
-def test_the_sweeps_run_every_few_minutes_the_anchor_hourly_and_the_rest_nightly_one_after_another():
+def test_the_sweeps_run_every_few_minutes_the_folders_every_minute_the_anchor_hourly_the_rest_nightly():
     schedules = {entry["task"].rsplit(".", 1)[1]: entry["schedule"] for entry in BEAT_SCHEDULE.values()}
     assert schedules.pop("sweep_metric_jobs") == 300
     assert schedules.pop("sweep_stuck_imports") == 300
+    # Files dropped by instrument PCs appear in the ingestion list within a minute or two.
+    assert schedules.pop("watch_instrument_folders") == 60
     # Events newer than the last anchor are the window in which the newest ones can be removed unnoticed.
     assert schedules.pop("anchor_audit_trail") == 3600
     assert all(isinstance(schedule, crontab) for schedule in schedules.values())

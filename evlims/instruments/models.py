@@ -24,6 +24,15 @@ class Instrument(TimeStampedModel):
     serial_number = models.CharField(max_length=80, blank=True)
     software_version = models.CharField(max_length=80, blank=True)
     column_mapping = models.JSONField(default=dict, blank=True, help_text="Saved generic CSV/Excel column mapping.")
+    # A folder the instrument PC drops its exports in (under the site's EVLIMS_WATCH_ROOT); empty: not watched.
+    watch_folder = models.CharField(max_length=500, blank=True)
+    watch_format = models.CharField(max_length=20, blank=True, default="auto")
+    watch_read = models.CharField(
+        max_length=120, blank=True, help_text="The absorbance plate to read (Gen5, EnVision)."
+    )
+    watch_plate_layout = models.ForeignKey(
+        "PlateLayout", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["lab", "name"]
@@ -175,3 +184,37 @@ class PlateLayout(VersionedModel):
 
     def __str__(self):
         return self.name
+
+
+class WatchedFile(TimeStampedModel):
+    """One version (name, size, modification time) of a file seen in an instrument's watched folder, and what became
+    of it: waiting until it is completely written, ingested, a duplicate of content already received, or failed
+    with its reason. Nothing in the folder is ever moved or deleted; these records are how a file is taken once."""
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting until completely written"
+        INGESTED = "ingested", "Ingested"
+        DUPLICATE = "duplicate", "Duplicate, not ingested again"
+        FAILED = "failed", "Failed"
+
+    lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="+")
+    instrument = models.ForeignKey(Instrument, on_delete=models.PROTECT, related_name="watched_files")
+    name = models.CharField(max_length=255, help_text="The file's name in the watched folder.")
+    size_bytes = models.PositiveBigIntegerField()
+    modified_ns = models.BigIntegerField(help_text="Modification time as the folder reports it (ns since 1970).")
+    sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING, db_index=True)
+    ingestion = models.ForeignKey(Ingestion, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["instrument", "name", "size_bytes", "modified_ns"], name="evlims_watched_file_version_unique"
+            )
+        ]
+        indexes = [models.Index(fields=["lab", "sha256"], name="evlims_watched_file_hash_idx")]
+
+    def __str__(self):
+        return f"{self.name} ({self.status})"

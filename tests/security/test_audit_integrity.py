@@ -7,6 +7,7 @@ a service module, and of every public module of a services package), so a new on
 
 import inspect
 import pkgutil
+from datetime import date
 from decimal import Decimal
 from importlib import import_module
 
@@ -27,6 +28,7 @@ from evlims.review import services as review_services
 from evlims.samples.services import manifests
 from evlims.standards import services as standards
 from evlims.standards.models import ReferenceMaterialLot
+from tests.cytometry.ev_files import GATES, ev_file
 from tests.factories import LabFactory, member
 from tests.labels.printer import FakePrinter
 from tests.plate_layout_world import small_wells
@@ -40,6 +42,7 @@ SERVICE_MODULES = [
     "evlims.characterization.services",
     "evlims.characterization.corrections",
     "evlims.characterization.blots",
+    "evlims.cytometry.services",
     "evlims.instruments.services",
     "evlims.compliance.services",
     "evlims.review.services",
@@ -55,6 +58,9 @@ SERVICE_MODULES = [
 # Public functions that change no record of a lab, or only derived data rebuilt from audited records, or (the
 # bulk registration) write only inside a caller that records the audit event.
 NOT_AUDITED = {
+    "evlims.cytometry.services.acquisition_read_events": (
+        "derived: the events of the audited file read in a task, and the density plot's grid"
+    ),
     "evlims.labels.services.template_for": "read: the lab's template or the defaults",
     "evlims.labels.services.label_contents": "pure: the lines of each label",
     "evlims.labels.services.labels_zpl": "read: ZPL written for the template",
@@ -284,6 +290,28 @@ INTERNAL = {
 
 # name → (role of the actor, or None for system services; builder of the other arguments from the world).
 AUDITED = {
+    "evlims.cytometry.services.acquisition_upload": (
+        STAFF,
+        lambda w: {"lab": w.lab, "data": ev_file(extra=[("$SMNO", "audited")]), "name": "audited.fcs"},
+    ),
+    "evlims.cytometry.services.result_record": (
+        STAFF,
+        lambda w: {"acquisition": w.flow_acquisition, "gates": GATES, "particle_gate": "EVs"},
+    ),
+    "evlims.cytometry.services.calibration_create": (
+        STAFF,
+        lambda w: {
+            "lab": w.lab,
+            "name": "FL2 MESF",
+            "kind": "fluorescence",
+            "channel": "FL2-H",
+            "units": "MESF",
+            "beads": "Spherotech RCP-30-5A",
+            "calibrated_on": date(2026, 12, 1),
+            "measured": [20, 50, 500, 5000],
+            "assigned": [0, 500, 5000, 50000],
+        },
+    ),
     "evlims.labels.services.label_template_save": (
         ADMIN,
         lambda w: {"lab": w.lab, "changes": {"dpi": 300, "symbology": "qr"}, "reason": "New printer"},

@@ -1,8 +1,8 @@
 """Every write of the instruments domain, one module per kind of record: instruments and their API keys
 (``instruments``), raw files and posted results (``results``), parsed files as result documents
 (``documents``, pure), instrument files parsed, previewed and committed
-(``file_ingestion``), a file uploaded and committed in one step (``uploads``), and the lab's saved plate layouts
-(``plate_layouts``). Every public writer is
+(``file_ingestion``), a file uploaded and committed in one step (``uploads``), the lab's saved plate layouts
+(``plate_layouts``), and the instruments' watched folders (``watch``). Every public writer is
 exported here, so ``from evlims.instruments.services import file_upload`` works wherever it lives."""
 
 from .documents import (
@@ -28,6 +28,7 @@ from .instruments import (
 from .plate_layouts import plate_layout_create, plate_layout_retire, plate_layout_update
 from .results import MAX_RESULTS_PER_POST, previous_answer, raw_file_store, request_hash, results_ingest
 from .uploads import CommitRefused, file_commit_by_sample, file_upload_and_commit
+from .watch import watch_all_folders, watch_folder_scan, watch_folder_set
 
 __all__ = [
     "KEY_PREFIX",
@@ -60,4 +61,7 @@ __all__ = [
     "raw_file_store",
     "request_hash",
     "results_ingest",
+    "watch_all_folders",
+    "watch_folder_scan",
+    "watch_folder_set",
 ]
