@@ -97,6 +97,12 @@ class Signature(models.Model):
         APPROVED = "approved", "Approved: released for use"
         REJECTED = "rejected", "Rejected"
 
+    class Method(models.TextChoices):
+        """How the signer proved who they were when signing."""
+
+        PASSWORD = "password", "Password re-entered"
+        OIDC = "oidc", "Re-authenticated at the identity provider"
+
     review = models.ForeignKey(Review, on_delete=models.PROTECT, related_name="signatures")
     signer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     meaning = models.CharField(max_length=10, choices=Meaning.choices)
@@ -104,6 +110,7 @@ class Signature(models.Model):
     signed_at = models.DateTimeField()
     content_hash = models.CharField(max_length=64)
     content = models.JSONField(help_text="The signed content (record and evaluation) as it was.")
+    method = models.CharField(max_length=10, choices=Method.choices, default=Method.PASSWORD)
 
     class Meta:
         ordering = ["signed_at"]

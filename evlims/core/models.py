@@ -67,6 +67,22 @@ class Membership(TimeStampedModel):
         return f"{self.user} @ {self.lab} ({self.get_role_display()})"
 
 
+class ExternalIdentity(TimeStampedModel):
+    """A person's account at the site's identity provider (OpenID Connect): the provider (its issuer) and the
+    subject id it gives them, which names them there for good (an e-mail address can change hands). A sign-in
+    through the provider finds the account by this pair, and a signature's re-authentication must name it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="evlims_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "subject"], name="evlims_one_account_per_identity")]
+
+    def __str__(self):
+        return f"{self.user} at {self.issuer}"
+
+
 class BarcodeSequence(models.Model):
     """The last number issued per barcode prefix; incremented under a row lock so barcodes never repeat."""
 

@@ -17,4 +17,5 @@ urlpatterns = [
     path("dashboard/", include("evlims.web.urls_dashboards")),
     path("lab-admin/", include("evlims.web.urls_lab_admin")),
     path("plate-layouts/", include("evlims.web.urls_plate_layouts")),
+    path("sso/", include("evlims.web.urls_sso")),
 ]

@@ -3,14 +3,10 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import aliquots, audit, donors, labels, samples, storage
+from .views import aliquots, audit, donors, labels, samples, sso, storage
 
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(template_name="evlims/registration/login.html", redirect_authenticated_user=True),
-        name="login",
-    ),
+    path("login/", sso.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("donors/", donors.donor_list, name="donor-list"),
     path("donors/new/", donors.donor_create, name="donor-create"),

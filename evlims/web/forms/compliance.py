@@ -82,7 +82,11 @@ class SignatureForm(forms.Form):
         help_text="Signing asks for your password again.",
     )
 
-    def __init__(self, *args, action: str, **kwargs):
+    def __init__(self, *args, action: str, provider: str = "", **kwargs):
+        """``provider``: the identity provider a single sign-on signer re-authenticates at, instead of a password."""
         kwargs.setdefault("prefix", action)
         super().__init__(*args, **kwargs)
         self.action = action
+        self.provider = provider
+        if provider:
+            del self.fields["password"]

@@ -12,9 +12,11 @@ from ...compliance.models import Review
 from ...core.tenancy import REVIEWER_ROLES, labs_where, role_in
 from ...review import selectors as review_selectors
 from ...review import services as review_services
+from ...review.signatures import signing_method
 from ..forms.compliance import QueueFilterForm, SignatureForm
 from ..reports import compliance as reports
 from .common import add_service_errors, member_view, paginate, query_without_page, scoped
+from .sso import provider_name, reauthentication_finish, reauthentication_start, require_sso
 
 SIGNING = {
     "verify": review_services.review_verify,
@@ -95,6 +97,12 @@ def queue(request):
     )
 
 
+def _signature_form(request, action, data=None) -> SignatureForm:
+    """The signing form: a password for local accounts, a re-authentication at the provider for SSO accounts."""
+    provider = provider_name() if signing_method(request.user) == "oidc" else ""
+    return SignatureForm(data, action=action, provider=provider)
+
+
 def _review_context(request, review, forms=None) -> dict:
     can_sign = role_in(request.user, review.lab_id) in REVIEWER_ROLES
     forms = forms or {}
@@ -114,7 +122,7 @@ def _review_context(request, review, forms=None) -> dict:
                 "label": ACTION_TEXT[action][0],
                 "meaning": ACTION_TEXT[action][1],
                 "button": ACTION_TEXT[action][2],
-                "form": forms.get(action) or SignatureForm(action=action),
+                "form": forms.get(action) or _signature_form(request, action),
             }
             for action in actions
         ],
@@ -135,7 +143,11 @@ def review_sign(request, pk, action):
     if action not in SIGNING:
         raise Http404("No such signing action.")
     review = scoped(review_selectors.review_get, request.user, pk)
-    form = SignatureForm(request.POST, action=action)
+    form = _signature_form(request, action, request.POST)
+    if form.is_valid() and form.provider:
+        # The signature is recorded when the provider sends the signer back, freshly signed in (views/sso.py).
+        purpose = {"review": review.pk, "action": action, "statement": form.cleaned_data["statement"]}
+        return reauthentication_start(request, purpose=purpose)
     if form.is_valid():
         try:
             SIGNING[action](
@@ -154,3 +166,26 @@ def review_sign(request, pk, action):
             return redirect("evlims:review-detail", pk=pk)
     review = scoped(review_selectors.review_get, request.user, pk)
     return render(request, "evlims/compliance/review.html", _review_context(request, review, {action: form}))
+
+
+@member_view
+def review_sign_return(request):
+    """Where the identity provider sends a single sign-on signer back: sign with the fresh re-authentication
+    (``review_services`` checks it is theirs and fresh), or say why not; either way back to the review."""
+    require_sso()
+    purpose, claims = reauthentication_finish(request)
+    if purpose is None:
+        messages.error(request, "This sign-in does not answer a signature started here (or it is too old): sign again.")
+        return redirect("evlims:qa-queue")
+    review = scoped(review_selectors.review_get, request.user, purpose["review"])
+    try:
+        SIGNING[purpose["action"]](
+            actor=request.user, review=review, statement=purpose["statement"], reauthentication=claims
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except PermissionDenied as denied:
+        messages.error(request, str(denied))
+    else:
+        messages.success(request, f"Signed: {ACTION_TEXT[purpose['action']][1].split(':')[0].lower()} by you.")
+    return redirect("evlims:review-detail", pk=review.pk)
