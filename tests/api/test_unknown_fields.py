@@ -12,11 +12,13 @@ from drf_spectacular.generators import SchemaGenerator
 from evlims.api.samples import SampleCreateInputSerializer
 from evlims.instruments.models import PlateLayout
 from evlims.instruments.services import plate_layout_create
+from evlims.interlab.models import ComparisonScheme
 from evlims.isolation import services as isolation_services
 from evlims.isolation.models import IsolationRun, ProtocolVersion
 from evlims.metrics.models import ControlMaterial
 from evlims.metrics.services.controls import control_material_create
 from tests.api.evidence import LAB_PROTOCOL, NTA_FILE, STEP_1, STEP_2, marker, particle
+from tests.interlab import api_setup as rounds
 from tests.plate_layout_world import small_wells
 from tests.run_states import in_state
 
@@ -87,6 +89,10 @@ def _control_material(users, world, ev):
 
 def _control_material_id(world, ev):
     return {"id": ControlMaterial.objects.get(lab=world.project.lab, name="Reference plasma").pk}
+
+
+def _scheme_id(world):
+    return ComparisonScheme.objects.get(lab=world.project.lab, code="API-EQA").pk
 
 
 def _plate_layout(users, world, ev):
@@ -160,6 +166,59 @@ WRITES = [
             }
         },
         nested=("blot", "lysate"),
+    ),
+    Write(
+        "post",
+        f"{API}/comparison-schemes/",
+        _lab({"code": "NEW-EQA", "name": "Plasma EV count", "quantity": "particles_per_ml"}),
+    ),
+    Write(
+        "post",
+        f"{API}/comparison-rounds/",
+        lambda w, ev: {"scheme": _scheme_id(w), "code": "R9", "material": "pool", "sigma_pt": 2.0},
+        setup=rounds.scheme,
+    ),
+    Write(
+        "post",
+        f"{API}/comparison-rounds/{{id}}/participants/",
+        lambda w, ev: {"lab": w.project.lab.slug},
+        rounds.round_id,
+        setup=rounds.open_round,
+    ),
+    Write(
+        "post",
+        f"{API}/comparison-rounds/{{id}}/items/",
+        lambda w, ev: {"participant": rounds.participant_code(w)},
+        rounds.round_id,
+        setup=rounds.round_with_item,
+    ),
+    Write(
+        "post",
+        f"{API}/comparison-rounds/{{id}}/checks/",
+        lambda w, ev: {"stability_before": [1.0, 1.1], "stability_after": [1.05]},
+        rounds.round_id,
+        setup=rounds.open_round,
+    ),
+    Write(
+        "post",
+        f"{API}/comparison-rounds/{{id}}/ship/",
+        lambda w, ev: {"reason": "courier"},
+        rounds.round_id,
+        setup=rounds.round_with_item,
+    ),
+    Write(
+        "post",
+        f"{API}/comparison-rounds/{{id}}/close/",
+        lambda w, ev: {"reason": "all in"},
+        rounds.round_id,
+        setup=rounds.reported_round,
+    ),
+    Write(
+        "post",
+        f"{API}/comparison-items/{{id}}/result/",
+        lambda w, ev: {"value": 10.1, "standard_uncertainty": 0.2},
+        rounds.item_id,
+        setup=rounds.shipped_round,
     ),
     Write(
         "patch",

@@ -18,6 +18,8 @@ from django.urls.resolvers import RoutePattern
 COLLECTIONS = {
     "aliquots": "aliquot",
     "boxes": "box",
+    "comparison-items": "comparison_item",
+    "comparison-rounds": "comparison_round",
     "controls": "control_material",
     "control-materials": "control_material",
     "custody-events": "custody_event",
