@@ -16,7 +16,9 @@ from ..characterization.selectors import instruments_for
 from ..core.errors import NotFound
 from ..core.models import Lab
 from ..instruments import services
-from ..instruments.models import Instrument, InstrumentApiKey
+from ..instruments.models import Instrument, InstrumentApiKey, PlateLayout
+from ..instruments.parsers import FORMATS
+from ..instruments.selectors import plate_layouts_for
 from .authentication import READ
 from .base import IdFilter, ScopedDetailApi, ScopedListApi, ScopedObjectApi, ScopedPrimaryKeyRelatedField, labs_for
 from .permissions import LabAdminPermission
@@ -55,6 +57,10 @@ class InstrumentOutputSerializer(serializers.ModelSerializer):
             "serial_number",
             "software_version",
             "column_mapping",
+            "watch_folder",
+            "watch_format",
+            "watch_read",
+            "watch_plate_layout",
             "created_at",
         ]
         read_only_fields = fields
@@ -293,3 +299,68 @@ class InstrumentKeyRevokeApi(ScopedObjectApi):
         data = self.validated_input(ApiKeyRevokeInputSerializer)
         key = services.api_key_revoke(actor=request.user, key=key, **data)
         return self.respond(key)
+
+
+class WatchFolderInputSerializer(serializers.Serializer):
+    folder = serializers.CharField(
+        max_length=500,
+        allow_blank=True,
+        help_text="The folder the instrument PC drops its exports in, under the site's EVLIMS_WATCH_ROOT (relative to "
+        "it, or absolute); empty: stop watching.",
+    )
+    format = serializers.ChoiceField(
+        choices=["auto", *FORMATS], default="auto", help_text="How its files are read; auto: detected from the content."
+    )
+    read = serializers.CharField(
+        max_length=120,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Gen5 and EnVision files holding several plates: the absorbance plate to read ('Read 1:562', '562').",
+    )
+    plate_layout = ScopedPrimaryKeyRelatedField(
+        scope=plate_layouts_for,
+        model=PlateLayout,
+        required=False,
+        allow_null=True,
+        help_text="Plate readers: the saved plate layout of the lab its plates are read with (standards, samples).",
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="", help_text="Kept in the audit trail.")
+
+
+@extend_schema(tags=["instruments"])
+class InstrumentWatchFolderApi(ScopedObjectApi):
+    """Set the folder evlims watches for this instrument's exports (lab admins). Each new file dropped there is
+    ingested as the instrument's upload and shown in the ingestion list, to be mapped and committed."""
+
+    serializer_class = InstrumentDetailOutputSerializer
+    permission_classes = [LabAdminPermission]
+
+    def get_queryset(self):
+        return instruments_for(self.request.user)
+
+    @extend_schema(
+        summary="Watch a folder for the instrument's exports (lab admins)",
+        request=WatchFolderInputSerializer,
+        responses={200: InstrumentDetailOutputSerializer},
+        examples=[
+            OpenApiExample(
+                "Plate reader",
+                value={"folder": "synergy-h1", "format": "gen5", "read": "562", "reason": "Reader installed"},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request, *args, **kwargs):
+        instrument = self.get_object()
+        data = self.validated_input(WatchFolderInputSerializer)
+        services.watch_folder_set(
+            actor=request.user,
+            instrument=instrument,
+            folder=data["folder"],
+            file_format=data["format"],
+            read=data["read"],
+            plate_layout=data.get("plate_layout"),
+            reason=data["reason"],
+        )
+        return self.respond(_with_keys(instruments_for(request.user)).get(pk=instrument.pk))

@@ -58,6 +58,11 @@ urlpatterns = [
     path("instruments/<int:pk>/", instruments.InstrumentDetailApi.as_view(), name="instrument-detail"),
     path("instruments/<int:pk>/keys/", instruments.InstrumentKeyIssueApi.as_view(), name="instrument-key-issue"),
     path(
+        "instruments/<int:pk>/watch-folder/",
+        instruments.InstrumentWatchFolderApi.as_view(),
+        name="instrument-watch-folder",
+    ),
+    path(
         "instruments/<int:pk>/keys/<int:key_pk>/revoke/",
         instruments.InstrumentKeyRevokeApi.as_view(),
         name="instrument-key-revoke",

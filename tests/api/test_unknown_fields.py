@@ -141,6 +141,13 @@ WRITES = [
     ),
     Write(
         "post",
+        f"{API}/instruments/{{id}}/watch-folder/",
+        lambda w, ev: {"folder": "", "format": "gen5"},
+        lambda w, ev: {"id": ev.instrument.pk},
+        client="admin_api",
+    ),
+    Write(
+        "post",
         f"{API}/instruments/{{id}}/keys/{{key_pk}}/revoke/",
         lambda w, ev: {"reason": "Rotated"},
         lambda w, ev: {"id": ev.instrument.pk, "key_pk": ev.instrument.api_keys.first().pk},
