@@ -10,15 +10,22 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.generators import SchemaGenerator
 
 from evlims.api.samples import SampleCreateInputSerializer
+from evlims.cytometry.models import FlowAcquisition
+from evlims.cytometry.services import acquisition_upload
 from evlims.instruments.models import PlateLayout
 from evlims.instruments.services import plate_layout_create
 from evlims.interlab.models import ComparisonScheme
 from evlims.isolation import services as isolation_services
 from evlims.isolation.models import IsolationRun, ProtocolVersion
+from evlims.labels.services import label_template_save
 from evlims.metrics.models import ControlMaterial
 from evlims.metrics.services.controls import control_material_create
+from evlims.standards import services as standards
+from evlims.standards.models import Spike
 from tests.api.evidence import LAB_PROTOCOL, NTA_FILE, STEP_1, STEP_2, marker, particle
+from tests.cytometry.ev_files import GATES, ev_file
 from tests.interlab import api_setup as rounds
+from tests.labels.printer import FakePrinter
 from tests.plate_layout_world import small_wells
 from tests.run_states import in_state
 
@@ -83,8 +90,38 @@ def _upload(world, ev):
     return {"file": SimpleUploadedFile(NTA_FILE.name, NTA_FILE.read_bytes(), "text/csv")}
 
 
+def _fcs_upload(world, ev):
+    return {"file": SimpleUploadedFile("ev.fcs", ev_file(), "application/octet-stream"), "role": "sample"}
+
+
+def _acquisition(users, world, ev):
+    acquisition_upload(actor=users["staff"], lab=world.project.lab, data=ev_file(), name="gated.fcs")
+
+
+def _acquisition_id(world, ev):
+    return {"id": FlowAcquisition.objects.filter(lab=world.project.lab).latest("id").pk}
+
+
 def _control_material(users, world, ev):
     control_material_create(actor=users["admin"], lab=world.project.lab, name="Reference plasma", sample_barcodes=[])
+
+
+def _spiked(users, world, ev):
+    lot = standards.reference_lot_create(
+        actor=users["staff"],
+        lab=world.project.lab,
+        material="rEV",
+        lot_number="SPIKED",
+        readout="fluorescent_nta",
+        assigned_value=1e10,
+        assigned_uncertainty=1e9,
+        unit="particles/mL",
+    )
+    standards.spike_record(actor=users["staff"], lot=lot, run=ev.run, amount=10, amount_unit="µL")
+
+
+def _spike():
+    return Spike.objects.get(lot__lot_number="SPIKED")
 
 
 def _control_material_id(world, ev):
@@ -103,6 +140,13 @@ def _layout_id(world, ev):
     return {"id": PlateLayout.objects.get().pk}
 
 
+def _printer(users, world, ev):
+    printer = FakePrinter()  # a real listener on localhost, kept open for the test
+    label_template_save(
+        actor=users["admin"], lab=world.project.lab, changes={"printer_host": "127.0.0.1", "printer_port": printer.port}
+    )
+
+
 def _lab(body):
     return lambda w, ev: {"lab": w.project.lab_id} | body
 
@@ -112,6 +156,22 @@ def _edit(record, body):
 
 
 WRITES = [
+    Write(
+        "patch",
+        f"{API}/labs/{{id}}/label-template/",
+        lambda w, ev: {"dpi": 300, "reason": "New printer"},
+        lambda w, ev: {"id": w.project.lab_id},
+        client="admin_api",
+    ),
+    Write("post", f"{API}/labels/zpl/", lambda w, ev: {"aliquots": [w.aliquots[0].pk]}),
+    Write("post", f"{API}/labels/print/", lambda w, ev: {"aliquots": [w.aliquots[0].pk]}, setup=_printer),
+    Write("post", f"{API}/notifications/mark-read/", lambda w, ev: {"all": True}),
+    Write(
+        "patch",
+        f"{API}/notifications/preferences/",
+        lambda w, ev: {"review_submitted": {"email": False}},
+        nested=("review_submitted",),
+    ),
     Write("post", f"{API}/donors/", _lab({"code": "D-9"})),
     Write("patch", f"{API}/donors/{{id}}/", _edit("donor", {"diagnosis": "Changed"}), lambda w, ev: {"id": w.donor.pk}),
     Write("post", f"{API}/samples/", lambda w, ev: {"project": w.project.pk, "biofluid": "serum", "volume_ml": "1.5"}),
@@ -160,7 +220,69 @@ WRITES = [
         nested=("results", 0, "marker", "lysate"),
     ),
     Write("post", f"{API}/files/", _upload, multipart=True),
+    Write("post", f"{API}/flow/acquisitions/", _fcs_upload, multipart=True),
+    Write(
+        "post",
+        f"{API}/flow/acquisitions/{{id}}/results/",
+        lambda w, ev: {"gates": GATES, "particle_gate": "EVs"},
+        _acquisition_id,
+        setup=_acquisition,
+        nested=("gates", 0),
+    ),
+    Write(
+        "post",
+        f"{API}/flow/calibrations/",
+        _lab(
+            {
+                "name": "FL1 MESF",
+                "kind": "fluorescence",
+                "channel": "FL1-H",
+                "units": "MESF",
+                "beads": "Spherotech RCP-30-5A",
+                "calibrated_on": "2026-12-01",
+                "measured": [20, 50, 500, 5000],
+                "assigned": [0, 500, 5000, 50000],
+                "optics": {"wavelength_nm": 488},
+            }
+        ),
+        nested=("optics",),
+    ),
     Write("post", f"{API}/plate-layouts/", _lab({"name": "BCA triplicates", "wells": small_wells()})),
+    Write(
+        "post",
+        f"{API}/reference-lots/",
+        _lab(
+            {
+                "material": "rEV",
+                "lot_number": "NEW-LOT",
+                "readout": "gfp_elisa",
+                "assigned_value": 5.0,
+                "assigned_uncertainty": 0.4,
+                "unit": "ng/mL",
+            }
+        ),
+    ),
+    Write(
+        "post",
+        f"{API}/spikes/",
+        lambda w, ev: {"lot": _spike().lot_id, "run": ev.run.pk, "amount": 5, "amount_unit": "µL"},
+        setup=_spiked,
+    ),
+    Write(
+        "post",
+        f"{API}/tracer-readouts/",
+        lambda w, ev: {"spike": _spike().pk, "preparation": ev.preparation.pk, "value": 3e8, "unit": "particles/mL"},
+        setup=_spiked,
+    ),
+    Write(
+        "post",
+        f"{API}/dilution-series/",
+        lambda w, ev: {
+            "preparation": ev.preparation.pk,
+            "technique": "nta",
+            "points": [{"dilution_factor": 10, "readings": [1e8]}, {"dilution_factor": 20, "readings": [5e7]}],
+        },
+    ),
     Write(
         "post",
         f"{API}/blots/",

@@ -16,13 +16,16 @@ from django.urls.resolvers import RoutePattern
 
 # Collection segment of a route → attribute of tests.security.world.LabRecords holding that kind of record.
 COLLECTIONS = {
+    "acquisitions": "flow_acquisition",
     "aliquots": "aliquot",
     "boxes": "box",
     "comparison-items": "comparison_item",
     "comparison-rounds": "comparison_round",
+    "calibrations": "flow_calibration",
     "controls": "control_material",
     "control-materials": "control_material",
     "custody-events": "custody_event",
+    "dilution-series": "dilution_series",
     "donors": "donor",
     "imports": "manifest_import",
     "ingestions": "ingestion",
@@ -30,6 +33,7 @@ COLLECTIONS = {
     "jobs": "metric_job",
     "keys": "api_key",
     "lab-admin": "lab",
+    "labs": "lab",
     "members": "membership",
     "measurements": "measurement",
     "plate-layouts": "plate_layout",
@@ -38,10 +42,14 @@ COLLECTIONS = {
     "protocol-versions": "protocol_version",
     "protocols": "protocol",
     "raw-files": "raw_file",
+    "results": "flow_result",
+    "reference-lots": "reference_lot",
     "reviews": "review",
     "runs": "run",
     "samples": "sample",
+    "spikes": "spike",
     "storage-units": "box",
+    "tracer-readouts": "tracer_readout",
     "versions": "protocol_version",
 }
 # Integer parameters that are not record ids: a value valid for the record before them.

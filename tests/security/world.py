@@ -16,7 +16,6 @@ from evlims.characterization.services import record_results
 from evlims.core.models import Membership, Role
 from evlims.instruments import services as instruments
 from evlims.instruments.services import file_ingestion
-from evlims.interlab import services as interlab
 from evlims.isolation import services as isolation
 from evlims.metrics import services as metrics
 from evlims.metrics.services import controls
@@ -74,10 +73,6 @@ class LabRecords:
     spike: object = None
     tracer_readout: object = None
     dilution_series: object = None
-    comparison_scheme: object = None
-    comparison_round: object = None
-    comparison_participant: object = None
-    comparison_item: object = None
     secrets: list[str] = field(default_factory=list)
 
     @property
@@ -205,24 +200,6 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
         technique="nta",
         points=[{"dilution_factor": 100, "readings": [5e8]}, {"dilution_factor": 200, "readings": [2.5e8]}],
     )
-    world.comparison_scheme = interlab.scheme_create(
-        actor=staff,
-        lab=lab,
-        code=f"{marker}-EQA",
-        name=texts.get("scheme", f"{marker} EV count scheme"),
-        quantity="particles_per_ml",
-    )
-    world.comparison_round = interlab.round_create(
-        actor=staff,
-        scheme=world.comparison_scheme,
-        code=f"{marker}-R1",
-        material=f"{marker} pooled plasma",
-        sigma_pt=1e9,
-    )
-    world.comparison_participant = interlab.participant_enrol(actor=staff, round=world.comparison_round, lab=lab)
-    world.comparison_item = interlab.item_add(
-        actor=staff, participant=world.comparison_participant, code=f"{marker}-ITEM-1"
-    )
     world.secrets = [
         world.sample.barcode,
         world.aliquot.barcode,
@@ -234,8 +211,6 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
         world.site.name,
         world.instrument.name,
         world.control_material.name,
-        world.comparison_scheme.name,
-        world.comparison_round.material,
         world.plate_layout.name,
         world.protocol.slug,
         world.manifest_import.original_name,
