@@ -16,12 +16,14 @@ from evlims.characterization.services import record_results
 from evlims.core.models import Membership, Role
 from evlims.instruments import services as instruments
 from evlims.instruments.services import file_ingestion
+from evlims.interlab import services as interlab
 from evlims.isolation import services as isolation
 from evlims.metrics import services as metrics
 from evlims.metrics.services import controls
 from evlims.review import services as review_services
 from evlims.samples import services as samples
 from evlims.samples.services import manifests
+from evlims.standards import services as standards
 from evlims.standards import services as standards
 from tests.factories import LabFactory, ProjectFactory, member
 from tests.plate_layout_world import small_wells
@@ -73,6 +75,14 @@ class LabRecords:
     spike: object = None
     tracer_readout: object = None
     dilution_series: object = None
+    reference_lot: object = None
+    spike: object = None
+    tracer_readout: object = None
+    dilution_series: object = None
+    comparison_scheme: object = None
+    comparison_round: object = None
+    comparison_participant: object = None
+    comparison_item: object = None
     secrets: list[str] = field(default_factory=list)
 
     @property
@@ -200,6 +210,46 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
         technique="nta",
         points=[{"dilution_factor": 100, "readings": [5e8]}, {"dilution_factor": 200, "readings": [2.5e8]}],
     )
+    world.reference_lot = standards.reference_lot_create(
+        actor=staff,
+        lab=lab,
+        material=f"{marker} rEV",
+        lot_number=f"{marker}-LOT",
+        readout="fluorescent_nta",
+        assigned_value=1e10,
+        assigned_uncertainty=1e9,
+        unit="particles/mL",
+    )
+    world.spike = standards.spike_record(
+        actor=staff, lot=world.reference_lot, run=world.run, amount=10, amount_unit="µL"
+    )
+    world.tracer_readout = standards.tracer_readout_record(
+        actor=staff, spike=world.spike, preparation=world.preparation, value=4e8, unit="particles/mL"
+    )
+    world.dilution_series = standards.dilution_series_record(
+        actor=staff,
+        preparation=world.preparation,
+        technique="nta",
+        points=[{"dilution_factor": 100, "readings": [5e8]}, {"dilution_factor": 200, "readings": [2.5e8]}],
+    )
+    world.comparison_scheme = interlab.scheme_create(
+        actor=staff,
+        lab=lab,
+        code=f"{marker}-EQA",
+        name=texts.get("scheme", f"{marker} EV count scheme"),
+        quantity="particles_per_ml",
+    )
+    world.comparison_round = interlab.round_create(
+        actor=staff,
+        scheme=world.comparison_scheme,
+        code=f"{marker}-R1",
+        material=f"{marker} pooled plasma",
+        sigma_pt=1e9,
+    )
+    world.comparison_participant = interlab.participant_enrol(actor=staff, round=world.comparison_round, lab=lab)
+    world.comparison_item = interlab.item_add(
+        actor=staff, participant=world.comparison_participant, code=f"{marker}-ITEM-1"
+    )
     world.secrets = [
         world.sample.barcode,
         world.aliquot.barcode,
@@ -211,6 +261,8 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
         world.site.name,
         world.instrument.name,
         world.control_material.name,
+        world.comparison_scheme.name,
+        world.comparison_round.material,
         world.plate_layout.name,
         world.protocol.slug,
         world.manifest_import.original_name,
