@@ -96,6 +96,7 @@ ANSWERS = {
     "415": ("The body's media type is not one this operation reads (see its request body).", "Error", {}),
     "422": ("The Idempotency-Key was used before for another request.", "ValidationError", {}),
     "429": ("This instrument key sent more requests than its rate allows.", "Error", RETRY_AFTER),
+    "502": ("The label printer did not take the labels (unreachable or silent); the attempt is audited.", "Error", {}),
     "503": (
         "The database is unavailable; nothing was written. Retry later, with the same Idempotency-Key.",
         "Error",

@@ -11,7 +11,9 @@ from . import (
     flow,
     instruments,
     interlab,
+    labels,
     linearity,
+    notifications,
     plate_layouts,
     preparations,
     projects,
@@ -128,6 +130,16 @@ urlpatterns = [
     path("comparison-schemes/", interlab.SchemeListCreateApi.as_view(), name="comparison-scheme-list"),
     path("comparison-rounds/", interlab.RoundListCreateApi.as_view(), name="comparison-round-list"),
     path("comparison-rounds/<int:pk>/", interlab.RoundDetailApi.as_view(), name="comparison-round-detail"),
+    path(
+        "comparison-rounds/<int:pk>/statistics/",
+        interlab.RoundStatisticsApi.as_view(),
+        name="comparison-round-statistics",
+    ),
+    path(
+        "comparison-rounds/<int:pk>/participants/",
+        interlab.RoundParticipantApi.as_view(),
+        name="comparison-round-participants",
+    ),
     path("comparison-rounds/<int:pk>/items/", interlab.RoundItemApi.as_view(), name="comparison-round-items"),
     path("comparison-rounds/<int:pk>/checks/", interlab.RoundChecksApi.as_view(), name="comparison-round-checks"),
     path("comparison-rounds/<int:pk>/ship/", interlab.RoundShipApi.as_view(), name="comparison-round-ship"),
@@ -148,6 +160,17 @@ urlpatterns = [
     path("dilution-series/<int:pk>/", linearity.SeriesDetailApi.as_view(), name="dilution-series-detail"),
     path("recoveries/", linearity.RecoverySummaryApi.as_view(), name="recovery-summary"),
     path("method-league/", linearity.MethodLeagueApi.as_view(), name="method-league"),
+    # Cryo labels for thermal printers, and each person's notifications.
+    path("labs/<int:pk>/label-template/", labels.LabelTemplateApi.as_view(), name="label-template"),
+    path("labels/zpl/", labels.LabelZplApi.as_view(), name="labels-zpl"),
+    path("labels/print/", labels.LabelPrintApi.as_view(), name="labels-print"),
+    path("notifications/", notifications.NotificationListApi.as_view(), name="notification-list"),
+    path("notifications/mark-read/", notifications.NotificationMarkReadApi.as_view(), name="notification-mark-read"),
+    path(
+        "notifications/preferences/",
+        notifications.NotificationPreferencesApi.as_view(),
+        name="notification-preferences",
+    ),
     # Last: a URL ending in a slash that matched nothing above. (Without the slash Django first redirects to
     # the URL with one, when that exists.)
     re_path(r"^[\s\S]*/$", no_such_endpoint),
