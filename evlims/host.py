@@ -111,6 +111,9 @@ SPECTACULAR_SETTINGS = {
         "StorageUnitKindEnum": "evlims.samples.models.StorageUnit.Kind",
         "CustodyEventKindEnum": "evlims.samples.models.CustodyEvent.Kind",
         "ApiKeyScopeEnum": "evlims.instruments.models.InstrumentApiKey.Scope",
+        "FlowCalibrationKindEnum": "evlims.cytometry.models.FlowCalibration.Kind",
+        "FlowAcquisitionStatusEnum": "evlims.cytometry.models.FlowAcquisition.Status",
+        "FlowAcquisitionRoleEnum": "evlims.cytometry.models.FlowAcquisition.Role",
     },
 }
 

@@ -69,15 +69,20 @@ def acquisition_upload(
     controls=None,
     dilution_factor: float | None = None,
     volume_ul: float | None = None,
+    instrument=None,
     reason: str = "",
 ) -> FlowAcquisition:
     """Keep an FCS file and read its header; its events are read by a task once the upload is saved. Raises
-    AcquisitionRefused (after saving the failed acquisition) when the file is not readable FCS."""
-    ensure_role(actor, lab.pk, INGEST_ROLES, "upload flow cytometry files")
+    AcquisitionRefused (after saving the failed acquisition) when the file is not readable FCS. An instrument's
+    key uploads with ``actor`` None and its ``instrument``."""
+    if is_person(actor) or instrument is None:
+        ensure_role(actor, lab.pk, INGEST_ROLES, "upload flow cytometry files")
     if len(data) > _max_bytes():
         raise ValidationError({"file": f"The file is {len(data):,} bytes; the limit is {_max_bytes():,}."})
     _check_links(lab, preparation, role, controls, dilution_factor, volume_ul)
-    raw = raw_file_store(lab=lab, data=data, name=name, content_type="application/vnd.isac.fcs", actor=actor)
+    raw = raw_file_store(
+        lab=lab, data=data, name=name, content_type="application/vnd.isac.fcs", actor=actor, instrument=instrument
+    )
     acquisition = FlowAcquisition(
         lab=lab,
         preparation=preparation,
@@ -92,7 +97,7 @@ def acquisition_upload(
         header = read_header(data)
     except FcsError as exc:
         acquisition.status, acquisition.error = FlowAcquisition.Status.FAILED, str(exc)
-        _save(acquisition, actor, "flow_acquisition.failed", reason)
+        _save(acquisition, actor or instrument, "flow_acquisition.failed", reason)
         raise AcquisitionRefused({"file": str(exc)}, acquisition=acquisition) from exc
     acquisition.header = header.to_dict()
     acquisition.warnings = header.warnings
@@ -101,7 +106,7 @@ def acquisition_upload(
     acquisition.volume_ul = volume_ul if volume_ul is not None else header.volume_ul
     acquired = parse_datetime(header.acquired_at or "") if header.acquired_at and "T" in header.acquired_at else None
     acquisition.acquired_at = timezone.make_aware(acquired) if acquired and timezone.is_naive(acquired) else acquired
-    _save(acquisition, actor, "flow_acquisition.upload", reason)
+    _save(acquisition, actor or instrument, "flow_acquisition.upload", reason)
     from .tasks import read_acquisition_events  # the task module imports this one
 
     transaction.on_commit(lambda: read_acquisition_events.delay(acquisition.pk))

@@ -6,6 +6,7 @@ has leaked. The builder is used by the tenancy matrix, the escaping tests and th
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from evlims.characterization.services import record_results
 from evlims.core.models import Membership, Role
+from evlims.cytometry import services as cytometry
 from evlims.instruments import services as instruments
 from evlims.instruments.services import file_ingestion
 from evlims.interlab import services as interlab
@@ -24,7 +26,7 @@ from evlims.review import services as review_services
 from evlims.samples import services as samples
 from evlims.samples.services import manifests
 from evlims.standards import services as standards
-from evlims.standards import services as standards
+from tests.cytometry.ev_files import GATES, ev_file
 from tests.factories import LabFactory, ProjectFactory, member
 from tests.plate_layout_world import small_wells
 from tests.run_states import completed
@@ -75,10 +77,9 @@ class LabRecords:
     spike: object = None
     tracer_readout: object = None
     dilution_series: object = None
-    reference_lot: object = None
-    spike: object = None
-    tracer_readout: object = None
-    dilution_series: object = None
+    flow_acquisition: object = None
+    flow_result: object = None
+    flow_calibration: object = None
     comparison_scheme: object = None
     comparison_round: object = None
     comparison_participant: object = None
@@ -210,27 +211,23 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
         technique="nta",
         points=[{"dilution_factor": 100, "readings": [5e8]}, {"dilution_factor": 200, "readings": [2.5e8]}],
     )
-    world.reference_lot = standards.reference_lot_create(
+    world.flow_acquisition = cytometry.acquisition_upload(
+        actor=staff, lab=lab, data=ev_file(extra=[("$SMNO", marker)]), name=texts.get("fcs", f"{marker}-ev.fcs")
+    )
+    world.flow_result = cytometry.result_record(
+        actor=staff, acquisition=world.flow_acquisition, gates=GATES, particle_gate="EVs"
+    )
+    world.flow_calibration = cytometry.calibration_create(
         actor=staff,
         lab=lab,
-        material=f"{marker} rEV",
-        lot_number=f"{marker}-LOT",
-        readout="fluorescent_nta",
-        assigned_value=1e10,
-        assigned_uncertainty=1e9,
-        unit="particles/mL",
-    )
-    world.spike = standards.spike_record(
-        actor=staff, lot=world.reference_lot, run=world.run, amount=10, amount_unit="µL"
-    )
-    world.tracer_readout = standards.tracer_readout_record(
-        actor=staff, spike=world.spike, preparation=world.preparation, value=4e8, unit="particles/mL"
-    )
-    world.dilution_series = standards.dilution_series_record(
-        actor=staff,
-        preparation=world.preparation,
-        technique="nta",
-        points=[{"dilution_factor": 100, "readings": [5e8]}, {"dilution_factor": 200, "readings": [2.5e8]}],
+        name=texts.get("flow_calibration", f"{marker} FL1 MESF"),
+        kind="fluorescence",
+        channel="FL1-H",
+        units="MESF",
+        beads="Spherotech RCP-30-5A",
+        calibrated_on=dt.date(2026, 12, 1),
+        measured=[20, 50, 500, 5000],
+        assigned=[0, 500, 5000, 50000],
     )
     world.comparison_scheme = interlab.scheme_create(
         actor=staff,
@@ -264,6 +261,8 @@ def build_lab(marker: str, *, texts: dict | None = None) -> LabRecords:
         world.comparison_scheme.name,
         world.comparison_round.material,
         world.plate_layout.name,
+        world.flow_acquisition.file_name,
+        world.flow_calibration.name,
         world.protocol.slug,
         world.manifest_import.original_name,
         world.raw_file.original_name,
