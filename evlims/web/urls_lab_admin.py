@@ -12,5 +12,10 @@ urlpatterns = [
     path("members/<int:pk>/remove/", admin_members.member_remove, name="lab-admin-member-remove"),
     path("<int:lab_pk>/instruments/", admin_instruments.instruments, name="lab-admin-instruments"),
     path("instruments/<int:pk>/", admin_instruments.instrument_detail, name="lab-admin-instrument"),
+    path(
+        "instruments/<int:pk>/watch-folder/",
+        admin_instruments.instrument_watch_folder,
+        name="lab-admin-instrument-watch-folder",
+    ),
     path("keys/<int:pk>/revoke/", admin_instruments.key_revoke, name="lab-admin-key-revoke"),
 ]

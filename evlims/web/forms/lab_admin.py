@@ -7,7 +7,9 @@ from django.utils.html import format_html
 
 from ...core.models import Role
 from ...core.selectors import accounts_named
-from ...instruments.models import Instrument, InstrumentApiKey
+from ...instruments.models import Instrument, InstrumentApiKey, PlateLayout
+from ...instruments.services.watch import watch_root
+from .uploads import FORMAT_CHOICES, FORMAT_LABELS
 
 ROLE_HELP = {
     Role.LAB_STAFF: "registers and changes samples, runs and results",
@@ -149,3 +151,54 @@ class ApiKeyRevokeForm(forms.Form):
         label="Revoke this key: anything still using it is refused from now on, and it cannot be turned back on",
         error_messages={"required": "Tick the box to confirm the revocation."},
     )
+
+
+class WatchFolderForm(forms.Form):
+    """Where the instrument PC drops its exports, and how evlims reads what it finds there."""
+
+    folder = forms.CharField(
+        label="Watched folder",
+        max_length=500,
+        required=False,
+        help_text="A folder under the site's watch root, named relative to it (e.g. plate-reader-2.14). Empty: not "
+        "watched. Files are read, never moved or deleted.",
+    )
+    file_format = forms.ChoiceField(
+        label="Format", choices=[(key, FORMAT_LABELS.get(key, label)) for key, label in FORMAT_CHOICES]
+    )
+    read = forms.CharField(
+        label="Read (Gen5, EnVision)",
+        max_length=120,
+        required=False,
+        help_text="The absorbance plate of files holding several: Read 1:562, Absorbance @ 562 (1.0s) or 562.",
+    )
+    plate_layout = forms.ModelChoiceField(
+        queryset=PlateLayout.objects.none(),
+        required=False,
+        label="Plate layout",
+        empty_label="None (the plate is shown, not quantified)",
+        help_text="Plate readers: where the standards, blanks and samples are, as saved on the plate layouts page.",
+    )
+    reason = reason_field(required=False)
+
+    def __init__(self, *args, instrument, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["plate_layout"].queryset = PlateLayout.objects.filter(
+            lab_id=instrument.lab_id, retired_at__isnull=True
+        ).order_by("name")
+        root = watch_root()
+        self.fields["folder"].help_text = (
+            f"A folder under {root}, named relative to it. Empty: not watched. Files are read, never moved or deleted."
+            if root
+            else "This site has no watch root (the EVLIMS_WATCH_ROOT setting): no folder can be watched yet."
+        )
+        if not self.is_bound:
+            folder = instrument.watch_folder
+            if root and folder.startswith(f"{root}/"):
+                folder = folder[len(str(root)) + 1 :]
+            self.initial.update(
+                folder=folder,
+                file_format=instrument.watch_format or "auto",
+                read=instrument.watch_read,
+                plate_layout=instrument.watch_plate_layout_id,
+            )

@@ -12,9 +12,11 @@ from django.utils.cache import add_never_cache_headers
 from ...instruments import services
 from ...instruments.models import InstrumentApiKey
 from ...instruments.selectors import api_key_get, instrument_with_keys, lab_instruments
-from ..forms.lab_admin import ApiKeyIssueForm, ApiKeyRevokeForm, InstrumentRegisterForm
+from ..forms.lab_admin import ApiKeyIssueForm, ApiKeyRevokeForm, InstrumentRegisterForm, WatchFolderForm
 from .common import member_view, run_service
 from .lab_admin import admin_lab, ensure_lab_admin
+
+WATCHED_FILES_SHOWN = 20
 
 
 def _scope_names(scopes) -> list[str]:
@@ -54,7 +56,7 @@ def _admin_instrument(request, pk):
     return instrument
 
 
-def _instrument_page(request, instrument, form, *, issued=None, status=200):
+def _instrument_page(request, instrument, form, *, issued=None, status=200, watch_form=None):
     keys = [{"key": key, "scopes": _scope_names(key.scopes)} for key in instrument.api_keys.all()]
     context = {
         "lab": instrument.lab,
@@ -62,6 +64,8 @@ def _instrument_page(request, instrument, form, *, issued=None, status=200):
         "keys": keys,
         "form": form,
         "issued": issued,
+        "watch_form": watch_form or WatchFolderForm(instrument=instrument),
+        "watched_files": instrument.watched_files.select_related("ingestion")[:WATCHED_FILES_SHOWN],
         "section": "instruments",
     }
     response = render(request, "evlims/lab_admin/instrument.html", context, status=status)
@@ -91,6 +95,40 @@ def instrument_detail(request, pk):
             shown = {"key": key, "raw": raw_key, "scopes": _scope_names(key.scopes)}
             return _instrument_page(request, _admin_instrument(request, pk), ApiKeyIssueForm(), issued=shown)
     return _instrument_page(request, instrument, form, status=400 if form.errors else 200)
+
+
+@member_view
+def instrument_watch_folder(request, pk):
+    """Set or clear the folder watched for the instrument's exports."""
+    instrument = _admin_instrument(request, pk)
+    if request.method != "POST":
+        return redirect("evlims:lab-admin-instrument", pk=instrument.pk)
+    form = WatchFolderForm(request.POST, instrument=instrument)
+    if form.is_valid():
+        data = form.cleaned_data
+        done = run_service(
+            form,
+            lambda: services.watch_folder_set(
+                actor=request.user,
+                instrument=instrument,
+                folder=data["folder"],
+                file_format=data["file_format"],
+                read=data["read"],
+                plate_layout=data["plate_layout"],
+                reason=data["reason"],
+            ),
+            aliases={
+                "watch_folder": "folder",
+                "watch_format": "file_format",
+                "watch_read": "read",
+                "watch_plate_layout": "plate_layout",
+            },
+        )
+        if done is not None:
+            watched = f"now watches {done.watch_folder}" if done.watch_folder else "is no longer watched"
+            messages.success(request, f"{instrument.name} {watched}.")
+            return redirect("evlims:lab-admin-instrument", pk=instrument.pk)
+    return _instrument_page(request, instrument, ApiKeyIssueForm(), watch_form=form, status=400)
 
 
 def _admin_key(request, pk):
