@@ -17,6 +17,7 @@ urlpatterns = [
     path("dashboard/", include("evlims.web.urls_dashboards")),
     path("lab-admin/", include("evlims.web.urls_lab_admin")),
     path("plate-layouts/", include("evlims.web.urls_plate_layouts")),
+    path("standards/", include("evlims.web.urls_standards")),
     path("", include("evlims.web.urls_interlab")),
     path("sso/", include("evlims.web.urls_sso")),
 ]

@@ -32,6 +32,7 @@ from .preparation_page import (
     size_plot,
     storage_view,
 )
+from .standards_presenters import preparation_standards
 
 
 @member_view
@@ -85,6 +86,7 @@ def preparation_detail(request, pk):
         "purity_source": PURITY_SOURCE,
         "result_kinds": [(kind, title) for kind, (_, title) in RESULT_FORMS.items()],
         "can_write": preparation.lab_id in labs_where(request.user, WRITER_ROLES),
+        "standards": preparation_standards(preparation),
     }
     return render(request, "evlims/preparations/detail.html", context)
 
