@@ -21,6 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--plate-map", help="plate map JSON for a BCA plate (standards, blanks, samples)")
         parser.add_argument("--mapping", help="column mapping JSON for the generic format")
         parser.add_argument("--fit", choices=["linear", "quadratic"], help="standard-curve model (with --plate-map)")
+        parser.add_argument("--read", help="Gen5/EnVision: the absorbance plate to read (its name or wavelength)")
         parser.add_argument("--dilution-factor", type=float, help="dilution of the measured sample (particle files)")
         parser.add_argument("--json", action="store_true", help="print the full result as JSON")
 
@@ -33,6 +34,8 @@ class Command(BaseCommand):
             parse_options["mapping"] = self._read_json(options["mapping"], "--mapping")
         if options["fit"]:
             parse_options["fit"] = options["fit"]
+        if options["read"]:
+            parse_options["read"] = options["read"]
         if options["dilution_factor"] is not None:
             parse_options["dilution_factor"] = options["dilution_factor"]
         try:
