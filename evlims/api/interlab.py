@@ -14,22 +14,25 @@ from ..samples.models import Aliquot
 from .base import ScopedDetailApi, ScopedListApi, ScopedObjectApi
 from .interlab_serializers import (
     STATISTICS_EXAMPLE,
-    ChecksInputSerializer,
-    EnrolInputSerializer,
-    ItemInputSerializer,
-    ItemOutputSerializer,
-    ReasonInputSerializer,
-    ResultInputSerializer,
-    ResultOutputSerializer,
-    RoundCreateInputSerializer,
-    RoundOutputSerializer,
-    SchemeCreateInputSerializer,
-    SchemeOutputSerializer,
+    ComparisonChecksInputSerializer,
+    ComparisonEnrolInputSerializer,
+    ComparisonItemInputSerializer,
+    ComparisonItemOutputSerializer,
+    ComparisonReasonInputSerializer,
+    ComparisonResultInputSerializer,
+    ComparisonResultOutputSerializer,
+    ComparisonRoundCreateInputSerializer,
+    ComparisonRoundOutputSerializer,
+    ComparisonSchemeCreateInputSerializer,
+    ComparisonSchemeOutputSerializer,
 )
+
+ROUND_ANSWER = {200: ComparisonRoundOutputSerializer}
+ROUND_CREATED = {201: ComparisonRoundOutputSerializer}
 
 
 class _RoundApi(ScopedObjectApi):
-    serializer_class = RoundOutputSerializer
+    serializer_class = ComparisonRoundOutputSerializer
 
     def get_queryset(self):
         return selectors.rounds_for(self.request.user)
@@ -47,7 +50,7 @@ class _RoundApi(ScopedObjectApi):
 class SchemeListCreateApi(ScopedListApi):
     """Comparison schemes your labs coordinate, and defining a new one."""
 
-    serializer_class = SchemeOutputSerializer
+    serializer_class = ComparisonSchemeOutputSerializer
     ordering_fields = ["code", "created_at"]
     ordering = ["code", "id"]
     search_fields = ["code", "name"]
@@ -61,8 +64,8 @@ class SchemeListCreateApi(ScopedListApi):
 
     @extend_schema(
         summary="Define a comparison scheme",
-        request=SchemeCreateInputSerializer,
-        responses={201: SchemeOutputSerializer},
+        request=ComparisonSchemeCreateInputSerializer,
+        responses={201: ComparisonSchemeOutputSerializer},
         examples=[
             OpenApiExample(
                 "Plasma EV count",
@@ -72,7 +75,7 @@ class SchemeListCreateApi(ScopedListApi):
         ],
     )
     def post(self, request, *args, **kwargs):
-        data = self.validated_input(SchemeCreateInputSerializer)
+        data = self.validated_input(ComparisonSchemeCreateInputSerializer)
         scheme = services.scheme_create(actor=request.user, **data)
         return self.respond(scheme, status=status.HTTP_201_CREATED)
 
@@ -81,7 +84,7 @@ class SchemeListCreateApi(ScopedListApi):
 class RoundListCreateApi(ScopedListApi):
     """Rounds your labs coordinate or take part in, and opening a new round of a scheme."""
 
-    serializer_class = RoundOutputSerializer
+    serializer_class = ComparisonRoundOutputSerializer
     ordering_fields = ["code", "created_at"]
     ordering = ["-created_at", "id"]
     search_fields = ["code", "scheme__code"]
@@ -94,10 +97,12 @@ class RoundListCreateApi(ScopedListApi):
         return super().get(request, *args, **kwargs)
 
     @extend_schema(
-        summary="Open a comparison round", request=RoundCreateInputSerializer, responses={201: RoundOutputSerializer}
+        summary="Open a comparison round",
+        request=ComparisonRoundCreateInputSerializer,
+        responses=ROUND_CREATED,
     )
     def post(self, request, *args, **kwargs):
-        data = self.validated_input(RoundCreateInputSerializer)
+        data = self.validated_input(ComparisonRoundCreateInputSerializer)
         round_ = services.round_create(actor=request.user, **data)
         return self.respond(round_, status=status.HTTP_201_CREATED)
 
@@ -132,7 +137,7 @@ class RoundStatisticsApi(_RoundApi):
 
 
 class _RoundActionApi(_RoundApi):
-    input_serializer = ReasonInputSerializer
+    input_serializer = ComparisonReasonInputSerializer
 
     def act(self, round_, data):  # pragma: no cover - every subclass defines it
         raise NotImplementedError
@@ -148,10 +153,12 @@ class _RoundActionApi(_RoundApi):
 class RoundParticipantApi(_RoundActionApi):
     """Enrols a lab; it is given a code drawn at random ("Lab 07") that the other participants see."""
 
-    input_serializer = EnrolInputSerializer
+    input_serializer = ComparisonEnrolInputSerializer
 
     @extend_schema(
-        summary="Enrol a participant lab", request=EnrolInputSerializer, responses={200: RoundOutputSerializer}
+        summary="Enrol a participant lab",
+        request=ComparisonEnrolInputSerializer,
+        responses=ROUND_ANSWER,
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
@@ -168,10 +175,12 @@ class RoundItemApi(_RoundActionApi):
     """Adds an item for a participant: an aliquot of the coordinating lab (handed over with custody) or, without
     one, an item sent in a kit."""
 
-    input_serializer = ItemInputSerializer
+    input_serializer = ComparisonItemInputSerializer
 
     @extend_schema(
-        summary="Add an item for a participant", request=ItemInputSerializer, responses={200: RoundOutputSerializer}
+        summary="Add an item for a participant",
+        request=ComparisonItemInputSerializer,
+        responses=ROUND_ANSWER,
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
@@ -202,12 +211,12 @@ class RoundItemApi(_RoundActionApi):
 class RoundChecksApi(_RoundActionApi):
     """Records the homogeneity (items in duplicate) and stability (before and after) results of the material."""
 
-    input_serializer = ChecksInputSerializer
+    input_serializer = ComparisonChecksInputSerializer
 
     @extend_schema(
         summary="Record homogeneity and stability results",
-        request=ChecksInputSerializer,
-        responses={200: RoundOutputSerializer},
+        request=ComparisonChecksInputSerializer,
+        responses=ROUND_ANSWER,
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
@@ -221,7 +230,9 @@ class RoundShipApi(_RoundActionApi):
     """Sends every item: aliquots leave with a custody event, the others as a kit (manifest on the round page)."""
 
     @extend_schema(
-        summary="Ship a round's items", request=ReasonInputSerializer, responses={200: RoundOutputSerializer}
+        summary="Ship a round's items",
+        request=ComparisonReasonInputSerializer,
+        responses=ROUND_ANSWER,
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
@@ -235,7 +246,9 @@ class RoundCloseApi(_RoundActionApi):
     """Closes the round and fixes its assigned value; participants then see their scores."""
 
     @extend_schema(
-        summary="Close and score a round", request=ReasonInputSerializer, responses={200: RoundOutputSerializer}
+        summary="Close and score a round",
+        request=ComparisonReasonInputSerializer,
+        responses=ROUND_ANSWER,
     )
     def post(self, request, *args, **kwargs):
         return super().post(request, *args, **kwargs)
@@ -248,7 +261,7 @@ class RoundCloseApi(_RoundActionApi):
 class ItemListApi(ScopedListApi):
     """Items sent to your labs, and every item of the rounds your labs coordinate."""
 
-    serializer_class = ItemOutputSerializer
+    serializer_class = ComparisonItemOutputSerializer
     ordering_fields = ["code", "created_at"]
     ordering = ["code", "id"]
     search_fields = ["code"]
@@ -267,7 +280,7 @@ class ItemResultApi(ScopedObjectApi):
     factor k, or a result recorded the normal way (``measurement``) whose headline figure is read. Reporting
     again replaces the result until the round is closed."""
 
-    serializer_class = ResultOutputSerializer
+    serializer_class = ComparisonResultOutputSerializer
 
     def get_queryset(self):
         return selectors.received_items(self.request.user)
@@ -277,8 +290,8 @@ class ItemResultApi(ScopedObjectApi):
 
     @extend_schema(
         summary="Report a result on an item",
-        request=ResultInputSerializer,
-        responses={201: ResultOutputSerializer},
+        request=ComparisonResultInputSerializer,
+        responses={201: ComparisonResultOutputSerializer},
         examples=[
             OpenApiExample(
                 "NTA count with its uncertainty",
@@ -289,6 +302,6 @@ class ItemResultApi(ScopedObjectApi):
     )
     def post(self, request, *args, **kwargs):
         item = self.get_object()
-        data = self.validated_input(ResultInputSerializer)
+        data = self.validated_input(ComparisonResultInputSerializer)
         result = services.result_report(actor=request.user, item=item, **data)
         return self.respond(result, status=status.HTTP_201_CREATED)

@@ -17,7 +17,7 @@ def _reason():
     )
 
 
-class SchemeOutputSerializer(serializers.ModelSerializer):
+class ComparisonSchemeOutputSerializer(serializers.ModelSerializer):
     quantity_label = serializers.CharField(source="get_quantity_display", read_only=True)
 
     class Meta:
@@ -26,7 +26,7 @@ class SchemeOutputSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class SchemeCreateInputSerializer(serializers.Serializer):
+class ComparisonSchemeCreateInputSerializer(serializers.Serializer):
     lab = ScopedPrimaryKeyRelatedField(scope=labs_for, model=Lab)
     code = serializers.CharField(max_length=40)
     name = serializers.CharField(max_length=200)
@@ -35,7 +35,7 @@ class SchemeCreateInputSerializer(serializers.Serializer):
     reason = _reason()
 
 
-class RoundOutputSerializer(serializers.ModelSerializer):
+class ComparisonRoundOutputSerializer(serializers.ModelSerializer):
     scheme_code = serializers.CharField(source="scheme.code", read_only=True)
     scheme_name = serializers.CharField(source="scheme.name", read_only=True)
     quantity = serializers.CharField(source="scheme.quantity", read_only=True)
@@ -78,7 +78,7 @@ class RoundOutputSerializer(serializers.ModelSerializer):
         return [p.code for p in selectors.own_participations(user, round_)]
 
 
-class RoundCreateInputSerializer(serializers.Serializer):
+class ComparisonRoundCreateInputSerializer(serializers.Serializer):
     scheme = ScopedPrimaryKeyRelatedField(scope=selectors.schemes_for, model=ComparisonScheme)
     code = serializers.CharField(max_length=40)
     material = serializers.CharField(max_length=200)
@@ -94,7 +94,7 @@ class RoundCreateInputSerializer(serializers.Serializer):
     reason = _reason()
 
 
-class ItemOutputSerializer(serializers.ModelSerializer):
+class ComparisonItemOutputSerializer(serializers.ModelSerializer):
     round_code = serializers.CharField(source="round.code", read_only=True)
     scheme_code = serializers.CharField(source="round.scheme.code", read_only=True)
     participant = serializers.CharField(source="participant.code", read_only=True)
@@ -122,12 +122,12 @@ class ItemOutputSerializer(serializers.ModelSerializer):
         return result.value if result else None
 
 
-class EnrolInputSerializer(serializers.Serializer):
+class ComparisonEnrolInputSerializer(serializers.Serializer):
     lab = serializers.SlugField(help_text="The participant lab's short name (slug).")
     reason = _reason()
 
 
-class ItemInputSerializer(serializers.Serializer):
+class ComparisonItemInputSerializer(serializers.Serializer):
     participant = serializers.CharField(max_length=20, help_text='The participant\'s code, e.g. "Lab 07".')
     code = serializers.CharField(required=False, allow_blank=True, max_length=40)
     aliquot = serializers.CharField(
@@ -136,7 +136,7 @@ class ItemInputSerializer(serializers.Serializer):
     reason = _reason()
 
 
-class ChecksInputSerializer(serializers.Serializer):
+class ComparisonChecksInputSerializer(serializers.Serializer):
     homogeneity_pairs = serializers.ListField(
         child=serializers.ListField(child=serializers.FloatField(), min_length=2, max_length=2),
         required=False,
@@ -147,7 +147,7 @@ class ChecksInputSerializer(serializers.Serializer):
     reason = _reason()
 
 
-class ReasonInputSerializer(serializers.Serializer):
+class ComparisonReasonInputSerializer(serializers.Serializer):
     reason = _reason()
 
 
@@ -155,7 +155,7 @@ def _measurements(user):
     return Measurement.objects.filter(lab_id__in=visible_lab_ids(user))
 
 
-class ResultInputSerializer(serializers.Serializer):
+class ComparisonResultInputSerializer(serializers.Serializer):
     value = serializers.FloatField(required=False, allow_null=True)
     standard_uncertainty = serializers.FloatField(required=False, allow_null=True, min_value=0)
     coverage_factor = serializers.FloatField(required=False, min_value=0.1, max_value=10)
@@ -175,7 +175,7 @@ class ResultInputSerializer(serializers.Serializer):
         return data
 
 
-class ResultOutputSerializer(serializers.Serializer):
+class ComparisonResultOutputSerializer(serializers.Serializer):
     item = serializers.IntegerField(source="item_id")
     value = serializers.FloatField()
     standard_uncertainty = serializers.FloatField(allow_null=True)
