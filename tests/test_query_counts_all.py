@@ -32,7 +32,12 @@ SMALL, LARGE = 2, 12
 # Pages that list records without the "-list" suffix in their name.
 LIST_PAGES = {"evlims:home", "evlims:qa-queue", "evlims:dashboard", "evlims:dashboard-comparison"}
 # Role that reads each route (staff unless named); the QA queue is for reviewers.
-READERS = {"evlims:qa-queue": "qa"}
+READERS = {
+    "evlims:qa-queue": "qa",
+    # A person's own notifications: the QA manager is told of every review submitted.
+    "evlims:notification-list": "qa",
+    "evlims:api:notification-list": "qa",
+}
 # Query strings that exercise each list's filters too.
 FILTERS = {
     "evlims:sample-list": ["", "?q=EXT&biofluid=blood_plasma", "?flag=any&sort=barcode", "?flag=none&sort=-collected"],

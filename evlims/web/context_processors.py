@@ -3,6 +3,7 @@
 from django.urls import NoReverseMatch, reverse
 
 from ..core.models import Membership
+from ..notifications.selectors import unread_count
 
 
 def _imports_url() -> str | None:
@@ -18,4 +19,8 @@ def evlims(request):
     if user is None or not user.is_authenticated:
         return {}
     memberships = list(Membership.objects.filter(user=user).select_related("lab").order_by("lab__name"))
-    return {"evlims_memberships": memberships, "evlims_imports_url": _imports_url()}
+    return {
+        "evlims_memberships": memberships,
+        "evlims_imports_url": _imports_url(),
+        "evlims_unread_notifications": unread_count(user),
+    }

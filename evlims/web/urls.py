@@ -17,7 +17,9 @@ urlpatterns = [
     path("dashboard/", include("evlims.web.urls_dashboards")),
     path("lab-admin/", include("evlims.web.urls_lab_admin")),
     path("plate-layouts/", include("evlims.web.urls_plate_layouts")),
+    path("flow/", include("evlims.web.urls_flow")),
     path("standards/", include("evlims.web.urls_standards")),
+    path("notifications/", include("evlims.web.urls_notifications")),
     path("", include("evlims.web.urls_interlab")),
     path("sso/", include("evlims.web.urls_sso")),
 ]

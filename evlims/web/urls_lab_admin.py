@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import admin_instruments, admin_members, lab_admin
+from .views import admin_instruments, admin_labels, admin_members, lab_admin
 
 urlpatterns = [
     path("", lab_admin.lab_admin_home, name="lab-admin"),
@@ -18,4 +18,5 @@ urlpatterns = [
         name="lab-admin-instrument-watch-folder",
     ),
     path("keys/<int:pk>/revoke/", admin_instruments.key_revoke, name="lab-admin-key-revoke"),
+    path("<int:lab_pk>/labels/", admin_labels.label_template, name="lab-admin-labels"),
 ]

@@ -26,4 +26,5 @@ urlpatterns = [
     path("storage/new/", storage.storage_create, name="storage-create"),
     path("audit/<str:object_type>/<int:pk>/", audit.audit_trail, name="audit"),
     path("labels/", labels.label_sheet, name="labels"),
+    path("labels/print/", labels.label_print, name="labels-print"),
 ]
