@@ -8,6 +8,7 @@ from ...characterization import selectors
 from ...characterization.models import Measurement
 from ...core.locks import approvals_affected
 from ...core.tenancy import WRITER_ROLES, labs_where
+from ...cytometry.selectors import preparation_acquisitions
 from ...isolation import services as isolation_services
 from ...isolation.models import PreparationState
 from ...isolation.selectors import ALL_STATES, preparations_in_state
@@ -87,6 +88,7 @@ def preparation_detail(request, pk):
         "result_kinds": [(kind, title) for kind, (_, title) in RESULT_FORMS.items()],
         "can_write": preparation.lab_id in labs_where(request.user, WRITER_ROLES),
         "standards": preparation_standards(preparation),
+        "flow_acquisitions": preparation_acquisitions(preparation.pk),
     }
     return render(request, "evlims/preparations/detail.html", context)
 

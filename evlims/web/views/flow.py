@@ -1,0 +1,171 @@
+"""Flow cytometry pages: the lab's FCS files with the upload form, one file's page (header, warnings, density plot
+with gates, the gate form and the counts), and bead calibrations. Writes go through ``cytometry.services``."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+
+from ...core.tenancy import INGEST_ROLES, WRITER_ROLES, labs_where, role_in
+from ...cytometry import services
+from ...cytometry.analysis import density_for
+from ...cytometry.controls import control_summary
+from ...cytometry.fcs import FcsError, FcsHeader
+from ...cytometry.models import FlowAcquisition
+from ...cytometry.selectors import acquisition_page, acquisitions_for, calibrations_for
+from ..flow_plot import density_svg
+from ..forms.flow import GATE_FIELDS, CalibrationForm, FlowUploadForm, GateForm
+from .common import add_service_errors, ensure_writer, member_view, scoped
+
+LIST_LIMIT = 200
+
+
+@member_view
+def flow_list(request):
+    can_upload = bool(labs_where(request.user, INGEST_ROLES))
+    initial = {"preparation": request.GET.get("preparation") or None}
+    form = FlowUploadForm(request.POST or None, request.FILES or None, user=request.user, initial=initial)
+    if request.method == "POST":
+        ensure_writer(request.user)
+        if form.is_valid():
+            acquisition = _upload(request, form)
+            if acquisition is not None:
+                messages.success(request, f"{acquisition.file_name} kept and its header read.")
+                return redirect("evlims:flow-detail", pk=acquisition.pk)
+    acquisitions = acquisitions_for(request.user).order_by("-created_at", "-id")[:LIST_LIMIT]
+    context = {"form": form, "acquisitions": acquisitions, "can_upload": can_upload}
+    return render(request, "evlims/flow/list.html", context, status=400 if form.errors else 200)
+
+
+def _upload(request, form):
+    data = form.cleaned_data
+    preparation = data.get("preparation")
+    labs = labs_where(request.user, INGEST_ROLES)
+    lab = preparation.lab if preparation else (data["controls"].lab if data.get("controls") else None)
+    if lab is None:
+        from ...core.models import Lab
+
+        lab = Lab.objects.filter(pk__in=labs).order_by("name").first()
+    upload = data["file"]
+    try:
+        return services.acquisition_upload(
+            actor=request.user,
+            lab=lab,
+            data=upload.read(),
+            name=upload.name,
+            preparation=preparation,
+            role=data["role"],
+            controls=data.get("controls"),
+            dilution_factor=data.get("dilution_factor"),
+            volume_ul=data.get("volume_ul"),
+        )
+    except services.AcquisitionRefused as refused:
+        form.add_error("file", refused.message_dict["file"][0] + " The file is kept with the failed upload.")
+    except ValidationError as error:
+        add_service_errors(form, error)
+    return None
+
+
+def _plot(request, acquisition, gates):
+    """The density plot: the one computed when the file was read, or the axes and calibrations chosen."""
+    x, y = request.GET.get("x"), request.GET.get("y")
+    chosen = [int(c) for c in request.GET.getlist("calibration") if c.isdigit()]
+    grid = acquisition.density
+    names = [p["name"] for p in acquisition.header.get("parameters", [])]
+    if acquisition.status == FlowAcquisition.Status.READ and (x in names or y in names or chosen):
+        x = x if x in names else grid.get("x", names[0])
+        y = y if y in names else grid.get("y", names[-1])
+        calibrations = {
+            c.channel: {"kind": c.kind, "units": c.units, "fit": c.fit}
+            for c in calibrations_for(request.user).filter(pk__in=chosen, lab_id=acquisition.lab_id)
+        }
+        with acquisition.raw_file.file.open("rb") as handle:
+            data = handle.read()
+        try:
+            grid = density_for(data, FcsHeader.from_dict(acquisition.header), x, y, calibrations)
+        except (FcsError, ValueError):
+            grid = acquisition.density
+    title = f"Density plot of {acquisition.file_name}: {grid.get('x', '')} against {grid.get('y', '')}"
+    return density_svg(grid, gates, title=title), grid
+
+
+@member_view
+def flow_detail(request, pk):
+    acquisition = scoped(acquisition_page, request.user, pk)
+    can_gate = role_in(request.user, acquisition.lab_id) in INGEST_ROLES
+    results = list(acquisition.results.all())
+    form = GateForm(request.POST or None, acquisition=acquisition, initial=_initial(results))
+    if request.method == "POST" and can_gate and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.result_record(
+                actor=request.user,
+                acquisition=acquisition,
+                gates=form.gates(),
+                particle_gate=data["particle_gate"],
+                calibrations=data["calibrations"],
+                volume_ul=data.get("volume_ul"),
+                dilution_factor=data.get("dilution_factor"),
+                reason=data.get("reason") or "",
+            )
+            messages.success(request, "Gates applied; the counts are below.")
+            return redirect("evlims:flow-detail", pk=acquisition.pk)
+        except ValidationError as error:
+            add_service_errors(form, error)
+    shown_gates = results[0].gates if results else []
+    svg, grid = _plot(request, acquisition, shown_gates)
+    context = {
+        "acquisition": acquisition,
+        "header": acquisition.header,
+        "form": form,
+        "can_gate": can_gate,
+        "results": results,
+        "latest": results[0] if results else None,
+        "svg": svg,
+        "grid": grid,
+        "calibrations": calibrations_for(request.user).filter(lab_id=acquisition.lab_id),
+        "controls": control_summary(acquisition),
+    }
+    return render(request, "evlims/flow/detail.html", context, status=400 if form.errors else 200)
+
+
+def _initial(results) -> dict:
+    """The gate form starts from the latest result's gates (or empty rows)."""
+    if not results:
+        return {}
+    latest = results[0]
+    initial = {"particle_gate": latest.particle_gate}
+    for row, gate in enumerate(latest.gates[:6]):
+        for name in GATE_FIELDS:
+            initial[f"g{row}_{name}"] = gate.get(name)
+    return initial
+
+
+@member_view
+def calibration_list(request):
+    can_write = bool(labs_where(request.user, WRITER_ROLES))
+    form = CalibrationForm(request.POST or None, user=request.user)
+    if request.method == "POST":
+        ensure_writer(request.user)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                calibration = services.calibration_create(
+                    actor=request.user,
+                    lab=data["lab"],
+                    name=data["name"],
+                    kind=data["kind"],
+                    channel=data["channel"],
+                    units=data["units"],
+                    beads=data["beads"],
+                    lot=data.get("lot") or "",
+                    calibrated_on=data["calibrated_on"],
+                    measured=data["measured"],
+                    assigned=data["assigned"],
+                    optics=form.optics() if data["kind"] == "scatter" else {},
+                )
+                messages.success(request, f"Calibration {calibration.name} saved.")
+                return redirect("evlims:flow-calibrations")
+            except ValidationError as error:
+                add_service_errors(form, error)
+    context = {"form": form, "calibrations": calibrations_for(request.user), "can_write": can_write}
+    return render(request, "evlims/flow/calibrations.html", context, status=400 if form.errors else 200)
