@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlparse
@@ -74,9 +75,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def oidc_provider(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("oidc-provider")
+@contextmanager
+def running_provider(folder: Path, site: str = RP):
+    """The test provider running in a process of its own until the block ends; ``site`` is the evlims address
+    its redirect URIs name (the test client's, or a live server's)."""
     port = _free_port()
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     pem = key.private_bytes(
@@ -92,7 +94,7 @@ def oidc_provider(tmp_path_factory):
         "PROVIDER_ISSUER": issuer,
         "PROVIDER_CLIENT_ID": CLIENT_ID,
         "PROVIDER_CLIENT_SECRET": CLIENT_SECRET,
-        "PROVIDER_REDIRECT_URIS": f"{RP}/sso/callback/ {RP}/sso/sign/callback/",
+        "PROVIDER_REDIRECT_URIS": f"{site}/sso/callback/ {site}/sso/sign/callback/",
         "PROVIDER_PEOPLE": json.dumps(PEOPLE),
     }
     subprocess.run(
@@ -118,6 +120,23 @@ def oidc_provider(tmp_path_factory):
         log.close()
 
 
+@pytest.fixture(scope="session")
+def oidc_provider(tmp_path_factory):
+    with running_provider(tmp_path_factory.mktemp("oidc-provider")) as provider:
+        yield provider
+
+
+def switch_on(settings, provider: Provider, **extra) -> dict:
+    """Single sign-on on, configured as a site would: by the EVLIMS_OIDC_* variables."""
+    configured = sso_config.oidc_settings(provider.environment(**extra))
+    for name, value in configured.items():
+        setattr(settings, name, value)
+    settings.AUTHENTICATION_BACKENDS = sso_config.authentication_backends(
+        list(settings.AUTHENTICATION_BACKENDS), oidc=configured, ldap={}
+    )
+    return configured
+
+
 def _wait_for(url: str, process, log: Path) -> dict:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -135,18 +154,8 @@ def _wait_for(url: str, process, log: Path) -> dict:
 
 @pytest.fixture
 def sso_on(settings, oidc_provider):
-    """Single sign-on switched on, configured as a site would: by the EVLIMS_OIDC_* variables."""
-
-    def switch_on(**extra):
-        configured = sso_config.oidc_settings(oidc_provider.environment(**extra))
-        for name, value in configured.items():
-            setattr(settings, name, value)
-        settings.AUTHENTICATION_BACKENDS = sso_config.authentication_backends(
-            list(settings.AUTHENTICATION_BACKENDS), oidc=configured, ldap={}
-        )
-        return configured
-
-    return switch_on
+    """Switches single sign-on on for this test (with extra EVLIMS_OIDC_* variables given as keywords)."""
+    return lambda **extra: switch_on(settings, oidc_provider, **extra)
 
 
 class ProviderBrowser:

@@ -16,7 +16,13 @@ from ...review.signatures import signing_method
 from ..forms.compliance import QueueFilterForm, SignatureForm
 from ..reports import compliance as reports
 from .common import add_service_errors, member_view, paginate, query_without_page, scoped
-from .sso import provider_name, reauthentication_finish, reauthentication_start, require_sso
+from .sso import (
+    allow_forms_to_provider,
+    provider_name,
+    reauthentication_finish,
+    reauthentication_start,
+    require_sso,
+)
 
 SIGNING = {
     "verify": review_services.review_verify,
@@ -134,7 +140,14 @@ def _review_context(request, review, forms=None) -> dict:
 @member_view
 def review_detail(request, pk):
     review = scoped(review_selectors.review_get, request.user, pk)
-    return render(request, "evlims/compliance/review.html", _review_context(request, review))
+    return _review_page(request, review)
+
+
+def _review_page(request, review, forms=None):
+    response = render(request, "evlims/compliance/review.html", _review_context(request, review, forms))
+    if signing_method(request.user) == "oidc":
+        allow_forms_to_provider(response)
+    return response
 
 
 @require_POST
@@ -165,7 +178,7 @@ def review_sign(request, pk, action):
             messages.success(request, f"Signed: {ACTION_TEXT[action][1].split(':')[0].lower()} by you.")
             return redirect("evlims:review-detail", pk=pk)
     review = scoped(review_selectors.review_get, request.user, pk)
-    return render(request, "evlims/compliance/review.html", _review_context(request, review, {action: form}))
+    return _review_page(request, review, {action: form})
 
 
 @member_view

@@ -6,6 +6,7 @@ the signature is recorded only when the ID token it returns is theirs and fresh 
 Every page here answers 404 while single sign-on is not configured."""
 
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -28,6 +29,17 @@ def sso_on() -> bool:
 
 def provider_name() -> str:
     return settings.EVLIMS_SSO.get("PROVIDER_NAME") or "single sign-on" if sso_on() else ""
+
+
+def allow_forms_to_provider(response):
+    """A page whose signing form ends at the provider (the sign view redirects there) must allow that origin in
+    its Content-Security-Policy's form-action, which browsers also apply to a form's redirects."""
+    if sso_on():
+        parts = urlsplit(settings.OIDC_OP_AUTHORIZATION_ENDPOINT)
+        update = dict(getattr(response, "_csp_update", None) or {})
+        update["form-action"] = [*update.get("form-action", []), f"{parts.scheme}://{parts.netloc}"]
+        response._csp_update = update
+    return response
 
 
 def require_sso() -> None:
