@@ -6,7 +6,6 @@ import math
 from rest_framework import serializers
 
 from ..metrics import control_charts
-from ..metrics.figures import BY_KEY
 from ..metrics.models import ControlMaterial
 from ..metrics.services.controls import BASELINE_HELP, MAX_BASELINE_POINTS, MIN_BASELINE_POINTS, TARGET_HELP
 from ..metrics.westgard import ACCEPT, REJECT, SCOPE_WORDS, WARNING, full_baseline_points
@@ -177,7 +176,7 @@ def _violations(chart) -> list[dict]:
 
 
 def _points(chart, violations) -> list[dict]:
-    unit = BY_KEY[chart.figure].unit
+    unit = control_charts.CHART_FIGURES[chart.figure].unit
     points = []
     for record in chart.points.to_dict("records"):
         broken = set(record["violations"] or ())
@@ -216,7 +215,7 @@ def _limits(chart) -> dict | None:
 
 def chart_data(material, figure: str, charts) -> dict:
     """The charts of one figure of ``material`` (``control_charts.charts_for``) as the chart endpoint answers."""
-    log_scale = BY_KEY[figure].log_normal
+    log_scale = control_charts.CHART_FIGURES[figure].log_normal
     series = []
     for chart in charts:
         violations = _violations(chart)
@@ -248,8 +247,8 @@ def chart_data(material, figure: str, charts) -> dict:
         "material": material.pk,
         "material_name": material.name,
         "figure": figure,
-        "figure_label": BY_KEY[figure].label,
-        "unit": BY_KEY[figure].unit,
+        "figure_label": control_charts.CHART_FIGURES[figure].label,
+        "unit": control_charts.CHART_FIGURES[figure].unit,
         "scale": "log10" if log_scale else "linear",
         "limits_explained": explained,
         "series": series,

@@ -26,7 +26,7 @@ from .control_serializers import (
 
 CONTROL_READ = {"read": READ}
 SAMPLES = Prefetch("samples", queryset=Sample.objects.order_by("barcode"))
-FIGURES = {key: BY_KEY[key].label for key in control_charts.CHARTED_FIGURES}
+FIGURES = {key: figure.label for key, figure in control_charts.CHART_FIGURES.items()}
 
 CHART_EXAMPLE = {
     "material": 4,

@@ -27,7 +27,8 @@ from django.db.models.functions import Coalesce
 from ..core.errors import NotFound
 from ..core.tenancy import visible_lab_ids
 from ..isolation.models import EVPreparation, IsolationRun
-from .figures import BY_KEY, PURITY, YIELD, short_label
+from ..standards.recovery import preparation_recovery_means
+from .figures import BY_KEY, PURITY, SPIKE_RECOVERY, YIELD
 from .models import ControlMaterial
 from .selectors import protocol_label
 from .westgard import (
@@ -41,8 +42,12 @@ from .westgard import (
     westgard_rules,
 )
 
-# Purity first: it is the figure a material can carry assigned targets for.
-CHARTED_FIGURES = (PURITY, YIELD)
+# Purity first: it is the figure a material can carry assigned targets for. The spike recovery (the mean of a
+# preparation's tracer readouts) is charted for the series that have one.
+RECOVERY = SPIKE_RECOVERY.key
+CHART_FIGURES = {PURITY: BY_KEY[PURITY], YIELD: BY_KEY[YIELD], RECOVERY: SPIKE_RECOVERY}
+CHARTED_FIGURES = tuple(CHART_FIGURES)
+STORED_FIGURES = (PURITY, YIELD)
 NO_PROTOCOL = "(no protocol recorded)"
 SERIES_COLUMNS = (
     "control",
@@ -97,7 +102,7 @@ class ControlChart:
 
     @property
     def figure_label(self) -> str:
-        return short_label(self.figure)
+        return CHART_FIGURES[self.figure].short_label
 
     @property
     def latest(self) -> dict | None:
@@ -153,13 +158,14 @@ def control_series(materials) -> pd.DataFrame:
             run_code=F("run__code"),
             started_at=F("run__started_at"),
             protocol=Coalesce(protocol_label("run__"), Value(NO_PROTOCOL)),
-            **{figure: F(f"metrics__{figure}") for figure in CHARTED_FIGURES},
+            **{figure: F(f"metrics__{figure}") for figure in STORED_FIGURES},
         )
         .values_list(
-            "sample", "lab_id", "id", "barcode", "run_id", "run_code", "started_at", "protocol", *CHARTED_FIGURES
+            "sample", "lab_id", "id", "barcode", "run_id", "run_code", "started_at", "protocol", *STORED_FIGURES
         )
     )
-    found = pd.DataFrame(list(rows), columns=["sample", "lab", *SERIES_COLUMNS[1:]])
+    found = pd.DataFrame(list(rows), columns=["sample", "lab", *SERIES_COLUMNS[1:-1]])
+    found[RECOVERY] = found["preparation"].map(preparation_recovery_means(found["preparation"].tolist()))
     frame = links.merge(found, on=["sample", "lab"])
     frame["started_at"] = pd.to_datetime(frame["started_at"], utc=True)
     frame = frame.sort_values(["started_at", "run", "preparation", "control"], na_position="last", kind="stable")
@@ -205,7 +211,7 @@ def judge_figure(materials: dict, frame: pd.DataFrame, figure: str) -> _Judged:
             measured,
             order_by="order",
             targets=table,
-            log_scale=BY_KEY[figure].log_normal,
+            log_scale=CHART_FIGURES[figure].log_normal,
             unusable="mark",
         )
     except WestgardInputError as error:
@@ -246,7 +252,7 @@ def _chart(material, protocol, figure, rows: pd.DataFrame, judged: _Judged) -> C
             "row": own["row"].to_numpy(),
         }
     )
-    log_scale = BY_KEY[figure].log_normal
+    log_scale = CHART_FIGURES[figure].log_normal
     chart = ControlChart(material, protocol, figure, points, missing_figure=len(rows) - len(measured))
     chart.log_scale = log_scale
     problem = None if measured.empty else (judged.problem or own["problem"].iloc[0])
@@ -308,7 +314,11 @@ def charts_for(materials, figures=CHARTED_FIGURES) -> list[ControlChart]:
     for material in materials:
         own = frame.loc[frame["control"] == material.pk]
         for protocol, rows in own.groupby("protocol", sort=False):
-            charts.extend(_chart(material, protocol, figure, rows, judged[figure]) for figure in figures)
+            charts.extend(
+                _chart(material, protocol, figure, rows, judged[figure])
+                for figure in figures
+                if figure != RECOVERY or rows[figure].notna().any()
+            )
     return charts
 
 

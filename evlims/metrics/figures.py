@@ -102,6 +102,16 @@ SMALL_EV_FRACTION = Figure(
     from_size_distribution=True,
 )
 
+# Not a stored figure: the spike recovery of a preparation (the mean of its tracer readouts, evlims.standards) is
+# read from its readouts when a control chart draws it, so it is kept out of the catalogue of stored figures.
+SPIKE_RECOVERY = Figure(
+    "spike_recovery_pct",
+    "Spike recovery",
+    "% of the tracer spiked",
+    "Spike recovery (%)",
+    number_format=".1f",
+)
+
 # Every figure, in the order the preparation page and the API give them.
 CATALOGUE: tuple[Figure, ...] = (
     PARTICLE_YIELD,

@@ -113,3 +113,13 @@ def user_recoveries(user, *, biofluid: str | None = None) -> list[RecoveryRow]:
     if biofluid:
         readouts = readouts.filter(preparation__input_aliquot__sample__biofluid=biofluid)
     return recoveries(readouts.order_by("measured_at", "id"))
+
+
+def preparation_recovery_means(preparation_ids) -> dict:
+    """{preparation id: mean spike recovery in %} of those of the preparations that have a recovery."""
+    readouts = with_related(TracerReadout.objects.filter(preparation_id__in=list(preparation_ids)))
+    found: dict = {}
+    for row in recoveries(readouts.order_by("id")):
+        if row.recovery.value is not None:
+            found.setdefault(row.readout.preparation_id, []).append(row.recovery.value)
+    return {pk: 100.0 * float(np.mean(values)) for pk, values in found.items()}

@@ -169,7 +169,7 @@ def test_the_schema_documents_the_chart_with_an_example(tmp_path):
     schema = yaml.safe_load(target.read_text())
     operation = schema["paths"]["/api/v1/control-materials/{id}/chart/"]["get"]
     figure = next(p for p in operation["parameters"] if p["name"] == "figure")
-    assert set(figure["schema"]["enum"]) == {"particles_per_ug", "particle_yield_per_ml_input"}
+    assert set(figure["schema"]["enum"]) == {"particles_per_ug", "particle_yield_per_ml_input", "spike_recovery_pct"}
     content = operation["responses"]["200"]["content"]["application/json"]
     [example] = content["examples"].values()
     assert example["value"]["series"][0]["baseline"]["provisional"] is True
