@@ -18,7 +18,9 @@ Figures (``--only`` takes their names, comma separated):
 - import:     a sample manifest (bench_import.manifest) of --import-rows rows (default 10,000)
               checked and committed through the import services, against bulk_create
               of the same Sample and Aliquot rows;
-- ingest:     bench/bench_ingest.py in a subprocess (its own SQLite database and bulk_create baseline).
+- ingest:     bench/bench_ingest.py in a subprocess (its own SQLite database and bulk_create baseline);
+- fcs:        bench/bench_fcs.py in a subprocess: reading and gating a 10⁶-event FCS file (time and peak
+              memory) against numpy reading the same array.
 
 The database is created for the run: a temporary SQLite file, or PostgreSQL database ``evlims_bench``
 (dropped and created again; ``--pg-url`` for another server). Results are printed as a table and written
@@ -57,7 +59,7 @@ SCALES = {"small": 2_000, "large": 100_000}
 DEFAULT_SCALE = "10000"
 REFERENCE_PREPARATIONS = 200
 REFERENCE_SEED = 11
-FIGURES = ("generate", "pages", "metrics", "compliance", "import", "ingest")
+FIGURES = ("generate", "pages", "metrics", "compliance", "import", "ingest", "fcs")
 COMPLIANCE_BATCH = 10_000
 IMPORT_ROWS = 10_000  # the size the performance target names; the bulk commit takes seconds to a minute
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/evlims_bench"
@@ -618,17 +620,26 @@ def sample_import(results, options):
 
 
 def ingest(results, options):
-    script = BENCH / "bench_ingest.py"
+    script_figure(results, "ingest", ["--n", str(options.ingest_n), "--files", "10"])
+
+
+def fcs(results, options):
+    script_figure(results, "fcs", [])
+
+
+def script_figure(results, figure, arguments):
+    """Run bench/bench_<figure>.py in a subprocess and read its lines; the first line read is the baseline."""
+    script = BENCH / f"bench_{figure}.py"
     if not script.exists():
-        print("  ingest     bench/bench_ingest.py not found: skipped")
+        print(f"  {figure:<10} bench/{script.name} not found: skipped")
         return
     env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
-    command = [sys.executable, str(script), "--n", str(options.ingest_n), "--files", "10"]
+    command = [sys.executable, str(script), *arguments]
     finished = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=900, check=False)
     if finished.returncode != 0:
-        print(f"  ingest     bench_ingest.py failed ({finished.returncode}): {finished.stderr.strip()[-300:]}")
+        print(f"  {figure:<10} {script.name} failed ({finished.returncode}): {finished.stderr.strip()[-300:]}")
         return
-    # "<label> <count> <unit> <seconds> s <rate> <unit>/s <ms> ms each ×<ratio> bulk_create"
+    # "<label> <count> <unit> <seconds> s <rate> <unit>/s …"
     pattern = re.compile(r"^(?P<label>.+?)\s+(?P<count>[\d,]+) (?P<unit>\w+)\s+[\d.]+ s\s+(?P<rate>[\d.,]+) \S+/s")
     baseline_rate = None
     for line in finished.stdout.splitlines():
@@ -638,7 +649,7 @@ def ingest(results, options):
         rate = float(match["rate"].replace(",", ""))
         if baseline_rate is None:
             baseline_rate = rate
-        results.add("ingest", match["label"].strip(), rate, f"{match['unit']}/s", baseline_rate)
+        results.add(figure, match["label"].strip(), rate, f"{match['unit']}/s", baseline_rate)
 
 
 def print_header(results):
@@ -684,6 +695,8 @@ def main(argv=None):
             sample_import(results, options)
         if "ingest" in options.figures:
             ingest(results, options)
+        if "fcs" in options.figures:
+            fcs(results, options)
         print(f"results: {results.write().relative_to(ROOT)}")
         connections.close_all()
     finally:
