@@ -117,3 +117,48 @@ def test_a_fluorescence_calibration_puts_the_gate_on_mesf(staff, lab, preparatio
 def test_an_outsider_cannot_upload_to_our_lab(outsider, lab):
     with pytest.raises(PermissionDenied):
         services.acquisition_upload(actor=outsider, lab=lab, data=ev_file(), name="x.fcs")
+
+
+def test_controls_give_the_lysis_drop_and_the_dilution_linearity(staff, lab, preparation):
+    from evlims.cytometry.controls import control_summary
+    from evlims.cytometry.selectors import acquisition_page
+    from tests.cytometry.ev_files import ev_events
+    from tests.cytometry.fcs_writer import fcs_bytes
+
+    sample = _upload(staff, lab, preparation, dilution_factor=100)
+    services.result_record(actor=staff, acquisition=sample, gates=GATES, particle_gate="EVs")
+    events = ev_events()
+
+    def control(role, rows, dilution=None):
+        data = fcs_bytes(events[rows], ["SSC-H", "FL1-H", "FL2-H", "FL3-H", "Time"], extra=[("$VOL", "10000")])
+        acquisition = services.acquisition_upload(
+            actor=staff,
+            lab=lab,
+            data=data,
+            name=f"{role}-{dilution}.fcs",
+            role=role,
+            controls=sample,
+            dilution_factor=dilution,
+        )
+        services.result_record(actor=staff, acquisition=acquisition, gates=GATES[:1], particle_gate="EVs")
+
+    control("lysis", slice(0, 1600))  # a tenth of the particles survive detergent (and all of the noise)
+    control("dilution", slice(0, 8000), dilution=200)  # half the particles at twice the dilution
+    control("dilution", slice(0, 4000), dilution=400)
+    summary = control_summary(acquisition_page(staff, sample.pk))
+    assert summary["lysis_drop"] == pytest.approx(90.0)
+    assert summary["linearity"]["slope"] == pytest.approx(1.0, abs=0.01)
+    assert summary["linearity"]["r_squared"] == pytest.approx(1.0)
+    assert "Buffer only" in summary["missing"] and "Detergent lysis" not in summary["missing"]
+
+
+def test_a_control_of_a_control_is_refused(staff, lab, preparation):
+    sample = _upload(staff, lab, preparation)
+    buffer = services.acquisition_upload(
+        actor=staff, lab=lab, data=ev_file(volume_nl=5000), name="buffer.fcs", role="buffer", controls=sample
+    )
+    with pytest.raises(ValidationError) as refused:
+        services.acquisition_upload(
+            actor=staff, lab=lab, data=ev_file(volume_nl=6000), name="x.fcs", role="buffer", controls=buffer
+        )
+    assert "not for another control" in refused.value.message_dict["controls"][0]
