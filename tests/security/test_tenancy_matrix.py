@@ -25,7 +25,8 @@ REFUSED = {403, 404, 405}
 WEB_METHODS = ("get", "post")
 API_METHODS = ("get", "post", "put", "patch", "delete")
 # Pages anybody may open: signing in and out, and the API's description (no lab data; see docs/security.md).
-PUBLIC = {"evlims:login", "evlims:logout"}
+# The sign-in pages, and single sign-on's start and return (404 while it is off; the provider's answer, when on).
+PUBLIC = {"evlims:login", "evlims:logout", "evlims:sso-login", "evlims:sso-callback"}
 PUBLIC_API = {"evlims:api:schema", "evlims:api:swagger-ui", "evlims:api:redoc"}
 # Filters a list may take; each is tried with lab A's record.
 FILTERS = {
