@@ -8,7 +8,8 @@ from django.db import transaction
 from evlims.core.models import Lab
 from evlims.samples.models import Aliquot
 
-from . import custody, imports, isolation, people, showcase, specimens
+from ..labels.services import label_template_save
+from . import comparisons, custody, imports, isolation, people, showcase, specimens
 
 DEFAULT_SEED = 2026
 DEFAULT_DONORS = 200
@@ -66,8 +67,17 @@ def build_demo(size: DemoSize) -> None:
         for plan, count in zip(people.LABS, lab_samples, strict=True)
     ]
     lab_donors = split(size.donors, donor_weights)
+    every_lab = []
     for plan, sample_count, donor_count in zip(people.LABS, lab_samples, lab_donors, strict=True):
         lab_people = people.create_lab(plan, password_hash)
+        every_lab.append(lab_people)
+        # Cryo tube labels at 300 dpi with the sample's code; no printer address: the demo downloads ZPL files.
+        label_template_save(
+            actor=lab_people.admin,
+            lab=lab_people.lab,
+            changes={"dpi": 300, "fields": ["code", "sample", "biofluid", "volume"]},
+            reason="The lab's cryo label printer",
+        )
         planner = specimens.StoragePlanner(lab_people)
         samples_by_project = dict(
             zip(
@@ -104,3 +114,4 @@ def build_demo(size: DemoSize) -> None:
         isolation.run_isolations(rng, lab_people, sample_count // SAMPLES_PER_RUN, versions)
         reference = showcase.record_reference_preparation(lab_people, versions)
         showcase.fill_review_queue(lab_people, reference)
+    comparisons.run_comparison(every_lab)
