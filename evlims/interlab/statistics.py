@@ -107,7 +107,8 @@ def consensus_value(values: Sequence[float]) -> AssignedValue:
     if robust.p < SMALL_ROUND:
         notes.append(
             f"Only {robust.p} results: ISO 13528 §5.4 warns that a consensus of fewer than about {SMALL_ROUND} "
-            "participants is unreliable; a reference value, or z′ that takes the uncertainty of the assigned value into account, is preferred."
+            "participants is unreliable; a reference value, or z′ that takes the uncertainty of the assigned value "
+            "into account, is preferred."
         )
     u = CONSENSUS_UNCERTAINTY_FACTOR * robust.sd / math.sqrt(robust.p)
     return AssignedValue(
