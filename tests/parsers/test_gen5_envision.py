@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from evlims.instruments.parsers import ParseError, detect_format, parse_bytes
 
@@ -165,3 +167,30 @@ def test_the_read_option_belongs_to_these_formats_only():
     softmax = (PLATES / "softmax-bca.csv").read_bytes()
     with pytest.raises(ParseError, match="option 'read' does not apply to softmax"):
         parse_bytes(softmax, read="562")
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_truncations_and_corruptions_raise_only_parse_errors(name):
+    original = data(name)
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.integers(min_value=1, max_value=len(original) - 1), st.integers(0, 255), st.booleans())
+    def check(position, byte, corrupt):
+        damaged = original[:position] + bytes([byte]) + original[position + 1 :] if corrupt else original[:position]
+        for read in (None, *EXPECTED[name]):
+            try:
+                parse_bytes(damaged, read=read) if detect_format(damaged) in {"gen5", "envision"} else None
+            except ParseError as error:
+                assert "could not be read as" not in str(error), str(error)
+
+    check()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(alphabet="\t,;\r\n0123456789.-ABCDH Read:Plate informationResultsWellCalc?OVRFLW", max_size=500))
+def test_random_plate_like_text_raises_only_parse_errors(text):
+    for head in ("Software Version\t3.1\nPlate Number\tPlate 1\n", "Plate information\nPlate,Repeat,Measinfo,Label\n"):
+        try:
+            parse_bytes((head + text).encode())
+        except ParseError as error:
+            assert "could not be read as" not in str(error), str(error)
