@@ -2,6 +2,8 @@
 its own): the sign-in page's button, the round trip, the account made through the audited service, and lab
 memberships following the provider's groups where the site maps them."""
 
+from urllib.parse import parse_qs, urlparse
+
 import pytest
 from django.contrib.auth import get_user_model
 
@@ -82,3 +84,17 @@ def test_without_a_group_map_memberships_are_left_to_the_lab_admins(client, sso_
     user = get_user_model().objects.get(email="ines.moreau@example.org")
     assert not Membership.objects.filter(user=user).exists()
     assert "memberships" not in AuditEvent.objects.get(action="account.sso_create").changes
+
+
+def test_a_refused_or_unknown_answer_signs_nobody_in(client, sso_on):
+    sso_on()
+    start = client.get("/sso/login/")
+    state = parse_qs(urlparse(start["Location"]).query)["state"][0]
+    refused = client.get(f"/sso/callback/?state={state}&error=access_denied", follow=True)
+    assert refused.redirect_chain[-1][0] == "/login/"
+    assert "Campus login did not sign you in here" in refused.content.decode()
+    # An answer to a request this browser never made (a forged or replayed state) is refused too.
+    client.get("/sso/login/")
+    forged = client.get("/sso/callback/?state=forged&code=anything", follow=True)
+    assert forged.redirect_chain[-1][0] == "/login/" and "_auth_user_id" not in client.session
+    assert not get_user_model().objects.exists()

@@ -127,3 +127,18 @@ def test_local_accounts_still_sign_with_their_password_when_sso_is_on(sso_on, wo
     review_services.review_verify(actor=qa, review=world.review, password=PASSWORD, statement="ok")
     assert Signature.objects.get().method == Signature.Method.PASSWORD
     assert AuditEvent.objects.get(action="review.verify").changes["method"] == "password"
+
+
+def test_cancelling_at_the_provider_signs_nothing_and_is_audited(client, signed_in, world):
+    signed_in()
+    url = start_signing(client, world.review)
+    state = parse_qs(urlparse(url).query)["state"][0]
+    page = client.get(f"/sso/sign/callback/?state={state}&error=access_denied", follow=True).content.decode()
+    assert "Campus login did not confirm who you are (access_denied); nothing was signed." in page
+    assert not Signature.objects.exists()
+    assert AuditEvent.objects.get(action="signature.reauthentication_refused").changes["auth_time"] is None
+
+
+def test_the_return_page_is_not_there_without_single_sign_on(client, world):
+    client.force_login(world.users["qa_manager"])
+    assert client.get("/sso/sign/callback/?state=x&code=y").status_code == 404
