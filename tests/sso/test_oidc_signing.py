@@ -4,7 +4,7 @@ no password here, so signing sends them back to the provider to sign in again (`
 and its ``auth_time`` is fresh. A stale or foreign re-authentication is refused and audited."""
 
 import time
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -142,3 +142,16 @@ def test_cancelling_at_the_provider_signs_nothing_and_is_audited(client, signed_
 def test_the_return_page_is_not_there_without_single_sign_on(client, world):
     client.force_login(world.users["qa_manager"])
     assert client.get("/sso/sign/callback/?state=x&code=y").status_code == 404
+
+
+def test_the_provider_also_honours_max_age_alone(client, signed_in, world):
+    """The test provider asks for the password again on max_age=0 even without prompt=login (as the OpenID
+    Connect spec asks of providers), so the signing test does not rest on prompt=login alone."""
+    _, browser = signed_in()
+    url = start_signing(client, world.review)
+    parts = urlparse(url)
+    query = {name: values[0] for name, values in parse_qs(parts.query).items() if name != "prompt"}
+    back = browser.authorize(f"{parts.scheme}://{parts.netloc}{parts.path}?{urlencode(query)}")
+    assert browser.sign_ins == 2
+    client.get(local_path(back))
+    assert Signature.objects.get().method == Signature.Method.OIDC
