@@ -2,6 +2,8 @@
 through the pages, the recovery with its uncertainty on the preparation page, the league table, and another
 lab's records out of reach."""
 
+import re
+
 import pytest
 from django.test import Client
 from django.urls import reverse
@@ -73,6 +75,11 @@ def test_lot_spike_readout_and_the_recovery_on_the_preparation_page(world):
     assert AuditEvent.objects.filter(action="tracer_readout.record").count() == 2
     home = client.get(reverse("evlims:standards")).content.decode()
     assert "rEV (recombinant GFP EVs)" in home and "recovery-by-method" in home
+    comparison = client.get(reverse("evlims:dashboard-comparison")).content.decode()
+    # The run's two readouts of 40 %, of two lots (10 % each, independent) and one readout with u = 5 %:
+    # u(mean) = sqrt(2.0² + 2.0² + 1.0²) = 3.0 points.
+    assert "Spike recovery by separation method" in comparison
+    assert re.search(r"40\.0 ± 3(\.0)? %", comparison)
 
 
 def test_dilution_series_form_and_its_page(world):

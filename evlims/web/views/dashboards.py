@@ -31,6 +31,7 @@ from ..reports.plots import Series, size_distribution_svg
 from .common import member_view
 from .controls import series_url
 from .data_tables import DataTable, respond
+from .standards_presenters import comparison_recovery
 
 # The table is for reading single preparations and ticking a few to overlay; the CSV holds every row, and the
 # filters reach the others. Rendering 500 rows took longer than everything else on the page together.
@@ -342,6 +343,7 @@ def comparison(request):
     content = partial(_comparison_content, user, filters, grouping, overlay_ids)
     context = {"form": form, "groupings": groupings, "grouping": grouping, "overlay_ids": set(overlay_ids)}
     context["default_months"] = DEFAULT_MONTHS
+    context["recovery_lines"] = comparison_recovery(user, filters)
     if not request.GET.get("export"):
         params = [asdict(filters), grouping, overlay_ids]
         keys = [*ComparisonFilterForm.base_fields, "group"]

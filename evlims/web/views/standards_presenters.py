@@ -5,7 +5,7 @@ from django.urls import reverse
 
 from ...core.numbers import power_of_ten, significant
 from ...standards.linearity import SeriesError, assess
-from ...standards.recovery import GROUPS, preparation_recoveries, summarise
+from ...standards.recovery import GROUPS, preparation_recoveries, summarise, user_recoveries
 from ..display import label
 
 EMPTY = "—"
@@ -60,6 +60,20 @@ def summary_rows(rows, by: str) -> list[dict]:
         line["sd"] = EMPTY if line["sd_pct"] is None else f"{line['sd_pct']:.1f} %"
         line["cv"] = EMPTY if line["cv_pct"] is None else f"{line['cv_pct']:.1f} %"
     return lines
+
+
+def comparison_recovery(user, filters) -> list[dict]:
+    """Spike recovery per separation method of the runs the method comparison's filters keep."""
+    rows = [
+        row
+        for row in user_recoveries(user, biofluid=filters.biofluid)
+        if (not filters.method or row.run.method == filters.method)
+        and (not filters.operator or row.run.operator_id == filters.operator)
+        and (not filters.protocol_version or row.run.protocol_version_id == filters.protocol_version)
+        and (not filters.started_from or (row.run.started_at and row.run.started_at.date() >= filters.started_from))
+        and (not filters.started_to or (row.run.started_at and row.run.started_at.date() <= filters.started_to))
+    ]
+    return summary_rows(rows, "method")
 
 
 def summaries(rows) -> list[dict]:
