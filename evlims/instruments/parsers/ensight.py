@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from .errors import ParseError
+from .plate_sets import PLATE_GEOMETRIES as _PLATE_GEOMETRIES
 from .results import PlateGrid, PlateParseResult
 from .text import Row, normalise_label, parse_number, read_rows
 
@@ -17,8 +18,6 @@ FORMAT = "ensight"
 OPTIONS = frozenset({"plate_map", "fit"})
 
 _ROW_LETTER = re.compile(r"^[A-Z]{1,2}$")
-# Standard microplate geometries (rows, columns): 6 to 1536 wells.
-_PLATE_GEOMETRIES = {(2, 3), (3, 4), (4, 6), (6, 8), (8, 12), (16, 24), (32, 48)}
 
 
 def sniff(text: str) -> bool:
