@@ -8,6 +8,8 @@ from ..core.models import Lab
 from ..core.tenancy import visible_lab_ids
 from ..interlab import selectors
 from ..interlab.models import ComparisonRound, ComparisonScheme, Quantity, RoundItem
+from ..standards.models import ReferenceMaterialLot
+from ..standards.selectors import lots_for
 from .base import ScopedPrimaryKeyRelatedField, labs_for
 
 
@@ -56,6 +58,7 @@ class ComparisonRoundOutputSerializer(serializers.ModelSerializer):
             "status",
             "status_label",
             "assigned_from",
+            "reference_lot",
             "reference_value",
             "reference_uncertainty",
             "sigma_pt",
@@ -87,6 +90,14 @@ class ComparisonRoundCreateInputSerializer(serializers.Serializer):
     )
     sigma_pt_basis = serializers.CharField(required=False, allow_blank=True, max_length=300)
     assigned_from = serializers.ChoiceField(choices=ComparisonRound.AssignedFrom.choices, required=False)
+    reference_lot = ScopedPrimaryKeyRelatedField(
+        scope=lots_for,
+        model=ReferenceMaterialLot,
+        required=False,
+        allow_null=True,
+        help_text="A reference-material lot of the coordinating lab: its assigned value and standard uncertainty "
+        "become the reference value, unless given.",
+    )
     reference_value = serializers.FloatField(required=False, allow_null=True)
     reference_uncertainty = serializers.FloatField(required=False, allow_null=True, help_text="Standard uncertainty.")
     coverage_factor = serializers.FloatField(required=False)

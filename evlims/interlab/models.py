@@ -8,6 +8,7 @@ from django.db import models
 from ..characterization.models import Measurement
 from ..core.models import Lab, TimeStampedModel
 from ..samples.models import Aliquot
+from ..standards.models import ReferenceMaterialLot
 
 
 class Quantity(models.TextChoices):
@@ -52,6 +53,14 @@ class ComparisonRound(TimeStampedModel):
     material = models.CharField(max_length=200, help_text="The pooled or reference material the items were drawn from.")
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
     assigned_from = models.CharField(max_length=10, choices=AssignedFrom.choices, default=AssignedFrom.CONSENSUS)
+    reference_lot = models.ForeignKey(
+        ReferenceMaterialLot,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The coordinating lab's reference-material lot whose assigned value is the reference value.",
+    )
     reference_value = models.FloatField(null=True, blank=True)
     reference_uncertainty = models.FloatField(
         verbose_name="Reference value standard uncertainty", null=True, blank=True

@@ -122,6 +122,17 @@ class Migration(migrations.Migration):
                         on_delete=django.db.models.deletion.PROTECT, related_name="rounds", to="evlims.comparisonscheme"
                     ),
                 ),
+                (
+                    "reference_lot",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The coordinating lab's reference-material lot whose assigned value is the reference value.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="evlims.referencemateriallot",
+                    ),
+                ),
             ],
             options={
                 "ordering": ["scheme", "code"],

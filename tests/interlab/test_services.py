@@ -136,3 +136,30 @@ def test_selectors_keep_each_lab_to_its_own():
     assert not selectors.is_coordinator(ring.staff[0], ring.round)
     assert selectors.is_coordinator(ring.coordinator_staff, ring.round)
     assert list(selectors.received_items(ring.staff[0])) == [ring.items[0]]
+
+
+def test_a_reference_lot_gives_the_reference_value():
+    from evlims.standards import services as standards
+
+    ring = build_ring(1)
+    lot = standards.reference_lot_create(
+        actor=ring.coordinator_staff,
+        lab=ring.coordinator,
+        material="rEV",
+        lot_number="L-1",
+        readout="fluorescent_nta",
+        assigned_value=4.0e9,
+        assigned_uncertainty=2.0e8,
+        unit="particles/mL",
+    )
+    round_ = services.round_create(
+        actor=ring.coordinator_staff, scheme=ring.scheme, code="LOT", material="", sigma_pt=5e8, reference_lot=lot
+    )
+    assert (round_.assigned_from, round_.reference_value, round_.reference_uncertainty) == ("reference", 4.0e9, 2.0e8)
+    assert round_.material == "rEV lot L-1"
+    other = build_ring(0, marker="LOTLESS")
+    with pytest.raises(ValidationError) as error:
+        services.round_create(
+            actor=other.coordinator_staff, scheme=other.scheme, code="X", material="m", sigma_pt=1, reference_lot=lot
+        )
+    assert "reference_lot" in error.value.message_dict

@@ -17,6 +17,7 @@ ROUND_FIELDS = (
     "code",
     "material",
     "assigned_from",
+    "reference_lot",
     "reference_value",
     "reference_uncertainty",
     "sigma_pt",
@@ -90,9 +91,20 @@ def round_create(
     sigma_pt_basis: str = "",
     coverage_factor=2.0,
     results_due=None,
+    reference_lot=None,
     reason: str = "",
 ) -> ComparisonRound:
+    """``reference_lot``: a reference-material lot of the coordinating lab; its assigned value and standard
+    uncertainty become the round's reference value (unless given), and its name the material (unless given)."""
     ensure_coordinator(actor, scheme)
+    if reference_lot is not None:
+        if reference_lot.lab_id != scheme.lab_id:
+            raise ValidationError({"reference_lot": "Choose a reference-material lot of the coordinating lab."})
+        assigned_from = ComparisonRound.AssignedFrom.REFERENCE
+        reference_value = reference_value if reference_value not in (None, "") else reference_lot.assigned_value
+        if reference_uncertainty in (None, ""):
+            reference_uncertainty = reference_lot.assigned_uncertainty
+        material = material or str(reference_lot)
     code, material = code.strip(), material.strip()
     values = _round_values(assigned_from, reference_value, reference_uncertainty, sigma_pt, coverage_factor)
     if not code:
@@ -109,6 +121,7 @@ def round_create(
         assigned_from=assigned_from,
         sigma_pt_basis=sigma_pt_basis,
         results_due=results_due,
+        reference_lot=reference_lot,
         **values,
     )
     record_event(

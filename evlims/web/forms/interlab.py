@@ -5,6 +5,7 @@ from django import forms
 from ...core.models import Lab
 from ...core.tenancy import WRITER_ROLES, labs_where
 from ...interlab.models import ComparisonRound, Quantity
+from ...standards.models import ReferenceMaterialLot
 
 REASON_HELP = "Kept in the audit trail."
 ROUND_HELP = {
@@ -28,6 +29,12 @@ class RoundCreateForm(forms.Form):
     )
     sigma_pt_basis = forms.CharField(label="Basis of σ_pt", max_length=300, required=False)
     assigned_from = forms.ChoiceField(label="Assigned value from", choices=ComparisonRound.AssignedFrom.choices)
+    reference_lot = forms.ModelChoiceField(
+        queryset=ReferenceMaterialLot.objects.none(),
+        label="Reference-material lot",
+        required=False,
+        help_text="Its assigned value and standard uncertainty become the reference value (unless given below).",
+    )
     reference_value = forms.FloatField(label="Reference value", required=False, help_text=ROUND_HELP["reference_value"])
     reference_uncertainty = forms.FloatField(label="Reference value standard uncertainty", required=False)
     results_due = forms.DateField(label="Results due", required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -35,6 +42,9 @@ class RoundCreateForm(forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["lab"].queryset = Lab.objects.filter(pk__in=labs_where(user, WRITER_ROLES))
+        self.fields["reference_lot"].queryset = ReferenceMaterialLot.objects.filter(
+            lab_id__in=labs_where(user, WRITER_ROLES)
+        ).order_by("material", "lot_number")
         if self.fields["lab"].queryset.count() == 1:
             self.fields["lab"].initial = self.fields["lab"].queryset.get()
 

@@ -85,6 +85,7 @@ def _create_round(user, data):
         actor=user,
         scheme=scheme,
         reference_uncertainty=data["reference_uncertainty"],
+        reference_lot=data["reference_lot"],
         **{name: data[name] for name in fields},
     )
 
