@@ -98,3 +98,14 @@ def test_a_refused_or_unknown_answer_signs_nobody_in(client, sso_on):
     forged = client.get("/sso/callback/?state=forged&code=anything", follow=True)
     assert forged.redirect_chain[-1][0] == "/login/" and "_auth_user_id" not in client.session
     assert not get_user_model().objects.exists()
+
+
+def test_a_deactivated_account_is_signed_out_and_cannot_sign_in_again(client, sso_on, oidc_provider):
+    sso_on()
+    sign_in(client, oidc_provider.people["ines"])
+    assert client.get("/samples/").status_code == 200
+    get_user_model().objects.filter(email="ines.moreau@example.org").update(is_active=False)
+    assert client.get("/samples/")["Location"].startswith("/login/")
+    answer, _ = sign_in(client, oidc_provider.people["ines"])
+    assert answer["Location"] == "/login/"
+    assert client.get("/samples/")["Location"].startswith("/login/")

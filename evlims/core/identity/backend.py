@@ -46,6 +46,11 @@ class OIDCBackend(OIDCAuthenticationBackend):
             evlims_identities__issuer=claims["iss"], evlims_identities__subject=str(claims["sub"])
         )
 
+    def get_user(self, user_id):
+        """The session's account, while it is active (the library's own lookup ignores ``is_active``)."""
+        user = super().get_user(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def create_user(self, claims):
         return sso_account_sync(claims=claims, reason="first sign-in through single sign-on")
 
