@@ -16,7 +16,7 @@ from ..characterization.selectors import instruments_for
 from ..core.errors import NotFound
 from ..core.models import Lab
 from ..instruments import services
-from ..instruments.models import Instrument, InstrumentApiKey, PlateLayout
+from ..instruments.models import Instrument, InstrumentApiKey, PlateLayout, WatchedFile
 from ..instruments.parsers import FORMATS
 from ..instruments.selectors import plate_layouts_for
 from .authentication import READ
@@ -364,3 +364,31 @@ class InstrumentWatchFolderApi(ScopedObjectApi):
             reason=data["reason"],
         )
         return self.respond(_with_keys(instruments_for(request.user)).get(pk=instrument.pk))
+
+
+class WatchedFileOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WatchedFile
+        fields = ["id", "name", "size_bytes", "sha256", "status", "reason", "ingestion", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+WATCHED_FILES_LISTED = 100
+
+
+@extend_schema(tags=["instruments"], summary="The files seen in the instrument's watched folder (newest 100)")
+class InstrumentWatchedFilesApi(ScopedObjectApi):
+    """What became of each file version seen in the instrument's watched folder, newest first: waiting until
+    completely written, ingested (with its ingestion), a duplicate (with the ingestion of the same content) or
+    failed with its reason."""
+
+    serializer_class = WatchedFileOutputSerializer
+    api_key_scopes = {"read": READ}
+
+    def get_queryset(self):
+        return instruments_for(self.request.user)
+
+    @extend_schema(responses={200: WatchedFileOutputSerializer(many=True)})
+    def get(self, request, *args, **kwargs):
+        instrument = self.get_object()
+        return self.respond_many(instrument.watched_files.order_by("-created_at", "-id")[:WATCHED_FILES_LISTED])

@@ -65,6 +65,11 @@ urlpatterns = [
         name="instrument-watch-folder",
     ),
     path(
+        "instruments/<int:pk>/watched-files/",
+        instruments.InstrumentWatchedFilesApi.as_view(),
+        name="instrument-watched-files",
+    ),
+    path(
         "instruments/<int:pk>/keys/<int:key_pk>/revoke/",
         instruments.InstrumentKeyRevokeApi.as_view(),
         name="instrument-key-revoke",

@@ -101,3 +101,22 @@ def test_gen5_and_envision_files_upload_with_the_read_named(staff_api, lab):
     assert taken.json()["status"] == "preview"
     counts = post(read="Concentration")
     assert counts.status_code == 400 and "calculated by Gen5" in str(counts.json())
+
+
+def test_the_files_seen_are_listed_with_what_became_of_them(admin_api, staff_api, reader, root, other_admin):
+    admin_api.post(f"{API}/instruments/{reader.pk}/watch-folder/", {"folder": "synergy"}, format="json")
+    data = (PLATES / "gen5-384.txt").read_bytes()
+    for name in ("plate.txt", "plate copy.txt"):
+        path = root / "synergy" / name
+        path.write_bytes(data)
+        os.utime(path, (time.time() - 600, time.time() - 600))
+    watch_all_folders()
+    response = staff_api.get(f"{API}/instruments/{reader.pk}/watched-files/")
+    assert response.status_code == 200
+    listed = {item["name"]: item for item in response.json()}
+    assert listed["plate.txt"]["status"] == "ingested" and listed["plate copy.txt"]["status"] == "duplicate"
+    assert listed["plate copy.txt"]["ingestion"] == listed["plate.txt"]["ingestion"] is not None
+    assert listed["plate.txt"]["size_bytes"] == len(data)
+    other = APIClient()
+    other.force_login(other_admin)
+    assert other.get(f"{API}/instruments/{reader.pk}/watched-files/").status_code == 404
