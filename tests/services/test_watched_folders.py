@@ -219,3 +219,22 @@ def test_the_command_makes_one_pass_or_loops(reader, root, capsys):
     call_command("evlims_watch", loop=True, interval=1, passes=2)
     out = capsys.readouterr().out
     assert out.count("folder(s)") == 2 and "1 duplicate(s)" in out
+
+
+def test_a_folder_or_file_that_vanishes_stops_nothing(reader, root, monkeypatch):
+    from evlims.instruments.services import watch
+
+    folder = root / "reader-2.14"
+    drop(folder, "gone.csv", ENVISION)
+
+    def vanished(record, folder):
+        raise FileNotFoundError(2, "No such file or directory")
+
+    monkeypatch.setattr(watch, "_read", vanished)
+    assert watch_folder_scan(instrument=reader)["ingested"] == 0 and not Ingestion.objects.exists()
+    monkeypatch.undo()
+    assert watch_folder_scan(instrument=reader)["ingested"] == 1  # looked at again on the next pass
+    for path in folder.iterdir():
+        path.unlink()
+    folder.rmdir()
+    assert watch_all_folders()["ingested"] == 0  # a folder gone is logged, not a crash

@@ -107,15 +107,29 @@ def _options(instrument) -> dict:
 
 
 def _candidates(folder: Path) -> list:
-    """Regular files of the folder (not its subfolders, links, hidden or Office lock files), oldest first."""
+    """Regular files of the folder (not its subfolders, links, hidden or Office lock files, nor names evlims
+    cannot store), oldest first."""
     entries = []
     with os.scandir(folder) as found:
         for entry in found:
-            if entry.name.startswith((".", "~$")) or not entry.is_file(follow_symlinks=False):
+            if entry.name.startswith((".", "~$")) or len(entry.name) > 255 or not _storable(entry.name):
                 continue
-            entries.append((entry.stat(follow_symlinks=False), entry.name))
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    entries.append((entry.stat(follow_symlinks=False), entry.name))
+            except OSError:  # removed between the listing and the look
+                continue
     entries.sort(key=lambda item: (item[0].st_mtime_ns, item[1]))
     return entries
+
+
+def _storable(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not text in the file system's encoding
+        logger.warning("Watched folder: skipped a file whose name is not valid text: %r", name)
+        return False
+    return "\x00" not in name
 
 
 def _earlier_ingestion(lab_id: int, sha256: str) -> Ingestion | None:
@@ -188,13 +202,18 @@ def watch_folder_scan(*, instrument, now: float | None = None, max_files: int | 
     except ValidationError as refused:
         logger.error("Watched folder of %s (lab %s) skipped: %s", instrument, instrument.lab_id, refused.messages[0])
         return counts
+    try:
+        candidates = _candidates(folder)
+    except OSError as error:
+        logger.error("Watched folder of %s (lab %s) could not be listed: %s", instrument, instrument.lab_id, error)
+        return counts
     now = time.time() if now is None else now
     budget = evlims_settings.WATCH_MAX_FILES if max_files is None else max_files
     settle_ns = int(evlims_settings.WATCH_SETTLE_SECONDS * 1e9)
-    for stat, name in _candidates(folder):
+    for stat, name in candidates:
         if budget <= 0:
             break
-        seen = WatchedFile.objects.filter(instrument=instrument, name=name[:255])
+        seen = WatchedFile.objects.filter(instrument=instrument, name=name)
         if (
             seen.filter(size_bytes=stat.st_size, modified_ns=stat.st_mtime_ns)
             .exclude(status=WatchedFile.Status.WAITING)
@@ -209,14 +228,18 @@ def watch_folder_scan(*, instrument, now: float | None = None, max_files: int | 
             )
             settled = int(now * 1e9) - stat.st_mtime_ns >= settle_ns
             if waiting is None:
-                waiting = WatchedFile(lab_id=instrument.lab_id, instrument=instrument, name=name[:255])
+                waiting = WatchedFile(lab_id=instrument.lab_id, instrument=instrument, name=name)
             waiting.size_bytes, waiting.modified_ns = stat.st_size, stat.st_mtime_ns
             if not (unchanged or settled):
                 waiting.save()
                 counts["waiting"] += 1
                 continue
             budget -= 1
-            _ingest(waiting, instrument, folder)
+            try:
+                _ingest(waiting, instrument, folder)
+            except OSError as error:  # gone or unreadable now: looked at again on the next pass
+                logger.warning("Watched file %s of %s could not be read: %s", name, instrument, error)
+                continue
             waiting.save()
             counts[waiting.status] += 1
     return counts
