@@ -163,3 +163,12 @@ def test_a_reference_lot_gives_the_reference_value():
             actor=other.coordinator_staff, scheme=other.scheme, code="X", material="m", sigma_pt=1, reference_lot=lot
         )
     assert "reference_lot" in error.value.message_dict
+
+
+def test_checks_are_bounded():
+    ring = build_ring(1)
+    with pytest.raises(ValidationError) as error:
+        services.round_checks_record(
+            actor=ring.coordinator_staff, round=ring.round, homogeneity_pairs=[[1.0, 1.0]] * 501
+        )
+    assert "At most 500" in str(error.value)

@@ -26,6 +26,7 @@ ROUND_FIELDS = (
     "results_due",
 )
 MAX_PARTICIPANT_NUMBER = 99
+MAX_CHECK_ITEMS = 500
 
 
 @transaction.atomic
@@ -204,6 +205,8 @@ def round_checks_record(
     if homogeneity_pairs is not None:
         if not isinstance(homogeneity_pairs, list | tuple):
             raise ValidationError({"homogeneity_pairs": "Give one pair of results per item."})
+        if len(homogeneity_pairs) > MAX_CHECK_ITEMS:
+            raise ValidationError({"homogeneity_pairs": f"At most {MAX_CHECK_ITEMS} items."})
         pairs = [number_list(pair, "homogeneity_pairs") for pair in homogeneity_pairs]
         if pairs:
             try:

@@ -78,14 +78,15 @@ class ChecksForm(forms.Form):
     homogeneity = forms.CharField(
         label="Homogeneity: each item measured twice",
         required=False,
+        max_length=50_000,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="One item per line, the two results separated by a comma or a space (ISO 13528 Annex B).",
     )
     stability_before = forms.CharField(
-        label="Stability: results before", required=False, help_text="Separated by commas."
+        label="Stability: results before", required=False, max_length=10_000, help_text="Separated by commas."
     )
     stability_after = forms.CharField(
-        label="Stability: results after", required=False, help_text="Separated by commas."
+        label="Stability: results after", required=False, max_length=10_000, help_text="Separated by commas."
     )
 
     @staticmethod
