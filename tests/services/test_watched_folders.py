@@ -178,7 +178,7 @@ def test_the_instruments_plate_layout_and_read_are_used(reader, root, admin):
     assert [sample["name"] for sample in parsed["samples"]] == ["EV 1"]
 
 
-@pytest.mark.parametrize("folder", ["/etc", "../../etc", "reader-2.14/../..", "missing"])
+@pytest.mark.parametrize("folder", ["/etc", "../../etc", "reader-2.14/../..", "missing", "a" * 300, "x\udcff"])
 def test_a_folder_outside_the_watch_root_or_missing_is_refused(admin, reader, folder):
     with pytest.raises(ValidationError) as refused:
         watch_folder_set(actor=admin, instrument=reader, folder=folder)

@@ -51,10 +51,15 @@ def check_folder(folder: str) -> Path:
         )
     if "\x00" in folder:
         raise ValidationError({"watch_folder": "The folder name holds a NUL character."})
-    path = (root / folder.strip()).resolve()
-    if path != root and root not in path.parents:
+    try:
+        path = (root / folder.strip()).resolve()
+        inside = path == root or root in path.parents
+        found = inside and path.is_dir() and os.access(path, os.R_OK | os.X_OK)
+    except (OSError, ValueError) as error:  # a name too long, a character the file system refuses
+        raise ValidationError({"watch_folder": f"Not a folder name this server can use ({error.__class__.__name__})."})
+    if not inside:
         raise ValidationError({"watch_folder": f"The folder must lie under {root} (the site's watch root)."})
-    if not path.is_dir():
+    if not found:
         raise ValidationError({"watch_folder": f"{path} is not a folder this server can read."})
     return path
 
