@@ -172,3 +172,30 @@ def test_checks_are_bounded():
             actor=ring.coordinator_staff, round=ring.round, homogeneity_pairs=[[1.0, 1.0]] * 501
         )
     assert "At most 500" in str(error.value)
+
+
+def test_a_participant_reports_a_result_recorded_the_normal_way():
+    from evlims.characterization.corrections import result_void
+    from evlims.characterization.services import record_results
+    from tests.api.evidence import particle
+    from tests.security.world import build_lab
+
+    participant_lab = build_lab("PART")
+    ring = build_ring(0)
+    services.participant_enrol(actor=ring.coordinator_staff, round=ring.round, lab=participant_lab.lab)
+    item = services.item_add(actor=ring.coordinator_staff, participant=ring.round.participants.get())
+    services.round_ship(actor=ring.coordinator_staff, round=ring.round)
+    preparation = participant_lab.run.preparations.order_by("id").last()
+    measurement = record_results(
+        actor=participant_lab.staff, lab=participant_lab.lab, documents=[particle(preparation.barcode)]
+    )[0]
+    result = services.result_report(actor=participant_lab.staff, item=item, measurement=measurement, method="NTA")
+    assert result.value == measurement.values["particles_per_ml"] and result.measurement == measurement
+    # Another lab's result, a voided result, or a typed value that disagrees are refused by name.
+    with pytest.raises(ValidationError) as error:
+        services.result_report(actor=participant_lab.staff, item=item, measurement=measurement, value=1.0)
+    assert "value" in error.value.message_dict
+    result_void(actor=participant_lab.staff, measurement=measurement, reason="wrong dilution")
+    with pytest.raises(ValidationError) as error:
+        services.result_report(actor=participant_lab.staff, item=item, measurement=measurement)
+    assert "measurement" in error.value.message_dict
