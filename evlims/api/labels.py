@@ -6,8 +6,10 @@ from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
+from ..core.ids import MAX_ID
 from ..core.selectors import lab_of_member
 from ..labels import services, zpl
 from ..labels.models import LabelTemplate
@@ -60,7 +62,9 @@ class LabelTemplateUpdateSerializer(serializers.Serializer):
 
 
 class AliquotChoiceSerializer(serializers.Serializer):
-    aliquots = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=960)
+    aliquots = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=1, max_length=960
+    )
 
 
 class LabelPrintSerializer(AliquotChoiceSerializer):
@@ -130,11 +134,16 @@ class LabelZplApi(ScopedObjectApi):
 
     permission_classes = [LabelReadPermission]
     serializer_class = AliquotChoiceSerializer
+    parser_classes = [JSONParser]  # a list of up to 960 ids: a form would run into Django's field limit
 
     @extend_schema(
         summary="Download the ZPL of aliquot labels",
         request=AliquotChoiceSerializer,
-        responses={(200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="ZPL II, UTF-8 (^CI28).")},
+        responses={
+            (200, "text/plain"): OpenApiResponse(OpenApiTypes.STR, description="ZPL II, UTF-8 (^CI28)."),
+            404: OpenApiResponse(description="An aliquot named is not in your labs."),
+            415: OpenApiResponse(description="The body is not JSON."),
+        },
     )
     def post(self, request, *args, **kwargs):
         aliquots = chosen_aliquots(request.user, self.validated_input(AliquotChoiceSerializer)["aliquots"])
@@ -151,12 +160,15 @@ class LabelPrintApi(ScopedObjectApi):
     """Send the chosen aliquots' labels to their lab's printer (raw TCP, port 9100–9109, bounded in time)."""
 
     serializer_class = LabelPrintAnswerSerializer
+    parser_classes = [JSONParser]
 
     @extend_schema(
         summary="Print aliquot labels on the lab's printer",
         request=LabelPrintSerializer,
         responses={
             200: LabelPrintAnswerSerializer,
+            404: OpenApiResponse(description="An aliquot named is not in your labs."),
+            415: OpenApiResponse(description="The body is not JSON."),
             502: OpenApiResponse(description="The printer did not take the labels."),
         },
     )

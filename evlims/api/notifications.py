@@ -2,10 +2,12 @@
 and what they receive for each kind of notification (in the app, by e-mail)."""
 
 import django_filters
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 
+from ..core.ids import MAX_ID
 from ..core.tenancy import READER_ROLES
 from ..notifications import services
 from ..notifications.kinds import KINDS
@@ -59,7 +61,7 @@ class NotificationFilter(django_filters.FilterSet):
 
 class MarkReadSerializer(serializers.Serializer):
     ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), required=False, max_length=services.MAX_MARKED
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), required=False, max_length=services.MAX_MARKED
     )
     all = serializers.BooleanField(required=False, default=False, help_text="true: every unread notification.")
 
@@ -121,6 +123,7 @@ class NotificationMarkReadApi(ScopedApi):
     """Mark some of your notifications read (``ids``), or all of them (``all: true``); others' are never touched."""
 
     serializer_class = MarkReadAnswerSerializer
+    parser_classes = [JSONParser]
     permission_classes = [OwnNotificationsPermission]
     filter_backends = []
     pagination_class = None
@@ -128,7 +131,7 @@ class NotificationMarkReadApi(ScopedApi):
     @extend_schema(
         summary="Mark notifications read",
         request=MarkReadSerializer,
-        responses={200: MarkReadAnswerSerializer},
+        responses={200: MarkReadAnswerSerializer, 415: OpenApiResponse(description="The body is not JSON.")},
         examples=[OpenApiExample("Two of them", value={"ids": [12, 15]}, request_only=True)],
     )
     def post(self, request, *args, **kwargs):
@@ -143,6 +146,7 @@ class NotificationPreferencesApi(ScopedApi):
     choose)."""
 
     serializer_class = PreferenceSerializer
+    parser_classes = [JSONParser]
     permission_classes = [OwnNotificationsPermission]
     filter_backends = []
     pagination_class = None
@@ -154,7 +158,7 @@ class NotificationPreferencesApi(ScopedApi):
     @extend_schema(
         summary="Change your notification preferences",
         request=PreferencesUpdateSerializer,
-        responses={200: PreferenceSerializer(many=True)},
+        responses={200: PreferenceSerializer(many=True), 415: OpenApiResponse(description="The body is not JSON.")},
         examples=[
             OpenApiExample(
                 "No e-mail for submitted reviews", value={"review_submitted": {"email": False}}, request_only=True
