@@ -131,9 +131,11 @@ def _reauthentication_problem(actor, claims) -> str:
         return f"Signing needs a fresh sign-in at {provider}, which did not confirm who you are"
     if claims.get("error"):
         return f"{provider} did not confirm who you are ({claims['error']})"
-    if not ExternalIdentity.objects.filter(
-        user=actor, issuer=claims.get("iss"), subject=str(claims.get("sub"))
-    ).exists():
+    issuer = _sso().get("ISSUER")
+    if (
+        claims.get("iss") != issuer
+        or not ExternalIdentity.objects.filter(user=actor, issuer=issuer, subject=str(claims.get("sub"))).exists()
+    ):
         return f"{provider} confirmed someone other than you: sign in there as yourself"
     auth_time = claims.get("auth_time")
     if not isinstance(auth_time, int | float) or isinstance(auth_time, bool):
