@@ -125,6 +125,20 @@ class TestTheDemoWorld:
             assert measured and all(run.completed_at <= when < now for when in measured), run.code
         assert not IsolationRun.objects.filter(status=IsolationRun.Status.PLANNED, started_at__isnull=False).exists()
 
+    def test_each_lab_spikes_a_reference_material_and_reads_its_recovery(self, demo):
+        from evlims.standards.linearity import assess
+        from evlims.standards.models import DilutionSeries, ReferenceMaterialLot, TracerReadout
+        from evlims.standards.recovery import recoveries, with_related
+
+        assert ReferenceMaterialLot.objects.count() == Lab.objects.count()
+        rows = recoveries(with_related(TracerReadout.objects.all()))
+        assert len(rows) >= Lab.objects.count() * 2
+        assert all(row.recovery.problem == "" and 0 < row.recovery.value < 1 for row in rows)
+        assert len({row.run.method for row in rows}) >= 2
+        for series in DilutionSeries.objects.all():
+            result = assess(series.points, series.technique)
+            assert result.concentration_per_ml and 50 not in result.used
+
     def test_the_audit_trail_of_the_demo_is_intact(self, demo):
         # Samples registered by hand have an event each; those of a committed manifest share its one event.
         registered = AuditEvent.objects.filter(action="sample.register").count()

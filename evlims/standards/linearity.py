@@ -10,8 +10,9 @@ proportionally to the dilution fraction: reading = c x fraction, c the undiluted
 - Each dilution's relative residual is mean / (c x f) - 1; the PI summarises them (form in standards.yaml,
   tagged [M]: the standard's equation could not be re-read, so a correction is a one-line change there).
 - A dilution is outside the linear range when its mean reading falls outside the instrument's working range
-  (standards.yaml) or, fitted on the dilutions inside the working range, departs from the fit by more than the
-  tolerance. The concentration is the fit on the dilutions left, and says which they were.
+  (standards.yaml) or when its undiluted estimate (mean x factor) departs by more than the tolerance from the
+  median estimate of the dilutions inside the working range. The concentration is the proportional fit on the
+  dilutions left, and says which they were.
 """
 
 from __future__ import annotations
@@ -142,12 +143,14 @@ def assess(points, technique: str) -> Linearity:
             d.why_outside = f"reading outside the instrument's working range ({low:.0e}–{high:.0e} particles/mL)"
         else:
             inside.append(d)
+    # Judged against the median undiluted estimate of the dilutions inside the working range: a least-squares
+    # fit would lean on the most concentrated dilution, the one most likely to be off.
     linear = inside
     if len(inside) >= MIN_DILUTIONS:
-        local = _fit(inside)
+        reference = float(np.median([d.undiluted for d in inside]))
         linear = []
         for d in inside:
-            if abs(d.mean / (local * d.fraction) - 1.0) > tolerance:
+            if abs(d.undiluted / reference - 1.0) > tolerance:
                 d.in_linear_range = False
                 d.why_outside = f"departs from proportionality by more than {tolerance:.0%}"
             else:

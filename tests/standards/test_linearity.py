@@ -34,9 +34,9 @@ def test_cv_per_dilution_by_hand():
 
 
 def test_linear_range_and_the_concentration_it_gives():
-    # 1:100 reads 1.2e9 > 1e9 (outside the working range). Fitted on the other four, slope = 3.30625e6 /
-    # 3.30703125e-5 = 9.99764e10: 1:1600 (6.4e10 undiluted) departs by 36 % > 20 %. The concentration is the
-    # fit on 1:200, 1:400, 1:800, which all read 1e11 undiluted.
+    # 1:100 reads 1.2e9 > 1e9 (outside the working range). The other four read 1e11, 1e11, 1e11 and 6.4e10
+    # undiluted: median 1e11, from which 1:1600 departs by 36 % > 20 %. The concentration is the fit on 1:200,
+    # 1:400, 1:800, which all read 1e11 undiluted.
     result = assess(SERIES, "nta")
     outside = {d.factor: d.why_outside for d in result.dilutions if not d.in_linear_range}
     assert set(outside) == {100, 1600}
@@ -71,3 +71,11 @@ def test_nothing_in_range_says_so():
     result = assess(series, "nta")
     assert result.concentration_per_ml is None
     assert "No dilution" in result.problem
+
+
+def test_a_saturated_dilution_inside_the_working_range_does_not_pull_the_others_out():
+    # 1:50 reads 3e8 (in the NTA range) but 1.5e10 undiluted; the others read 2e10: median 2e10, 1:50 is -25 %.
+    series = [{"dilution_factor": f, "readings": [2e10 / f * (0.75 if f == 50 else 1.0)]} for f in (50, 100, 200, 400)]
+    result = assess(series, "nta")
+    assert result.used == [100, 200, 400]
+    assert result.concentration_per_ml == pytest.approx(2e10)
