@@ -72,6 +72,16 @@ class ComparisonRoundOutputSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    # What a participant must not know before it reports: the value it will be judged against.
+    HIDDEN_UNTIL_CLOSED = ("reference_lot", "reference_value", "reference_uncertainty")
+
+    def to_representation(self, round_):
+        data = super().to_representation(round_)
+        closed = round_.status == ComparisonRound.Status.CLOSED
+        if not closed and not selectors.is_coordinator(self.context["request"].user, round_):
+            data.update(dict.fromkeys(self.HIDDEN_UNTIL_CLOSED))
+        return data
+
     def get_your_role(self, round_) -> str:
         user = self.context["request"].user
         return "coordinator" if selectors.is_coordinator(user, round_) else "participant"

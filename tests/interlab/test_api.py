@@ -2,6 +2,7 @@
 their own results, then their scores and the pseudonymised summary."""
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from evlims.interlab.models import ComparisonRound
@@ -127,3 +128,16 @@ def test_bad_input_is_named():
     assert answer.status_code == 400 and "at least 3 results" in str(answer.json())
     answer = client_for(ring.staff[0]).post(f"{API}/comparison-items/{ring.items[0].pk}/result/", {}, format="json")
     assert answer.status_code == 400 and "value" in answer.json()
+
+
+def test_a_participant_does_not_learn_the_reference_value_before_the_round_closes():
+    ring = build_ring(3, assigned_from="reference")
+    participant = client_for(ring.staff[0])
+    assert participant.get(f"{API}/comparison-rounds/{ring.round.pk}/").json()["reference_value"] is None
+    assert (
+        client_for(ring.coordinator_staff).get(f"{API}/comparison-rounds/{ring.round.pk}/").json()["reference_value"]
+        == 5.0e9
+    )
+    page = Client()
+    page.force_login(ring.staff[0])
+    assert "5.00 × 10⁹" not in page.get(f"/comparison-rounds/{ring.round.pk}/").content.decode()
