@@ -350,8 +350,11 @@ def _marker(m) -> dict:
 
 def preparations_with_evidence(preparation_ids):
     """Preparations with everything a document needs: 4 queries whatever the count."""
-    measurements = Measurement.objects.select_related("particle", "protein", "marker", "imaging", "analyte").order_by(
-        "measured_at", "id"
+    # The headline figures, computed figures and standard curves (JSON the document never reads) stay unread.
+    measurements = (
+        Measurement.objects.select_related("particle", "protein", "marker", "imaging", "analyte")
+        .defer("values", "particle__computed", "protein__standard_curve")
+        .order_by("measured_at", "id")
     )
     return list(
         EVPreparation.objects.filter(pk__in=list(preparation_ids))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
 from protocols.catalogue import method_entry
@@ -107,6 +108,7 @@ def field_words(code: str) -> str:
     return SEGMENT_LABELS.get(code, code.replace("_", " "))
 
 
+@lru_cache(maxsize=8192)
 def label(path: str) -> str:
     """'sample.centrifugation_spins' → 'Sample › pre-analytical spins'; list indexes count from 1."""
     parts = []
@@ -217,6 +219,29 @@ def _mapping(value: Mapping) -> str:
 
 def describe(path: str, value: Any) -> str:
     """The value found at a document path, as text: units, words for codes, no Python or JSON syntax."""
+    if value.__class__ in _SCALARS:
+        # A stored evaluation describes ~40 pieces of evidence per preparation, mostly the same codes and
+        # fields again and again: plain values are described once per process (and per source of the forms'
+        # words, which Django registers when it starts).
+        source = choice_label_source.get()
+        if source is not _scalar_texts_source[0] or len(_scalar_texts) > _SCALAR_TEXTS_MAX:
+            _scalar_texts.clear()
+            _scalar_texts_source[0] = source
+        key = (path, value.__class__, value)
+        text = _scalar_texts.get(key)
+        if text is None:
+            text = _scalar_texts[key] = _describe(path, value)
+        return text
+    return _describe(path, value)
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_SCALAR_TEXTS_MAX = 100_000
+_scalar_texts: dict[tuple, str] = {}
+_scalar_texts_source: list = [None]
+
+
+def _describe(path: str, value: Any) -> str:
     field = _INDEX.sub("", path.rsplit(".", 1)[-1])
     if field == "centrifugation_spins" and isinstance(value, Sequence) and not isinstance(value, str):
         text = _spins(value)
