@@ -5,6 +5,7 @@ from django.shortcuts import render
 
 from ...isolation import selectors as isolation_selectors
 from ...samples import selectors
+from ...standards import selectors as standards_selectors
 from ..presenters import audit_change_rows, history_rows
 from .common import member_view, scoped
 
@@ -16,6 +17,8 @@ AUDITED = {
     "storageunit": lambda user, pk: _one(selectors.storage_units_for(user), pk),
     "isolationrun": lambda user, pk: isolation_selectors.run_get(user, pk),
     "evpreparation": lambda user, pk: _one(isolation_selectors.preparations_for(user), pk),
+    "referencemateriallot": lambda user, pk: _one(standards_selectors.lots_for(user), pk),
+    "dilutionseries": lambda user, pk: _one(standards_selectors.series_for(user), pk),
 }
 
 
