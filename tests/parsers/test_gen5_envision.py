@@ -88,6 +88,7 @@ def test_384_wells():
         ("gen5-bca-two-reads.txt", "Blank 562", "'Blank 562' (calculated by Gen5, not a reading) is not an absorbance"),
         ("gen5-bca-two-reads.txt", "Read 2:485/20,528/20", "(fluorescence, counts) is not an absorbance reading"),
         ("gen5-results-decimal-comma.txt", "Concentration", "'Concentration' (calculated by Gen5"),
+        ("gen5-well-table.txt", "Blank 562", "'Blank 562' (calculated by Gen5, not a reading) is not an absorbance"),
         ("envision-bca.csv", "Calc 1", "'Calc 1' (calculated by EnVision, not a reading) is not an absorbance"),
         ("envision-bca.csv", "Luminescence (0.1s)(1)", "(luminescence or fluorescence, counts) is not an absorbance"),
         ("envision-bca.csv", "450", "no read '450' in the file"),

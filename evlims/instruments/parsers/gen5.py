@@ -6,7 +6,8 @@ Number``, ``Date``, ``Time``, ``Reader Type:``, ``Reading Type``), ``Procedure D
 row, a column header (``<TAB>1<TAB>2…``) and one row per plate row (``A<TAB>0.123…``). A block holds one data set
 (title ``Read 1:562``, ``562``, ``Blank 562``…) or, under ``Results``, several: each plate row then has one line
 per data set, the later ones with an empty row cell, and the data set's name in the cell after the last column.
-``Layout`` blocks hold well IDs, not readings. A multi-plate export repeats the whole file per plate.
+``Layout`` blocks hold well IDs, not readings. Results exported as a well table (``Well<TAB>Well ID<TAB>562…``
+then ``A1<TAB>…``) hold a data set per column. A multi-plate export repeats the whole file per plate.
 
 Which data set is absorbance: a name that is a wavelength (``562``, ``Read 1:562``) of a read the procedure
 calls Absorbance. A read the procedure calls Fluorescence or Luminescence holds counts; every other name
@@ -42,6 +43,9 @@ _HEADER_KEYS = {
     "actualtemperature": "actual_temperature",
 }
 _NOT_DATA = {"layout", "procedure details"}
+_WELL = re.compile(r"^([A-Z]{1,2})0*(\d{1,2})$")
+# Columns of a well table that describe the well rather than hold a data set.
+_WELL_COLUMNS = {"well", "wellid", "name", "concdil", "conc", "dil", "sample", "sampleid", "type", "group", "index"}
 
 
 def sniff(text: str) -> bool:
@@ -103,12 +107,50 @@ def _title(rows: list[Row], header_index: int) -> str:
     return ""
 
 
+def _well_table(rows: list[Row], index: int, reads, prefix: str, found: dict[str, DataSet]) -> int:
+    """A table with one row per well (``Well<TAB>Well ID<TAB>562<TAB>Blank 562`` then ``A1<TAB>…``): one data set
+    per column that does not describe the well."""
+    header = rows[index]
+    columns = {
+        position: name
+        for position, name in enumerate(header.cells)
+        if name and normalise_label(name) not in _WELL_COLUMNS
+    }
+    index += 1
+    while index < len(rows) and not rows[index].is_blank:
+        row = rows[index]
+        match = _WELL.match(row.label.upper())
+        if not match:
+            raise ParseError(f"expected a well such as A1, found '{row.label[:20]}'", row.line, "Well")
+        letter, column = match.group(1), int(match.group(2))
+        for position, name in columns.items():
+            dataset = found.get(name)
+            if dataset is None:
+                kind, wavelength, detail = _classify(name, reads)
+                found[name] = dataset = DataSet(f"{prefix}{name}", kind, name, wavelength, detail, line=row.line)
+            if letter not in dataset.rows:
+                dataset.rows.append(letter)
+            if column not in dataset.columns:
+                dataset.columns.append(column)
+            dataset.cells[f"{letter}{column}"] = (row.cell(position), row.line)
+        index += 1
+    for dataset in found.values():
+        dataset.rows.sort(key=lambda letter: (len(letter), letter))
+        dataset.columns.sort()
+    return index
+
+
 def _datasets(rows: list[Row], reads, prefix: str) -> list[DataSet]:
     found: dict[str, DataSet] = {}
     index = 0
     while index < len(rows):
         header = rows[index]
         index += 1
+        if normalise_label(header.label) == "well" and _WELL.match(
+            rows[index].label.upper() if index < len(rows) else ""
+        ):
+            index = _well_table(rows, index - 1, reads, prefix, found)
+            continue
         if header.label != "" or parse_number(header.cell(1)) != 1:
             continue
         title = _title(rows, index - 1)
