@@ -47,6 +47,8 @@ def connect_layers() -> None:
     from .metrics import summaries
     from .metrics import tasks as metric_tasks
     from .notifications import receivers as notification_receivers
+    from .notifications import services as notification_services
+    from .notifications import tasks as notification_tasks
     from .review import events as review_events
     from .review import services as review_services
     from .web import tasks as web_tasks
@@ -57,7 +59,8 @@ def connect_layers() -> None:
     recording.results_recorder.register(characterization_services)
     references.marker_vocabulary_source.register(markers.marker_vocabulary)
     summaries.on_figures_stored.register(web_tasks.figures_stored)
-    summaries.on_figures_stored.register(notification_receivers.figures_stored)
+    summaries.on_figures_stored.register(notification_tasks.figures_stored)
+    notification_services.email_sender.register(notification_tasks.send_later)
     review_events.review_events.register(notification_receivers.review_event)
     metric_services.job_sender.register(metric_tasks.send_metric_job)
     wording.choice_label_source.register(model_choice_labels)

@@ -86,16 +86,6 @@ def review_event(*, action: str, review, actor) -> None:
         logger.exception("notifications of %s on review %s not written", action, review.pk)
 
 
-def figures_stored(lab_ids: list[int]) -> None:
-    """Receiver of ``metrics.summaries.on_figures_stored``: a worker judges those labs' control charts."""
-    from .tasks import check_control_rules
-
-    try:
-        check_control_rules.delay(list(lab_ids))
-    except Exception:
-        logger.exception("control rules of labs %s not checked", lab_ids)
-
-
 def _violation_key(violation: dict, figure: str) -> str:
     named = f"{figure}|{violation['rule']}|{violation['scope_key']}|{','.join(sorted(violation['barcodes']))}"
     return "westgard:" + hashlib.sha256(named.encode()).hexdigest()[:48]

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from ..conf import evlims_settings
 from ..core.models import Membership
+from ..core.registry import Provider
 from .kinds import KINDS
 from .models import Notification, NotificationPreference
 
@@ -80,15 +81,21 @@ def notify(*, lab, kind: str, recipients, title: str, body: str = "", link: str 
     return written
 
 
-def queue_emails(notification_ids: list[int]) -> None:
-    """After commit: a worker sends the e-mails; without a reachable broker they are sent here and now."""
-    from .tasks import send_notification_emails
+# The Celery task module registers its sender (``EvlimsConfig.ready()``); without one, e-mails go in process.
+email_sender = Provider("sends the e-mails of notifications once their change committed", default=None)
 
-    try:
-        send_notification_emails.delay(notification_ids)
-    except Exception:
-        logger.warning("notification e-mails %s sent in process: no worker could be reached", notification_ids)
-        send_emails(notification_ids)
+
+def queue_emails(notification_ids: list[int]) -> None:
+    """After commit: a worker sends the e-mails; without a sender or a reachable broker they are sent here and
+    now."""
+    sender = email_sender.get()
+    if sender is not None:
+        try:
+            sender(notification_ids)
+            return
+        except Exception:
+            logger.warning("notification e-mails %s sent in process: no worker could be reached", notification_ids)
+    send_emails(notification_ids)
 
 
 def _message(notification: Notification, connection) -> EmailMessage:
