@@ -10,6 +10,7 @@ from django.db.models import Prefetch
 
 from ..characterization.models import Measurement
 from ..isolation.models import EVPreparation, RunStep
+from .flow_evidence import flow_parts
 
 SAMPLE_FIELDS = (
     "anticoagulant",
@@ -369,6 +370,7 @@ def experiment_documents(preparations) -> dict[int, dict]:
     steps_by_run: dict[int, dict[int, RunStep]] = {}
     for step in RunStep.objects.filter(run_id__in=run_ids):
         steps_by_run.setdefault(step.run_id, {})[step.number] = step
+    flows = flow_parts(prep.pk for prep in preparations)
     documents = {}
     for prep in preparations:
         document = {
@@ -384,6 +386,7 @@ def experiment_documents(preparations) -> dict[int, dict]:
             ("claims", claims_part(prep)),
             ("functional_studies", functional_studies_part(prep)),
             ("prep_storage", prep_storage_part(prep, measurements)),
+            ("flow", flows.get(prep.pk)),
         ):
             if part:
                 document[key] = part

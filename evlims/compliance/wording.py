@@ -74,6 +74,16 @@ SEGMENT_LABELS = {
     "settings": "instrument settings",
     "calibration": "calibration",
     "controls": "controls",
+    "flow": "Flow cytometry",
+    "buffer_reagents": "buffer with reagents",
+    "unstained": "unstained sample",
+    "isotype": "isotype or FMO",
+    "lysis": "detergent lysis",
+    "trigger_channel": "trigger channel",
+    "trigger_threshold": "trigger threshold",
+    "fluorescence_units": "fluorescence units",
+    "scatter_units": "scatter units",
+    "analysed_volume_ul": "analysed volume",
 }
 
 # Units by the suffix of a field's code: (suffix, unit as printed after the number).

@@ -45,6 +45,28 @@ PREP_API = "evlims:api:preparation-detail"
 RESULTS_API = "evlims:api:results"
 
 
+FLOW_UPLOAD_FORM = "evlims.web.forms.flow.FlowUploadForm"
+FLOW_GATE_FORM = "evlims.web.forms.flow.GateForm"
+FLOW_CONTROLS = (
+    ("buffer", "Buffer-only control"),
+    ("buffer_reagents", "Buffer with reagents control"),
+    ("unstained", "Unstained sample control"),
+    ("isotype", "Isotype or FMO control"),
+    ("lysis", "Detergent lysis control"),
+    ("dilution", "Serial dilution control"),
+)
+
+
+def _flow_upload(path: str, label: str, field: str, derived: str = "") -> WritePath:
+    api = "evlims:api:flow-acquisition-list"
+    return WritePath(path, label, "evlims:preparation-detail", FLOW_UPLOAD_FORM, field, api, field, derived)
+
+
+def _flow_gate(path: str, label: str, form_field: str, api_field: str) -> WritePath:
+    api = "evlims:api:flow-result-create"
+    return WritePath(path, label, "evlims:preparation-detail", FLOW_GATE_FORM, form_field, api, api_field)
+
+
 def _sample(path: str, label: str, field: str, derived: str = "") -> WritePath:
     return WritePath(f"sample.{path}", label, "evlims:sample-edit", SAMPLE_FORM, field, SAMPLE_API, field, derived)
 
@@ -297,6 +319,20 @@ WRITE_PATHS: tuple[WritePath, ...] = (
         derived="derived from the run's completion and the time of the last result",
     ),
     _prep("prep_storage.freeze_thaw_cycles", "Freeze–thaw cycles of the preparation", "storage_freeze_thaw_cycles"),
+    # --- single-EV flow cytometry (evlims.cytometry): an FCS file uploaded from the preparation page (the
+    # Flow cytometry (FCS) button; POST /flow/acquisitions/), read from the file, then gated on its page
+    # (POST /flow/acquisitions/<id>/results/), both reached from the preparation page; written in
+    # tests/compliance/test_flow_document.py.
+    _flow_upload("flow", "Flow cytometry file of the EV sample", "file"),
+    _flow_upload("flow.events", "Events in the file", "file", derived="read from the FCS file ($TOT)"),
+    _flow_upload("flow.trigger_channel", "Trigger channel", "file", derived="read from the FCS file ($TR)"),
+    _flow_upload("flow.trigger_threshold", "Trigger threshold", "file", derived="read from the FCS file ($TR)"),
+    *[_flow_upload(f"flow.controls.{role}", label, "role") for role, label in FLOW_CONTROLS],
+    _flow_gate("flow.gates", "Gates", "particle_gate", "gates"),
+    _flow_gate("flow.fluorescence_units", "Fluorescence calibration", "calibrations", "calibrations"),
+    _flow_gate("flow.scatter_units", "Scatter calibration", "calibrations", "calibrations"),
+    _flow_gate("flow.analysed_volume_ul", "Analysed volume (µL)", "volume_ul", "volume_ul"),
+    _flow_gate("flow.concentration_per_ml", "EVs per mL of the original sample", "dilution_factor", "dilution_factor"),
     # --- claims
     _prep("claims.subtype", "What the preparation is called", "claimed_subtype"),
     _prep("claims.biogenesis_evidence", "Evidence for the biogenesis term", "biogenesis_evidence"),

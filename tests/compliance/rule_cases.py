@@ -20,6 +20,7 @@ from .builders import (
     step,
 )
 from .corrections import CORRECTION_CASES
+from .flow_rule_cases import FLOW_CASES
 
 P, F, NA, ID = "pass", "fail", "not_applicable", "insufficient_data"
 NTA = [{"method": "nta", "concentration_per_ml": 1e10}]
@@ -350,3 +351,6 @@ CASES = [
 
 # The corrected and added rules keep their cases, with the guideline sentence behind each, in corrections.py.
 CASES += CORRECTION_CASES
+
+# MIFlowCyt-EV (single-EV flow cytometry) in flow_rule_cases.py.
+CASES += FLOW_CASES

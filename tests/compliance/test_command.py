@@ -9,7 +9,7 @@ from django.core.management import CommandError, call_command
 
 EXAMPLES_DIR = Path(__file__).resolve().parents[2] / "evlims" / "compliance" / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.json"))
-RULESET_KEYS = {"misev2018", "misev2023", "purity", "miblood_ev"}
+RULESET_KEYS = {"misev2018", "misev2023", "purity", "miblood_ev", "miflowcyt_ev"}
 
 
 def run(*args) -> str:

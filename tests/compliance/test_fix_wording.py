@@ -24,6 +24,7 @@ def test_the_current_rule_sets_are_the_ones_reworded():
     assert sorted(ruleset.key for ruleset in default_rulesets()) == [
         "ev_metric@2",
         "miblood_ev@1",
+        "miflowcyt_ev@1",
         "misev2018@2",
         "misev2023@2",
         "purity_matrix@1",

@@ -10,7 +10,7 @@ import yaml
 from evlims.compliance import RuleSet, RulesetError, available_rulesets, evaluate, load_ruleset
 from evlims.compliance.rulesets import RULESETS_DIR, load_ruleset_file
 
-EXPECTED = {"misev2018", "misev2023", "ev_metric", "purity_matrix", "miblood_ev"}
+EXPECTED = {"misev2018", "misev2023", "ev_metric", "purity_matrix", "miblood_ev", "miflowcyt_ev"}
 
 
 def minimal_rule(**overrides):

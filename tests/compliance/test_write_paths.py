@@ -213,7 +213,23 @@ FORM_POSTS = [
     ("evlims:result-new", {"kind": "rna"}, {"assay": "Qubit", "value": "3", "unit": "ng/µL"}),
     ("evlims:result-new", {"kind": "rna"}, {"assay": "Qubit", "value": "30", "unit": "ng"}),
 ]  # fmt: skip
-NOT_BY_THESE_FORMS = {"evlims:run-step", "evlims:run-new", "evlims:protocol-new", "evlims:donor-edit"}
+# Written by the run and protocol endpoints (tests/api/test_complete_experiment.py) and by an FCS upload and its
+# gating (tests/compliance/test_flow_document.py).
+API_ELSEWHERE = {
+    "evlims:api:run-step",
+    "evlims:api:run-list",
+    "evlims:api:protocol-version-list",
+    "evlims:api:flow-acquisition-list",
+    "evlims:api:flow-result-create",
+}
+# Flow cytometry paths are written by an FCS upload and its gating: tests/compliance/test_flow_document.py.
+NOT_BY_THESE_FORMS = {
+    "evlims:run-step",
+    "evlims:run-new",
+    "evlims:protocol-new",
+    "evlims:donor-edit",
+    "evlims:preparation-detail",
+}
 BLOOD_ONLY_ELSEWHERE = {
     "sample.urine_collection", "sample.urine_normalization", "sample.pre_clearing_g", "sample.tissue_mass_mg",
     "sample.cell_line", "sample.passage", "sample.culture_medium", "sample.serum_percent", "sample.serum_ev_depleted",
@@ -334,7 +350,7 @@ def test_values_posted_through_the_api_reach_the_document(staff, project, prepar
     missing = [
         entry.path
         for entry in WRITE_PATHS
-        if entry.api_route not in {"evlims:api:run-step", "evlims:api:run-list", "evlims:api:protocol-version-list"}
+        if entry.api_route not in API_ELSEWHERE
         and entry.path not in BLOOD_ONLY_ELSEWHERE
         and _at(document, entry.path) in (None, "", [], {})
     ]

@@ -57,7 +57,8 @@ def test_verdicts_csv_has_one_row_per_preparation_and_rule(client, staff, run):
     for evaluation in evaluations:
         expected += len(evaluation.report["ev_metric"]["components"])
         expected += sum(
-            len(evaluation.report[key]["rules"]) for key in ("misev2018", "misev2023", "purity", "miblood_ev")
+            len(evaluation.report[key]["rules"])
+            for key in ("misev2018", "misev2023", "purity", "miblood_ev", "miflowcyt_ev")
         )
     assert len(rows) == expected
     assert {row["preparation"] for row in rows} == {e.preparation.barcode for e in evaluations}

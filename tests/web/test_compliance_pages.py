@@ -140,7 +140,13 @@ def test_preparation_page_shows_scores_verdicts_and_next_steps(client, staff, pr
     evaluation = ComplianceEvaluation.objects.get(preparation=preparation)
     assert view["ev_metric"]["score"] == evaluation.ev_metric_pct
     assert len(view["ev_metric"]["components"]) == 9
-    assert [section["key"] for section in view["sections"]] == ["misev2018", "misev2023", "purity", "miblood_ev"]
+    assert [section["key"] for section in view["sections"]] == [
+        "misev2018",
+        "misev2023",
+        "purity",
+        "miblood_ev",
+        "miflowcyt_ev",
+    ]
     page = text_of(response)
     # The density-gradient component is not met for an SEC-only run: its state, the reason and the fix show.
     assert "Not met" in page and "No density gradient is used" in page

@@ -31,6 +31,7 @@ SECTIONS = (
     ("misev2023", "MISEV2023"),
     ("purity", "Purity for the sample matrix"),
     ("miblood_ev", "MIBlood-EV (blood-derived EVs)"),
+    ("miflowcyt_ev", "MIFlowCyt-EV (single-EV flow cytometry)"),
 )
 SECTION_TITLES = dict(SECTIONS) | {"ev_metric": "EV-METRIC"}
 RULESET_TITLES = SECTION_TITLES | {"purity_matrix": SECTION_TITLES["purity"]}

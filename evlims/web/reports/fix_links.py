@@ -119,6 +119,8 @@ def _target(entry: WritePath, preparation, step: int | None) -> _Target | None:
         return _Target(name, (sample.donor_id,), field, "on the donor's record")
     if name == "evlims:preparation-edit":
         return _Target(name, (preparation.pk,), field, "on the preparation")
+    if name == "evlims:preparation-detail":
+        return _Target(name, (preparation.pk,), field, "with the preparation's flow cytometry files")
     if name == "evlims:preparation-functional-study":
         return _Target(name, (preparation.pk,), field, "as a functional study of the preparation")
     if name == "evlims:result-new":
