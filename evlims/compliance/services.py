@@ -9,7 +9,7 @@ from django.utils import timezone
 from ..core import canonical as core_canonical
 from . import selectors
 from .evaluator import MANDATORY_LEVELS as MANDATORY_LEVELS  # re-exported: callers read the levels here too
-from .evaluator import evaluate_many
+from .evaluator import collector_paused, evaluate_many
 from .evidence import experiment_documents, preparations_with_evidence
 from .models import ComplianceEvaluation
 from .rulesets import default_rulesets
@@ -57,6 +57,13 @@ def evaluate_preparations(preparation_ids, *, force: bool = False) -> int:
     Only produced preparations (their run completed) are evaluated: one of a planned, in-progress or aborted run
     is not material yet and counts nowhere, so it is skipped, and an evaluation stored for it earlier is removed
     (evaluations are derived from the records and made again when the run completes; docs/runs.md)."""
+    # The batch's model instances, documents and reports live until it is written; the cyclic collector would
+    # only walk them again and again (evaluator.collector_paused).
+    with collector_paused():
+        return _evaluate_preparations(preparation_ids, force=force)
+
+
+def _evaluate_preparations(preparation_ids, *, force: bool) -> int:
     preparations = preparations_with_evidence(preparation_ids)
     unproduced = [p.pk for p in preparations if not p.produced]
     if unproduced:
