@@ -238,3 +238,13 @@ def test_a_folder_or_file_that_vanishes_stops_nothing(reader, root, monkeypatch)
         path.unlink()
     folder.rmdir()
     assert watch_all_folders()["ingested"] == 0  # a folder gone is logged, not a crash
+
+
+def test_a_pass_over_a_folder_of_old_files_costs_a_few_queries(reader, root, django_assert_max_num_queries):
+    folder = root / "reader-2.14"
+    for number in range(30):
+        drop(folder, f"old{number}.csv", ENVISION.replace(b"1.7509", f"1.{number:04d}".encode()))
+    watch_folder_scan(instrument=reader)
+    assert WatchedFile.objects.filter(status=WatchedFile.Status.INGESTED).count() == 30
+    with django_assert_max_num_queries(3):
+        assert watch_folder_scan(instrument=reader)["ingested"] == 0

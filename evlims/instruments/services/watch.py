@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from ...conf import evlims_settings
 from ...core.audit import record_event
@@ -196,6 +196,27 @@ def _ingest(record: WatchedFile, instrument, folder: Path) -> None:
             record.status, record.reason = WatchedFile.Status.FAILED, ingestion.error
 
 
+@transaction.atomic
+def _look(instrument, folder: Path, name: str, stat, *, settled: bool) -> str | None:
+    """Look at one file: record it as waiting, or read and ingest it when it is complete. Returns what became of
+    it, or None when another pass holds it."""
+    seen = WatchedFile.objects.filter(instrument=instrument, name=name)
+    waiting = seen.filter(status=WatchedFile.Status.WAITING).select_for_update(skip_locked=True).first()
+    if waiting is None:
+        if seen.filter(size_bytes=stat.st_size, modified_ns=stat.st_mtime_ns).exists():
+            return None  # taken care of, or being read by another pass
+        waiting = WatchedFile(lab_id=instrument.lab_id, instrument=instrument, name=name)
+    unchanged = waiting.pk is not None and (waiting.size_bytes, waiting.modified_ns) == (
+        stat.st_size,
+        stat.st_mtime_ns,
+    )
+    waiting.size_bytes, waiting.modified_ns = stat.st_size, stat.st_mtime_ns
+    if unchanged or settled:
+        _ingest(waiting, instrument, folder)
+    waiting.save()
+    return waiting.status
+
+
 def watch_folder_scan(*, instrument, now: float | None = None, max_files: int | None = None) -> dict[str, int]:
     """One look at the instrument's watched folder; returns how many files were ingested, found duplicate, failed
     or left waiting. Every file is handled in a transaction of its own, so one bad file stops nothing else."""
@@ -215,38 +236,27 @@ def watch_folder_scan(*, instrument, now: float | None = None, max_files: int | 
     now = time.time() if now is None else now
     budget = evlims_settings.WATCH_MAX_FILES if max_files is None else max_files
     settle_ns = int(evlims_settings.WATCH_SETTLE_SECONDS * 1e9)
+    # The versions taken care of on earlier passes, read at once: a folder keeps every export for years.
+    done = set(
+        WatchedFile.objects.filter(instrument=instrument)
+        .exclude(status=WatchedFile.Status.WAITING)
+        .values_list("name", "size_bytes", "modified_ns")
+    )
     for stat, name in candidates:
         if budget <= 0:
             break
-        seen = WatchedFile.objects.filter(instrument=instrument, name=name)
-        if (
-            seen.filter(size_bytes=stat.st_size, modified_ns=stat.st_mtime_ns)
-            .exclude(status=WatchedFile.Status.WAITING)
-            .exists()
-        ):
-            continue  # this version was taken care of on an earlier pass
-        with transaction.atomic():
-            waiting = seen.filter(status=WatchedFile.Status.WAITING).select_for_update(skip_locked=True).first()
-            unchanged = waiting is not None and (waiting.size_bytes, waiting.modified_ns) == (
-                stat.st_size,
-                stat.st_mtime_ns,
-            )
-            settled = int(now * 1e9) - stat.st_mtime_ns >= settle_ns
-            if waiting is None:
-                waiting = WatchedFile(lab_id=instrument.lab_id, instrument=instrument, name=name)
-            waiting.size_bytes, waiting.modified_ns = stat.st_size, stat.st_mtime_ns
-            if not (unchanged or settled):
-                waiting.save()
-                counts["waiting"] += 1
-                continue
-            budget -= 1
-            try:
-                _ingest(waiting, instrument, folder)
-            except OSError as error:  # gone or unreadable now: looked at again on the next pass
-                logger.warning("Watched file %s of %s could not be read: %s", name, instrument, error)
-                continue
-            waiting.save()
-            counts[waiting.status] += 1
+        if (name, stat.st_size, stat.st_mtime_ns) in done:
+            continue
+        try:
+            outcome = _look(instrument, folder, name, stat, settled=int(now * 1e9) - stat.st_mtime_ns >= settle_ns)
+        except IntegrityError:  # another pass recorded this version at the same moment: it is theirs
+            continue
+        except OSError as error:  # gone or unreadable now: looked at again on the next pass
+            logger.warning("Watched file %s of %s could not be read: %s", name, instrument, error)
+            continue
+        if outcome is not None:
+            counts[outcome] += 1
+            budget -= outcome != WatchedFile.Status.WAITING
     return counts
 
 
