@@ -137,3 +137,24 @@ def test_a_broken_control_rule_tells_the_lab_admins_once(world):
     assert any(control.last_low.barcode in notice.body for notice in notices)
     assert mail.outbox and all(m.to == [_admin(world).email] for m in mail.outbox)
     assert receivers.control_rules_check([world.lab.pk]) == 0  # told once
+
+
+def test_a_failing_notification_never_breaks_the_review(world, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("notification store down")
+
+    monkeypatch.setattr(receivers, "notify", broken)
+    review = _submit(world)
+    assert review.pk and review.state == review.State.SUBMITTED
+
+
+def test_e_mails_are_sent_in_process_when_no_worker_can_be_reached(world, monkeypatch):
+    def unreachable(ids):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(services.email_sender, "_implementation", unreachable)
+    Notification.objects.all().delete()
+    mail.outbox.clear()
+    _submit(world)
+    assert [m.to for m in mail.outbox] == [[_qa(world).email]]
+    assert Notification.objects.get().emailed_at is not None
