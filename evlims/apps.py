@@ -41,6 +41,8 @@ def connect_layers() -> None:
     from .compliance import markers, wording
     from .compliance.tasks import queue_refresh
     from .core import hooks, locks
+    from .cytometry import services as cytometry_services
+    from .cytometry import tasks as flow_tasks
     from .instruments import recording
     from .metrics import refresh as metric_refresh
     from .metrics import services as metric_services
@@ -63,6 +65,7 @@ def connect_layers() -> None:
     notification_services.email_sender.register(notification_tasks.send_later)
     review_events.review_events.register(notification_receivers.review_event)
     metric_services.job_sender.register(metric_tasks.send_metric_job)
+    cytometry_services.events_reader.register(flow_tasks.send_read_events)
     wording.choice_label_source.register(model_choice_labels)
 
 

@@ -16,6 +16,8 @@ from ..characterization.services import measurements_record, validate_results
 from ..conf import evlims_settings
 from ..core.actors import is_person
 from ..core.audit import record_event
+from ..core.hooks import preparations_changed
+from ..core.registry import Provider
 from ..core.tenancy import INGEST_ROLES, WRITER_ROLES, ensure_role
 from ..instruments.services.results import raw_file_store
 from .analysis import analyse, default_axes, density_for
@@ -23,6 +25,10 @@ from .calibration import CalibrationError, fit_fluorescence, fit_scatter
 from .fcs import FcsError, FcsHeader, read_header
 from .gating import Gate, GateError
 from .models import FlowAcquisition, FlowCalibration, FlowResult
+
+# Who reads an upload's events once it is saved: the Celery task (cytometry.tasks.send_read_events, registered in
+# EvlimsConfig.ready()), so this module never imports the task module that imports it.
+events_reader = Provider("the sender of FCS event reading to the workers (cytometry.tasks.send_read_events)")
 
 
 class AcquisitionRefused(ValidationError):
@@ -107,15 +113,21 @@ def acquisition_upload(
     acquired = parse_datetime(header.acquired_at or "") if header.acquired_at and "T" in header.acquired_at else None
     acquisition.acquired_at = timezone.make_aware(acquired) if acquired and timezone.is_naive(acquired) else acquired
     _save(acquisition, actor or instrument, "flow_acquisition.upload", reason)
-    from .tasks import read_acquisition_events  # the task module imports this one
-
-    transaction.on_commit(lambda: read_acquisition_events.delay(acquisition.pk))
+    transaction.on_commit(lambda: events_reader.get()(acquisition.pk))
     return acquisition
+
+
+def _preparation_of(acquisition) -> int | None:
+    """The preparation whose MIFlowCyt-EV evidence an acquisition is: its own, or that of the sample it controls."""
+    if acquisition.preparation_id:
+        return acquisition.preparation_id
+    return acquisition.controls.preparation_id if acquisition.controls_id else None
 
 
 def _save(acquisition, actor, action, reason):
     with transaction.atomic():
         acquisition.save()
+        preparations_changed([_preparation_of(acquisition)])
         record_event(
             actor=actor,
             action=action,
@@ -317,6 +329,7 @@ def result_record(
             recorded_by=actor,
         )
         flow_result.calibrations.set(calibrations)
+        preparations_changed([_preparation_of(acquisition)])
         record_event(
             actor=actor,
             action="flow_result.record",

@@ -21,3 +21,9 @@ def read_acquisition_events(acquisition_id: int) -> str | None:
     """Read the events of one acquisition and keep its density plot; returns the acquisition's status."""
     acquisition = services.acquisition_read_events(acquisition_id=acquisition_id)
     return acquisition.status if acquisition else None
+
+
+def send_read_events(acquisition_id: int) -> None:
+    """What ``services.events_reader`` calls once an upload is saved: the task, to a worker (in the calling
+    process on a site without a broker)."""
+    read_acquisition_events.delay(acquisition_id)
