@@ -114,6 +114,9 @@ SPECTACULAR_SETTINGS = {
         "FlowCalibrationKindEnum": "evlims.cytometry.models.FlowCalibration.Kind",
         "FlowAcquisitionStatusEnum": "evlims.cytometry.models.FlowAcquisition.Status",
         "FlowAcquisitionRoleEnum": "evlims.cytometry.models.FlowAcquisition.Role",
+        "ReferenceLotUnitEnum": "evlims.standards.models.UNIT_CHOICES",
+        "TracerReadoutUnitEnum": "evlims.standards.models.READOUT_UNIT_CHOICES",
+        "DilutionTechniqueEnum": "evlims.standards.models.DilutionSeries.Technique",
     },
 }
 

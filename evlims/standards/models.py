@@ -12,6 +12,8 @@ from ..samples.models import Aliquot
 from .units import CONCENTRATION_UNITS, READOUT_UNITS, SPIKE_UNITS
 
 UNIT_CHOICES = [(unit, unit) for unit in CONCENTRATION_UNITS]
+SPIKE_UNIT_CHOICES = [(unit, unit) for unit in SPIKE_UNITS]
+READOUT_UNIT_CHOICES = [(unit, unit) for unit in READOUT_UNITS]
 
 
 class Readout(models.TextChoices):
@@ -60,7 +62,7 @@ class Spike(TimeStampedModel):
     aliquot = models.ForeignKey(Aliquot, on_delete=models.PROTECT, null=True, blank=True, related_name="spikes")
     run = models.ForeignKey(IsolationRun, on_delete=models.PROTECT, null=True, blank=True, related_name="spikes")
     amount = models.FloatField(help_text="A volume of the lot, or an amount in the lot's own unit.")
-    amount_unit = models.CharField(max_length=20, choices=[(unit, unit) for unit in SPIKE_UNITS])
+    amount_unit = models.CharField(max_length=20, choices=SPIKE_UNIT_CHOICES)
     matrix = models.CharField(max_length=80, help_text="What the lot was spiked into, e.g. blood plasma.")
     spiked_at = models.DateTimeField()
     spiked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
@@ -93,7 +95,7 @@ class TracerReadout(TimeStampedModel):
         null=True, blank=True, help_text="Standard uncertainty (k=1) of the value, same unit; e.g. SD/√n of replicates."
     )
     replicates = models.PositiveSmallIntegerField(default=1)
-    unit = models.CharField(max_length=20, choices=[(unit, unit) for unit in READOUT_UNITS])
+    unit = models.CharField(max_length=20, choices=READOUT_UNIT_CHOICES)
     measured_at = models.DateTimeField()
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     notes = models.TextField(blank=True)
