@@ -130,3 +130,64 @@ def _gate_shapes(grid, gates, px, py, bounds):
             f"{escape(gate['name'])}</text>"
         )
     return shapes
+
+
+def _scaled_points(xs, ys, box):
+    """Map data points (already in plot space) into the SVG box (left, top, width, height)."""
+    left, top, width, height = box
+    x0, x1 = min(xs), max(xs)
+    y0, y1 = min(ys), max(ys)
+    x1, y1 = (x1 if x1 > x0 else x0 + 1), (y1 if y1 > y0 else y0 + 1)
+    return lambda x: left + (x - x0) / (x1 - x0) * width, lambda y: top + height - (y - y0) / (y1 - y0) * height
+
+
+def calibration_svg(calibration) -> str:
+    """The bead points of a calibration and its fit, on log-log axes: assigned value against the measured
+    median (fluorescence), or the measured median against the bead diameter with the Mie curves of the beads
+    and of EVs (scatter)."""
+    import numpy as np
+
+    from ..cytometry.calibration import cross_sections
+
+    fit = calibration.fit or {}
+    points = fit.get("points") or []
+    if len(points) < 2:
+        return ""
+    if calibration.kind == "fluorescence":
+        xs = [math.log10(m) for m, _ in points]
+        ys = [math.log10(a) for _, a in points]
+        line = [(x, fit["intercept"] + fit["slope"] * x) for x in (min(xs), max(xs))]
+        curves = [("#d62728", "", line)]
+        x_title, y_title = "Bead median, a.u. (log)", f"Assigned {calibration.units} (log)"
+    else:
+        grid = np.geomspace(min(d for _, d in points) * 0.7, max(d for _, d in points) * 1.5, 60)
+        xs = [math.log10(d) for _, d in points]
+        ys = [math.log10(m) for m, _ in points]
+        curves = []
+        for colour, dash, index in (("#d62728", "", fit["bead_index"]), ("#1f77b4", "5 4", fit["particle_index"])):
+            sigma = cross_sections(
+                grid, refractive_index=index, medium_index=fit["medium_index"], wavelength_nm=fit["wavelength_nm"]
+            )
+            curves.append((colour, dash, list(zip(np.log10(grid), np.log10(sigma * fit["factor"]), strict=True))))
+        x_title, y_title = "Diameter, nm (log)", "Scatter, a.u. (log)"
+    every_x = xs + [x for _, _, c in curves for x, _ in c]
+    every_y = ys + [y for _, _, c in curves for _, y in c]
+    box = (56, 10, 250, 150)
+    px, py = _scaled_points(every_x, every_y, box)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 320 200" class="flow-calibration" role="img" '
+        f'aria-label="{escape(str(calibration))}: bead points and fit">',
+        f'<rect x="{box[0]}" y="{box[1]}" width="{box[2]}" height="{box[3]}" fill="#f8f9fa" stroke="#adb5bd"/>',
+    ]
+    for colour, dash, curve in curves:
+        path = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in curve)
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-dasharray="{dash}"/>')
+    for x, y in zip(xs, ys, strict=True):
+        parts.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="#000"/>')
+    parts.append(f'<text x="{box[0] + box[2] / 2}" y="192" font-size="11" text-anchor="middle">{x_title}</text>')
+    parts.append(
+        f'<text transform="translate(14 {box[1] + box[3] / 2}) rotate(-90)" font-size="11" '
+        f'text-anchor="middle">{y_title}</text>'
+    )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -96,8 +96,22 @@ def test_calibration_page_fits_and_lists(member_client, lab):
     }
     assert member_client.post("/flow/calibrations/", body).status_code == 302
     assert FlowCalibration.objects.get().fit["slope"] == pytest.approx(1.0)
+    scatter = body | {
+        "name": "SSC size",
+        "kind": "scatter",
+        "channel": "SSC-H",
+        "units": "nm",
+        "beads": "Polystyrene 100, 200 and 300 nm",
+        "measured": "300, 9000, 60000",
+        "assigned": "100, 200, 300",
+        "particle_index": "1.40",
+        "bead_index": "1.591",
+        "wavelength_nm": "488",
+    }
+    assert member_client.post("/flow/calibrations/", scatter).status_code == 302
     page = member_client.get("/flow/calibrations/").content.decode()
     assert "Spherotech RCP-30-5A" in page and "AG01" in page
+    assert page.count('class="flow-calibration"') == 2 and page.count("<circle") == 6  # 3 beads above 0 each
 
 
 def test_another_labs_file_is_not_found(member_client, outsider, other_lab):

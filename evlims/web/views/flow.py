@@ -12,7 +12,7 @@ from ...cytometry.controls import control_summary
 from ...cytometry.fcs import FcsError, FcsHeader
 from ...cytometry.models import FlowAcquisition
 from ...cytometry.selectors import acquisition_page, acquisitions_for, calibrations_for
-from ..flow_plot import density_svg
+from ..flow_plot import calibration_svg, density_svg
 from ..forms.flow import GATE_FIELDS, CalibrationForm, FlowUploadForm, GateForm
 from .common import add_service_errors, ensure_writer, member_view, scoped
 
@@ -167,5 +167,6 @@ def calibration_list(request):
                 return redirect("evlims:flow-calibrations")
             except ValidationError as error:
                 add_service_errors(form, error)
-    context = {"form": form, "calibrations": calibrations_for(request.user), "can_write": can_write}
+    rows = [(calibration, calibration_svg(calibration)) for calibration in calibrations_for(request.user)]
+    context = {"form": form, "calibrations": rows, "can_write": can_write}
     return render(request, "evlims/flow/calibrations.html", context, status=400 if form.errors else 200)
