@@ -185,7 +185,8 @@ def _symbol(code: str, symbology: str, spot: Layout) -> list[str]:
     if symbology == DATAMATRIX:
         # ^BX orientation, module height, quality 200 (ECC 200), columns, rows, format 6 (8-bit), escape ~
         command = f"^BXN,{spot.module},200,{spot.modules},{spot.modules},6,~"
-        return [where, command, f"^FH^FD{field_data(code)}^FS"]
+        # Under ECC 200 the printer reads ~ as its escape (~1 is FNC1): a literal one is written ~d126.
+        return [where, command, f"^FH^FD{field_data(code.replace('~', '~d126'))}^FS"]
     # ^BQ orientation, model 2, magnification; data "MA," = error correction M, automatic input mode.
     return [where, f"^BQN,2,{spot.module}", f"^FH^FDMA,{field_data(code)}^FS"]
 

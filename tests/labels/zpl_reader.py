@@ -92,6 +92,8 @@ def parse(text: str) -> list[Format]:
             elif name == "FD":
                 assert origin is not None, "field data without ^FO"
                 data = _unhex(value) if hexed else value
+                if barcode == "BX":  # the ECC 200 escape character (~ by default): ~dNNN is the character NNN
+                    data = re.sub(r"~d(\d{3})", lambda m: chr(int(m.group(1))), data)
                 current.fields.append(Field(origin[0], origin[1], data, barcode, params, font, block))
             elif name == "FS":
                 origin, barcode, params, hexed, font, block = None, None, [], False, None, None
