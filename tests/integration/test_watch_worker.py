@@ -11,7 +11,7 @@ import pytest
 
 from evlims.core.models import Role
 from evlims.instruments.models import Ingestion, WatchedFile
-from evlims.instruments.services import instrument_register, watch_folder_set
+from evlims.instruments.services import instrument_register, watch_folder_scan, watch_folder_set
 from evlims.instruments.tasks import watch_instrument_folders
 from evlims.schedule import BEAT_SCHEDULE
 from tests.factories import member
@@ -69,3 +69,23 @@ def test_the_worker_ingests_a_dropped_file_once(lab, watch_root, queue, worker, 
         "plate 1 (copy).csv",
         "plate 1.csv",
     ]
+
+
+def test_two_passes_at_the_same_moment_ingest_each_file_once(lab, watch_root):
+    from tests.integration.test_concurrency import race
+
+    admin = member(lab, Role.LAB_ADMIN, username="race-admin")
+    reader = instrument_register(actor=admin, lab=lab, name="EnVision", kind="plate_reader")
+    reader = watch_folder_set(actor=admin, instrument=reader, folder="envision")
+    data = (PLATES / "envision-bca.csv").read_bytes()
+    for number in range(4):
+        drop(watch_root / "envision" / f"plate {number}.csv", data.replace(b"1.7509", f"1.750{number}".encode()))
+    drop(watch_root / "envision" / "plate 0 again.csv", data.replace(b"1.7509", b"1.7500"))
+
+    outcomes = race(*[lambda: watch_folder_scan(instrument=reader)] * 3)
+
+    assert [kind for kind, _ in outcomes] == ["ok"] * 3, outcomes
+    assert sum(result["ingested"] for _, result in outcomes) == 4, outcomes
+    assert sum(result["duplicate"] for _, result in outcomes) == 1
+    assert Ingestion.objects.filter(instrument=reader).count() == 4
+    assert WatchedFile.objects.filter(instrument=reader).count() == 5
