@@ -153,6 +153,11 @@ def _read(record: WatchedFile, folder: Path) -> bytes | None:
     return data
 
 
+def _duplicate(record: WatchedFile, earlier: Ingestion) -> None:
+    record.status, record.ingestion = WatchedFile.Status.DUPLICATE, earlier
+    record.reason = f"Same content as {earlier.uploaded_name or 'a file'} (ingestion {earlier.pk}); not ingested again."
+
+
 def _ingest(record: WatchedFile, instrument, folder: Path) -> None:
     """Read and ingest the file; ``record.status`` says what became of it (still waiting: it changed meanwhile)."""
     limit = evlims_settings.IMPORT_MAX_BYTES
@@ -168,13 +173,10 @@ def _ingest(record: WatchedFile, instrument, folder: Path) -> None:
     record.sha256 = hashlib.sha256(data).hexdigest()
     earlier = _earlier_ingestion(instrument.lab_id, record.sha256)
     if earlier is not None:
-        record.status, record.ingestion = WatchedFile.Status.DUPLICATE, earlier
-        record.reason = (
-            f"Same content as {earlier.uploaded_name or 'a file'} (ingestion {earlier.pk}); not ingested again."
-        )
+        _duplicate(record, earlier)
         return
     try:
-        ingestion, _ = file_upload(
+        ingestion, replayed = file_upload(
             actor=None,
             lab=instrument.lab,
             data=data,
@@ -192,7 +194,9 @@ def _ingest(record: WatchedFile, instrument, folder: Path) -> None:
         record.status, record.reason = WatchedFile.Status.FAILED, "; ".join(refused.messages)
     else:
         record.status, record.ingestion = WatchedFile.Status.INGESTED, ingestion
-        if ingestion.status == Ingestion.Status.FAILED:
+        if replayed:  # the same content, read by another pass at the same moment under another name
+            _duplicate(record, ingestion)
+        elif ingestion.status == Ingestion.Status.FAILED:
             record.status, record.reason = WatchedFile.Status.FAILED, ingestion.error
 
 
