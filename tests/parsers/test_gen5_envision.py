@@ -66,6 +66,12 @@ def test_overflow_cells_are_no_reading_with_a_warning():
     assert envision.plate.value("B7") is None and "Well B7" in envision.warnings[0]
 
 
+def test_question_marks_are_no_reading_too():
+    result = parse_bytes(data("gen5-bca-two-reads.txt").replace(b"OVRFLW", b"?????"))
+    assert result.plate.value("D5") is None
+    assert result.warnings == ["Well D5: the reader reported '?????' instead of a reading."]
+
+
 def test_decimal_commas():
     raw = data("gen5-results-decimal-comma.txt")
     assert b"\t0," in raw or b"\t1," in raw
