@@ -21,6 +21,7 @@ from evlims.metrics.services import controls
 from evlims.review.services import review_submit
 from evlims.samples import services as sample_services
 from evlims.samples.services import manifests
+from evlims.standards import services as standards
 from tests.factories import DonorFactory, ProjectFactory, member, storage_box
 from tests.plate_layout_world import small_wells
 from tests.run_states import completed
@@ -140,6 +141,26 @@ class World:
             metric_services.job_create(lab=self.lab, full=True)
             instrument_services.plate_layout_create(
                 actor=self.staff, lab=self.lab, name=f"BCA layout {n}", wells=small_wells()
+            )
+            lot = standards.reference_lot_create(
+                actor=self.staff,
+                lab=self.lab,
+                material="rEV",
+                lot_number=f"LOT-{n}",
+                readout="fluorescent_nta",
+                assigned_value=1e10,
+                assigned_uncertainty=1e9,
+                unit="particles/mL",
+            )
+            spike = standards.spike_record(actor=self.staff, lot=lot, run=run, amount=10, amount_unit="µL")
+            standards.tracer_readout_record(
+                actor=self.staff, spike=spike, preparation=prep, value=4e7, unit="particles"
+            )
+            standards.dilution_series_record(
+                actor=self.staff,
+                preparation=prep,
+                technique="nta",
+                points=[{"dilution_factor": 100, "readings": [4e8]}, {"dilution_factor": 200, "readings": [2e8]}],
             )
 
 
