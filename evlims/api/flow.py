@@ -6,6 +6,7 @@ background: ``status`` goes from ``queued`` to ``read``); a file that is not rea
 naming the keyword, with the failed acquisition's id. ``POST flow/acquisitions/{id}/results/`` applies gates.
 """
 
+import django_filters
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ValidationError
@@ -18,7 +19,7 @@ from ..cytometry.models import FlowAcquisition, FlowCalibration, FlowResult
 from ..cytometry.selectors import acquisitions_for, calibrations_for, results_for
 from ..isolation.selectors import preparations_for
 from .authentication import READ, RESULTS_WRITE
-from .base import ScopedDetailApi, ScopedListApi, ScopedObjectApi, ScopedPrimaryKeyRelatedField, labs_for
+from .base import IdFilter, ScopedDetailApi, ScopedListApi, ScopedObjectApi, ScopedPrimaryKeyRelatedField, labs_for
 from .results.posting import actor_and_instrument, posting_lab
 
 
@@ -174,6 +175,22 @@ class FlowCalibrationInputSerializer(serializers.Serializer):
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+class AcquisitionFilter(django_filters.FilterSet):
+    lab = IdFilter(field_name="lab_id")
+
+    class Meta:
+        model = FlowAcquisition
+        fields = ["lab", "role", "status"]
+
+
+class CalibrationFilter(django_filters.FilterSet):
+    lab = IdFilter(field_name="lab_id")
+
+    class Meta:
+        model = FlowCalibration
+        fields = ["lab", "kind", "channel"]
+
+
 def _preparation(request, barcode):
     if not barcode:
         return None
@@ -189,7 +206,7 @@ class FlowAcquisitionListCreateApi(ScopedListApi):
 
     serializer_class = FlowAcquisitionOutputSerializer
     parser_classes = [MultiPartParser, FormParser]
-    filterset_fields = ["lab", "role", "status"]
+    filterset_class = AcquisitionFilter
     ordering_fields = ["created_at"]
     ordering = ["-created_at", "-id"]
     api_key_scopes = {"read": READ, "write": RESULTS_WRITE}
@@ -328,7 +345,7 @@ class FlowCalibrationListCreateApi(ScopedListApi):
 
     serializer_class = FlowCalibrationOutputSerializer
     parser_classes = [JSONParser]
-    filterset_fields = ["lab", "kind", "channel"]
+    filterset_class = CalibrationFilter
     ordering_fields = ["calibrated_on", "created_at"]
     ordering = ["-calibrated_on", "-id"]
     api_key_scopes = {"read": READ}
