@@ -1,0 +1,89 @@
+"""Capacity on paper, with a small simulation: how many instrument posts per second one PostgreSQL and N
+workers carry, which resource saturates first, and what 10x the load needs (docs/performance.md).
+
+    .venv/bin/python bench/capacity.py                       # the figures of docs/performance.md
+    .venv/bin/python bench/capacity.py --workers 4 --db-cores 8 --labs 50
+
+The costs per operation are inputs (defaults: measured on the development machine, see docs/performance.md,
+in CPU milliseconds so they do not depend on the machine's load). Each post of one result costs web CPU and
+database time in the request, then a compliance refresh and an incremental metric recompute in a worker (each
+also with database time). The model finds the post rate at which each resource (web processes, workers,
+database cores) is fully busy; the simulation then offers Poisson arrivals to those servers and reports
+the p95 time a post waits for its refresh, so the knee of the curve is visible before the saturation point.
+"""
+
+import argparse
+import heapq
+import random
+import statistics
+
+# CPU milliseconds per operation (docs/performance.md, "Capacity"); each says whether it was measured.
+DEFAULTS = {
+    "post_web_ms": 6.0,  # one result through POST /api/v1/results/ without the refresh (assumed: not yet split)
+    "post_db_ms": 2.0,  # its inserts and the idempotency key (assumed: a third of the request's time)
+    "refresh_worker_ms": 2.2,  # evaluate_preparations of one preparation, CPU (6.4 s / 3,000 on the bench)
+    "refresh_db_ms": 1.0,  # its reads and upsert (assumed)
+    "metric_worker_ms": 25.0,  # incremental metric recompute of one preparation (bench: 25 ms median)
+    "metric_db_ms": 5.0,  # its reads and upsert (assumed: a fifth)
+}
+
+
+def saturation(costs, *, web, workers, db_cores):
+    """{resource: posts/s at which it is fully busy} for one post = one result of one preparation."""
+    per_post = {
+        "web processes": costs["post_web_ms"] / web,
+        "workers": (costs["refresh_worker_ms"] + costs["metric_worker_ms"]) / workers,
+        "database": (costs["post_db_ms"] + costs["refresh_db_ms"] + costs["metric_db_ms"]) / db_cores,
+    }
+    return {name: 1000 / ms for name, ms in per_post.items()}
+
+
+def simulate(rate, costs, *, workers, seconds=60.0, seed=1):
+    """p50 and p95 seconds from a post's arrival until its refresh finished, with ``workers`` worker processes
+    taking refresh jobs first come first served (the web side is not the bottleneck here)."""
+    rng = random.Random(seed)
+    service = (costs["refresh_worker_ms"] + costs["metric_worker_ms"]) / 1000
+    free = [0.0] * workers
+    heapq.heapify(free)
+    now, delays = 0.0, []
+    while now < seconds:
+        now += rng.expovariate(rate)
+        start = max(now, heapq.heappop(free))
+        done = start + rng.expovariate(1 / service)
+        heapq.heappush(free, done)
+        delays.append(done - now)
+    delays.sort()
+    return statistics.median(delays), delays[int(0.95 * (len(delays) - 1))]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--web", type=int, default=1, help="web processes (one core each)")
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--db-cores", type=int, default=1, help="database cores given to evlims")
+    parser.add_argument("--labs", type=int, default=10)
+    parser.add_argument("--posts-per-lab-hour", type=float, default=600, help="a busy lab's instrument posts")
+    for name, value in DEFAULTS.items():
+        parser.add_argument(f"--{name.replace('_', '-')}", type=float, default=value)
+    options = parser.parse_args()
+    costs = {name: getattr(options, name) for name in DEFAULTS}
+    limits = saturation(costs, web=options.web, workers=options.workers, db_cores=options.db_cores)
+    first = min(limits, key=limits.get)
+    offered = options.labs * options.posts_per_lab_hour / 3600
+    print(f"{options.web} web, {options.workers} worker(s), {options.db_cores} database core(s):")
+    for name, rate in sorted(limits.items(), key=lambda item: item[1]):
+        print(f"  {name:<14} saturate at {rate:8.1f} posts/s")
+    print(
+        f"  first to saturate: {first}; {options.labs} labs at {options.posts_per_lab_hour:.0f} posts/h offer "
+        f"{offered:.1f} posts/s ({offered / limits[first]:.0%} of it)"
+    )
+    print(f"  labs carried at 70% of the first limit: {int(0.7 * limits[first] * 3600 / options.posts_per_lab_hour)}")
+    worker_limit = limits["workers"]
+    print("  refresh delay with Poisson arrivals (p50 / p95 seconds):")
+    for share in (0.5, 0.7, 0.9, 0.97):
+        p50, p95 = simulate(share * worker_limit, costs, workers=options.workers)
+        print(f"    {share:4.0%} of the workers' limit ({share * worker_limit:6.1f} posts/s): {p50:6.3f} / {p95:6.3f}")
+
+
+if __name__ == "__main__":
+    main()
