@@ -1,0 +1,79 @@
+"""The batch paths of compliance (docs/performance.md, round two): stored evaluations upserted in bulk, the
+cyclic collector paused only for a batch, evidence words cached per source of the forms' words."""
+
+import gc
+from decimal import Decimal
+
+import pytest
+
+from evlims.compliance import services, wording
+from evlims.compliance.errors import ExperimentDocumentError
+from evlims.compliance.evaluator import evaluate_many
+from evlims.compliance.evidence import experiment_documents, preparations_with_evidence
+from evlims.compliance.models import ComplianceEvaluation
+from evlims.isolation import services as isolation
+from evlims.isolation.models import ProtocolVersion
+from evlims.samples.services import sample_register
+from tests.run_states import completed
+
+
+@pytest.fixture
+def run(staff, project):
+    isolation.library_load()
+    version = ProtocolVersion.objects.get(protocol__slug="sec-qev-70nm", version="1.0.0")
+    sample = sample_register(
+        actor=staff,
+        project=project,
+        biofluid="blood_plasma",
+        volume_ml=Decimal("3"),
+        anticoagulant="k2_edta",
+        aliquot_volumes_ul=[500, 500, 500],
+    )
+    inputs = [(a, 500) for a in sample.aliquots.order_by("id")]
+    return completed(isolation.run_plan(actor=staff, project=project, protocol_version=version, inputs=inputs))
+
+
+@pytest.mark.django_db
+def test_a_refresh_creates_and_updates_in_one_call_keeping_ids_and_creation_times(run):
+    ids = sorted(run.preparations.values_list("pk", flat=True))
+    assert services.evaluate_preparations(ids[:1]) == 1
+    first = ComplianceEvaluation.objects.get(preparation_id=ids[0])
+
+    assert services.evaluate_preparations(ids, force=True) == len(ids)
+
+    stored = {e.preparation_id: e for e in ComplianceEvaluation.objects.filter(preparation_id__in=ids)}
+    assert sorted(stored) == ids
+    again = stored[ids[0]]
+    assert (again.pk, again.created_at, again.lab_id) == (first.pk, first.created_at, first.lab_id)
+    assert again.evaluated_at > first.evaluated_at
+    documents = experiment_documents(preparations_with_evidence(ids))
+    for pk, report in zip(ids, evaluate_many([documents[pk] for pk in ids]), strict=True):
+        assert stored[pk].report == report.to_dict()
+        assert stored[pk].document == documents[pk]
+        assert stored[pk].evidence_hash == services.canonical_hash(documents[pk])
+    assert services.evaluate_preparations(ids) == 0  # unchanged evidence is not evaluated again
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_restored_after_a_batch_even_a_refused_one(enabled):
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        evaluate_many([{"sample": {"biofluid": "urine", "volume_ml": 2}, "separation": []}])
+        assert gc.isenabled() is enabled
+        with pytest.raises(ExperimentDocumentError):
+            evaluate_many([{"sample": {"volume_ml": "lots"}}])
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+def test_cached_words_follow_the_registered_source_of_the_forms_words(monkeypatch):
+    registered = wording.describe("sample.anticoagulant", "k2_edta")
+    monkeypatch.setattr(wording.choice_label_source, "_implementation", lambda: {"k2_edta": "Dipotassium EDTA"})
+    assert wording.describe("sample.anticoagulant", "k2_edta") == "Dipotassium EDTA"
+    monkeypatch.undo()
+    assert wording.describe("sample.anticoagulant", "k2_edta") == registered
+    # Equal values of different types are described apart.
+    assert wording.describe("sample.fasting", True) == "yes"
+    assert wording.describe("sample.fasting", 1) == "1"
