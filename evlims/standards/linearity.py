@@ -6,9 +6,13 @@ A series is one preparation measured at several dilutions (dilution factor 100 i
 0.01), each with one or more readings of the diluted suspension in particles/mL. An ideal counter reads
 proportionally to the dilution fraction: reading = c x fraction, c the undiluted concentration.
 
-- The proportional model is fitted through the origin by least squares on every reading: c = Σ f·y / Σ f².
-- Each dilution's relative residual is mean / (c x f) - 1; the PI summarises them (form in standards.yaml,
-  tagged [M]: the standard's equation could not be re-read, so a correction is a one-line change there).
+- The proportional model is fitted through the origin by weighted least squares on every reading, the variance
+  taken proportional to the dilution fraction (Poisson counts): c = Σ y / Σ f.
+- Each dilution's relative residual is mean / (c x f) - 1; the PI sums their absolute values over the readings
+  (NIST COMET's "smoothed scaled sum of absolute errors" with its default smoothing, which fits the dilution
+  means). Form and variance are data in standards.yaml, tagged [M]: the standard's own text could not be read,
+  the form is that of COMET, the NIST implementation by the standard's authors, so a correction is a one-line
+  change there.
 - A dilution is outside the linear range when its mean reading falls outside the instrument's working range
   (standards.yaml) or when its undiluted estimate (mean x factor) departs by more than the tolerance from the
   median estimate of the dilutions inside the working range. The concentration is the proportional fit on the
@@ -96,20 +100,31 @@ def parse_points(points) -> list[Dilution]:
     return sorted(dilutions, key=lambda d: d.factor)
 
 
+VARIANCE_POWER = {"proportional": 1, "constant": 0, "squared": 2}
+
+
 def _fit(dilutions: list[Dilution]) -> float:
-    """Least squares through the origin on every reading: Σ f·y / Σ f²."""
+    """The proportional model through the origin, by weighted least squares on every reading (each reading one
+    sample of its dilution) with weights 1 / var, var ∝ f^k (standards.yaml ``variance``; k = 1, proportional to
+    the dilution fraction as for Poisson counts, is COMET's default): b = Σ w·f·y / Σ w·f², so Σ y / Σ f for
+    k = 1 and Σ f·y / Σ f² for k = 0."""
+    power = VARIANCE_POWER[rules()["proportionality_index"]["variance"]]
     f = np.concatenate([np.full(len(d.readings), d.fraction) for d in dilutions])
     y = np.concatenate([np.asarray(d.readings, dtype=float) for d in dilutions])
-    return float(np.sum(f * y) / np.sum(f * f))
+    w = f ** (-power)
+    return float(np.sum(w * f * y) / np.sum(w * f * f))
 
 
-def proportionality_index(residuals, form: str | None = None) -> float:
+def proportionality_index(residuals, counts=None, form: str | None = None) -> float:
+    """The PI from each dilution's relative residual (its mean / fitted - 1), each counted once per reading
+    (``counts``; COMET sums over samples): scaled_sum_absolute Σ n·|r|, scaled_sum_squared Σ n·r²."""
     form = form or rules()["proportionality_index"]["form"]
     values = np.abs(np.asarray(residuals, dtype=float))
-    if form == "sum_abs":
-        return float(values.sum())
-    if form == "rms":
-        return float(np.sqrt(np.mean(values**2)))
+    weights = np.ones_like(values) if counts is None else np.asarray(counts, dtype=float)
+    if form == "scaled_sum_absolute":
+        return float(np.sum(weights * values))
+    if form == "scaled_sum_squared":
+        return float(np.sum(weights * values**2))
     raise SeriesError(f"Unknown proportionality index form {form!r} in standards.yaml.")
 
 
@@ -134,7 +149,7 @@ def assess(points, technique: str) -> Linearity:
         d.relative_residual = d.mean / d.fitted - 1.0
         residuals.append(d.relative_residual)
     pi_rules = rules()["proportionality_index"]
-    index = proportionality_index(residuals, pi_rules["form"])
+    index = proportionality_index(residuals, [len(d.readings) for d in dilutions], pi_rules["form"])
     low, high = float(ranges["lowest_per_ml"]), float(ranges["highest_per_ml"])
     inside = []
     for d in dilutions:

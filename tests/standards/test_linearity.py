@@ -15,16 +15,16 @@ SERIES = [
 
 
 def test_fit_and_proportionality_index_by_hand():
-    # Fit through the origin on every reading: slope = Σ f·y / Σ f² = 1.530625e7 / 1.33203125e-4
-    # = 9796/8525 x 1e11. Relative residuals (undiluted estimate / slope - 1): 434/9796 for 1:100,
-    # -1271/9796 for 1:200, 1:400 and 1:800, -4340/9796 for 1:1600. PI = Σ|r| = 8587/9796.
+    # Weighted fit through the origin, variance proportional to f: slope = Σ y / Σ f = 2.115e9 / 0.019375
+    # = 846/775 x 1e11. Relative residuals (undiluted estimate / slope - 1): 84/846 for 1:100, -71/846 for 1:200,
+    # 1:400 and 1:800, -350/846 for 1:1600. PI = Σ over readings |r| = 2 x (84 + 3 x 71 + 350) / 846 = 1294/846.
     result = assess(SERIES, "nta")
-    assert result.slope == pytest.approx(9796 / 8525 * 1e11)
+    assert result.slope == pytest.approx(846 / 775 * 1e11)
     residuals = [d.relative_residual for d in result.dilutions]
-    assert residuals == pytest.approx([434 / 9796, -1271 / 9796, -1271 / 9796, -1271 / 9796, -4340 / 9796])
-    assert result.proportionality_index == pytest.approx(8587 / 9796)
-    assert result.proportionality_index == pytest.approx(0.876582, abs=1e-6)
-    assert result.evidence == "M" and "20391-2" in result.source
+    assert residuals == pytest.approx([84 / 846, -71 / 846, -71 / 846, -71 / 846, -350 / 846])
+    assert result.proportionality_index == pytest.approx(1294 / 846)
+    assert result.proportionality_index == pytest.approx(1.529551, abs=1e-6)
+    assert result.evidence == "M" and "20391-2" in result.source and "COMET" in result.source
 
 
 def test_cv_per_dilution_by_hand():
@@ -46,9 +46,11 @@ def test_linear_range_and_the_concentration_it_gives():
     assert result.problem == ""
 
 
-def test_rms_form_is_one_word_away():
-    assert proportionality_index([0.1, -0.2, 0.2], "rms") == pytest.approx((0.09 / 3) ** 0.5)
-    assert proportionality_index([0.1, -0.2, 0.2], "sum_abs") == pytest.approx(0.5)
+def test_the_squared_form_is_one_word_away():
+    # Scaled sum of squares over the readings: 2 x (84² + 3 x 71² + 350²) / 846² = 289358/715716.
+    residuals = [84 / 846, -71 / 846, -71 / 846, -71 / 846, -350 / 846]
+    assert proportionality_index(residuals, [2] * 5, "scaled_sum_squared") == pytest.approx(289358 / 715716)
+    assert proportionality_index([0.1, -0.2, 0.2], None, "scaled_sum_absolute") == pytest.approx(0.5)
 
 
 @pytest.mark.parametrize(
