@@ -2,7 +2,6 @@
 downloads their labels as ZPL (read back: one symbol per aliquot), sends them to the printer (a real TCP listener
 on localhost); then reads a notification from the bell in the top bar, marks it read and turns off its e-mails."""
 
-
 import pytest
 from playwright.sync_api import expect
 
