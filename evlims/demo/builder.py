@@ -9,7 +9,7 @@ from evlims.core.models import Lab
 from evlims.samples.models import Aliquot
 
 from ..labels.services import label_template_save
-from . import comparisons, custody, imports, isolation, people, reference_materials, showcase, specimens
+from . import comparisons, custody, flow, imports, isolation, people, reference_materials, showcase, specimens
 
 DEFAULT_SEED = 2026
 DEFAULT_DONORS = 200
@@ -113,6 +113,7 @@ def build_demo(size: DemoSize) -> None:
         custody.handle_tubes(rng, lab_people, planner, aliquots)
         isolation.run_isolations(rng, lab_people, sample_count // SAMPLES_PER_RUN, versions)
         reference = showcase.record_reference_preparation(lab_people, versions)
+        flow.record_flow(lab_people, reference, seed=size.seed + len(every_lab))
         showcase.fill_review_queue(lab_people, reference)
         reference_materials.record_reference_materials(lab_people)
     comparisons.run_comparison(every_lab)

@@ -26,6 +26,7 @@ from django.urls import Resolver404, resolve, reverse
 
 from evlims.characterization.models import Measurement
 from evlims.core.models import Role
+from evlims.cytometry.models import FlowAcquisition
 from evlims.demo import people
 from evlims.instruments.models import Ingestion
 from evlims.instruments.services import file_ingestion
@@ -155,7 +156,9 @@ def first_records(lab) -> list[str]:
     ingestion = Ingestion.objects.filter(lab=lab).order_by("pk").first()
     control = ControlMaterial.objects.filter(lab=lab).order_by("pk").first()
     measurement = Measurement.objects.filter(preparation__run__lab=lab).order_by("pk").first()
+    flow_sample = FlowAcquisition.objects.filter(lab=lab, role=FlowAcquisition.Role.SAMPLE).order_by("pk").first()
     return [
+        reverse("evlims:flow-detail", args=[flow_sample.pk]),
         reverse("evlims:result-detail", args=[measurement.pk]),
         reverse("evlims:aliquot-split", args=[aliquot.pk]),
         reverse("evlims:aliquot-move", args=[aliquot.pk]),
@@ -205,6 +208,9 @@ def test_every_page_a_lab_admin_reaches_speaks_the_labs_words(demo_world, client
         "protocol-version",
         "qa-queue",
         "dashboard",
+        "flow-list",
+        "flow-detail",
+        "flow-calibrations",
     }
     assert expected <= {route[0] for route in routes}, sorted(expected - {route[0] for route in routes})
     assert report == {}, "\n".join(f"{url}: {', '.join(found)}" for url, found in report.items())
