@@ -137,7 +137,14 @@ def field_alternatives(fields: Any, where: str) -> tuple[tuple[str, ...], ...]:
 
 def missing_fields(item: Mapping | None, alternatives: tuple[tuple[str, ...], ...]) -> list[str]:
     item = item or {}
-    return [" or ".join(names) for names in alternatives if not any(is_reported(item.get(n)) for n in names)]
+    lacking = []
+    for names in alternatives:
+        for name in names:
+            if is_reported(item.get(name)):
+                break
+        else:
+            lacking.append(" or ".join(names))
+    return lacking
 
 
 # --- combinators ------------------------------------------------------------------------------------
@@ -152,17 +159,25 @@ def _children(args: Any, where: str) -> tuple[Condition, ...]:
 @condition("all")
 def _all(args, where):
     children = _children(args, where)
+    checks = tuple(child.check for child in children)
 
     def check(experiment):
-        outcomes = [child.check(experiment) for child in children]
-        found = tuple(item for outcome in outcomes for item in outcome.evidence)
-        failed = [outcome for outcome in outcomes if outcome.value is False]
-        if failed:
-            return Outcome(False, found, tuple(note for outcome in failed for note in outcome.notes))
-        unknown = [outcome for outcome in outcomes if outcome.value is None]
-        if unknown:
-            return Outcome(None, found, tuple(note for outcome in unknown for note in outcome.notes))
-        return Outcome(True, found)
+        found, failed, unknown = [], [], []
+        any_failed = any_unknown = False
+        for child_check in checks:
+            value, child_evidence, notes = child_check(experiment)
+            found += child_evidence
+            if value is False:
+                any_failed = True
+                failed += notes
+            elif value is None:
+                any_unknown = True
+                unknown += notes
+        if any_failed:
+            return Outcome(False, tuple(found), tuple(failed))
+        if any_unknown:
+            return Outcome(None, tuple(found), tuple(unknown))
+        return Outcome(True, tuple(found))
 
     return Condition("all", check, any(child.may_be_undecided for child in children))
 
@@ -225,16 +240,33 @@ def _biofluid_in(args, where):
 
 @condition("field_present")
 def _field_present(args, where):
-    paths = [(path, path_getter(split_path(path, where))) for path in str_list(args, where)]
+    paths = tuple(
+        (path, path_getter(split_path(path, where)), f"{path} is not reported") for path in str_list(args, where)
+    )
+    if len(paths) == 1:
+        ((path, get, note),) = paths
+        absent = Outcome(False, (), (note,))
+
+        def check_one(experiment):
+            value = get(experiment.document)
+            if is_reported(value):
+                return Outcome(True, ((path, value),))
+            return absent
+
+        return Condition("field_present", check_one, False)
 
     def check(experiment):
         document = experiment.document
-        values = [(path, get(document)) for path, get in paths]
-        if all(is_reported(value) for _, value in values):
-            return Outcome(True, tuple(evidence(path, value) for path, value in values))
-        found = tuple(evidence(path, value) for path, value in values if is_reported(value))
-        missing = tuple(f"{path} is not reported" for path, value in values if not is_reported(value))
-        return Outcome(False, found, missing)
+        found, missing = [], []
+        for path, get, note in paths:
+            value = get(document)
+            if is_reported(value):
+                found.append((path, value))
+            else:
+                missing.append(note)
+        if missing:
+            return Outcome(False, tuple(found), tuple(missing))
+        return Outcome(True, tuple(found))
 
     return Condition("field_present", check, False)
 

@@ -205,36 +205,56 @@ _PASS, _FAIL = Status.PASS, Status.FAIL
 _NOT_APPLICABLE, _INSUFFICIENT = Status.NOT_APPLICABLE, Status.INSUFFICIENT_DATA
 
 
-def _verdicts(rules: tuple[Rule, ...], experiment: Experiment, memo: dict) -> tuple[RuleVerdict, ...]:
-    # Shared conditions (interned at compile time) are checked once per evaluation via the memo, which
-    # lives only as long as one evaluation so that ids of collected conditions can never be reused.
-    verdicts = []
-    for rule in rules:
-        condition = rule.applies_when
-        if condition is not None:
-            applies = memo.get(id(condition))
-            if applies is None:
-                applies = memo[id(condition)] = condition.check(experiment)
-            if applies.value is not True:
-                if applies.value is None:
-                    verdict = RuleVerdict(
-                        rule, _INSUFFICIENT, applies.evidence, applies.notes, undecided_applicability=True
-                    )
-                else:
-                    verdict = RuleVerdict(rule, _NOT_APPLICABLE, applies.evidence, applies.notes)
-                verdicts.append(verdict)
-                continue
-        condition = rule.satisfied_when
-        outcome = memo.get(id(condition))
-        if outcome is None:
-            outcome = memo[id(condition)] = condition.check(experiment)
-        value = outcome.value
-        if value is True:
-            verdicts.append(RuleVerdict(rule, _PASS, outcome.evidence, ()))
-        else:
-            verdicts.append(
-                RuleVerdict(rule, _FAIL if value is False else _INSUFFICIENT, outcome.evidence, outcome.notes)
+# A rule set's rules as the evaluator walks them: (rule, key and check of applies_when or None, key and check of
+# satisfied_when), built once per rule set object. The keys are the conditions' ids; each plan keeps its rule set
+# (and so its conditions) alive, so an id in a plan can never be reused by another object.
+_PLANS: dict[int, tuple[RuleSet, tuple]] = {}
+
+
+def _plan(ruleset: RuleSet) -> tuple:
+    entry = _PLANS.get(id(ruleset))
+    if entry is None or entry[0] is not ruleset:
+        steps = []
+        for rule in ruleset.rules:
+            applies, satisfied = rule.applies_when, rule.satisfied_when
+            steps.append(
+                (
+                    rule,
+                    None if applies is None else id(applies),
+                    None if applies is None else applies.check,
+                    id(satisfied),
+                    satisfied.check,
+                )
             )
+        entry = _PLANS[id(ruleset)] = (ruleset, tuple(steps))
+    return entry[1]
+
+
+def _verdicts(plan: tuple, experiment: Experiment, memo: dict) -> tuple[RuleVerdict, ...]:
+    # Shared conditions (interned at compile time) are checked once per evaluation via the memo, which
+    # lives only as long as one evaluation.
+    verdicts = []
+    append = verdicts.append
+    for rule, applies_key, applies_check, satisfied_key, satisfied_check in plan:
+        if applies_key is not None:
+            applies = memo.get(applies_key)
+            if applies is None:
+                applies = memo[applies_key] = applies_check(experiment)
+            value = applies[0]
+            if value is not True:
+                if value is None:
+                    append(RuleVerdict(rule, _INSUFFICIENT, applies[1], applies[2], undecided_applicability=True))
+                else:
+                    append(RuleVerdict(rule, _NOT_APPLICABLE, applies[1], applies[2]))
+                continue
+        outcome = memo.get(satisfied_key)
+        if outcome is None:
+            outcome = memo[satisfied_key] = satisfied_check(experiment)
+        value = outcome[0]
+        if value is True:
+            append(RuleVerdict(rule, _PASS, outcome[1], ()))
+        else:
+            append(RuleVerdict(rule, _FAIL if value is False else _INSUFFICIENT, outcome[1], outcome[2]))
     return tuple(verdicts)
 
 
@@ -272,7 +292,7 @@ def _evaluate_resolved(experiment: Experiment, rulesets: Sequence[RuleSet]) -> E
     reports, scores, memo = {}, {}, {}
     for ruleset in rulesets:
         report = RulesetReport(
-            ruleset.name, ruleset.version, ruleset.report_key, _verdicts(ruleset.rules, experiment, memo)
+            ruleset.name, ruleset.version, ruleset.report_key, _verdicts(_plan(ruleset), experiment, memo)
         )
         reports[ruleset.report_key] = report
         if ruleset.scoring == "points":
@@ -323,6 +343,11 @@ def collector_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        # Every object the batch left alive sits in the youngest generation, which the first collection after
+        # the pause would walk whole (a sixth of the batch's CPU time). Freezing and unfreezing moves them
+        # into the oldest generation without a walk; they are looked at again at its next collection.
+        gc.freeze()
+        gc.unfreeze()
         if was_enabled:
             gc.enable()
 
