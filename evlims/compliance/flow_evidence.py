@@ -4,6 +4,7 @@ controls measured for it), read for many preparations in a fixed number of queri
 
 from django.db.models import Prefetch
 
+from ..cytometry.analysis import IN_FILE
 from ..cytometry.controls import control_summary
 from ..cytometry.models import FlowAcquisition, FlowResult
 
@@ -39,10 +40,12 @@ def _part(acquisition) -> dict:
     if results:
         latest = results[0]
         kinds = {c.kind: c.units for c in latest.calibrations.all()}
-        fluorescence = kinds.get("fluorescence")
+        # Axes the FCS file calibrates itself ($PnCALIBRATION, e.g. FCMPASS): "MESF (calibrated in the file)".
+        in_file = {units.split(" ")[0] for units in (latest.axes or {}).values() if units.endswith(f"({IN_FILE})")}
+        fluorescence = kinds.get("fluorescence") or next((u for u in sorted(in_file) if u in FLUORESCENCE_UNITS), None)
         part |= {
             "fluorescence_units": fluorescence if fluorescence in FLUORESCENCE_UNITS else "a.u.",
-            "scatter_units": "nm" if "scatter" in kinds else "a.u.",
+            "scatter_units": "nm" if "scatter" in kinds or "nm" in in_file else "a.u.",
             "gates": [gate["name"] for gate in latest.gates],
             "analysed_volume_ul": latest.volume_ul,
             "dilution_factor": latest.dilution_factor,

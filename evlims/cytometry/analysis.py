@@ -10,6 +10,25 @@ from .gating import Gate, GateError, apply_gates, check_gates, concentration, de
 
 SIZE_BINS_NM = np.arange(30, 1010, 10.0)
 UNCALIBRATED = "a.u. (uncalibrated)"
+IN_FILE = "calibrated in the file"
+
+
+def file_calibrations(header: FcsHeader) -> dict[str, dict]:
+    """The channels the file itself calibrates ($PnCALIBRATION, e.g. FCMPASS's output), as calibrations of kind
+    ``file``: the factor is applied and the file's units shown, and no calibration of evlims goes on top."""
+    return {
+        p.name: {
+            "kind": "file",
+            "units": f"{p.calibration_units} ({IN_FILE})",
+            "fit": {"factor": p.calibration_factor},
+        }
+        for p in header.parameters
+        if p.calibration_factor and p.calibration_units
+    }
+
+
+def _sized(calibration: dict) -> bool:
+    return calibration["kind"] == "scatter" or (calibration["kind"] == "file" and calibration["units"][:3] == "nm ")
 
 
 def axis_units(header: FcsHeader, calibrations: dict[str, dict]) -> dict[str, str]:
@@ -55,6 +74,7 @@ def analyse(
     unknown = sorted(set(calibrations) - set(names))
     if unknown:
         raise GateError(f"The file has no parameter “{unknown[0]}” for the calibration of that channel.")
+    calibrations = file_calibrations(header) | calibrations
     events = read_events(data, header)
     columns = calibrated_columns(events, names, calibrations)
     del events
@@ -63,7 +83,7 @@ def analyse(
     value, note = concentration(particles["events"], volume_ul=volume_ul, dilution=dilution)
     sizes = {}
     gate = next(g for g in gates if g.name == particle_gate)
-    scatter = [name for name, c in calibrations.items() if c["kind"] == "scatter"]
+    scatter = [name for name, c in calibrations.items() if _sized(c)]
     if scatter:
         mask = np.ones(header.event_count, dtype=bool)
         for g in _lineage(gates, gate):
@@ -101,6 +121,7 @@ def default_axes(header: FcsHeader) -> tuple[str, str]:
 def density_for(data: bytes, header: FcsHeader, x: str, y: str, calibrations: dict[str, dict]) -> dict:
     events = read_events(data, header)
     names = [p.name for p in header.parameters]
+    calibrations = file_calibrations(header) | calibrations
     picked = {name: calibrations[name] for name in (x, y) if name in calibrations}
     columns = calibrated_columns(events[:, [names.index(x), names.index(y)]], [x, y], picked)
     grid = density(columns[x], columns[y])

@@ -130,6 +130,8 @@ def calibrated_columns(events: np.ndarray, names: list[str], calibrations: dict[
         calibration = calibrations.get(name)
         if calibration is None:
             columns[name] = column
+        elif calibration["kind"] == "file":  # the file's own $PnCALIBRATION: a factor, nothing on top
+            columns[name] = column * np.float32(calibration["fit"]["factor"])
         elif calibration["kind"] == "scatter":
             columns[name] = to_diameter(column, calibration["fit"])
         else:

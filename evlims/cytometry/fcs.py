@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .fcs_text import acquisition_time, duplicated_keywords, trigger_from, volume_from
+from .fcs_text import acquisition_time, calibration_from, duplicated_keywords, trigger_from, volume_from
 
 MAX_PARAMETERS = 1000  # spectral cytometers write a few hundred; more is not a real file
 VERSIONS = {"FCS2.0": "2.0", "FCS3.0": "3.0", "FCS3.1": "3.1", "FCS3.2": "3.2"}
@@ -40,6 +40,8 @@ class Parameter:
     log_zero: float = 0.0  # $PnE f2
     gain: float = 1.0  # $PnG
     voltage: str = ""  # $PnV
+    calibration_factor: float | None = None  # $PnCALIBRATION f: one channel unit is f calibration units
+    calibration_units: str = ""  # $PnCALIBRATION unit (MESF, ERF, nm, …)
 
     @property
     def kind(self) -> str:
@@ -173,6 +175,7 @@ def _parameters(text: dict, count: int, notes: list[str]) -> list[Parameter]:
             notes.append(f"$P{n}E is “{given}”: a log scale with log(0) of 0; 1 is used as the standard says.")
             log_zero = 1.0
         bits_text = str(text.get(f"p{n}b", "0")).strip()
+        factor, units = calibration_from(text.get(f"p{n}calibration"), n, notes)
         parameters.append(
             Parameter(
                 number=n,
@@ -184,6 +187,8 @@ def _parameters(text: dict, count: int, notes: list[str]) -> list[Parameter]:
                 log_zero=log_zero,
                 gain=_float(text.get(f"p{n}g"), 1.0) or 1.0,
                 voltage=str(text.get(f"p{n}v", "")).strip(),
+                calibration_factor=factor,
+                calibration_units=units,
             )
         )
     return parameters

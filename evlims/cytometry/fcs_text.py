@@ -117,3 +117,21 @@ def volume_from(text: dict) -> tuple[float | None, float | None, float | None]:
     if start is not None and stop is not None:
         duration = stop - start if stop >= start else stop + 86400 - start  # past midnight
     return (volume / 1000 if volume is not None else None), flow_rate, duration
+
+
+def calibration_from(value, number: int, notes: list[str]) -> tuple[float | None, str]:
+    """$PnCALIBRATION (FCS 3.1) “f,unit”: one channel unit is f of the unit (FCMPASS writes “1,nm” on its
+    diameter parameters and e.g. “0.0123,MESF” on fluorescence). (None, "") when absent or unreadable (a note)."""
+    text = str(value or "").strip()
+    if not text:
+        return None, ""
+    factor, _, units = text.partition(",")
+    try:
+        number_value = float(factor)
+    except ValueError:
+        number_value = None
+    units = units.strip()
+    if number_value is None or not number_value > 0 or number_value == float("inf") or not units or "," in units:
+        notes.append(f"$P{number}CALIBRATION is “{text[:60]}”, not “factor,unit”; parameter {number} is uncalibrated.")
+        return None, ""
+    return number_value, units[:20]

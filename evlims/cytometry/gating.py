@@ -30,6 +30,7 @@ class Gate:
     y_max: float | None = None
     marker: str = ""  # e.g. CD63, CD9+CD81
     parent: str = ""  # the gate this one is inside; empty: all events
+    source: str = ""  # the file it was imported from; empty: typed or drawn in evlims
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -88,7 +89,7 @@ def gate_mask(columns: dict[str, np.ndarray], gate: Gate) -> np.ndarray:
 
 
 def apply_gates(columns: dict[str, np.ndarray], gates: list[Gate], event_count: int) -> list[dict]:
-    """Events in each gate: [{gate, parent, marker, events, parent_events, percent_of_parent, medians}], in gate
+    """Events in each gate: [{gate, parent, marker, source, events, parent_events, percent_of_parent, medians}], in gate
     order; ``medians`` are the gate's median on each of its axes (a bead population's value for a calibration).
     ``columns`` maps a parameter name to its (calibrated where calibrated) values."""
     masks: dict[str, np.ndarray] = {}
@@ -107,6 +108,7 @@ def apply_gates(columns: dict[str, np.ndarray], gates: list[Gate], event_count: 
                 "gate": gate.name,
                 "parent": gate.parent or "All events",
                 "marker": gate.marker,
+                "source": gate.source,
                 "events": events,
                 "parent_events": parent_events,
                 "percent_of_parent": round(100.0 * events / parent_events, 3) if parent_events else None,

@@ -20,7 +20,7 @@ from ..core.hooks import preparations_changed
 from ..core.registry import Provider
 from ..core.tenancy import INGEST_ROLES, WRITER_ROLES, ensure_role
 from ..instruments.services.results import raw_file_store
-from .analysis import analyse, default_axes, density_for
+from .analysis import analyse, default_axes, density_for, file_calibrations
 from .calibration import CalibrationError, fit_fluorescence, fit_scatter
 from .fcs import FcsError, FcsHeader, read_header
 from .gating import Gate, GateError
@@ -283,12 +283,20 @@ def result_record(
     by_channel = {c.channel: {"kind": c.kind, "units": c.units, "fit": c.fit} for c in calibrations}
     if len(by_channel) < len(calibrations):
         raise ValidationError({"calibrations": "Give one calibration per channel."})
+    header = FcsHeader.from_dict(acquisition.header)
+    in_file = sorted(set(by_channel) & set(file_calibrations(header)))
+    if in_file:
+        raise ValidationError(
+            {
+                "calibrations": f"{in_file[0]} is calibrated in the file ($PnCALIBRATION); no second calibration is "
+                "applied on top of it. Leave out the calibration of that channel."
+            }
+        )
     _check_links(acquisition.lab, None, acquisition.role, None, dilution_factor, volume_ul)
     if volume_ul is not None:
         acquisition.volume_ul = volume_ul
     if dilution_factor is not None:
         acquisition.dilution_factor = dilution_factor
-    header = FcsHeader.from_dict(acquisition.header)
     with acquisition.raw_file.file.open("rb") as handle:
         data = handle.read()
     try:
@@ -339,6 +347,7 @@ def result_record(
                 "acquisition": acquisition.pk,
                 "file": acquisition.file_name,
                 "gates": [g.name for g in parsed],
+                "source": flow_result.source,
                 "counts": {c["gate"]: c["events"] for c in result["counts"]},
                 "concentration_per_ml": result["concentration_per_ml"],
                 "calibrations": [c.pk for c in calibrations],

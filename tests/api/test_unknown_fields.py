@@ -3,6 +3,7 @@ the body and inside its nested objects, with a 400 naming it, and writes nothing
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -92,6 +93,11 @@ def _upload(world, ev):
 
 def _fcs_upload(world, ev):
     return {"file": SimpleUploadedFile("ev.fcs", ev_file(), "application/octet-stream"), "role": "sample"}
+
+
+def _gates_file(world, ev):
+    data = (Path(__file__).resolve().parents[1] / "fixtures" / "gates" / "ev_gates.gatingml.xml").read_bytes()
+    return {"gates_file": SimpleUploadedFile("gates.xml", data, "application/xml")}
 
 
 def _acquisition(users, world, ev):
@@ -228,6 +234,14 @@ WRITES = [
         _acquisition_id,
         setup=_acquisition,
         nested=("gates", 0),
+    ),
+    Write(
+        "post",
+        f"{API}/flow/acquisitions/{{id}}/imported-gates/",
+        _gates_file,
+        _acquisition_id,
+        setup=_acquisition,
+        multipart=True,
     ),
     Write(
         "post",

@@ -122,3 +122,15 @@ def test_the_flow_part_costs_a_fixed_number_of_queries(staff, lab, project, djan
     with django_assert_max_num_queries(6):
         parts = flow_parts([p.pk for p in preparations])
     assert len(parts) == 3
+
+
+def test_a_file_calibrated_by_fcmpass_counts_as_standard_units(staff, lab, project):
+    """$PnCALIBRATION in the file (FCMPASS) puts the axes in MESF and nm without a calibration of evlims."""
+    preparation = make_preparation(staff, project, "EVP-MFCFILE")
+    data = ev_file(extra=[("$P3CALIBRATION", "0.5,MESF"), ("$P1CALIBRATION", "1,nm")])
+    sample = services.acquisition_upload(
+        actor=staff, lab=lab, data=data, name="fcmpass.fcs", preparation=preparation, dilution_factor=100
+    )
+    services.result_record(actor=staff, acquisition=sample, gates=GATES[:1], particle_gate="EVs")
+    flow = _document(preparation)["flow"]
+    assert (flow["fluorescence_units"], flow["scatter_units"]) == ("MESF", "nm")

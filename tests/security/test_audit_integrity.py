@@ -10,6 +10,7 @@ import pkgutil
 from datetime import date
 from decimal import Decimal
 from importlib import import_module
+from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -35,6 +36,7 @@ from tests.plate_layout_world import small_wells
 from tests.security.world import NANOSIGHT, PASSWORD, build_lab, lab_protocol_yaml
 
 pytestmark = pytest.mark.django_db
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 SERVICE_MODULES = [
     "evlims.samples.services",
@@ -43,6 +45,7 @@ SERVICE_MODULES = [
     "evlims.characterization.corrections",
     "evlims.characterization.blots",
     "evlims.cytometry.services",
+    "evlims.cytometry.gate_services",
     "evlims.instruments.services",
     "evlims.compliance.services",
     "evlims.review.services",
@@ -297,6 +300,14 @@ AUDITED = {
     "evlims.cytometry.services.result_record": (
         STAFF,
         lambda w: {"acquisition": w.flow_acquisition, "gates": GATES, "particle_gate": "EVs"},
+    ),
+    "evlims.cytometry.gate_services.result_import": (
+        STAFF,
+        lambda w: {
+            "acquisition": w.flow_acquisition,
+            "data": (FIXTURES / "gates" / "ev_gates.gatingml.xml").read_bytes(),
+            "name": "gates.xml",
+        },
     ),
     "evlims.cytometry.services.calibration_create": (
         STAFF,

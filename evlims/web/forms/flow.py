@@ -135,3 +135,21 @@ class CalibrationForm(forms.Form):
         data = self.cleaned_data
         keys = ("particle_index", "bead_index", "wavelength_nm")
         return {key: data[key] for key in keys if data.get(key) is not None} | {"medium_index": 1.333}
+
+
+class GateImportForm(forms.Form):
+    """Gates of a FlowJo workspace or a Gating-ML 2.0 file (FCMPASS, FlowKit), applied to this file."""
+
+    gates_file = forms.FileField(
+        label="Gate file", help_text="A FlowJo workspace (.wsp) or a Gating-ML 2.0 file (.xml); rectangle gates."
+    )
+    particle_gate = forms.CharField(
+        label="Particle gate", required=False, max_length=60, help_text="Empty: the file's first top-level gate."
+    )
+    dilution_factor = forms.FloatField(label="Dilution factor", required=False, min_value=1)
+    volume_ul = forms.FloatField(label="Analysed volume (µL)", required=False, min_value=0.000001)
+    reason = forms.CharField(label="Reason", required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        _styled(self)

@@ -6,14 +6,14 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 
 from ...core.tenancy import INGEST_ROLES, WRITER_ROLES, labs_where, role_in
-from ...cytometry import services
+from ...cytometry import gate_services, services
 from ...cytometry.analysis import density_for
 from ...cytometry.controls import control_summary
 from ...cytometry.fcs import FcsError, FcsHeader
 from ...cytometry.models import FlowAcquisition
 from ...cytometry.selectors import acquisition_page, acquisitions_for, calibrations_for
 from ..flow_plot import calibration_svg, density_svg
-from ..forms.flow import GATE_FIELDS, CalibrationForm, FlowUploadForm, GateForm
+from ..forms.flow import GATE_FIELDS, CalibrationForm, FlowUploadForm, GateForm, GateImportForm
 from .common import add_service_errors, ensure_writer, member_view, scoped
 
 LIST_LIMIT = 200
@@ -93,8 +93,14 @@ def flow_detail(request, pk):
     acquisition = scoped(acquisition_page, request.user, pk)
     can_gate = role_in(request.user, acquisition.lab_id) in INGEST_ROLES
     results = list(acquisition.results.all())
-    form = GateForm(request.POST or None, acquisition=acquisition, initial=_initial(results))
-    if request.method == "POST" and can_gate and form.is_valid():
+    importing = request.method == "POST" and request.POST.get("form") == "import"
+    import_form = GateImportForm(request.POST if importing else None, request.FILES if importing else None)
+    if importing and can_gate and import_form.is_valid():
+        if _import(request, acquisition, import_form):
+            messages.success(request, "Imported gates applied; the counts are below.")
+            return redirect("evlims:flow-detail", pk=acquisition.pk)
+    form = GateForm(None if importing else request.POST or None, acquisition=acquisition, initial=_initial(results))
+    if request.method == "POST" and not importing and can_gate and form.is_valid():
         data = form.cleaned_data
         try:
             services.result_record(
@@ -117,6 +123,7 @@ def flow_detail(request, pk):
         "acquisition": acquisition,
         "header": acquisition.header,
         "form": form,
+        "import_form": import_form,
         "can_gate": can_gate,
         "results": results,
         "latest": results[0] if results else None,
@@ -125,7 +132,28 @@ def flow_detail(request, pk):
         "calibrations": calibrations_for(request.user).filter(lab_id=acquisition.lab_id),
         "controls": control_summary(acquisition),
     }
-    return render(request, "evlims/flow/detail.html", context, status=400 if form.errors else 200)
+    status = 400 if form.errors or import_form.errors else 200
+    return render(request, "evlims/flow/detail.html", context, status=status)
+
+
+def _import(request, acquisition, form) -> bool:
+    data = form.cleaned_data
+    upload = data["gates_file"]
+    try:
+        gate_services.result_import(
+            actor=request.user,
+            acquisition=acquisition,
+            data=upload.read(gate_services.MAX_BYTES + 1),
+            name=upload.name,
+            particle_gate=data.get("particle_gate") or "",
+            volume_ul=data.get("volume_ul"),
+            dilution_factor=data.get("dilution_factor"),
+            reason=data.get("reason") or "",
+        )
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return False
+    return True
 
 
 def _initial(results) -> dict:

@@ -1,0 +1,70 @@
+"""Flow cytometry writes beyond the upload and the gating form: gates imported from a FlowJo workspace or a
+Gating-ML 2.0 file applied as a result (audited as every result, by ``services.result_record``)."""
+
+from django.core.exceptions import ValidationError
+
+from .fcs import FcsHeader
+from .gate_import import MAX_BYTES, GateImportError, read_gates
+from .services import result_record
+
+__all__ = ["MAX_BYTES", "result_import"]
+
+
+def _in_axis_units(gates: list[dict], header: FcsHeader) -> list[dict]:
+    """Imported bounds are in the file's values; a channel the file calibrates ($PnCALIBRATION f) is gated in its
+    calibrated units, so its bounds are multiplied by f."""
+    factors = {p.name: p.calibration_factor for p in header.parameters if p.calibration_factor}
+    for gate in gates:
+        for axis in ("x", "y"):
+            factor = factors.get(gate.get(axis) or "")
+            for bound in (f"{axis}_min", f"{axis}_max"):
+                if factor and gate.get(bound) is not None:
+                    gate[bound] = gate[bound] * factor
+    return gates
+
+
+def result_import(
+    *,
+    actor,
+    acquisition,
+    data: bytes,
+    name: str,
+    particle_gate: str = "",
+    calibrations=(),
+    volume_ul: float | None = None,
+    dilution_factor: float | None = None,
+    reason: str = "",
+):
+    """Apply the gates of a FlowJo workspace or Gating-ML 2.0 file (``data``, called ``name``) to an acquisition:
+    a result whose every count names its gate and the file it came from. The particle gate is the one named, or
+    the file's first top-level gate. Calibrations of evlims are refused on the channels the imported gates use:
+    the file's bounds are in the file's own values."""
+    header = FcsHeader.from_dict(acquisition.header)
+    try:
+        gates, kind = read_gates(
+            data, parameters=header.parameters, fcs_name=acquisition.file_name, source=f"{name[:100]}"
+        )
+    except GateImportError as exc:
+        raise ValidationError({"gates_file": str(exc)}) from exc
+    gated = {gate[axis] for gate in gates for axis in ("x", "y") if gate.get(axis)}
+    calibrations = list(calibrations)
+    clash = sorted(c.channel for c in calibrations if c.channel in gated)
+    if clash:
+        raise ValidationError(
+            {
+                "calibrations": f"The imported gates are drawn on {clash[0]} in the file's own values; leave out "
+                "the calibration of that channel."
+            }
+        )
+    particle_gate = particle_gate or next(gate["name"] for gate in gates if not gate["parent"])
+    return result_record(
+        actor=actor,
+        acquisition=acquisition,
+        gates=_in_axis_units(gates, header),
+        particle_gate=particle_gate,
+        calibrations=calibrations,
+        volume_ul=volume_ul,
+        dilution_factor=dilution_factor,
+        source=f"Imported from {kind} {name}"[:120],
+        reason=reason,
+    )
