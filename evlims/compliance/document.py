@@ -71,7 +71,7 @@ def parse_document_text(text: str) -> dict:
 class Marker:
     """One marker measurement with its vocabulary labels (e.g. {"1", "1a", "transmembrane_or_gpi"})."""
 
-    __slots__ = ("index", "given_name", "symbol", "labels", "detected", "method", "antibody", "lysate")
+    __slots__ = ("index", "given_name", "symbol", "labels", "detected", "method", "antibody", "lysate", "path")
 
     def __init__(self, index: int, entry: Mapping, vocabulary):
         self.index = index
@@ -82,10 +82,12 @@ class Marker:
         self.method: str = entry["method"]
         self.antibody: Mapping | None = entry.get("antibody")
         self.lysate: Mapping | None = entry.get("lysate")
+        self.path: str = f"characterization.markers[{index}]"
 
     @property
-    def path(self) -> str:
-        return f"characterization.markers[{self.index}]"
+    def describe_key(self) -> tuple:
+        """What its text depends on (the vocabulary is fixed per process): wording caches the text by it."""
+        return (Marker, self.given_name, self.detected, self.method)
 
     @property
     def recognised(self) -> bool:

@@ -66,7 +66,16 @@ class RuleVerdict:
     @property
     def message(self) -> str:
         if self._message is None:
-            self._message = _compose_message(self.rule, self.status, self._notes, self._undecided_applicability)
+            rule = self.rule
+            # Rules are not hashable (their citation is a dict): keyed by id, with the rule kept to check it.
+            key = (id(rule), self.status, self._notes, self._undecided_applicability)
+            entry = _MESSAGES.get(key)
+            if entry is None or entry[0] is not rule:
+                entry = (rule, _compose_message(rule, *key[1:]))
+                if len(_MESSAGES) >= _MESSAGES_MAX:
+                    _MESSAGES.clear()
+                _MESSAGES[key] = entry
+            self._message = entry[1]
         return self._message
 
     def evidence_dicts(self) -> list[dict]:
@@ -79,16 +88,23 @@ class RuleVerdict:
         return f"RuleVerdict({self.rule_id}, {self.status})"
 
     def to_dict(self) -> dict:
+        rule, status = self.rule, self.status
         return {
-            "id": self.rule_id,
-            "title": self.title,
-            "level": self.level,
-            "status": str(self.status),
+            "id": rule.id,
+            "title": rule.title,
+            "level": rule.level,
+            "status": status.value,
             "message": self.message,
             "evidence": self.evidence_dicts(),
-            "fix": self.fix,
-            "citation": self.citation,
+            "fix": rule.fix if status is Status.FAIL or status is Status.INSUFFICIENT_DATA else None,
+            "citation": rule.citation,
         }
+
+
+# Messages depend only on the rule, the status and the notes, which repeat across preparations (the same
+# biofluid, the same missing field): composed once per process, at most this many kept.
+_MESSAGES: dict[tuple, tuple[Rule, str]] = {}
+_MESSAGES_MAX = 100_000
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from typing import Any
 from protocols.catalogue import method_entry
 
 from ..core.registry import Provider
+from .document import Marker
 
 # Words for the path segments a rule can name; a segment missing here is spelt out from its code.
 SEGMENT_LABELS = {
@@ -233,16 +234,20 @@ def describe(path: str, value: Any) -> str:
         # A stored evaluation describes ~40 pieces of evidence per preparation, mostly the same codes and
         # fields again and again: plain values are described once per process (and per source of the forms'
         # words, which Django registers when it starts).
-        source = choice_label_source.get()
-        if source is not _scalar_texts_source[0] or len(_scalar_texts) > _SCALAR_TEXTS_MAX:
-            _scalar_texts.clear()
-            _scalar_texts_source[0] = source
         key = (path, value.__class__, value)
-        text = _scalar_texts.get(key)
-        if text is None:
-            text = _scalar_texts[key] = _describe(path, value)
-        return text
-    return _describe(path, value)
+    else:
+        # A marker is described by its name, outcome and method, so its text is cached by them too.
+        if value.__class__ is not Marker:
+            return _describe(path, value)
+        key = (path, value.describe_key)
+    source = choice_label_source.get()
+    if source is not _scalar_texts_source[0] or len(_scalar_texts) > _SCALAR_TEXTS_MAX:
+        _scalar_texts.clear()
+        _scalar_texts_source[0] = source
+    text = _scalar_texts.get(key)
+    if text is None:
+        text = _scalar_texts[key] = _describe(path, value)
+    return text
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
