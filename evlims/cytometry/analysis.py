@@ -4,6 +4,7 @@ particle gate. Pure: bytes and dicts in, a dict out (the services store it)."""
 
 import numpy as np
 
+from ..instruments.particles import stock_per_ml
 from .calibration import calibrated_columns
 from .fcs import FcsHeader, read_events
 from .gating import Gate, GateError, apply_gates, check_gates, concentration, density, gate_mask
@@ -41,7 +42,7 @@ def _sizes(diameters: np.ndarray, volume_ul, dilution) -> dict:
         return {}
     counts, edges = np.histogram(diameters, bins=SIZE_BINS_NM)
     centres = (edges[:-1] + edges[1:]) / 2
-    scale = (1000.0 / volume_ul) * dilution if volume_ul and dilution else None
+    scale = stock_per_ml(1000.0 / volume_ul, dilution) if volume_ul and dilution else None
     d10, d50, d90 = np.percentile(diameters, [10, 50, 90])
     return {
         "bin_center_nm": centres.round(1).tolist(),

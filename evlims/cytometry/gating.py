@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from ..instruments.particles import stock_per_ml
+
 MAX_GATES = 40
 
 
@@ -129,7 +131,7 @@ def concentration(events: int, *, volume_ul: float | None, dilution: float | Non
         return None, "No analysed volume: the file records none ($VOL) and none was given, so no concentration."
     if not dilution or dilution < 1:
         return None, "No dilution factor was given (1 for undiluted), so no concentration of the original sample."
-    return events / (volume_ul / 1000.0) * dilution, ""
+    return stock_per_ml(events / (volume_ul / 1000.0), dilution), ""
 
 
 def density(x: np.ndarray, y: np.ndarray, *, bins: int = 96, log: tuple[bool, bool] = (True, True)) -> dict:

@@ -19,6 +19,7 @@ from ..core.audit import record_event
 from ..core.hooks import preparations_changed
 from ..core.registry import Provider
 from ..core.tenancy import INGEST_ROLES, WRITER_ROLES, ensure_role
+from ..instruments.particles import SIZE_FIELDS
 from ..instruments.services.results import raw_file_store
 from .analysis import analyse, default_axes, density_for, file_calibrations
 from .calibration import CalibrationError, fit_fluorescence, fit_scatter
@@ -246,7 +247,7 @@ def _particle_document(acquisition, result: dict, calibrations) -> dict:
         "settings": {"events": acquisition.event_count, "analysed_volume_ul": acquisition.volume_ul},
         "computed": ["concentration_per_ml"] + (["size"] if sizes else []),
     }
-    for key in ("size_mean_nm", "size_mode_nm", "d10_nm", "d50_nm", "d90_nm"):
+    for key in SIZE_FIELDS:
         if sizes.get(key) is not None:
             particle[key] = sizes[key]
     if sizes.get("concentration_per_ml"):
