@@ -2,6 +2,7 @@
 everything, on page 1 and on a page reached by keyset cursor. The routes come from the URL resolver: a new
 ``*-list`` route without an entry here fails."""
 
+import datetime
 from decimal import Decimal
 
 import pytest
@@ -14,7 +15,9 @@ from rest_framework.test import APIClient
 
 from evlims.characterization.services import record_results
 from evlims.core.models import Role
+from evlims.cytometry import services as flow_services
 from evlims.instruments import services as instrument_services
+from evlims.interlab import services as interlab
 from evlims.isolation import services as isolation_services
 from evlims.metrics import services as metric_services
 from evlims.metrics.services import controls
@@ -22,6 +25,7 @@ from evlims.review.services import review_submit
 from evlims.samples import services as sample_services
 from evlims.samples.services import manifests
 from evlims.standards import services as standards
+from tests.cytometry.ev_files import ev_file
 from tests.factories import DonorFactory, ProjectFactory, member, storage_box
 from tests.plate_layout_world import small_wells
 from tests.run_states import completed
@@ -162,6 +166,34 @@ class World:
                 technique="nta",
                 points=[{"dilution_factor": 100, "readings": [4e8]}, {"dilution_factor": 200, "readings": [2e8]}],
             )
+            self._comparison_and_flow(n, prep, sample)
+
+    def _comparison_and_flow(self, n, prep, sample):
+        """A comparison scheme with a round sending one item to the lab itself, and an FCS file of the
+        preparation."""
+        scheme = interlab.scheme_create(
+            actor=self.staff, lab=self.lab, code=f"PT-{n}", name=f"Count scheme {n}", quantity="particles_per_ml"
+        )
+        round_ = interlab.round_create(
+            actor=self.staff, scheme=scheme, code=f"R{n}", material="Pooled plasma EVs", sigma_pt=1e9
+        )
+        participant = interlab.participant_enrol(actor=self.staff, round=round_, lab=self.lab)
+        interlab.item_add(actor=self.staff, participant=participant)
+        flow_services.calibration_create(
+            actor=self.staff,
+            lab=self.lab,
+            name=f"FL1 MESF {n}",
+            kind="fluorescence",
+            channel="FL1-H",
+            units="MESF",
+            beads="Spherotech RCP-30-5A",
+            calibrated_on=datetime.date(2026, 12, 1),
+            measured=[20, 50, 500, 5000],
+            assigned=[0, 500, 5000, 50000],
+        )
+        flow_services.acquisition_upload(
+            actor=self.staff, lab=self.lab, data=ev_file(), name=f"ev-{n}.fcs", preparation=prep, dilution_factor=10
+        )
 
 
 def _particle(barcode):

@@ -20,6 +20,7 @@ def rounds_for(user):
         ComparisonRound.objects.filter(Q(lab_id__in=labs) | Q(participants__lab_id__in=labs))
         .distinct()
         .select_related("scheme", "lab")
+        .prefetch_related("participants")
     )
 
 
@@ -51,7 +52,7 @@ def items_for(user):
     labs = visible_lab_ids(user)
     return (
         RoundItem.objects.filter(Q(lab_id__in=labs) | Q(participant__lab_id__in=labs))
-        .select_related("round__scheme", "participant__lab", "aliquot")
+        .select_related("round__scheme", "participant__lab", "aliquot", "result")
         .distinct()
     )
 
