@@ -55,6 +55,7 @@ def test_each_lab_has_a_gated_ev_sample_file_with_calibration_and_controls(demo,
     assert roles == set(FlowAcquisition.Role.values) - {"sample", "beads"}
     assert 0.9 < summary["linearity"]["slope"] < 1.1
     assert summary["lysis_drop"] > 90
+    assert sample.data_accession == f"DEMO-FCM-{sample.preparation.barcode}"
 
 
 @pytest.mark.parametrize("plan", people.LABS, ids=[plan.slug for plan in people.LABS])

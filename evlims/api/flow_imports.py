@@ -11,7 +11,7 @@ from rest_framework.response import Response
 from ..cytometry import gate_services
 from ..cytometry.selectors import acquisitions_for, calibrations_for
 from .base import ScopedObjectApi
-from .flow import FlowResultOutputSerializer
+from .flow import FlowAcquisitionOutputSerializer, FlowResultOutputSerializer
 
 
 class GateImportInputSerializer(serializers.Serializer):
@@ -60,3 +60,41 @@ class FlowGateImportApi(ScopedObjectApi):
             reason=data["reason"],
         )
         return Response(FlowResultOutputSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class DataSharingInputSerializer(serializers.Serializer):
+    data_repository = serializers.CharField(max_length=80, allow_blank=True, help_text="e.g. FlowRepository")
+    data_accession = serializers.CharField(max_length=80, allow_blank=True, help_text="e.g. FR-FCM-Z2ZY")
+    data_url = serializers.CharField(
+        max_length=300, required=False, allow_blank=True, default="", help_text="Default for FlowRepository: its page."
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+@extend_schema(tags=["flow cytometry"])
+class FlowDataSharingApi(ScopedObjectApi):
+    """Record where an FCS file is shared: repository, accession and address (empty repository and accession clear
+    it)."""
+
+    serializer_class = FlowAcquisitionOutputSerializer
+
+    def get_queryset(self):
+        return acquisitions_for(self.request.user)
+
+    @extend_schema(
+        summary="Record where an FCS file is shared",
+        request=DataSharingInputSerializer,
+        responses={200: FlowAcquisitionOutputSerializer},
+    )
+    def post(self, request, *args, **kwargs):
+        acquisition = self.get_object()
+        data = self.validated_input(DataSharingInputSerializer)
+        acquisition = gate_services.acquisition_share(
+            actor=request.user,
+            acquisition=acquisition,
+            repository=data["data_repository"],
+            accession=data["data_accession"],
+            url=data["data_url"],
+            reason=data["reason"],
+        )
+        return Response(FlowAcquisitionOutputSerializer(acquisition).data, status=status.HTTP_200_OK)

@@ -98,6 +98,11 @@ urlpatterns = [
         flow_imports.FlowGateImportApi.as_view(),
         name="flow-gate-import",
     ),
+    path(
+        "flow/acquisitions/<int:pk>/data-sharing/",
+        flow_imports.FlowDataSharingApi.as_view(),
+        name="flow-data-sharing",
+    ),
     path("flow/results/<int:pk>/", flow.FlowResultDetailApi.as_view(), name="flow-result-detail"),
     path("flow/calibrations/", flow.FlowCalibrationListCreateApi.as_view(), name="flow-calibration-list"),
     path("flow/calibrations/<int:pk>/", flow.FlowCalibrationDetailApi.as_view(), name="flow-calibration-detail"),

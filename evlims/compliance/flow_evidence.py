@@ -19,7 +19,18 @@ def _acquisitions(preparation_ids):
     return (
         FlowAcquisition.objects.filter(preparation_id__in=list(preparation_ids), role=FlowAcquisition.Role.SAMPLE)
         .exclude(status=FlowAcquisition.Status.FAILED)
-        .only("id", "preparation_id", "role", "header", "event_count", "dilution_factor", "created_at")
+        .only(
+            "id",
+            "preparation_id",
+            "role",
+            "header",
+            "event_count",
+            "dilution_factor",
+            "created_at",
+            "data_repository",
+            "data_accession",
+            "data_url",
+        )
         .order_by("-created_at", "-id")
         .prefetch_related(
             Prefetch("results", queryset=results),
@@ -50,6 +61,12 @@ def _part(acquisition) -> dict:
             "analysed_volume_ul": latest.volume_ul,
             "dilution_factor": latest.dilution_factor,
             "concentration_per_ml": latest.concentration_per_ml,
+        }
+    if acquisition.data_accession:
+        part["data_sharing"] = {
+            "repository": acquisition.data_repository,
+            "accession": acquisition.data_accession,
+            "url": acquisition.data_url or None,
         }
     summary = control_summary(acquisition)
     measured = {row["acquisition"].role for row in summary.get("rows", [])}

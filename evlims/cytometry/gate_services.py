@@ -1,13 +1,21 @@
 """Flow cytometry writes beyond the upload and the gating form: gates imported from a FlowJo workspace or a
-Gating-ML 2.0 file applied as a result (audited as every result, by ``services.result_record``)."""
+Gating-ML 2.0 file applied as a result (audited as every result, by ``services.result_record``), and where a
+file is shared (``flow_acquisition.share``)."""
+
+import re
 
 from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
 
+from ..core.audit import record_event
+from ..core.hooks import preparations_changed
+from ..core.tenancy import INGEST_ROLES, ensure_role
 from .fcs import FcsHeader
 from .gate_import import MAX_BYTES, GateImportError, read_gates
 from .services import result_record
 
-__all__ = ["MAX_BYTES", "result_import"]
+__all__ = ["MAX_BYTES", "acquisition_share", "result_import"]
 
 
 def _in_axis_units(gates: list[dict], header: FcsHeader) -> list[dict]:
@@ -68,3 +76,52 @@ def result_import(
         source=f"Imported from {kind} {name}"[:120],
         reason=reason,
     )
+
+
+FLOWREPOSITORY = "FlowRepository"
+# FlowRepository's experiment ids look like FR-FCM-Z2ZY [M: read from its public pages, not from a specification].
+FLOWREPOSITORY_ID = re.compile(r"^FR-FCM-[A-Z0-9]{4}$")
+
+
+def _sharing_errors(repository: str, accession: str, url: str) -> dict:
+    errors = {}
+    if accession and not repository:
+        errors["data_repository"] = "Name the repository the accession belongs to (e.g. FlowRepository)."
+    if repository and not accession:
+        errors["data_accession"] = f"Give the accession of the data in {repository}."
+    if repository.casefold() == FLOWREPOSITORY.casefold() and accession and not FLOWREPOSITORY_ID.match(accession):
+        errors["data_accession"] = f"“{accession}” is not a FlowRepository id (FR-FCM- and four letters or digits)."
+    if url:
+        try:
+            URLValidator(schemes=["https", "http"])(url)
+        except ValidationError:
+            errors["data_url"] = "Give the web address of the shared data (https://…)."
+    return errors
+
+
+def acquisition_share(*, actor, acquisition, repository: str, accession: str, url: str = "", reason: str = ""):
+    """Record where an FCS file is shared (MIFlowCyt-EV's data sharing): a repository, the accession and its web
+    address (a FlowRepository id gets its address when none is given). Empty repository and accession clear it."""
+    ensure_role(actor, acquisition.lab_id, INGEST_ROLES, "record where flow cytometry data are shared")
+    repository, accession, url = (repository or "").strip(), (accession or "").strip(), (url or "").strip()
+    if repository.casefold() == FLOWREPOSITORY.casefold():
+        repository, accession = FLOWREPOSITORY, accession.upper()
+        url = url or (f"https://flowrepository.org/id/{accession}" if accession else "")
+    errors = _sharing_errors(repository, accession, url)
+    if errors:
+        raise ValidationError(errors)
+    before = {"repository": acquisition.data_repository, "accession": acquisition.data_accession}
+    acquisition.data_repository, acquisition.data_accession, acquisition.data_url = repository, accession, url
+    with transaction.atomic():
+        acquisition.save(update_fields=["data_repository", "data_accession", "data_url", "updated_at"])
+        preparations_changed(
+            [acquisition.preparation_id or (acquisition.controls.preparation_id if acquisition.controls_id else None)]
+        )
+        record_event(
+            actor=actor,
+            action="flow_acquisition.share",
+            obj=acquisition,
+            reason=reason,
+            changes={"before": before, "repository": repository, "accession": accession, "url": url},
+        )
+    return acquisition

@@ -93,6 +93,14 @@ class FlowAcquisition(TimeStampedModel):
     )
     dilution_factor = models.FloatField(verbose_name="Dilution factor", null=True, blank=True)
     density = models.JSONField(default=dict, blank=True, help_text="The density plot's grid, computed when read.")
+    # Where the file is shared (MIFlowCyt-EV's data sharing): a public repository, its accession and address.
+    data_repository = models.CharField(
+        verbose_name="Data repository", max_length=80, blank=True, help_text="e.g. FlowRepository"
+    )
+    data_accession = models.CharField(
+        verbose_name="Accession", max_length=80, blank=True, help_text="e.g. FR-FCM-Z2ZY for FlowRepository"
+    )
+    data_url = models.URLField(verbose_name="Address of the shared data", max_length=300, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
 
     class Meta:

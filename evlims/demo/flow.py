@@ -12,6 +12,7 @@ from datetime import date
 import flowio
 import numpy as np
 
+from evlims.cytometry import gate_services
 from evlims.cytometry import services as flow
 from evlims.cytometry.models import FlowAcquisition
 
@@ -126,6 +127,14 @@ def record_flow(people: LabPeople, preparation, *, seed: int) -> FlowAcquisition
         data = fcs_file(seed + offset, particles=particles, noise=900, tube=tube, stained=stained)
         name = f"{code}_{tube.split(' (')[0].replace(' ', '_')}.fcs"
         controls.append(_upload(people, data, name, role=role, controls=sample, dilution=dilution))
+    # Shared, as MIFlowCyt-EV asks; a made-up archive rather than a FlowRepository id that may be someone's real one.
+    gate_services.acquisition_share(
+        actor=people.staff,
+        acquisition=sample,
+        repository="Demo data archive",
+        accession=f"DEMO-FCM-{code}",
+        reason=REASON,
+    )
     for acquisition in [*controls, sample]:
         flow.result_record(
             actor=people.staff,

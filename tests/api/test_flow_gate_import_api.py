@@ -1,5 +1,6 @@
 """Imported gates through the API: a Gating-ML 2.0 file or FlowJo workspace posted for an FCS file answers the
-result with each count naming its gate and the file; a file with an unknown channel is a 400 naming it."""
+result with each count naming its gate and the file; a file with an unknown channel is a 400 naming it. Where
+the file is shared (MIFlowCyt-EV's data sharing) is recorded through ``data-sharing``."""
 
 from pathlib import Path
 
@@ -55,3 +56,15 @@ def test_another_labs_acquisition_is_not_found(staff_api, outsider, other_lab):
     theirs = services.acquisition_upload(actor=outsider, lab=other_lab, data=ev_file(), name="theirs.fcs")
     data = (GATES_DIR / "ev_gates.gatingml.xml").read_bytes()
     assert _post(staff_api, theirs, "g.xml", data).status_code == 404
+
+
+def test_where_the_file_is_shared_is_recorded(staff_api, acquisition):
+    url = f"/api/v1/flow/acquisitions/{acquisition.pk}/data-sharing/"
+    body = {"data_repository": "FlowRepository", "data_accession": "FR-FCM-Z2ZY"}
+    response = staff_api.post(url, body, format="json")
+    assert response.status_code == 200, response.json()
+    assert response.json()["data_url"] == "https://flowrepository.org/id/FR-FCM-Z2ZY"
+    detail = staff_api.get(f"/api/v1/flow/acquisitions/{acquisition.pk}/").json()
+    assert detail["data_accession"] == "FR-FCM-Z2ZY"
+    refused = staff_api.post(url, {"data_repository": "FlowRepository", "data_accession": "nope"}, format="json")
+    assert refused.status_code == 400 and "FlowRepository id" in refused.json()["data_accession"][0]

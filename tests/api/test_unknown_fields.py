@@ -245,6 +245,13 @@ WRITES = [
     ),
     Write(
         "post",
+        f"{API}/flow/acquisitions/{{id}}/data-sharing/",
+        lambda w, ev: {"data_repository": "FlowRepository", "data_accession": "FR-FCM-Z2ZY"},
+        _acquisition_id,
+        setup=_acquisition,
+    ),
+    Write(
+        "post",
         f"{API}/flow/calibrations/",
         _lab(
             {

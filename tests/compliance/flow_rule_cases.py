@@ -21,6 +21,7 @@ FULL = {
     "controls": CONTROLS,
     "lysis_drop_percent": 90.0,
     "dilution_slope": 1.0,
+    "data_sharing": {"repository": "FlowRepository", "accession": "FR-FCM-Z2ZY", "url": None},
 }
 
 
@@ -72,4 +73,7 @@ FLOW_CASES = [
     ("MFC.REPORTING.EVENTS", P, flow()),
     ("MFC.REPORTING.EVENTS", F, flow(events=None)),
     ("MFC.REPORTING.EVENTS", NA, NO_FLOW),
+    ("MFC.SHARING.DATA", P, flow()),
+    ("MFC.SHARING.DATA", F, flow(data_sharing=None)),
+    ("MFC.SHARING.DATA", NA, NO_FLOW),
 ]

@@ -7,7 +7,7 @@ import pytest
 
 from evlims.compliance import evaluate
 from evlims.compliance.evidence import experiment_documents, preparations_with_evidence
-from evlims.cytometry import services
+from evlims.cytometry import gate_services, services
 from tests.cytometry.ev_files import GATES, ev_events, ev_file
 from tests.cytometry.fcs_writer import fcs_bytes
 from tests.web.test_results import make_preparation
@@ -89,7 +89,18 @@ def test_a_fully_controlled_calibrated_gating_meets_every_miflowcyt_rule(staff, 
     )
     assert flow["dilution_slope"] > 0  # the sample counts its noise too, so not exactly 1
     report = evaluate(_document(preparation), ["miflowcyt_ev"]).rulesets["miflowcyt_ev"]
-    assert len(report.verdicts) == 12
+    assert len(report.verdicts) == 13
+    assert [v.rule_id for v in report.verdicts if v.status != "pass"] == ["MFC.SHARING.DATA"]
+    gate_services.acquisition_share(
+        actor=staff, acquisition=sample, repository="flowrepository", accession="fr-fcm-z2zy", reason="Deposited"
+    )
+    flow = _document(preparation)["flow"]
+    assert flow["data_sharing"] == {
+        "repository": "FlowRepository",
+        "accession": "FR-FCM-Z2ZY",
+        "url": "https://flowrepository.org/id/FR-FCM-Z2ZY",
+    }
+    report = evaluate(_document(preparation), ["miflowcyt_ev"]).rulesets["miflowcyt_ev"]
     assert [(v.rule_id, v.message) for v in report.verdicts if v.status != "pass"] == []
 
 

@@ -309,6 +309,10 @@ AUDITED = {
             "name": "gates.xml",
         },
     ),
+    "evlims.cytometry.gate_services.acquisition_share": (
+        STAFF,
+        lambda w: {"acquisition": w.flow_acquisition, "repository": "FlowRepository", "accession": "FR-FCM-Z2ZY"},
+    ),
     "evlims.cytometry.services.calibration_create": (
         STAFF,
         lambda w: {

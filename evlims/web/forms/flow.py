@@ -151,5 +151,24 @@ class GateImportForm(forms.Form):
     reason = forms.CharField(label="Reason", required=False, max_length=500)
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, auto_id="import_%s", **kwargs)
+        _styled(self)
+
+
+class DataSharingForm(forms.Form):
+    """Where the file is shared (MIFlowCyt-EV's data sharing)."""
+
+    data_repository = forms.CharField(
+        label="Data repository", required=False, max_length=80, help_text="e.g. FlowRepository"
+    )
+    data_accession = forms.CharField(
+        label="Accession", required=False, max_length=80, help_text="e.g. FR-FCM-Z2ZY for FlowRepository"
+    )
+    data_url = forms.CharField(
+        label="Address of the shared data", required=False, max_length=300, help_text="Empty for FlowRepository."
+    )
+    reason = forms.CharField(label="Reason", required=False, max_length=500)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, auto_id="share_%s", **kwargs)
         _styled(self)

@@ -13,7 +13,7 @@ from ...cytometry.fcs import FcsError, FcsHeader
 from ...cytometry.models import FlowAcquisition
 from ...cytometry.selectors import acquisition_page, acquisitions_for, calibrations_for
 from ..flow_plot import calibration_svg, density_svg
-from ..forms.flow import GATE_FIELDS, CalibrationForm, FlowUploadForm, GateForm, GateImportForm
+from ..forms.flow import GATE_FIELDS, CalibrationForm, DataSharingForm, FlowUploadForm, GateForm, GateImportForm
 from .common import add_service_errors, ensure_writer, member_view, scoped
 
 LIST_LIMIT = 200
@@ -99,8 +99,14 @@ def flow_detail(request, pk):
         if _import(request, acquisition, import_form):
             messages.success(request, "Imported gates applied; the counts are below.")
             return redirect("evlims:flow-detail", pk=acquisition.pk)
-    form = GateForm(None if importing else request.POST or None, acquisition=acquisition, initial=_initial(results))
-    if request.method == "POST" and not importing and can_gate and form.is_valid():
+    sharing = request.method == "POST" and request.POST.get("form") == "share"
+    share_form = DataSharingForm(request.POST if sharing else None, initial=_shared(acquisition))
+    if sharing and can_gate and share_form.is_valid() and _share(request, acquisition, share_form):
+        messages.success(request, "Where the file is shared is recorded.")
+        return redirect("evlims:flow-detail", pk=acquisition.pk)
+    gating = request.method == "POST" and not importing and not sharing
+    form = GateForm(request.POST if gating else None, acquisition=acquisition, initial=_initial(results))
+    if gating and can_gate and form.is_valid():
         data = form.cleaned_data
         try:
             services.result_record(
@@ -124,6 +130,7 @@ def flow_detail(request, pk):
         "header": acquisition.header,
         "form": form,
         "import_form": import_form,
+        "share_form": share_form,
         "can_gate": can_gate,
         "results": results,
         "latest": results[0] if results else None,
@@ -132,8 +139,30 @@ def flow_detail(request, pk):
         "calibrations": calibrations_for(request.user).filter(lab_id=acquisition.lab_id),
         "controls": control_summary(acquisition),
     }
-    status = 400 if form.errors or import_form.errors else 200
+    status = 400 if form.errors or import_form.errors or share_form.errors else 200
     return render(request, "evlims/flow/detail.html", context, status=status)
+
+
+def _shared(acquisition) -> dict:
+    fields = ("data_repository", "data_accession", "data_url")
+    return {name: getattr(acquisition, name) for name in fields}
+
+
+def _share(request, acquisition, form) -> bool:
+    data = form.cleaned_data
+    try:
+        gate_services.acquisition_share(
+            actor=request.user,
+            acquisition=acquisition,
+            repository=data.get("data_repository") or "",
+            accession=data.get("data_accession") or "",
+            url=data.get("data_url") or "",
+            reason=data.get("reason") or "",
+        )
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return False
+    return True
 
 
 def _import(request, acquisition, form) -> bool:
