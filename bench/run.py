@@ -684,7 +684,8 @@ def fcs(results, options):
 
 
 def script_figure(results, figure, arguments):
-    """Run bench/bench_<figure>.py in a subprocess and read its lines; the first line read is the baseline."""
+    """Run bench/bench_<figure>.py in a subprocess and read its lines; the first line read is the baseline, and
+    a line whose label ends in "(baseline)" is the baseline of the lines after it."""
     script = BENCH / f"bench_{figure}.py"
     if not script.exists():
         print(f"  {figure:<10} bench/{script.name} not found: skipped")
@@ -703,7 +704,7 @@ def script_figure(results, figure, arguments):
         if not match:
             continue
         rate = float(match["rate"].replace(",", ""))
-        if baseline_rate is None:
+        if baseline_rate is None or match["label"].strip().endswith("(baseline)"):
             baseline_rate = rate
         results.add(figure, match["label"].strip(), rate, f"{match['unit']}/s", baseline_rate)
 

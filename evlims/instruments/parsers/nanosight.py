@@ -15,8 +15,18 @@ from ..particles import stock_factor, stock_per_ml
 from .errors import ParseError
 from .nanosight_captures import instrument_verdicts, name_timestamp, read_time_captured, validity_verdicts
 from .nanosight_layout import Block, Layout, check_complete, detail, keyed_row, scan
+from .nanosight_rows import GraphRows, read_export_rows
 from .results import Capture, Histogram, ParticleParseResult, ParticleSample, whole
-from .text import Row, normalise_label, parse_number, read_rows, require_number
+from .text import (
+    Row,
+    normalise_label,
+    normalise_newlines,
+    number_column,
+    parse_number,
+    read_rows,
+    require_number,
+    sniff_delimiter,
+)
 
 FORMAT = "nanosight"
 OPTIONS = frozenset({"dilution_factor", "grouping"})
@@ -119,7 +129,11 @@ def _dilution_option(option, sample: str) -> float | None:
 
 
 def parse(text: str, *, dilution_factor=None, grouping=None) -> ParticleParseResult:
-    rows, delimiter = read_rows(text)
+    text = normalise_newlines(text)
+    delimiter = sniff_delimiter(text.split("\n", 40))
+    rows = read_export_rows(text, delimiter)
+    if rows is None:
+        rows, delimiter = read_rows(text, delimiter)
     decimal = "." if delimiter == "," else ","
     if not rows or normalise_label(rows[0].label) != _SIGNATURE:
         raise ParseError("not a NanoSight experiment summary (line 1 must be 'NTA Experiment Summary File')", 1)
@@ -294,6 +308,28 @@ def _analysed(capture: Capture) -> bool:
 
 
 def _histogram(block: Block, count: int, decimal: str):
+    """Bin centres, one column per capture and the instrument's average column (None when a cell is empty).
+
+    Each column is read whole (``number_column``); only a column with a cell that is not a plain number is read
+    cell by cell, which reads the same values and names the cell that is wrong."""
+    rows = block.histogram
+    width = count + 2
+    if isinstance(rows, GraphRows):
+        table = rows.columns(width)
+    else:
+        cells = [row.cells[:width] if len(row.cells) >= width else [row.cell(i) for i in range(width)] for row in rows]
+        table = [list(column) for column in zip(*cells, strict=True)] if cells else None
+    read = [number_column(column, decimal) for column in table] if table else []
+    if read and all(column is not None for column in read[: count + 1]):
+        average = read[count + 1]
+        if average is None:
+            cells = [parse_number(row.cell(count + 1), decimal) for row in rows]
+            average = cells if all(value is not None for value in cells) else None
+        return read[0], read[1 : count + 1], average
+    return _histogram_by_cell(block, count, decimal)
+
+
+def _histogram_by_cell(block: Block, count: int, decimal: str):
     bins, columns, average = [], [[] for _ in range(count)], []
     for row in block.histogram:
         field_name = f"size graph data at {row.label} nm"

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .errors import ParseError
-from .text import Row, normalise_label, parse_number
+from .nanosight_rows import GraphRows
+from .text import Row, is_number, normalise_label, parse_number
 
 BLOCK_SECTIONS = {"sizedata": "size", "diffusioncoefficientdata": "diffusion"}
 
@@ -23,7 +24,7 @@ class Block:
     line: int
     stats: dict[str, Row] = field(default_factory=dict)
     histogram_header: Row | None = None
-    histogram: list[Row] = field(default_factory=list)
+    histogram: list[Row] | GraphRows = field(default_factory=list)
     histogram_closed: bool = False
     percentiles: list[Row] = field(default_factory=list)
 
@@ -36,43 +37,52 @@ class Layout:
     data_included: list[Row] = field(default_factory=list)
 
 
-def scan(rows: list[Row], decimal: str) -> Layout:
+def scan(rows: list[Row | GraphRows], decimal: str) -> Layout:
     layout = Layout(rows)
     section = "experimentdetails"
     block: Block | None = None
     mode: str | None = None
-    for row in rows[2:]:
-        label = row.label
-        if label.startswith("[") and label.endswith("]"):
-            section, block, mode = normalise_label(label), None, None
-            continue
-        key = normalise_label(label)
-        if section == "dataincluded":
-            if label:
-                layout.data_included.append(row)
-            continue
-        if section not in BLOCK_SECTIONS:
-            if key:
-                layout.keyed.setdefault((section, key), row)
-            continue
-        if mode in ("histogram", "percentile"):
-            if parse_number(label, decimal) is not None:
-                (block.histogram if mode == "histogram" else block.percentiles).append(row)
+    for item in rows[2:]:
+        if isinstance(item, GraphRows):
+            if mode == "histogram" and not block.histogram:
+                block.histogram = item  # a whole block of graph data, read into rows only if needed
                 continue
-            if mode == "histogram":
-                block.histogram_closed = True
-            mode = None
-        if key == "weighting":
-            block = Block(BLOCK_SECTIONS[section], normalise_label(row.cell(1)), row.line)
-            layout.blocks.setdefault((block.kind, block.weighting), block)
-        elif block is None or not key:
-            continue
-        elif key.startswith("bincentre"):
-            block.histogram_header, mode = row, "histogram"
-        elif key == "percentile":
-            mode = "percentile"
-        elif key != "graphdata":
-            block.stats.setdefault(key, row)
+            item = item.rows()
+        for row in item if isinstance(item, list) else (item,):
+            label = row.label
+            if label.startswith("[") and label.endswith("]"):
+                section, block, mode = normalise_label(label), None, None
+                continue
+            if section == "dataincluded":
+                if label:
+                    layout.data_included.append(row)
+                continue
+            if section not in BLOCK_SECTIONS:
+                key = normalise_label(label)
+                if key:
+                    layout.keyed.setdefault((section, key), row)
+                continue
+            if mode in ("histogram", "percentile"):
+                if is_number(label, decimal):
+                    if mode == "histogram" and isinstance(block.histogram, GraphRows):
+                        block.histogram = list(block.histogram.rows())
+                    (block.histogram if mode == "histogram" else block.percentiles).append(row)
+                    continue
+                if mode == "histogram":
+                    block.histogram_closed = True
+                mode = None
+            key = normalise_label(label)
+            if key == "weighting":
+                block = Block(BLOCK_SECTIONS[section], normalise_label(row.cell(1)), row.line)
+                layout.blocks.setdefault((block.kind, block.weighting), block)
+            elif block is None or not key:
+                continue
+            elif key.startswith("bincentre"):
+                block.histogram_header, mode = row, "histogram"
+            elif key == "percentile":
+                mode = "percentile"
+            elif key != "graphdata":
+                block.stats.setdefault(key, row)
     return layout
 
 

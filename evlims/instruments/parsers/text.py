@@ -24,6 +24,10 @@ ZIP_MAGIC = b"PK\x03\x04"
 _MAX_CONTROL_FRACTION = 0.01
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# _NUMBER's language written so that a cell matches in one way only: with a repetition over a column, a number
+# that could be split in several ways (\d+\.?\d* over "12") makes a failing match backtrack exponentially.
+_ONE_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
+_NUMBER_COLUMN = re.compile(rf"(?:{_ONE_NUMBER}\n)*{_ONE_NUMBER}")
 _MISSING_TOKENS = {"", "nan", "n/a", "na", "-", "--"}
 
 
@@ -160,6 +164,29 @@ def parse_number(text: str, decimal: str = ".") -> float | None:
         return None
     value = float(token)
     return value if math.isfinite(value) else None
+
+
+def is_number(text: str, decimal: str = ".") -> bool:
+    """``parse_number(text, decimal) is not None``, with a fast answer for a plain, already cleaned number."""
+    if decimal == "." and _NUMBER.match(text):
+        return math.isfinite(float(text))
+    return parse_number(text, decimal) is not None
+
+
+def number_column(cells: list[str], decimal: str = ".") -> list[float | None] | None:
+    """Every cell read as ``parse_number`` reads it, decided for the whole column at once: one regular-expression
+    match over the joined cells and a C-level ``float`` over them. None when any cell needs the per-cell reading
+    (a decimal comma, inner spaces, an empty or non-numeric cell, a number too large for a float); the caller
+    then reads cell by cell, which also names the offending cell."""
+    if decimal != "." or not cells:
+        return None
+    if not _NUMBER_COLUMN.fullmatch("\n".join(cells)):
+        return None
+    try:
+        values = list(map(float, cells))
+    except ValueError:  # a line break inside a quoted cell
+        return None
+    return values if all(map(math.isfinite, values)) else None
 
 
 def require_number(text: str, *, line: int, field: str, decimal: str = ".") -> float:
