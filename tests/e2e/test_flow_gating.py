@@ -2,6 +2,8 @@
 dragged on the density plot fills a gate's bounds, the gates are applied and the counts per gate and the
 concentration of the original sample are shown."""
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -11,6 +13,7 @@ from tests.web.test_results import make_preparation
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse battery"
+GATES = Path(__file__).resolve().parents[1] / "fixtures" / "gates"
 
 
 def test_upload_gate_and_read_the_counts(live_server, page, tmp_path):
@@ -60,7 +63,7 @@ def test_upload_gate_and_read_the_counts(live_server, page, tmp_path):
     page.locator("#id_g1_x_min").fill("1000")
     page.locator("#id_g1_marker").fill("CD63")
     page.locator("#id_g1_parent").fill("EVs")
-    page.get_by_label("Particle gate").fill("EVs")
+    page.locator("#gate-form").get_by_label("Particle gate").fill("EVs")
     page.get_by_role("button", name="Apply gates").click()
 
     counts = page.locator("#flow-counts")
@@ -69,3 +72,27 @@ def test_upload_gate_and_read_the_counts(live_server, page, tmp_path):
     expect(counts.locator("tr", has_text="CD63+")).to_contain_text("50.0 %")
     expect(page.locator("#flow-concentration")).to_contain_text("1.60 × 10⁸ particles/mL")
     expect(plot.locator("text", has_text="EVs")).to_be_visible()
+
+
+def test_import_gates_and_record_where_the_file_is_shared(live_server, page, tmp_path):
+    from evlims.cytometry import services
+
+    lab = LabFactory(name="Vesicle Lab", slug="vesicle-lab")
+    ana = member(lab, username="ana")
+    acquisition = services.acquisition_upload(actor=ana, lab=lab, data=ev_file(), name="ev.fcs", dilution_factor=100)
+    page.goto(f"{live_server.url}/flow/acquisitions/{acquisition.pk}/")
+    page.get_by_label("Username").fill("ana")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+    page.locator("#gate-import").get_by_label("Gate file").set_input_files(str(GATES / "ev_gates.gatingml.xml"))
+    page.get_by_role("button", name="Import and apply").click()
+    counts = page.locator("#flow-counts")
+    expect(counts.locator("tr", has_text="CD63+").first).to_contain_text("Imported from ev_gates.gatingml.xml")
+    expect(counts.locator("tr", has_text="EVs").first).to_contain_text("16,000")
+
+    sharing = page.locator("#data-sharing")
+    sharing.get_by_label("Data repository").fill("FlowRepository")
+    sharing.get_by_label("Accession").fill("FR-FCM-Z2ZY")
+    sharing.get_by_role("button", name="Save").click()
+    expect(page.locator("#shared-in")).to_contain_text("Shared in FlowRepository: FR-FCM-Z2ZY")
