@@ -54,13 +54,18 @@ def _compile_marker_count(categories, minimum, detected, where, excluding=()):
     def counts(marker) -> bool:
         return detected == "any" or marker.detected is detected
 
+    undescribed = Outcome(None, (), (MARKERS_NOT_DESCRIBED,))
+
     def check(experiment):
         markers = experiment.markers
         if markers is None:
-            return Outcome(None, (), (MARKERS_NOT_DESCRIBED,))
-        in_category = [m for m in markers if counts(m) and m.labels & wanted]
-        matching = [m for m in in_category if not m.labels & excluded]
-        found = tuple(evidence(m.path, m) for m in matching)
+            return undescribed
+        if detected == "any":
+            in_category = [m for m in markers if m.labels & wanted]
+        else:
+            in_category = [m for m in markers if m.detected is detected and m.labels & wanted]
+        matching = [m for m in in_category if not m.labels & excluded] if excluded else in_category
+        found = tuple([(m.path, m) for m in matching])
         if len(matching) >= minimum:
             return Outcome(True, found)
         set_aside = _set_aside_note([m for m in in_category if m.labels & excluded], excluded)

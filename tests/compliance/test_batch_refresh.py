@@ -77,3 +77,20 @@ def test_cached_words_follow_the_registered_source_of_the_forms_words(monkeypatc
     # Equal values of different types are described apart.
     assert wording.describe("sample.fasting", True) == "yes"
     assert wording.describe("sample.fasting", 1) == "1"
+
+
+def test_shared_evidence_and_cached_words_give_each_verdict_its_own_equal_copy():
+    from tests.compliance.builders import experiment, markers
+
+    document = experiment("blood_plasma", markers=markers("CD63+", "CD9+", "APOB-"), sample={"volume_ml": 1})
+    first, second = (report.to_dict() for report in evaluate_many([document, document]))
+    # Two evaluations of one document are equal value by value (messages and marker words come from caches).
+    assert first == second
+    # Rules reading the same condition share its outcome; their stored evidence lists are separate objects,
+    # so changing one never changes another.
+    lists = [rule["evidence"] for part in first.values() if isinstance(part, dict) for rule in part.get("rules", [])]
+    shared = [items for items in lists if items]
+    assert len({id(items) for items in shared}) == len(shared)
+    assert len({id(entry) for items in shared for entry in items}) == sum(len(items) for items in shared)
+    markers_words = [e["detail"] for items in shared for e in items if e["path"].startswith("characterization.mark")]
+    assert any("CD63" in text for text in markers_words)
