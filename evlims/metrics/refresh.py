@@ -6,16 +6,24 @@ All the preparations one transaction changes go into ONE incremental job row, wr
 commits.
 """
 
+from django.utils import timezone
+
 from .models import MetricJob
 from .services import queue_job
 
 
 def record_change(preparation_ids: list[int], job_id: int | None) -> int:
     """Inside the transaction: the job row that will recompute these preparations (created on the first change,
-    its list updated on the next ones). Returns its id."""
+    its list updated on the next ones). Returns its id.
+
+    The row is stamped as queued here, in the transaction that writes it, so that sending it after commit is no
+    further write (on SQLite, a second commit per result post). A row that never reaches the broker (the process
+    stopped between commit and send) is pending with an old queued time, which the sweeper sends again; a send
+    the broker refuses clears the stamp as before."""
+    now = timezone.now()
     if job_id is None:
         job = MetricJob.objects.create(
-            kind=MetricJob.Kind.INCREMENTAL, preparation_ids=preparation_ids, total=len(preparation_ids)
+            kind=MetricJob.Kind.INCREMENTAL, preparation_ids=preparation_ids, total=len(preparation_ids), queued_at=now
         )
         return job.pk
     MetricJob.objects.filter(pk=job_id).update(preparation_ids=preparation_ids, total=len(preparation_ids))
@@ -26,6 +34,9 @@ def queue_change(preparation_ids: list[int], job_id: int) -> None:
     """After commit: send the job. A row written in a savepoint that was rolled back is written again."""
     if not MetricJob.objects.filter(pk=job_id).exists():
         job_id = MetricJob.objects.create(
-            kind=MetricJob.Kind.INCREMENTAL, preparation_ids=preparation_ids, total=len(preparation_ids)
+            kind=MetricJob.Kind.INCREMENTAL,
+            preparation_ids=preparation_ids,
+            total=len(preparation_ids),
+            queued_at=timezone.now(),
         ).pk
-    queue_job(job_id)
+    queue_job(job_id, stamped=True)

@@ -220,10 +220,10 @@ def job_create(*, preparation_ids=None, lab=None, full: bool = False) -> MetricJ
     return job
 
 
-def queue_job(job_id) -> None:
-    """Send a job row to the workers. If the broker is unreachable the row stays pending with no queued
-    time, and the sweeper sends it later."""
-    MetricJob.objects.filter(pk=job_id).update(queued_at=timezone.now())
+def queue_job(job_id, *, stamped: bool = False) -> None:
+    """Send a job row to the workers (``stamped``: queued time written with it); no broker: the sweeper sends it."""
+    if not stamped:
+        MetricJob.objects.filter(pk=job_id).update(queued_at=timezone.now())
     try:
         job_sender.get()(job_id)
     except BROKER_ERRORS:
