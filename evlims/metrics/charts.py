@@ -26,7 +26,7 @@ from matplotlib import rc_context
 from matplotlib.backends.backend_svg import FigureCanvasSVG
 from matplotlib.figure import Figure
 
-from . import compute
+from . import compute, svg
 from .figures import PURITY, YIELD, short_label
 from .westgard import REJECT, WARNING
 
@@ -145,26 +145,12 @@ def box_plot(frame: pd.DataFrame, figure_name: str, by: str, *, by_label: str = 
         for key, rows in shown.groupby(by, sort=True, dropna=False)
     ]
     title = f"{short_label(figure_name)} by {by_label or by.replace('_', ' ')}"
-    return _cached("box", [title, log, groups], lambda: _draw_box(title, log, groups))
-
-
-def _draw_box(title: str, log: bool, groups) -> str:
-    with rc_context(RC):
-        figure, axes = _figure(height=3.6, bottom=0.22)
-        values = [group[1] for group in groups]
-        raster = sum(len(points) for points in values) > VECTOR_POINTS
-        axes.boxplot(values, widths=0.5, showfliers=False, medianprops={"color": "black", "linewidth": 1.6})
-        for position, points in enumerate(values, start=1):
-            # A fixed spread instead of random jitter keeps the drawing identical between requests.
-            offsets = np.linspace(-0.12, 0.12, len(points)) if len(points) > 1 else np.zeros(1)
-            style = _style(position - 1)
-            axes.plot(position + offsets, points, linestyle="none", markersize=4, rasterized=raster, **style)
-        if log:
-            axes.set_yscale("log")
-        axes.set_xticks(range(1, len(groups) + 1), [f"{name}\nn={len(points)}" for name, points in groups], fontsize=8)
-        axes.set_ylabel(title.split(" by ")[0] + (" (log)" if log else ""))
-        axes.set_title(title, loc="left", **(TITLE_AT_TOP if log else {}))
-        return _uri(figure)
+    y_label = title.split(" by ")[0] + (" (log)" if log else "")
+    return _cached(
+        "box-svg",
+        [title, log, groups],
+        lambda: svg.data_uri(svg.box_plot_svg(title, y_label, groups, log=log, colours=COLOURS)),
+    )
 
 
 def trend_chart(trend: pd.DataFrame, figure_name: str) -> str | None:

@@ -284,10 +284,9 @@ PROTOCOLS = [["SEC v1", [1e9 * (1 + i % 9) for i in range(40)], [1e10 * (1 + i %
     "draw",
     [
         lambda: charts._draw_trend("Particles per µg: monthly mean ± SD", MONTHS),
-        lambda: charts._draw_box("Particles per µg by method and biofluid", True, GROUPS),
         lambda: charts._draw_scatter(PROTOCOLS),
     ],
-    ids=["trend", "box", "scatter"],
+    ids=["trend", "scatter"],
 )
 def test_charts_with_the_title_placed_draw_what_matplotlib_places_itself(monkeypatch, draw):
     placed = draw()
