@@ -3,16 +3,8 @@ antibodies and lysates. A list absent from the document makes these conditions u
 
 from collections.abc import Mapping
 
-from .conditions import (
-    Condition,
-    Outcome,
-    condition,
-    evidence,
-    field_alternatives,
-    mapping_args,
-    missing_fields,
-    str_list,
-)
+from .condition_args import field_alternatives, mapping_args, missing_fields, str_list
+from .conditions import Condition, Outcome, condition, evidence
 from .errors import RulesetError
 from .markers import marker_vocabulary
 from .wording import codes, field_words

@@ -333,6 +333,16 @@ WRITE_PATHS: tuple[WritePath, ...] = (
     _flow_gate("flow.scatter_units", "Scatter calibration", "calibrations", "calibrations"),
     _flow_gate("flow.analysed_volume_ul", "Analysed volume (µL)", "volume_ul", "volume_ul"),
     _flow_gate("flow.concentration_per_ml", "EVs per mL of the original sample", "dilution_factor", "dilution_factor"),
+    # Data sharing is recorded on the file's page (Data sharing card), reached from the preparation page.
+    WritePath(
+        "flow.data_sharing.accession",
+        "Accession of the shared data",
+        "evlims:preparation-detail",
+        "evlims.web.forms.flow.DataSharingForm",
+        "data_accession",
+        "evlims:api:flow-data-sharing",
+        "data_accession",
+    ),
     # --- claims
     _prep("claims.subtype", "What the preparation is called", "claimed_subtype"),
     _prep("claims.biogenesis_evidence", "Evidence for the biogenesis term", "biogenesis_evidence"),

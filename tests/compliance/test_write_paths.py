@@ -213,14 +213,15 @@ FORM_POSTS = [
     ("evlims:result-new", {"kind": "rna"}, {"assay": "Qubit", "value": "3", "unit": "ng/µL"}),
     ("evlims:result-new", {"kind": "rna"}, {"assay": "Qubit", "value": "30", "unit": "ng"}),
 ]  # fmt: skip
-# Written by the run and protocol endpoints (tests/api/test_complete_experiment.py) and by an FCS upload and its
-# gating (tests/compliance/test_flow_document.py).
+# Written by the run and protocol endpoints (tests/api/test_complete_experiment.py) and by an FCS upload, its
+# gating and its data sharing (tests/compliance/test_flow_document.py).
 API_ELSEWHERE = {
     "evlims:api:run-step",
     "evlims:api:run-list",
     "evlims:api:protocol-version-list",
     "evlims:api:flow-acquisition-list",
     "evlims:api:flow-result-create",
+    "evlims:api:flow-data-sharing",
 }
 # Flow cytometry paths are written by an FCS upload and its gating: tests/compliance/test_flow_document.py.
 NOT_BY_THESE_FORMS = {
