@@ -1,4 +1,4 @@
-# Reserved for indexes or columns the metric recompute and result ingestion need (performance round two).
+# Reserved for indexes or columns result ingestion needs (performance round two).
 
 from django.db import migrations
 
