@@ -334,6 +334,14 @@ def deep_cursor(queryset, page: int) -> str:
     return keyset.cursor(keyset.queryset[(page - 1) * evlims_settings.PAGE_SIZE - 1])
 
 
+def deep_page(queryset, deepest: int = 150) -> int:
+    """The page ``deepest``, or the list's last full page when it has fewer: a page that exists at any scale
+    (page 2 at least, so the cursor of the page before it exists)."""
+    from evlims.conf import evlims_settings
+
+    return max(2, min(deepest, queryset.count() // evlims_settings.PAGE_SIZE))
+
+
 def prepared_before(reference, large) -> bool:
     """Whether an earlier run on this kept database already computed metrics and compliance for the labs
     and opened the QA queue's reviews (the last step of that preparation)."""
@@ -345,28 +353,32 @@ def prepared_before(reference, large) -> bool:
 def page_urls(summary) -> list[tuple[str, str, str]]:
     """(name, url, role) of the pages and API lists measured, with a typical object of the lab.
 
-    Deep pages are page 150 (or the lab's last full page), reached by page number (OFFSET) and by keyset
-    cursor; the cursor is the one the page before it links to.
+    Deep pages are page 150 (or the list's last full page, counted on the list itself: the API lists produced
+    preparations only, so its last page comes before the page list's), reached by page number (OFFSET) and by
+    keyset cursor; the cursor is the one the page before it links to.
     """
     from django.urls import reverse
 
     from evlims.characterization.selectors import preparation_list
     from evlims.isolation.models import EVPreparation, IsolationRun
+    from evlims.isolation.selectors import preparations_in_state
     from evlims.samples.selectors import sample_list
 
     lab, user = summary.lab, summary.users["staff"]
     run = IsolationRun.objects.filter(lab=lab, status="completed").order_by("-started_at", "-id").first()
     prep = EVPreparation.objects.filter(run=run).order_by("id").first()
     sample_id = prep.input_aliquot.sample_id
-    deep_samples = max(2, min(150, summary.counts["samples"] // 50))
-    deep_preps = max(2, min(150, summary.counts["preparations"] // 50))
+    deep_samples = deep_page(sample_list(user))
+    deep_preps = deep_page(preparation_list(user))
+    deep_api_preps = deep_page(preparations_in_state(preparation_list(user)))
+    page_40 = deep_page(sample_list(user), 40)
     samples_after = deep_cursor(sample_list(user), deep_samples)
     preps_after = deep_cursor(preparation_list(user), deep_preps)
     samples, preps = reverse("evlims:sample-list"), reverse("evlims:preparation-list")
     return [
         ("sample list", samples, "staff"),
         ("sample list, filtered", samples + "?biofluid=blood_plasma&q=EVS", "staff"),
-        ("sample list, page 40", samples + "?page=40", "staff"),
+        (f"sample list, page {page_40}", samples + f"?page={page_40}", "staff"),
         ("sample list, deep page by number", samples + f"?page={deep_samples}", "staff"),
         ("sample list, deep page by cursor", samples + f"?after={samples_after}", "staff"),
         ("sample detail", reverse("evlims:sample-detail", args=[sample_id]), "staff"),
@@ -387,7 +399,7 @@ def page_urls(summary) -> list[tuple[str, str, str]]:
         ("API measurements", "/api/v1/measurements/", "staff"),
         ("API runs", "/api/v1/runs/", "staff"),
         ("API preparations", "/api/v1/preparations/", "staff"),
-        ("API preparations, deep page by number", f"/api/v1/preparations/?page={deep_preps}", "staff"),
+        ("API preparations, deep page by number", f"/api/v1/preparations/?page={deep_api_preps}", "staff"),
         ("API preparations, deep page by cursor", f"/api/v1/preparations/?cursor={preps_after}", "staff"),
     ]
 
