@@ -16,6 +16,42 @@ SPIKE_UNIT_CHOICES = [(unit, unit) for unit in SPIKE_UNITS]
 READOUT_UNIT_CHOICES = [(unit, unit) for unit in READOUT_UNITS]
 
 
+class CurrentVersions(models.Manager):
+    """Current records only: what recoveries, summaries, charts and lists count. Superseded and voided versions
+    are read through ``all_versions`` (history)."""
+
+    def get_queryset(self):
+        return super().get_queryset().filter(status=Status.CURRENT)
+
+
+class Status(models.TextChoices):
+    CURRENT = "current", "Current"
+    SUPERSEDED = "superseded", "Superseded by a correction"
+    VOIDED = "voided", "Voided"
+
+
+class Versioned(models.Model):
+    """A record that is never edited in place: a correction is a new record whose ``supersedes`` names the old
+    one (then marked superseded); a voided record stays, marked void. Both keep the reason, when and who."""
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.CURRENT, db_index=True)
+    supersedes = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="superseded_by"
+    )
+    status_reason = models.TextField(blank=True, help_text="Why the record was corrected or voided.")
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    # The first manager declared is the default one: reverse relations and lists count current records only.
+    objects = CurrentVersions()
+    all_versions = models.Manager()  # noqa: DJ012 - every version: current, superseded and voided (history)
+
+    class Meta:
+        abstract = True
+
+
 class Readout(models.TextChoices):
     FLUORESCENT_NTA = "fluorescent_nta", "Fluorescent NTA count"
     GFP_ELISA = "gfp_elisa", "GFP ELISA"
@@ -53,7 +89,7 @@ class ReferenceMaterialLot(TimeStampedModel):
         return f"{self.material} lot {self.lot_number}"
 
 
-class Spike(TimeStampedModel):
+class Spike(Versioned, TimeStampedModel):
     """An amount of a lot added to a sample aliquot or to the inputs of an isolation run (then the amount is
     what went into each input)."""
 
@@ -63,6 +99,10 @@ class Spike(TimeStampedModel):
     run = models.ForeignKey(IsolationRun, on_delete=models.PROTECT, null=True, blank=True, related_name="spikes")
     amount = models.FloatField(help_text="A volume of the lot, or an amount in the lot's own unit.")
     amount_unit = models.CharField(max_length=20, choices=SPIKE_UNIT_CHOICES)
+    amount_uncertainty = models.FloatField(
+        null=True, blank=True, help_text="Standard uncertainty (k=1) of the amount, same unit: e.g. the pipetting."
+    )
+    amount_uncertainty_basis = models.CharField(max_length=200, blank=True, help_text="Where that figure comes from.")
     matrix = models.CharField(max_length=80, help_text="What the lot was spiked into, e.g. blood plasma.")
     spiked_at = models.DateTimeField()
     spiked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
@@ -84,7 +124,7 @@ class Spike(TimeStampedModel):
         return f"{self.amount:g} {self.amount_unit} of {self.lot} into {target}"
 
 
-class TracerReadout(TimeStampedModel):
+class TracerReadout(Versioned, TimeStampedModel):
     """The tracer of a spike measured in a preparation made from the spiked aliquot or run."""
 
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="tracer_readouts")
@@ -96,6 +136,16 @@ class TracerReadout(TimeStampedModel):
     )
     replicates = models.PositiveSmallIntegerField(default=1)
     unit = models.CharField(max_length=20, choices=READOUT_UNIT_CHOICES)
+    dilution_factor = models.FloatField(
+        default=1.0, help_text="The preparation was diluted this many times before the reading (1: undiluted)."
+    )
+    dilution_uncertainty = models.FloatField(
+        null=True, blank=True, help_text="Standard uncertainty (k=1) of the dilution factor."
+    )
+    volume_uncertainty_ul = models.FloatField(
+        null=True, blank=True, help_text="Standard uncertainty (k=1) of the preparation's final volume, in µL."
+    )
+    volume_uncertainty_basis = models.CharField(max_length=200, blank=True, help_text="Where that figure comes from.")
     measured_at = models.DateTimeField()
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, related_name="+")
     notes = models.TextField(blank=True)
@@ -104,6 +154,7 @@ class TracerReadout(TimeStampedModel):
         ordering = ["-measured_at", "-id"]
         constraints = [
             models.CheckConstraint(condition=Q(value__gte=0), name="evlims_tracer_value_nonnegative"),
+            models.CheckConstraint(condition=Q(dilution_factor__gte=1), name="evlims_tracer_dilution_at_least_1"),
         ]
 
     def __str__(self):

@@ -15,7 +15,7 @@ import numpy as np
 from ..isolation.models import IsolationRun
 from .models import TracerReadout
 from .selectors import readouts_for
-from .uncertainty import Recovery, lot_value, mean_recovery
+from .uncertainty import Recovery, lot_value, mean_recovery, relative
 from .uncertainty import recovery as compute_recovery
 
 GROUPS = {"run": "Run", "method": "Separation method", "operator": "Operator"}
@@ -36,14 +36,22 @@ class RecoveryRow:
 
 
 def recoveries(readouts) -> list[RecoveryRow]:
-    """Every readout with its recovery; the lots' assigned values are shared uncertain numbers."""
-    lots, rows = {}, []
+    """Every readout with its recovery. Shared acts are shared uncertain numbers: a lot's assigned value, the
+    pipetting of a spike into one preparation's input, one preparation's final volume."""
+    lots, pipetting, volumes, rows = {}, {}, {}, []
     for readout in readouts:
         spike = readout.spike
         lot = spike.lot
         if lot.pk not in lots:
             lots[lot.pk] = lot_value(lot.assigned_value, lot.assigned_uncertainty, tag=f"lot {lot.pk}")
         volume = readout.preparation.final_volume_ul
+        volume = None if volume is None else float(volume)
+        act = (spike.pk, readout.preparation_id)
+        if act not in pipetting:
+            pipetting[act] = relative(spike.amount, spike.amount_uncertainty, f"spike {spike.pk}")
+        measured = (readout.preparation_id, readout.volume_uncertainty_ul)
+        if measured not in volumes:
+            volumes[measured] = relative(volume, readout.volume_uncertainty_ul, f"volume {readout.preparation_id}")
         result = compute_recovery(
             lot=lots[lot.pk],
             lot_unit=lot.unit,
@@ -52,7 +60,11 @@ def recoveries(readouts) -> list[RecoveryRow]:
             readout=readout.value,
             readout_uncertainty=readout.standard_uncertainty,
             readout_unit=readout.unit,
-            volume_ul=None if volume is None else float(volume),
+            volume_ul=volume,
+            dilution_factor=readout.dilution_factor,
+            dilution_uncertainty=readout.dilution_uncertainty,
+            pipetting=pipetting[act],
+            volume_factor=volumes[measured],
         )
         rows.append(RecoveryRow(readout, result))
     return rows

@@ -5,9 +5,13 @@ Amounts are checked and converted with Pint (``units.py``); the numbers carry th
 library, and the recoveries that share one reference-material lot stay correlated through its assigned value
 (a mean over several spikes of one lot does not average the lot's uncertainty away).
 
-recovered = readout x preparation volume (a readout given as a concentration) or the readout itself (an amount);
-spiked = amount x assigned concentration (an amount given as a volume of the lot) or the amount itself, which
-then carries the lot's relative uncertainty; recovery = recovered / spiked.
+recovered = readout x dilution factor x preparation volume (a readout given as a concentration) or the readout x
+dilution factor (an amount); spiked = amount x assigned concentration (an amount given as a volume of the lot) or
+the amount itself, which then carries the lot's relative uncertainty; recovery = recovered / spiked.
+
+Each input is an uncertain number tagged with what it is (``SOURCES``): the assigned value, the spiked volume
+(pipetting), the readout, the dilution factor and the final volume, so the budget of a recovery (how much of its
+uncertainty each input gives) is read from the library's error components, not worked out a second time.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ class Recovery:
     unit: str = ""
     problem: str = ""
     variable: object = None  # the uncertainties value, for aggregates that keep correlations
+    budget: tuple = ()  # BudgetLine per input with an uncertainty, largest first
 
     @property
     def percent(self) -> float | None:
@@ -41,6 +46,43 @@ class Recovery:
     @property
     def percent_uncertainty(self) -> float | None:
         return None if self.uncertainty is None else 100.0 * self.uncertainty
+
+
+SOURCES = {
+    "lot": "Assigned value of the lot",
+    "spike": "Spiked amount (pipetting)",
+    "readout": "Tracer readout",
+    "dilution": "Dilution before the reading",
+    "volume": "Final volume of the preparation",
+}
+
+
+@dataclass(frozen=True)
+class BudgetLine:
+    """One input's part of a recovery's standard uncertainty: ``contribution`` is |∂R/∂x| · u(x) (a fraction, as
+    the recovery), ``share`` its part of the variance (the shares add up to 1)."""
+
+    source: str
+    label: str
+    contribution: float
+    share: float
+
+
+def budget(ratio) -> tuple:
+    """The uncertainty budget of an uncertain result, from the library's error components: one line per tagged
+    input, largest first (inputs of the same kind, e.g. two lots, are added in quadrature)."""
+    components = getattr(ratio, "error_components", lambda: {})()
+    by_source: dict = {}
+    for variable, contribution in components.items():
+        source = (variable.tag or "").split(" ", 1)[0]
+        by_source[source] = by_source.get(source, 0.0) + contribution**2
+    total = sum(by_source.values())
+    lines = [
+        BudgetLine(source, SOURCES.get(source, source), variance**0.5, variance / total if total else 0.0)
+        for source, variance in by_source.items()
+        if variance > 0
+    ]
+    return tuple(sorted(lines, key=lambda line: -line.contribution))
 
 
 def lot_value(assigned: float, uncertainty: float | None, *, tag: str = ""):
@@ -65,13 +107,23 @@ def std_dev(number) -> float:
     return float(getattr(number, "std_dev", 0.0))
 
 
-def spiked_amount(*, lot, lot_unit: str, amount: float, amount_unit: str):
-    """The spiked amount as an uncertain number in the lot's amount unit, and that unit's name."""
+def relative(value: float | None, uncertainty: float | None, tag: str):
+    """1 ± u/value, tagged: a volume's relative uncertainty as a factor (1 when none is given). One per physical
+    act: readouts of one preparation share its final volume, and its pipetting of the spike."""
+    if not value or not uncertainty:
+        return 1.0
+    return _uncertain(1.0, float(uncertainty) / float(value), tag)
+
+
+def spiked_amount(*, lot, lot_unit: str, amount: float, amount_unit: str, pipetting=1.0):
+    """The spiked amount as an uncertain number in the lot's amount unit, and that unit's name; ``pipetting`` (a
+    ``relative`` factor) carries the amount's own standard uncertainty besides the lot's."""
     concentration = as_quantity(1.0, lot_unit, what="The lot's assigned value")
     amount_unit_name = as_amount(concentration, "The lot's assigned value")
     given = as_quantity(amount, amount_unit, what="The spiked amount")
+    pipetted = pipetting
     if given.check("[volume]"):
-        return lot * magnitude_in(given * concentration, amount_unit_name), amount_unit_name
+        return lot * pipetted * magnitude_in(given * concentration, amount_unit_name), amount_unit_name
     if given.dimensionality != concentration.units.dimensionality * _volume_dim():
         raise UnitMismatch(
             f"The spiked amount is in {amount_unit} but the lot's assigned value is in {lot_unit}: give the amount"
@@ -79,14 +131,27 @@ def spiked_amount(*, lot, lot_unit: str, amount: float, amount_unit: str):
         )
     # The amount was worked out from the assigned value, so it keeps the lot's relative uncertainty and its
     # correlation with the other spikes of the lot.
-    return lot * (magnitude_in(given, amount_unit_name) / nominal(lot)), amount_unit_name
+    return lot * pipetted * (magnitude_in(given, amount_unit_name) / nominal(lot)), amount_unit_name
 
 
-def recovered_amount(*, value: float, uncertainty: float | None, unit: str, amount_unit: str, volume_ul: float | None):
-    """The tracer found in the preparation, as an uncertain number in ``amount_unit``."""
+def recovered_amount(
+    *,
+    value: float,
+    uncertainty: float | None,
+    unit: str,
+    amount_unit: str,
+    volume_ul: float | None,
+    volume_factor=1.0,
+    dilution_factor: float = 1.0,
+    dilution_uncertainty: float | None = None,
+):
+    """The tracer found in the preparation, as an uncertain number in ``amount_unit``: the reading times the
+    dilution factor, times the final volume for a concentration."""
     readout = as_quantity(1.0, unit, what="The tracer readout")
     wanted = as_quantity(1.0, amount_unit, what="The spiked amount")
-    number = _uncertain(value, uncertainty)
+    number = _uncertain(value, uncertainty, "readout") * _uncertain(
+        dilution_factor or 1.0, dilution_uncertainty, "dilution"
+    )
     if readout.dimensionality == wanted.dimensionality:
         return number * magnitude_in(readout, amount_unit)
     if readout.dimensionality == wanted.dimensionality / _volume_dim():
@@ -96,7 +161,7 @@ def recovered_amount(*, value: float, uncertainty: float | None, unit: str, amou
                 " preparation's final volume (µL), or give the readout as an amount."
             )
         total = readout * as_quantity(float(volume_ul), "µL", what="The final volume")
-        return number * magnitude_in(total, amount_unit)
+        return number * volume_factor * magnitude_in(total, amount_unit)
     raise UnitMismatch(
         f"The tracer readout is in {unit} but the spike was in {amount_unit}: a readout of this lot is given in"
         f" {amount_unit} or {amount_unit} per volume (e.g. {amount_unit}/mL)."
@@ -113,13 +178,34 @@ def recovery(
     readout_uncertainty: float | None,
     readout_unit: str,
     volume_ul: float | None,
+    amount_uncertainty: float | None = None,
+    volume_uncertainty_ul: float | None = None,
+    dilution_factor: float = 1.0,
+    dilution_uncertainty: float | None = None,
+    pipetting=None,
+    volume_factor=None,
 ) -> Recovery:
-    """recovered / spiked with its propagated standard uncertainty; a unit mismatch or a missing volume comes
-    back as ``problem`` (in words), never as an exception."""
+    """recovered / spiked with its propagated standard uncertainty and its budget; a unit mismatch or a missing
+    volume comes back as ``problem`` (in words), never as an exception. ``pipetting`` and ``volume_factor`` are
+    the shared factors of ``relative`` when the caller keeps them per act; otherwise they are made from the
+    uncertainties given."""
+    if pipetting is None:
+        pipetting = relative(amount, amount_uncertainty, "spike")
+    if volume_factor is None:
+        volume_factor = relative(volume_ul, volume_uncertainty_ul, "volume")
     try:
-        spiked, unit = spiked_amount(lot=lot, lot_unit=lot_unit, amount=amount, amount_unit=amount_unit)
+        spiked, unit = spiked_amount(
+            lot=lot, lot_unit=lot_unit, amount=amount, amount_unit=amount_unit, pipetting=pipetting
+        )
         recovered = recovered_amount(
-            value=readout, uncertainty=readout_uncertainty, unit=readout_unit, amount_unit=unit, volume_ul=volume_ul
+            value=readout,
+            uncertainty=readout_uncertainty,
+            unit=readout_unit,
+            amount_unit=unit,
+            volume_ul=volume_ul,
+            volume_factor=volume_factor,
+            dilution_factor=dilution_factor,
+            dilution_uncertainty=dilution_uncertainty,
         )
     except UnitMismatch as error:
         return Recovery(None, None, problem=str(error))
@@ -135,6 +221,7 @@ def recovery(
         std_dev(recovered),
         unit,
         variable=ratio,
+        budget=budget(ratio),
     )
 
 

@@ -12,6 +12,7 @@ from ...samples.models import Aliquot
 from ..models import Readout, ReferenceMaterialLot, Spike, TracerReadout
 from ..units import CONCENTRATION_UNITS, READOUT_UNITS, SPIKE_UNITS
 from ._common import compatible, ensure_writer, number, text, when
+from ._volumes import amount_uncertainty_of, dilution_of, volume_uncertainty_of
 
 LOT_FIELDS = (
     "material",
@@ -25,7 +26,18 @@ LOT_FIELDS = (
     "storage",
     "certificate",
 )
-SPIKE_FIELDS = ("lot_id", "aliquot_id", "run_id", "amount", "amount_unit", "matrix", "spiked_at", "notes")
+SPIKE_FIELDS = (
+    "lot_id",
+    "aliquot_id",
+    "run_id",
+    "amount",
+    "amount_unit",
+    "amount_uncertainty",
+    "amount_uncertainty_basis",
+    "matrix",
+    "spiked_at",
+    "notes",
+)
 READOUT_FIELDS = (
     "spike_id",
     "preparation_id",
@@ -33,6 +45,10 @@ READOUT_FIELDS = (
     "standard_uncertainty",
     "replicates",
     "unit",
+    "dilution_factor",
+    "dilution_uncertainty",
+    "volume_uncertainty_ul",
+    "volume_uncertainty_basis",
     "measured_at",
     "notes",
 )
@@ -115,6 +131,40 @@ def _biofluid_of(aliquot: Aliquot | None, run: IsolationRun | None) -> str:
     return shown.pop() if len(shown) == 1 else ""
 
 
+def spike_values(
+    *,
+    lot: ReferenceMaterialLot,
+    amount,
+    amount_unit: str,
+    amount_uncertainty=None,
+    amount_uncertainty_basis: str = "",
+    amount_uncertainty_default: bool = False,
+    matrix: str = "",
+    spiked_at=None,
+    notes: str = "",
+    biofluid: str = "",
+) -> dict:
+    """A spike's own figures, checked as recording and correcting check them (the lot and target aside)."""
+    _choice(amount_unit, SPIKE_UNITS, "amount_unit", "Unit of the amount")
+    amount = number(amount, "amount", label="The spiked amount")
+    compatible(lot_unit=lot.unit, unit=amount_unit, field="amount_unit", what="The spiked amount", allow_volume=True)
+    matrix = text(matrix, 80) or biofluid
+    if not matrix:
+        raise ValidationError({"matrix": "Say what the lot was spiked into (e.g. blood plasma)."})
+    uncertainty, basis = amount_uncertainty_of(
+        amount, amount_unit, amount_uncertainty, amount_uncertainty_basis, amount_uncertainty_default
+    )
+    return {
+        "amount": amount,
+        "amount_unit": amount_unit,
+        "amount_uncertainty": uncertainty,
+        "amount_uncertainty_basis": basis,
+        "matrix": matrix,
+        "spiked_at": when(spiked_at, "spiked_at"),
+        "notes": text(notes, 2000),
+    }
+
+
 @transaction.atomic
 def spike_record(
     *,
@@ -124,32 +174,33 @@ def spike_record(
     amount_unit: str,
     aliquot: Aliquot | None = None,
     run: IsolationRun | None = None,
+    amount_uncertainty: float | None = None,
+    amount_uncertainty_basis: str = "",
+    amount_uncertainty_default: bool = False,
     matrix: str = "",
     spiked_at=None,
     notes: str = "",
     reason: str = "",
 ) -> Spike:
     """Record an amount of ``lot`` added to an aliquot or to each input of a run: a volume of the lot (µL, mL) or
-    an amount in the lot's own unit. The matrix defaults to the spiked sample's biofluid."""
+    an amount in the lot's own unit, with its standard uncertainty (entered, or ISO 8655-2's for the pipette when
+    ``amount_uncertainty_default``). The matrix defaults to the spiked sample's biofluid."""
     ensure_writer(actor, lot.lab_id, "record spikes")
     target = _target(lot.lab_id, aliquot, run)
-    _choice(amount_unit, SPIKE_UNITS, "amount_unit", "Unit of the amount")
-    amount = number(amount, "amount", label="The spiked amount")
-    compatible(lot_unit=lot.unit, unit=amount_unit, field="amount_unit", what="The spiked amount", allow_volume=True)
-    matrix = text(matrix, 80) or _biofluid_of(aliquot, run)
-    if not matrix:
-        raise ValidationError({"matrix": "Say what the lot was spiked into (e.g. blood plasma)."})
-    spike = Spike.objects.create(
-        lab_id=lot.lab_id,
+    values = spike_values(
         lot=lot,
-        aliquot=aliquot,
-        run=run,
         amount=amount,
         amount_unit=amount_unit,
+        amount_uncertainty=amount_uncertainty,
+        amount_uncertainty_basis=amount_uncertainty_basis,
+        amount_uncertainty_default=amount_uncertainty_default,
         matrix=matrix,
-        spiked_at=when(spiked_at, "spiked_at"),
-        spiked_by=person_or_none(actor),
-        notes=text(notes, 2000),
+        spiked_at=spiked_at,
+        notes=notes,
+        biofluid="" if text(matrix, 80) else _biofluid_of(aliquot, run),
+    )
+    spike = Spike.objects.create(
+        lab_id=lot.lab_id, lot=lot, aliquot=aliquot, run=run, spiked_by=person_or_none(actor), **values
     )
     changes = snapshot(spike, SPIKE_FIELDS) | {"target": str(target)}
     record_event(actor=actor, action="spike.record", obj=spike, reason=reason, changes=changes)
@@ -164,6 +215,50 @@ def _from_spike(spike: Spike, preparation: EVPreparation) -> None:
         )
 
 
+def readout_values(
+    *,
+    spike: Spike,
+    value,
+    unit: str,
+    standard_uncertainty=None,
+    replicates: int = 1,
+    dilution_factor=1.0,
+    dilution_uncertainty=None,
+    volume_uncertainty_ul=None,
+    volume_uncertainty_basis: str = "",
+    volume_uncertainty_default: bool = False,
+    final_volume_ul=None,
+    measured_at=None,
+    notes: str = "",
+) -> dict:
+    """A readout's own figures, checked as recording and correcting check them (spike and preparation aside)."""
+    _choice(unit, READOUT_UNITS, "unit", "Unit of the readout")
+    value = number(value, "value", label="The readout", allow_zero=True)
+    if standard_uncertainty is not None:
+        standard_uncertainty = number(
+            standard_uncertainty, "standard_uncertainty", label="The standard uncertainty", allow_zero=True
+        )
+    if not isinstance(replicates, int) or isinstance(replicates, bool) or not 1 <= replicates <= 1000:
+        raise ValidationError({"replicates": "Replicates is a whole number from 1 to 1000."})
+    compatible(lot_unit=spike.lot.unit, unit=unit, field="unit", what="The tracer readout", allow_volume=False)
+    factor, factor_uncertainty = dilution_of(dilution_factor, dilution_uncertainty)
+    volume_uncertainty, basis = volume_uncertainty_of(
+        final_volume_ul, volume_uncertainty_ul, volume_uncertainty_basis, volume_uncertainty_default
+    )
+    return {
+        "value": value,
+        "standard_uncertainty": standard_uncertainty,
+        "replicates": replicates,
+        "unit": unit,
+        "dilution_factor": factor,
+        "dilution_uncertainty": factor_uncertainty,
+        "volume_uncertainty_ul": volume_uncertainty,
+        "volume_uncertainty_basis": basis,
+        "measured_at": when(measured_at, "measured_at"),
+        "notes": text(notes, 2000),
+    }
+
+
 @transaction.atomic
 def tracer_readout_record(
     *,
@@ -174,36 +269,40 @@ def tracer_readout_record(
     unit: str,
     standard_uncertainty: float | None = None,
     replicates: int = 1,
+    dilution_factor: float = 1.0,
+    dilution_uncertainty: float | None = None,
+    volume_uncertainty_ul: float | None = None,
+    volume_uncertainty_basis: str = "",
+    volume_uncertainty_default: bool = False,
     measured_at=None,
     notes: str = "",
     reason: str = "",
 ) -> TracerReadout:
     """Record the tracer measured in a preparation made from the spiked aliquot or run: a concentration in the
-    preparation (multiplied by its final volume) or an amount, in the lot's kind of unit."""
+    preparation (multiplied by its final volume) or an amount, in the lot's kind of unit, read on the preparation
+    diluted ``dilution_factor`` times; the final volume's standard uncertainty entered, or ISO 8655-2's for the
+    pipette when ``volume_uncertainty_default``."""
     ensure_writer(actor, spike.lab_id, "record tracer readouts")
     if preparation.lab_id != spike.lab_id:
         raise ValidationError({"preparation": "The preparation belongs to another lab than the spike."})
     _from_spike(spike, preparation)
-    _choice(unit, READOUT_UNITS, "unit", "Unit of the readout")
-    value = number(value, "value", label="The readout", allow_zero=True)
-    if standard_uncertainty is not None:
-        standard_uncertainty = number(
-            standard_uncertainty, "standard_uncertainty", label="The standard uncertainty", allow_zero=True
-        )
-    if not isinstance(replicates, int) or isinstance(replicates, bool) or not 1 <= replicates <= 1000:
-        raise ValidationError({"replicates": "Replicates is a whole number from 1 to 1000."})
-    compatible(lot_unit=spike.lot.unit, unit=unit, field="unit", what="The tracer readout", allow_volume=False)
-    readout = TracerReadout.objects.create(
-        lab_id=spike.lab_id,
+    values = readout_values(
         spike=spike,
-        preparation=preparation,
         value=value,
+        unit=unit,
         standard_uncertainty=standard_uncertainty,
         replicates=replicates,
-        unit=unit,
-        measured_at=when(measured_at, "measured_at"),
-        recorded_by=person_or_none(actor),
-        notes=text(notes, 2000),
+        dilution_factor=dilution_factor,
+        dilution_uncertainty=dilution_uncertainty,
+        volume_uncertainty_ul=volume_uncertainty_ul,
+        volume_uncertainty_basis=volume_uncertainty_basis,
+        volume_uncertainty_default=volume_uncertainty_default,
+        final_volume_ul=preparation.final_volume_ul,
+        measured_at=measured_at,
+        notes=notes,
+    )
+    readout = TracerReadout.objects.create(
+        lab_id=spike.lab_id, spike=spike, preparation=preparation, recorded_by=person_or_none(actor), **values
     )
     record_event(
         actor=actor,
