@@ -2,9 +2,14 @@
 
     .venv/bin/python bench/bench_ingest.py            # 2,000 results
     .venv/bin/python bench/bench_ingest.py --n 500
+    .venv/bin/python bench/bench_ingest.py --n 300 --sqlite-journal delete   # SQLite's default journal
+    .venv/bin/python bench/bench_ingest.py --n 300 --database postgres       # database evlims_bench_ingest
 
-Creates a temporary SQLite database (dropped at the end) with the test settings, an instrument with a
-key, and preparations to post to. Measures, in the same run:
+Creates a temporary database (dropped at the end) with the test settings, an instrument with a key, and
+preparations to post to. On SQLite the database is in WAL mode with ``synchronous=NORMAL`` (a commit appends to
+the log without an fsync; ``--sqlite-synchronous full`` syncs the log at each commit, ``--sqlite-journal delete``
+measures SQLite's default rollback journal, several fsyncs per commit).
+Measures, in the same run:
 
 - baseline: ``Measurement.objects.bulk_create`` of N rows (no detail rows, no audit, no validation);
 - single posts: N POST /api/v1/results/ of one result each (instrument key, test client);
@@ -15,13 +20,18 @@ key, and preparations to post to. Measures, in the same run:
   next to its own baseline, pandas reading the same bytes as a plain table.
 
 Each path is printed with its absolute rate and as a ratio of its time per result to the baseline's
-time per row. Compliance and metric refreshes are queued (in memory), as a real worker would take them.
+time per row. For the posts, the server's share is printed too: wall and CPU milliseconds per post (p50,
+p95) inside the handler (middleware, view, commit and after-commit hook; the test client's building of the
+request and reading of the answer excluded), and the SQL queries per post. Compliance and metric refreshes
+are queued (in memory), as a real worker would take them.
 """
 
 import argparse
 import io
 import os
+import re
 import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -32,7 +42,45 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TMP = Path(tempfile.mkdtemp(prefix="evlims-bench-ingest-"))
-os.environ["DATABASE_URL"] = f"sqlite:///{TMP / 'bench.sqlite3'}"
+PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/evlims_bench_ingest"
+
+
+def arguments():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000, help="results per path (default 2000)")
+    parser.add_argument("--files", type=int, default=50, help="NTA files per file path (default 50)")
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--pg-url", default=PG_DEFAULT, help=f"PostgreSQL database to (re)create ({PG_DEFAULT})")
+    parser.add_argument(
+        "--sqlite-journal", choices=["wal", "delete"], default="wal", help="SQLite journal mode (default wal)"
+    )
+    parser.add_argument(
+        "--sqlite-synchronous",
+        choices=["normal", "full"],
+        default="normal",
+        help="SQLite synchronous with WAL (default normal: no fsync per commit; full: one per commit)",
+    )
+    return parser.parse_args()
+
+
+def recreate_postgres(url: str, *, drop_only: bool = False):
+    import psycopg
+
+    name = url.rsplit("/", 1)[1].split("?")[0]
+    if not re.fullmatch(r"[A-Za-z0-9_]+", name):
+        raise SystemExit(f"refusing to recreate database {name!r}: plain names only")
+    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+OPTIONS = arguments()
+if OPTIONS.database == "postgres":
+    recreate_postgres(OPTIONS.pg_url)
+    os.environ["DATABASE_URL"] = OPTIONS.pg_url
+else:
+    os.environ["DATABASE_URL"] = f"sqlite:///{TMP / 'bench.sqlite3'}"
 
 # Settings of this run: the test settings with a file database, refreshes queued rather than run inline,
 # and no per-key throttle (the bench posts far faster than an instrument).
@@ -41,6 +89,11 @@ exec("from config.settings.test import *  # noqa: F403", _settings.__dict__)
 _settings.MEDIA_ROOT = TMP / "media"
 _settings.CELERY_TASK_ALWAYS_EAGER = False
 _settings.REST_FRAMEWORK = {**_settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"instrument_key": None}}
+if OPTIONS.database == "sqlite":
+    # WAL with synchronous=NORMAL: a commit is an append to the log, synced at checkpoints, not per commit.
+    if OPTIONS.sqlite_journal == "wal":
+        pragmas = f"PRAGMA journal_mode=WAL; PRAGMA synchronous={OPTIONS.sqlite_synchronous.upper()};"
+        _settings.DATABASES["default"]["OPTIONS"] = {"init_command": pragmas}
 sys.modules["bench_ingest_settings"] = _settings
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench_ingest_settings"
 
@@ -52,9 +105,10 @@ import pandas  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import connections  # noqa: E402
+from django.db import connection, connections  # noqa: E402
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.utils import timezone  # noqa: E402
-from rest_framework.test import APIClient  # noqa: E402
+from rest_framework.test import APIClient, ForceAuthClientHandler  # noqa: E402
 
 from evlims.characterization.models import Measurement  # noqa: E402
 from evlims.core.models import Lab, Membership, Project, Role  # noqa: E402
@@ -147,10 +201,50 @@ def bare_bulk_create(lab, preparations, n) -> float:
     return elapsed
 
 
+class TimedHandler(ForceAuthClientHandler):
+    """The test client's handler, timing each request server side: wall and CPU seconds of the handler call."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+
+    def __call__(self, environ):
+        wall, cpu = time.perf_counter(), time.process_time()
+        response = super().__call__(environ)
+        self.cpu.append(time.process_time() - cpu)
+        self.wall.append(time.perf_counter() - wall)
+        return response
+
+    def reset(self):
+        self.wall, self.cpu = [], []
+
+
 def client_for(raw_key) -> APIClient:
     client = APIClient()
+    client.handler = TimedHandler(enforce_csrf_checks=False)
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw_key}")
     return client
+
+
+def server_line(label, handler, queries: int):
+    """p50 and p95 of the server's wall and CPU milliseconds per post."""
+
+    def quantiles(values):
+        values = [v * 1000 for v in values] * (2 if len(values) == 1 else 1)  # one post: its own p50 and p95
+        p95 = statistics.quantiles(values, n=20, method="inclusive")[18]
+        return f"p50 {statistics.median(values):6.2f} p95 {p95:6.2f}"
+
+    print(
+        f"  server, {label:<25} wall ms {quantiles(handler.wall)}   CPU ms {quantiles(handler.cpu)}   "
+        f"{queries} queries per post"
+    )
+
+
+def queries_of_one_post(client, doc) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        post_all(client, [[doc]])
+    return len(queries.captured_queries)
 
 
 def post_all(client, batches):
@@ -208,11 +302,7 @@ def report_against(label, count, unit, elapsed, baseline_elapsed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=2000, help="results per path (default 2000)")
-    parser.add_argument("--files", type=int, default=50, help="NTA files per file path (default 50)")
-    options = parser.parse_args()
-    n, files = options.n, options.files
+    n, files = OPTIONS.n, OPTIONS.files
     try:
         call_command("migrate", verbosity=0)
         lab, preparations, _instrument, raw_key = setup_world()
@@ -223,16 +313,27 @@ def main():
         baseline = bare_bulk_create(lab, preparations, n)
         per_row = baseline / n
         single = timed(lambda: post_all(client, [[doc] for doc in docs]))
+        single_handler, client.handler = client.handler, TimedHandler(enforce_csrf_checks=False)
+        single_queries = queries_of_one_post(client, docs[0])
+        client.handler.reset()
         bulk = timed(lambda: post_all(client, [docs[i : i + limit] for i in range(0, n, limit)]))
-        assert Measurement.objects.count() == 2 * n
+        bulk_handler = client.handler
+        assert Measurement.objects.count() == 2 * n + 1
 
         data = NTA_FILE.read_bytes()
         uploads = timed(lambda: upload_all(client, data, files, [p.barcode for p in preparations]))
 
-        print(f"evlims ingestion benchmark: {n:,} results, {files} NTA files ({len(data):,} bytes each), SQLite")
+        database = (
+            "PostgreSQL"
+            if OPTIONS.database == "postgres"
+            else f"SQLite ({OPTIONS.sqlite_journal} journal, synchronous {OPTIONS.sqlite_synchronous})"
+        )
+        print(f"evlims ingestion benchmark: {n:,} results, {files} NTA files ({len(data):,} bytes each), {database}")
         report("bare bulk_create (baseline)", n, "rows", baseline, per_row)
         report("API, one result per post", n, "results", single, per_row)
+        server_line("one result per post", single_handler, single_queries)
         report(f"API, bulk posts of ≤{limit}", n, "results", bulk, per_row)
+        server_line(f"bulk posts of ≤{limit}", bulk_handler, "-")
         report("API file upload + commit", files, "files", uploads, per_row)
         # Last, as each export's parser is a ratio to a plain pandas read of the same bytes (its own baseline).
         for name, export in (("22 kB", data), ("300 kB", nta33_full(full_size=True))):
@@ -244,6 +345,8 @@ def main():
     finally:
         connections.close_all()
         shutil.rmtree(TMP, ignore_errors=True)
+        if OPTIONS.database == "postgres":
+            recreate_postgres(OPTIONS.pg_url, drop_only=True)
 
 
 if __name__ == "__main__":
