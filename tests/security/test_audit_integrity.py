@@ -145,6 +145,10 @@ NOT_AUDITED = {
     "evlims.metrics.services.job_fail": "job bookkeeping",
     "evlims.metrics.services.sweep_stale_jobs": "job bookkeeping",
     "evlims.standards.services.dilutions.clean_points": "pure: a dilution series checked as stored",
+    "evlims.standards.services.materials.spike_values": "pure: a spike's figures checked, for recording and correcting",
+    "evlims.standards.services.materials.readout_values": "pure: a readout's figures checked (record, correct)",
+    "evlims.standards.services.changes.may_change": "read: whether a user may correct or void a spike or readout",
+    "evlims.standards.services.changes.resting_on": "read: the preparations whose recovery rests on a record",
 }
 
 
@@ -631,6 +635,22 @@ AUDITED = {
     "evlims.standards.services.materials.tracer_readout_record": (
         STAFF,
         lambda w: {"spike": _run_spike(w), "preparation": w.preparation, "value": 4e8, "unit": "particles/mL"},
+    ),
+    "evlims.standards.services.changes.tracer_readout_correct": (
+        STAFF,
+        lambda w: {"readout": w.tracer_readout, "value": 5e8, "reason": "Read the wrong channel"},
+    ),
+    "evlims.standards.services.changes.tracer_readout_void": (
+        STAFF,
+        lambda w: {"readout": w.tracer_readout, "reason": "Tube swapped"},
+    ),
+    "evlims.standards.services.changes.spike_correct": (
+        STAFF,
+        lambda w: {"spike": w.spike, "amount": 20, "reason": "20 µL, not 10"},
+    ),
+    "evlims.standards.services.changes.spike_void": (
+        STAFF,
+        lambda w: {"spike": _run_spike(w), "reason": "Spiked the wrong run"},
     ),
     "evlims.standards.services.dilutions.dilution_series_record": (
         STAFF,
