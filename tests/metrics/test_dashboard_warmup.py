@@ -13,7 +13,7 @@ from django.utils import timezone
 from evlims.core.models import Membership, Role
 from evlims.demo import scale
 from evlims.isolation.models import EVPreparation, IsolationRun
-from evlims.metrics import charts, services, summaries
+from evlims.metrics import services, summaries, svg
 from evlims.metrics.models import MetricJob, PreparationMetrics
 from evlims.web import tasks
 from evlims.web.views import dashboards
@@ -69,7 +69,7 @@ def test_the_first_views_after_a_full_job_are_cache_reads_of_the_new_figures(
     assert PreparationMetrics.objects.filter(lab=generated).count() == 40
 
     with monkeypatch.context() as patch:
-        patch.setattr(charts, "_uri", draw_nothing)
+        patch.setattr(svg, "data_uri", draw_nothing)
         warm_dashboard, warm_queries = view(client, staff, DASHBOARD)
         warm_comparison, _ = view(client, staff, COMPARISON)
     # Nothing built for the request: the figures' context exists only when the page renders them itself.
@@ -95,7 +95,7 @@ def test_the_warmed_part_is_shared_by_every_member_and_holds_nothing_of_the_view
     generated, client, django_capture_on_commit_callbacks, monkeypatch
 ):
     full_job(generated, django_capture_on_commit_callbacks)
-    monkeypatch.setattr(charts, "_uri", draw_nothing)
+    monkeypatch.setattr(svg, "data_uri", draw_nothing)
     pages = {}
     for role in (Role.LAB_STAFF, Role.LAB_ADMIN, Role.QA_MANAGER):
         user = member(generated, role)

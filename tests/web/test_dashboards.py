@@ -117,7 +117,7 @@ def test_comparison_charts_are_drawn_with_shapes_and_labels(staff_client, compar
     response = staff_client.get(COMPARISON, EVERY_RUN)
     charts = response.context["charts"]
     scatter = base64.b64decode(charts["scatter"].split(",", 1)[1]).decode()
-    assert scatter.startswith("<?xml") and "sec-plasma@1.0 (n=3)" in scatter
+    assert scatter.startswith("<svg") and "sec-plasma@1.0 (n=3)" in scatter
     # The UC preparation has no yield figure: it is left off the log-log plot, and the page says so.
     assert "Manual SEC" not in scatter and response.context["not_on_log_axes"] == 1
     assert "1 of them lack a yield or purity figure" in response.content.decode()
