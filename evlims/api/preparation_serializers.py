@@ -133,7 +133,7 @@ def compliance_data(preparation, *, with_report: bool) -> dict:
         "evidence_hash": evaluation.evidence_hash if evaluation else None,
     }
     if with_report:
-        data = {"preparation": preparation.pk, **data, "report": evaluation.report if evaluation else None}
+        data = {"preparation": preparation.pk, **data, "report": evaluation.full_report if evaluation else None}
     return data
 
 

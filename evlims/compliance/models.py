@@ -4,16 +4,19 @@ in ``evlims.review``)."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.functional import cached_property
 
 from ..core.models import Lab, TimeStampedModel
 from ..isolation.models import EVPreparation, IsolationRun
+from .stored_reports import full_report
 
 
 class ComplianceEvaluation(TimeStampedModel):
     """The current verdicts of one preparation against every rule set, refreshed when its evidence changes.
 
     ``evidence_hash`` identifies the experiment document evaluated, so an unchanged preparation is not
-    re-evaluated, and a signature can prove which evidence it covered.
+    re-evaluated, and a signature can prove which evidence it covered. ``report`` is stored compact (or in
+    full, as before the compact form); read it as ``full_report`` (``stored_reports``).
     """
 
     lab = models.ForeignKey(Lab, on_delete=models.PROTECT, related_name="+")
@@ -32,6 +35,11 @@ class ComplianceEvaluation(TimeStampedModel):
 
     def __str__(self):
         return f"evaluation of {self.preparation_id}"
+
+    @cached_property
+    def full_report(self) -> dict:
+        """The report with the rule sets' titles, levels, fixes and citations, whichever form it is stored in."""
+        return full_report(self.report)
 
 
 class Review(TimeStampedModel):

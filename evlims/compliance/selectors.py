@@ -89,7 +89,7 @@ def mandatory_failures_of(prep_ids) -> list[dict]:
     )
     failures = []
     for evaluation in evaluations:
-        for failure in mandatory_failures(evaluation.report):
+        for failure in mandatory_failures(evaluation.full_report):
             if len(prep_ids) > 1:
                 failure = failure | {"title": f"{evaluation.preparation.barcode}: {failure['title']}"}
             failures.append(failure)

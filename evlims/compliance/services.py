@@ -8,11 +8,12 @@ from django.utils import timezone
 
 from ..core import canonical as core_canonical
 from . import selectors
+from .document_rows import preparation_documents
 from .evaluator import MANDATORY_LEVELS as MANDATORY_LEVELS  # re-exported: callers read the levels here too
-from .evaluator import collector_paused, evaluate_many
-from .evidence import experiment_documents, preparations_with_evidence
+from .evaluator import ComponentState, EvaluationReport, Status, collector_paused, evaluate_many
 from .models import ComplianceEvaluation
 from .rulesets import default_rulesets
+from .stored_reports import compact_report
 
 # What a new evaluation replaces in a stored one (its id, lab, preparation and creation time stay).
 UPDATED_FIELDS = (
@@ -32,22 +33,26 @@ def canonical_hash(content) -> str:
     return core_canonical.canonical_hash(content)
 
 
-def _summary(report: dict) -> tuple[int | None, int, list[str]]:
+def _summary(report: EvaluationReport) -> tuple[int | None, int, list[str]]:
     """(EV-METRIC %, mandatory MISEV failures, every failed rule or unmet EV-METRIC component as "set:id").
 
     "Mandatory MISEV failures" counts failed mandatory and mandatory-if-applicable rules of the two MISEV
-    rule sets: the figure the QA queue shows at a glance.
+    rule sets: the figure the QA queue shows at a glance. Read from the verdicts (the stored report is compact).
     """
-    ev_metric = report.get("ev_metric") or {}
-    failed = [
-        f"ev_metric:{key}" for key, c in (ev_metric.get("components") or {}).items() if c.get("state") == "not_met"
-    ]
-    for key, part in report.items():
-        for rule in (part or {}).get("rules", []) if isinstance(part, dict) else []:
-            if rule.get("status") == "fail":
-                failed.append(f"{key}:{rule['id']}")
-    mandatory_failed = len(selectors.mandatory_failures(report, selectors.MISEV_REPORT_KEYS))
-    return ev_metric.get("score_pct"), mandatory_failed, failed
+    ev_metric = report.ev_metric
+    failed = []
+    if ev_metric is not None:
+        failed = [f"ev_metric:{key}" for key, state in ev_metric.components.items() if state is ComponentState.NOT_MET]
+    mandatory_failed = 0
+    for key, part in report.rulesets.items():
+        if key in report.scores:
+            continue
+        for verdict in part.verdicts:
+            if verdict.status is Status.FAIL:
+                failed.append(f"{key}:{verdict.rule.id}")
+                if key in selectors.MISEV_REPORT_KEYS and verdict.rule.level in MANDATORY_LEVELS:
+                    mandatory_failed += 1
+    return (ev_metric.score_pct if ev_metric is not None else None), mandatory_failed, failed
 
 
 def evaluate_preparations(preparation_ids, *, force: bool = False) -> int:
@@ -64,12 +69,10 @@ def evaluate_preparations(preparation_ids, *, force: bool = False) -> int:
 
 
 def _evaluate_preparations(preparation_ids, *, force: bool) -> int:
-    preparations = preparations_with_evidence(preparation_ids)
-    unproduced = [p.pk for p in preparations if not p.produced]
+    # Built from narrow rows, not model instances (document_rows; equal to evidence.experiment_documents).
+    documents, labs, unproduced = preparation_documents(preparation_ids)
     if unproduced:
         ComplianceEvaluation.objects.filter(preparation_id__in=unproduced).delete()
-        preparations = [p for p in preparations if p.produced]
-    documents = experiment_documents(preparations)
     hashes = {pk: canonical_hash(document) for pk, document in documents.items()}
     # Only the hashes are read back: the stored reports and documents (tens of kB each) are replaced whole.
     existing = dict(
@@ -77,24 +80,24 @@ def _evaluate_preparations(preparation_ids, *, force: bool) -> int:
             "preparation_id", "evidence_hash"
         )
     )
-    stale = [p for p in preparations if force or existing.get(p.pk) != hashes[p.pk]]
+    stale = [pk for pk in documents if force or existing.get(pk) != hashes[pk]]
     if not stale:
         return 0
-    reports = evaluate_many([documents[p.pk] for p in stale])
+    reports = evaluate_many([documents[pk] for pk in stale])
     versions = {ruleset.name: ruleset.version for ruleset in default_rulesets()}
     now = timezone.now()
     rows = []
-    for prep, report in zip(stale, reports, strict=True):
-        data = report.to_dict()
-        ev_metric, mandatory_failed, failed = _summary(data)
+    for pk, report in zip(stale, reports, strict=True):
+        ev_metric, mandatory_failed, failed = _summary(report)
         rows.append(
             ComplianceEvaluation(
-                preparation_id=prep.pk,
-                lab_id=prep.lab_id,
+                preparation_id=pk,
+                lab_id=labs[pk],
                 rulesets=versions,
-                report=data,
-                document=documents[prep.pk],
-                evidence_hash=hashes[prep.pk],
+                # Only what differs between preparations; the rule sets' text is added back when it is read.
+                report=compact_report(report),
+                document=documents[pk],
+                evidence_hash=hashes[pk],
                 ev_metric_pct=ev_metric,
                 mandatory_failed=mandatory_failed,
                 failed_rules=failed,

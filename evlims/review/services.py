@@ -34,7 +34,7 @@ def _signed_content(review) -> dict:
         return {
             "preparation": prep.barcode,
             "version": prep.version,
-            "evaluation": evaluation.report if evaluation else None,
+            "evaluation": evaluation.full_report if evaluation else None,
             "evidence_hash": evaluation.evidence_hash if evaluation else None,
         } | ({"justification": review.justification} if review.justification else {})
     run = review.run

@@ -48,7 +48,7 @@ def test_a_refresh_creates_and_updates_in_one_call_keeping_ids_and_creation_time
     assert again.evaluated_at > first.evaluated_at
     documents = experiment_documents(preparations_with_evidence(ids))
     for pk, report in zip(ids, evaluate_many([documents[pk] for pk in ids]), strict=True):
-        assert stored[pk].report == report.to_dict()
+        assert stored[pk].full_report == report.to_dict()
         assert stored[pk].document == documents[pk]
         assert stored[pk].evidence_hash == services.canonical_hash(documents[pk])
     assert services.evaluate_preparations(ids) == 0  # unchanged evidence is not evaluated again

@@ -145,7 +145,7 @@ def evaluation_view(evaluation) -> dict | None:
     """Everything a page or report shows of one stored evaluation."""
     if evaluation is None:
         return None
-    report = evaluation.report or {}
+    report = evaluation.full_report or {}
     rules = selectors.rules_for(evaluation.rulesets)
     return {
         "evaluation": evaluation,

@@ -71,7 +71,7 @@ def verdict_rows(preparations) -> list[dict]:
             rows.append(base | {"status": "not_evaluated", "message": "No evaluation is stored yet."})
             continue
         base |= {"evaluated_at": evaluation.evaluated_at.isoformat(), "evidence_hash": evaluation.evidence_hash}
-        report = evaluation.report or {}
+        report = evaluation.full_report or {}
         rules = rules_for(evaluation.rulesets)
         metric = report.get("ev_metric") or {}
         for component_id, component in (metric.get("components") or {}).items():

@@ -46,7 +46,7 @@ def _preparation_context(request, preparation, submit_form=None) -> dict:
     if view and role in WRITER_ROLES:
         # Links to the forms that record what a rule lacks, for the people who may write those records.
         fix_links.next_step_links(view["next_steps"], preparation=preparation, evaluation=evaluation)
-    failures = selectors.mandatory_failures(evaluation and evaluation.report)
+    failures = selectors.mandatory_failures(evaluation and evaluation.full_report)
     return {
         "preparation": preparation,
         "run": preparation.run,
@@ -175,7 +175,9 @@ def _submit_preparation(request, preparation):
     if services.evaluate_preparations([preparation.pk]):
         preparation = scoped(selectors.preparation_get, request.user, preparation.pk)
     evaluation = selectors.evaluation_of(preparation)
-    form = SubmitForReviewForm(request.POST, failures=selectors.mandatory_failures(evaluation and evaluation.report))
+    form = SubmitForReviewForm(
+        request.POST, failures=selectors.mandatory_failures(evaluation and evaluation.full_report)
+    )
     if form.is_valid():
         submitted = run_service(
             form,

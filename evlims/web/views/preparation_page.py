@@ -144,8 +144,8 @@ def metric_rows(preparation, metrics, measurements, bins, input_counts) -> list[
 def compliance_summary(evaluation) -> dict | None:
     if evaluation is None:
         return None
-    failing = compliance_selectors.mandatory_failures(evaluation.report, compliance_selectors.MISEV_REPORT_KEYS)
-    ev_metric = (evaluation.report or {}).get("ev_metric") or {}
+    failing = compliance_selectors.mandatory_failures(evaluation.full_report, compliance_selectors.MISEV_REPORT_KEYS)
+    ev_metric = (evaluation.full_report or {}).get("ev_metric") or {}
     return {
         "evaluation": evaluation,
         "score": evaluation.ev_metric_pct,
