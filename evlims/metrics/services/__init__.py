@@ -7,7 +7,6 @@ and running a job twice gives the same figures (idempotent upsert).
 """
 
 import logging
-import math
 from datetime import timedelta
 from functools import partial
 
@@ -16,14 +15,13 @@ from django.db import DatabaseError, InterfaceError, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.utils import timezone
 
-from ...characterization.models import Measurement, SizeBin
-from ...compliance.markers import LIPOPROTEINS, marker_vocabulary
+from ...characterization.models import Measurement
 from ...core.broker import BROKER_ERRORS
 from ...core.registry import Provider
 from ...isolation.models import EVPreparation
 from .. import compute, summaries
-from ..figures import NUMBER_KEYS
-from ..models import MetricJob, PreparationMetrics
+from ..models import MetricJob
+from . import _recompute_io
 from .controls import control_material_create, control_material_link_samples, control_material_update
 
 # The job and recompute writers are defined here; the control-material writers live in services/controls.py.
@@ -114,34 +112,6 @@ def measurement_frame(preparation_ids) -> pd.DataFrame:
     return pd.DataFrame(long, columns=["measurement_id", "preparation", "quantity", "value"])
 
 
-def _lipoprotein_tested(preparation_ids) -> set[int]:
-    return set(
-        Measurement.objects.filter(
-            preparation_id__in=list(preparation_ids),
-            kind=Measurement.Kind.MARKER,
-            marker__protein__in=sorted(marker_vocabulary().symbols_of(LIPOPROTEINS)),
-        ).values_list("preparation_id", flat=True)
-    )
-
-
-def _input_counts(sample_ids) -> pd.DataFrame:
-    rows = Measurement.objects.filter(input_sample_id__in=list(sample_ids), kind=Measurement.Kind.PARTICLE).values_list(
-        "input_sample_id", "values"
-    )
-    counts = [
-        (sample, v["particles_per_ml"]) for sample, v in rows if isinstance(v.get("particles_per_ml"), int | float)
-    ]
-    frame = pd.DataFrame(counts, columns=["sample", "input_particles_per_ml"])
-    return frame.groupby("sample", as_index=False)["input_particles_per_ml"].mean()
-
-
-def _histograms(preparation_ids) -> pd.DataFrame:
-    rows = SizeBin.objects.filter(analysis__measurement__preparation_id__in=list(preparation_ids)).values_list(
-        "analysis__measurement__preparation_id", "bin_center_nm", "concentration_per_ml"
-    )
-    return pd.DataFrame(list(rows), columns=["preparation", "bin_center_nm", "concentration_per_ml"])
-
-
 def compute_for(preparation_ids) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(metrics, provenance) for the preparations: pure computation over frames read in six queries."""
     ids = list(preparation_ids)
@@ -151,42 +121,17 @@ def compute_for(preparation_ids) -> tuple[pd.DataFrame, pd.DataFrame]:
     for column in ("particles_per_ml", "protein_ug_per_ml", "size_mode_nm", "size_median_nm"):
         if column not in frame:
             frame[column] = float("nan")
-    frame = frame.merge(_input_counts(set(preps["sample"])), on="sample", how="left")
-    frame["lipoprotein_readout"] = frame["preparation"].isin(_lipoprotein_tested(ids))
+    frame = frame.merge(_recompute_io.input_counts(set(preps["sample"])), on="sample", how="left")
+    frame["lipoprotein_readout"] = frame["preparation"].isin(_recompute_io.lipoprotein_tested(ids))
     metrics = compute.preparation_metrics(frame)
-    metrics = metrics.merge(compute.small_ev_fraction(_histograms(ids)), on="preparation", how="left")
+    metrics = metrics.merge(compute.small_ev_fraction(_recompute_io.histograms(ids)), on="preparation", how="left")
     return metrics, compute.metric_provenance(metrics, provenance)
 
 
-def _clean(value):
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
-
-
 def store_metrics(metrics: pd.DataFrame, provenance: pd.DataFrame) -> int:
-    """Upsert one PreparationMetrics row per preparation (bulk, idempotent)."""
-    by_prep: dict[int, dict[str, list[int]]] = {}
-    for prep, metric, measurement in provenance[["preparation", "metric", "measurement_id"]].itertuples(index=False):
-        by_prep.setdefault(int(prep), {}).setdefault(metric, []).append(int(measurement))
-    now = timezone.now()
-    rows = [
-        PreparationMetrics(
-            preparation_id=int(record["preparation"]),
-            lab_id=int(record["lab"]),
-            computed_at=now,
-            purity_class=_clean(record.get("purity_class")),
-            provenance=by_prep.get(int(record["preparation"]), {}),
-            **{figure: _clean(record.get(figure)) for figure in NUMBER_KEYS},
-        )
-        for record in metrics.to_dict("records")
-    ]
-    PreparationMetrics.objects.bulk_create(
-        rows,
-        batch_size=1000,
-        update_conflicts=True,
-        unique_fields=["preparation"],
-        update_fields=[*NUMBER_KEYS, "purity_class", "provenance", "computed_at", "lab"],
-    )
-    return len(rows)
+    """Store one PreparationMetrics row per preparation (idempotent): the changed and new rows in one upsert, the
+    unchanged ones stamped with this computation's time (services/_recompute_io.py)."""
+    return _recompute_io.write(_recompute_io.rows_of(metrics, provenance), timezone.now())
 
 
 def recompute(preparation_ids) -> int:
