@@ -29,6 +29,35 @@ LOT_FIELDS = [
     "certificate",
 ]
 REASON = serializers.CharField(required=False, allow_blank=True, help_text="Kept in the audit trail.")
+SPIKE_FIGURES = [
+    "amount",
+    "amount_unit",
+    "amount_uncertainty",
+    "amount_uncertainty_basis",
+    "amount_uncertainty_default",
+    "matrix",
+    "spiked_at",
+    "notes",
+]
+READOUT_FIGURES = [
+    "value",
+    "standard_uncertainty",
+    "replicates",
+    "unit",
+    "dilution_factor",
+    "dilution_uncertainty",
+    "volume_uncertainty_ul",
+    "volume_uncertainty_basis",
+    "volume_uncertainty_default",
+    "measured_at",
+    "notes",
+]
+AMOUNT_DEFAULT = serializers.BooleanField(
+    required=False, help_text="Take the spiked volume's standard uncertainty from ISO 8655-2 for the pipette."
+)
+VOLUME_DEFAULT = serializers.BooleanField(
+    required=False, help_text="Take the final volume's standard uncertainty from ISO 8655-2 for the pipette."
+)
 
 
 class LotOutputSerializer(serializers.ModelSerializer):
@@ -68,9 +97,15 @@ class SpikeOutputSerializer(serializers.ModelSerializer):
             "run_code",
             "amount",
             "amount_unit",
+            "amount_uncertainty",
+            "amount_uncertainty_basis",
             "matrix",
             "spiked_at",
             "notes",
+            "status",
+            "supersedes",
+            "status_reason",
+            "status_changed_at",
             "created_at",
         ]
         read_only_fields = fields
@@ -81,12 +116,20 @@ class SpikeInputSerializer(serializers.ModelSerializer):
     aliquot = ScopedPrimaryKeyRelatedField(scope=aliquots_for, model=Aliquot, required=False, allow_null=True)
     run = ScopedPrimaryKeyRelatedField(scope=runs_for, model=IsolationRun, required=False, allow_null=True)
     spiked_at = serializers.DateTimeField(required=False, allow_null=True)
+    amount_uncertainty_default = AMOUNT_DEFAULT
     reason = REASON
 
     class Meta:
         model = Spike
-        fields = ["lot", "aliquot", "run", "amount", "amount_unit", "matrix", "spiked_at", "notes", "reason"]
+        fields = ["lot", "aliquot", "run", *SPIKE_FIGURES, "reason"]
         extra_kwargs = {"matrix": {"required": False, "allow_blank": True}}
+
+
+class BudgetLineField(serializers.Serializer):
+    source = serializers.CharField(help_text="lot, spike, readout, dilution or volume.")
+    label = serializers.CharField()
+    contribution_pct = serializers.FloatField(help_text="|∂R/∂x| · u(x), in % points of recovery.")
+    share = serializers.FloatField(help_text="Its part of the variance (the shares add up to 1).")
 
 
 class RecoveryField(serializers.Serializer):
@@ -96,6 +139,7 @@ class RecoveryField(serializers.Serializer):
     recovered = serializers.FloatField(allow_null=True)
     unit = serializers.CharField(help_text="Unit of the spiked and recovered amounts.")
     problem = serializers.CharField(help_text="Why the recovery could not be computed; empty when it was.")
+    budget = BudgetLineField(many=True, help_text="What each input gives of the standard uncertainty.")
 
 
 class ReadoutOutputSerializer(serializers.ModelSerializer):
@@ -114,9 +158,17 @@ class ReadoutOutputSerializer(serializers.ModelSerializer):
             "standard_uncertainty",
             "replicates",
             "unit",
+            "dilution_factor",
+            "dilution_uncertainty",
+            "volume_uncertainty_ul",
+            "volume_uncertainty_basis",
             "measured_at",
             "notes",
             "recovery",
+            "status",
+            "supersedes",
+            "status_reason",
+            "status_changed_at",
             "created_at",
         ]
         read_only_fields = fields
@@ -131,6 +183,15 @@ class ReadoutOutputSerializer(serializers.ModelSerializer):
             "recovered": result.recovered,
             "unit": result.unit,
             "problem": result.problem,
+            "budget": [
+                {
+                    "source": line.source,
+                    "label": line.label,
+                    "contribution_pct": 100.0 * line.contribution,
+                    "share": line.share,
+                }
+                for line in result.budget
+            ],
         }
 
 
@@ -139,21 +200,12 @@ class ReadoutInputSerializer(serializers.ModelSerializer):
     preparation = ScopedPrimaryKeyRelatedField(scope=preparations_for, model=EVPreparation)
     measured_at = serializers.DateTimeField(required=False, allow_null=True)
     replicates = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+    volume_uncertainty_default = VOLUME_DEFAULT
     reason = REASON
 
     class Meta:
         model = TracerReadout
-        fields = [
-            "spike",
-            "preparation",
-            "value",
-            "standard_uncertainty",
-            "replicates",
-            "unit",
-            "measured_at",
-            "notes",
-            "reason",
-        ]
+        fields = ["spike", "preparation", *READOUT_FIGURES, "reason"]
 
 
 class LabFilter(django_filters.FilterSet):
@@ -279,12 +331,12 @@ class SpikeListCreateApi(ScopedListApi):
 
 @extend_schema(tags=["reference materials"])
 class SpikeDetailApi(ScopedDetailApi):
-    """One spike."""
+    """One spike, of any version (superseded and voided ones are history)."""
 
     serializer_class = SpikeOutputSerializer
 
     def get_queryset(self):
-        return spikes_for(self.request.user)
+        return spikes_for(self.request.user, versions=True)
 
     @extend_schema(summary="Read a spike")
     def get(self, request, *args, **kwargs):
@@ -331,12 +383,12 @@ class ReadoutListCreateApi(ScopedListApi):
 
 @extend_schema(tags=["reference materials"])
 class ReadoutDetailApi(ScopedDetailApi):
-    """One tracer readout with its spike recovery."""
+    """One tracer readout with its spike recovery, of any version (superseded and voided ones are history)."""
 
     serializer_class = ReadoutOutputSerializer
 
     def get_queryset(self):
-        return with_related(readouts_for(self.request.user))
+        return with_related(readouts_for(self.request.user, versions=True))
 
     @extend_schema(summary="Read a tracer readout")
     def get(self, request, *args, **kwargs):

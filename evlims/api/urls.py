@@ -23,6 +23,7 @@ from . import (
     runs,
     samples,
     standards,
+    standards_changes,
     storage,
 )
 from .docs import OfflineRedocView
@@ -170,8 +171,16 @@ urlpatterns = [
     path("reference-lots/<int:pk>/", standards.LotDetailApi.as_view(), name="reference-lot-detail"),
     path("spikes/", standards.SpikeListCreateApi.as_view(), name="spike-list"),
     path("spikes/<int:pk>/", standards.SpikeDetailApi.as_view(), name="spike-detail"),
+    path("spikes/<int:pk>/correct/", standards_changes.SpikeCorrectApi.as_view(), name="spike-correct"),
+    path("spikes/<int:pk>/void/", standards_changes.SpikeVoidApi.as_view(), name="spike-void"),
     path("tracer-readouts/", standards.ReadoutListCreateApi.as_view(), name="tracer-readout-list"),
     path("tracer-readouts/<int:pk>/", standards.ReadoutDetailApi.as_view(), name="tracer-readout-detail"),
+    path(
+        "tracer-readouts/<int:pk>/correct/",
+        standards_changes.ReadoutCorrectApi.as_view(),
+        name="tracer-readout-correct",
+    ),
+    path("tracer-readouts/<int:pk>/void/", standards_changes.ReadoutVoidApi.as_view(), name="tracer-readout-void"),
     path("dilution-series/", linearity.SeriesListCreateApi.as_view(), name="dilution-series-list"),
     path("dilution-series/<int:pk>/", linearity.SeriesDetailApi.as_view(), name="dilution-series-detail"),
     path("recoveries/", linearity.RecoverySummaryApi.as_view(), name="recovery-summary"),

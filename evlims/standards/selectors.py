@@ -11,12 +11,16 @@ def lots_for(user):
     return ReferenceMaterialLot.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("lab")
 
 
-def spikes_for(user):
-    return Spike.objects.filter(lab_id__in=visible_lab_ids(user)).select_related("lab", "lot", "aliquot__sample", "run")
+def spikes_for(user, *, versions: bool = False):
+    """The current spikes of the user's labs; with ``versions``, superseded and voided ones too (history)."""
+    manager = Spike.all_versions if versions else Spike.objects
+    return manager.filter(lab_id__in=visible_lab_ids(user)).select_related("lab", "lot", "aliquot__sample", "run")
 
 
-def readouts_for(user):
-    return TracerReadout.objects.filter(lab_id__in=visible_lab_ids(user)).select_related(
+def readouts_for(user, *, versions: bool = False):
+    """The current tracer readouts of the user's labs; with ``versions``, superseded and voided ones too."""
+    manager = TracerReadout.all_versions if versions else TracerReadout.objects
+    return manager.filter(lab_id__in=visible_lab_ids(user)).select_related(
         "lab", "spike__lot", "spike__aliquot", "spike__run", "preparation__run__operator"
     )
 
@@ -39,11 +43,28 @@ def lot_get(user, pk) -> ReferenceMaterialLot:
 
 
 def spike_get(user, pk) -> Spike:
-    return _one(spikes_for(user), pk)
+    """A spike of the user's labs, of any version (a superseded one is still read, as history)."""
+    return _one(spikes_for(user, versions=True), pk)
 
 
 def readout_get(user, pk) -> TracerReadout:
-    return _one(readouts_for(user), pk)
+    """A tracer readout of the user's labs, of any version."""
+    return _one(readouts_for(user, versions=True), pk)
+
+
+def version_chain(record) -> list:
+    """Every version of a spike or readout, newest first: the current one and those it superseded."""
+    model = type(record)
+    newest = record
+    while True:
+        later = model.all_versions.filter(supersedes=newest).first()
+        if later is None:
+            break
+        newest = later
+    chain = [newest]
+    while chain[-1].supersedes_id is not None and len(chain) < 100:
+        chain.append(model.all_versions.get(pk=chain[-1].supersedes_id))
+    return chain
 
 
 def series_get(user, pk) -> DilutionSeries:

@@ -130,6 +130,21 @@ def _spike():
     return Spike.objects.get(lot__lot_number="SPIKED")
 
 
+def _spiked_and_read(users, world, ev):
+    _spiked(users, world, ev)
+    standards.tracer_readout_record(
+        actor=users["staff"], spike=_spike(), preparation=ev.preparation, value=3e8, unit="particles/mL"
+    )
+
+
+def _readout_id(world, ev):
+    return {"id": _spike().readouts.get().pk}
+
+
+def _spike_id(world, ev):
+    return {"id": _spike().pk}
+
+
 def _control_material_id(world, ev):
     return {"id": ControlMaterial.objects.get(lab=world.project.lab, name="Reference plasma").pk}
 
@@ -294,6 +309,28 @@ WRITES = [
         f"{API}/tracer-readouts/",
         lambda w, ev: {"spike": _spike().pk, "preparation": ev.preparation.pk, "value": 3e8, "unit": "particles/mL"},
         setup=_spiked,
+    ),
+    Write(
+        "post",
+        f"{API}/spikes/{{id}}/correct/",
+        lambda w, ev: {"amount": 20, "reason": "20 µL, not 10"},
+        _spike_id,
+        setup=_spiked,
+    ),
+    Write("post", f"{API}/spikes/{{id}}/void/", lambda w, ev: {"reason": "Wrong run"}, _spike_id, setup=_spiked),
+    Write(
+        "post",
+        f"{API}/tracer-readouts/{{id}}/correct/",
+        lambda w, ev: {"value": 4e8, "reason": "Recounted"},
+        _readout_id,
+        setup=_spiked_and_read,
+    ),
+    Write(
+        "post",
+        f"{API}/tracer-readouts/{{id}}/void/",
+        lambda w, ev: {"reason": "Tube swapped"},
+        _readout_id,
+        setup=_spiked_and_read,
     ),
     Write(
         "post",

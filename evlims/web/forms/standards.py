@@ -13,6 +13,38 @@ from ...standards.selectors import lots_for, spikes_for
 from ...standards.units import CONCENTRATION_UNITS, READOUT_UNITS, SPIKE_UNITS
 
 DATE = forms.DateInput(attrs={"type": "date"})
+PIPETTE = "ISO 8655-2's maximum permissible errors for the pipette that holds it"
+AMOUNT_UNCERTAINTY = forms.FloatField(
+    required=False,
+    min_value=0,
+    label="Standard uncertainty of the amount (k=1)",
+    help_text="Same unit as the amount, e.g. from the pipette's calibration. Left empty: none.",
+)
+AMOUNT_DEFAULT = forms.BooleanField(
+    required=False, label="Pipetting uncertainty of the spiked volume from ISO 8655-2", help_text=f"Uses {PIPETTE}."
+)
+BASIS = forms.CharField(
+    required=False, max_length=200, label="What that figure rests on", help_text="e.g. gravimetric check of 2026-03."
+)
+DILUTION = forms.FloatField(
+    required=False,
+    min_value=1,
+    initial=1,
+    label="Dilution before the reading",
+    help_text="10 when the preparation was read at 1:10; 1 when undiluted. The readout is multiplied by it.",
+)
+DILUTION_UNCERTAINTY = forms.FloatField(
+    required=False, min_value=0, label="Standard uncertainty of the dilution (k=1)", help_text="e.g. 0.2 for 10 ± 0.2."
+)
+VOLUME_UNCERTAINTY = forms.FloatField(
+    required=False,
+    min_value=0,
+    label="Standard uncertainty of the final volume (µL, k=1)",
+    help_text="The preparation's final volume as pipetted. Left empty: none.",
+)
+VOLUME_DEFAULT = forms.BooleanField(
+    required=False, label="Pipetting uncertainty of the final volume from ISO 8655-2", help_text=f"Uses {PIPETTE}."
+)
 MOMENT = forms.DateTimeInput(attrs={"type": "datetime-local"})
 MAX_LINES = 50
 
@@ -61,6 +93,9 @@ class SpikeForm(forms.Form):
     amount_unit = forms.ChoiceField(
         choices=_units(SPIKE_UNITS), label="Unit of the amount", help_text="A volume of the lot, or an amount."
     )
+    amount_uncertainty = AMOUNT_UNCERTAINTY
+    amount_uncertainty_basis = BASIS
+    amount_uncertainty_default = AMOUNT_DEFAULT
     matrix = forms.CharField(
         required=False, max_length=80, help_text="What it was spiked into; left empty, the sample's biofluid."
     )
@@ -94,6 +129,11 @@ class ReadoutForm(forms.Form):
         required=False, min_value=0, label="Standard uncertainty (k=1)", help_text="Same unit; e.g. SD/√n."
     )
     replicates = forms.IntegerField(min_value=1, max_value=1000, initial=1)
+    dilution_factor = DILUTION
+    dilution_uncertainty = DILUTION_UNCERTAINTY
+    volume_uncertainty_ul = VOLUME_UNCERTAINTY
+    volume_uncertainty_basis = BASIS
+    volume_uncertainty_default = VOLUME_DEFAULT
     measured_at = forms.DateTimeField(required=False, widget=MOMENT, label="Measured at", help_text="Left empty: now.")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 

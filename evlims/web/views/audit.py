@@ -19,6 +19,8 @@ AUDITED = {
     "evpreparation": lambda user, pk: _one(isolation_selectors.preparations_for(user), pk),
     "referencemateriallot": lambda user, pk: _one(standards_selectors.lots_for(user), pk),
     "dilutionseries": lambda user, pk: _one(standards_selectors.series_for(user), pk),
+    "spike": lambda user, pk: standards_selectors.spike_get(user, pk),
+    "tracerreadout": lambda user, pk: standards_selectors.readout_get(user, pk),
 }
 
 

@@ -32,6 +32,8 @@ def recovery_rows(rows) -> list[dict]:
         shown.append(
             {
                 "id": readout.pk,
+                "url": reverse("evlims:standards-readout", args=[readout.pk]),
+                "spike_url": reverse("evlims:standards-spike", args=[spike.pk]),
                 "preparation": readout.preparation.barcode,
                 "preparation_url": reverse("evlims:preparation-detail", args=[readout.preparation_id]),
                 "run": row.run.code,
@@ -49,6 +51,19 @@ def recovery_rows(rows) -> list[dict]:
             }
         )
     return shown
+
+
+def budget_rows(result) -> list[dict]:
+    """A recovery's uncertainty budget: each input, what it gives in % points, and its share of the variance."""
+    return [
+        {
+            "source": line.source,
+            "label": line.label,
+            "contribution": f"{significant(100 * line.contribution, 2)} % points",
+            "share": f"{100 * line.share:.0f} %",
+        }
+        for line in result.budget
+    ]
 
 
 def summary_rows(rows, by: str) -> list[dict]:
