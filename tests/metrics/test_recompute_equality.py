@@ -4,6 +4,7 @@ nulls where the old code stored nulls), the purity class, the lab, and the prove
 each figure, in the same order), for a generated lab with hand-made oddities on top; first into an empty table, then
 over rows it stored itself after the evidence changed (changed rows rewritten, unchanged ones only stamped)."""
 
+import gc
 import json
 import math
 
@@ -165,3 +166,19 @@ def test_a_recompute_that_changes_nothing_writes_no_row_and_stamps_them_all(lab_
     assert "INSERT" not in statements and statements.count("UPDATE") == 1
     after = dict(PreparationMetrics.objects.values_list("preparation_id", "computed_at"))
     assert all(after[prep] > before[prep] for prep in lab_ids)
+
+
+def test_the_cyclic_collector_is_paused_while_a_chunk_is_computed_and_restored_after(lab_ids, monkeypatch):
+    seen = []
+    original = services.compute_for
+
+    def compute_for(ids):
+        seen.append(gc.isenabled())
+        return original(ids)
+
+    monkeypatch.setattr(services, "compute_for", compute_for)
+    assert gc.isenabled()
+
+    services.recompute(lab_ids[:5])
+
+    assert seen == [False] and gc.isenabled()
