@@ -2,12 +2,13 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ..core.actors import is_person
 from ..core.audit import record_event
 from ..core.hooks import preparations_changed
-from ..core.locks import preparations_locked, void_approvals
+from ..core.locks import void_approvals
 from ..core.tenancy import INGEST_ROLES, ensure_role
 from ..instruments.particles import SIZE_FIELDS
 from ..isolation.models import EVPreparation
@@ -40,16 +41,38 @@ def validate_results(documents) -> list[dict]:
     return validate_result_documents(documents)
 
 
+def _approved_reviews():
+    """Approved reviews, read through the preparation's reverse relation: the review model belongs to the QA
+    review above this domain (``core.locks`` names what a lock is; ``test_subjects_read_the_lock_as_the_review_does``
+    holds this reading equal to ``core.locks.preparations_locked``)."""
+    review = EVPreparation._meta.get_field("reviews").related_model
+    return review.objects.filter(state=review.State.APPROVED)
+
+
 def _subjects(lab_id, results):
-    """Resolve preparation and sample barcodes of the lab in two queries; unknown ones are errors, and so are
-    preparations their run has not produced: a preparation exists once its run is completed (a planned or
-    in-progress run's barcodes are issued for labels only; an aborted run produced nothing)."""
+    """Resolve preparation and sample barcodes of the lab; unknown ones are errors, and so are preparations their
+    run has not produced: a preparation exists once its run is completed (a planned or in-progress run's barcodes
+    are issued for labels only; an aborted run produced nothing). The preparations are read once, with their run
+    and whether an approval locks them (``locked``), directly or through the run."""
     prep_codes = {r["preparation"] for r in results if r.get("preparation")}
     sample_codes = {r["input_sample"] for r in results if r.get("input_sample")}
-    preps = {
-        p.barcode: p for p in EVPreparation.objects.filter(lab_id=lab_id, barcode__in=prep_codes).select_related("run")
-    }
-    samples = {s.barcode: s for s in Sample.objects.filter(lab_id=lab_id, barcode__in=sample_codes)}
+    approved = _approved_reviews()
+    preps = (
+        {
+            p.barcode: p
+            for p in EVPreparation.objects.filter(lab_id=lab_id, barcode__in=prep_codes)
+            .select_related("run")
+            .annotate(
+                locked=Exists(approved.filter(preparation=OuterRef("pk")))
+                | Exists(approved.filter(run=OuterRef("run_id")))
+            )
+        }
+        if prep_codes
+        else {}
+    )
+    samples = (
+        {s.barcode: s for s in Sample.objects.filter(lab_id=lab_id, barcode__in=sample_codes)} if sample_codes else {}
+    )
     errors = {}
     for index, result in enumerate(results):
         prep = preps.get(result.get("preparation"))
@@ -71,20 +94,20 @@ def _subjects(lab_id, results):
     return preps, samples
 
 
-def _guard_locked(actor, preparation_ids, reason: str) -> None:
+def _guard_locked(actor, preps: dict, reason: str) -> None:
     """Approved preparations are locked: a new result needs a reason, and voids the approval (both audited)."""
-    locked = preparations_locked(preparation_ids)
+    locked = sorted((p for p in preps.values() if p.locked), key=lambda p: p.barcode)
     if not locked:
         return
     if not (reason or "").strip():
-        codes = sorted(EVPreparation.objects.filter(pk__in=locked).values_list("barcode", flat=True))
+        codes = [p.barcode for p in locked]
         raise ValidationError(
             {
                 "reason": f"{', '.join(codes)} {'is' if len(codes) == 1 else 'are'} approved and "
                 "locked: give a reason to add results (the approval will be voided)."
             }
         )
-    void_approvals(actor=actor, preparation_ids=locked, reason=reason)
+    void_approvals(actor=actor, preparation_ids={p.pk for p in locked}, reason=reason)
 
 
 def headline_values(result: dict) -> dict:
@@ -115,13 +138,25 @@ def headline_values(result: dict) -> dict:
     return {"value": a["value"], "unit": a["unit"], "assay": a["assay"]}
 
 
-@transaction.atomic
-def measurements_record(
+def measurements_record(**kwargs) -> list[Measurement]:
+    """Store validated results (see validate_results). Either every result is stored or none."""
+    with transaction.atomic():
+        return _record(**kwargs)
+
+
+def measurements_record_in_transaction(**kwargs) -> list[Measurement]:
+    """``measurements_record`` inside the caller's own transaction, without a savepoint of its own: a refusal
+    leaves the caller's transaction to roll back whole (for a caller that does, such as a result post)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("measurements_record_in_transaction runs inside the caller's transaction.")
+    return _record(**kwargs)
+
+
+def _record(
     *, actor, lab, results: list[dict], instrument=None, ingestion=None, raw_file=None, reason: str = ""
 ) -> list[Measurement]:
-    """Store validated results (see validate_results). Either every result is stored or none."""
     preps, samples = _subjects(lab.pk, results)
-    _guard_locked(actor, [p.pk for p in preps.values()], reason)
+    _guard_locked(actor, preps, reason)
     now = timezone.now()
     measurements = Measurement.objects.bulk_create(
         [

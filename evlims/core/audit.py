@@ -73,13 +73,22 @@ def hashed_payload(event: AuditEvent) -> dict:
     return payload
 
 
+def _locked_head() -> AuditChainHead:
+    """The chain's head row, locked until the caller's transaction ends: appends are serialised on it, so two
+    writers cannot both extend the same tail. One query once the row exists (it is created with the first event;
+    a concurrent creator's row is taken, locked, after the conflict)."""
+    head = AuditChainHead.objects.select_for_update().filter(id=1).first()
+    if head is None:
+        AuditChainHead.objects.get_or_create(id=1)
+        head = AuditChainHead.objects.select_for_update().get(id=1)
+    return head
+
+
 def record_event(*, actor, action: str, obj, lab=None, changes=None, reason: str = "") -> AuditEvent:
     """Append one audit event. Must run inside the caller's transaction (atomic block)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Audit events are written inside the service's transaction.")
-    # Appends are serialised on one head row, so two writers cannot both extend the same tail.
-    AuditChainHead.objects.get_or_create(id=1)
-    head = AuditChainHead.objects.select_for_update().get(id=1)
+    head = _locked_head()
     key_id, key = audit_keys.current_key()
     event = AuditEvent(
         lab=lab if lab is not None else getattr(obj, "lab", None),

@@ -12,7 +12,7 @@ from ...core.audit import record_event
 from ...core.canonical import canonical_hash
 from ...core.tenancy import INGEST_ROLES, ensure_role
 from ..models import Ingestion, RawFile
-from ..recording import measurements_record, validate_results
+from ..recording import measurements_record_in_transaction, validate_results
 
 MAX_RESULTS_PER_POST = 500
 
@@ -73,23 +73,44 @@ def previous_answer(*, actor, instrument, idempotency_key: str, body_hash: str) 
     return earlier
 
 
+def _earlier_ingestion(*, actor, instrument, idempotency_key: str, external_run_id: str, body_hash: str):
+    """The ingestion a post repeats: the same Idempotency-Key (another body with it is refused), or the same
+    run id of the instrument; None for a new post."""
+    earlier = previous_answer(actor=actor, instrument=instrument, idempotency_key=idempotency_key, body_hash=body_hash)
+    if earlier is None and external_run_id and instrument:
+        earlier = Ingestion.objects.filter(instrument=instrument, external_run_id=external_run_id).first()
+    return earlier
+
+
 def results_ingest(
     *, actor, lab, documents, instrument=None, idempotency_key: str = "", external_run_id: str = "", reason: str = ""
 ) -> tuple[Ingestion, bool]:
-    """Store posted results all or nothing. Returns (ingestion, replayed): a retry gets the first answer."""
+    """Store posted results all or nothing. Returns (ingestion, replayed): a retry gets the first answer.
+
+    A retry is found by the database, not by a read before writing: the ingestion row is inserted first, and
+    the unique keys on (client, Idempotency-Key) and (instrument, external run id) refuse a second one; the
+    transaction then rolls back and the first answer is read. A new post thus costs no read for its key.
+    """
     if not isinstance(documents, list) or not 1 <= len(documents) <= MAX_RESULTS_PER_POST:
         raise ValidationError({"results": f"Send a list of 1–{MAX_RESULTS_PER_POST} results."})
     if instrument is None:
         ensure_role(actor, lab.pk, INGEST_ROLES, "post results")
     body_hash = request_hash({"results": documents, "external_run_id": external_run_id})
-    earlier = previous_answer(actor=actor, instrument=instrument, idempotency_key=idempotency_key, body_hash=body_hash)
-    if earlier:
-        return earlier, True
-    if external_run_id and instrument:
-        earlier = Ingestion.objects.filter(instrument=instrument, external_run_id=external_run_id).first()
+    repeated = {
+        "actor": actor,
+        "instrument": instrument,
+        "idempotency_key": idempotency_key,
+        "external_run_id": external_run_id,
+        "body_hash": body_hash,
+    }
+    try:
+        results = validate_results(documents)
+    except ValidationError:
+        # A refused body may still be a retry (the key reused with another body is a 422, not a 400).
+        earlier = _earlier_ingestion(**repeated) if idempotency_key or external_run_id else None
         if earlier:
             return earlier, True
-    results = validate_results(documents)
+        raise
     try:
         with transaction.atomic():
             ingestion = Ingestion.objects.create(
@@ -102,7 +123,7 @@ def results_ingest(
                 request_hash=body_hash,
                 status=Ingestion.Status.COMMITTED,
             )
-            measurements = measurements_record(
+            measurements = measurements_record_in_transaction(
                 actor=actor or instrument,
                 lab=lab,
                 results=results,
@@ -117,12 +138,8 @@ def results_ingest(
             }
             ingestion.save(update_fields=["response"])
     except IntegrityError:
-        # A concurrent retry with the same key committed first: answer with its result.
-        earlier = previous_answer(
-            actor=actor, instrument=instrument, idempotency_key=idempotency_key, body_hash=body_hash
-        )
-        if earlier is None and external_run_id and instrument:
-            earlier = Ingestion.objects.filter(instrument=instrument, external_run_id=external_run_id).first()
+        # A retry (or a concurrent one that committed first): answer with the first post's result.
+        earlier = _earlier_ingestion(**repeated)
         if earlier is None:
             raise
         return earlier, True
