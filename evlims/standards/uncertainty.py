@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from uncertainties import ufloat
 
+from ..instruments.particles import stock_per_ml
 from .units import UnitMismatch, as_amount, as_quantity, magnitude_in
 
 
@@ -149,9 +150,12 @@ def recovered_amount(
     dilution factor, times the final volume for a concentration."""
     readout = as_quantity(1.0, unit, what="The tracer readout")
     wanted = as_quantity(1.0, amount_unit, what="The spiked amount")
-    number = _uncertain(value, uncertainty, "readout") * _uncertain(
-        dilution_factor or 1.0, dilution_uncertainty, "dilution"
-    )
+    # The dilution is applied as every reading's is (``stock_per_ml``); its uncertainty is the relative factor
+    # 1 ± u(f)/f, the same to first order as multiplying by f ± u(f).
+    factor = dilution_factor or 1.0
+    in_preparation = stock_per_ml(_uncertain(value, uncertainty, "readout"), factor)
+    spread = relative(factor, dilution_uncertainty, "dilution")
+    number = in_preparation * spread
     if readout.dimensionality == wanted.dimensionality:
         return number * magnitude_in(readout, amount_unit)
     if readout.dimensionality == wanted.dimensionality / _volume_dim():
