@@ -16,6 +16,7 @@ from django.utils import timezone
 from evlims.compliance.models import Review
 from evlims.core.models import AuditEvent, Role
 from evlims.metrics.models import ControlMaterial, MetricJob
+from evlims.web.views.comparison_overlay import size_overlay
 from tests.factories import SampleFactory, member
 from tests.services.test_control_charts import CRAFTED, control_run, preparation, protocol_version, size_bins
 
@@ -177,6 +178,21 @@ def test_size_overlay_of_ticked_preparations_stays_in_the_users_labs(staff_clien
     assert [row[2] for row in bins[1:]] == ["50.0", "150.0", "250.0"] and foreign.barcode not in str(bins)
     too_many = staff_client.get(COMPARISON, {"overlay": list(range(1, 9))})
     assert "at most 6" in too_many.content.decode()
+
+
+def test_nothing_ticked_reads_no_size_bins_and_exports_the_same_empty_tables(staff_client, compared, staff):
+    sec = compared[0][0]
+    size_bins(sec, [(50, 1e9), (150, 2e9)])
+    with CaptureQueriesContext(connection) as captured:
+        empty = size_overlay(staff, [])
+    assert not captured.captured_queries
+    ticked = size_overlay(staff, [sec.pk])
+    assert empty[0] is None and ticked[0] is not None
+    for no_rows, with_rows in zip(empty[1:], ticked[1:], strict=True):
+        assert (no_rows.name, no_rows.title, no_rows.columns) == (with_rows.name, with_rows.title, with_rows.columns)
+        assert no_rows.rows == [] and with_rows.rows
+    header = rows(staff_client.get(COMPARISON, {"export": "size-bins", **EVERY_RUN}))
+    assert header == [["Preparation", "Measurement", "Bin centre (nm)", "Particles/mL in bin"]]
 
 
 # -- Levey–Jennings ------------------------------------------------------------------------------------------

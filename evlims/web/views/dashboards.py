@@ -15,7 +15,7 @@ from django.views.decorators.http import require_POST
 
 from ...compliance.models import Review
 from ...core.tenancy import labs_where
-from ...metrics import charts, compute, control_charts, selectors, services, summaries
+from ...metrics import charts, control_charts, selectors, services, summaries
 from ...metrics.figures import PURITY, YIELD, short_label
 from ...metrics.models import PreparationMetrics
 from ...metrics.selectors import TRACKED_FIGURES, MetricFilters
@@ -27,8 +27,8 @@ from ..forms.dashboards import (
     RecomputeForm,
     window_start,
 )
-from ..reports.plots import Series, size_distribution_svg
 from .common import member_view
+from .comparison_overlay import size_overlay
 from .controls import series_url
 from .data_tables import DataTable, respond
 from .standards_presenters import comparison_recovery
@@ -270,59 +270,6 @@ def _point_rows(frame) -> list[dict]:
     return rows
 
 
-def _size_overlay(user, preparation_ids):
-    """(chart, per-series summary table, every-bin table for CSV) of the ticked preparations."""
-    bins = selectors.size_distributions(user, preparation_ids)
-    grouped = list(bins.groupby(["barcode", "measurement"], sort=False))
-    series = [
-        Series(
-            label=f"{barcode} (measurement {measurement})",
-            bin_center_nm=rows["bin_center_nm"].tolist(),
-            concentration_per_ml=rows["concentration_per_ml"].tolist(),
-        )
-        for (barcode, measurement), rows in grouped
-    ]
-    fractions = compute.small_ev_fraction(bins.assign(preparation=bins["measurement"]))
-    fraction_of = dict(zip(fractions["preparation"], fractions["small_ev_fraction"], strict=True))
-    summary = DataTable(
-        "sizes",
-        "Size distributions shown",
-        [
-            ("barcode", "Preparation", "text"),
-            ("measurement", "Measurement", "int"),
-            ("bins", "Bins", "int"),
-            ("total", "Particles/mL (all bins)", "sci"),
-            ("mode", "Mode bin (nm)", "num"),
-            ("small", "Small-EV fraction", "num2"),
-        ],
-        [
-            {
-                "barcode": barcode,
-                "measurement": measurement,
-                "bins": len(rows),
-                "total": float(rows["concentration_per_ml"].sum()),
-                "mode": float(rows["bin_center_nm"].iloc[rows["concentration_per_ml"].argmax()]),
-                "small": fraction_of.get(measurement),
-            }
-            for (barcode, measurement), rows in grouped
-        ],
-        note="Every bin of these distributions is in the bins CSV.",
-    )
-    every_bin = DataTable(
-        "size-bins",
-        "Size distribution bins",
-        [
-            ("barcode", "Preparation", "text"),
-            ("measurement", "Measurement", "int"),
-            ("bin_center_nm", "Bin centre (nm)", "num"),
-            ("concentration_per_ml", "Particles/mL in bin", "sci"),
-        ],
-        bins.to_dict("records"),
-    )
-    chart = size_distribution_svg(series, title="Size distributions") if series else None
-    return chart, summary, every_bin
-
-
 # Columns the comparison's charts and summaries read for every preparation; the listed rows are read with
 # every column (the particle instrument is a subquery per row).
 COMPARED_COLUMNS = ("preparation", "started_at", "protocol", "method", "biofluid", *selectors.SUMMARY_FIGURES)
@@ -356,7 +303,7 @@ def _comparison_content(user, filters, grouping, overlay_ids) -> dict:
     columns = [*COMPARED_COLUMNS, *(column for column in group_columns if column not in COMPARED_COLUMNS)]
     frame = selectors.metrics_frame(user, filters, columns=[c for c in columns if c != "month"])
     summary = selectors.group_summary(frame, group_columns, selectors.recorded_figures(frame))
-    overlay_chart, sizes_table, bins_table = _size_overlay(user, overlay_ids)
+    overlay_chart, sizes_table, bins_table = size_overlay(user, overlay_ids)
     labelled = frame.assign(method_biofluid=frame["method"].fillna("(no method)") + " · " + frame["biofluid"])
     listed = selectors.metrics_frame(user, filters, limit=SHOWN_POINTS)
     points = DataTable(
