@@ -32,6 +32,11 @@ class PointSerializer(serializers.Serializer):
 
 class LinearitySerializer(serializers.Serializer):
     proportionality_index = serializers.FloatField(allow_null=True)
+    proportionality_index_limits = serializers.ListField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        help_text="[lower, upper]: NIST COMET's bootstrap confidence limits of the index (95 %, 50 seeded resamples).",
+    )
     concentration_per_ml = serializers.FloatField(allow_null=True, help_text="From the linear range, undiluted.")
     dilutions_used = serializers.ListField(child=serializers.FloatField())
     dilutions = serializers.ListField(child=serializers.DictField())
@@ -75,6 +80,7 @@ def linearity_data(series) -> dict:
         return {"problem": str(error), "dilutions": [], "dilutions_used": []}
     return {
         "proportionality_index": result.proportionality_index,
+        "proportionality_index_limits": list(result.pi_limits) if result.pi_limits else None,
         "concentration_per_ml": result.concentration_per_ml,
         "dilutions_used": result.used,
         "dilutions": [

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from scipy.stats import t as student_t
 
 RULES_FILE = Path(__file__).with_name("standards.yaml")
 MIN_DILUTIONS = 2
@@ -75,6 +76,7 @@ class Linearity:
     form: str = ""
     source: str = ""
     evidence: str = ""
+    pi_limits: tuple | None = None  # COMET's bootstrap confidence limits of the PI (lower, upper), when defined
 
 
 def parse_points(points) -> list[Dilution]:
@@ -128,6 +130,39 @@ def proportionality_index(residuals, counts=None, form: str | None = None) -> fl
     raise SeriesError(f"Unknown proportionality index form {form!r} in standards.yaml.")
 
 
+def index_of(dilutions) -> float:
+    """The PI of dilutions given as (factor, readings): the proportional fit and each dilution's relative
+    residual, as ``assess`` computes them."""
+    series = [Dilution(factor, list(readings)) for factor, readings in dilutions]
+    slope = _fit(series)
+    residuals = [float(np.mean(d.readings)) / (slope * d.fraction) - 1.0 for d in series]
+    return proportionality_index(residuals, [len(d.readings) for d in series])
+
+
+def pi_bootstrap_limits(dilutions, index: float) -> tuple | None:
+    """COMET's confidence limits of the PI (R/utils.R, run_bootstrap_proc and nonpar.boot.simple, read): for
+    iteration i = 1..B the generator is seeded with i and each dilution's readings are resampled with replacement
+    (as many as it has); the PI of every resample is taken on the log scale, and the limits are
+    exp(log PI ± t((1 + level) / 2, B - 1) · SD of the log PIs). Deterministic: the seeds are the iteration
+    numbers. The generator is numpy's, not R's, so the limits follow COMET's procedure, not its digits. None
+    when the PI is 0 (no log scale) or no resample gives a PI above 0."""
+    settings = rules()["proportionality_index"]["bootstrap"]
+    replicates, level = int(settings["replicates"]), float(settings["confidence"])
+    if not index > 0:
+        return None
+    logs = []
+    for iteration in range(1, replicates + 1):
+        generator = np.random.default_rng(iteration)
+        resampled = [(f, generator.choice(np.asarray(r, dtype=float), size=len(r), replace=True)) for f, r in dilutions]
+        value = index_of(resampled)
+        if value > 0 and math.isfinite(value):
+            logs.append(math.log(value))
+    if len(logs) < 2:
+        return None
+    spread = float(np.std(logs, ddof=1)) * float(student_t.ppf((1 + level) / 2, replicates - 1))
+    return math.exp(math.log(index) - spread), math.exp(math.log(index) + spread)
+
+
 def assess(points, technique: str) -> Linearity:
     """The whole judgement of one series (see the module's docstring)."""
     dilutions = parse_points(points)
@@ -178,6 +213,7 @@ def assess(points, technique: str) -> Linearity:
         form=pi_rules["form"],
         source=pi_rules["source"],
         evidence=pi_rules["evidence"],
+        pi_limits=pi_bootstrap_limits([(d.factor, d.readings) for d in dilutions], index),
     )
     if not linear:
         result.problem = "No dilution is in the linear range: the concentration cannot be taken from this series."

@@ -106,6 +106,9 @@ def linearity_view(series) -> dict:
         return {"problem": str(error), "dilutions": []}
     return {
         "pi": significant(result.proportionality_index, 3),
+        "pi_limits": None
+        if result.pi_limits is None
+        else f"{significant(result.pi_limits[0], 3)} to {significant(result.pi_limits[1], 3)}",
         "evidence": result.evidence,
         "source": result.source,
         "concentration": EMPTY
