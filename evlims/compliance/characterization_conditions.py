@@ -1,7 +1,7 @@
 """Conditions over the characterisation section: markers, imaging, particle analysis, quantification,
 antibodies and lysates. A list absent from the document makes these conditions undecided."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from .condition_args import field_alternatives, mapping_args, missing_fields, str_list
 from .conditions import Condition, Outcome, condition, evidence
@@ -21,6 +21,22 @@ QUANTIFICATION_KINDS = {
     "lipid": ("lipid_quantification", ("total_lipid_nmol", "concentration_nmol_per_ml")),
     "rna": ("rna_quantification", ("total_rna_ng", "concentration_ng_per_ml")),
 }
+
+
+# Marker condition -> which markers its outcome depends on: it reads the markers only as Marker objects (their
+# protein, outcome, method, antibody and lysate, and their place in the list), and those the predicate leaves out
+# change nothing in it. The batch evaluator keys its verdicts by the markers it names (decision_keys.py).
+MARKER_RELEVANCE: dict[int, tuple[Condition, Callable]] = {}
+
+
+def _keyed_by_markers(compiled: Condition, relevant: Callable) -> Condition:
+    MARKER_RELEVANCE[id(compiled)] = (compiled, relevant)
+    return compiled
+
+
+def marker_relevance(compiled: Condition) -> Callable | None:
+    entry = MARKER_RELEVANCE.get(id(compiled))
+    return entry[1] if entry is not None and entry[0] is compiled else None
 
 
 def _detected_filter(choice, where):
@@ -71,7 +87,9 @@ def _compile_marker_count(categories, minimum, detected, where, excluding=()):
             )
         return Outcome(False, found, (f"found {len(matching)} of the {requirement} required", *set_aside))
 
-    return Condition("markers", check, True)
+    return _keyed_by_markers(
+        Condition("markers", check, True), lambda m: counts(m) and (not m.labels or bool(m.labels & wanted))
+    )
 
 
 def _set_aside_note(markers, excluded) -> tuple[str, ...]:
@@ -112,7 +130,9 @@ def _any_marker_tested(args, where):
             return Outcome(True, found)
         return Outcome(False, (), (f"none of {listed} was tested",))
 
-    return Condition("any_marker_tested", check, True)
+    return _keyed_by_markers(
+        Condition("any_marker_tested", check, True), lambda m: m.symbol in exact or m.symbol.startswith(prefixes)
+    )
 
 
 @condition("imaging_with")
@@ -264,7 +284,9 @@ def _antibodies_used(args, where):
             return Outcome(None, (), (MARKERS_NOT_DESCRIBED,))
         return Outcome(False, (), ("no antibody-based assay or immunoaffinity step",))
 
-    return Condition("antibodies_used", check, True)
+    return _keyed_by_markers(
+        Condition("antibodies_used", check, True), lambda m: m.method in marker_methods or m.antibody is not None
+    )
 
 
 @condition("antibodies_fully_specified")
@@ -288,7 +310,10 @@ def _antibodies_fully_specified(args, where):
             return Outcome(None, tuple(found), (MARKERS_NOT_DESCRIBED,))
         return Outcome(True, tuple(found))
 
-    return Condition("antibodies_fully_specified", check, True)
+    return _keyed_by_markers(
+        Condition("antibodies_fully_specified", check, True),
+        lambda m: m.method in marker_methods or m.antibody is not None,
+    )
 
 
 @condition("lysate_analysed")
@@ -306,7 +331,7 @@ def _lysate_analysed(args, where):
             return Outcome(True, found)
         return Outcome(False, (), ("no marker was measured in a lysate",))
 
-    return Condition("lysate_analysed", check, True)
+    return _keyed_by_markers(Condition("lysate_analysed", check, True), lambda m: m.lysate is not None)
 
 
 @condition("lysates_described")
@@ -327,4 +352,4 @@ def _lysates_described(args, where):
                 found.append(evidence(f"{marker.path}.lysate", "lysate preparation described"))
         return Outcome(not gaps, tuple(found), tuple(gaps))
 
-    return Condition("lysates_described", check, True)
+    return _keyed_by_markers(Condition("lysates_described", check, True), lambda m: isinstance(m.lysate, Mapping))

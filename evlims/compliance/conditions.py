@@ -85,7 +85,23 @@ def compile_condition(spec: Any, where: str) -> Condition:
     compiled = _compile(spec, where)
     if key is not None:
         _INTERNED[key] = compiled
+        # Kept with the condition so the batch evaluator can ask what it reads (read_paths.condition_paths).
+        _SPECS[id(compiled)] = (compiled, json.loads(key))
     return compiled
+
+
+_SPECS: dict[int, tuple[Condition, Any]] = {}
+
+
+def interned_condition(spec: Any) -> Condition | None:
+    """The condition compiled from a mapping, if one was (conditions nested in all/any/not are compiled too)."""
+    return _INTERNED.get(json.dumps(spec, sort_keys=True))
+
+
+def condition_spec(compiled: Condition) -> Any | None:
+    """The mapping a condition was compiled from; None for a condition not compiled from one."""
+    entry = _SPECS.get(id(compiled))
+    return entry[1] if entry is not None and entry[0] is compiled else None
 
 
 def _compile(spec: Any, where: str) -> Condition:

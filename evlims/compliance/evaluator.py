@@ -1,110 +1,41 @@
 """The pure compliance evaluator: an experiment document in, per-rule verdicts and the EV-METRIC out.
 
 No database and no Django: the same function serves the planning command, the web views and batch
-re-evaluation of stored preparations.
+re-evaluation of stored preparations. ``evaluate`` decides every rule of one document; ``evaluate_many``
+decides a rule once per distinct value of what it reads in the batch (decision_keys.py) and gives the same
+reports.
 """
 
 import gc
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from enum import StrEnum
 
+from .decision_keys import DIRECT, KeyPlan, Unkeyable
 from .document import Experiment
 from .errors import ExperimentDocumentError
-from .rulesets import Rule, RuleSet, default_rulesets, load_ruleset
-from .separation import SeparationClass, separation_class
-from .wording import describe, label
+from .rulesets import RuleSet, default_rulesets, load_ruleset
+from .separation import separation_class
+from .verdicts import ComponentState, EvaluationReport, EvMetricScore, RuleVerdict, Status, score_points
+
+__all__ = [
+    "MANDATORY_LEVELS",
+    "ComponentState",
+    "EvMetricScore",
+    "EvaluationReport",
+    "RuleVerdict",
+    "RulesetReport",
+    "Status",
+    "collector_paused",
+    "evaluate",
+    "evaluate_many",
+    "resolve_rulesets",
+    "score_points",
+    "study_ev_metric",
+]
+
 
 MANDATORY_LEVELS = frozenset({"mandatory", "mandatory_if_applicable"})
-
-
-class Status(StrEnum):
-    PASS = "pass"
-    FAIL = "fail"
-    NOT_APPLICABLE = "not_applicable"
-    INSUFFICIENT_DATA = "insufficient_data"
-
-
-class ComponentState(StrEnum):
-    MET = "met"
-    NOT_MET = "not_met"
-    NOT_APPLICABLE = "not_applicable"
-
-
-class RuleVerdict:
-    """One rule's verdict. The message is composed on first use: batch runs that read only statuses
-    never pay for the text."""
-
-    __slots__ = ("rule", "status", "evidence", "_notes", "_undecided_applicability", "_message")
-
-    def __init__(
-        self,
-        rule: Rule,
-        status: Status,
-        evidence: tuple,
-        notes: tuple[str, ...],
-        *,
-        undecided_applicability: bool = False,
-    ):
-        self.rule = rule
-        self.status = status
-        self.evidence = evidence
-        self._notes = notes
-        self._undecided_applicability = undecided_applicability
-        self._message: str | None = None
-
-    rule_id = property(lambda self: self.rule.id)
-    title = property(lambda self: self.rule.title)
-    level = property(lambda self: self.rule.level)
-    citation = property(lambda self: self.rule.citation)
-
-    @property
-    def fix(self) -> str | None:
-        return self.rule.fix if self.status in (Status.FAIL, Status.INSUFFICIENT_DATA) else None
-
-    @property
-    def message(self) -> str:
-        if self._message is None:
-            rule = self.rule
-            # Rules are not hashable (their citation is a dict): keyed by id, with the rule kept to check it.
-            key = (id(rule), self.status, self._notes, self._undecided_applicability)
-            entry = _MESSAGES.get(key)
-            if entry is None or entry[0] is not rule:
-                entry = (rule, _compose_message(rule, *key[1:]))
-                if len(_MESSAGES) >= _MESSAGES_MAX:
-                    _MESSAGES.clear()
-                _MESSAGES[key] = entry
-            self._message = entry[1]
-        return self._message
-
-    def evidence_dicts(self) -> list[dict]:
-        # "path" stays exact for exports and machines; "label" and "detail" are what a person reads.
-        return [
-            {"path": path, "label": label(path), "detail": describe(path, detail)} for path, detail in self.evidence
-        ]
-
-    def __repr__(self) -> str:
-        return f"RuleVerdict({self.rule_id}, {self.status})"
-
-    def to_dict(self) -> dict:
-        rule, status = self.rule, self.status
-        return {
-            "id": rule.id,
-            "title": rule.title,
-            "level": rule.level,
-            "status": status.value,
-            "message": self.message,
-            "evidence": self.evidence_dicts(),
-            "fix": rule.fix if status is Status.FAIL or status is Status.INSUFFICIENT_DATA else None,
-            "citation": rule.citation,
-        }
-
-
-# Messages depend only on the rule, the status and the notes, which repeat across preparations (the same
-# biofluid, the same missing field): composed once per process, at most this many kept.
-_MESSAGES: dict[tuple, tuple[Rule, str]] = {}
-_MESSAGES_MAX = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,83 +71,6 @@ class RulesetReport:
         }
 
 
-@dataclass(frozen=True, slots=True)
-class EvMetricScore:
-    """EV-METRIC: one point per applicable component met; score rounded half up to an integer percent."""
-
-    ruleset: str
-    points: int
-    applicable: int
-    components: dict[str, ComponentState]
-    verdicts: tuple[RuleVerdict, ...]
-
-    @property
-    def score_pct(self) -> int | None:
-        if self.applicable == 0:
-            return None
-        # Integer arithmetic rounds exactly half up (7/8 = 87.5 -> 88) with no float error.
-        return (200 * self.points + self.applicable) // (2 * self.applicable)
-
-    def to_dict(self) -> dict:
-        by_id = {verdict.rule_id: verdict for verdict in self.verdicts}
-        return {
-            "ruleset": self.ruleset,
-            "score_pct": self.score_pct,
-            "points": self.points,
-            "applicable": self.applicable,
-            "components": {
-                component: {
-                    "state": str(state),
-                    "title": by_id[component].title,
-                    "message": by_id[component].message,
-                    "evidence": by_id[component].evidence_dicts(),
-                    "fix": by_id[component].fix,
-                }
-                for component, state in self.components.items()
-            },
-        }
-
-
-_COMPONENT_STATE = {
-    Status.PASS: ComponentState.MET,
-    Status.FAIL: ComponentState.NOT_MET,
-    # A point is earned only by reported evidence; a component whose applicability cannot be told is
-    # counted as applicable and unmet, so missing data never raises the score.
-    Status.INSUFFICIENT_DATA: ComponentState.NOT_MET,
-    Status.NOT_APPLICABLE: ComponentState.NOT_APPLICABLE,
-}
-
-
-def score_points(report: RulesetReport) -> EvMetricScore:
-    components = {verdict.rule_id: _COMPONENT_STATE[verdict.status] for verdict in report.verdicts}
-    states = list(components.values())
-    return EvMetricScore(
-        ruleset=f"{report.ruleset}@{report.version}",
-        points=states.count(ComponentState.MET),
-        applicable=len(states) - states.count(ComponentState.NOT_APPLICABLE),
-        components=components,
-        verdicts=report.verdicts,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class EvaluationReport:
-    experiment_id: str | None
-    rulesets: dict[str, RulesetReport]
-    scores: dict[str, EvMetricScore]
-    separation_class: SeparationClass
-
-    @property
-    def ev_metric(self) -> EvMetricScore | None:
-        return self.scores.get("ev_metric")
-
-    def to_dict(self) -> dict:
-        result: dict = {"experiment_id": self.experiment_id, "separation_class": self.separation_class.to_dict()}
-        for key, report in self.rulesets.items():
-            result[key] = self.scores[key].to_dict() if key in self.scores else report.to_dict()
-        return result
-
-
 _PASS, _FAIL = Status.PASS, Status.FAIL
 _NOT_APPLICABLE, _INSUFFICIENT = Status.NOT_APPLICABLE, Status.INSUFFICIENT_DATA
 
@@ -246,45 +100,42 @@ def _plan(ruleset: RuleSet) -> tuple:
     return entry[1]
 
 
-def _verdicts(plan: tuple, experiment: Experiment, memo: dict) -> tuple[RuleVerdict, ...]:
+def _not_applying(step: tuple, experiment: Experiment, memo: dict) -> RuleVerdict | None:
+    """The verdict of a rule whose applies_when does not hold (or cannot be told); None when it applies."""
+    rule, applies_key, applies_check = step[0], step[1], step[2]
+    if applies_key is None:
+        return None
     # Shared conditions (interned at compile time) are checked once per evaluation via the memo, which
     # lives only as long as one evaluation.
-    verdicts = []
-    append = verdicts.append
-    for rule, applies_key, applies_check, satisfied_key, satisfied_check in plan:
-        if applies_key is not None:
-            applies = memo.get(applies_key)
-            if applies is None:
-                applies = memo[applies_key] = applies_check(experiment)
-            value = applies[0]
-            if value is not True:
-                if value is None:
-                    append(RuleVerdict(rule, _INSUFFICIENT, applies[1], applies[2], undecided_applicability=True))
-                else:
-                    append(RuleVerdict(rule, _NOT_APPLICABLE, applies[1], applies[2]))
-                continue
-        outcome = memo.get(satisfied_key)
-        if outcome is None:
-            outcome = memo[satisfied_key] = satisfied_check(experiment)
-        value = outcome[0]
-        if value is True:
-            append(RuleVerdict(rule, _PASS, outcome[1], ()))
-        else:
-            append(RuleVerdict(rule, _FAIL if value is False else _INSUFFICIENT, outcome[1], outcome[2]))
-    return tuple(verdicts)
+    applies = memo.get(applies_key)
+    if applies is None:
+        applies = memo[applies_key] = applies_check(experiment)
+    value = applies[0]
+    if value is True:
+        return None
+    if value is None:
+        return RuleVerdict(rule, _INSUFFICIENT, applies[1], applies[2], undecided_applicability=True)
+    return RuleVerdict(rule, _NOT_APPLICABLE, applies[1], applies[2])
 
 
-def _compose_message(rule: Rule, status: Status, notes: tuple[str, ...], undecided_applicability: bool) -> str:
-    if status is Status.PASS:
-        return "Satisfied."
-    if status is Status.NOT_APPLICABLE:
-        return "Not applicable: " + "; ".join(notes)
-    if status is Status.INSUFFICIENT_DATA:
-        if undecided_applicability:
-            return "Cannot tell whether this applies: " + "; ".join(notes)
-        return "Not enough data: " + "; ".join(notes)
-    details = "; ".join(notes)
-    return f"{rule.missing_message} ({details})" if details else rule.missing_message
+def _satisfaction(step: tuple, experiment: Experiment, memo: dict) -> RuleVerdict:
+    """The verdict of a rule that applies."""
+    rule, satisfied_key = step[0], step[3]
+    outcome = memo.get(satisfied_key)
+    if outcome is None:
+        outcome = memo[satisfied_key] = step[4](experiment)
+    value = outcome[0]
+    if value is True:
+        return RuleVerdict(rule, _PASS, outcome[1], ())
+    return RuleVerdict(rule, _FAIL if value is False else _INSUFFICIENT, outcome[1], outcome[2])
+
+
+def _verdict(step: tuple, experiment: Experiment, memo: dict) -> RuleVerdict:
+    return _not_applying(step, experiment, memo) or _satisfaction(step, experiment, memo)
+
+
+def _verdicts(plan: tuple, experiment: Experiment, memo: dict) -> tuple[RuleVerdict, ...]:
+    return tuple([_verdict(step, experiment, memo) for step in plan])
 
 
 def resolve_rulesets(rulesets: Iterable[RuleSet | str] | None) -> tuple[RuleSet, ...]:
@@ -333,8 +184,12 @@ def evaluate_many(
     *,
     validate: bool = True,
 ) -> list[EvaluationReport]:
-    """Evaluate many documents with the rule sets resolved once (the batch path for stored preparations)."""
-    resolved = resolve_rulesets(rulesets)
+    """Evaluate many documents with the rule sets resolved once (the batch path for stored preparations).
+
+    Within the batch a rule is decided once per distinct value of what it reads (decision_keys.py): the reports
+    equal ``evaluate``'s for each document, value by value; documents with equal keys share verdict objects.
+    """
+    batch = _Batch(resolve_rulesets(rulesets))
     reports = []
     with collector_paused():
         for index, item in enumerate(experiments):
@@ -342,8 +197,69 @@ def evaluate_many(
                 experiment = Experiment.coerce(item, validate=validate)
             except ExperimentDocumentError as error:
                 raise ExperimentDocumentError(list(error.issues), document_index=index) from None
-            reports.append(_evaluate_resolved(experiment, resolved))
+            reports.append(batch.evaluate(experiment))
     return reports
+
+
+# What the applies table holds for a key under which the rule applies.
+_APPLIES = object()
+# Key plans per tuple of rule set objects, each kept with its rule sets (so the ids cannot be reused).
+_KEY_PLANS: dict[tuple[int, ...], tuple[tuple[RuleSet, ...], KeyPlan]] = {}
+
+
+class _Batch:
+    """One batch's memo: per rule, its verdicts by key; the separation classes by the chain's atom."""
+
+    def __init__(self, rulesets: tuple[RuleSet, ...]):
+        ids = tuple(map(id, rulesets))
+        entry = _KEY_PLANS.get(ids)
+        if entry is None or any(a is not b for a, b in zip(entry[0], rulesets, strict=True)):
+            entry = _KEY_PLANS[ids] = (rulesets, KeyPlan(rulesets))
+        self.rulesets, self.keys = rulesets, entry[1]
+        getters = iter(self.keys.getters)
+        plans = []
+        for ruleset in rulesets:
+            steps = [(step, *next(getters)) for step in _plan(ruleset)]
+            plans.append((ruleset, tuple([(step, applies, {}, satisfied, {}) for step, applies, satisfied in steps])))
+        self.plans = tuple(plans)
+        self.classes: dict = {}
+
+    def evaluate(self, experiment: Experiment) -> EvaluationReport:
+        try:
+            atoms = self.keys.read(experiment.document) + self.keys.read_markers(experiment.markers)
+        except Unkeyable:
+            return _evaluate_resolved(experiment, self.rulesets)
+        reports, scores, memo = {}, {}, {}
+        for ruleset, steps in self.plans:
+            verdicts = []
+            append = verdicts.append
+            for step, applies_key, applies_table, satisfied_key, satisfied_table in steps:
+                if satisfied_key is DIRECT:
+                    append(_verdict(step, experiment, memo))
+                    continue
+                if applies_key is not None:
+                    # A rule that does not apply has a verdict that depends on its applies_when alone.
+                    key = applies_key(atoms)
+                    verdict = applies_table.get(key)
+                    if verdict is None:
+                        verdict = applies_table[key] = _not_applying(step, experiment, memo) or _APPLIES
+                    if verdict is not _APPLIES:
+                        append(verdict)
+                        continue
+                key = satisfied_key(atoms)
+                verdict = satisfied_table.get(key)
+                if verdict is None:
+                    verdict = satisfied_table[key] = _satisfaction(step, experiment, memo)
+                append(verdict)
+            report = RulesetReport(ruleset.name, ruleset.version, ruleset.report_key, tuple(verdicts))
+            reports[ruleset.report_key] = report
+            if ruleset.scoring == "points":
+                scores[ruleset.report_key] = score_points(report)
+        chain = atoms[self.keys.separation]
+        classed = self.classes.get(chain)
+        if classed is None:
+            classed = self.classes[chain] = separation_class(experiment)
+        return EvaluationReport(experiment.id, reports, scores, classed)
 
 
 @contextmanager

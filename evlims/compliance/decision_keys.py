@@ -1,0 +1,246 @@
+"""What the batch evaluator keys a rule's verdict by: the values of the document parts the rule's conditions read.
+
+Thousands of stored preparations share a separation chain, a storage and a handful of sample fields, so most rules
+give the same verdict for many documents of a batch. ``evaluate_many`` decides such a rule once per distinct key and
+hands the same verdict to every document with that key; the key holds every value the rule's conditions read
+(``read_paths.condition_paths``), so two documents with one key get equal verdicts, evidence and notes.
+
+A key is built from *atoms*, each read once per document and shared by every rule that needs it:
+
+- a plain path (``sample.volume_ml``, ``prep_storage``, ``flow.controls.buffer``): the value there, or ABSENT;
+- a list (``separation``, ``characterization.particle_analysis``): per item, in order, the item's fields that any
+  rule reads; a field read deeper (``separation[].params.g_force``) is taken whole (``params``), which also covers
+  what a condition reads beside the paths it names (a kit's separation principle).
+
+Values are keyed so that equal keys mean equal values of the same type: strings and None as they are, integers and
+booleans tagged with their type (1, 1.0 and True differ), anything else as ``marshal`` bytes, which round-trip (so
+0.0 and -0.0, and dictionaries in another key order, differ: a miss, never a wrong hit). A document with something
+``marshal`` cannot write, or a mapping that is not a plain dict on a path, is not keyed: it is decided rule by rule.
+
+Rules reading the protein markers are never keyed (``DIRECT``): their evidence names markers by more fields than the
+paths they list, and a lab's marker lists differ from preparation to preparation (in the bench, 9,453 distinct lists
+in 10,000 documents), so a key would cost without being reused.
+"""
+
+import marshal
+from collections.abc import Callable
+from operator import itemgetter
+
+from .characterization_conditions import marker_relevance
+from .conditions import condition_spec, interned_condition
+from .read_paths import condition_paths
+from .rulesets import RuleSet
+
+# A rule whose verdict is decided for every document: it reads the markers, or a condition the read paths do not know.
+DIRECT = None
+MARKERS = "characterization.markers"
+# How many distinct markers the plan remembers the groups of (a bound on its memory across batches).
+MARKERS_KEPT = 100_000
+# What the separation class reads (separation.classed_method): every step's method and parameters.
+SEPARATION_PATHS = frozenset({"separation", "separation[].method", "separation[].params.principle"})
+
+
+class _Absent:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "ABSENT"
+
+
+ABSENT = _Absent()
+
+
+class Unkeyable(Exception):
+    """The document holds something a key cannot be made of; it is decided rule by rule."""
+
+
+def freeze(value):
+    kind = value.__class__
+    if kind is str or value is None or value is ABSENT:
+        return value
+    if kind is int or kind is bool:
+        return (kind, value)
+    try:
+        return marshal.dumps(value)
+    except ValueError as error:
+        raise Unkeyable(str(error)) from None
+
+
+def _reads(compiled) -> tuple[frozenset[str], tuple] | None:
+    """(the document paths a condition reads outside the markers, the relevance predicates of its marker
+    conditions); None when a condition does not say what it reads (its rule is decided for every document)."""
+    spec = condition_spec(compiled)
+    if spec is None:
+        return None
+    paths: set[str] = set()
+    predicates: list = []
+    pending = [spec]
+    while pending:
+        node = pending.pop()
+        ((name, args),) = node.items()
+        if name in ("all", "any"):
+            pending.extend(args)
+            continue
+        if name == "not":
+            pending.append(args)
+            continue
+        leaf = interned_condition(node)
+        relevant = None if leaf is None else marker_relevance(leaf)
+        try:
+            leaf_paths = condition_paths(node)
+        except (KeyError, TypeError, ValueError):
+            return None
+        if relevant is not None:
+            predicates.append(relevant)
+            leaf_paths = {path for path in leaf_paths if not path.startswith(MARKERS)}
+        elif any(path.startswith(MARKERS) for path in leaf_paths):
+            return None
+        paths |= leaf_paths
+    return frozenset(paths), tuple(sorted(set(predicates), key=id))
+
+
+def _split(path: str) -> tuple[tuple[str, ...], str | None]:
+    """("characterization.particle_analysis[].method") -> (("characterization", "particle_analysis"), "method")."""
+    head, marker, tail = path.partition("[]")
+    keys = tuple(head.split("."))
+    if not marker:
+        return keys, None
+    return keys, tail.lstrip(".").split(".")[0].split("[")[0] or None
+
+
+def _atoms_of(reads: tuple[frozenset[str], tuple]) -> set:
+    """The atoms one condition's reads make: a plain path each; one per list, with the item fields read (every
+    field of a separation step: conditions read parameters beside the paths they name); one for its markers."""
+    paths, predicates = reads
+    lists: dict[tuple[str, ...], set[str]] = {}
+    for path in paths:
+        if "[]" in path:
+            keys, field = _split(path)
+            lists.setdefault(keys, set()).update([field] if field else [])
+    if ("separation",) in lists:
+        lists[("separation",)] = {"method", "params"}
+    atoms = {(_split(path)[0], None) for path in paths if "[]" not in path and _split(path)[0] not in lists}
+    atoms |= {(keys, tuple(sorted(fields))) for keys, fields in lists.items()}
+    if predicates:
+        atoms.add((MARKERS, predicates))
+    return atoms
+
+
+class KeyPlan:
+    """The atoms of a batch's rule sets and, per rule, the getters of its applies_when key (None: the rule has no
+    applies_when) and of its satisfied_when key (DIRECT: the rule is decided for every document)."""
+
+    def __init__(self, rulesets: tuple[RuleSet, ...]):
+        per_rule = []
+        for ruleset in rulesets:
+            for rule in ruleset.rules:
+                applies = None if rule.applies_when is None else _reads(rule.applies_when)
+                satisfied = _reads(rule.satisfied_when)
+                if satisfied is None or (rule.applies_when is not None and applies is None):
+                    per_rule.append((None, DIRECT))
+                else:
+                    # Once a rule applies, its verdict is made of its satisfied_when's outcome alone.
+                    per_rule.append((None if applies is None else _atoms_of(applies), _atoms_of(satisfied)))
+        separation = (("separation",), ("method", "params"))
+        wanted = {separation}.union(*(atoms for pair in per_rule for atoms in pair if atoms))
+        self.atoms = tuple(
+            sorted((atom for atom in wanted if atom[0] != MARKERS), key=lambda atom: (atom[0], atom[1] or ()))
+        )
+        self.marker_groups = tuple(
+            sorted((atom[1] for atom in wanted if atom[0] == MARKERS), key=lambda group: tuple(map(id, group)))
+        )
+        index = {atom: position for position, atom in enumerate(self.atoms)}
+        index.update(
+            {(MARKERS, group): len(self.atoms) + position for position, group in enumerate(self.marker_groups)}
+        )
+        self.separation = index[separation]
+        self.index, self.rule_atoms = index, tuple(per_rule)
+        self.getters = tuple(
+            (None if applies is None else _getter(applies, index), DIRECT if both is DIRECT else _getter(both, index))
+            for applies, both in per_rule
+        )
+        self.read = compile_reader(self.atoms)
+        self._absent_markers = (ABSENT,) * len(self.marker_groups)
+        self._groups_of: dict[tuple, tuple[int, ...]] = {}
+
+    def read_markers(self, markers) -> tuple:
+        """Per marker group, the markers (place and what the Marker holds) one of its conditions depends on."""
+        if markers is None:
+            return self._absent_markers
+        buckets = [[] for _ in self.marker_groups]
+        groups_of = self._groups_of
+        for marker in markers:
+            held = (
+                marker.given_name,
+                freeze(marker.detected),
+                marker.method,
+                freeze(marker.antibody),
+                freeze(marker.lysate),
+            )
+            groups = groups_of.get(held)
+            if groups is None:
+                if len(groups_of) >= MARKERS_KEPT:
+                    groups_of.clear()
+                groups = groups_of[held] = tuple(
+                    position
+                    for position, predicates in enumerate(self.marker_groups)
+                    if any(relevant(marker) for relevant in predicates)
+                )
+            for position in groups:
+                buckets[position].append((marker.index, held))
+        return tuple([tuple(bucket) for bucket in buckets])
+
+
+def _getter(atoms, index):
+    positions = sorted(index[atom] for atom in atoms)
+    if not positions:
+        return lambda atoms: ()
+    return itemgetter(*positions)
+
+
+def _child(value, key: str):
+    if value.__class__ is dict:
+        return value.get(key, ABSENT)
+    if value is ABSENT:
+        return ABSENT
+    # A null, a list or a mapping of another type on the way: rare enough to be decided rule by rule.
+    raise Unkeyable(f"{key}: not reached through plain mappings")
+
+
+def _list_atom(value, fields: tuple[str, ...]):
+    if value.__class__ is not list:
+        return freeze(value)
+    return tuple(
+        [
+            tuple([freeze(item.get(field, ABSENT)) for field in fields]) if item.__class__ is dict else freeze(item)
+            for item in value
+        ]
+    )
+
+
+def compile_reader(atoms) -> Callable[[dict], tuple]:
+    """One function reading every atom of a document: each mapping on the way is looked up once (the sample's 26
+    fields share one lookup of ``sample``), strings and nulls are keyed as they are without a call. Generated once
+    per plan from the atoms' paths (which come from the rule-set files, as Python string literals)."""
+    containers: dict[tuple[str, ...], str] = {(): "document"}
+    lines = ["def read(document):"]
+
+    def container(keys: tuple[str, ...]) -> str:
+        if keys not in containers:
+            parent = container(keys[:-1])
+            name = containers[keys] = f"c{len(containers)}"
+            lines.append(f"    {name} = _child({parent}, {keys[-1]!r})")
+        return containers[keys]
+
+    for position, (keys, fields) in enumerate(atoms):
+        parent = container(keys[:-1])
+        get = f"{parent}.get({keys[-1]!r}, ABSENT) if {parent}.__class__ is dict else _child({parent}, {keys[-1]!r})"
+        lines.append(f"    x = {get}")
+        if fields is None:
+            lines.append(f"    a{position} = x if x.__class__ is str or x is None or x is ABSENT else freeze(x)")
+        else:
+            lines.append(f"    a{position} = _list_atom(x, {fields!r})")
+    lines.append(f"    return ({''.join(f'a{position}, ' for position in range(len(atoms)))})")
+    namespace = {"ABSENT": ABSENT, "freeze": freeze, "_child": _child, "_list_atom": _list_atom}
+    exec(compile("\n".join(lines), "<decision_keys reader>", "exec"), namespace)  # noqa: S102
+    return namespace["read"]
