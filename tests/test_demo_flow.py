@@ -62,7 +62,7 @@ def test_each_lab_has_a_gated_ev_sample_file_with_calibration_and_controls(demo,
 def test_the_reference_preparation_meets_every_mandatory_miflowcyt_ev_rule(demo, plan):
     lab = Lab.objects.get(slug=plan.slug)
     sample = FlowAcquisition.objects.get(lab=lab, role=FlowAcquisition.Role.SAMPLE)
-    report = ComplianceEvaluation.objects.get(preparation=sample.preparation).report
+    report = ComplianceEvaluation.objects.get(preparation=sample.preparation).full_report
     unmet = [
         rule["id"]
         for rule in report["miflowcyt_ev"]["rules"]

@@ -93,10 +93,12 @@ _DETAILS = {
 
 
 class PreparationDocuments(NamedTuple):
-    """The documents of the produced preparations, the lab of each, and the preparations not produced yet."""
+    """The documents of the produced preparations, the lab of each, the evidence hash of each one's stored
+    evaluation (None when it has none), and the preparations not produced yet."""
 
     documents: dict[int, dict]
     labs: dict[int, int]
+    stored_hashes: dict[int, str | None]
     unproduced: list[int]
 
 
@@ -107,6 +109,8 @@ def _columns() -> list[str]:
         "input_aliquot__freeze_thaw_count",
         *(f"input_aliquot__sample__{name}" for name in _SAMPLE),
         *(f"input_aliquot__sample__donor__{name}" for name in _DONOR),
+        # Read in the same query: whether the stored evaluation was made from the same evidence.
+        "evaluation__evidence_hash",
     ]
 
 
@@ -126,7 +130,8 @@ def _preparations(preparation_ids) -> list[SimpleNamespace]:
         run, at = _split(row, at, _RUN)
         freeze_thaw_count = row[at]
         sample, at = _split(row, at + 1, _SAMPLE)
-        donor, _ = _split(row, at, _DONOR)
+        donor, at = _split(row, at, _DONOR)
+        prep["stored_hash"] = row[at]
         version_id = run.pop("protocol_version_id")
         run["protocol_version"] = versions.setdefault(version_id, SimpleNamespace()) if version_id else None
         sample["donor"] = _Donor(**donor) if sample["donor_id"] is not None else None
@@ -186,7 +191,12 @@ def preparation_documents(preparation_ids) -> PreparationDocuments:
     for prep in produced:
         results = measurements.get(prep.pk, ())
         documents[prep.pk] = _document(prep, steps_by_run, results, flows.get(prep.pk))
-    return PreparationDocuments(documents, {prep.pk: prep.lab_id for prep in produced}, unproduced)
+    return PreparationDocuments(
+        documents,
+        {prep.pk: prep.lab_id for prep in produced},
+        {prep.pk: prep.stored_hash for prep in produced},
+        unproduced,
+    )
 
 
 def _document(prep, steps_by_run: dict, measurements, flow) -> dict:

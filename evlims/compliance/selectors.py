@@ -20,6 +20,7 @@ from .errors import RulesetError
 from .evaluator import MANDATORY_LEVELS
 from .models import ComplianceEvaluation
 from .rulesets import default_rulesets, load_ruleset
+from .stored_reports import full_report
 
 MISEV_REPORT_KEYS = ("misev2018", "misev2023")
 # Large JSON columns a list never shows: the queue and the tables leave them in the database.
@@ -67,9 +68,10 @@ def mandatory_failures(report: dict | None, report_keys=None) -> list[dict]:
     ``mandatory_if_applicable`` one that applied and failed. Of every checklist rule set (MISEV2018, MISEV2023,
     purity, MIBlood-EV), or of the report keys in ``report_keys`` only (``MISEV_REPORT_KEYS``: the mandatory
     MISEV failures the QA queue counts and the preparation page lists). Each is the rule as the report holds it
-    (``id``, ``title``, ``message``, ``fix``…) with the ``ruleset`` it belongs to, in the report's order."""
+    (``id``, ``title``, ``message``, ``fix``…) with the ``ruleset`` it belongs to, in the report's order. The
+    report may be given as stored (compact or full) or already in full."""
     failures = []
-    for key, part in (report or {}).items():
+    for key, part in (full_report(report) or {}).items():
         if report_keys is not None and key not in report_keys:
             continue
         for rule in (part or {}).get("rules", []) if isinstance(part, dict) else []:

@@ -70,16 +70,10 @@ def evaluate_preparations(preparation_ids, *, force: bool = False) -> int:
 
 def _evaluate_preparations(preparation_ids, *, force: bool) -> int:
     # Built from narrow rows, not model instances (document_rows; equal to evidence.experiment_documents).
-    documents, labs, unproduced = preparation_documents(preparation_ids)
+    documents, labs, existing, unproduced = preparation_documents(preparation_ids)
     if unproduced:
         ComplianceEvaluation.objects.filter(preparation_id__in=unproduced).delete()
     hashes = {pk: canonical_hash(document) for pk, document in documents.items()}
-    # Only the hashes are read back: the stored reports and documents (tens of kB each) are replaced whole.
-    existing = dict(
-        ComplianceEvaluation.objects.filter(preparation_id__in=list(documents)).values_list(
-            "preparation_id", "evidence_hash"
-        )
-    )
     stale = [pk for pk in documents if force or existing.get(pk) != hashes[pk]]
     if not stale:
         return 0

@@ -19,11 +19,14 @@ from functools import cache
 from types import SimpleNamespace
 
 from .errors import RulesetError
-from .evaluator import MANDATORY_LEVELS, EvaluationReport, EvMetricScore
+from .evaluator import MANDATORY_LEVELS, EvaluationReport, EvMetricScore, Status
 from .rulesets import Rule, RuleSet, default_rulesets, load_ruleset
 from .wording import describe, label
 
 COMPACT_FORMAT = "compact/1"
+_PASS = Status.PASS
+# Status.value is a descriptor call; the batch writes ~90 statuses per preparation.
+_STATUS_VALUES = {status: status.value for status in Status}
 SATISFIED = "Satisfied."
 # A verdict's state in an EV-METRIC component, as ``evaluator.score_points`` decides it.
 COMPONENT_STATES = {
@@ -48,19 +51,21 @@ def compact_report(report: EvaluationReport) -> dict:
     parts = {}
     for key, part in report.rulesets.items():
         verdicts = []
+        append = verdicts.append
         for verdict in part.verdicts:
-            message = verdict.message
-            if message == SATISFIED:
-                message_at = None
+            status = verdict.status
+            if status is _PASS:
+                message_at = None  # a satisfied rule's message is always "Satisfied." (evaluator._compose_message)
             else:
-                message_at = messages.setdefault(message, len(messages))
+                message = verdict.message
+                message_at = messages.get(message)
+                if message_at is None:
+                    message_at = messages[message] = len(messages)
             evidence = verdict.evidence
             positions = positions_of.get(id(evidence))
             if positions is None:
-                positions = positions_of[id(evidence)] = [
-                    pieces.setdefault((path, describe(path, detail)), len(pieces)) for path, detail in evidence
-                ]
-            verdicts.append([verdict.rule.id, verdict.status.value, message_at, positions])
+                positions = positions_of[id(evidence)] = _positions(evidence, pieces)
+            append([verdict.rule.id, _STATUS_VALUES[status], message_at, positions])
         parts[key] = {"ruleset": f"{part.ruleset}@{part.version}", "verdicts": verdicts}
     return {
         "format": COMPACT_FORMAT,
@@ -70,6 +75,17 @@ def compact_report(report: EvaluationReport) -> dict:
         "evidence": [list(piece) for piece in pieces],
         **parts,
     }
+
+
+def _positions(evidence: tuple, pieces: dict[tuple, int]) -> list[int]:
+    positions = []
+    for path, detail in evidence:
+        piece = (path, describe(path, detail))
+        at = pieces.get(piece)
+        if at is None:
+            at = pieces[piece] = len(pieces)
+        positions.append(at)
+    return positions
 
 
 def is_compact(report) -> bool:

@@ -8,6 +8,7 @@ evaluator, so an exported document reads the same offline.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -235,11 +236,17 @@ def describe(path: str, value: Any) -> str:
         # fields again and again: plain values are described once per process (and per source of the forms'
         # words, which Django registers when it starts).
         key = (path, value.__class__, value)
-    else:
+    elif value.__class__ is Marker:
         # A marker is described by its name, outcome and method, so its text is cached by them too.
-        if value.__class__ is not Marker:
-            return _describe(path, value)
         key = (path, value.describe_key)
+    else:
+        # Lists and objects (a separation step with its parameters, the pre-analytical spins) repeat between
+        # preparations as equal copies: their JSON text (which keeps key order and tells 1 from 1.0 and true)
+        # costs a tenth of describing them again. Anything JSON cannot write is described each time.
+        try:
+            key = (path, _json_text(value))
+        except (TypeError, ValueError):
+            return _describe(path, value)
     source = choice_label_source.get()
     if source is not _scalar_texts_source[0] or len(_scalar_texts) > _SCALAR_TEXTS_MAX:
         _scalar_texts.clear()
@@ -251,6 +258,7 @@ def describe(path: str, value: Any) -> str:
 
 
 _SCALARS = frozenset({str, int, float, bool, type(None)})
+_json_text = json.JSONEncoder(check_circular=False, allow_nan=True).encode
 _SCALAR_TEXTS_MAX = 100_000
 _scalar_texts: dict[tuple, str] = {}
 _scalar_texts_source: list = [None]

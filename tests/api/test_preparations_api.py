@@ -46,7 +46,7 @@ def test_compliance_is_the_stored_evaluation(staff_api, staff, evidence):
 
     evaluation = ComplianceEvaluation.objects.get(preparation=evidence.preparation)
     body = staff_api.get(f"{API}/preparations/{evidence.preparation.pk}/compliance/").json()
-    assert body["report"] == evaluation.report and body["evidence_hash"] == evaluation.evidence_hash
+    assert body["report"] == evaluation.full_report and body["evidence_hash"] == evaluation.evidence_hash
     assert body["failed_rules"] == evaluation.failed_rules and body["ev_metric_pct"] == evaluation.ev_metric_pct
 
 

@@ -39,7 +39,7 @@ def newest_library_version():
 
 def unmet_mandatory(preparation_pk) -> dict[str, list[str]]:
     """Mandatory (and applicable conditional) MISEV rules of the stored evaluation that did not pass."""
-    report = ComplianceEvaluation.objects.get(preparation_id=preparation_pk).report
+    report = ComplianceEvaluation.objects.get(preparation_id=preparation_pk).full_report
     return {
         key: sorted(
             rule["id"]

@@ -247,7 +247,7 @@ def test_only_current_results_count_in_metrics_and_compliance(staff, lab, prepar
     after = ComplianceEvaluation.objects.get(preparation=preparation)
     assert after.evidence_hash != before.evidence_hash
     assert [m["protein"] for m in after.document["characterization"]["markers"]] == ["CD9"]
-    assert "CD63" not in str(after.report)
+    assert "CD63" not in str(after.full_report)
     assert after.document["characterization"]["particle_analysis"][0]["concentration_per_ml"] == 8e11
     assert SizeBin.objects.filter(analysis__measurement=count).count() == 0  # default manager: current only
     assert SizeBin.all_versions.filter(analysis__measurement=count).count() == 3  # kept in the record

@@ -55,9 +55,9 @@ def test_verdicts_csv_has_one_row_per_preparation_and_rule(client, staff, run):
     evaluations = list(ComplianceEvaluation.objects.filter(preparation__run=run))
     expected = 0
     for evaluation in evaluations:
-        expected += len(evaluation.report["ev_metric"]["components"])
+        expected += len(evaluation.full_report["ev_metric"]["components"])
         expected += sum(
-            len(evaluation.report[key]["rules"])
+            len(evaluation.full_report[key]["rules"])
             for key in ("misev2018", "misev2023", "purity", "miblood_ev", "miflowcyt_ev")
         )
     assert len(rows) == expected
@@ -73,6 +73,8 @@ def test_verdicts_csv_has_one_row_per_preparation_and_rule(client, staff, run):
 
 def test_verdicts_csv_neutralises_formulas_from_records(client, staff, preparation):
     evaluation = ComplianceEvaluation.objects.get(preparation=preparation)
+    # Stored in full (as before the compact form), with a message a spreadsheet would run.
+    evaluation.report = evaluation.full_report
     evaluation.report["misev2018"]["rules"][0]["message"] = "=cmd|' /C calc'!A0"
     evaluation.save(update_fields=["report"])
     client.force_login(staff)
@@ -94,7 +96,7 @@ def test_exported_document_re_evaluates_to_the_same_verdicts(client, staff, prep
     assert response["Content-Type"].startswith("application/json")
     document = json.loads(response.content)
     assert document["id"] == preparation.barcode
-    stored = ComplianceEvaluation.objects.get(preparation=preparation).report
+    stored = ComplianceEvaluation.objects.get(preparation=preparation).full_report
     assert evaluate(document).to_dict() == stored
 
 
@@ -102,7 +104,7 @@ def test_study_export_holds_every_preparation(client, staff, run, project):
     client.force_login(staff)
     study = json.loads(client.get(reverse("evlims:export-project-json", args=[project.pk])).content)
     assert study["format"] == exports.EXPORT_FORMAT and study["study"]["project"] == project.code
-    stored = {e.preparation.barcode: e.report for e in ComplianceEvaluation.objects.select_related("preparation")}
+    stored = {e.preparation.barcode: e.full_report for e in ComplianceEvaluation.objects.select_related("preparation")}
     assert [doc["id"] for doc in study["experiments"]] == sorted(stored)
     for document in study["experiments"]:
         assert evaluate(document).to_dict() == stored[document["id"]]
