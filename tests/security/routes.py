@@ -44,6 +44,7 @@ COLLECTIONS = {
     "protocol-versions": "protocol_version",
     "protocols": "protocol",
     "raw-files": "raw_file",
+    "readouts": "tracer_readout",
     "results": "flow_result",
     "reference-lots": "reference_lot",
     "reviews": "review",
