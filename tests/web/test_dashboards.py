@@ -7,8 +7,10 @@ import io
 from datetime import timedelta
 
 import pytest
+from crispy_forms.templatetags.crispy_forms_filters import as_crispy_field
 from django.core.cache import cache
 from django.db import connection
+from django.test.html import parse_html
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -16,6 +18,7 @@ from django.utils import timezone
 from evlims.compliance.models import Review
 from evlims.core.models import AuditEvent, Role
 from evlims.metrics.models import ControlMaterial, MetricJob
+from evlims.web.forms.dashboards import ComparisonFilterForm
 from evlims.web.views.comparison_overlay import size_overlay
 from tests.factories import SampleFactory, member
 from tests.services.test_control_charts import CRAFTED, control_run, preparation, protocol_version, size_bins
@@ -139,6 +142,17 @@ def test_comparison_refuses_a_backwards_date_range(staff_client, compared):
     response = staff_client.get(COMPARISON, {"started_from": "2025-03-01", "started_to": "2025-01-01"})
     assert "Correct the filters above." in response.content.decode()
     assert "before its start" in response.content.decode()
+
+
+@pytest.mark.parametrize("dates", [{}, {"started_from": "2025-03-01", "started_to": "2025-01-01"}], ids=["ok", "error"])
+def test_comparison_filters_are_the_markup_crispy_wrote(staff_client, compared, staff, dates):
+    page = staff_client.get(COMPARISON, dates).content.decode()
+    form = ComparisonFilterForm(dates, user=staff)
+    form.is_valid()
+    for name, _ in ComparisonFilterForm.SHOWN:
+        start = page.index(f'<div id="div_id_{name}"')
+        ours = page[start : page.index("</div></div>", start) + len("</div>")]
+        assert parse_html(ours) == parse_html(as_crispy_field(form[name])), name
 
 
 def test_comparison_csv_exports_and_neutralises_formulas(staff_client, compared, project, staff):

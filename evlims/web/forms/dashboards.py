@@ -108,6 +108,21 @@ class ComparisonFilterForm(forms.Form):
             raise forms.ValidationError(f"Overlay at most {MAX_OVERLAYS} preparations at a time.")
         return ids
 
+    # The filters in the page's row: (field, width in Bootstrap's 12 columns).
+    SHOWN = (("biofluid", 2), ("protocol_version", 2), ("method", 2), ("operator", 2), ("started_from", 1))
+    SHOWN += (("started_to", 1),)
+
+    def shown_fields(self):
+        """(field, its widget's HTML, width) in the markup crispy's Bootstrap 5 pack writes: rendering each field
+        through crispy's own template took about a third of the page's time."""
+        for name, width in self.SHOWN:
+            field = self[name]
+            kind = "dateinput form-control" if name.startswith("started_") else "select form-select"
+            attrs = {"class": kind + (" is-invalid" if field.errors else "")}
+            if field.errors:
+                attrs["aria-describedby"] = f"{field.auto_id}_error"
+            yield field, field.as_widget(attrs=attrs), width
+
     def filters(self) -> MetricFilters:
         data = self.cleaned_data
         return MetricFilters(
