@@ -23,20 +23,21 @@ QUANTIFICATION_KINDS = {
 }
 
 
-# Marker condition -> which markers its outcome depends on: it reads the markers only as Marker objects (their
-# protein, outcome, method, antibody and lysate, and their place in the list), and those the predicate leaves out
-# change nothing in it. The batch evaluator keys its verdicts by the markers it names (decision_keys.py).
-MARKER_RELEVANCE: dict[int, tuple[Condition, Callable]] = {}
+# Marker condition -> (which markers its outcome depends on, what of each beyond its place in the list: "all" it
+# holds, "name", "place" alone, or a function of the marker giving it). A condition reads the markers only as
+# Marker objects (protein, outcome, method, antibody, lysate, place); markers the predicate leaves out change
+# nothing in its outcome. The batch evaluator keys its verdicts by exactly that (decision_keys.py).
+MARKER_RELEVANCE: dict[int, tuple[Condition, Callable, str]] = {}
 
 
-def _keyed_by_markers(compiled: Condition, relevant: Callable) -> Condition:
-    MARKER_RELEVANCE[id(compiled)] = (compiled, relevant)
+def _keyed_by_markers(compiled: Condition, relevant: Callable, reads: str | Callable = "all") -> Condition:
+    MARKER_RELEVANCE[id(compiled)] = (compiled, relevant, reads)
     return compiled
 
 
-def marker_relevance(compiled: Condition) -> Callable | None:
+def marker_relevance(compiled: Condition) -> tuple[Callable, str | Callable] | None:
     entry = MARKER_RELEVANCE.get(id(compiled))
-    return entry[1] if entry is not None and entry[0] is compiled else None
+    return entry[1:] if entry is not None and entry[0] is compiled else None
 
 
 def _detected_filter(choice, where):
@@ -285,7 +286,9 @@ def _antibodies_used(args, where):
         return Outcome(False, (), ("no antibody-based assay or immunoaffinity step",))
 
     return _keyed_by_markers(
-        Condition("antibodies_used", check, True), lambda m: m.method in marker_methods or m.antibody is not None
+        Condition("antibodies_used", check, True),
+        lambda m: m.method in marker_methods or m.antibody is not None,
+        reads="place",
     )
 
 
@@ -313,6 +316,7 @@ def _antibodies_fully_specified(args, where):
     return _keyed_by_markers(
         Condition("antibodies_fully_specified", check, True),
         lambda m: m.method in marker_methods or m.antibody is not None,
+        reads=lambda m: tuple(missing_fields(m.antibody, alternatives)),
     )
 
 
@@ -331,7 +335,7 @@ def _lysate_analysed(args, where):
             return Outcome(True, found)
         return Outcome(False, (), ("no marker was measured in a lysate",))
 
-    return _keyed_by_markers(Condition("lysate_analysed", check, True), lambda m: m.lysate is not None)
+    return _keyed_by_markers(Condition("lysate_analysed", check, True), lambda m: m.lysate is not None, reads="name")
 
 
 @condition("lysates_described")
@@ -352,4 +356,8 @@ def _lysates_described(args, where):
                 found.append(evidence(f"{marker.path}.lysate", "lysate preparation described"))
         return Outcome(not gaps, tuple(found), tuple(gaps))
 
-    return _keyed_by_markers(Condition("lysates_described", check, True), lambda m: isinstance(m.lysate, Mapping))
+    return _keyed_by_markers(
+        Condition("lysates_described", check, True),
+        lambda m: isinstance(m.lysate, Mapping),
+        reads=lambda m: tuple(missing_fields(m.lysate, alternatives)),
+    )

@@ -34,6 +34,8 @@ from .rulesets import RuleSet
 # A rule whose verdict is decided for every document: it reads the markers, or a condition the read paths do not know.
 DIRECT = None
 MARKERS = "characterization.markers"
+# Lists keyed whole, in one call: a separation step is its method and parameters, all of which conditions read.
+WHOLE_LISTS = frozenset({("separation",)})
 # How many distinct markers the plan remembers the groups of (a bound on its memory across batches).
 MARKERS_KEPT = 100_000
 # What the separation class reads (separation.classed_method): every step's method and parameters.
@@ -90,13 +92,16 @@ def _reads(compiled) -> tuple[frozenset[str], tuple] | None:
             leaf_paths = condition_paths(node)
         except (KeyError, TypeError, ValueError):
             return None
+        if name == "quantification_kinds":
+            # It asks only whether an amount is given ("field in entry"), not what it is: keyed by presence.
+            leaf_paths = {path.replace("[].", "[].?") for path in leaf_paths}
         if relevant is not None:
             predicates.append(relevant)
             leaf_paths = {path for path in leaf_paths if not path.startswith(MARKERS)}
         elif any(path.startswith(MARKERS) for path in leaf_paths):
             return None
         paths |= leaf_paths
-    return frozenset(paths), tuple(sorted(set(predicates), key=id))
+    return frozenset(paths), tuple(sorted(set(predicates), key=lambda pair: (id(pair[0]), id(pair[1]))))
 
 
 def _split(path: str) -> tuple[tuple[str, ...], str | None]:
@@ -147,7 +152,10 @@ class KeyPlan:
             sorted((atom for atom in wanted if atom[0] != MARKERS), key=lambda atom: (atom[0], atom[1] or ()))
         )
         self.marker_groups = tuple(
-            sorted((atom[1] for atom in wanted if atom[0] == MARKERS), key=lambda group: tuple(map(id, group)))
+            sorted(
+                (atom[1] for atom in wanted if atom[0] == MARKERS),
+                key=lambda group: tuple((id(relevant), id(reads)) for relevant, reads in group),
+            )
         )
         index = {atom: position for position, atom in enumerate(self.atoms)}
         index.update(
@@ -181,14 +189,37 @@ class KeyPlan:
             if groups is None:
                 if len(groups_of) >= MARKERS_KEPT:
                     groups_of.clear()
-                groups = groups_of[held] = tuple(
-                    position
-                    for position, predicates in enumerate(self.marker_groups)
-                    if any(relevant(marker) for relevant in predicates)
-                )
-            for position in groups:
-                buckets[position].append((marker.index, held))
+                groups = groups_of[held] = self._groups(marker, held)
+            index = marker.index
+            for position, parts in groups:
+                buckets[position].append((index, parts))
         return tuple([tuple(bucket) for bucket in buckets])
+
+    def _groups(self, marker, held: tuple) -> tuple:
+        """(group, what its conditions read of this marker) for every group one of whose conditions it matters to."""
+        found = []
+        for position, conditions in enumerate(self.marker_groups):
+            parts = tuple(
+                (reads(marker) if callable(reads) else held[_HELD_PARTS[reads]]) if relevant(marker) else None
+                for relevant, reads in conditions
+            )
+            if any(part is not None for part in parts):
+                found.append((position, parts))
+        return tuple(found)
+
+
+# What a marker condition reads of a marker, as positions in ``held`` (protein, outcome, method, antibody, lysate).
+_HELD_PARTS = {
+    "all": slice(None),
+    "place": slice(0, 0),
+    "name": slice(0, 1),
+    "antibody": slice(3, 4),
+    "lysate": slice(4, 5),
+}
+
+
+def _held_part(reads: str, held: tuple) -> tuple:
+    return held[_HELD_PARTS[reads]]
 
 
 def _getter(atoms, index):
@@ -207,12 +238,15 @@ def _child(value, key: str):
     raise Unkeyable(f"{key}: not reached through plain mappings")
 
 
-def _list_atom(value, fields: tuple[str, ...]):
+def _list_atom(value, fields: tuple[str, ...], present: tuple[str, ...]):
+    """Per item, in order: the values of ``fields`` and whether each of ``present`` is there."""
     if value.__class__ is not list:
         return freeze(value)
     return tuple(
         [
-            tuple([freeze(item.get(field, ABSENT)) for field in fields]) if item.__class__ is dict else freeze(item)
+            (*[freeze(item.get(field, ABSENT)) for field in fields], *[field in item for field in present])
+            if item.__class__ is dict
+            else freeze(item)
             for item in value
         ]
     )
@@ -238,8 +272,12 @@ def compile_reader(atoms) -> Callable[[dict], tuple]:
         lines.append(f"    x = {get}")
         if fields is None:
             lines.append(f"    a{position} = x if x.__class__ is str or x is None or x is ABSENT else freeze(x)")
+        elif keys in WHOLE_LISTS:
+            lines.append(f"    a{position} = freeze(x)")
         else:
-            lines.append(f"    a{position} = _list_atom(x, {fields!r})")
+            values = tuple(field for field in fields if not field.startswith("?"))
+            present = tuple(field[1:] for field in fields if field.startswith("?"))
+            lines.append(f"    a{position} = _list_atom(x, {values!r}, {present!r})")
     lines.append(f"    return ({''.join(f'a{position}, ' for position in range(len(atoms)))})")
     namespace = {"ABSENT": ABSENT, "freeze": freeze, "_child": _child, "_list_atom": _list_atom}
     exec(compile("\n".join(lines), "<decision_keys reader>", "exec"), namespace)  # noqa: S102
