@@ -81,6 +81,7 @@ def _evaluate_preparations(preparation_ids, *, force: bool) -> int:
     versions = {ruleset.name: ruleset.version for ruleset in default_rulesets()}
     now = timezone.now()
     rows = []
+    words: dict = {}  # verdicts the evaluator shares between documents are put in words once
     for pk, report in zip(stale, reports, strict=True):
         ev_metric, mandatory_failed, failed = _summary(report)
         rows.append(
@@ -89,7 +90,7 @@ def _evaluate_preparations(preparation_ids, *, force: bool) -> int:
                 lab_id=labs[pk],
                 rulesets=versions,
                 # Only what differs between preparations; the rule sets' text is added back when it is read.
-                report=compact_report(report),
+                report=compact_report(report, words),
                 document=documents[pk],
                 evidence_hash=hashes[pk],
                 ev_metric_pct=ev_metric,

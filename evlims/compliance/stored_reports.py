@@ -37,35 +37,40 @@ COMPONENT_STATES = {
 }
 
 
-def compact_report(report: EvaluationReport) -> dict:
+def compact_report(report: EvaluationReport, words: dict | None = None) -> dict:
     """The stored form of a report, built from its verdicts (the full report is never composed on writing).
 
     Messages and pieces of evidence repeat between the rules of one report (the biofluid is evidence for a
     third of them): each is written once, in ``messages`` and ``evidence``, and a verdict names them by their
     position there: ``[rule id, status, message position or None for "Satisfied.", [evidence positions]]``.
+
+    ``words``: one dictionary kept over a batch, so that a verdict the evaluator hands to many documents (it
+    decides a rule once per distinct part of the documents) is put in words once.
     """
+    words = {} if words is None else words
     messages: dict[str, int] = {}
     pieces: dict[tuple, int] = {}
-    # Rules that read the same outcome share its evidence tuple: its positions are looked up once.
-    positions_of: dict[int, list[int]] = {}
     parts = {}
     for key, part in report.rulesets.items():
         verdicts = []
         append = verdicts.append
         for verdict in part.verdicts:
-            status = verdict.status
-            if status is _PASS:
-                message_at = None  # a satisfied rule's message is always "Satisfied." (evaluator._compose_message)
-            else:
-                message = verdict.message
+            entry = words.get(id(verdict))
+            if entry is None or entry[0] is not verdict:
+                entry = words[id(verdict)] = _in_words(verdict)
+            _, rule_id, status, message, evidence = entry
+            message_at = None
+            if message is not None:
                 message_at = messages.get(message)
                 if message_at is None:
                     message_at = messages[message] = len(messages)
-            evidence = verdict.evidence
-            positions = positions_of.get(id(evidence))
-            if positions is None:
-                positions = positions_of[id(evidence)] = _positions(evidence, pieces)
-            append([verdict.rule.id, _STATUS_VALUES[status], message_at, positions])
+            positions = []
+            for piece in evidence:
+                at = pieces.get(piece)
+                if at is None:
+                    at = pieces[piece] = len(pieces)
+                positions.append(at)
+            append([rule_id, status, message_at, positions])
         parts[key] = {"ruleset": f"{part.ruleset}@{part.version}", "verdicts": verdicts}
     return {
         "format": COMPACT_FORMAT,
@@ -77,15 +82,13 @@ def compact_report(report: EvaluationReport) -> dict:
     }
 
 
-def _positions(evidence: tuple, pieces: dict[tuple, int]) -> list[int]:
-    positions = []
-    for path, detail in evidence:
-        piece = (path, describe(path, detail))
-        at = pieces.get(piece)
-        if at is None:
-            at = pieces[piece] = len(pieces)
-        positions.append(at)
-    return positions
+def _in_words(verdict) -> tuple:
+    """(the verdict itself, rule id, status, message or None for "Satisfied.", ((path, value in words), …))."""
+    status = verdict.status
+    # A satisfied rule's message is always "Satisfied." (evaluator._compose_message).
+    message = None if status is _PASS else verdict.message
+    evidence = tuple([(path, describe(path, detail)) for path, detail in verdict.evidence])
+    return verdict, verdict.rule.id, _STATUS_VALUES[status], message, evidence
 
 
 def is_compact(report) -> bool:

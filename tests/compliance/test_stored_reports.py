@@ -48,6 +48,13 @@ def test_a_compact_report_reads_back_as_the_full_report_for_every_rule_case():
     assert_reads_back_in_full(evaluate_many(DOCUMENTS))
 
 
+def test_words_kept_over_a_batch_give_the_same_compact_reports():
+    words = {}
+    reports = evaluate_many(DOCUMENTS + DOCUMENTS)
+    assert [compact_report(report, words) for report in reports] == [compact_report(report) for report in reports]
+    assert len(words) < sum(len(part.verdicts) for report in reports for part in report.rulesets.values())
+
+
 def test_a_compact_report_keeps_no_rule_text_and_is_a_fraction_of_the_full_report():
     report = evaluate(json.loads(EXAMPLES[0].read_text()))
     compact, full = json.dumps(compact_report(report)), json.dumps(report.to_dict())
