@@ -95,3 +95,8 @@ class ReadoutCorrectionForm(_Correction):
 
 class VoidForm(forms.Form):
     reason = REASON
+
+    def __init__(self, *args, **kwargs):
+        # Its own ids: the correction form on the same page has a reason field too, and a label must find its own.
+        kwargs.setdefault("auto_id", "void_%s")
+        super().__init__(*args, **kwargs)
