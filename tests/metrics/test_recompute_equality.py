@@ -182,3 +182,10 @@ def test_the_cyclic_collector_is_paused_while_a_chunk_is_computed_and_restored_a
     services.recompute(lab_ids[:5])
 
     assert seen == [False] and gc.isenabled()
+
+
+def test_among_ids_selects_what_in_selects(lab_ids):
+    wanted = [lab_ids[3], lab_ids[7], lab_ids[7], lab_ids[-1]]
+    among = Measurement.objects.filter(_recompute_io.AmongIds("preparation_id", wanted)).values_list("pk", flat=True)
+    assert list(among) == list(Measurement.objects.filter(preparation_id__in=wanted).values_list("pk", flat=True))
+    assert not Measurement.objects.filter(_recompute_io.AmongIds("preparation_id", [])).exists()

@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 
 
 def preparation_frame(preparation_ids) -> pd.DataFrame:
-    rows = EVPreparation.objects.filter(pk__in=list(preparation_ids)).values_list(
+    rows = EVPreparation.objects.filter(_recompute_io.AmongIds("pk", preparation_ids)).values_list(
         "pk",
         "lab_id",
         "run_id",
@@ -97,7 +97,8 @@ def preparation_frame(preparation_ids) -> pd.DataFrame:
 def measurement_frame(preparation_ids) -> pd.DataFrame:
     """Long (measurement_id, preparation, quantity, value) rows from the headline values."""
     rows = Measurement.objects.filter(
-        preparation_id__in=list(preparation_ids), kind__in=[Measurement.Kind.PARTICLE, Measurement.Kind.PROTEIN]
+        _recompute_io.AmongIds("preparation_id", preparation_ids),
+        kind__in=[Measurement.Kind.PARTICLE, Measurement.Kind.PROTEIN],
     ).values_list("pk", "preparation_id", "values")
     long = [
         (pk, prep, quantity, values[key])

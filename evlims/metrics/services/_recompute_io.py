@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import TextField
+from django.db.models import BooleanField, F, Lookup, TextField
 from django.db.models.functions import Cast
 
 from ...characterization.models import Measurement, SizeBin
@@ -30,10 +31,35 @@ WRITTEN = ("preparation_id", "lab_id", *NUMBER_KEYS, "purity_class", "provenance
 COMPARED = WRITTEN[1:-1]
 
 
+class AmongIds(Lookup):
+    """``column IN (ids)`` for a list of integer ids as they are. Django's ``__in`` prepares and resolves every value
+    of the list one by one each time a query is built and compiled: for the seven lists of 5,000 ids of a chunk that
+    was an eighth of a full recompute's CPU."""
+
+    lookup_name = "among_ids"
+    prepare_rhs = False
+
+    def __init__(self, column: str, ids):
+        super().__init__(F(column), [int(pk) for pk in ids if pk is not None])
+
+    @property
+    def output_field(self):
+        return BooleanField()
+
+    def get_prep_lookup(self):
+        return self.rhs
+
+    def as_sql(self, compiler, connection):
+        if not self.rhs:
+            raise EmptyResultSet
+        lhs, params = self.process_lhs(compiler, connection)
+        return f"{lhs} IN ({', '.join(['%s'] * len(self.rhs))})", (*params, *self.rhs)
+
+
 def lipoprotein_tested(preparation_ids) -> set[int]:
     return set(
         Measurement.objects.filter(
-            preparation_id__in=list(preparation_ids),
+            AmongIds("preparation_id", preparation_ids),
             kind=Measurement.Kind.MARKER,
             marker__protein__in=sorted(marker_vocabulary().symbols_of(LIPOPROTEINS)),
         ).values_list("preparation_id", flat=True)
@@ -41,9 +67,9 @@ def lipoprotein_tested(preparation_ids) -> set[int]:
 
 
 def input_counts(sample_ids) -> pd.DataFrame:
-    rows = Measurement.objects.filter(input_sample_id__in=list(sample_ids), kind=Measurement.Kind.PARTICLE).values_list(
-        "input_sample_id", "values"
-    )
+    rows = Measurement.objects.filter(
+        AmongIds("input_sample_id", sample_ids), kind=Measurement.Kind.PARTICLE
+    ).values_list("input_sample_id", "values")
     counts = [
         (sample, v["particles_per_ml"]) for sample, v in rows if isinstance(v.get("particles_per_ml"), int | float)
     ]
@@ -52,7 +78,7 @@ def input_counts(sample_ids) -> pd.DataFrame:
 
 
 def histograms(preparation_ids) -> pd.DataFrame:
-    rows = SizeBin.objects.filter(analysis__measurement__preparation_id__in=list(preparation_ids)).values_list(
+    rows = SizeBin.objects.filter(AmongIds("analysis__measurement__preparation_id", preparation_ids)).values_list(
         "analysis__measurement__preparation_id", "bin_center_nm", "concentration_per_ml"
     )
     return pd.DataFrame(list(rows), columns=["preparation", "bin_center_nm", "concentration_per_ml"])
@@ -95,7 +121,7 @@ def rows_of(metrics: pd.DataFrame, provenance: pd.DataFrame) -> dict[int, tuple]
 
 def stored_rows(preparation_ids) -> dict[int, tuple]:
     """The stored COMPARED values of these preparations, as ``rows_of`` gives them (the provenance as its text)."""
-    rows = PreparationMetrics.objects.filter(preparation_id__in=list(preparation_ids)).values_list(
+    rows = PreparationMetrics.objects.filter(AmongIds("preparation_id", preparation_ids)).values_list(
         *WRITTEN[:-2], Cast("provenance", TextField())
     )
     return {prep: tuple(values) for prep, *values in rows}
@@ -108,7 +134,7 @@ def write(rows: dict[int, tuple], now) -> int:
     unchanged = [prep for prep in rows if prep not in changed]
     with transaction.atomic():
         if unchanged:
-            PreparationMetrics.objects.filter(preparation_id__in=unchanged).update(computed_at=now)
+            PreparationMetrics.objects.filter(AmongIds("preparation_id", unchanged)).update(computed_at=now)
         if changed:
             _upsert(changed, now)
     return len(rows)
