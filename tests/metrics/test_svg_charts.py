@@ -218,3 +218,21 @@ def test_levey_jennings_legend_names_only_the_levels_shown_and_a_chart_without_l
     assert texts(root, "legend") == ["baseline (not judged)"]
     assert root.findall(".//svg:line[@class='limit']", NS) == []
     assert "without limits yet" in root.find("svg:desc", NS).text
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda: charts.yield_purity_scatter(scatter_frame([["one", [5e9], [2e10]]])),
+        lambda: charts.yield_purity_scatter(scatter_frame([["same", [5e9] * 3, [2e10] * 3]])),
+        lambda: charts.trend_chart(trend_frame([["2026-05", 3e10, None, 1]]), PURITY),
+        lambda: charts.levey_jennings_chart(control([(1, 1e10, None, [])])),
+        lambda: charts.levey_jennings_chart(control([(1, 0.0, "accept", []), (2, -1.0, "reject", ["1-3s"])])),
+        lambda: charts.levey_jennings_chart(control([(1, -2.0, None, []), (2, 3.0, None, [])], log=False)),
+    ],
+    ids=["one point", "one place", "one month", "one control point", "nothing above zero", "negative, linear"],
+)
+def test_small_and_odd_series_are_drawn(draw):
+    root = svg_root(draw())
+    assert root.find("svg:title", NS).text and groups(root)
+    assert len(ticks(root, "y")) >= 1
