@@ -178,10 +178,11 @@ class KeyPlan:
         buckets = [[] for _ in self.marker_groups]
         groups_of = self._groups_of
         for marker in markers:
+            detected, method = marker.detected, marker.method
             held = (
                 marker.given_name,
-                freeze(marker.detected),
-                marker.method,
+                detected if detected.__class__ is bool else freeze(detected),
+                method if method.__class__ is str else freeze(method),
                 freeze(marker.antibody),
                 freeze(marker.lysate),
             )
@@ -229,15 +230,6 @@ def _getter(atoms, index):
     return itemgetter(*positions)
 
 
-def _child(value, key: str):
-    if value.__class__ is dict:
-        return value.get(key, ABSENT)
-    if value is ABSENT:
-        return ABSENT
-    # A null, a list or a mapping of another type on the way: rare enough to be decided rule by rule.
-    raise Unkeyable(f"{key}: not reached through plain mappings")
-
-
 def _list_atom(value, fields: tuple[str, ...], present: tuple[str, ...]):
     """Per item, in order: the values of ``fields`` and whether each of ``present`` is there."""
     if value.__class__ is not list:
@@ -253,32 +245,51 @@ def _list_atom(value, fields: tuple[str, ...], present: tuple[str, ...]):
 
 
 def compile_reader(atoms) -> Callable[[dict], tuple]:
-    """One function reading every atom of a document: each mapping on the way is looked up once (the sample's 26
-    fields share one lookup of ``sample``), strings and nulls are keyed as they are without a call. Generated once
-    per plan from the atoms' paths (which come from the rule-set files, as Python string literals)."""
-    containers: dict[tuple[str, ...], str] = {(): "document"}
-    lines = ["def read(document):"]
-
-    def container(keys: tuple[str, ...]) -> str:
-        if keys not in containers:
-            parent = container(keys[:-1])
-            name = containers[keys] = f"c{len(containers)}"
-            lines.append(f"    {name} = _child({parent}, {keys[-1]!r})")
-        return containers[keys]
-
+    """One function reading every atom of a document: each mapping on the way is looked up once (the sample's
+    fields share one lookup of ``sample``), an absent mapping makes every atom under it ABSENT at once (a document
+    without a flow part reads none of the flow fields), strings and nulls are keyed as they are without a call.
+    Generated once per plan from the atoms' paths (which come from the rule-set files, as Python literals)."""
+    tree: dict = {"atoms": [], "children": {}}
     for position, (keys, fields) in enumerate(atoms):
-        parent = container(keys[:-1])
-        get = f"{parent}.get({keys[-1]!r}, ABSENT) if {parent}.__class__ is dict else _child({parent}, {keys[-1]!r})"
-        lines.append(f"    x = {get}")
+        node = tree
+        for key in keys[:-1]:
+            node = node["children"].setdefault(key, {"atoms": [], "children": {}})
+        node["atoms"].append((position, keys, fields))
+    lines = ["def read(document):"]
+    _emit_container(tree, "document", "    ", lines, [0])
+    lines.append(f"    return ({''.join(f'a{position}, ' for position in range(len(atoms)))})")
+    namespace = {"ABSENT": ABSENT, "freeze": freeze, "_list_atom": _list_atom, "Unkeyable": Unkeyable}
+    exec(compile("\n".join(lines), "<decision_keys reader>", "exec"), namespace)  # noqa: S102
+    return namespace["read"]
+
+
+def _positions(node: dict) -> list[int]:
+    found = [position for position, _, _ in node["atoms"]]
+    for child in node["children"].values():
+        found += _positions(child)
+    return found
+
+
+def _emit_container(node: dict, name: str, indent: str, lines: list[str], counter: list[int]) -> None:
+    lines.append(f"{indent}if {name}.__class__ is dict:")
+    inner = indent + "    "
+    for position, keys, fields in node["atoms"]:
+        lines.append(f"{inner}x = {name}.get({keys[-1]!r}, ABSENT)")
         if fields is None:
-            lines.append(f"    a{position} = x if x.__class__ is str or x is None or x is ABSENT else freeze(x)")
+            lines.append(f"{inner}a{position} = x if x.__class__ is str or x is None or x is ABSENT else freeze(x)")
         elif keys in WHOLE_LISTS:
-            lines.append(f"    a{position} = freeze(x)")
+            lines.append(f"{inner}a{position} = freeze(x)")
         else:
             values = tuple(field for field in fields if not field.startswith("?"))
             present = tuple(field[1:] for field in fields if field.startswith("?"))
-            lines.append(f"    a{position} = _list_atom(x, {values!r}, {present!r})")
-    lines.append(f"    return ({''.join(f'a{position}, ' for position in range(len(atoms)))})")
-    namespace = {"ABSENT": ABSENT, "freeze": freeze, "_child": _child, "_list_atom": _list_atom}
-    exec(compile("\n".join(lines), "<decision_keys reader>", "exec"), namespace)  # noqa: S102
-    return namespace["read"]
+            lines.append(f"{inner}a{position} = _list_atom(x, {values!r}, {present!r})")
+    for key, child in node["children"].items():
+        counter[0] += 1
+        child_name = f"c{counter[0]}"
+        lines.append(f"{inner}{child_name} = {name}.get({key!r}, ABSENT)")
+        _emit_container(child, child_name, inner, lines, counter)
+    lines.append(f"{indent}elif {name} is ABSENT:")
+    lines.append(f"{indent}    {' = '.join(f'a{position}' for position in _positions(node))} = ABSENT")
+    lines.append(f"{indent}else:")
+    # A null, a list or a mapping of another type on the way: rare enough to be decided rule by rule.
+    lines.append(f"{indent}    raise Unkeyable({name!r} + ': not a plain mapping')")
