@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
@@ -81,7 +82,13 @@ def histograms(preparation_ids) -> pd.DataFrame:
     rows = SizeBin.objects.filter(AmongIds("analysis__measurement__preparation_id", preparation_ids)).values_list(
         "analysis__measurement__preparation_id", "bin_center_nm", "concentration_per_ml"
     )
-    return pd.DataFrame(list(rows), columns=["preparation", "bin_center_nm", "concentration_per_ml"])
+    columns = ["preparation", "bin_center_nm", "concentration_per_ml"]
+    rows = list(rows)
+    if not rows:
+        return pd.DataFrame(rows, columns=columns)
+    # One float array in C rather than pandas inferring the type of each of ~90,000 tuples (ids are exact in a float).
+    table = np.array(rows, dtype="float64")
+    return pd.DataFrame({"preparation": table[:, 0].astype("int64"), columns[1]: table[:, 1], columns[2]: table[:, 2]})
 
 
 def _present(values: list) -> list:
@@ -103,11 +110,19 @@ def rows_of(metrics: pd.DataFrame, provenance: pd.DataFrame) -> dict[int, tuple]
     """{preparation: (lab, figures…, purity class, provenance as text)}, the values of the COMPARED columns, built
     column by column. Provenance is {figure: [measurement ids]} in the order the provenance frame lists them."""
     by_prep: dict[int, dict[str, list[int]]] = {}
-    columns = (provenance[name].tolist() for name in ("preparation", "metric", "measurement_id"))
-    for prep, metric, measurement in zip(*columns, strict=True):
-        by_prep.setdefault(int(prep), {}).setdefault(metric, []).append(int(measurement))
-    preparations = [int(prep) for prep in metrics["preparation"].tolist()]
-    labs = [int(lab) for lab in metrics["lab"].tolist()]
+    preps, ids = (provenance[name].astype("int64").tolist() for name in ("preparation", "measurement_id"))
+    # Plain lookups rather than setdefault, which builds a new dict and list for each of the ~70,000 ids.
+    for prep, metric, measurement in zip(preps, provenance["metric"].tolist(), ids, strict=True):
+        figures = by_prep.get(prep)
+        if figures is None:
+            figures = by_prep[prep] = {}
+        listed = figures.get(metric)
+        if listed is None:
+            figures[metric] = [measurement]
+        else:
+            listed.append(measurement)
+    preparations = metrics["preparation"].astype("int64").tolist()
+    labs = metrics["lab"].astype("int64").tolist()
     figures = [
         _present(metrics[key].tolist()) if key in metrics.columns else [None] * len(metrics)
         for key in (*NUMBER_KEYS, "purity_class")
