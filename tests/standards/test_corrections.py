@@ -10,10 +10,11 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from evlims.compliance.models import Review
 from evlims.core.models import AuditEvent, Role
 from evlims.isolation.models import EVPreparation
+from evlims.review import services as review_services
 from evlims.standards import services
 from evlims.standards.models import Spike, Status, TracerReadout
 from evlims.standards.recovery import preparation_recoveries
-from tests.approved_world import approved_world
+from tests.approved_world import PASSWORD, approved_world
 from tests.factories import member
 
 pytestmark = pytest.mark.django_db
@@ -45,8 +46,19 @@ def world(lab, project, staff):
         value=4e8,
         standard_uncertainty=2e7,
         unit="particles/mL",
+        reason="Spike recovery measured",
     )
+    w.review = _approve_again(w)
     return w
+
+
+def _approve_again(w):
+    """Recording the readout voided the approval (it changed the recovery): the preparation is approved again."""
+    review = review_services.review_submit(
+        actor=w.staff, preparation=w.preparation, reason="Ready", justification="Accepted with its recovery."
+    )
+    review = review_services.review_verify(actor=w.verifier, review=review, password=PASSWORD, statement="Checked")
+    return review_services.review_approve(actor=w.approver, review=review, password=PASSWORD, statement="Released")
 
 
 def _recovery(preparation):
@@ -166,3 +178,19 @@ def test_volume_uncertainties_are_entered_or_the_iso_default_not_both(world):
     # 100 µL pipette: sqrt(0.8^2/3 + 0.3^2) % of 100 µL
     assert new.volume_uncertainty_ul == pytest.approx((0.64 / 3 + 0.09) ** 0.5)
     assert "100 µL pipette" in new.volume_uncertainty_basis
+
+
+def test_a_new_readout_on_an_approved_preparation_needs_a_reason_and_voids_the_approval(world):
+    w = world
+    with pytest.raises(ValidationError, match="is approved: say why its recovery changes"):
+        services.tracer_readout_record(
+            actor=w.staff, spike=w.spike, preparation=w.preparation, value=4.2e8, unit="particles/mL"
+        )
+    assert TracerReadout.objects.filter(preparation=w.preparation).count() == 1
+    w.review.refresh_from_db()
+    assert w.review.state == Review.State.APPROVED
+    services.tracer_readout_record(
+        actor=w.staff, spike=w.spike, preparation=w.preparation, value=4.2e8, unit="particles/mL", reason="Replicate"
+    )
+    w.review.refresh_from_db()
+    assert w.review.state == Review.State.VOIDED

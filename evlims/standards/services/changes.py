@@ -16,11 +16,10 @@ from django.utils import timezone
 
 from ...core.actors import is_person, person_or_none
 from ...core.audit import record_event, snapshot
-from ...core.hooks import preparations_changed
-from ...core.locks import preparations_locked, void_approvals
 from ...core.models import Role
 from ...core.tenancy import WRITER_ROLES, role_in
 from ..models import Spike, Status, TracerReadout
+from ._approvals import approvals_follow
 from .materials import READOUT_FIELDS, SPIKE_FIELDS, readout_values, spike_values
 
 REASON_REQUIRED = "Say why the {what} is {action}; the reason is kept with it and in the audit trail."
@@ -68,13 +67,6 @@ def resting_on(record) -> list[int]:
     if isinstance(record, TracerReadout):
         return [record.preparation_id]
     return sorted(set(TracerReadout.objects.filter(spike=record).values_list("preparation_id", flat=True)))
-
-
-def _follow(actor, preparation_ids, reason: str) -> None:
-    locked = preparations_locked(preparation_ids)
-    if locked:
-        void_approvals(actor=actor, preparation_ids=locked, reason=reason)
-    preparations_changed(preparation_ids)
 
 
 def _set_aside(record, status, actor, reason: str) -> None:
@@ -146,7 +138,7 @@ def tracer_readout_correct(
         supersedes=old,
         **values,
     )
-    _follow(actor, preparation_ids, reason)
+    approvals_follow(actor=actor, preparation_ids=preparation_ids, reason=reason)
     changes = {"status": [Status.CURRENT, Status.SUPERSEDED], "correction": new.pk} | _changes(old, new, READOUT_FIELDS)
     record_event(actor=actor, action="tracer_readout.correct", obj=old, reason=reason, changes=changes)
     return new
@@ -157,7 +149,7 @@ def tracer_readout_void(*, actor, readout: TracerReadout, reason: str) -> Tracer
     """Mark ``readout`` voided: it stays in the record, and no recovery counts it any more."""
     old, reason = _checked(actor, readout, reason, "voided")
     _set_aside(old, Status.VOIDED, actor, reason)
-    _follow(actor, resting_on(old), reason)
+    approvals_follow(actor=actor, preparation_ids=resting_on(old), reason=reason)
     changes = {"status": [Status.CURRENT, Status.VOIDED], "value": [old.value, None]}
     record_event(actor=actor, action="tracer_readout.void", obj=old, reason=reason, changes=changes)
     return old
@@ -208,7 +200,7 @@ def spike_correct(
     )
     moved = sorted(TracerReadout.objects.filter(spike=old).values_list("pk", flat=True))
     TracerReadout.objects.filter(pk__in=moved).update(spike=new, updated_at=timezone.now())
-    _follow(actor, preparation_ids, reason)
+    approvals_follow(actor=actor, preparation_ids=preparation_ids, reason=reason)
     changes = {"status": [Status.CURRENT, Status.SUPERSEDED], "correction": new.pk, "readouts_moved": moved}
     record_event(
         actor=actor, action="spike.correct", obj=old, reason=reason, changes=changes | _changes(old, new, SPIKE_FIELDS)

@@ -11,6 +11,7 @@ from ...isolation.models import EVPreparation, IsolationRun
 from ...samples.models import Aliquot
 from ..models import Readout, ReferenceMaterialLot, Spike, TracerReadout
 from ..units import CONCENTRATION_UNITS, READOUT_UNITS, SPIKE_UNITS
+from ._approvals import approvals_follow
 from ._common import compatible, ensure_writer, number, text, when
 from ._volumes import amount_uncertainty_of, dilution_of, volume_uncertainty_of
 
@@ -281,7 +282,8 @@ def tracer_readout_record(
     """Record the tracer measured in a preparation made from the spiked aliquot or run: a concentration in the
     preparation (multiplied by its final volume) or an amount, in the lot's kind of unit, read on the preparation
     diluted ``dilution_factor`` times; the final volume's standard uncertainty entered, or ISO 8655-2's for the
-    pipette when ``volume_uncertainty_default``."""
+    pipette when ``volume_uncertainty_default``. On an approved preparation the approval is voided with ``reason``
+    (refused without one), as a new result's is."""
     ensure_writer(actor, spike.lab_id, "record tracer readouts")
     if preparation.lab_id != spike.lab_id:
         raise ValidationError({"preparation": "The preparation belongs to another lab than the spike."})
@@ -304,6 +306,7 @@ def tracer_readout_record(
     readout = TracerReadout.objects.create(
         lab_id=spike.lab_id, spike=spike, preparation=preparation, recorded_by=person_or_none(actor), **values
     )
+    approvals_follow(actor=actor, preparation_ids=[preparation.pk], reason=reason)
     record_event(
         actor=actor,
         action="tracer_readout.record",

@@ -136,6 +136,12 @@ class ReadoutForm(forms.Form):
     volume_uncertainty_default = VOLUME_DEFAULT
     measured_at = forms.DateTimeField(required=False, widget=MOMENT, label="Measured at", help_text="Left empty: now.")
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        label="Reason for the change",
+        help_text="Needed when the preparation is approved: the readout changes its recovery and voids the approval.",
+    )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
