@@ -182,7 +182,7 @@ def test_volume_uncertainties_are_entered_or_the_iso_default_not_both(world):
 
 def test_a_new_readout_on_an_approved_preparation_needs_a_reason_and_voids_the_approval(world):
     w = world
-    with pytest.raises(ValidationError, match="is approved: say why its recovery changes"):
+    with pytest.raises(ValidationError, match="part of approved preparation .*: say why it is changed"):
         services.tracer_readout_record(
             actor=w.staff, spike=w.spike, preparation=w.preparation, value=4.2e8, unit="particles/mL"
         )

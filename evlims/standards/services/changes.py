@@ -18,8 +18,8 @@ from ...core.actors import is_person, person_or_none
 from ...core.audit import record_event, snapshot
 from ...core.models import Role
 from ...core.tenancy import WRITER_ROLES, role_in
+from ...samples.services._common import approvals_follow_change as approvals_follow
 from ..models import Spike, Status, TracerReadout
-from ._approvals import approvals_follow
 from .materials import READOUT_FIELDS, SPIKE_FIELDS, readout_values, spike_values
 
 REASON_REQUIRED = "Say why the {what} is {action}; the reason is kept with it and in the audit trail."

@@ -9,9 +9,9 @@ from ...core.actors import person_or_none
 from ...core.audit import record_event, snapshot
 from ...isolation.models import EVPreparation, IsolationRun
 from ...samples.models import Aliquot
+from ...samples.services._common import approvals_follow_change as approvals_follow
 from ..models import Readout, ReferenceMaterialLot, Spike, TracerReadout
 from ..units import CONCENTRATION_UNITS, READOUT_UNITS, SPIKE_UNITS
-from ._approvals import approvals_follow
 from ._common import compatible, ensure_writer, number, text, when
 from ._volumes import amount_uncertainty_of, dilution_of, volume_uncertainty_of
 
