@@ -63,7 +63,9 @@ def lipoprotein_tested(preparation_ids) -> set[int]:
             AmongIds("preparation_id", preparation_ids),
             kind=Measurement.Kind.MARKER,
             marker__protein__in=sorted(marker_vocabulary().symbols_of(LIPOPROTEINS)),
-        ).values_list("preparation_id", flat=True)
+        )
+        .order_by()  # a set: the results' default order would only cost a sort
+        .values_list("preparation_id", flat=True)
     )
 
 
