@@ -32,7 +32,8 @@ from ..instruments.models import Ingestion, RawFile
 from ..instruments.recording import result_error_place
 from ..instruments.services import previous_answer, raw_file_store, request_hash
 from .models import Measurement
-from .services import _guard_locked, _store_details, _subjects, headline_values, validate_results
+from .services import _guard_locked, _store_details, headline_values, validate_results
+from .subjects import subjects_read
 
 MAX_LANES = 40
 MAX_MARKERS = 12
@@ -237,10 +238,10 @@ def blot_record(
 @transaction.atomic
 def _store(actor, lab, blot, results, places, raw, reason, idempotency_key, body_hash):
     try:
-        preps, _samples = _subjects(lab.pk, results)
+        preps, _samples = subjects_read(lab.pk, results)
     except ValidationError as error:
         raise ValidationError(blot_errors(error, places)) from None
-    _guard_locked(actor, [p.pk for p in preps.values()], reason)
+    _guard_locked(actor, preps, reason)
     ingestion = Ingestion.objects.create(
         lab=lab,
         submitted_by=actor,

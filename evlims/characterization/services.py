@@ -2,7 +2,6 @@
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from ..core.actors import is_person
@@ -11,8 +10,6 @@ from ..core.hooks import preparations_changed
 from ..core.locks import void_approvals
 from ..core.tenancy import INGEST_ROLES, ensure_role
 from ..instruments.particles import SIZE_FIELDS
-from ..isolation.models import EVPreparation
-from ..samples.models import Sample
 from .models import (
     AnalyteQuantification,
     ImagingResult,
@@ -25,6 +22,7 @@ from .models import (
 )
 from .payloads import validate_result_documents
 from .references import marker_vocabulary
+from .subjects import subjects_read
 
 PARTICLE_SCALARS = (
     "dilution_factor",
@@ -39,59 +37,6 @@ CAPTURE_FIELDS = ("name", "concentration_per_ml", "valid", *SIZE_FIELDS)
 def validate_results(documents) -> list[dict]:
     """Validate a list of result documents; errors are keyed by position, e.g. {"results[2].marker.protein": ...}."""
     return validate_result_documents(documents)
-
-
-def _approved_reviews():
-    """Approved reviews, read through the preparation's reverse relation: the review model belongs to the QA
-    review above this domain (``core.locks`` names what a lock is; ``test_subjects_read_the_lock_as_the_review_does``
-    holds this reading equal to ``core.locks.preparations_locked``)."""
-    review = EVPreparation._meta.get_field("reviews").related_model
-    return review.objects.filter(state=review.State.APPROVED)
-
-
-def _subjects(lab_id, results):
-    """Resolve preparation and sample barcodes of the lab; unknown ones are errors, and so are preparations their
-    run has not produced: a preparation exists once its run is completed (a planned or in-progress run's barcodes
-    are issued for labels only; an aborted run produced nothing). The preparations are read once, with their run
-    and whether an approval locks them (``locked``), directly or through the run."""
-    prep_codes = {r["preparation"] for r in results if r.get("preparation")}
-    sample_codes = {r["input_sample"] for r in results if r.get("input_sample")}
-    approved = _approved_reviews()
-    preps = (
-        {
-            p.barcode: p
-            for p in EVPreparation.objects.filter(lab_id=lab_id, barcode__in=prep_codes)
-            .select_related("run")
-            .annotate(
-                locked=Exists(approved.filter(preparation=OuterRef("pk")))
-                | Exists(approved.filter(run=OuterRef("run_id")))
-            )
-        }
-        if prep_codes
-        else {}
-    )
-    samples = (
-        {s.barcode: s for s in Sample.objects.filter(lab_id=lab_id, barcode__in=sample_codes)} if sample_codes else {}
-    )
-    errors = {}
-    for index, result in enumerate(results):
-        prep = preps.get(result.get("preparation"))
-        if result.get("preparation") and prep is None:
-            errors[f"results[{index}].preparation"] = f"No preparation {result['preparation']} in this lab."
-        elif prep is not None and prep.run.status == prep.run.Status.ABORTED:
-            errors[f"results[{index}].preparation"] = (
-                f"{prep.barcode} belongs to run {prep.run.code} which is aborted: it produced no preparation."
-            )
-        elif prep is not None and prep.run.status != prep.run.Status.COMPLETED:
-            errors[f"results[{index}].preparation"] = (
-                f"{prep.barcode} belongs to run {prep.run.code} which is not completed yet: "
-                "complete the run before recording results."
-            )
-        if result.get("input_sample") and result["input_sample"] not in samples:
-            errors[f"results[{index}].input_sample"] = f"No sample {result['input_sample']} in this lab."
-    if errors:
-        raise ValidationError(errors)
-    return preps, samples
 
 
 def _guard_locked(actor, preps: dict, reason: str) -> None:
@@ -138,24 +83,27 @@ def headline_values(result: dict) -> dict:
     return {"value": a["value"], "unit": a["unit"], "assay": a["assay"]}
 
 
-def measurements_record(**kwargs) -> list[Measurement]:
-    """Store validated results (see validate_results). Either every result is stored or none."""
-    with transaction.atomic():
-        return _record(**kwargs)
-
-
-def measurements_record_in_transaction(**kwargs) -> list[Measurement]:
-    """``measurements_record`` inside the caller's own transaction, without a savepoint of its own: a refusal
-    leaves the caller's transaction to roll back whole (for a caller that does, such as a result post)."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("measurements_record_in_transaction runs inside the caller's transaction.")
-    return _record(**kwargs)
-
-
-def _record(
-    *, actor, lab, results: list[dict], instrument=None, ingestion=None, raw_file=None, reason: str = ""
+def measurements_record(
+    *,
+    actor,
+    lab,
+    results: list[dict],
+    instrument=None,
+    ingestion=None,
+    raw_file=None,
+    reason: str = "",
+    savepoint: bool = True,
 ) -> list[Measurement]:
-    preps, samples = _subjects(lab.pk, results)
+    """Store validated results (see validate_results). Either every result is stored or none.
+
+    Inside a caller's transaction the results get a savepoint of their own, unless ``savepoint=False``: for a
+    caller that rolls back whole on a refusal (a result post), which saves two statements per post."""
+    with transaction.atomic(savepoint=savepoint):
+        return _record(actor, lab, results, instrument, ingestion, raw_file, reason)
+
+
+def _record(actor, lab, results, instrument, ingestion, raw_file, reason) -> list[Measurement]:
+    preps, samples = subjects_read(lab.pk, results)
     _guard_locked(actor, preps, reason)
     now = timezone.now()
     measurements = Measurement.objects.bulk_create(

@@ -32,11 +32,6 @@ def placed_message(path: str, message: str) -> str:
 
 
 def measurements_record(**kwargs):
-    """Store validated results as measurements, all or none (``characterization.services.measurements_record``)."""
+    """Store validated results as measurements, all or none (``characterization.services.measurements_record``;
+    ``savepoint=False`` inside a transaction the caller rolls back whole on a refusal)."""
     return results_recorder.get().measurements_record(**kwargs)
-
-
-def measurements_record_in_transaction(**kwargs):
-    """``measurements_record`` inside the caller's transaction, without a savepoint: the caller rolls back whole
-    on a refusal (``characterization.services.measurements_record_in_transaction``)."""
-    return results_recorder.get().measurements_record_in_transaction(**kwargs)

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from evlims.characterization import services as characterization
 from evlims.characterization.models import Measurement
+from evlims.characterization.subjects import subjects_read
 from evlims.core.audit import _locked_head, verify_chain
 from evlims.core.locks import preparations_locked
 from evlims.core.models import AuditChainHead, AuditEvent
@@ -27,11 +28,11 @@ def _post(client, documents, key):
 
 def _locked_as_read_with_the_subjects(world) -> set[int]:
     preparations = list(world.run.preparations.all())
-    preps, _ = characterization._subjects(world.lab.pk, [{"preparation": p.barcode} for p in preparations])
+    preps, _ = subjects_read(world.lab.pk, [{"preparation": p.barcode} for p in preparations])
     return {p.pk for p in preps.values() if p.locked}
 
 
-def test_subjects_read_the_lock_as_the_review_does(lab, project, staff):
+def test_the_preparations_read_carries_the_lock_as_the_review_defines_it(lab, project, staff):
     world = approved_world(lab, project, staff)
     ids = list(world.run.preparations.values_list("pk", flat=True))
     assert len(ids) == 2

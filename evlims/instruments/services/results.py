@@ -12,7 +12,7 @@ from ...core.audit import record_event
 from ...core.canonical import canonical_hash
 from ...core.tenancy import INGEST_ROLES, ensure_role
 from ..models import Ingestion, RawFile
-from ..recording import measurements_record_in_transaction, validate_results
+from ..recording import measurements_record, validate_results
 
 MAX_RESULTS_PER_POST = 500
 
@@ -123,7 +123,8 @@ def results_ingest(
                 request_hash=body_hash,
                 status=Ingestion.Status.COMMITTED,
             )
-            measurements = measurements_record_in_transaction(
+            measurements = measurements_record(
+                savepoint=False,
                 actor=actor or instrument,
                 lab=lab,
                 results=results,
