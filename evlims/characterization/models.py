@@ -89,6 +89,10 @@ class Measurement(TimeStampedModel):
             models.Index(fields=["preparation", "kind"], name="evlims_measurement_prep_idx"),
             # The measurement list reads a lab's results in measurement order, page by page.
             models.Index(fields=["lab", "measured_at", "id"], name="evlims_meas_lab_measured_idx"),
+            # Current results of a list of preparations or input samples (the metric recompute): without planner
+            # statistics SQLite otherwise walks every result through the index on status alone.
+            models.Index(fields=["status", "preparation"], name="evlims_meas_status_prep_idx"),
+            models.Index(fields=["status", "input_sample"], name="evlims_meas_status_input_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -4,15 +4,9 @@
 # Every read of results goes through the manager of current results (status = 'current'). Without planner
 # statistics (SQLite is never ANALYZEd by Django) SQLite then chose the index on status alone and walked every
 # result of the database for each read, even for one preparation. With status and the preparation (or the input
-# sample) in one index it seeks the rows of each id. Written as SQL, outside the model state, because the model
-# of results belongs to the characterization domain; the indexes change nothing Django reads or writes.
+# sample) in one index it seeks the rows of each id.
 
-from django.db import migrations
-
-INDEXES = {
-    "evlims_meas_status_prep_idx": "preparation_id",
-    "evlims_meas_status_input_idx": "input_sample_id",
-}
+from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
@@ -21,9 +15,12 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL(
-            sql=f"CREATE INDEX {name} ON evlims_measurement (status, {column})",
-            reverse_sql=f"DROP INDEX {name}",
-        )
-        for name, column in INDEXES.items()
+        migrations.AddIndex(
+            model_name="measurement",
+            index=models.Index(fields=["status", "preparation"], name="evlims_meas_status_prep_idx"),
+        ),
+        migrations.AddIndex(
+            model_name="measurement",
+            index=models.Index(fields=["status", "input_sample"], name="evlims_meas_status_input_idx"),
+        ),
     ]
