@@ -101,7 +101,7 @@ def _reads(compiled) -> tuple[frozenset[str], tuple] | None:
         elif any(path.startswith(MARKERS) for path in leaf_paths):
             return None
         paths |= leaf_paths
-    return frozenset(paths), tuple(sorted(set(predicates), key=lambda pair: (id(pair[0]), id(pair[1]))))
+    return frozenset(paths), tuple(dict.fromkeys(predicates))
 
 
 def _split(path: str) -> tuple[tuple[str, ...], str | None]:
@@ -151,10 +151,10 @@ class KeyPlan:
         self.atoms = tuple(
             sorted((atom for atom in wanted if atom[0] != MARKERS), key=lambda atom: (atom[0], atom[1] or ()))
         )
+        # In the order the rules name them, so a plan is the same in every process.
         self.marker_groups = tuple(
-            sorted(
-                (atom[1] for atom in wanted if atom[0] == MARKERS),
-                key=lambda group: tuple((id(relevant), id(reads)) for relevant, reads in group),
+            dict.fromkeys(
+                atom[1] for pair in per_rule for atoms in pair if atoms for atom in atoms if atom[0] == MARKERS
             )
         )
         index = {atom: position for position, atom in enumerate(self.atoms)}

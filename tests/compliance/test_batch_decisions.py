@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from evlims.compliance import evaluator
-from evlims.compliance.decision_keys import ABSENT, KeyPlan, _getter, freeze
+from evlims.compliance.decision_keys import ABSENT, MARKERS, KeyPlan, _getter, freeze
 from evlims.compliance.document import Experiment, validate_document
 from evlims.compliance.errors import ExperimentDocumentError
 from evlims.compliance.evaluator import _evaluate_resolved, evaluate_many, resolve_rulesets
@@ -34,6 +34,14 @@ def _corpus() -> list[dict]:
             if part in partner and partner.get(part) != document.get(part):
                 variants.append({**copy.deepcopy(document), part: copy.deepcopy(partner[part])})
                 break
+    # Documents that differ from another only in what their markers say beyond their places (how each was measured,
+    # its protein, its outcome, its lysate's description): what a marker condition's evidence says of a marker.
+    with_markers = [d for d in documents if (d.get("characterization") or {}).get("markers")]
+    for change in (_other_method, _other_outcome, _lysate_without_buffer, _other_protein):
+        for document in with_markers:
+            variant = copy.deepcopy(document)
+            if any([change(marker) for marker in variant["characterization"]["markers"]]):
+                variants.append(variant)
     # For every plain path a rule reads, documents that differ from another only by lacking it.
     for keys, fields in KeyPlan(resolve_rulesets(None)).atoms:
         if fields is not None:
@@ -41,6 +49,25 @@ def _corpus() -> list[dict]:
         holding = [document for document in documents if _without(document, keys) is not None][:2]
         variants += [_without(document, keys) for document in holding]
     return documents + variants
+
+
+def _other_method(marker: dict) -> bool:
+    marker["method"] = "elisa" if marker["method"] != "elisa" else "western_blot"
+    return True
+
+
+def _other_protein(marker: dict) -> bool:
+    marker["protein"] = f"{marker['protein']}-2"
+    return True
+
+
+def _other_outcome(marker: dict) -> bool:
+    marker["detected"] = not marker["detected"]
+    return True
+
+
+def _lysate_without_buffer(marker: dict) -> bool:
+    return isinstance(marker.get("lysate"), dict) and marker["lysate"].pop("buffer", None) is not None
 
 
 def _without(document: dict, keys: tuple[str, ...]) -> dict | None:
@@ -157,3 +184,28 @@ def test_documents_a_key_cannot_be_made_of_are_decided_directly():
     assert _plain(evaluate_many([nulled], validate=False)[0]) == _plain(
         _evaluate_resolved(Experiment(nulled, validate=False), RULESETS)
     )
+
+
+def test_a_marker_key_without_what_its_condition_reads_of_a_marker_gives_wrong_reports(monkeypatch):
+    """Keying a marker condition by the markers' places alone, one group of conditions at a time, makes the batch
+    disagree with the straightforward evaluation: the test would catch a projection that leaves out what a marker
+    condition reads of a marker (its protein, outcome, method, antibody or lysate)."""
+    plan = KeyPlan(RULESETS)
+    # Groups read by a satisfied_when: an applies_when's evidence reaches a report only when the rule does not
+    # apply, and then no marker is named (the rule sets' lysate check), so there a place-only key is no error.
+    satisfied = {atom[1] for _, atoms in plan.rule_atoms if atoms for atom in atoms if atom[0] == MARKERS}
+    undetected = []
+    for position, group in enumerate(plan.marker_groups):
+        if all(reads == "place" for _, reads in group) or group not in satisfied:
+            continue
+        broken = copy.copy(plan)
+        broken.marker_groups = tuple(
+            tuple((relevant, "place") for relevant, _ in other) if index == position else other
+            for index, other in enumerate(plan.marker_groups)
+        )
+        broken._groups_of = {}
+        monkeypatch.setitem(evaluator._KEY_PLANS, tuple(map(id, RULESETS)), (RULESETS, broken))
+        if not _mismatches(evaluate_many(CORPUS)):
+            undetected.append(position)
+    monkeypatch.undo()
+    assert not undetected, f"the corpus does not show a wrong marker key for groups {undetected}"
