@@ -102,12 +102,19 @@ def full_report(report: dict | None) -> dict | None:
     full: dict = {"experiment_id": report.get("experiment_id"), "separation_class": report.get("separation_class")}
     messages = report["messages"]
     evidence = [{"path": path, "label": label(path), "detail": detail} for path, detail in report["evidence"]]
-    for key, part in report.items():
-        if isinstance(part, dict) and "verdicts" in part:
-            ruleset, rules_by_id = _ruleset(part["ruleset"])
-            rules = [_rule(rules_by_id, verdict, messages, evidence) for verdict in part["verdicts"]]
-            full[key] = _scored(part["ruleset"], rules) if ruleset.scoring == "points" else _checklist(part, rules)
+    # In the order the evaluator reports the rule sets: PostgreSQL's jsonb keeps no key order of what is stored.
+    keys = sorted((key for key, part in report.items() if isinstance(part, dict) and "verdicts" in part), key=_place)
+    for key in keys:
+        part = report[key]
+        ruleset, rules_by_id = _ruleset(part["ruleset"])
+        rules = [_rule(rules_by_id, verdict, messages, evidence) for verdict in part["verdicts"]]
+        full[key] = _scored(part["ruleset"], rules) if ruleset.scoring == "points" else _checklist(part, rules)
     return full
+
+
+def _place(report_key: str) -> tuple[int, str]:
+    order = [ruleset.report_key for ruleset in default_rulesets()]
+    return (order.index(report_key), "") if report_key in order else (len(order), report_key)
 
 
 @cache
