@@ -19,8 +19,11 @@ import statistics
 
 # CPU milliseconds per operation (docs/performance.md, "Capacity"); each says whether it was measured.
 DEFAULTS = {
-    "post_web_ms": 6.0,  # one result through POST /api/v1/results/ without the refresh (assumed: not yet split)
-    "post_db_ms": 2.0,  # its inserts and the idempotency key (assumed: a third of the request's time)
+    # One result through POST /api/v1/results/, refreshes in workers: measured (docs/performance.md, "One result per
+    # post, second pass"), PostgreSQL, bench_ingest.py's handler: server CPU p50 7.2 ms; wall minus CPU 2.6 ms, the
+    # time the request waits on its 13 statements and its commit (round trips included).
+    "post_web_ms": 7.2,
+    "post_db_ms": 2.6,
     "refresh_worker_ms": 2.2,  # evaluate_preparations of one preparation, CPU (6.4 s / 3,000 on the bench)
     "refresh_db_ms": 1.0,  # its reads and upsert (assumed)
     "metric_worker_ms": 25.0,  # incremental metric recompute of one preparation (bench: 25 ms median)
