@@ -1,4 +1,4 @@
-"""Migration 0026: reads of the current results of some preparations (or input samples) seek them through an index
+"""Migration 0024: reads of the current results of some preparations (or input samples) seek them through an index
 of status and preparation (or input sample), where SQLite without planner statistics walked every result through
 the index on status alone (docs/performance.md, "Full metric recompute, second pass")."""
 

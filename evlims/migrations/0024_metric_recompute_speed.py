@@ -11,7 +11,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("evlims", "0025_result_ingest_speed"),
+        ("evlims", "0023_standardization_corrections"),
     ]
 
     operations = [

@@ -9,7 +9,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("evlims", "0023_compact_compliance_reports"),
+        ("evlims", "0022_flow_gate_imports_and_data_sharing"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
