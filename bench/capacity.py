@@ -6,10 +6,11 @@ workers carry, which resource saturates first, and what 10x the load needs (docs
 
 The costs per operation are inputs (defaults: measured on the development machine, see docs/performance.md,
 in CPU milliseconds so they do not depend on the machine's load). Each post of one result costs web CPU and
-database time in the request, then a compliance refresh and an incremental metric recompute in a worker (each
-also with database time). The model finds the post rate at which each resource (web processes, workers,
-database cores) is fully busy; the simulation then offers Poisson arrivals to those servers and reports
-the p95 time a post waits for its refresh, so the knee of the curve is visible before the saturation point.
+database time in the request and two tasks through the broker (Redis), then a compliance refresh and an
+incremental metric recompute in a worker (each also with database time). The model finds the post rate at which
+each resource (web processes, workers, database cores, the broker) is fully busy; the simulation then offers
+Poisson arrivals to those servers and reports the p95 time a post waits for its refresh, so the knee of the
+curve is visible before the saturation point.
 """
 
 import argparse
@@ -28,6 +29,10 @@ DEFAULTS = {
     "refresh_db_ms": 1.0,  # its reads and upsert (assumed)
     "metric_worker_ms": 25.0,  # incremental metric recompute of one preparation (bench: 25 ms median)
     "metric_db_ms": 5.0,  # its reads and upsert (assumed: a fifth)
+    # Redis as Celery's broker: server CPU of one task sent, consumed and acknowledged through kombu, measured by
+    # bench/bench_broker.py (112 us on the development machine); a post sends two tasks (compliance, metrics).
+    "broker_task_ms": 0.112,
+    "tasks_per_post": 2,
 }
 
 
@@ -37,6 +42,8 @@ def saturation(costs, *, web, workers, db_cores):
         "web processes": costs["post_web_ms"] / web,
         "workers": (costs["refresh_worker_ms"] + costs["metric_worker_ms"]) / workers,
         "database": (costs["post_db_ms"] + costs["refresh_db_ms"] + costs["metric_db_ms"]) / db_cores,
+        # Redis runs its commands on one thread: more cores do not raise this limit, a second broker does.
+        "broker": costs["broker_task_ms"] * costs["tasks_per_post"],
     }
     return {name: 1000 / ms for name, ms in per_post.items()}
 
