@@ -15,6 +15,8 @@ Measures, in the same run:
 - baseline: ``Measurement.objects.bulk_create`` of N rows (no detail rows, no audit, no validation);
 - single posts: N POST /api/v1/results/ of one result each (instrument key, test client);
 - bulk posts: N results in posts of up to MAX_RESULTS_PER_POST;
+  the baseline and the bulk posts each run ``--repeat`` rounds (alternating) and the median round is reported,
+  as one round is only a few posts and its time swings with the machine's load;
 - NTA files: the in-repo export uploaded and committed through POST /api/v1/files/; then the NanoSight parser
   (CPU time) on it (22 kB: 5 captures, 10 nm bins) and on the same captures at NTA's resolution (1 nm bins,
   percentiles in 1 % steps, about 300 kB; ``make_synthetic.nta33_full(full_size=True)``, built in memory), each
@@ -50,6 +52,12 @@ def arguments():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="results per path (default 2000)")
     parser.add_argument("--files", type=int, default=50, help="NTA files per file path (default 50)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=7,
+        help="rounds of the baseline and of the bulk posts, the median round reported (default 7)",
+    )
     parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--pg-url", default=PG_DEFAULT, help=f"PostgreSQL database to (re)create ({PG_DEFAULT})")
     parser.add_argument(
@@ -311,15 +319,20 @@ def main():
         docs = documents(preparations, n)
         limit = instrument_services.MAX_RESULTS_PER_POST
 
-        baseline = bare_bulk_create(lab, preparations, n)
+        baseline_rounds, bulk_rounds = [], []
+        bulk_handler = TimedHandler(enforce_csrf_checks=False)
+        for _ in range(OPTIONS.repeat):
+            baseline_rounds.append(bare_bulk_create(lab, preparations, n))
+            client.handler = bulk_handler
+            bulk_rounds.append(timed(lambda: post_all(client, [docs[i : i + limit] for i in range(0, n, limit)])))
+        baseline, bulk = statistics.median(baseline_rounds), statistics.median(bulk_rounds)
         per_row = baseline / n
+        client.handler = TimedHandler(enforce_csrf_checks=False)
         single = timed(lambda: post_all(client, [[doc] for doc in docs]))
         single_handler, client.handler = client.handler, TimedHandler(enforce_csrf_checks=False)
         single_queries = queries_of_one_post(client, docs[0])
-        client.handler.reset()
-        bulk = timed(lambda: post_all(client, [docs[i : i + limit] for i in range(0, n, limit)]))
-        bulk_handler, client.handler = client.handler, TimedHandler(enforce_csrf_checks=False)
-        assert Measurement.objects.count() == 2 * n + 1
+        client.handler = TimedHandler(enforce_csrf_checks=False)
+        assert Measurement.objects.count() == (OPTIONS.repeat + 1) * n + 1
 
         data = NTA_FILE.read_bytes()
         uploads = timed(lambda: upload_all(client, data, files, [p.barcode for p in preparations]))
@@ -333,6 +346,10 @@ def main():
         report("bare bulk_create (baseline)", n, "rows", baseline, per_row)
         report("API, one result per post", n, "results", single, per_row)
         server_line("one result per post", single_handler, single_queries)
+        print(
+            f"  ({OPTIONS.repeat} rounds each of the baseline and the bulk posts, median; bulk round ratios: "
+            f"{', '.join(f'×{b / a:.2f}' for a, b in zip(baseline_rounds, bulk_rounds, strict=True))})"
+        )
         report(f"API, bulk posts of ≤{limit}", n, "results", bulk, per_row)
         server_line(f"bulk posts of ≤{limit}", bulk_handler, "-")
         report("API file upload + commit", files, "files", uploads, per_row)
