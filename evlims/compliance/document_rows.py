@@ -13,6 +13,7 @@ from types import SimpleNamespace
 from typing import NamedTuple
 
 from ..characterization.models import MarkerResult, Measurement
+from ..instruments.particles import SIZE_FIELDS
 from ..isolation.models import EVPreparation, IsolationRun, ProtocolVersion, RunStep
 from ..isolation.services.preparations import PREPARATION_STORAGE_AND_CLAIMS
 from ..samples.models import Donor
@@ -57,10 +58,7 @@ _DETAILS = {
         (
             "technique",
             "concentration_per_ml",
-            "size_mode_nm",
-            "size_mean_nm",
-            "d10_nm",
-            "d90_nm",
+            *SIZE_FIELDS,  # the catalogue's list: the document reads mode, mean and the D10-D90 window of it
             "dilution_factor",
             "settings",
             "calibration",

@@ -48,11 +48,9 @@ def _summary(report: EvaluationReport) -> tuple[int | None, int, list[str]]:
     for key, part in report.rulesets.items():
         if key in report.scores:
             continue
-        for verdict in part.verdicts:
-            if verdict.status is Status.FAIL:
-                failed.append(f"{key}:{verdict.rule.id}")
-                if key in selectors.MISEV_REPORT_KEYS and verdict.rule.level in MANDATORY_LEVELS:
-                    mandatory_failed += 1
+        failed.extend(f"{key}:{verdict.rule.id}" for verdict in part.verdicts if verdict.status is Status.FAIL)
+        if key in selectors.MISEV_REPORT_KEYS:
+            mandatory_failed += len(part.mandatory_failed)  # the evaluator's own reading of the levels
     return (ev_metric.score_pct if ev_metric is not None else None), mandatory_failed, failed
 
 

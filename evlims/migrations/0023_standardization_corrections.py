@@ -135,7 +135,10 @@ class Migration(migrations.Migration):
             model_name="tracerreadout",
             name="volume_uncertainty_ul",
             field=models.FloatField(
-                blank=True, help_text="Standard uncertainty (k=1) of the preparation's final volume, in µL.", null=True
+                blank=True,
+                help_text="Standard uncertainty (k=1) of the preparation's final volume, in µL.",
+                null=True,
+                verbose_name="Final volume uncertainty (µL)",
             ),
         ),
         migrations.AddConstraint(

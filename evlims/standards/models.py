@@ -143,7 +143,10 @@ class TracerReadout(Versioned, TimeStampedModel):
         null=True, blank=True, help_text="Standard uncertainty (k=1) of the dilution factor."
     )
     volume_uncertainty_ul = models.FloatField(
-        null=True, blank=True, help_text="Standard uncertainty (k=1) of the preparation's final volume, in µL."
+        verbose_name="Final volume uncertainty (µL)",
+        null=True,
+        blank=True,
+        help_text="Standard uncertainty (k=1) of the preparation's final volume, in µL.",
     )
     volume_uncertainty_basis = models.CharField(max_length=200, blank=True, help_text="Where that figure comes from.")
     measured_at = models.DateTimeField()

@@ -1,10 +1,13 @@
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from evlims.characterization.services import record_results
 from evlims.compliance import services
+from evlims.compliance.evaluator import evaluate
 from evlims.compliance.evidence import experiment_documents, preparations_with_evidence
 from evlims.compliance.models import ComplianceEvaluation, Review, Signature
 from evlims.core.models import AuditEvent, Role
@@ -14,6 +17,8 @@ from evlims.review import services as review_services
 from evlims.samples.services import sample_register
 from tests.factories import member
 from tests.run_states import completed
+
+EXAMPLE_DOCUMENTS = sorted((Path(services.__file__).parent / "examples").glob("*.json"))
 
 PASSWORD = "correct horse battery"
 
@@ -185,21 +190,27 @@ def test_new_result_on_approved_preparation_needs_reason_and_voids(run, staff, v
     assert Review.objects.get(pk=review.pk).state == Review.State.VOIDED
 
 
-def test_summary_counts_mandatory_misev_failures_and_unmet_components():
-    report = {
-        "ev_metric": {"score_pct": 50, "components": {"EVM.EM": {"state": "not_met"}, "EVM.PA": {"state": "met"}}},
-        "misev2018": {
-            "rules": [
-                {"id": "A", "status": "fail", "level": "mandatory"},
-                {"id": "B", "status": "fail", "level": "mandatory_if_applicable"},
-                {"id": "C", "status": "fail", "level": "encouraged"},
-            ]
-        },
-        "purity": {"rules": [{"id": "P", "status": "fail", "level": "mandatory"}]},
-    }
-    score, mandatory, failed = services._summary(report)
-    assert (score, mandatory) == (50, 2)
-    assert failed == ["ev_metric:EVM.EM", "misev2018:A", "misev2018:B", "misev2018:C", "purity:P"]
+@pytest.mark.parametrize("example", EXAMPLE_DOCUMENTS, ids=[path.stem for path in EXAMPLE_DOCUMENTS])
+def test_summary_counts_mandatory_misev_failures_and_unmet_components(example):
+    # The summary is read from the verdicts; it must say what the report written out says: failed mandatory and
+    # mandatory-if-applicable rules of the two MISEV rule sets, every failed rule and unmet EV-METRIC component.
+    report = evaluate(json.loads(example.read_text(encoding="utf-8")))
+    written = report.to_dict()
+    components = written["ev_metric"]["components"]
+    failed = [f"ev_metric:{key}" for key, component in components.items() if component["state"] == "not_met"]
+    mandatory = 0
+    for key, part in written.items():
+        if key == "ev_metric" or not isinstance(part, dict) or "rules" not in part:
+            continue
+        for rule in part["rules"]:
+            if rule["status"] == "fail":
+                failed.append(f"{key}:{rule['id']}")
+                mandatory += key in ("misev2018", "misev2023") and rule["level"] in (
+                    "mandatory",
+                    "mandatory_if_applicable",
+                )
+    assert services._summary(report) == (written["ev_metric"]["score_pct"], mandatory, failed)
+    assert failed  # each example fails something, so the comparison is not of empty lists
 
 
 def test_closing_a_review_writes_its_own_audit_action(run, staff, verifier, approver):
