@@ -21,7 +21,6 @@ from .models import (
     SizeBin,
 )
 from .payloads import validate_result_documents
-from .plain_rows import detail_columns, plain_insert
 from .references import marker_vocabulary
 from .subjects import subjects_read
 
@@ -144,68 +143,61 @@ def _record(actor, lab, results, instrument, ingestion, raw_file, reason) -> lis
     return measurements
 
 
-# Detail columns in the model's field order, as the tuples below are built (``plain_rows.detail_columns``).
-PROTEIN_COLUMNS = detail_columns(ProteinQuantification)
-IMAGING_COLUMNS = detail_columns(ImagingResult)
-ANALYTE_COLUMNS = detail_columns(AnalyteQuantification)
-MARKER_COLUMNS = detail_columns(MarkerResult)
-
-
 def _store_details(measurements, results):
-    """The detail row of each result. Particle analyses go through the ORM (their captures and bins need their
-    ids); the other kinds are plain tuples written by one statement per table (``plain_rows``)."""
     particle_rows, protein_rows, marker_rows, imaging_rows, analyte_rows = [], [], [], [], []
     particle_payloads = []
     vocabulary = marker_vocabulary()
     for measurement, result in zip(measurements, results, strict=True):
         kind = result["kind"]
-        if kind == Measurement.Kind.PROTEIN:
-            p = result["protein"]
-            protein_rows.append(
-                (
-                    measurement.pk,
-                    p["assay"],
-                    p.get("concentration_ug_per_ml"),
-                    p.get("volume_assayed_ul"),
-                    p.get("out_of_range", False),
-                    p.get("standard_curve", {}),
+        if kind == Measurement.Kind.PARTICLE:
+            p = result["particle"]
+            particle_rows.append(
+                ParticleAnalysis(
+                    measurement=measurement,
+                    technique=p["technique"],
+                    sample_name=p.get("name", ""),
+                    settings=p.get("settings", {}),
+                    calibration=p.get("calibration", ""),
+                    computed=p.get("computed", []),
+                    **{field: p.get(field) for field in PARTICLE_SCALARS},
                 )
             )
-        elif kind == Measurement.Kind.PARTICLE:
-            p = result["particle"]
-            particle_rows.append(particle_analysis(measurement, p))
             particle_payloads.append(p)
+        elif kind == Measurement.Kind.PROTEIN:
+            p = result["protein"]
+            protein_rows.append(
+                ProteinQuantification(
+                    measurement=measurement,
+                    assay=p["assay"],
+                    concentration_ug_per_ml=p.get("concentration_ug_per_ml"),
+                    volume_assayed_ul=p.get("volume_assayed_ul"),
+                    out_of_range=p.get("out_of_range", False),
+                    standard_curve=p.get("standard_curve", {}),
+                )
+            )
         elif kind == Measurement.Kind.MARKER:
-            marker_rows.append(_marker_row(measurement.pk, result["marker"], vocabulary))
+            marker_rows.append(_marker_row(measurement, result["marker"], vocabulary))
         elif kind == Measurement.Kind.IMAGING:
             i = result["imaging"]
             imaging_rows.append(
-                (measurement.pk, i["technique"], i["wide_field"], i["close_up"], i.get("magnification", ""))
+                ImagingResult(
+                    measurement=measurement,
+                    technique=i["technique"],
+                    wide_field=i["wide_field"],
+                    close_up=i["close_up"],
+                    magnification=i.get("magnification", ""),
+                )
             )
         else:
             a = result["analyte"]
-            analyte_rows.append((measurement.pk, a["assay"], a["value"], a["unit"]))
-    plain_insert(ProteinQuantification, PROTEIN_COLUMNS, protein_rows)
-    plain_insert(MarkerResult, MARKER_COLUMNS, marker_rows)
-    plain_insert(ImagingResult, IMAGING_COLUMNS, imaging_rows)
-    plain_insert(AnalyteQuantification, ANALYTE_COLUMNS, analyte_rows)
-    _store_particles(particle_rows, particle_payloads)
-
-
-def particle_analysis(measurement, p) -> ParticleAnalysis:
-    return ParticleAnalysis(
-        measurement=measurement,
-        technique=p["technique"],
-        sample_name=p.get("name", ""),
-        settings=p.get("settings", {}),
-        calibration=p.get("calibration", ""),
-        computed=p.get("computed", []),
-        **{field: p.get(field) for field in PARTICLE_SCALARS},
-    )
-
-
-def _store_particles(particle_rows, particle_payloads):
+            analyte_rows.append(
+                AnalyteQuantification(measurement=measurement, assay=a["assay"], value=a["value"], unit=a["unit"])
+            )
     analyses = ParticleAnalysis.objects.bulk_create(particle_rows)
+    ProteinQuantification.objects.bulk_create(protein_rows)
+    MarkerResult.objects.bulk_create(marker_rows)
+    ImagingResult.objects.bulk_create(imaging_rows)
+    AnalyteQuantification.objects.bulk_create(analyte_rows)
     captures, bins = [], []
     for analysis, payload in zip(analyses, particle_payloads, strict=True):
         captures += [
@@ -228,8 +220,7 @@ def _store_particles(particle_rows, particle_payloads):
     SizeBin.objects.bulk_create(bins, batch_size=2000)
 
 
-def _marker_row(measurement_id, m, vocabulary) -> tuple:
-    """A marker result's values in the order of MARKER_COLUMNS."""
+def _marker_row(measurement, m, vocabulary) -> MarkerResult:
     symbol = vocabulary.resolve(m["protein"])
     subcategories = sorted(vocabulary.subcategories(symbol))
     if m.get("detected") is None:
@@ -239,23 +230,23 @@ def _marker_row(measurement_id, m, vocabulary) -> tuple:
     antibody = m.get("antibody") or {}
     lysate = m.get("lysate") or {}
     topology = m.get("topology") or {}
-    return (
-        measurement_id,
-        symbol,
-        ",".join(subcategories),
-        str(detection),
-        m.get("semi_quantitative_value"),
-        antibody.get("clone", ""),
-        antibody.get("catalogue", ""),
-        antibody.get("dilution", ""),
-        antibody.get("supplier", ""),
-        lysate.get("buffer", ""),
-        lysate.get("protocol", ""),
-        lysate.get("reducing"),
-        lysate.get("protein_loaded_ug"),
-        lysate.get("compared_with_source"),
-        topology.get("assay", ""),
-        topology.get("component", ""),
+    return MarkerResult(
+        measurement=measurement,
+        protein=symbol,
+        misev_category=",".join(subcategories),
+        detection=detection,
+        semi_quantitative_value=m.get("semi_quantitative_value"),
+        antibody_clone=antibody.get("clone", ""),
+        antibody_catalogue=antibody.get("catalogue", ""),
+        antibody_dilution=antibody.get("dilution", ""),
+        antibody_supplier=antibody.get("supplier", ""),
+        lysate_buffer=lysate.get("buffer", ""),
+        lysis_protocol=lysate.get("protocol", ""),
+        lysate_reducing=lysate.get("reducing"),
+        protein_loaded_ug=lysate.get("protein_loaded_ug"),
+        compared_with_source_lysate=lysate.get("compared_with_source"),
+        topology_assay=topology.get("assay", ""),
+        topology_component=topology.get("component", ""),
     )
 
 
