@@ -1,4 +1,4 @@
-"""A small SVG writer for the box plots of the dashboards: the same figures matplotlib drew, without its cost.
+"""A small SVG writer for the charts of the dashboards: the same figures matplotlib drew, without its cost.
 
 Drawing one box plot of 1,200 points through matplotlib's SVG canvas took about 90 ms of CPU (tick locators of
 log axes, text layout of every label, one element per marker), most of a cold method comparison. A box plot is
