@@ -6,6 +6,7 @@ an approved preparation the change voids the approval (standards.services.change
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 
+from ..core.record_versions import reason_required
 from ..standards import services
 from ..standards.models import Spike, TracerReadout
 from ..standards.recovery import with_related
@@ -27,7 +28,7 @@ REASON_HELP = (
 
 
 def _reason(what: str, action: str):
-    words = services.changes.REASON_REQUIRED.format(what=what, action=action)
+    words = reason_required(what, action)
     return serializers.CharField(help_text=REASON_HELP, error_messages={"required": words, "blank": words})
 
 

@@ -8,10 +8,10 @@ person as its recorder: then the person who sent it (its ingestion's sender, whe
 Instrument keys never may. Only a current result can be corrected or voided.
 """
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
+from ..core import record_versions
 from ..core.actors import is_person, person_or_none
 from ..core.audit import record_event
 from ..core.hooks import preparations_changed
@@ -22,9 +22,6 @@ from ..isolation.models import EVPreparation
 from .models import Measurement
 from .payloads import validate_result_documents
 from .services import _store_details, headline_values
-
-REASON_REQUIRED = "Say why the result is {action}; the reason is kept with it and in the audit trail."
-NOT_CURRENT = "This result is {status} already: only the current result can be {action}."
 
 
 def may_change(user, measurement) -> bool:
@@ -54,20 +51,10 @@ def preparations_resting_on(measurement) -> list[int]:
 
 def _checked(actor, measurement, reason: str, action: str) -> tuple[Measurement, str]:
     """The result, read again and locked, once the reason, the actor and its status allow the change."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": REASON_REQUIRED.format(action=action)})
-    current = (
-        Measurement.all_versions.select_for_update(of=("self",)).select_related("ingestion").get(pk=measurement.pk)
+    versions = Measurement.all_versions.select_related("ingestion")
+    return record_versions.checked_for_change(
+        versions, measurement, actor=actor, reason=reason, action=action, what="result", may_change=may_change
     )
-    if not may_change(actor, current):
-        raise PermissionDenied(
-            f"Only the person who recorded this result or a lab admin of its lab may have it {action}."
-        )
-    if current.status != Measurement.Status.CURRENT:
-        status = current.get_status_display().lower()
-        raise ValidationError({"status": NOT_CURRENT.format(status=status, action=action)})
-    return current, reason
 
 
 def _unlock(actor, preparation_ids, reason: str) -> None:
@@ -75,14 +62,6 @@ def _unlock(actor, preparation_ids, reason: str) -> None:
     locked = preparations_locked(preparation_ids)
     if locked:
         void_approvals(actor=actor, preparation_ids=locked, reason=reason)
-
-
-def _set_aside(measurement, status, actor, reason: str) -> None:
-    measurement.status = status
-    measurement.status_reason = reason
-    measurement.status_changed_at = timezone.now()
-    measurement.status_changed_by = person_or_none(actor)
-    measurement.save(update_fields=["status", "status_reason", "status_changed_at", "status_changed_by", "updated_at"])
 
 
 def _correction_document(old, document) -> dict:
@@ -128,7 +107,7 @@ def result_correct(*, actor, measurement, document: dict, reason: str) -> Measur
     result = _correction_document(old, document)
     preparation_ids = preparations_resting_on(old)
     _unlock(actor, preparation_ids, reason)
-    _set_aside(old, Measurement.Status.SUPERSEDED, actor, reason)
+    record_versions.set_aside(old, Measurement.Status.SUPERSEDED, actor, reason)
     new = Measurement.objects.create(
         lab_id=old.lab_id,
         preparation_id=old.preparation_id,
@@ -171,7 +150,7 @@ def result_void(*, actor, measurement, reason: str) -> Measurement:
     old, reason = _checked(actor, measurement, reason, "voided")
     preparation_ids = preparations_resting_on(old)
     _unlock(actor, preparation_ids, reason)
-    _set_aside(old, Measurement.Status.VOIDED, actor, reason)
+    record_versions.set_aside(old, Measurement.Status.VOIDED, actor, reason)
     preparations_changed(preparation_ids)
     record_event(
         actor=actor,

@@ -9,6 +9,7 @@ from rest_framework.response import Response
 
 from ...characterization import corrections, selectors
 from ...characterization.models import Measurement
+from ...core.record_versions import reason_required
 from ...core.tenancy import visible_lab_ids
 from ..base import ScopedObjectApi
 from ..payloads import ResultPayload
@@ -32,8 +33,8 @@ class ResultVoidInputSerializer(serializers.Serializer):
     reason = serializers.CharField(
         help_text=REASON_HELP,
         error_messages={
-            "required": corrections.REASON_REQUIRED.format(action="voided"),
-            "blank": corrections.REASON_REQUIRED.format(action="voided"),
+            "required": reason_required("result", "voided"),
+            "blank": reason_required("result", "voided"),
         },
     )
 

@@ -10,10 +10,11 @@ the same transaction (approvals follow their evidence, docs/qa-review.md).
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ...core import record_versions
 from ...core.actors import is_person, person_or_none
 from ...core.audit import record_event, snapshot
 from ...core.models import Role
@@ -22,8 +23,6 @@ from ...samples.services._common import approvals_follow_change as approvals_fol
 from ..models import Spike, Status, TracerReadout
 from .materials import READOUT_FIELDS, SPIKE_FIELDS, readout_values, spike_values
 
-REASON_REQUIRED = "Say why the {what} is {action}; the reason is kept with it and in the audit trail."
-NOT_CURRENT = "This {what} is {status} already: only the current version can be {action}."
 KEEP = object()  # a field not given in a correction keeps the old version's value
 
 
@@ -47,19 +46,10 @@ def _what(record) -> str:
 
 def _checked(actor, record, reason: str, action: str):
     """The record read again and locked, once the reason, the actor and its status allow the change."""
-    what = _what(record)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": REASON_REQUIRED.format(what=what, action=action)})
-    current = type(record).all_versions.select_for_update(of=("self",)).get(pk=record.pk)
-    if not may_change(actor, current):
-        raise PermissionDenied(
-            f"Only the person who recorded this {what} or a lab admin of its lab may have it {action}."
-        )
-    if current.status != Status.CURRENT:
-        status = current.get_status_display().lower()
-        raise ValidationError({"status": NOT_CURRENT.format(what=what, status=status, action=action)})
-    return current, reason
+    versions = type(record).all_versions.all()
+    return record_versions.checked_for_change(
+        versions, record, actor=actor, reason=reason, action=action, what=_what(record), may_change=may_change
+    )
 
 
 def resting_on(record) -> list[int]:
@@ -67,14 +57,6 @@ def resting_on(record) -> list[int]:
     if isinstance(record, TracerReadout):
         return [record.preparation_id]
     return sorted(set(TracerReadout.objects.filter(spike=record).values_list("preparation_id", flat=True)))
-
-
-def _set_aside(record, status, actor, reason: str) -> None:
-    record.status = status
-    record.status_reason = reason
-    record.status_changed_at = timezone.now()
-    record.status_changed_by = person_or_none(actor)
-    record.save(update_fields=["status", "status_reason", "status_changed_at", "status_changed_by", "updated_at"])
 
 
 def _given(old, fields: dict) -> dict:
@@ -129,7 +111,7 @@ def tracer_readout_correct(
         **fields,
     )
     preparation_ids = resting_on(old)
-    _set_aside(old, Status.SUPERSEDED, actor, reason)
+    record_versions.set_aside(old, Status.SUPERSEDED, actor, reason)
     new = TracerReadout.objects.create(
         lab_id=old.lab_id,
         spike_id=old.spike_id,
@@ -148,7 +130,7 @@ def tracer_readout_correct(
 def tracer_readout_void(*, actor, readout: TracerReadout, reason: str) -> TracerReadout:
     """Mark ``readout`` voided: it stays in the record, and no recovery counts it any more."""
     old, reason = _checked(actor, readout, reason, "voided")
-    _set_aside(old, Status.VOIDED, actor, reason)
+    record_versions.set_aside(old, Status.VOIDED, actor, reason)
     approvals_follow(actor=actor, preparation_ids=resting_on(old), reason=reason)
     changes = {"status": [Status.CURRENT, Status.VOIDED], "value": [old.value, None]}
     record_event(actor=actor, action="tracer_readout.void", obj=old, reason=reason, changes=changes)
@@ -188,7 +170,7 @@ def spike_correct(
     )
     values = spike_values(lot=old.lot, amount_uncertainty_default=amount_uncertainty_default, **fields)
     preparation_ids = resting_on(old)
-    _set_aside(old, Status.SUPERSEDED, actor, reason)
+    record_versions.set_aside(old, Status.SUPERSEDED, actor, reason)
     new = Spike.objects.create(
         lab_id=old.lab_id,
         lot_id=old.lot_id,
@@ -218,7 +200,7 @@ def spike_void(*, actor, spike: Spike, reason: str) -> Spike:
         raise ValidationError(
             {"status": f"Tracer readouts of {names} rest on this spike: void them first, or correct the spike."}
         )
-    _set_aside(old, Status.VOIDED, actor, reason)
+    record_versions.set_aside(old, Status.VOIDED, actor, reason)
     changes = {"status": [Status.CURRENT, Status.VOIDED], "amount": [old.amount, None]}
     record_event(actor=actor, action="spike.void", obj=old, reason=reason, changes=changes)
     return old
