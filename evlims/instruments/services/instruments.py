@@ -5,13 +5,14 @@ import hashlib
 import hmac
 import secrets
 from datetime import timedelta
+from functools import cache
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from ...core.audit import record_event
-from ...core.models import Role
+from ...core.models import Lab, Role
 from ...core.tenancy import ensure_role
 from ..models import Instrument, InstrumentApiKey
 
@@ -79,12 +80,68 @@ def api_key_revoke(*, actor, key, reason: str) -> InstrumentApiKey:
     return key
 
 
+# The key, its instrument and the instrument's lab: the tables of one key read, each with its alias.
+KEY_READ = ((InstrumentApiKey, "k"), (Instrument, "i"), (Lab, "l"))
+
+
+@cache
+def _key_statement() -> tuple[str, list]:
+    """(SELECT of a key by prefix with its instrument and lab, [(model, attnames, converters)] of its columns).
+
+    Hand-written because it runs on every request an instrument signs: the ORM's ``select_related`` equivalent
+    cost about 0.7 ms of CPU to build, the statement runs in a few hundredths of that. The values go through
+    the converters the ORM would apply (SQLite's dates, JSON), so the instances equal the ORM's."""
+    quote = connection.ops.quote_name
+    columns, layout = [], []
+    for model, alias in KEY_READ:
+        fields = model._meta.concrete_fields
+        cols = [field.get_col(alias) for field in fields]
+        columns += [f"{alias}.{quote(field.column)}" for field in fields]
+        converters = [connection.ops.get_db_converters(col) + col.get_db_converters(connection) for col in cols]
+        layout.append((model, [field.attname for field in fields], list(zip(cols, converters, strict=True))))
+    key, instrument, lab = (model._meta for model, _ in KEY_READ)
+    statement = (
+        f"SELECT {', '.join(columns)} FROM {quote(key.db_table)} k "
+        f"INNER JOIN {quote(instrument.db_table)} i ON i.{quote(instrument.pk.column)} = "
+        f"k.{quote(key.get_field('instrument').column)} "
+        f"INNER JOIN {quote(lab.db_table)} l ON l.{quote(lab.pk.column)} = "
+        f"i.{quote(instrument.get_field('lab').column)} "
+        f"WHERE k.{quote(key.get_field('prefix').column)} = %s"
+    )
+    return statement, layout
+
+
+def _key_read(prefix: str) -> InstrumentApiKey | None:
+    """The key with this prefix, its instrument and lab attached (as ``select_related("instrument__lab")``)."""
+    statement, layout = _key_statement()
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [prefix])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    objects, start = [], 0
+    for model, names, columns in layout:
+        values = list(row[start : start + len(names)])
+        start += len(names)
+        for index, (col, converters) in enumerate(columns):
+            for converter in converters:
+                values[index] = converter(values[index], col, connection)
+        objects.append(model.from_db(connection.alias, names, values))
+    key, instrument, lab = objects
+    Instrument._meta.get_field("lab").set_cached_value(instrument, lab)
+    InstrumentApiKey._meta.get_field("instrument").set_cached_value(key, instrument)
+    return key
+
+
 def api_key_authenticate(raw_key: str) -> InstrumentApiKey | None:
-    """The active key matching ``raw_key``, or None. Compared in constant time; last use noted once a minute."""
+    """The active key matching ``raw_key``, or None. Compared in constant time; last use noted once a minute.
+
+    Read from the database on every call (one statement, ``_key_read``): a revoked key is refused on the next
+    request, in every process."""
     parts = (raw_key or "").split("_", 2)
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         return None
-    key = InstrumentApiKey.objects.select_related("instrument__lab").filter(prefix=parts[1]).first()
+    key = _key_read(parts[1])
     if key is None or key.revoked_at is not None or not hmac.compare_digest(key.key_hash, _hash_key(raw_key)):
         return None
     now = timezone.now()
