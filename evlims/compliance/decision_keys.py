@@ -12,22 +12,26 @@ A key is built from *atoms*, each read once per document and shared by every rul
   rule reads; a field read deeper (``separation[].params.g_force``) is taken whole (``params``), which also covers
   what a condition reads beside the paths it names (a kit's separation principle).
 
-Values are keyed so that equal keys mean equal values of the same type: strings and None as they are, integers and
-booleans tagged with their type (1, 1.0 and True differ), anything else as ``marshal`` bytes, which round-trip (so
-0.0 and -0.0, and dictionaries in another key order, differ: a miss, never a wrong hit). A document with something
-``marshal`` cannot write, or a mapping that is not a plain dict on a path, is not keyed: it is decided rule by rule.
+Values are keyed so that equal keys mean equal values of the same type: strings, integers and None as they are,
+booleans as two flags equal to nothing else (1, 1.0 and True differ), floats and anything else as ``marshal`` bytes,
+which round-trip (so 0.0 and -0.0, and dictionaries in another key order, differ: a miss, never a wrong hit). A
+document with something ``marshal`` cannot write, or a mapping that is not a plain dict on a path, is not keyed: it is
+decided rule by rule.
 
-Rules reading the protein markers are never keyed (``DIRECT``): their evidence names markers by more fields than the
-paths they list, and a lab's marker lists differ from preparation to preparation (in the bench, 9,453 distinct lists
-in 10,000 documents), so a key would cost without being reused.
+The markers are keyed per group of marker conditions (``read_markers``): each marker entry is read once into what it
+holds, and equal entries at one place share one ``Marker`` object and one number per group, so a group's key is a
+short tuple of integers. A rule whose condition does not say what it reads is never keyed (``DIRECT``).
 """
 
+import itertools
 import marshal
 from collections.abc import Callable
 from operator import itemgetter
 
 from .characterization_conditions import marker_relevance
 from .conditions import condition_spec, interned_condition
+from .document import Marker
+from .markers import marker_vocabulary
 from .read_paths import condition_paths
 from .rulesets import RuleSet
 
@@ -56,12 +60,29 @@ class Unkeyable(Exception):
     """The document holds something a key cannot be made of; it is decided rule by rule."""
 
 
+class _Flag:
+    """True or False as a key: never equal to 1 or 0 (which are keyed as they are)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: bool):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"KEYED_{self.value}"
+
+
+_KEYED_BOOLS = {True: _Flag(True), False: _Flag(False)}
+
+
 def freeze(value):
     kind = value.__class__
-    if kind is str or value is None or value is ABSENT:
+    if kind is str or kind is int or value is None or value is ABSENT:
         return value
-    if kind is int or kind is bool:
-        return (kind, value)
+    if kind is bool:
+        return _KEYED_BOOLS[value]
+    if kind is float:
+        return marshal.dumps(value)
     try:
         return marshal.dumps(value)
     except ValueError as error:
@@ -163,41 +184,57 @@ class KeyPlan:
         )
         self.separation = index[separation]
         self.index, self.rule_atoms = index, tuple(per_rule)
-        self.getters = tuple(
-            (None if applies is None else _getter(applies, index), DIRECT if both is DIRECT else _getter(both, index))
+        # Per rule, the positions of its keys' atoms: (applies_when's or None, satisfied_when's or DIRECT).
+        self.positions = tuple(
+            (
+                None if applies is None else _positions_of(applies, index),
+                DIRECT if both is DIRECT else _positions_of(both, index),
+            )
             for applies, both in per_rule
         )
         self.read = compile_reader(self.atoms)
         self._absent_markers = (ABSENT,) * len(self.marker_groups)
-        self._groups_of: dict[tuple, tuple[int, ...]] = {}
+        # How many atoms a document's key reads: its paths' and its marker groups'.
+        self.width = len(self.atoms) + len(self.marker_groups)
+        # (what a marker entry holds, its place) -> (its Marker, its (group, number) pairs); the pairs' numbers.
+        self._seen: dict[tuple, tuple] = {}
+        self._items: dict[tuple, int] = {}
+        self._numbers = itertools.count()
 
-    def read_markers(self, markers) -> tuple:
-        """Per marker group, the markers (place and what the Marker holds) one of its conditions depends on."""
-        if markers is None:
-            return self._absent_markers
+    def read_markers(self, entries) -> tuple[tuple, tuple | None]:
+        """(per marker group, the markers one of its conditions depends on, each as its place and what the condition
+        reads of it, one integer per distinct pair; the document's Marker objects, one per equal entry at one place,
+        shared between documents). ``entries``: the document's raw marker list, or None."""
+        if entries is None:
+            return self._absent_markers, None
         buckets = [[] for _ in self.marker_groups]
-        groups_of = self._groups_of
-        for marker in markers:
-            detected, method = marker.detected, marker.method
+        seen = self._seen
+        markers = []
+        for index, entry in enumerate(entries):
+            protein, detected, method = entry["protein"], entry["detected"], entry["method"]
             held = (
-                marker.given_name,
-                detected if detected.__class__ is bool else freeze(detected),
+                protein,
+                freeze(detected),
                 method if method.__class__ is str else freeze(method),
-                freeze(marker.antibody),
-                freeze(marker.lysate),
+                freeze(entry.get("antibody")),
+                freeze(entry.get("lysate")),
+                index,
             )
-            groups = groups_of.get(held)
-            if groups is None:
-                if len(groups_of) >= MARKERS_KEPT:
-                    groups_of.clear()
-                groups = groups_of[held] = self._groups(marker, held)
-            index = marker.index
-            for position, parts in groups:
-                buckets[position].append((index, parts))
-        return tuple([tuple(bucket) for bucket in buckets])
+            known = seen.get(held)
+            if known is None:
+                if len(seen) >= MARKERS_KEPT:
+                    seen.clear()
+                    self._items.clear()
+                marker = Marker(index, entry, marker_vocabulary())
+                known = seen[held] = (marker, self._groups(marker, held))
+            markers.append(known[0])
+            for position, item in known[1]:
+                buckets[position].append(item)
+        return tuple([tuple(bucket) for bucket in buckets]), tuple(markers)
 
     def _groups(self, marker, held: tuple) -> tuple:
-        """(group, what its conditions read of this marker) for every group one of whose conditions it matters to."""
+        """(group, the number of this marker's place and what the group's conditions read of it) for every group one
+        of whose conditions it matters to. Numbers are never reused, so equal numbers mean equal pairs."""
         found = []
         for position, conditions in enumerate(self.marker_groups):
             parts = tuple(
@@ -205,13 +242,17 @@ class KeyPlan:
                 for relevant, reads in conditions
             )
             if any(part is not None for part in parts):
-                found.append((position, parts))
+                pair = (position, marker.index, parts)
+                item = self._items.get(pair)
+                if item is None:
+                    item = self._items[pair] = next(self._numbers)
+                found.append((position, item))
         return tuple(found)
 
 
 # What a marker condition reads of a marker, as positions in ``held`` (protein, outcome, method, antibody, lysate).
 _HELD_PARTS = {
-    "all": slice(None),
+    "all": slice(0, 5),
     "place": slice(0, 0),
     "name": slice(0, 1),
     "antibody": slice(3, 4),
@@ -223,25 +264,23 @@ def _held_part(reads: str, held: tuple) -> tuple:
     return held[_HELD_PARTS[reads]]
 
 
-def _getter(atoms, index):
-    positions = sorted(index[atom] for atom in atoms)
+def _positions_of(atoms, index) -> tuple[int, ...]:
+    return tuple(sorted(index[atom] for atom in atoms))
+
+
+def key_getter(positions: tuple[int, ...]) -> Callable[[tuple], object]:
+    """A key as the batch walk makes it (batch_walk.py): () for none, the atom itself for one, a tuple for more."""
     if not positions:
         return lambda atoms: ()
     return itemgetter(*positions)
 
 
-def _list_atom(value, fields: tuple[str, ...], present: tuple[str, ...]):
-    """Per item, in order: the values of ``fields`` and whether each of ``present`` is there."""
-    if value.__class__ is not list:
-        return freeze(value)
-    return tuple(
-        [
-            (*[freeze(item.get(field, ABSENT)) for field in fields], *[field in item for field in present])
-            if item.__class__ is dict
-            else freeze(item)
-            for item in value
-        ]
-    )
+def _list_atom(fields: tuple[str, ...], present: tuple[str, ...]) -> str:
+    """The expression keying a list ``x``: per item, in order, the values of ``fields`` and whether each of
+    ``present`` is there."""
+    parts = [f"freeze(i.get({field!r}, ABSENT))" for field in fields] + [f"{field!r} in i" for field in present]
+    item = f"({''.join(part + ', ' for part in parts)})"
+    return f"tuple([{item} if i.__class__ is dict else freeze(i) for i in x]) if x.__class__ is list else freeze(x)"
 
 
 def compile_reader(atoms) -> Callable[[dict], tuple]:
@@ -258,7 +297,7 @@ def compile_reader(atoms) -> Callable[[dict], tuple]:
     lines = ["def read(document):"]
     _emit_container(tree, "document", "    ", lines, [0])
     lines.append(f"    return ({''.join(f'a{position}, ' for position in range(len(atoms)))})")
-    namespace = {"ABSENT": ABSENT, "freeze": freeze, "_list_atom": _list_atom, "Unkeyable": Unkeyable}
+    namespace = {"ABSENT": ABSENT, "freeze": freeze, "dumps": marshal.dumps, "Unkeyable": Unkeyable}
     exec(compile("\n".join(lines), "<decision_keys reader>", "exec"), namespace)  # noqa: S102
     return namespace["read"]
 
@@ -276,13 +315,18 @@ def _emit_container(node: dict, name: str, indent: str, lines: list[str], counte
     for position, keys, fields in node["atoms"]:
         lines.append(f"{inner}x = {name}.get({keys[-1]!r}, ABSENT)")
         if fields is None:
-            lines.append(f"{inner}a{position} = x if x.__class__ is str or x is None or x is ABSENT else freeze(x)")
+            # freeze(x), its common cases inline: absent, strings, integers and nulls as they are, floats as bytes.
+            lines.append(f"{inner}k = x.__class__")
+            lines.append(
+                f"{inner}a{position} = x if x is ABSENT or k is str or k is int or x is None"
+                " else dumps(x) if k is float else freeze(x)"
+            )
         elif keys in WHOLE_LISTS:
             lines.append(f"{inner}a{position} = freeze(x)")
         else:
             values = tuple(field for field in fields if not field.startswith("?"))
             present = tuple(field[1:] for field in fields if field.startswith("?"))
-            lines.append(f"{inner}a{position} = _list_atom(x, {values!r}, {present!r})")
+            lines.append(f"{inner}a{position} = {_list_atom(values, present)}")
     for key, child in node["children"].items():
         counter[0] += 1
         child_name = f"c{counter[0]}"

@@ -18,6 +18,8 @@ from .errors import DocumentIssue, ExperimentDocumentError
 from .markers import marker_vocabulary
 
 SCHEMA_PATH = Path(__file__).parent / "schema" / "experiment.schema.json"
+# An Experiment's markers before they are made.
+_UNMADE = object()
 
 
 @cache
@@ -100,9 +102,12 @@ class Marker:
 
 
 class Experiment:
-    """A validated experiment document with the lookups the rule conditions need precomputed."""
+    """A validated experiment document with the lookups the rule conditions need precomputed.
 
-    __slots__ = ("document", "sample", "biofluid", "steps", "characterization", "markers")
+    Its ``Marker`` objects are made on first use: the batch evaluator decides most rules without them and hands
+    over markers it already holds for equal entries (``adopt_markers``)."""
+
+    __slots__ = ("document", "sample", "biofluid", "steps", "characterization", "raw_markers", "_markers")
 
     def __init__(self, document: Mapping, *, validate: bool = True):
         if validate:
@@ -112,12 +117,27 @@ class Experiment:
         self.biofluid = self.sample["biofluid"]
         self.steps = tuple(document.get("separation", ()))
         self.characterization = document.get("characterization") or {}
-        raw_markers = self.characterization.get("markers")
-        if raw_markers is None:
-            self.markers = None
-        else:
-            vocabulary = marker_vocabulary()
-            self.markers = tuple(Marker(index, entry, vocabulary) for index, entry in enumerate(raw_markers))
+        self.raw_markers = self.characterization.get("markers")
+        self._markers = _UNMADE
+
+    @property
+    def markers(self) -> "tuple[Marker, ...] | None":
+        markers = self._markers
+        if markers is _UNMADE:
+            raw = self.raw_markers
+            if raw is None:
+                markers = None
+            else:
+                vocabulary = marker_vocabulary()
+                markers = tuple([Marker(index, entry, vocabulary) for index, entry in enumerate(raw)])
+            self._markers = markers
+        return markers
+
+    def adopt_markers(self, markers: "tuple[Marker, ...] | None") -> None:
+        """Use these markers, equal to the ones this document's entries make (place, protein, outcome, method,
+        antibody and lysate), unless its own were made already."""
+        if self._markers is _UNMADE:
+            self._markers = markers
 
     @classmethod
     def coerce(cls, experiment: "Experiment | Mapping", *, validate: bool = True) -> "Experiment":

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from .decision_keys import DIRECT, KeyPlan, Unkeyable
+from .batch_walk import walk_factory
+from .decision_keys import KeyPlan, Unkeyable
 from .document import Experiment
 from .errors import ExperimentDocumentError
 from .rulesets import RuleSet, default_rulesets, load_ruleset
@@ -216,42 +217,21 @@ class _Batch:
         if entry is None or any(a is not b for a, b in zip(entry[0], rulesets, strict=True)):
             entry = _KEY_PLANS[ids] = (rulesets, KeyPlan(rulesets))
         self.rulesets, self.keys = rulesets, entry[1]
-        getters = iter(self.keys.getters)
-        plans = []
-        for ruleset in rulesets:
-            steps = [(step, *next(getters)) for step in _plan(ruleset)]
-            plans.append((ruleset, tuple([(step, applies, {}, satisfied, {}) for step, applies, satisfied in steps])))
-        self.plans = tuple(plans)
+        steps = tuple(step for ruleset in rulesets for step in _plan(ruleset))
+        factory = walk_factory(tuple(len(ruleset.rules) for ruleset in rulesets), self.keys.positions, self.keys.width)
+        self.walk, self.tables = factory(steps, _verdict, _not_applying, _satisfaction, _APPLIES)
         self.classes: dict = {}
 
     def evaluate(self, experiment: Experiment) -> EvaluationReport:
         try:
-            atoms = self.keys.read(experiment.document) + self.keys.read_markers(experiment.markers)
+            marker_atoms, markers = self.keys.read_markers(experiment.raw_markers)
+            atoms = self.keys.read(experiment.document) + marker_atoms
         except Unkeyable:
             return _evaluate_resolved(experiment, self.rulesets)
-        reports, scores, memo = {}, {}, {}
-        for ruleset, steps in self.plans:
-            verdicts = []
-            append = verdicts.append
-            for step, applies_key, applies_table, satisfied_key, satisfied_table in steps:
-                if satisfied_key is DIRECT:
-                    append(_verdict(step, experiment, memo))
-                    continue
-                if applies_key is not None:
-                    # A rule that does not apply has a verdict that depends on its applies_when alone.
-                    key = applies_key(atoms)
-                    verdict = applies_table.get(key)
-                    if verdict is None:
-                        verdict = applies_table[key] = _not_applying(step, experiment, memo) or _APPLIES
-                    if verdict is not _APPLIES:
-                        append(verdict)
-                        continue
-                key = satisfied_key(atoms)
-                verdict = satisfied_table.get(key)
-                if verdict is None:
-                    verdict = satisfied_table[key] = _satisfaction(step, experiment, memo)
-                append(verdict)
-            report = RulesetReport(ruleset.name, ruleset.version, ruleset.report_key, tuple(verdicts))
+        experiment.adopt_markers(markers)
+        reports, scores = {}, {}
+        for ruleset, verdicts in zip(self.rulesets, self.walk(atoms, experiment, {}), strict=True):
+            report = RulesetReport(ruleset.name, ruleset.version, ruleset.report_key, verdicts)
             reports[ruleset.report_key] = report
             if ruleset.scoring == "points":
                 scores[ruleset.report_key] = score_points(report)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from evlims.compliance import evaluator
-from evlims.compliance.decision_keys import ABSENT, MARKERS, KeyPlan, _getter, freeze
+from evlims.compliance.decision_keys import ABSENT, MARKERS, KeyPlan, _positions_of, freeze, key_getter
 from evlims.compliance.document import Experiment, validate_document
 from evlims.compliance.errors import ExperimentDocumentError
 from evlims.compliance.evaluator import _evaluate_resolved, evaluate_many, resolve_rulesets
@@ -127,9 +127,9 @@ def _mismatches(reports) -> list[int]:
 
 def test_corpus_has_repeated_and_distinct_keys():
     plan = KeyPlan(RULESETS)
-    keyed = [position for position, (_, getter) in enumerate(plan.getters) if getter is not None]
-    atoms = [plan.read(d) + plan.read_markers(Experiment(d).markers) for d in CORPUS]
-    repeated = sum(len({plan.getters[p][1](a) for a in atoms}) < len(CORPUS) for p in keyed)
+    keyed = [position for position, (_, satisfied) in enumerate(plan.positions) if satisfied is not None]
+    atoms = [plan.read(d) + plan.read_markers(Experiment(d).raw_markers)[0] for d in CORPUS]
+    repeated = sum(len({key_getter(plan.positions[p][1])(a) for a in atoms}) < len(CORPUS) for p in keyed)
     assert len(CORPUS) > 600
     assert repeated == len(keyed), "every keyed rule meets one key in several documents"
 
@@ -152,10 +152,10 @@ def test_a_key_without_any_one_of_its_values_gives_wrong_reports(monkeypatch):
         if position == plan.separation:
             continue
         broken = copy.copy(plan)
-        broken.getters = tuple(
+        broken.positions = tuple(
             (
-                None if applies is None else _getter(applies - {atom}, plan.index),
-                None if satisfied is None else _getter(satisfied - {atom}, plan.index),
+                None if applies is None else _positions_of(applies - {atom}, plan.index),
+                None if satisfied is None else _positions_of(satisfied - {atom}, plan.index),
             )
             for applies, satisfied in plan.rule_atoms
         )
@@ -203,7 +203,7 @@ def test_a_marker_key_without_what_its_condition_reads_of_a_marker_gives_wrong_r
             tuple((relevant, "place") for relevant, _ in other) if index == position else other
             for index, other in enumerate(plan.marker_groups)
         )
-        broken._groups_of = {}
+        broken._seen, broken._items = {}, {}
         monkeypatch.setitem(evaluator._KEY_PLANS, tuple(map(id, RULESETS)), (RULESETS, broken))
         if not _mismatches(evaluate_many(CORPUS, RULESETS)):  # these objects: a cleared rule set cache loads others
             undetected.append(position)
