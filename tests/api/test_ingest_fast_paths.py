@@ -57,3 +57,37 @@ def test_a_revoked_or_rotated_key_is_refused_on_the_next_request(evidence, admin
     _, rotated = instrument_services.api_key_issue(actor=admin, instrument=instrument, scopes=["results:write"])
     assert _post(key_client(rotated), barcode).status_code == 201
     assert _post(client, barcode).status_code == 403
+
+
+def test_the_ingestion_row_and_its_answer_equal_the_orms(evidence):
+    from evlims.instruments.models import Ingestion
+    from evlims.instruments.services.results import _ingestion_answer_save, _ingestion_insert
+
+    def new(key):
+        return Ingestion(
+            lab=evidence.instrument.lab,
+            instrument=evidence.instrument,
+            client=f"instrument:{evidence.instrument.pk}",
+            idempotency_key=key,
+            external_run_id=f"run-{key}",
+            request_hash="ab" * 32,
+            status=Ingestion.Status.COMMITTED,
+        )
+
+    before = timezone.now()
+    fast = _ingestion_insert(new("fast"))
+    orm = new("orm")
+    orm.save()
+    for ingestion in (fast, orm):
+        ingestion.response = {"ingestion": ingestion.pk, "status": "committed", "measurements": [7, 8]}
+    _ingestion_answer_save(fast)
+    orm.save(update_fields=["response"])
+    fast_row, orm_row = (_fields(Ingestion.objects.get(pk=ingestion.pk)) for ingestion in (fast, orm))
+    assert fast.pk == fast_row["id"] and fast._state.adding is False
+    assert before <= fast_row["created_at"] <= fast_row["updated_at"] <= timezone.now()
+    varying = ("id", "created_at", "updated_at", "idempotency_key", "external_run_id", "response")
+    assert {k: v for k, v in fast_row.items() if k not in varying} == {
+        k: v for k, v in orm_row.items() if k not in varying
+    }
+    assert fast_row["response"] == {"ingestion": fast.pk, "status": "committed", "measurements": [7, 8]}
+    assert (fast_row["idempotency_key"], fast_row["external_run_id"]) == ("fast", "run-fast")

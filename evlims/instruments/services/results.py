@@ -2,10 +2,11 @@
 idempotent retries."""
 
 import hashlib
+from functools import cache
 
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from ...core.actors import is_person
 from ...core.audit import record_event
@@ -82,6 +83,46 @@ def _earlier_ingestion(*, actor, instrument, idempotency_key: str, external_run_
     return earlier
 
 
+@cache
+def _ingestion_statements() -> tuple[str, list, str, object]:
+    """(INSERT of an ingestion row, its fields, UPDATE of its stored answer, the answer's field).
+
+    Written by hand because a result post writes one ingestion row and its answer each time: through the ORM
+    (``create``, then ``save(update_fields=["response"])``) the two statements cost about 0.5 ms of CPU to
+    build, more than they take to run. Each value is prepared by its own field (``pre_save`` stamps the times,
+    ``get_db_prep_save`` the JSON), as the ORM does; no signal listens to ingestions."""
+    quote = connection.ops.quote_name
+    meta = Ingestion._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    insert = (
+        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    if connection.features.can_return_columns_from_insert:
+        insert += f" RETURNING {quote(meta.pk.column)}"
+    response = meta.get_field("response")
+    update = f"UPDATE {quote(meta.db_table)} SET {quote(response.column)} = %s WHERE {quote(meta.pk.column)} = %s"
+    return insert, fields, update, response
+
+
+def _ingestion_insert(ingestion: Ingestion) -> Ingestion:
+    """``ingestion.save()`` of a new row, in one prepared statement."""
+    insert, fields, _, _ = _ingestion_statements()
+    values = [field.get_db_prep_save(field.pre_save(ingestion, True), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(insert, values)
+        ingestion.pk = cursor.fetchone()[0] if connection.features.can_return_columns_from_insert else cursor.lastrowid
+    ingestion._state.adding, ingestion._state.db = False, connection.alias
+    return ingestion
+
+
+def _ingestion_answer_save(ingestion: Ingestion) -> None:
+    """``ingestion.save(update_fields=["response"])``, in one prepared statement."""
+    _, _, update, response = _ingestion_statements()
+    with connection.cursor() as cursor:
+        cursor.execute(update, [response.get_db_prep_save(ingestion.response, connection), ingestion.pk])
+
+
 def results_ingest(
     *, actor, lab, documents, instrument=None, idempotency_key: str = "", external_run_id: str = "", reason: str = ""
 ) -> tuple[Ingestion, bool]:
@@ -113,15 +154,17 @@ def results_ingest(
         raise
     try:
         with transaction.atomic():
-            ingestion = Ingestion.objects.create(
-                lab=lab,
-                instrument=instrument,
-                submitted_by=actor if is_person(actor) else None,
-                client=_client(actor, instrument),
-                idempotency_key=idempotency_key,
-                external_run_id=external_run_id,
-                request_hash=body_hash,
-                status=Ingestion.Status.COMMITTED,
+            ingestion = _ingestion_insert(
+                Ingestion(
+                    lab=lab,
+                    instrument=instrument,
+                    submitted_by=actor if is_person(actor) else None,
+                    client=_client(actor, instrument),
+                    idempotency_key=idempotency_key,
+                    external_run_id=external_run_id,
+                    request_hash=body_hash,
+                    status=Ingestion.Status.COMMITTED,
+                )
             )
             measurements = measurements_record(
                 savepoint=False,
@@ -137,7 +180,7 @@ def results_ingest(
                 "status": ingestion.status,
                 "measurements": [m.pk for m in measurements],
             }
-            ingestion.save(update_fields=["response"])
+            _ingestion_answer_save(ingestion)
     except IntegrityError:
         # A retry (or a concurrent one that committed first): answer with the first post's result.
         earlier = _earlier_ingestion(**repeated)
