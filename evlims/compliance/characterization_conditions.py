@@ -27,17 +27,25 @@ QUANTIFICATION_KINDS = {
 # holds, "name", "place" alone, or a function of the marker giving it). A condition reads the markers only as
 # Marker objects (protein, outcome, method, antibody, lysate, place); markers the predicate leaves out change
 # nothing in its outcome. The batch evaluator keys its verdicts by exactly that (decision_keys.py).
-MARKER_RELEVANCE: dict[int, tuple[Condition, Callable, str]] = {}
+# A condition may read less when it is a rule's whole applies_when (``as_applies``): then only an outcome other than
+# true reaches a verdict (a rule that applies is decided by its satisfied_when alone).
+MARKER_RELEVANCE: dict[int, tuple[Condition, Callable, str | Callable, str | Callable]] = {}
 
 
-def _keyed_by_markers(compiled: Condition, relevant: Callable, reads: str | Callable = "all") -> Condition:
-    MARKER_RELEVANCE[id(compiled)] = (compiled, relevant, reads)
+def _keyed_by_markers(
+    compiled: Condition, relevant: Callable, reads: str | Callable = "all", as_applies: str | Callable | None = None
+) -> Condition:
+    MARKER_RELEVANCE[id(compiled)] = (compiled, relevant, reads, reads if as_applies is None else as_applies)
     return compiled
 
 
-def marker_relevance(compiled: Condition) -> tuple[Callable, str | Callable] | None:
+def marker_relevance(compiled: Condition, *, as_applies: bool = False) -> tuple[Callable, str | Callable] | None:
+    """(which markers the outcome depends on, what of each); ``as_applies``: when the condition is a rule's whole
+    applies_when."""
     entry = MARKER_RELEVANCE.get(id(compiled))
-    return entry[1:] if entry is not None and entry[0] is compiled else None
+    if entry is None or entry[0] is not compiled:
+        return None
+    return entry[1], entry[3 if as_applies else 2]
 
 
 def _detected_filter(choice, where):
@@ -335,7 +343,11 @@ def _lysate_analysed(args, where):
             return Outcome(True, found)
         return Outcome(False, (), ("no marker was measured in a lysate",))
 
-    return _keyed_by_markers(Condition("lysate_analysed", check, True), lambda m: m.lysate is not None, reads="name")
+    # Its outcome names the markers measured in a lysate only when it holds; as a rule's applies_when that outcome
+    # makes the rule apply without reaching the verdict, so there where the lysates are is all a key needs.
+    return _keyed_by_markers(
+        Condition("lysate_analysed", check, True), lambda m: m.lysate is not None, reads="name", as_applies="place"
+    )
 
 
 @condition("lysates_described")

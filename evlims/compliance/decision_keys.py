@@ -89,9 +89,10 @@ def freeze(value):
         raise Unkeyable(str(error)) from None
 
 
-def _reads(compiled) -> tuple[frozenset[str], tuple] | None:
+def _reads(compiled, *, applies: bool = False) -> tuple[frozenset[str], tuple] | None:
     """(the document paths a condition reads outside the markers, the relevance predicates of its marker
-    conditions); None when a condition does not say what it reads (its rule is decided for every document)."""
+    conditions); None when a condition does not say what it reads (its rule is decided for every document).
+    ``applies``: the condition is a rule's applies_when (a marker condition that is all of it may read less)."""
     spec = condition_spec(compiled)
     if spec is None:
         return None
@@ -108,7 +109,7 @@ def _reads(compiled) -> tuple[frozenset[str], tuple] | None:
             pending.append(args)
             continue
         leaf = interned_condition(node)
-        relevant = None if leaf is None else marker_relevance(leaf)
+        relevant = None if leaf is None else marker_relevance(leaf, as_applies=applies and node is spec)
         try:
             leaf_paths = condition_paths(node)
         except (KeyError, TypeError, ValueError):
@@ -160,7 +161,7 @@ class KeyPlan:
         per_rule = []
         for ruleset in rulesets:
             for rule in ruleset.rules:
-                applies = None if rule.applies_when is None else _reads(rule.applies_when)
+                applies = None if rule.applies_when is None else _reads(rule.applies_when, applies=True)
                 satisfied = _reads(rule.satisfied_when)
                 if satisfied is None or (rule.applies_when is not None and applies is None):
                     per_rule.append((None, DIRECT))
@@ -208,18 +209,22 @@ class KeyPlan:
         if entries is None:
             return self._absent_markers, None
         buckets = [[] for _ in self.marker_groups]
-        seen = self._seen
+        seen, flags = self._seen, _KEYED_BOOLS
         markers = []
         for index, entry in enumerate(entries):
             protein, detected, method = entry["protein"], entry["detected"], entry["method"]
-            held = (
-                protein,
-                freeze(detected),
-                method if method.__class__ is str else freeze(method),
-                freeze(entry.get("antibody")),
-                freeze(entry.get("lysate")),
-                index,
-            )
+            antibody, lysate = entry.get("antibody"), entry.get("lysate")
+            try:
+                held = (
+                    protein,
+                    flags[detected] if detected.__class__ is bool else freeze(detected),
+                    method if method.__class__ is str else freeze(method),
+                    marshal.dumps(antibody) if antibody.__class__ is dict else freeze(antibody),
+                    marshal.dumps(lysate) if lysate.__class__ is dict else freeze(lysate),
+                    index,
+                )
+            except ValueError as error:
+                raise Unkeyable(str(error)) from None
             known = seen.get(held)
             if known is None:
                 if len(seen) >= MARKERS_KEPT:

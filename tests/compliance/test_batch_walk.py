@@ -5,12 +5,15 @@ import copy
 import json
 from pathlib import Path
 
+import pytest
+
 from evlims.compliance import evaluator
 from evlims.compliance.batch_walk import walk_factory
-from evlims.compliance.decision_keys import KeyPlan
+from evlims.compliance.decision_keys import MARKERS, KeyPlan
 from evlims.compliance.document import Experiment, Marker
-from evlims.compliance.evaluator import evaluate_many, resolve_rulesets
+from evlims.compliance.evaluator import _evaluate_resolved, evaluate_many, resolve_rulesets
 from evlims.compliance.markers import marker_vocabulary
+from evlims.compliance.rulesets import RuleSet
 
 EXAMPLES = sorted((Path(evaluator.__file__).parent / "examples").glob("*.json"))
 
@@ -103,3 +106,63 @@ def test_a_walk_is_generated_once_per_shape_and_keys():
     _, tables = factory(steps, None, None, None, object())
     _, again = factory(steps, None, None, None, object())
     assert len(tables) == 2 * len(plan.positions) and all(a is not b for a, b in zip(tables, again, strict=True))
+
+
+def _lysate_ruleset(applies_when: dict) -> RuleSet:
+    return RuleSet.from_mapping(
+        {
+            "ruleset": "lysates",
+            "version": 1,
+            "title": "Lysates",
+            "scoring": "checklist",
+            "citation": {"source": "test", "status": "D"},
+            "rules": [
+                {
+                    "id": "L.VOLUME",
+                    "title": "A volume",
+                    "level": "mandatory_if_applicable",
+                    "citation": {"source": "test", "status": "D"},
+                    "applies_when": applies_when,
+                    "satisfied_when": {"field_present": ["sample.volume_ml"]},
+                    "missing_message": "No volume.",
+                    "fix": "Record it.",
+                }
+            ],
+        },
+        source="lysates",
+    )
+
+
+def _lysate_documents() -> list[dict]:
+    """Documents whose markers, all measured in a lysate, differ only by their proteins."""
+    document = _with_markers()
+    for marker in document["characterization"]["markers"]:
+        marker["lysate"] = {"buffer": "RIPA", "protocol": "on ice"}
+    renamed = copy.deepcopy(document)
+    for marker in renamed["characterization"]["markers"]:
+        marker["protein"] = "CD63" if marker["protein"] != "CD63" else "CD81"
+    return [document, renamed]
+
+
+@pytest.mark.parametrize(
+    "applies_when",
+    [
+        {"lysate_analysed": True},
+        {"not": {"lysate_analysed": True}},
+        {"all": [{"lysate_analysed": True}, {"field_present": ["sample.tissue_mass_mg"]}]},
+    ],
+)
+def test_a_marker_condition_reads_less_only_as_a_whole_applies_when(applies_when):
+    """As a rule's whole applies_when, lysate_analysed is keyed by where the lysates are; nested (under not, or in
+    all), its outcome names the proteins and reaches the verdict, so its key must hold them."""
+    ruleset = _lysate_ruleset(applies_when)
+    documents = _lysate_documents()
+    batch = evaluate_many(documents, [ruleset])
+    alone = [_evaluate_resolved(Experiment(document), (ruleset,)) for document in documents]
+    for report, expected in zip(batch, alone, strict=True):
+        assert report.to_dict() == expected.to_dict()
+    plan = KeyPlan((ruleset,))
+    ((applies, _),) = plan.rule_atoms
+    ((_, group),) = [atom for atom in applies if atom[0] == MARKERS]
+    ((_, reads),) = group
+    assert reads == ("place" if "lysate_analysed" in applies_when else "name")
