@@ -4,29 +4,17 @@ The QA review that signs these verdicts lives in ``evlims.review``.
 """
 
 from django.db import transaction
-from django.db.models import DateTimeField, Value
 from django.utils import timezone
 
 from ..core import canonical as core_canonical
-from . import selectors
+from . import evaluation_rows, selectors
 from .document_rows import preparation_documents
+from .evaluation_rows import EvaluationRow
 from .evaluator import MANDATORY_LEVELS as MANDATORY_LEVELS  # re-exported: callers read the levels here too
 from .evaluator import ComponentState, EvaluationReport, Status, collector_paused, evaluate_many
 from .models import ComplianceEvaluation
 from .rulesets import default_rulesets
 from .stored_reports import compact_report
-
-# What a new evaluation replaces in a stored one (its id, lab, preparation and creation time stay).
-UPDATED_FIELDS = (
-    "rulesets",
-    "report",
-    "document",
-    "evidence_hash",
-    "ev_metric_pct",
-    "mandatory_failed",
-    "failed_rules",
-    "evaluated_at",
-)
 
 
 def canonical_hash(content) -> str:
@@ -78,39 +66,17 @@ def _evaluate_preparations(preparation_ids, *, force: bool) -> int:
         return 0
     reports = evaluate_many([documents[pk] for pk in stale])
     versions = {ruleset.name: ruleset.version for ruleset in default_rulesets()}
-    # An expression, not a plain value: on PostgreSQL Django 5.2 inserts plain values of many rows through
-    # UNNEST of one array per column, and with client-side binding psycopg quotes every element of those arrays
-    # in Python — for ~11 kB of JSON per report that was half of the batch's CPU time (docs/performance.md). An
-    # expression among the values keeps the usual multi-row VALUES, whose JSON is quoted in C.
-    now = Value(timezone.now(), output_field=DateTimeField())
     rows = []
     words: dict = {}  # verdicts the evaluator shares between documents are put in words once
     for pk, report in zip(stale, reports, strict=True):
         ev_metric, mandatory_failed, failed = _summary(report)
+        # Only what differs between preparations; the rule sets' text is added back when it is read.
+        compact = compact_report(report, words)
         rows.append(
-            ComplianceEvaluation(
-                preparation_id=pk,
-                lab_id=labs[pk],
-                rulesets=versions,
-                # Only what differs between preparations; the rule sets' text is added back when it is read.
-                report=compact_report(report, words),
-                document=documents[pk],
-                evidence_hash=hashes[pk],
-                ev_metric_pct=ev_metric,
-                mandatory_failed=mandatory_failed,
-                failed_rules=failed,
-                evaluated_at=now,
-            )
+            EvaluationRow(pk, labs[pk], compact, documents[pk], hashes[pk], ev_metric, mandatory_failed, failed)
         )
-    # One upsert per batch (INSERT … ON CONFLICT (preparation) DO UPDATE on PostgreSQL and SQLite): a stored
-    # evaluation keeps its id and creation time and takes the new verdicts, as bulk_update did row by row in a
-    # CASE expression per field, which cost as much as the evaluation itself (docs/performance.md).
+    # Plain rows, one statement per 500 (evaluation_rows): a stored evaluation keeps its id and creation time and
+    # takes the new verdicts; one made from the same evidence keeps its stored document (docs/performance.md).
     with transaction.atomic():
-        ComplianceEvaluation.objects.bulk_create(
-            rows,
-            batch_size=500,
-            update_conflicts=True,
-            unique_fields=["preparation"],
-            update_fields=UPDATED_FIELDS,
-        )
+        evaluation_rows.write(rows, existing, versions, timezone.now())
     return len(stale)
