@@ -39,7 +39,8 @@ from .rulesets import RuleSet
 DIRECT = None
 MARKERS = "characterization.markers"
 # Lists keyed whole, in one call: a separation step is its method and parameters, all of which conditions read.
-WHOLE_LISTS = frozenset({("separation",)})
+SEPARATION = ("separation",)
+WHOLE_LISTS = frozenset({SEPARATION})
 # How many distinct markers the plan remembers the groups of (a bound on its memory across batches).
 MARKERS_KEPT = 100_000
 # What the separation class reads (separation.classed_method): every step's method and parameters.
@@ -299,7 +300,7 @@ def compile_reader(atoms) -> Callable[[dict], tuple]:
         for key in keys[:-1]:
             node = node["children"].setdefault(key, {"atoms": [], "children": {}})
         node["atoms"].append((position, keys, fields))
-    lines = ["def read(document):"]
+    lines = ["def read(document, chain=None):"]
     _emit_container(tree, "document", "    ", lines, [0])
     lines.append(f"    return ({''.join(f'a{position}, ' for position in range(len(atoms)))})")
     namespace = {"ABSENT": ABSENT, "freeze": freeze, "dumps": marshal.dumps, "Unkeyable": Unkeyable}
@@ -326,6 +327,9 @@ def _emit_container(node: dict, name: str, indent: str, lines: list[str], counte
                 f"{inner}a{position} = x if x is ABSENT or k is str or k is int or x is None"
                 " else dumps(x) if k is float else freeze(x)"
             )
+        elif keys == SEPARATION:
+            # The chain's bytes when the caller has them already (document.validate_in_parts made them).
+            lines.append(f"{inner}a{position} = chain if chain is not None else freeze(x)")
         elif keys in WHOLE_LISTS:
             lines.append(f"{inner}a{position} = freeze(x)")
         else:

@@ -6,6 +6,7 @@ Sample fields are reporting items: an absent field is simply "not reported".
 """
 
 import json
+import marshal
 from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
@@ -56,6 +57,49 @@ def validate_document(document: Any) -> None:
         # The two validators disagree only on schema corner cases; never let a rejection pass silently.
         issues = {DocumentIssue("$", "the document does not follow experiment.schema.json")}
     raise ExperimentDocumentError(sorted(issues, key=lambda issue: (issue.path, issue.message)))
+
+
+# The top-level keywords under which a document's parts are independent: each part is checked by its own property
+# schema alone (no keyword at the top ties one part to another), so a part can be validated apart.
+_PART_WISE_KEYWORDS = frozenset(
+    {"$schema", "$id", "title", "description", "type", "required", "additionalProperties", "properties", "$defs"}
+)
+
+
+@cache
+def _part_validators():
+    """(a validator of the document with any separation chain, one of a separation chain alone), or None when the
+    schema does not keep the chain apart from the other parts."""
+    schema = experiment_schema()
+    chain = schema.get("properties", {}).get("separation")
+    if set(schema) - _PART_WISE_KEYWORDS or not isinstance(chain, dict) or {"$defs", "$schema", "$id"} & set(chain):
+        return None
+    rest = {**schema, "properties": {**schema["properties"], "separation": True}}
+    alone = {key: schema[key] for key in ("$schema", "$id", "$defs") if key in schema} | chain
+    return jsonschema_rs.validator_for(rest), jsonschema_rs.validator_for(alone)
+
+
+def validate_in_parts(document: Any, chains: set[bytes]) -> bytes | None:
+    """Validate a document as ``validate_document`` does, its separation chain only when ``chains`` (the chains found
+    valid so far, as ``marshal`` bytes) does not hold it: a lab's thousands of preparations share a few chains. Gives
+    the chain's bytes when the document was validated so (None when it was validated whole)."""
+    validators = _part_validators()
+    chain = document.get("separation") if document.__class__ is dict else None
+    if validators is None or chain.__class__ is not list:
+        validate_document(document)
+        return None
+    try:
+        key = marshal.dumps(chain)
+    except ValueError:
+        validate_document(document)
+        return None
+    rest, alone = validators
+    if rest.is_valid(document) and (key in chains or alone.is_valid(chain)):
+        chains.add(key)
+        return key
+    # Some part is invalid: the whole document is validated again, so the error lists every issue as always.
+    validate_document(document)
+    return None
 
 
 def parse_document_text(text: str) -> dict:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from .batch_walk import walk_factory
 from .decision_keys import KeyPlan, Unkeyable
-from .document import Experiment
+from .document import Experiment, validate_in_parts
 from .errors import ExperimentDocumentError
 from .rulesets import RuleSet, default_rulesets, load_ruleset
 from .separation import separation_class
@@ -192,13 +192,20 @@ def evaluate_many(
     """
     batch = _Batch(resolve_rulesets(rulesets))
     reports = []
+    # The separation chains found valid in this batch: each distinct chain is validated once.
+    chains: set[bytes] = set()
     with collector_paused():
         for index, item in enumerate(experiments):
+            chain = None
             try:
-                experiment = Experiment.coerce(item, validate=validate)
+                if validate and item.__class__ is dict:
+                    chain = validate_in_parts(item, chains)
+                    experiment = Experiment(item, validate=False)
+                else:
+                    experiment = Experiment.coerce(item, validate=validate)
             except ExperimentDocumentError as error:
                 raise ExperimentDocumentError(list(error.issues), document_index=index) from None
-            reports.append(batch.evaluate(experiment))
+            reports.append(batch.evaluate(experiment, chain))
     return reports
 
 
@@ -222,10 +229,11 @@ class _Batch:
         self.walk, self.tables = factory(steps, _verdict, _not_applying, _satisfaction, _APPLIES)
         self.classes: dict = {}
 
-    def evaluate(self, experiment: Experiment) -> EvaluationReport:
+    def evaluate(self, experiment: Experiment, chain: bytes | None = None) -> EvaluationReport:
+        """``chain``: the document's separation chain as marshal bytes, when the caller made them."""
         try:
             marker_atoms, markers = self.keys.read_markers(experiment.raw_markers)
-            atoms = self.keys.read(experiment.document) + marker_atoms
+            atoms = self.keys.read(experiment.document, chain) + marker_atoms
         except Unkeyable:
             return _evaluate_resolved(experiment, self.rulesets)
         experiment.adopt_markers(markers)
