@@ -3,15 +3,20 @@ column, what ``bulk_create(update_conflicts=True)`` stored before; a forced refr
 stored document and replaces the rest; changed evidence and evaluations removed meanwhile are upserted whole."""
 
 import datetime
+import json
 
 import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
 from evlims.compliance import evaluation_rows, services
+from evlims.compliance.evaluator import evaluate_many
 from evlims.compliance.models import ComplianceEvaluation
+from evlims.compliance.stored_reports import compact_report
 
 from .test_batch_refresh import run  # noqa: F401 (the fixture)
+from .test_document_rows import exact
+from .test_stored_reports import DOCUMENTS
 
 pytestmark = pytest.mark.django_db
 COLUMNS = [field.column for field in ComplianceEvaluation._meta.concrete_fields]
@@ -66,9 +71,20 @@ def captured_rows(monkeypatch, ids, *, force=False):
     return seen
 
 
-def without_times(rows: dict) -> dict:
+JSON_COLUMNS = ("rulesets", "report", "document", "failed_rules")
+
+
+def read_back(rows: dict, *, times: bool = True) -> dict:
+    """The rows with their JSON read back (the report's text is orjson's, not json.dumps's), each scalar with
+    its type; without the id and the creation and change times unless ``times``."""
+    left_out = () if times else ("id", "created_at", "updated_at")
     return {
-        pk: {k: v for k, v in row.items() if k not in ("id", "created_at", "updated_at")} for pk, row in rows.items()
+        pk: {
+            key: exact(json.loads(value)) if key in JSON_COLUMNS and isinstance(value, str) else exact(value)
+            for key, value in row.items()
+            if key not in left_out
+        }
+        for pk, row in rows.items()
     }
 
 
@@ -81,7 +97,7 @@ def test_new_and_forced_rows_are_stored_as_bulk_create_stored_them(run, monkeypa
     with transaction.atomic():
         orm_write(seen["rows"], seen["versions"], seen["now"])
     by_orm = raw_rows(ids)
-    assert without_times(written) == without_times(by_orm)
+    assert read_back(written, times=False) == read_back(by_orm, times=False)
     for row in written.values():
         assert row["created_at"] == row["updated_at"] == row["evaluated_at"]
 
@@ -92,7 +108,7 @@ def test_new_and_forced_rows_are_stored_as_bulk_create_stored_them(run, monkeypa
     forced = raw_rows(ids)
     with transaction.atomic():
         orm_write(seen["rows"], seen["versions"], seen["now"])
-    assert forced == raw_rows(ids)
+    assert read_back(forced) == read_back(raw_rows(ids))
     for pk in ids:
         assert forced[pk]["evaluated_at"] != by_orm[pk]["evaluated_at"]
         assert (forced[pk]["id"], forced[pk]["created_at"], forced[pk]["updated_at"]) == (
@@ -138,3 +154,23 @@ def test_an_evaluation_removed_meanwhile_is_written_again_whole(run):  # noqa: F
     again = ComplianceEvaluation.objects.get(preparation_id=pk)
     assert (again.document, again.report, again.evidence_hash) == (stored.document, stored.report, stored.evidence_hash)
     assert again.created_at == again.evaluated_at == stored.evaluated_at
+
+
+def test_report_text_reads_back_as_json_dumps_text_does():
+    words = {}
+    reports = [compact_report(report, words) for report in evaluate_many(DOCUMENTS)]
+    reports.append({"format": "x", "text": "°C × µL \u2028 \x7f \U0001f600", "n": [0, -1, 2**63 - 1, None, True]})
+    for report in reports:
+        text = evaluation_rows.report_text(report)
+        assert exact(json.loads(text)) == exact(json.loads(json.dumps(report)))
+
+
+@pytest.mark.parametrize("value", [{1: "a key that is not text"}, {"big": 2**70}, {"when": datetime.date(2024, 1, 2)}])
+def test_what_orjson_would_write_otherwise_is_left_to_json_dumps(value):
+    try:
+        expected = json.dumps(value)
+    except TypeError:
+        with pytest.raises(TypeError):
+            evaluation_rows.report_text(value)
+    else:
+        assert evaluation_rows.report_text(value) == expected
