@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 
 
 def preparation_frame(preparation_ids) -> pd.DataFrame:
-    rows = EVPreparation.objects.filter(_recompute_io.AmongIds("pk", preparation_ids)).values_list(
+    query = EVPreparation.objects.filter(_recompute_io.AmongIds("pk", preparation_ids)).values_list(
         "pk",
         "lab_id",
         "run_id",
@@ -73,7 +73,7 @@ def preparation_frame(preparation_ids) -> pd.DataFrame:
         "input_aliquot__sample__cell_count_at_harvest",
     )
     frame = pd.DataFrame(
-        list(rows),
+        _recompute_io.fetch(query),
         columns=[
             "preparation",
             "lab",
@@ -96,10 +96,12 @@ def preparation_frame(preparation_ids) -> pd.DataFrame:
 
 def measurement_frame(preparation_ids) -> pd.DataFrame:
     """Long (measurement_id, preparation, quantity, value) rows from the headline values."""
-    rows = Measurement.objects.filter(
-        _recompute_io.AmongIds("preparation_id", preparation_ids),
-        kind__in=[Measurement.Kind.PARTICLE, Measurement.Kind.PROTEIN],
-    ).values_list("pk", "preparation_id", "values")
+    rows = _recompute_io.fetch(
+        Measurement.objects.filter(
+            _recompute_io.AmongIds("preparation_id", preparation_ids),
+            kind__in=[Measurement.Kind.PARTICLE, Measurement.Kind.PROTEIN],
+        ).values_list("pk", "preparation_id", "values")
+    )
     long = [
         (pk, prep, quantity, values[key])
         for pk, prep, values in rows
