@@ -5,7 +5,7 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError, InterfaceError
 
-from ..core.broker import BROKER_ERRORS
+from ..core.hooks import send_task
 from . import services
 
 logger = logging.getLogger(__name__)
@@ -35,12 +35,14 @@ def refresh_all_compliance():
 
 
 def queue_refresh(preparation_ids) -> None:
-    """Send a refresh now. An unreachable broker is logged, not raised: the user's change is already saved,
-    and the nightly refresh catches up."""
+    """Send a refresh now (with the metric job of the same change, in one message, when they share a queue). An
+    unreachable broker is logged, not raised: the user's change is already saved, and the nightly refresh catches
+    up."""
     ids = sorted({int(pk) for pk in preparation_ids})
     if not ids:
         return
-    try:
-        refresh_compliance.delay(ids)
-    except BROKER_ERRORS:
+
+    def unsent():
         logger.warning("Compliance refresh of %d preparations not queued (broker unreachable).", len(ids))
+
+    send_task(refresh_compliance, ids, unsent=unsent)

@@ -3,7 +3,9 @@
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 
+from ..core.hooks import send_task
 from . import services
+from .models import MetricJob
 
 BACKOFF_MAX_S = 300
 
@@ -46,8 +48,10 @@ def run_metric_job(self, job_id: int, claim: int | None = None):
 
 
 def send_metric_job(job_id: int) -> None:
-    """Queue one job row to the workers (``services.queue_job`` calls it, through ``services.job_sender``)."""
-    run_metric_job.delay(job_id)
+    """Queue one job row to the workers (``services.queue_job`` calls it, through ``services.job_sender``); after
+    a change of evidence, in one message with its compliance refresh when they share a queue. A job the broker
+    refuses is left pending without its queued time, for the sweeper (as ``queue_job`` leaves it)."""
+    send_task(run_metric_job, job_id, unsent=lambda: MetricJob.objects.filter(pk=job_id).update(queued_at=None))
 
 
 @shared_task(acks_late=True)
