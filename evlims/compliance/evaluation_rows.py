@@ -108,6 +108,16 @@ def _values(row: EvaluationRow, rulesets_text: str, when, *, document: bool) -> 
     return values
 
 
+def _assignment(table: str, name: str, value: str) -> str:
+    """``column = value``; on PostgreSQL a report equal to the stored one keeps the stored value (its compressed
+    out-of-line copy is not written again: a forced refresh of unchanged verdicts writes little more than the
+    time of evaluation). jsonb's equality is that of the values, so what is read is the same either way."""
+    column = _column(name)
+    if name == "report":
+        return f"{column} = CASE WHEN {table}.{column} = {value} THEN {table}.{column} ELSE {value} END"
+    return f"{column} = {value}"
+
+
 def _update(batch: list[EvaluationRow], rulesets_text: str, when) -> int:
     """UPDATE … FROM (VALUES …) on PostgreSQL (one statement), executemany of one UPDATE on SQLite."""
     table = connection.ops.quote_name(ComplianceEvaluation._meta.db_table)
@@ -120,7 +130,7 @@ def _update(batch: list[EvaluationRow], rulesets_text: str, when) -> int:
                 params += _values(row, rulesets_text, when, document=False)
                 params.append(row.preparation_id)
             columns = ", ".join(f"v{at}" for at in range(len(names)))
-            assignments = ", ".join(f"{_column(name)} = v.v{at}" for at, name in enumerate(_KEPT_DOCUMENT))
+            assignments = ", ".join(_assignment(table, name, f"v.v{at}") for at, name in enumerate(_KEPT_DOCUMENT))
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row_sql] * len(batch))}) "
                 f"AS v({columns}) WHERE {table}.{_column('preparation')} = v.v{len(names) - 1}",

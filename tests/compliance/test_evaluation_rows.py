@@ -12,7 +12,7 @@ from django.utils import timezone
 from evlims.compliance import evaluation_rows, services
 from evlims.compliance.evaluator import evaluate_many
 from evlims.compliance.models import ComplianceEvaluation
-from evlims.compliance.stored_reports import compact_report
+from evlims.compliance.stored_reports import compact_report, full_report
 
 from .test_batch_refresh import run  # noqa: F401 (the fixture)
 from .test_document_rows import exact
@@ -174,3 +174,18 @@ def test_what_orjson_would_write_otherwise_is_left_to_json_dumps(value):
             evaluation_rows.report_text(value)
     else:
         assert evaluation_rows.report_text(value) == expected
+
+
+def test_a_report_equal_to_the_stored_one_reads_back_the_same_and_another_replaces_it(run):  # noqa: F811
+    pk = sorted(run.preparations.values_list("pk", flat=True))[0]
+    services.evaluate_preparations([pk])
+    _, stored = evaluation_row(pk)
+    reordered = dict(reversed(list(stored.report.items())))  # an equal value in another key order
+    for report in (reordered, {**stored.report, "experiment_id": "another"}):
+        row, _ = evaluation_row(pk, report=report)
+        with transaction.atomic():
+            evaluation_rows.write([row], {pk: stored.evidence_hash}, stored.rulesets, timezone.now())
+        again = ComplianceEvaluation.objects.get(preparation_id=pk)
+        assert again.report == report
+        assert exact(again.full_report) == exact(full_report(report))
+    assert again.full_report["experiment_id"] == "another"
