@@ -3,6 +3,7 @@ gives, value for value and type for type, however a JSON or decimal column is wr
 that leaves a conflicting row alone, and a row another recompute stored in the meantime is updated as the upsert
 always did."""
 
+import pandas as pd
 import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -92,3 +93,36 @@ def test_a_recompute_into_an_empty_table_inserts_without_an_upsert(lab_ids):
     inserts = [query["sql"] for query in queries.captured_queries if "INSERT INTO" in query["sql"]]
     assert len(inserts) == 1 and "DO NOTHING" in inserts[0]
     assert PreparationMetrics.objects.filter(preparation_id__in=lab_ids).count() == len(lab_ids)
+
+
+@pytest.mark.parametrize("vendor", ["sqlite", "postgresql"])
+def test_provenance_texts_written_over_columns_are_those_gathered_figure_by_figure(vendor):
+    """Preparations list their figures in different orders, a figure has several ids in no order of their own, and a
+    frame whose rows of one preparation or one figure are apart goes the gathered way, with the same texts."""
+    rows = [
+        (1, "particles_per_ug", 30),
+        (1, "particles_per_ug", 10),
+        (1, "size_mode_nm", 30),
+        (2, "size_mode_nm", 40),
+        (2, "particles_per_ug", 40),
+        (2, "particles_per_ug", 41),
+        (2, "recovery_pct", 7),
+        (3, "particle_yield_per_ml_input", 5),
+    ]
+    together = pd.DataFrame(rows, columns=["preparation", "metric", "measurement_id"])
+    apart = together.iloc[[0, 2, 3, 1, 4, 7, 5, 6]].reset_index(drop=True)
+    split = pd.DataFrame(
+        [*rows, (4, "size_mode_nm", 1), (4, "recovery_pct", 2), (4, "size_mode_nm", 3)], columns=together.columns
+    )
+    for frame in (together, apart, split):
+        gathered = {}
+        for prep, metric, measurement in frame.itertuples(index=False):
+            gathered.setdefault(prep, {}).setdefault(metric, []).append(measurement)
+        expected = {prep: _recompute_io.provenance_text(figures, vendor) for prep, figures in gathered.items()}
+        assert _recompute_io.provenance_texts(frame, vendor) == expected
+    assert _recompute_io.provenance_texts(together, vendor)[2] == (
+        '{"size_mode_nm": [40], "particles_per_ug": [40, 41], "recovery_pct": [7]}'
+        if vendor == "sqlite"
+        else '{"recovery_pct": [7], "size_mode_nm": [40], "particles_per_ug": [40, 41]}'
+    )
+    assert _recompute_io.provenance_texts(together.iloc[:0], vendor) == {}

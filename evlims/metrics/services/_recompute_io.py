@@ -174,27 +174,73 @@ def histograms(preparation_ids) -> pd.DataFrame:
     return pd.DataFrame({"preparation": table[:, 0].astype("int64"), columns[1]: table[:, 1], columns[2]: table[:, 2]})
 
 
-def _present(values: list) -> list:
+def _present(column: pd.Series) -> list:
     """Python values of a column with NaN as None: a missing figure is stored null, never NaN."""
+    values = column.tolist()
+    if column.dtype.kind == "f":
+        for position in np.flatnonzero(np.isnan(column.to_numpy())).tolist():
+            values[position] = None
+        return values
     return [None if value is None or (isinstance(value, float) and math.isnan(value)) else value for value in values]
+
+
+def _key_order(key: str, vendor: str):
+    """Where the database puts a key of a JSON object it gives back: PostgreSQL's jsonb, shorter keys first, then
+    bytewise; elsewhere (the text as written) no order of its own."""
+    return (len(key.encode()), key.encode()) if vendor == "postgresql" else 0
 
 
 def provenance_text(by_figure: dict[str, list[int]], vendor: str) -> str:
     """The provenance as the database gives it back as text: what ``json.dumps`` writes ({"figure": [id, …]}, the
-    separators Python's and PostgreSQL's JSON share), with PostgreSQL's jsonb key order (shorter keys first, then
-    bytewise) there. Written out directly: figure keys are plain names and ids integers, and json.dumps of ten
-    thousand dictionaries cost more than the upsert itself. Comparing this text with the stored one tells an
-    unchanged row without decoding it; a difference of form alone would only cost a needless write."""
-    keys = sorted(by_figure, key=lambda key: (len(key.encode()), key.encode())) if vendor == "postgresql" else by_figure
+    separators Python's and PostgreSQL's JSON share), with PostgreSQL's jsonb key order there. Written out directly:
+    figure keys are plain names and ids integers, and json.dumps of ten thousand dictionaries cost more than the
+    upsert itself. Comparing this text with the stored one tells an unchanged row without decoding it; a difference
+    of form alone would only cost a needless write."""
+    keys = sorted(by_figure, key=lambda key: _key_order(key, vendor))
     return "{" + ", ".join(f'"{key}": [{", ".join(map(str, by_figure[key]))}]' for key in keys) + "}"
 
 
-def rows_of(metrics: pd.DataFrame, provenance: pd.DataFrame) -> dict[int, tuple]:
-    """{preparation: (lab, figures…, purity class, provenance as text)}, the values of the COMPARED columns, built
-    column by column. Provenance is {figure: [measurement ids]} in the order the provenance frame lists them."""
+def provenance_texts(provenance: pd.DataFrame, vendor: str) -> dict[int, str]:
+    """{preparation: provenance_text of its figures and their measurement ids, in the order the frame lists them}.
+
+    ``metric_provenance`` lists each preparation's rows together and each figure's ids together. The text is then
+    written over whole columns, each id with what goes before it (the opening brace and the figure's key, the next
+    figure's key, or a comma) and the closing after each preparation's last id, rather than gathered id by id into
+    dictionaries of lists (a chunk's provenance has about 56,000 rows). Rows in any other order go that way."""
+    if provenance.empty:
+        return {}
+    preps = provenance["preparation"].to_numpy(dtype="int64")
+    codes, names = pd.factorize(provenance["metric"], sort=False)
+    order = np.arange(len(preps))
+    if vendor == "postgresql":  # each preparation's figures in jsonb's key order, each figure's ids as listed
+        blocks = np.cumsum(np.r_[True, preps[1:] != preps[:-1]])
+        ranks = np.argsort(sorted(range(len(names)), key=lambda code: _key_order(names[code], vendor)))
+        order = np.lexsort((ranks[codes], blocks))
+        preps, codes = preps[order], codes[order]
+    starts = np.r_[True, preps[1:] != preps[:-1]]
+    runs = starts | np.r_[True, codes[1:] != codes[:-1]]
+    pairs = set(zip(preps[runs].tolist(), codes[runs].tolist(), strict=True))
+    if len(set(preps[starts].tolist())) != starts.sum() or len(pairs) != runs.sum():
+        return _gathered_texts(provenance, vendor)
+    keys = np.array([f'"{name}": [' for name in names], dtype=object)
+    pieces = np.full(len(preps), ", ", dtype=object)
+    pieces[runs] = "], " + keys[codes[runs]]
+    pieces[starts] = "{" + keys[codes[starts]]
+    # Each piece followed by its id, in one list that each preparation's text is joined from.
+    ids = provenance["measurement_id"].to_numpy(dtype="int64")[order].tolist()
+    text = [""] * (2 * len(ids))
+    text[0::2], text[1::2] = pieces.tolist(), map(str, ids)
+    bounds = [2 * start for start in np.flatnonzero(starts).tolist()] + [len(text)]
+    return {
+        prep: "".join(text[start:end]) + "]}"
+        for prep, start, end in zip(preps[starts].tolist(), bounds, bounds[1:], strict=False)
+    }
+
+
+def _gathered_texts(provenance: pd.DataFrame, vendor: str) -> dict[int, str]:
     by_prep: dict[int, dict[str, list[int]]] = {}
     preps, ids = (provenance[name].astype("int64").tolist() for name in ("preparation", "measurement_id"))
-    # Plain lookups rather than setdefault, which builds a new dict and list for each of the ~70,000 ids.
+    # Plain lookups rather than setdefault, which builds a new dict and list for each id.
     for prep, metric, measurement in zip(preps, provenance["metric"].tolist(), ids, strict=True):
         figures = by_prep.get(prep)
         if figures is None:
@@ -204,15 +250,21 @@ def rows_of(metrics: pd.DataFrame, provenance: pd.DataFrame) -> dict[int, tuple]
             figures[metric] = [measurement]
         else:
             listed.append(measurement)
+    return {prep: provenance_text(figures, vendor) for prep, figures in by_prep.items()}
+
+
+def rows_of(metrics: pd.DataFrame, provenance: pd.DataFrame) -> dict[int, tuple]:
+    """{preparation: (lab, figures…, purity class, provenance as text)}, the values of the COMPARED columns, built
+    column by column. Provenance is {figure: [measurement ids]} in the order the provenance frame lists them."""
+    texts = provenance_texts(provenance, connection.vendor)
     preparations = metrics["preparation"].astype("int64").tolist()
     labs = metrics["lab"].astype("int64").tolist()
     figures = [
-        _present(metrics[key].tolist()) if key in metrics.columns else [None] * len(metrics)
+        _present(metrics[key]) if key in metrics.columns else [None] * len(metrics)
         for key in (*NUMBER_KEYS, "purity_class")
     ]
-    vendor = connection.vendor
     return {
-        prep: (lab, *values, provenance_text(by_prep.get(prep, {}), vendor))
+        prep: (lab, *values, texts.get(prep, "{}"))
         for prep, lab, *values in zip(preparations, labs, *figures, strict=True)
     }
 
