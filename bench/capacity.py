@@ -6,11 +6,11 @@ workers carry, which resource saturates first, and what 10x the load needs (docs
 
 The costs per operation are inputs (defaults: measured on the development machine, see docs/performance.md,
 in CPU milliseconds so they do not depend on the machine's load). Each post of one result costs web CPU and
-database time in the request and two tasks through the broker (Redis), then a compliance refresh and an
-incremental metric recompute in a worker (each also with database time). The model finds the post rate at which
-each resource (web processes, workers, database cores, the broker) is fully busy; the simulation then offers
-Poisson arrivals to those servers and reports the p95 time a post waits for its refresh, so the knee of the
-curve is visible before the saturation point.
+database time in the request and one message through the broker (Redis; two with separate queues), then a
+compliance refresh and an incremental metric recompute in a worker (each also with database time). The model
+finds the post rate at which each resource (web processes, workers, database cores, the broker) is fully busy;
+the simulation then offers Poisson arrivals to those servers and reports the p95 time a post waits for its
+refresh, so the knee of the curve is visible before the saturation point.
 """
 
 import argparse
@@ -22,17 +22,21 @@ import statistics
 DEFAULTS = {
     # One result through POST /api/v1/results/, refreshes in workers: measured (docs/performance.md, "One result per
     # post, second pass"), PostgreSQL, bench_ingest.py's handler: server CPU p50 7.2 ms; wall minus CPU 2.6 ms, the
-    # time the request waits on its 13 statements and its commit (round trips included).
-    "post_web_ms": 7.2,
+    # time the request waits on its 13 statements and its commit (round trips included). The third pass cut the
+    # CPU by the ratio measured old against new on PostgreSQL (median of three pairs, 8.63 -> 7.43 ms at load 3-4):
+    # 7.2 x 7.43 / 8.63 = 6.2 ms.
+    "post_web_ms": 6.2,
     "post_db_ms": 2.6,
     "refresh_worker_ms": 2.2,  # evaluate_preparations of one preparation, CPU (6.4 s / 3,000 on the bench)
     "refresh_db_ms": 1.0,  # its reads and upsert (assumed)
     "metric_worker_ms": 25.0,  # incremental metric recompute of one preparation (bench: 25 ms median)
     "metric_db_ms": 5.0,  # its reads and upsert (assumed: a fifth)
     # Redis as Celery's broker: server CPU of one task sent, consumed and acknowledged through kombu, measured by
-    # bench/bench_broker.py (112 us on the development machine); a post sends two tasks (compliance, metrics).
+    # bench/bench_broker.py (112 us on the development machine); a post sends its compliance refresh and metric job
+    # as one message (core.hooks.run_together) when they share a queue, as two with CELERY_TASK_ROUTES
+    # (--tasks-per-post 2).
     "broker_task_ms": 0.112,
-    "tasks_per_post": 2,
+    "tasks_per_post": 1,
 }
 
 
