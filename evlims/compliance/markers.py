@@ -5,8 +5,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-import yaml
-
+from . import yaml_files
 from .errors import VocabularyError
 
 MARKERS_PATH = Path(__file__).parent / "vocab" / "markers.yaml"
@@ -176,4 +175,4 @@ class MarkerVocabulary:
 
 @cache
 def marker_vocabulary() -> MarkerVocabulary:
-    return MarkerVocabulary(yaml.safe_load(MARKERS_PATH.read_text(encoding="utf-8")), source=str(MARKERS_PATH))
+    return MarkerVocabulary(yaml_files.safe_load(MARKERS_PATH.read_text(encoding="utf-8")), source=str(MARKERS_PATH))

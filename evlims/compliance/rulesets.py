@@ -11,7 +11,7 @@ import yaml
 
 # The characterisation conditions and the separation-class condition register themselves in the condition
 # vocabulary (conditions.py) when imported; they are kept in their own modules to keep the files readable.
-from . import characterization_conditions, separation  # noqa: F401
+from . import characterization_conditions, separation, yaml_files  # noqa: F401
 from .conditions import Condition, compile_condition
 from .errors import RulesetError
 
@@ -154,7 +154,7 @@ def load_ruleset_file(path: Path) -> RuleSet:
     if not match:
         raise RulesetError(f"{path.name}: rule-set files are named <ruleset>@<version>.yaml")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml_files.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         raise RulesetError(f"{path.name}: not valid YAML: {error}") from error
     ruleset = RuleSet.from_mapping(data, source=path.name)
