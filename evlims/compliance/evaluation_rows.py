@@ -3,7 +3,8 @@
 ``services.evaluate_preparations`` stores up to thousands of evaluations at once. Through ``bulk_create`` each
 row became a model instance whose every field Django prepared again (about a second of CPU for 10,000 rows on
 top of the JSON); here the JSON is encoded once (the report by orjson, the rest as Django encodes it,
-``json.dumps``), and the rows go to the database through one statement per 500:
+``json.dumps``), and the rows go to the database through one statement per 500 (on PostgreSQL the
+updates through ``COPY``):
 
 - a preparation whose stored evaluation was made from the same evidence (the same ``evidence_hash``, so the
   same document: a forced re-evaluation, or new rule sets) keeps its stored document: an ``UPDATE`` of the
@@ -71,14 +72,17 @@ def write(rows: list[EvaluationRow], stored_hashes: dict, rulesets: dict, now) -
     rulesets_text = json.dumps(rulesets)
     kept = [row for row in rows if stored_hashes.get(row.preparation_id) == row.evidence_hash]
     missing = []
-    for start in range(0, len(kept), BATCH):
-        batch = kept[start : start + BATCH]
-        if _update(batch, rulesets_text, when) != len(batch):
-            ids = [row.preparation_id for row in batch]
+    if kept:
+        if connection.vendor == "postgresql":
+            updated = _update_copied(kept, rulesets_text, when)
+        else:
+            updated = sum(_update(kept[at : at + BATCH], rulesets_text, when) for at in range(0, len(kept), BATCH))
+        if updated != len(kept):
+            ids = [row.preparation_id for row in kept]
             found = set(
                 ComplianceEvaluation.objects.filter(preparation_id__in=ids).values_list("preparation_id", flat=True)
             )
-            missing += [row for row in batch if row.preparation_id not in found]
+            missing = [row for row in kept if row.preparation_id not in found]
     kept_ids = {row.preparation_id for row in kept}
     upserted = [row for row in rows if row.preparation_id not in kept_ids] + missing
     for start in range(0, len(upserted), BATCH):
@@ -119,30 +123,44 @@ def _assignment(table: str, name: str, value: str) -> str:
 
 
 def _update(batch: list[EvaluationRow], rulesets_text: str, when) -> int:
-    """UPDATE … FROM (VALUES …) on PostgreSQL (one statement), executemany of one UPDATE on SQLite."""
+    """SQLite: executemany of one UPDATE."""
     table = connection.ops.quote_name(ComplianceEvaluation._meta.db_table)
-    names = (*_KEPT_DOCUMENT, "preparation")
+    assignments = ", ".join(f"{_column(name)} = %s" for name in _KEPT_DOCUMENT)
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            row_sql = "(" + ", ".join(_placeholder(name) for name in names) + ")"
-            params = []
-            for row in batch:
-                params += _values(row, rulesets_text, when, document=False)
-                params.append(row.preparation_id)
-            columns = ", ".join(f"v{at}" for at in range(len(names)))
-            assignments = ", ".join(_assignment(table, name, f"v.v{at}") for at, name in enumerate(_KEPT_DOCUMENT))
-            cursor.execute(
-                f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join([row_sql] * len(batch))}) "
-                f"AS v({columns}) WHERE {table}.{_column('preparation')} = v.v{len(names) - 1}",
-                params,
-            )
-            return cursor.rowcount
-        assignments = ", ".join(f"{_column(name)} = %s" for name in _KEPT_DOCUMENT)
         cursor.executemany(
             f"UPDATE {table} SET {assignments} WHERE {_column('preparation')} = %s",
             [(*_values(row, rulesets_text, when, document=False), row.preparation_id) for row in batch],
         )
         return cursor.rowcount
+
+
+def _update_copied(rows: list[EvaluationRow], rulesets_text: str, when) -> int:
+    """PostgreSQL: the rows copied (``COPY``) into a temporary table, then one ``UPDATE … FROM`` it. Half the
+    client's CPU of an ``UPDATE … FROM (VALUES …)`` per 500, whose statements psycopg composes with every value
+    quoted in. The JSON stays text there, stored uncompressed (``EXTERNAL``), and is parsed once, by the UPDATE."""
+    table = connection.ops.quote_name(ComplianceEvaluation._meta.db_table)
+    names = (*_KEPT_DOCUMENT, "preparation")
+    types = [ComplianceEvaluation._meta.get_field(name).db_type(connection) for name in names]
+    batch = connection.ops.quote_name("evlims_evaluation_batch")
+    text = [at for at, db_type in enumerate(types) if db_type == "jsonb"]
+    with connection.cursor() as cursor:
+        columns = ", ".join(f"v{at} {'text' if at in text else db_type}" for at, db_type in enumerate(types))
+        cursor.execute(f"CREATE TEMPORARY TABLE {batch} ({columns}) ON COMMIT DROP")
+        cursor.execute(f"ALTER TABLE {batch} " + ", ".join(f"ALTER COLUMN v{at} SET STORAGE EXTERNAL" for at in text))
+        with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {batch} FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((*_values(row, rulesets_text, when, document=False), row.preparation_id))
+        assignments = ", ".join(
+            _assignment(table, name, f"v.v{at}::jsonb" if at in text else f"v.v{at}")
+            for at, name in enumerate(_KEPT_DOCUMENT)
+        )
+        cursor.execute(
+            f"UPDATE {table} SET {assignments} FROM {batch} AS v "
+            f"WHERE {table}.{_column('preparation')} = v.v{len(names) - 1}"
+        )
+        updated = cursor.rowcount
+        cursor.execute(f"DROP TABLE {batch}")
+    return updated
 
 
 def _upsert(batch: list[EvaluationRow], rulesets_text: str, when) -> None:
