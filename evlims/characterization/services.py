@@ -10,6 +10,7 @@ from ..core.hooks import preparations_changed
 from ..core.locks import void_approvals
 from ..core.tenancy import INGEST_ROLES, ensure_role
 from ..instruments.particles import SIZE_FIELDS
+from .measurement_rows import measurements_insert
 from .models import (
     AnalyteQuantification,
     ImagingResult,
@@ -106,25 +107,27 @@ def _record(actor, lab, results, instrument, ingestion, raw_file, reason) -> lis
     preps, samples = subjects_read(lab.pk, results)
     _guard_locked(actor, preps, reason)
     now = timezone.now()
-    measurements = Measurement.objects.bulk_create(
+    measurements = measurements_insert(
         [
-            Measurement(
-                lab=lab,
-                preparation=preps.get(r.get("preparation")),
-                input_sample=samples.get(r.get("input_sample")),
-                kind=r["kind"],
-                method=r["method"],
-                measured_at=r.get("measured_at") or now,
-                instrument=instrument,
-                instrument_name=instrument.name if instrument else "",
-                software_version=r.get("software_version", ""),
-                raw_file=raw_file,
-                ingestion=ingestion,
-                values=headline_values(r),
-                recorded_by=actor if is_person(actor) else None,
-            )
+            {
+                "preparation": preps.get(r.get("preparation")),
+                "input_sample": samples.get(r.get("input_sample")),
+                "kind": r["kind"],
+                "method": r["method"],
+                "measured_at": r.get("measured_at") or now,
+                "software_version": r.get("software_version", ""),
+                "values": headline_values(r),
+            }
             for r in results
-        ]
+        ],
+        {
+            "lab": lab,
+            "instrument": instrument,
+            "instrument_name": instrument.name if instrument else "",
+            "raw_file": raw_file,
+            "ingestion": ingestion,
+            "recorded_by": actor if is_person(actor) else None,
+        },
     )
     _store_details(measurements, results)
     preparations_changed(m.preparation_id for m in measurements)
