@@ -24,21 +24,8 @@ from django.utils import timezone
 
 from .models import Measurement
 
-# Columns prepared row by row; every other concrete column holds one value for the whole recording.
+# Columns of a Measurement prepared row by row; every other concrete column holds one value for the recording.
 PER_ROW = ("preparation", "input_sample", "kind", "method", "measured_at", "software_version", "values")
-# Related objects a recording gives, cached on each instance as Measurement(**kwargs) caches them.
-RELATIONS = ("lab", "preparation", "input_sample", "instrument", "raw_file", "ingestion", "recorded_by")
-
-
-@cache
-def _layout():
-    """(fields in column order without the id, per-row field positions, the INSERT's head, one row's placeholders)."""
-    meta = Measurement._meta
-    quote = connection.ops.quote_name
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    per_row = [fields.index(meta.get_field(name)) for name in PER_ROW]
-    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES "
-    return fields, per_row, head, "(" + ", ".join(["%s"] * len(fields)) + ")"
 
 
 def measurements_insert(rows: list[dict], shared: dict) -> list[Measurement]:
@@ -47,32 +34,52 @@ def measurements_insert(rows: list[dict], shared: dict) -> list[Measurement]:
     ``rows``: per row, the related objects or values of ``PER_ROW`` (by field name, a related object as the
     object or None). ``shared``: the recording's lab, instrument, instrument_name, raw_file, ingestion and
     recorded_by. Every other field takes its default."""
-    fields, per_row, head, one_row = _layout()
+    return rows_insert(Measurement, rows, shared, PER_ROW)
+
+
+@cache
+def _layout(model, per_row: tuple):
+    """(fields in column order without the id, the per-row fields with their places, the INSERT's head, one row's
+    placeholders, the forward relations by name)."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    varying = [(name, fields.index(meta.get_field(name)), meta.get_field(name)) for name in per_row]
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES "
+    relations = {field.name: field for field in fields if field.is_relation}
+    return fields, varying, head, "(" + ", ".join(["%s"] * len(fields)) + ")", relations
+
+
+def rows_insert(model, rows: list[dict], shared: dict, per_row: tuple) -> list:
+    """``model.objects.bulk_create([model(**shared, **row) for row in rows])`` as plain rows (module docstring).
+
+    Each row gives exactly the fields named in ``per_row``; ``shared`` the fields that hold one value for all."""
+    fields, varying, head, one_row, relations = _layout(model, per_row)
     now = timezone.now()
-    template = Measurement(**shared, created_at=now, updated_at=now)  # the defaults and shared values, once
+    stamps = {f.name: now for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)}
+    template = model(**shared, **stamps)  # the defaults and shared values, once
     template_values = {field.attname: getattr(template, field.attname) for field in fields}
     prepared_template = [field.get_db_prep_save(template_values[field.attname], connection) for field in fields]
-    per_row_fields = [(name, index, fields[index]) for name, index in zip(PER_ROW, per_row, strict=True)]
     params, row_values = [], []
     for row in rows:
         values = {}
         prepared = prepared_template.copy()
-        for name, index, field in per_row_fields:
-            value = row.get(name)
+        for name, index, field in varying:
+            value = row[name]
             if field.is_relation and value is not None:
                 value = value.pk
             values[field.attname] = value
             prepared[index] = field.get_db_prep_save(value, connection)
         row_values.append(values)
         params.append(prepared)
-    ids = _insert(params, fields, head, one_row)
-    return _instances(rows, shared, template_values, row_values, ids)
+    ids = _insert(model, params, fields, head, one_row)
+    return _instances(model, rows, shared, template_values, row_values, ids, relations)
 
 
-def _insert(params, fields, head, one_row) -> list[int]:
-    ops, features = connection.ops, connection.features
+def _insert(model, params, fields, head, one_row) -> list[int]:
+    ops, features, pk = connection.ops, connection.features, model._meta.pk
     size = max(ops.bulk_batch_size(fields, params), 1)
-    returning = f" RETURNING {ops.quote_name(Measurement._meta.pk.column)}"
+    returning = f" RETURNING {ops.quote_name(pk.column)}"
     ids = []
     with connection.cursor() as cursor:
         for start in range(0, len(params), size):
@@ -85,23 +92,29 @@ def _insert(params, fields, head, one_row) -> list[int]:
             else:  # pragma: no cover - SQLite before 3.35: one row at a time, its id from lastrowid
                 for row in batch:
                     cursor.execute(head + one_row, row)
-                    ids.append(ops.last_insert_id(cursor, Measurement._meta.db_table, Measurement._meta.pk.column))
+                    ids.append(ops.last_insert_id(cursor, model._meta.db_table, pk.column))
     return ids
 
 
-def _instances(rows, shared, template_values, row_values, ids) -> list[Measurement]:
-    alias = connection.alias
-    pk = Measurement._meta.pk.attname
-    shared_cache = {name: shared.get(name) for name in RELATIONS if name in shared}
-    measurements = []
+def _instances(model, rows, shared, template_values, row_values, ids, relations) -> list:
+    """The saved instances, with the related objects given cached as ``model(**kwargs)`` caches them (a one-to-one
+    field caches the instance on its target too)."""
+    alias, pk = connection.alias, model._meta.pk.attname
+    shared_cache = {name: value for name, value in shared.items() if name in relations}
+    per_row_relations = [name for name in rows[0] if name in relations] if rows else []
+    one_to_one = [(name, relations[name].remote_field) for name in per_row_relations if relations[name].one_to_one]
+    instances = []
     for row, values, pk_value in zip(rows, row_values, ids, strict=True):
-        measurement = Measurement.__new__(Measurement)
+        instance = model.__new__(model)
         state = ModelState()
         state.adding, state.db = False, alias
-        state.fields_cache = {**shared_cache, **{name: row.get(name) for name in ("preparation", "input_sample")}}
-        measurement.__dict__.update(template_values)
-        measurement.__dict__.update(values)
-        measurement.__dict__[pk] = pk_value
-        measurement._state = state
-        measurements.append(measurement)
-    return measurements
+        state.fields_cache = shared_cache | {name: row[name] for name in per_row_relations}
+        instance.__dict__.update(template_values)
+        instance.__dict__.update(values)
+        instance.__dict__[pk] = pk_value
+        instance._state = state
+        for name, remote in one_to_one:
+            if row[name] is not None:
+                remote.set_cached_value(row[name], instance)
+        instances.append(instance)
+    return instances

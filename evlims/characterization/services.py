@@ -10,7 +10,7 @@ from ..core.hooks import preparations_changed
 from ..core.locks import void_approvals
 from ..core.tenancy import INGEST_ROLES, ensure_role
 from ..instruments.particles import SIZE_FIELDS
-from .measurement_rows import measurements_insert
+from .measurement_rows import measurements_insert, rows_insert
 from .models import (
     AnalyteQuantification,
     ImagingResult,
@@ -169,38 +169,42 @@ def _store_details(measurements, results):
         elif kind == Measurement.Kind.PROTEIN:
             p = result["protein"]
             protein_rows.append(
-                ProteinQuantification(
-                    measurement=measurement,
-                    assay=p["assay"],
-                    concentration_ug_per_ml=p.get("concentration_ug_per_ml"),
-                    volume_assayed_ul=p.get("volume_assayed_ul"),
-                    out_of_range=p.get("out_of_range", False),
-                    standard_curve=p.get("standard_curve", {}),
-                )
+                {
+                    "measurement": measurement,
+                    "assay": p["assay"],
+                    "concentration_ug_per_ml": p.get("concentration_ug_per_ml"),
+                    "volume_assayed_ul": p.get("volume_assayed_ul"),
+                    "out_of_range": p.get("out_of_range", False),
+                    "standard_curve": p.get("standard_curve", {}),
+                }
             )
         elif kind == Measurement.Kind.MARKER:
             marker_rows.append(_marker_row(measurement, result["marker"], vocabulary))
         elif kind == Measurement.Kind.IMAGING:
             i = result["imaging"]
             imaging_rows.append(
-                ImagingResult(
-                    measurement=measurement,
-                    technique=i["technique"],
-                    wide_field=i["wide_field"],
-                    close_up=i["close_up"],
-                    magnification=i.get("magnification", ""),
-                )
+                {
+                    "measurement": measurement,
+                    "technique": i["technique"],
+                    "wide_field": i["wide_field"],
+                    "close_up": i["close_up"],
+                    "magnification": i.get("magnification", ""),
+                }
             )
         else:
             a = result["analyte"]
             analyte_rows.append(
-                AnalyteQuantification(measurement=measurement, assay=a["assay"], value=a["value"], unit=a["unit"])
+                {"measurement": measurement, "assay": a["assay"], "value": a["value"], "unit": a["unit"]}
             )
     analyses = ParticleAnalysis.objects.bulk_create(particle_rows)
-    ProteinQuantification.objects.bulk_create(protein_rows)
-    MarkerResult.objects.bulk_create(marker_rows)
-    ImagingResult.objects.bulk_create(imaging_rows)
-    AnalyteQuantification.objects.bulk_create(analyte_rows)
+    for model, rows in (
+        (ProteinQuantification, protein_rows),
+        (MarkerResult, marker_rows),
+        (ImagingResult, imaging_rows),
+        (AnalyteQuantification, analyte_rows),
+    ):
+        if rows:  # as bulk_create, with each row's measurement caching it (measurement.protein …)
+            rows_insert(model, rows, {}, tuple(rows[0]))
     captures, bins = [], []
     for analysis, payload in zip(analyses, particle_payloads, strict=True):
         captures += [
@@ -223,7 +227,8 @@ def _store_details(measurements, results):
     SizeBin.objects.bulk_create(bins, batch_size=2000)
 
 
-def _marker_row(measurement, m, vocabulary) -> MarkerResult:
+def _marker_row(measurement, m, vocabulary) -> dict:
+    """The MarkerResult row of a marker result, by field name."""
     symbol = vocabulary.resolve(m["protein"])
     subcategories = sorted(vocabulary.subcategories(symbol))
     if m.get("detected") is None:
@@ -233,24 +238,24 @@ def _marker_row(measurement, m, vocabulary) -> MarkerResult:
     antibody = m.get("antibody") or {}
     lysate = m.get("lysate") or {}
     topology = m.get("topology") or {}
-    return MarkerResult(
-        measurement=measurement,
-        protein=symbol,
-        misev_category=",".join(subcategories),
-        detection=detection,
-        semi_quantitative_value=m.get("semi_quantitative_value"),
-        antibody_clone=antibody.get("clone", ""),
-        antibody_catalogue=antibody.get("catalogue", ""),
-        antibody_dilution=antibody.get("dilution", ""),
-        antibody_supplier=antibody.get("supplier", ""),
-        lysate_buffer=lysate.get("buffer", ""),
-        lysis_protocol=lysate.get("protocol", ""),
-        lysate_reducing=lysate.get("reducing"),
-        protein_loaded_ug=lysate.get("protein_loaded_ug"),
-        compared_with_source_lysate=lysate.get("compared_with_source"),
-        topology_assay=topology.get("assay", ""),
-        topology_component=topology.get("component", ""),
-    )
+    return {
+        "measurement": measurement,
+        "protein": symbol,
+        "misev_category": ",".join(subcategories),
+        "detection": detection,
+        "semi_quantitative_value": m.get("semi_quantitative_value"),
+        "antibody_clone": antibody.get("clone", ""),
+        "antibody_catalogue": antibody.get("catalogue", ""),
+        "antibody_dilution": antibody.get("dilution", ""),
+        "antibody_supplier": antibody.get("supplier", ""),
+        "lysate_buffer": lysate.get("buffer", ""),
+        "lysis_protocol": lysate.get("protocol", ""),
+        "lysate_reducing": lysate.get("reducing"),
+        "protein_loaded_ug": lysate.get("protein_loaded_ug"),
+        "compared_with_source_lysate": lysate.get("compared_with_source"),
+        "topology_assay": topology.get("assay", ""),
+        "topology_component": topology.get("component", ""),
+    }
 
 
 def record_results(*, actor, lab, documents, reason: str = "", **kwargs) -> list[Measurement]:

@@ -1,5 +1,5 @@
-"""Measurement rows written as plain rows (``characterization.measurement_rows``) are the rows and instances
-``Measurement.objects.bulk_create`` makes: column by column and type by type as stored, value by value on the
+"""Measurement and detail rows written as plain rows (``characterization.measurement_rows``) are the rows and
+instances ``bulk_create`` makes: column by column and type by type as stored, value by value on the
 instances returned (with the same related objects cached), in as many statements, ids in the rows' order.
 Runs on SQLite and, with DATABASE_URL pointing at PostgreSQL, on PostgreSQL."""
 
@@ -10,8 +10,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from evlims.characterization.measurement_rows import PER_ROW, measurements_insert
-from evlims.characterization.models import Measurement
+from evlims.characterization.measurement_rows import PER_ROW, measurements_insert, rows_insert
+from evlims.characterization.models import (
+    AnalyteQuantification,
+    ImagingResult,
+    MarkerResult,
+    Measurement,
+    ProteinQuantification,
+)
 
 pytestmark = pytest.mark.django_db
 VARYING = ("id", "created_at", "updated_at")
@@ -43,9 +49,9 @@ def _rows(evidence, sample, count):
     return rows
 
 
-def _stored(ids) -> dict:
+def _stored(ids, model=Measurement) -> dict:
     """{id: raw row as the database driver gives it}, read without the ORM's converters."""
-    meta = Measurement._meta
+    meta = model._meta
     quote = connection.ops.quote_name
     columns = [field.column for field in meta.concrete_fields]
     sql = (
@@ -135,3 +141,105 @@ def test_related_objects_are_read_without_a_query(evidence, django_assert_num_qu
         assert measurement.lab is evidence.instrument.lab and measurement.input_sample is None
         assert measurement.instrument is evidence.instrument and measurement.ingestion is evidence.ingestion
         assert measurement.raw_file is None and measurement.recorded_by is None
+
+
+DETAILS = {
+    ProteinQuantification: [
+        {
+            "assay": "micro_bca",
+            "concentration_ug_per_ml": 41.7,
+            "volume_assayed_ul": None,
+            "out_of_range": False,
+            "standard_curve": {},
+        },
+        {
+            "assay": "bca",
+            "concentration_ug_per_ml": None,
+            "volume_assayed_ul": 25,
+            "out_of_range": True,
+            "standard_curve": {"r2": 0.998, "points": [[0, 0.1], [2000, 1.9]], "note": "é"},
+        },
+    ],
+    MarkerResult: [
+        {
+            "protein": "CD63",
+            "misev_category": "1a,1b",
+            "detection": "detected",
+            "semi_quantitative_value": None,
+            "antibody_clone": "H5C6",
+            "antibody_catalogue": "",
+            "antibody_dilution": "1:1000",
+            "antibody_supplier": "",
+            "lysate_buffer": "RIPA",
+            "lysis_protocol": "",
+            "lysate_reducing": False,
+            "protein_loaded_ug": 10,
+            "compared_with_source_lysate": None,
+            "topology_assay": "",
+            "topology_component": "",
+        },
+        {
+            "protein": "APOA1",
+            "misev_category": "",
+            "detection": "semi_quantitative",
+            "semi_quantitative_value": 2.5,
+            "antibody_clone": "",
+            "antibody_catalogue": "ab-1",
+            "antibody_dilution": "",
+            "antibody_supplier": "Abcam",
+            "lysate_buffer": "",
+            "lysis_protocol": "10 min on ice",
+            "lysate_reducing": None,
+            "protein_loaded_ug": None,
+            "compared_with_source_lysate": True,
+            "topology_assay": "proteinase K",
+            "topology_component": "luminal",
+        },
+    ],
+    ImagingResult: [
+        {"technique": "tem", "wide_field": True, "close_up": False, "magnification": ""},
+        {"technique": "cryo_em", "wide_field": False, "close_up": True, "magnification": "30,000×"},
+    ],
+    AnalyteQuantification: [
+        {"assay": "sulfo-phospho-vanillin", "value": 12, "unit": "µg/mL"},
+        {"assay": "qubit_rna", "value": 0.75, "unit": "ng/µL"},
+    ],
+}
+
+
+@pytest.mark.parametrize("model", list(DETAILS), ids=lambda model: model.__name__)
+def test_detail_rows_equal_bulk_creates_and_are_cached_on_their_measurement(evidence, model, django_assert_num_queries):
+    shared = {"lab": evidence.instrument.lab}
+    base = dict.fromkeys(PER_ROW) | {
+        "preparation": evidence.spare_preparation,
+        "kind": "protein",
+        "method": "bca",
+        "measured_at": timezone.now(),
+        "software_version": "",
+        "values": {},
+    }
+    details = DETAILS[model] * 40
+    measurements = measurements_insert([base] * (2 * len(details)), shared)
+    fast_rows = [{"measurement": m, **d} for m, d in zip(measurements, details, strict=False)]
+    orm_rows = [{"measurement": m, **d} for m, d in zip(measurements[len(details) :], details, strict=True)]
+    with CaptureQueriesContext(connection) as fast_queries:
+        fast = rows_insert(model, fast_rows, {}, tuple(fast_rows[0]))
+    with CaptureQueriesContext(connection) as orm_queries:
+        orm = model.objects.bulk_create([model(**row) for row in orm_rows])
+    assert len(fast_queries.captured_queries) == len(orm_queries.captured_queries)
+    fast_stored, orm_stored = _stored([d.pk for d in fast], model), _stored([d.pk for d in orm], model)
+    for fast_detail, orm_detail, row in zip(fast, orm, fast_rows, strict=True):
+        ignored = ("id", "measurement_id")
+        typed = {k: v for k, v in _typed(fast_stored[fast_detail.pk]).items() if k not in ignored}
+        assert typed == {k: v for k, v in _typed(orm_stored[orm_detail.pk]).items() if k not in ignored}
+        assert fast_stored[fast_detail.pk]["measurement_id"] == row["measurement"].pk
+        assert {k: v for k, v in _fields(fast_detail).items() if k not in ignored} == {
+            k: v for k, v in _fields(orm_detail).items() if k not in ignored
+        }
+        assert fast_detail._state.fields_cache.keys() == orm_detail._state.fields_cache.keys()
+        assert fast_detail.measurement is row["measurement"]
+        # The measurement caches its detail, as the constructor makes it do (measurement.protein …).
+        related_name = model._meta.get_field("measurement").remote_field.related_name
+        with django_assert_num_queries(0):
+            assert getattr(row["measurement"], related_name) is fast_detail
+    assert {d.pk for d in model.objects.filter(pk__in=[d.pk for d in fast])} == {d.pk for d in fast}
