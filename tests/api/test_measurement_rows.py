@@ -125,9 +125,8 @@ def test_rows_and_instances_equal_bulk_creates(evidence, ours, staff, shared_kin
         assert _fields(stored) == _fields(instance)
 
 
-def test_related_objects_are_read_without_a_query(evidence, django_assert_num_queries):
-    shared = {"lab": evidence.instrument.lab, "instrument": evidence.instrument, "ingestion": evidence.ingestion}
-    row = dict.fromkeys(PER_ROW) | {
+def _protein_row(evidence) -> dict:
+    return dict.fromkeys(PER_ROW) | {
         "preparation": evidence.spare_preparation,
         "kind": "protein",
         "method": "bca",
@@ -135,6 +134,11 @@ def test_related_objects_are_read_without_a_query(evidence, django_assert_num_qu
         "software_version": "",
         "values": {},
     }
+
+
+def test_related_objects_are_read_without_a_query(evidence, django_assert_num_queries):
+    shared = {"lab": evidence.instrument.lab, "instrument": evidence.instrument, "ingestion": evidence.ingestion}
+    row = _protein_row(evidence)
     (measurement,) = measurements_insert([row], shared)
     with django_assert_num_queries(0):
         assert measurement.preparation is evidence.spare_preparation
@@ -210,14 +214,7 @@ DETAILS = {
 @pytest.mark.parametrize("model", list(DETAILS), ids=lambda model: model.__name__)
 def test_detail_rows_equal_bulk_creates_and_are_cached_on_their_measurement(evidence, model, django_assert_num_queries):
     shared = {"lab": evidence.instrument.lab}
-    base = dict.fromkeys(PER_ROW) | {
-        "preparation": evidence.spare_preparation,
-        "kind": "protein",
-        "method": "bca",
-        "measured_at": timezone.now(),
-        "software_version": "",
-        "values": {},
-    }
+    base = _protein_row(evidence)
     details = DETAILS[model] * 40
     measurements = measurements_insert([base] * (2 * len(details)), shared)
     fast_rows = [{"measurement": m, **d} for m, d in zip(measurements, details, strict=False)]
