@@ -1,19 +1,20 @@
-"""The Measurement rows of a recording written as plain rows: ``Measurement.objects.bulk_create`` without its
-per-value work.
+"""The rows of a recording written as plain rows: ``bulk_create`` without its per-value work, for the Measurement
+rows and the protein, marker, imaging and analyte detail rows.
 
 ``bulk_create`` prepares every value of every model instance through Django's insert compiler (about twenty
-columns a row, each field's ``pre_save`` and ``get_db_prep_save`` behind several layers of calls) and checks every
-cached relation of every row. Most columns of one recording hold one value for all its rows (the lab, instrument,
-ingestion, raw file, recording user, status), so here each of those is prepared once, by its own field's
-``get_db_prep_save``, and only the columns that differ from row to row (subject, kind, method, time, software
-version, headline values) are prepared per row, by the same method. The rows go in as ``bulk_create`` sends them:
-one multi-row ``INSERT … RETURNING`` per batch of the size the database's ``bulk_batch_size`` allows (so as many
-statements), the ids read back in order. The instances returned carry what ``bulk_create``'s did: every field,
-the id, the related objects given (cached as the constructor caches them), ``_state`` saved.
+columns a Measurement row, each field's ``pre_save`` and ``get_db_prep_save`` behind several layers of calls) and
+checks every cached relation of every row. Most columns of one recording hold one value for all its rows (the lab,
+instrument, ingestion, raw file, recording user, status), so here each of those is prepared once, by its own
+field's ``get_db_prep_save``, and only the columns that differ from row to row are prepared per row, by the same
+method. The rows go in as ``bulk_create`` sends them: one ``INSERT … RETURNING`` per batch of the size the
+database's ``bulk_batch_size`` allows (so as many statements; on PostgreSQL one array a column through ``UNNEST``,
+as Django's compiler sends it), the ids read back in order. The instances returned carry what ``bulk_create``'s
+did: every field, the id, the related objects given (cached as the constructor caches them, a detail on its
+measurement too), ``_state`` saved.
 
 ``created_at`` and ``updated_at`` are one time per call (``bulk_create`` took one per row, microseconds apart).
-``tests/api/test_measurement_rows.py`` holds the stored rows equal to ``bulk_create``'s, column by column and type by
-type, on SQLite and PostgreSQL.
+``tests/api/test_measurement_rows.py`` holds the stored rows equal to ``bulk_create``'s, column by column and type
+by type, and the statements as many, on SQLite and PostgreSQL.
 """
 
 from functools import cache
@@ -45,16 +46,29 @@ def _layout(model, per_row: tuple):
     quote = connection.ops.quote_name
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     varying = [(name, fields.index(meta.get_field(name)), meta.get_field(name)) for name in per_row]
-    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) VALUES "
+    head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
     relations = {field.name: field for field in fields if field.is_relation}
-    return fields, varying, head, "(" + ", ".join(["%s"] * len(fields)) + ")", relations
+    return fields, varying, head, "(" + ", ".join(["%s"] * len(fields)) + ")", relations, _unnest(fields)
+
+
+def _unnest(fields) -> str | None:
+    """On PostgreSQL, ``SELECT * FROM UNNEST(%s::type[], …)``: what Django's insert compiler sends for more than
+    one row when every field allows it (one array a column, a plan of its own size whatever the rows)."""
+    if connection.vendor != "postgresql" or any(
+        hasattr(field, "get_placeholder")
+        or (field.target_field if field.is_relation else field).get_internal_type() not in connection.data_types
+        for field in fields
+    ):
+        return None
+    types = [field.db_type(connection).split("(")[0] for field in fields]
+    return "SELECT * FROM UNNEST(" + ", ".join(f"(%s)::{db_type}[]" for db_type in types) + ")"
 
 
 def rows_insert(model, rows: list[dict], shared: dict, per_row: tuple) -> list:
     """``model.objects.bulk_create([model(**shared, **row) for row in rows])`` as plain rows (module docstring).
 
     Each row gives exactly the fields named in ``per_row``; ``shared`` the fields that hold one value for all."""
-    fields, varying, head, one_row, relations = _layout(model, per_row)
+    fields, varying, head, one_row, relations, unnest = _layout(model, per_row)
     now = timezone.now()
     stamps = {f.name: now for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)}
     template = model(**shared, **stamps)  # the defaults and shared values, once
@@ -72,11 +86,11 @@ def rows_insert(model, rows: list[dict], shared: dict, per_row: tuple) -> list:
             prepared[index] = field.get_db_prep_save(value, connection)
         row_values.append(values)
         params.append(prepared)
-    ids = _insert(model, params, fields, head, one_row)
+    ids = _insert(model, params, fields, head, one_row, unnest)
     return _instances(model, rows, shared, template_values, row_values, ids, relations)
 
 
-def _insert(model, params, fields, head, one_row) -> list[int]:
+def _insert(model, params, fields, head, one_row, unnest) -> list[int]:
     ops, features, pk = connection.ops, connection.features, model._meta.pk
     size = max(ops.bulk_batch_size(fields, params), 1)
     returning = f" RETURNING {ops.quote_name(pk.column)}"
@@ -84,14 +98,16 @@ def _insert(model, params, fields, head, one_row) -> list[int]:
     with connection.cursor() as cursor:
         for start in range(0, len(params), size):
             batch = params[start : start + size]
-            sql = head + ", ".join([one_row] * len(batch))
-            flat = [value for row in batch for value in row]
+            if unnest and len(batch) > 1:
+                sql, flat = head + unnest, [list(column) for column in zip(*batch, strict=True)]
+            else:
+                sql, flat = head + "VALUES " + ", ".join([one_row] * len(batch)), [v for row in batch for v in row]
             if features.can_return_rows_from_bulk_insert:
                 cursor.execute(sql + returning, flat)
                 ids += [row[0] for row in cursor.fetchall()]
             else:  # pragma: no cover - SQLite before 3.35: one row at a time, its id from lastrowid
                 for row in batch:
-                    cursor.execute(head + one_row, row)
+                    cursor.execute(head + "VALUES " + one_row, row)
                     ids.append(ops.last_insert_id(cursor, model._meta.db_table, pk.column))
     return ids
 
