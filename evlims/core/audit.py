@@ -84,11 +84,46 @@ def _locked_head() -> AuditChainHead:
     return head
 
 
+# The head's read and write as the ORM composes them, composed once per database: building the two statements
+# cost more than running them (0.27 ms of a 0.58 ms event on SQLite). No signal listens to the head row.
+_head_statements: dict[tuple[str, str], tuple[str, tuple, str]] = {}
+
+
+def _head_sql(connection) -> tuple[str, tuple, str]:
+    """(read, its parameters, write): ``_locked_head``'s read of the last hash alone and ``save(update_fields=
+    ["last_hash"])``'s UPDATE."""
+    statements = _head_statements.get((connection.alias, connection.vendor))
+    if statements is None:
+        read = AuditChainHead.objects.using(connection.alias).select_for_update().filter(id=1).order_by("pk")[:1]
+        sql, params = read.values_list("last_hash").query.get_compiler(connection=connection).as_sql()
+        quote = connection.ops.quote_name
+        table = quote(AuditChainHead._meta.db_table)
+        write = f"UPDATE {table} SET {quote('last_hash')} = %s WHERE {table}.{quote('id')} = %s"
+        statements = (sql, tuple(params), write)
+        _head_statements[(connection.alias, connection.vendor)] = statements
+    return statements
+
+
+def _locked_last_hash(connection) -> str:
+    """The last hash of the chain, read as ``_locked_head`` reads it (the row locked, created when missing)."""
+    sql, params, _ = _head_sql(connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return _locked_head().last_hash if row is None else row[0]
+
+
+def _move_head(connection, last_hash: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(_head_sql(connection)[2], (last_hash, 1))
+
+
 def record_event(*, actor, action: str, obj, lab=None, changes=None, reason: str = "") -> AuditEvent:
     """Append one audit event. Must run inside the caller's transaction (atomic block)."""
-    if not transaction.get_connection().in_atomic_block:
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
         raise RuntimeError("Audit events are written inside the service's transaction.")
-    head = _locked_head()
+    last_hash = _locked_last_hash(connection)
     key_id, key = audit_keys.current_key()
     event = AuditEvent(
         lab=lab if lab is not None else getattr(obj, "lab", None),
@@ -102,13 +137,12 @@ def record_event(*, actor, action: str, obj, lab=None, changes=None, reason: str
         changes=changes or {},
         reason=reason or "",
         request_id=current_request_id(),
-        previous_hash=head.last_hash,
+        previous_hash=last_hash,
         key_id=key_id,
     )
     event.entry_hash = _entry_hash(event.previous_hash, hashed_payload(event), key)
     event.save(force_insert=True)
-    head.last_hash = event.entry_hash
-    head.save(update_fields=["last_hash"])
+    _move_head(connection, event.entry_hash)
     return event
 
 
