@@ -31,12 +31,10 @@ def record_change(preparation_ids: list[int], job_id: int | None) -> int:
 
 
 def queue_change(preparation_ids: list[int], job_id: int) -> None:
-    """After commit: send the job. A row written in a savepoint that was rolled back is written again."""
-    if not MetricJob.objects.filter(pk=job_id).exists():
-        job_id = MetricJob.objects.create(
-            kind=MetricJob.Kind.INCREMENTAL,
-            preparation_ids=preparation_ids,
-            total=len(preparation_ids),
-            queued_at=timezone.now(),
-        ).pk
+    """After commit: send the job ``record_change`` wrote, with no read of it first.
+
+    The row is always there when this runs: it is written in the same savepoint as the commit hook that calls
+    this (``core.hooks`` registers the hook, then records), and rolling a savepoint back drops the commit hooks
+    registered inside it (Django's ``savepoint_rollback``), so a rolled-back row never reaches here; the next
+    change in the transaction registers a new hook and writes a new row. Pending rows are never deleted."""
     queue_job(job_id, stamped=True)
