@@ -11,6 +11,8 @@ class Document:
     valid, raising Invalid with ``{field: message}`` or a message about the whole document."""
 
     fields: dict[str, Field] = {}
+    inspected: dict[str, Field] = {}
+    accepted = ""
     refuses_unknown = False  # keys and choice values it does not declare, at any level, are errors
 
     def __init_subclass__(cls, **kwargs):
@@ -21,6 +23,10 @@ class Document:
             **{name: field for name, field in inherited.items() if isinstance(field, Field)},
             **own,
         }
+        # What refused_input looks into: the fields that can refuse something (nested documents, choices,
+        # lists of them), decided once per document rather than for every key of every document checked.
+        cls.inspected = {name: field for name, field in cls.fields.items() if _may_refuse(field)}
+        cls.accepted = ", ".join(cls.fields)
 
     @classmethod
     def validate(cls, attrs: dict) -> dict:
@@ -89,8 +95,11 @@ class Nested(Field):
             raise Invalid({NON_FIELD_ERRORS: [self.message("invalid", datatype=type(data).__name__)]})
         value, errors = {}, {}
         for name, field in self.document.fields.items():
+            sent = data.get(name, EMPTY)
+            if sent is EMPTY and field.left_out_when_absent:
+                continue
             try:
-                value[name] = field.run(data.get(name, EMPTY))
+                value[name] = field.run(sent)
             except Invalid as error:
                 errors[name] = error.detail
             except _Skip:
@@ -122,10 +131,10 @@ def refused_input(field, data):
     if isinstance(field, Nested):
         if not isinstance(data, Mapping):
             return None
-        fields = field.document.fields
-        accepted = ", ".join(fields)
-        errors = {key: [UNKNOWN_FIELD.format(accepted=accepted)] for key in data if key not in fields}
-        for name, child in fields.items():
+        document = field.document
+        fields = document.fields
+        errors = {key: [UNKNOWN_FIELD.format(accepted=document.accepted)] for key in data if key not in fields}
+        for name, child in document.inspected.items():
             if name in data and (refused := refused_input(child, data[name])):
                 errors[name] = refused
         return errors or None
@@ -139,6 +148,13 @@ def refused_input(field, data):
             return None
         return _unknown_choice(data, field.accepted)
     return None
+
+
+def _may_refuse(field) -> bool:
+    """Whether refused_input can find anything in what ``field`` is sent (None for every other field)."""
+    if isinstance(field, Items):
+        return _may_refuse(field.child)
+    return isinstance(field, Nested | Choice)
 
 
 def merge_errors(errors, refused):

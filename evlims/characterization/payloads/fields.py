@@ -21,6 +21,8 @@ UNKNOWN_CHOICE = '"{value}" is not one of the accepted values: {accepted}.'
 NON_FIELD_ERRORS = "non_field_errors"
 # The one date-time format accepted (DRF's default): ISO 8601.
 DATETIME_FORMAT_WORDS = "YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z]"
+# The first lone surrogate of a text, found in one pass of the regular-expression engine.
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Empty:
@@ -58,6 +60,8 @@ class Field:
     def __init__(self, *, required: bool | None = None, default=EMPTY, allow_null: bool = False, help_text: str = ""):
         self.required = default is EMPTY if required is None else required
         self.default = default
+        # Not sent: left out of the document (what ``run`` would signal with _Skip), known without calling it.
+        self.left_out_when_absent = not self.required and default is EMPTY
         self.allow_null = allow_null
         self.help_text = help_text
 
@@ -135,10 +139,10 @@ class Text(Field):
             errors.append(self.message("max_length", max_length=self.max_length))
         if "\x00" in value:
             errors.append(gettext("Null characters are not allowed."))
-        surrogate = next((ord(ch) for ch in value if 0xD800 <= ord(ch) <= 0xDFFF), None)
+        surrogate = SURROGATE.search(value)
         if surrogate is not None:
             message = gettext("Surrogate characters are not allowed: U+{code_point:X}.")
-            errors.append(message.format(code_point=surrogate))
+            errors.append(message.format(code_point=ord(surrogate.group())))
         if self._regex is not None and not self._regex.search(value):
             errors.append(self.message("pattern"))
         return errors
