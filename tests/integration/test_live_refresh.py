@@ -106,6 +106,12 @@ def test_metrics_appear_after_posting_particles_and_protein(live):
     )
     metrics = PreparationMetrics.objects.get(preparation=prep)
     assert metrics.particles_per_ug == pytest.approx(4e10)
-    # One post is one transaction: its two results were recomputed by one job.
+    # One post is one transaction: its two results were recomputed by one job. The job's figures are committed
+    # before the job is marked done (metrics.services._run_chunk), so its status is waited for, not read at once.
     job = MetricJob.objects.latest("pk")
-    assert job.status == MetricJob.Status.DONE and job.preparation_ids == [prep.pk]
+    assert job.preparation_ids == [prep.pk]
+    wait_until(
+        lambda: MetricJob.objects.get(pk=job.pk).status == MetricJob.Status.DONE,
+        timeout=WAIT_S,
+        message="the metric job to be marked done\n" + worker.log(),
+    )
