@@ -7,8 +7,9 @@ checks every cached relation of every row. Most columns of one recording hold on
 instrument, ingestion, raw file, recording user, status), so here each of those is prepared once, by its own
 field's ``get_db_prep_save``, and only the columns that differ from row to row are prepared per row, by the same
 method. The rows go in as ``bulk_create`` sends them: one ``INSERT … RETURNING`` per batch of the size the
-database's ``bulk_batch_size`` allows (so as many statements; on PostgreSQL one array a column through ``UNNEST``,
-as Django's compiler sends it), the ids read back in order. The instances returned carry what ``bulk_create``'s
+database's ``bulk_batch_size`` allows (so as many statements; on PostgreSQL through ``UNNEST`` as Django's compiler
+sends it, but one array only for each column that varies, the shared columns as one value each), the ids read back
+in order. The instances returned carry what ``bulk_create``'s
 did: every field, the id, the related objects given (cached as the constructor caches them, a detail on its
 measurement too), ``_state`` saved.
 
@@ -19,7 +20,7 @@ by type, and the statements as many, on SQLite and PostgreSQL.
 
 from functools import cache
 
-from django.db import connection
+from django.db import connection, connections
 from django.db.models.base import ModelState
 from django.utils import timezone
 
@@ -48,12 +49,15 @@ def _layout(model, per_row: tuple):
     varying = [(name, fields.index(meta.get_field(name)), meta.get_field(name)) for name in per_row]
     head = f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "
     relations = {field.name: field for field in fields if field.is_relation}
-    return fields, varying, head, "(" + ", ".join(["%s"] * len(fields)) + ")", relations, _unnest(fields)
+    places = [index for _, index, _ in varying]
+    return fields, varying, head, "(" + ", ".join(["%s"] * len(fields)) + ")", relations, _unnest(fields, places)
 
 
-def _unnest(fields) -> str | None:
-    """On PostgreSQL, ``SELECT * FROM UNNEST(%s::type[], …)``: what Django's insert compiler sends for more than
-    one row when every field allows it (one array a column, a plan of its own size whatever the rows)."""
+def _unnest(fields, places: list[int]) -> str | None:
+    """On PostgreSQL, ``SELECT %s::type, …, u.c3, … FROM UNNEST(%s::type[], …) AS u(c3, …)``: the columns that
+    vary from row to row as one array each, as Django's insert compiler sends every column for more than one row
+    when every field allows it (a plan of its own size whatever the rows), and the columns the rows share as one
+    value each, not as an array of the same value repeated (each element of which the driver would write out)."""
     if connection.vendor != "postgresql" or any(
         hasattr(field, "get_placeholder")
         or (field.target_field if field.is_relation else field).get_internal_type() not in connection.data_types
@@ -61,7 +65,9 @@ def _unnest(fields) -> str | None:
     ):
         return None
     types = [field.db_type(connection).split("(")[0] for field in fields]
-    return "SELECT * FROM UNNEST(" + ", ".join(f"(%s)::{db_type}[]" for db_type in types) + ")"
+    columns = ", ".join(f"u.c{index}" if index in places else f"(%s)::{types[index]}" for index in range(len(fields)))
+    arrays = ", ".join(f"(%s)::{types[index]}[]" for index in places)
+    return f"SELECT {columns} FROM UNNEST({arrays}) AS u({', '.join(f'c{index}' for index in places)})"
 
 
 def rows_insert(model, rows: list[dict], shared: dict, per_row: tuple) -> list:
@@ -69,11 +75,14 @@ def rows_insert(model, rows: list[dict], shared: dict, per_row: tuple) -> list:
 
     Each row gives exactly the fields named in ``per_row``; ``shared`` the fields that hold one value for all."""
     fields, varying, head, one_row, relations, unnest = _layout(model, per_row)
+    # The connection itself, not the ``django.db.connection`` proxy: each of the thousands of values of a bulk post
+    # would otherwise look the connection up again (a thread- and task-local read) in every ``connection.ops``.
+    db = connections[connection.alias]
     now = timezone.now()
     stamps = {f.name: now for f in fields if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)}
     template = model(**shared, **stamps)  # the defaults and shared values, once
     template_values = {field.attname: getattr(template, field.attname) for field in fields}
-    prepared_template = [field.get_db_prep_save(template_values[field.attname], connection) for field in fields]
+    prepared_template = [field.get_db_prep_save(template_values[field.attname], db) for field in fields]
     params, row_values = [], []
     for row in rows:
         values = {}
@@ -83,14 +92,14 @@ def rows_insert(model, rows: list[dict], shared: dict, per_row: tuple) -> list:
             if field.is_relation and value is not None:
                 value = value.pk
             values[field.attname] = value
-            prepared[index] = field.get_db_prep_save(value, connection)
+            prepared[index] = field.get_db_prep_save(value, db)
         row_values.append(values)
         params.append(prepared)
-    ids = _insert(model, params, fields, head, one_row, unnest)
+    ids = _insert(model, params, fields, head, one_row, unnest, [index for _, index, _ in varying])
     return _instances(model, rows, shared, template_values, row_values, ids, relations)
 
 
-def _insert(model, params, fields, head, one_row, unnest) -> list[int]:
+def _insert(model, params, fields, head, one_row, unnest, places) -> list[int]:
     ops, features, pk = connection.ops, connection.features, model._meta.pk
     size = max(ops.bulk_batch_size(fields, params), 1)
     returning = f" RETURNING {ops.quote_name(pk.column)}"
@@ -98,8 +107,9 @@ def _insert(model, params, fields, head, one_row, unnest) -> list[int]:
     with connection.cursor() as cursor:
         for start in range(0, len(params), size):
             batch = params[start : start + size]
-            if unnest and len(batch) > 1:
-                sql, flat = head + unnest, [list(column) for column in zip(*batch, strict=True)]
+            if unnest and len(batch) > 1:  # the shared columns' values (the first row's), then the varying arrays
+                shared = [value for index, value in enumerate(batch[0]) if index not in places]
+                sql, flat = head + unnest, shared + [[row[index] for row in batch] for index in places]
             else:
                 sql, flat = head + "VALUES " + ", ".join([one_row] * len(batch)), [v for row in batch for v in row]
             if features.can_return_rows_from_bulk_insert:

@@ -240,3 +240,24 @@ def test_detail_rows_equal_bulk_creates_and_are_cached_on_their_measurement(evid
         with django_assert_num_queries(0):
             assert getattr(row["measurement"], related_name) is fast_detail
     assert {d.pk for d in model.objects.filter(pk__in=[d.pk for d in fast])} == {d.pk for d in fast}
+
+
+def test_postgresql_sends_an_array_only_for_the_columns_that_vary(evidence, ours):
+    """On PostgreSQL the rows go through UNNEST: one array for each column of ``PER_ROW``, one value for each column
+    the rows share (not an array of that value repeated for every row)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite takes the rows as a VALUES list")
+    shared = {"lab": evidence.instrument.lab, "instrument": evidence.instrument, "instrument_name": "NTA"}
+    sent = []
+
+    def capture(execute, sql, params, many, context):
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(capture):
+        measurements_insert(_rows(evidence, ours.sample, 7), shared)
+    ((sql, params),) = sent
+    columns = [field for field in Measurement._meta.concrete_fields if not field.primary_key]
+    arrays = [value for value in params if isinstance(value, list)]
+    assert "UNNEST(" in sql and len(params) == len(columns)
+    assert len(arrays) == len(PER_ROW) and all(len(array) == 7 for array in arrays)
