@@ -89,8 +89,13 @@ def _number(value):
     return float(value) if value is not None and not isinstance(value, bool | int | float | str) else value
 
 
+# What a document leaves out, one tuple for the module: written inline, its list and dict were built again for
+# every value tested.
+_ABSENT = (None, "", [], {})
+
+
 def _present(mapping: dict) -> dict:
-    return {key: value for key, value in mapping.items() if value not in (None, "", [], {})}
+    return {key: value for key, value in mapping.items() if value not in _ABSENT}
 
 
 def _days_between(start, end) -> float | None:

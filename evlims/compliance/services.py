@@ -67,11 +67,10 @@ def _evaluate_preparations(preparation_ids, *, force: bool) -> int:
     reports = evaluate_many([documents[pk] for pk in stale])
     versions = {ruleset.name: ruleset.version for ruleset in default_rulesets()}
     rows = []
-    words: dict = {}  # verdicts the evaluator shares between documents are put in words once
     for pk, report in zip(stale, reports, strict=True):
         ev_metric, mandatory_failed, failed = _summary(report)
         # Only what differs between preparations; the rule sets' text is added back when it is read.
-        compact = compact_report(report, words)
+        compact = compact_report(report)
         rows.append(
             EvaluationRow(pk, labs[pk], compact, documents[pk], hashes[pk], ev_metric, mandatory_failed, failed)
         )

@@ -37,40 +37,36 @@ COMPONENT_STATES = {
 }
 
 
-def compact_report(report: EvaluationReport, words: dict | None = None) -> dict:
+def compact_report(report: EvaluationReport) -> dict:
     """The stored form of a report, built from its verdicts (the full report is never composed on writing).
 
     Messages and pieces of evidence repeat between the rules of one report (the biofluid is evidence for a
     third of them): each is written once, in ``messages`` and ``evidence``, and a verdict names them by their
     position there: ``[rule id, status, message position or None for "Satisfied.", [evidence positions]]``.
 
-    ``words``: one dictionary kept over a batch, so that a verdict the evaluator hands to many documents (it
-    decides a rule once per distinct part of the documents) is put in words once.
+    A verdict is put in words once and keeps them (``RuleVerdict.stored_words``): the batch evaluator hands one
+    verdict to many documents (it decides a rule once per distinct part of the documents).
     """
-    words = {} if words is None else words
     messages: dict[str, int] = {}
     pieces: dict[tuple, int] = {}
+    piece_at = pieces.setdefault
+    # Verdicts with the same evidence hold the same tuple (_in_words), so its positions are found once a report.
+    positions_of: dict[int, list[int]] = {}
     parts = {}
     for key, part in report.rulesets.items():
         verdicts = []
         append = verdicts.append
         for verdict in part.verdicts:
-            entry = words.get(id(verdict))
-            if entry is None or entry[0] is not verdict:
-                entry = words[id(verdict)] = _in_words(verdict)
-            _, rule_id, status, message, evidence = entry
-            message_at = None
+            entry = verdict.stored_words
+            if entry is None:
+                entry = verdict.stored_words = _in_words(verdict)
+            rule_id, status, message, evidence = entry
             if message is not None:
-                message_at = messages.get(message)
-                if message_at is None:
-                    message_at = messages[message] = len(messages)
-            positions = []
-            for piece in evidence:
-                at = pieces.get(piece)
-                if at is None:
-                    at = pieces[piece] = len(pieces)
-                positions.append(at)
-            append([rule_id, status, message_at, positions])
+                message = messages.setdefault(message, len(messages))
+            positions = positions_of.get(id(evidence))
+            if positions is None:
+                positions = positions_of[id(evidence)] = [piece_at(piece, len(pieces)) for piece in evidence]
+            append([rule_id, status, message, positions])
         parts[key] = {"ruleset": f"{part.ruleset}@{part.version}", "verdicts": verdicts}
     return {
         "format": COMPACT_FORMAT,
@@ -82,13 +78,24 @@ def compact_report(report: EvaluationReport, words: dict | None = None) -> dict:
     }
 
 
+# Equal evidence in words is one tuple object for every verdict holding it (a document's biofluid is evidence for
+# a third of its rules), at most this many kept per process.
+_EVIDENCE: dict[tuple, tuple] = {}
+_EVIDENCE_MAX = 100_000
+
+
 def _in_words(verdict) -> tuple:
-    """(the verdict itself, rule id, status, message or None for "Satisfied.", ((path, value in words), …))."""
+    """(rule id, status, message or None for "Satisfied.", ((path, value in words), …))."""
     status = verdict.status
     # A satisfied rule's message is always "Satisfied." (evaluator._compose_message).
     message = None if status is _PASS else verdict.message
     evidence = tuple([(path, describe(path, detail)) for path, detail in verdict.evidence])
-    return verdict, verdict.rule.id, _STATUS_VALUES[status], message, evidence
+    shared = _EVIDENCE.get(evidence)
+    if shared is None:
+        if len(_EVIDENCE) >= _EVIDENCE_MAX:
+            _EVIDENCE.clear()
+        shared = _EVIDENCE[evidence] = evidence
+    return verdict.rule.id, _STATUS_VALUES[status], message, shared
 
 
 def is_compact(report) -> bool:

@@ -29,7 +29,9 @@ class RuleVerdict:
     """One rule's verdict. The message is composed on first use: batch runs that read only statuses
     never pay for the text."""
 
-    __slots__ = ("rule", "status", "evidence", "_notes", "_undecided_applicability", "_message")
+    # ``stored_words``: the verdict as the stored report writes it (stored_reports), made once per verdict object;
+    # the batch evaluator hands one verdict to many documents, so each is put in words once per batch.
+    __slots__ = ("rule", "status", "evidence", "_notes", "_undecided_applicability", "_message", "stored_words")
 
     def __init__(
         self,
@@ -46,6 +48,7 @@ class RuleVerdict:
         self._notes = notes
         self._undecided_applicability = undecided_applicability
         self._message: str | None = None
+        self.stored_words: tuple | None = None
 
     rule_id = property(lambda self: self.rule.id)
     title = property(lambda self: self.rule.title)

@@ -157,8 +157,7 @@ def test_an_evaluation_removed_meanwhile_is_written_again_whole(run):  # noqa: F
 
 
 def test_report_text_reads_back_as_json_dumps_text_does():
-    words = {}
-    reports = [compact_report(report, words) for report in evaluate_many(DOCUMENTS)]
+    reports = [compact_report(report) for report in evaluate_many(DOCUMENTS)]
     reports.append({"format": "x", "text": "°C × µL \u2028 \x7f \U0001f600", "n": [0, -1, 2**63 - 1, None, True]})
     for report in reports:
         text = evaluation_rows.report_text(report)
