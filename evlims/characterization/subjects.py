@@ -7,6 +7,9 @@ run, then the two halves of ``core.locks.preparations_locked``); building the OR
 two ``Exists`` annotations cost about 30 times the statement's own execution in CPU, on the hot path of every
 instrument post (docs/performance.md, "One result per post, second pass"). What a lock is stays the QA review's
 definition: ``tests/api/test_result_post_paths.py`` holds ``locked`` equal to ``core.locks.preparations_locked``.
+The rows become instances through ``core.rows`` (the ORM's converters, then ``from_db``), not ``Manager.raw``, whose
+set-up per call (the columns matched to fields, the converters looked up) cost more than the statement; the same
+test holds them equal to the ORM's, field by field.
 """
 
 from functools import cache
@@ -14,13 +17,15 @@ from functools import cache
 from django.core.exceptions import ValidationError
 from django.db import connection
 
+from ..core.rows import instance_from_row, model_columns
 from ..isolation.models import EVPreparation, IsolationRun
 from ..samples.models import Sample
 
 
 @cache
-def _preparations_statement() -> tuple[str, str]:
-    """(SELECT … WHERE lab and barcode IN, the approved state), the IN list's placeholders added per call.
+def _preparations_statement() -> tuple[str, str, tuple]:
+    """(SELECT … WHERE lab and barcode IN, the approved state, the preparation columns' layout for
+    ``core.rows.instance_from_row``), the IN list's placeholders added per call.
 
     The review model belongs to the QA review, above this domain: it is reached through the preparation's
     reverse relation (``reviews``), never imported."""
@@ -29,14 +34,14 @@ def _preparations_statement() -> tuple[str, str]:
     run = IsolationRun._meta
     review_model = prep.get_field("reviews").related_model
     review = review_model._meta
-    columns = ", ".join(f"p.{quote(field.column)}" for field in prep.concrete_fields)
+    columns, layout = model_columns(EVPreparation, "p")
     review_table = quote(review.db_table)
     state = quote(review.get_field("state").column)
     by_preparation = quote(review.get_field("preparation").column)
     by_run = quote(review.get_field("run").column)
     run_column = quote(prep.get_field("run").column)
     statement = (
-        f"SELECT {columns}, r.{quote(run.get_field('status').column)} AS run_status, "
+        f"SELECT {', '.join(columns)}, r.{quote(run.get_field('status').column)} AS run_status, "
         f"r.{quote(run.get_field('code').column)} AS run_code, "
         f"(EXISTS (SELECT 1 FROM {review_table} v WHERE v.{by_preparation} = p.{quote(prep.pk.column)} "
         f"AND v.{state} = %s) "
@@ -45,7 +50,7 @@ def _preparations_statement() -> tuple[str, str]:
         f"INNER JOIN {quote(run.db_table)} r ON r.{quote(run.pk.column)} = p.{run_column} "
         f"WHERE p.{quote(prep.get_field('lab').column)} = %s AND p.{quote(prep.get_field('barcode').column)} IN "
     )
-    return statement, review_model.State.APPROVED
+    return statement, review_model.State.APPROVED, layout
 
 
 def preparations_read(lab_id: int, barcodes) -> dict[str, EVPreparation]:
@@ -54,11 +59,16 @@ def preparations_read(lab_id: int, barcodes) -> dict[str, EVPreparation]:
     barcodes = sorted(set(barcodes))
     if not barcodes:
         return {}
-    statement, approved = _preparations_statement()
+    statement, approved, layout = _preparations_statement()
     sql = statement + "(" + ", ".join(["%s"] * len(barcodes)) + ")"
-    preparations = {}
-    for preparation in EVPreparation.objects.raw(sql, [approved, approved, lab_id, *barcodes]):
-        preparation.locked = bool(preparation.locked)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [approved, approved, lab_id, *barcodes])
+        rows = cursor.fetchall()
+    preparations, width = {}, len(layout[0])
+    for row in rows:
+        preparation = instance_from_row(EVPreparation, layout, row[:width])
+        preparation.run_status, preparation.run_code, locked = row[width:]
+        preparation.locked = bool(locked)
         preparations[preparation.barcode] = preparation
     return preparations
 

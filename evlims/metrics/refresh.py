@@ -8,6 +8,7 @@ commits.
 
 from django.utils import timezone
 
+from ..core.rows import row_insert
 from .models import MetricJob
 from .services import queue_job
 
@@ -21,11 +22,11 @@ def record_change(preparation_ids: list[int], job_id: int | None) -> int:
     stopped between commit and send) is pending with an old queued time, which the sweeper sends again; a send
     the broker refuses clears the stamp as before."""
     now = timezone.now()
-    if job_id is None:
-        job = MetricJob.objects.create(
+    if job_id is None:  # MetricJob.objects.create(…) in one prepared statement: no signal listens to metric jobs
+        job = MetricJob(
             kind=MetricJob.Kind.INCREMENTAL, preparation_ids=preparation_ids, total=len(preparation_ids), queued_at=now
         )
-        return job.pk
+        return row_insert(job).pk
     MetricJob.objects.filter(pk=job_id).update(preparation_ids=preparation_ids, total=len(preparation_ids))
     return job_id
 

@@ -95,3 +95,17 @@ def test_the_chain_head_is_created_when_missing_and_read_once_after(django_asser
     assert head.pk == 1 and head.last_hash == ""
     with transaction.atomic(), django_assert_num_queries(1):
         assert _locked_head().pk == 1
+
+
+def test_the_preparations_read_are_the_orms_instances_field_by_field(lab, project, staff):
+    world = approved_world(lab, project, staff)
+    preparations = list(world.run.preparations.order_by("pk"))
+    preps, _ = subjects_read(world.lab.pk, [{"preparation": p.barcode} for p in preparations])
+    assert sorted(preps) == sorted(p.barcode for p in preparations)
+    for orm in preparations:
+        read = preps[orm.barcode]
+        assert type(read) is type(orm) and read._state.db == orm._state.db and not read._state.adding
+        for field in orm._meta.concrete_fields:
+            assert getattr(read, field.attname) == getattr(orm, field.attname), field.name
+            assert type(getattr(read, field.attname)) is type(getattr(orm, field.attname)), field.name
+        assert (read.run_status, read.run_code) == (world.run.status, world.run.code)

@@ -101,3 +101,37 @@ def test_an_unreachable_broker_leaves_the_row_for_the_sweeper(sent, monkeypatch,
         hooks.preparations_changed([4])
     job = MetricJob.objects.get()
     assert job.status == MetricJob.Status.PENDING and job.queued_at is None
+
+
+@pytest.mark.django_db
+def test_the_job_row_written_by_hand_equals_the_orms(sent):
+    """``record_change`` writes the row with one prepared statement (``core.rows.row_insert``): the stored row and
+    the instance are those ``MetricJob.objects.create`` makes, field by field and type by type."""
+    from django.utils import timezone
+
+    from evlims.core.rows import row_insert
+
+    now = timezone.now()
+
+    def new():
+        return MetricJob(kind=MetricJob.Kind.INCREMENTAL, preparation_ids=[3, 5, 8], total=3, queued_at=now)
+
+    before = timezone.now()
+    fast = row_insert(new())
+
+    def typed(instance):
+        return {
+            f.attname: (type(getattr(instance, f.attname)), getattr(instance, f.attname))
+            for f in MetricJob._meta.concrete_fields
+            if f.attname not in ("id", "created_at", "updated_at")
+        }
+
+    orm = new()
+    orm.save()
+    assert typed(fast) == typed(orm)  # the instances returned
+    stored_fast, stored_orm = MetricJob.objects.get(pk=fast.pk), MetricJob.objects.get(pk=orm.pk)
+    assert typed(stored_fast) == typed(stored_orm)  # the rows stored
+    assert before <= fast.created_at <= fast.updated_at <= timezone.now()  # each stamped by its pre_save, as the ORM
+    assert (stored_fast.created_at, stored_fast.updated_at) == (fast.created_at, fast.updated_at)
+    assert fast._state.adding is False and fast._state.db == orm._state.db
+    assert refresh.record_change([3, 5, 8], None) == MetricJob.objects.latest("id").pk

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from ...core.audit import record_event
 from ...core.models import Lab, Role
+from ...core.rows import instance_from_row, model_columns
 from ...core.tenancy import ensure_role
 from ..models import Instrument, InstrumentApiKey
 
@@ -94,11 +95,9 @@ def _key_statement() -> tuple[str, list]:
     quote = connection.ops.quote_name
     columns, layout = [], []
     for model, alias in KEY_READ:
-        fields = model._meta.concrete_fields
-        cols = [field.get_col(alias) for field in fields]
-        columns += [f"{alias}.{quote(field.column)}" for field in fields]
-        converters = [connection.ops.get_db_converters(col) + col.get_db_converters(connection) for col in cols]
-        layout.append((model, [field.attname for field in fields], list(zip(cols, converters, strict=True))))
+        model_cols, model_layout = model_columns(model, alias)
+        columns += model_cols
+        layout.append((model, len(model_cols), model_layout))
     key, instrument, lab = (model._meta for model, _ in KEY_READ)
     statement = (
         f"SELECT {', '.join(columns)} FROM {quote(key.db_table)} k "
@@ -120,13 +119,9 @@ def _key_read(prefix: str) -> InstrumentApiKey | None:
     if row is None:
         return None
     objects, start = [], 0
-    for model, names, columns in layout:
-        values = list(row[start : start + len(names)])
-        start += len(names)
-        for index, (col, converters) in enumerate(columns):
-            for converter in converters:
-                values[index] = converter(values[index], col, connection)
-        objects.append(model.from_db(connection.alias, names, values))
+    for model, width, model_layout in layout:
+        objects.append(instance_from_row(model, model_layout, row[start : start + width]))
+        start += width
     key, instrument, lab = objects
     Instrument._meta.get_field("lab").set_cached_value(instrument, lab)
     InstrumentApiKey._meta.get_field("instrument").set_cached_value(key, instrument)
