@@ -63,7 +63,9 @@ def worker_environment(options, queue: str) -> dict:
     }
 
 
-def start_workers(options, count: int, queue: str, logs: Path) -> list[tuple[subprocess.Popen, Path]]:
+def start_workers(options, count: int, queue: str, logs: Path, env: dict | None = None):
+    """Start ``count`` solo workers on ``queue`` (``env``: their environment, default ``worker_environment``)."""
+    env = env or worker_environment(options, queue)
     started = []
     for number in range(1, count + 1):
         log_path = logs / f"{queue}-w{number}.log"
@@ -73,9 +75,7 @@ def start_workers(options, count: int, queue: str, logs: Path) -> list[tuple[sub
             "--without-heartbeat", "--loglevel", "INFO",
         ]  # fmt: skip
         with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                command, cwd=ROOT, env=worker_environment(options, queue), stdout=log, stderr=subprocess.STDOUT
-            )
+            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         started.append((process, log_path))
     deadline = time.monotonic() + READY_TIMEOUT_S
     while not all("ready." in path.read_text(errors="replace") for _, path in started):

@@ -131,6 +131,18 @@ def test_production_ignores_debug_from_the_environment():
     assert values == {"DEBUG": False, "ALLOWED_HOSTS": ["lims.example.org", "localhost"], "SESSION_COOKIE_SECURE": True}
 
 
+def test_production_keeps_database_connections_and_checks_them_before_reuse():
+    """Opening a PostgreSQL connection per request cost a result post over HTTP more than half its time
+    (bench/bench_http.py): production keeps them, checked before each reuse; DATABASE_CONN_MAX_AGE changes it."""
+    production = {"SECRET_KEY": LONG_SECRET, "ALLOWED_HOSTS": "lims.example.org"}
+    kept = load_settings("config.settings.production", ["DATABASES"], **production)["DATABASES"]["default"]
+    assert (kept["CONN_MAX_AGE"], kept["CONN_HEALTH_CHECKS"]) == (60, True)
+    per_request = load_settings("config.settings.production", ["DATABASES"], DATABASE_CONN_MAX_AGE="0", **production)
+    assert per_request["DATABASES"]["default"]["CONN_MAX_AGE"] == 0
+    # The embedded demo and the tests open their connections as Django does by default.
+    assert load_settings("config.settings.local", ["DATABASES"])["DATABASES"]["default"].get("CONN_MAX_AGE", 0) == 0
+
+
 def test_plugin_settings_come_from_the_environment():
     values = load_settings("config.settings.local", ["EVLIMS"], EVLIMS_SAMPLE_BARCODE_PREFIX="UCL")
     assert values["EVLIMS"]["SAMPLE_BARCODE_PREFIX"] == "UCL"

@@ -1,7 +1,7 @@
 """Production: everything secret comes from the environment; `manage.py check --deploy` passes clean."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import DATABASES, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")
@@ -10,6 +10,12 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The audit key (base.py): EVLIMS_AUDIT_KEY or EVLIMS_AUDIT_KEY_FILE, else derived from SECRET_KEY; never a key
 # file created on the fly. Anchors: EVLIMS_AUDIT_ANCHOR_DIR, on storage the database's administrators cannot
 # write (docs/audit-trail.md).
+
+# Database connections kept open between requests (and between a worker's tasks) for this many seconds, checked
+# before each reuse: opening one per request cost PostgreSQL a new backend process and a result post about 7 ms
+# of its 12 (bench/bench_http.py; docs/performance.md, "Result posts over HTTP"). 0 opens one per request again.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 # Behind a TLS proxy: it says https in X-Forwarded-Proto; TRUSTED_PROXY_COUNT (base.py) says how many proxies
 # append to X-Forwarded-For, so login throttling counts the client's address rather than the proxy's.
