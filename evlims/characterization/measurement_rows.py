@@ -58,10 +58,14 @@ def _unnest(fields, places: list[int]) -> str | None:
     vary from row to row as one array each, as Django's insert compiler sends every column for more than one row
     when every field allows it (a plan of its own size whatever the rows), and the columns the rows share as one
     value each, not as an array of the same value repeated (each element of which the driver would write out)."""
-    if connection.vendor != "postgresql" or any(
-        hasattr(field, "get_placeholder")
-        or (field.target_field if field.is_relation else field).get_internal_type() not in connection.data_types
-        for field in fields
+    if (
+        connection.vendor != "postgresql"
+        or not places
+        or any(
+            hasattr(field, "get_placeholder")
+            or (field.target_field if field.is_relation else field).get_internal_type() not in connection.data_types
+            for field in fields
+        )
     ):
         return None
     types = [field.db_type(connection).split("(")[0] for field in fields]

@@ -261,3 +261,20 @@ def test_postgresql_sends_an_array_only_for_the_columns_that_vary(evidence, ours
     arrays = [value for value in params if isinstance(value, list)]
     assert "UNNEST(" in sql and len(params) == len(columns)
     assert len(arrays) == len(PER_ROW) and all(len(array) == 7 for array in arrays)
+
+
+def test_rows_with_no_varying_column_go_as_a_values_list(evidence):
+    """Every column shared (nothing per row): no UNNEST of zero arrays, the rows go in as a VALUES list."""
+    shared = {
+        "lab": evidence.instrument.lab,
+        "preparation": evidence.spare_preparation,
+        "kind": "protein",
+        "method": "bca",
+        "measured_at": timezone.now(),
+    }
+    inserted = rows_insert(Measurement, [{}, {}, {}], shared, ())
+    stored = _stored([m.pk for m in inserted])
+    assert len(stored) == 3 and len({m.pk for m in inserted}) == 3
+    assert {(row["kind"], row["method"], row["lab_id"]) for row in stored.values()} == {
+        ("protein", "bca", evidence.instrument.lab.pk)
+    }
