@@ -8,6 +8,7 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
+from ..core import coalesced
 from .receivers import control_rules_check
 from .services import send_emails
 
@@ -24,6 +25,7 @@ def send_notification_emails(notification_ids: list[int]) -> int:
 
 @shared_task(name="evlims.notifications.tasks.check_control_rules", ignore_result=True, **RETRY_POLICY)
 def check_control_rules(lab_ids: list[int]) -> int:
+    coalesced.started(check_control_rules, lab_ids)
     return control_rules_check(lab_ids)
 
 
@@ -33,8 +35,10 @@ def send_later(notification_ids: list[int]) -> None:
 
 
 def figures_stored(lab_ids: list[int]) -> None:
-    """Receiver of ``metrics.summaries.on_figures_stored``: a worker judges those labs' control charts."""
+    """Receiver of ``metrics.summaries.on_figures_stored``: a worker judges those labs' control charts (once for
+    the labs whose judging has not started yet: it judges the whole charts as they are then; ``core.coalesced``).
+    """
     try:
-        check_control_rules.delay(list(lab_ids))
+        coalesced.send_for_labs(check_control_rules, lab_ids)
     except Exception:
         logger.exception("control rules of labs %s not checked", lab_ids)

@@ -8,6 +8,7 @@ import logging
 
 from celery import shared_task
 
+from ..core import coalesced
 from .views.dashboards import warm_default_views
 
 logger = logging.getLogger(__name__)
@@ -20,6 +21,7 @@ def warm_dashboards(lab_ids: list[int]):
     """Render the default dashboard and comparison of each lab into the cache after a metric job changed its
     figures, so its members' first view is a cache read. A lab that fails is logged and the others still warm:
     an unwarmed page is only built on its first view, as without this task."""
+    coalesced.started(warm_dashboards, lab_ids)
     warmed = {}
     for lab_id in lab_ids:
         try:
@@ -30,5 +32,6 @@ def warm_dashboards(lab_ids: list[int]):
 
 
 def figures_stored(lab_ids: list[int]) -> None:
-    """A finished metric job changed these labs' figures: a worker renders their dashboards."""
-    warm_dashboards.delay(lab_ids)
+    """A finished metric job changed these labs' figures: a worker renders their dashboards (once for the labs
+    whose rendering has not started yet: it will draw the new figures; ``core.coalesced``)."""
+    coalesced.send_for_labs(warm_dashboards, lab_ids)
