@@ -124,12 +124,13 @@ def store_settled(lab_id: int, kind: str, params, build) -> bool:
 on_figures_stored = Hook("labs whose metric figures a finished job changed")
 
 
-def warm_up_after(job) -> None:
+def warm_up_after(job, companions=()) -> None:
     """Called once a job's outcome has committed: when that finished a stand-alone job, or the full job the
     chunk belongs to (its last chunk settled it), the receivers of ``on_figures_stored`` get the labs whose
     figures it wrote (the web layer sends a worker to render their default dashboards). Two chunks settling
-    together may both send it; the second finds the pages cached. Never raises: the figures are stored, and a
-    page not warmed is built on its first view as before."""
+    together may both send it; the second finds the pages cached. ``companions``: the waiting jobs it computed
+    with its own (``services._companions``), whose labs are warmed with its. Never raises: the figures are stored,
+    and a page not warmed is built on its first view as before."""
     try:
         finished = MetricJob.objects.filter(
             pk=job.parent_id or job.pk, status__in=[MetricJob.Status.DONE, MetricJob.Status.FAILED]
@@ -142,7 +143,8 @@ def warm_up_after(job) -> None:
         if finished.lab_id is not None:
             rows = rows.filter(lab_id=finished.lab_id)
         elif finished.kind == MetricJob.Kind.INCREMENTAL:
-            rows = rows.filter(preparation_id__in=finished.preparation_ids)
+            ids = {pk for companion in companions for pk in companion.preparation_ids}
+            rows = rows.filter(preparation_id__in=sorted(ids.union(finished.preparation_ids)))
         labs = sorted(rows.values_list("lab_id", flat=True).distinct())
         if labs:
             on_figures_stored.send(labs)

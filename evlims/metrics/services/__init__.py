@@ -22,7 +22,7 @@ from ...core.registry import Provider
 from ...isolation.models import EVPreparation
 from .. import compute, summaries
 from ..models import MetricJob
-from . import _recompute_io
+from . import _companions, _recompute_io
 from .controls import control_material_create, control_material_link_samples, control_material_update
 
 # The job and recompute writers are defined here; the control-material writers live in services/controls.py.
@@ -220,17 +220,27 @@ def _claim(job_id: int, *, claim: int | None = None, takeover: bool = False) -> 
 
 def _run_chunk(job: MetricJob, ids=None) -> None:
     """Compute an incremental job (a chunk of a full one is one too), or ``ids`` for a full job that needs no
-    chunks, then settle the full job it belongs to."""
+    chunks, then settle the full job it belongs to. A stand-alone change takes the changes waiting behind it
+    (``_companions``)."""
+    companions = _companions.claim(job) if ids is None else []
     ids = job.preparation_ids if ids is None else ids
-    done = 0
-    for start in range(0, len(ids), CHUNK):
-        done += recompute(ids[start : start + CHUNK])
-        MetricJob.objects.filter(pk=job.pk).update(processed=done)
+    try:
+        done = 0
+        for start in range(0, len(ids), CHUNK):
+            done += recompute(ids[start : start + CHUNK])
+            MetricJob.objects.filter(pk=job.pk).update(processed=done)
+        if companions:
+            recompute(_companions.together(ids, companions)[len(ids) :])
+    except BaseException:
+        _companions.release(companions)
+        raise
     with transaction.atomic():
-        MetricJob.objects.filter(pk=job.pk).update(status=DONE, finished_at=timezone.now())
+        finished_at = timezone.now()
+        MetricJob.objects.filter(pk=job.pk).update(status=DONE, finished_at=finished_at)
+        _companions.finish(companions, finished_at)
         _settle_parent_of(job)
-    summaries.warm_up_after(job)  # committed: the job's figures are there for the dashboards' warm-up
-    logger.info("metric job %d computed %d preparations", job.pk, done)
+    summaries.warm_up_after(job, companions)  # committed: the figures are there for the dashboards' warm-up
+    logger.info("metric job %d computed %d preparations (with %d waiting jobs)", job.pk, done, len(companions))
 
 
 def _run_full(job: MetricJob) -> None:

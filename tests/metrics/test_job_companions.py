@@ -1,0 +1,104 @@
+"""A change's metric job takes the change jobs waiting behind it (evlims/metrics/services/_companions.py): one pass
+over their preparations, each job run once, the same figures as one job per change, and nothing lost when the
+pass fails (SQLite; Celery runs eagerly)."""
+
+import pytest
+from django.db import OperationalError
+
+from evlims.metrics import services
+from evlims.metrics.models import MetricJob, PreparationMetrics
+from evlims.metrics.services import _companions
+from tests.metrics import test_metric_jobs as jobs
+from tests.metrics.test_metric_jobs import figures, incremental
+
+# The metric jobs' world and recorder, shared with their own tests.
+generated, lab_ids, computed = jobs.generated, jobs.lab_ids, jobs.computed
+
+pytestmark = pytest.mark.django_db
+Status = MetricJob.Status
+
+
+def statuses(*jobs) -> list[str]:
+    return [MetricJob.objects.get(pk=job.pk).status for job in jobs]
+
+
+def test_a_change_job_computes_the_changes_waiting_behind_it_once(lab_ids, computed):
+    first, second, third = incremental(lab_ids[:3]), incremental(lab_ids[3:5]), incremental(lab_ids[4:8])
+    services.job_run(first.pk)
+    assert [ids for ids, _ in computed] == [lab_ids[:3], lab_ids[3:8]]  # its own, then the others' once each
+    assert statuses(first, second, third) == [Status.DONE] * 3
+    assert [MetricJob.objects.get(pk=job.pk).processed for job in (second, third)] == [2, 4]
+    assert set(figures(lab_ids[:8])) == set(lab_ids[:8])
+    # Their own messages arrive later and find them done.
+    assert services.job_run(second.pk).status == Status.DONE
+    assert services.job_run(third.pk).status == Status.DONE
+    assert len(computed) == 2
+
+
+def test_the_figures_are_those_of_one_job_per_change(lab_ids, monkeypatch):
+    changes = [lab_ids[:3], lab_ids[3:5], lab_ids[4:8], lab_ids[10:12]]
+    jobs = [incremental(ids) for ids in changes]
+    services.job_run(jobs[0].pk)
+    together = figures(lab_ids)
+    PreparationMetrics.objects.all().delete()
+    monkeypatch.setattr(_companions, "MAX_COMPANIONS", 0)
+    for ids in changes:
+        services.job_run(incremental(ids).pk)
+    assert together == figures(lab_ids) and len(together) == 10
+
+
+def test_running_full_and_chunk_jobs_are_left_alone(generated, lab_ids, computed):
+    full = MetricJob.objects.create(kind=MetricJob.Kind.FULL, lab=generated)
+    chunk = incremental(lab_ids[20:22], parent=full)
+    running = incremental(lab_ids[30:32], status=Status.RUNNING)
+    services.job_run(incremental(lab_ids[:2]).pk)
+    assert [ids for ids, _ in computed] == [lab_ids[:2]]
+    assert statuses(full, chunk, running) == [Status.PENDING, Status.PENDING, Status.RUNNING]
+    # A chunk of a full job computes its own share only.
+    assert _companions.claim(chunk) == [] and _companions.claim(full) == []
+
+
+def test_at_most_max_companions_are_taken_oldest_first(lab_ids, computed, monkeypatch):
+    monkeypatch.setattr(_companions, "MAX_COMPANIONS", 2)
+    waiting = [incremental([pk]) for pk in lab_ids[5:9]]
+    services.job_run(incremental(lab_ids[:1]).pk)
+    assert statuses(*waiting) == [Status.DONE, Status.DONE, Status.PENDING, Status.PENDING]
+
+
+def test_a_failed_pass_hands_the_companions_back_to_the_sweeper(lab_ids, monkeypatch):
+    first, second = incremental(lab_ids[:2]), incremental(lab_ids[2:4], queued_at=None)
+    original = services.recompute
+    calls = []
+
+    def failing_on_the_companions(ids):
+        calls.append(list(ids))
+        if len(calls) == 2:
+            raise ValueError("a figure that cannot be computed")
+        return original(ids)
+
+    monkeypatch.setattr(services, "recompute", failing_on_the_companions)
+    with pytest.raises(ValueError):
+        services.job_run(first.pk)
+    second.refresh_from_db()
+    assert (second.status, second.queued_at) == (Status.PENDING, None)
+    # The sweeper sends it again (queued_at empty: never reached a worker); it runs on its own.
+    assert second.pk in services.sweep_stale_jobs()
+    assert statuses(second) == [Status.DONE] and calls[-1] == lab_ids[2:4]
+
+
+def test_a_transient_error_releases_the_companions_and_the_retry_keeps_its_claim(lab_ids, monkeypatch):
+    first, second = incremental(lab_ids[:2]), incremental(lab_ids[2:4])
+    original = services.recompute
+    failures = iter([OperationalError("database went away")])
+
+    def flaky(ids):
+        for failure in failures:
+            raise failure
+        return original(ids)
+
+    monkeypatch.setattr(services, "recompute", flaky)
+    with pytest.raises(services.ClaimInterrupted) as interrupted:
+        services.job_run(first.pk)
+    assert statuses(first, second) == [Status.RUNNING, Status.PENDING]
+    services.job_run(first.pk, claim=interrupted.value.claim)
+    assert statuses(first, second) == [Status.DONE, Status.DONE]
