@@ -8,6 +8,7 @@ from evlims.characterization.services import record_results
 from evlims.isolation.models import EVPreparation, IsolationRun
 from evlims.metrics import services
 from evlims.metrics.models import MetricJob, PreparationMetrics
+from evlims.metrics.services import _companions
 from evlims.samples.services import sample_register
 from tests.run_states import completed_run_fields
 
@@ -101,6 +102,8 @@ def test_full_job_covers_every_preparation(staff, lab, preps):
 
 
 def test_sweeper_requeues_jobs_the_broker_lost(preps, monkeypatch):
+    # Each job on its own: a job run takes the jobs waiting behind it (tests/metrics/test_job_companions.py).
+    monkeypatch.setattr(_companions, "MAX_COMPANIONS", 0)
     lost = MetricJob.objects.create(kind=MetricJob.Kind.INCREMENTAL, preparation_ids=[preps[0].pk], total=1)
     fresh = MetricJob.objects.create(
         kind=MetricJob.Kind.INCREMENTAL, preparation_ids=[preps[1].pk], total=1, queued_at=timezone.now()
