@@ -33,7 +33,6 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
@@ -229,7 +228,7 @@ def main():
         call_command("migrate", verbosity=0)
         _lab, preparations, _instrument, raw_key = setup_world()
         connections.close_all()
-        worker = start_workers(SimpleNamespace(), 1, queue, logs, env)
+        worker = start_workers(None, 1, queue, logs, env)  # env given: no options read
         port = free_port()
         web = start_web(options, env, port, logs / "access.log", logs / "gunicorn.log")
         docs = documents(preparations, options.warmup + options.posts)
@@ -256,9 +255,8 @@ def main():
         drained = f"{caught_up:.1f} s after the last post" if caught_up is not None else "not within the limit"
         print(f"  worker caught up          {drained}")
     finally:
-        for process in (web,):
-            if process is not None:
-                stop(process)
+        if web is not None:
+            stop(web)
         if worker:
             stop_workers(worker)
         connections.close_all()

@@ -140,11 +140,11 @@ def warm_up_after(job, companions=()) -> None:
         # The job's lab, every lab (a full job without one), or the labs of a change's preparations; only
         # labs with stored figures have a dashboard worth drawing.
         rows = PreparationMetrics.objects.order_by()
+        computed = {pk for companion in companions for pk in companion.preparation_ids}
         if finished.lab_id is not None:
-            rows = rows.filter(lab_id=finished.lab_id)
+            rows = rows.filter(Q(lab_id=finished.lab_id) | Q(preparation_id__in=sorted(computed)))
         elif finished.kind == MetricJob.Kind.INCREMENTAL:
-            ids = {pk for companion in companions for pk in companion.preparation_ids}
-            rows = rows.filter(preparation_id__in=sorted(ids.union(finished.preparation_ids)))
+            rows = rows.filter(preparation_id__in=sorted(computed.union(finished.preparation_ids)))
         labs = sorted(rows.values_list("lab_id", flat=True).distinct())
         if labs:
             on_figures_stored.send(labs)

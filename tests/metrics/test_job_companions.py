@@ -102,3 +102,15 @@ def test_a_transient_error_releases_the_companions_and_the_retry_keeps_its_claim
     assert statuses(first, second) == [Status.RUNNING, Status.PENDING]
     services.job_run(first.pk, claim=interrupted.value.claim)
     assert statuses(first, second) == [Status.DONE, Status.DONE]
+
+
+def test_the_labs_of_the_companions_are_warmed_with_the_claiming_jobs(generated, lab_ids, monkeypatch):
+    from evlims.metrics import summaries
+    from tests.factories import LabFactory
+
+    warmed = []
+    monkeypatch.setattr(summaries.on_figures_stored, "send", warmed.append)
+    # A job tied to a lab with no figures of its own takes a change of the generated lab with it.
+    incremental(lab_ids[:2])
+    services.job_run(incremental(lab_ids[2:3], lab=LabFactory()).pk)
+    assert warmed == [[generated.pk]]
