@@ -5,10 +5,18 @@ import logging
 from celery import shared_task
 from django.db import DatabaseError, InterfaceError
 
+from ..core import coalesced
 from ..core.hooks import send_task
 from . import services
 
 logger = logging.getLogger(__name__)
+
+# A change of at most this many preparations (a result post, a recorded step) sends its refresh only for the
+# preparations with none waiting (core.coalesced): at line rate, an instrument posting one result at a time to
+# the same plate of preparations would otherwise queue one refresh per post, each re-reading the same evidence.
+# A larger change (a bulk post, an import, a completed run) is sent as it is: a cache round trip per preparation
+# would cost it more than it saves.
+COALESCED_UP_TO = 8
 
 
 @shared_task(
@@ -21,6 +29,8 @@ logger = logging.getLogger(__name__)
     time_limit=700,
 )
 def refresh_compliance(preparation_ids: list[int]):
+    if len(preparation_ids) <= COALESCED_UP_TO:
+        coalesced.started(refresh_compliance, preparation_ids)  # before reading: later changes send again
     return services.evaluate_preparations(preparation_ids)
 
 
@@ -35,14 +45,21 @@ def refresh_all_compliance():
 
 
 def queue_refresh(preparation_ids) -> None:
-    """Send a refresh now (with the metric job of the same change, in one message, when they share a queue). An
-    unreachable broker is logged, not raised: the user's change is already saved, and the nightly refresh catches
-    up."""
+    """Send a refresh now (with the metric job of the same change, in one message, when they share a queue),
+    for the preparations whose refresh is not already waiting for a worker. An unreachable broker is logged, not
+    raised: the user's change is already saved, and the nightly refresh catches up."""
     ids = sorted({int(pk) for pk in preparation_ids})
+    if len(ids) <= COALESCED_UP_TO:
+        ids = coalesced.mark_waiting(refresh_compliance, ids)
+        marked = ids
+    else:
+        marked = []
     if not ids:
         return
 
     def unsent():
+        if marked:
+            coalesced.unmark(refresh_compliance, marked)
         logger.warning("Compliance refresh of %d preparations not queued (broker unreachable).", len(ids))
 
     send_task(refresh_compliance, ids, unsent=unsent)

@@ -1,12 +1,13 @@
-"""Tasks that bring labs up to date, sent at most once per lab while one is waiting for a worker.
+"""Tasks that bring labs or preparations up to date, sent at most once for each while one waits for a worker.
 
-Some follow-ups of a change read the lab's state as it is when they run: rendering its dashboards, judging its
-control charts. One run that starts after the last change does the work of one run per change, and at line rate
-(an instrument posting hundreds of results a second, each finishing a metric job) one per change would queue
-work no worker can keep up with (docs/performance.md, "Result posts over HTTP").
+Some follow-ups of a change read the state as it is when they run: rendering a lab's dashboards, judging its
+control charts, evaluating a preparation's evidence against the rule sets. One run that starts after the last
+change does the work of one run per change, and at line rate (an instrument posting hundreds of results a
+second, each finishing a metric job) one per change would queue work no worker can keep up with
+(docs/performance.md, "Result posts over HTTP").
 
-The sender marks each lab pending in the shared cache: ``cache.add`` lets only the first sender of a burst
-through, and that one sends the task. The task clears its labs' marks as it starts, before reading anything,
+The sender marks each lab (or preparation) pending in the shared cache: ``cache.add`` lets only the first sender
+of a burst through, and that one sends the task. The task clears its marks as it starts, before reading anything,
 so a change that commits after that sends a task of its own: every change is followed by a run that starts
 after it. A mark whose message never reached a worker expires after ``PENDING_SECONDS``; a send the broker
 refuses clears the marks it made. When the cache cannot answer (an outage, which the production cache turns
@@ -26,19 +27,30 @@ def _key(task, lab_id: int) -> str:
 
 def send_for_labs(task, lab_ids: Iterable[int]) -> list[int]:
     """``task.delay(labs)`` for the labs that have no run of ``task`` waiting; returns the labs sent."""
-    keys = {lab_id: _key(task, lab_id) for lab_id in lab_ids}
-    # add() is False when the mark is there; None when the cache could not be asked.
-    pending = [lab_id for lab_id, key in keys.items() if cache.add(key, True, PENDING_SECONDS) is not False]
+    pending = mark_waiting(task, lab_ids)
     if not pending:
         return []
     try:
         task.delay(pending)
     except BaseException:
-        cache.delete_many([keys[lab_id] for lab_id in pending])
+        unmark(task, pending)
         raise
     return pending
 
 
+def mark_waiting(task, ids: Iterable[int]) -> list[int]:
+    """Mark a run of ``task`` waiting for each of ``ids``; returns those that had none (a run must be sent for
+    them, and ``unmark`` them if it cannot be). ``ids`` are whatever the task is run for: labs, preparations."""
+    keys = {pk: _key(task, pk) for pk in ids}
+    # add() is False when the mark is there; None when the cache could not be asked.
+    return [pk for pk, key in keys.items() if cache.add(key, True, PENDING_SECONDS) is not False]
+
+
+def unmark(task, ids: Iterable[int]) -> None:
+    """The run sent for ``ids`` never reached the broker: the next change sends one."""
+    cache.delete_many([_key(task, pk) for pk in ids])
+
+
 def started(task, lab_ids: Iterable[int]) -> None:
     """Called first by ``task``: changes from now on send it again."""
-    cache.delete_many([_key(task, lab_id) for lab_id in lab_ids])
+    unmark(task, lab_ids)
