@@ -11,6 +11,7 @@ from django.utils import timezone
 from ..core.rows import row_insert
 from .models import MetricJob
 from .services import queue_job
+from .services._companions import send_wanted
 
 
 def record_change(preparation_ids: list[int], job_id: int | None) -> int:
@@ -37,5 +38,8 @@ def queue_change(preparation_ids: list[int], job_id: int) -> None:
     The row is always there when this runs: it is written in the same savepoint as the commit hook that calls
     this (``core.hooks`` registers the hook, then records), and rolling a savepoint back drops the commit hooks
     registered inside it (Django's ``savepoint_rollback``), so a rolled-back row never reaches here; the next
-    change in the transaction registers a new hook and writes a new row. Pending rows are never deleted."""
-    queue_job(job_id, stamped=True)
+    change in the transaction registers a new hook and writes a new row. Pending rows are never deleted. While a
+    run that takes every waiting change is itself waiting for a worker, nothing is sent: that run takes this job
+    (services._companions)."""
+    if send_wanted():  # else a run that takes every waiting change is itself waiting for a worker
+        queue_job(job_id, stamped=True)

@@ -5,7 +5,6 @@ from celery.utils.time import get_exponential_backoff_interval
 
 from ..core.hooks import send_task
 from . import services
-from .models import MetricJob
 
 BACKOFF_MAX_S = 300
 
@@ -51,7 +50,7 @@ def send_metric_job(job_id: int) -> None:
     """Queue one job row to the workers (``services.queue_job`` calls it, through ``services.job_sender``); after
     a change of evidence, in one message with its compliance refresh when they share a queue. A job the broker
     refuses is left pending without its queued time, for the sweeper (as ``queue_job`` leaves it)."""
-    send_task(run_metric_job, job_id, unsent=lambda: MetricJob.objects.filter(pk=job_id).update(queued_at=None))
+    send_task(run_metric_job, job_id, unsent=lambda: services.sent_failed(job_id))
 
 
 @shared_task(acks_late=True)

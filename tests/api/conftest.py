@@ -4,9 +4,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
+from evlims.compliance.tasks import refresh_compliance
+from evlims.core import hooks
 from evlims.core.models import Role
+from evlims.metrics.tasks import run_metric_job
 from evlims.samples import services
 from tests.factories import DonorFactory, ProjectFactory, member, storage_box
 
@@ -138,3 +142,26 @@ def write_key_api(evidence):
 @pytest.fixture
 def read_key_api(evidence):
     return key_client(evidence.read_key)
+
+
+# Result posts whose follow-up messages are captured, not run (tests/api/test_one_message_per_post.py,
+# test_refresh_coalesced.py).
+@pytest.fixture
+def sends(not_eager, monkeypatch):
+    """What the post sends: (task name, args), for run_together its calls."""
+    sent = []
+    for task in (refresh_compliance, run_metric_job, hooks.run_together):
+        monkeypatch.setattr(task, "delay", lambda *args, task=task: sent.append((task.name, list(args))))
+    return sent
+
+
+@pytest.fixture
+def not_eager(evidence, monkeypatch):
+    """Tasks sent, not run where they are sent; the evidence's own refreshes (still waiting for the test's
+    transaction to commit, which it never does) run first, so a post's commit is its own."""
+    waiting, connection.run_on_commit = connection.run_on_commit, []
+    for _, callback, _ in waiting:
+        callback()
+    conf = hooks.run_together.app.conf
+    monkeypatch.setitem(conf, "task_always_eager", False)
+    return conf

@@ -6,7 +6,7 @@ or eager tasks each is sent by itself, as before."""
 import uuid
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError
 
 from evlims.compliance import services as compliance_services
 from evlims.compliance.models import ComplianceEvaluation
@@ -19,27 +19,6 @@ from tests.api.evidence import protein
 
 pytestmark = pytest.mark.django_db
 RESULTS = "/api/v1/results/"
-
-
-@pytest.fixture
-def sends(not_eager, monkeypatch):
-    """What the post sends: (task name, args), for run_together its calls."""
-    sent = []
-    for task in (refresh_compliance, run_metric_job, hooks.run_together):
-        monkeypatch.setattr(task, "delay", lambda *args, task=task: sent.append((task.name, list(args))))
-    return sent
-
-
-@pytest.fixture
-def not_eager(evidence, monkeypatch):
-    """Tasks sent, not run where they are sent; the evidence's own refreshes (still waiting for the test's
-    transaction to commit, which it never does) run first, so a post's commit is its own."""
-    waiting, connection.run_on_commit = connection.run_on_commit, []
-    for _, callback, _ in waiting:
-        callback()
-    conf = hooks.run_together.app.conf
-    monkeypatch.setitem(conf, "task_always_eager", False)
-    return conf
 
 
 def _post(client, barcode, django_capture_on_commit_callbacks):

@@ -1,6 +1,8 @@
-"""A result post to a preparation whose compliance refresh is still waiting for a worker sends no second refresh:
-the waiting one evaluates the evidence as it is when it starts, this post's result included. A post after the
-refresh started sends one again (evlims.core.coalesced; docs/performance.md, "Compliance refreshes waiting")."""
+"""A result post while the message of an earlier change still waits for a worker sends no second compliance
+refresh of the same preparation and no second metric job message: the waiting compliance refresh evaluates the
+evidence as it is when it starts, and the waiting metric job takes the jobs pending behind it, this post's
+included. A post after they started sends again (evlims.core.coalesced, evlims.metrics.services._companions;
+docs/performance.md, "Compliance refreshes and metric messages that wait are shared")."""
 
 import uuid
 
@@ -10,14 +12,22 @@ from django.db import connection
 from evlims.compliance import services as compliance_services
 from evlims.compliance import tasks as compliance_tasks
 from evlims.compliance.tasks import COALESCED_UP_TO, queue_refresh, refresh_compliance
-from evlims.core import hooks
+from evlims.core import coalesced, hooks
 from evlims.metrics.models import MetricJob
 from evlims.metrics.tasks import run_metric_job
 from tests.api.evidence import protein
-from tests.api.test_one_message_per_post import not_eager, sends  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 RESULTS = "/api/v1/results/"
+
+
+MARKS_REACH_THE_WORKER = coalesced.marks_reach_the_worker
+
+
+@pytest.fixture(autouse=True)
+def shared_cache(monkeypatch):
+    """The test process plays the worker, so it reads the marks it wrote, as processes sharing a cache do."""
+    monkeypatch.setattr(coalesced, "marks_reach_the_worker", lambda: True)
 
 
 def _post(client, barcode, capture):
@@ -31,28 +41,31 @@ def _post(client, barcode, capture):
     return MetricJob.objects.latest("pk")
 
 
-def test_a_second_post_sends_only_its_metric_job_and_the_waiting_refresh_sees_both(
+def test_a_second_post_sends_nothing_and_the_waiting_message_takes_both_changes(
     write_key_api,
     evidence,
     sends,
     not_eager,
     monkeypatch,
-    django_capture_on_commit_callbacks,  # noqa: F811
+    django_capture_on_commit_callbacks,
 ):
     pk, barcode = evidence.preparation.pk, evidence.preparation.barcode
     first_job = _post(write_key_api, barcode, django_capture_on_commit_callbacks)
     second_job = _post(write_key_api, barcode, django_capture_on_commit_callbacks)
     first_calls = [[refresh_compliance.name, [[pk]]], [run_metric_job.name, [first_job.pk]]]
-    assert sends == [(hooks.run_together.name, [first_calls]), (run_metric_job.name, [second_job.pk])]
+    assert sends == [(hooks.run_together.name, [first_calls])]
+    assert second_job.pk != first_job.pk and second_job.status == MetricJob.Status.PENDING
 
     monkeypatch.setitem(not_eager, "task_always_eager", True)
     assert hooks.run_together.apply(args=(first_calls,)).successful()
     # What is stored was evaluated from the evidence with both results: nothing is left to re-evaluate.
     assert compliance_services.evaluate_preparations([pk]) == 0
+    statuses = MetricJob.objects.filter(pk__in=[first_job.pk, second_job.pk]).values_list("status", flat=True)
+    assert set(statuses) == {MetricJob.Status.DONE}
 
     monkeypatch.setitem(not_eager, "task_always_eager", False)
     third_job = _post(write_key_api, barcode, django_capture_on_commit_callbacks)
-    assert sends[2] == (
+    assert sends[1] == (
         hooks.run_together.name,
         [[[refresh_compliance.name, [[pk]]], [run_metric_job.name, [third_job.pk]]]],
     )
@@ -64,7 +77,7 @@ def test_a_refused_send_leaves_no_mark_so_the_next_post_sends_the_refresh(
     not_eager,
     monkeypatch,
     django_capture_on_commit_callbacks,
-    caplog,  # noqa: F811
+    caplog,
 ):
     def broker_down(*args):
         raise ConnectionError("redis down")
@@ -79,7 +92,7 @@ def test_a_refused_send_leaves_no_mark_so_the_next_post_sends_the_refresh(
 
 
 @pytest.fixture
-def refreshes(not_eager, monkeypatch):  # noqa: F811
+def refreshes(not_eager, monkeypatch):
     """The preparations of each refresh sent outside a commit's hooks (each goes by itself)."""
     sent = []
     monkeypatch.setattr(refresh_compliance, "delay", lambda ids: sent.append(list(ids)))
@@ -120,3 +133,17 @@ def test_a_cache_that_cannot_answer_sends_every_time(refreshes, monkeypatch):
     queue_refresh([6])
     queue_refresh([6])
     assert refreshes == [[6], [6]]
+
+
+def test_with_each_process_s_own_cache_and_a_real_worker_every_post_sends_both(
+    write_key_api, evidence, sends, not_eager, monkeypatch, django_capture_on_commit_callbacks
+):
+    # The test settings' cache is each process's own memory (LocMemCache): a worker could not clear its marks.
+    monkeypatch.setattr(coalesced, "marks_reach_the_worker", MARKS_REACH_THE_WORKER)
+    assert not coalesced.marks_reach_the_worker()
+    pk, barcode = evidence.preparation.pk, evidence.preparation.barcode
+    jobs = [_post(write_key_api, barcode, django_capture_on_commit_callbacks) for _ in range(2)]
+    assert sends == [
+        (hooks.run_together.name, [[[refresh_compliance.name, [[pk]]], [run_metric_job.name, [job.pk]]]])
+        for job in jobs
+    ]

@@ -5,7 +5,7 @@ pass fails (SQLite; Celery runs eagerly)."""
 import pytest
 from django.db import OperationalError
 
-from evlims.metrics import services
+from evlims.metrics import refresh, services
 from evlims.metrics.models import MetricJob, PreparationMetrics
 from evlims.metrics.services import _companions
 from tests.metrics import test_metric_jobs as jobs
@@ -58,11 +58,19 @@ def test_running_full_and_chunk_jobs_are_left_alone(generated, lab_ids, computed
     assert _companions.claim(chunk) == [] and _companions.claim(full) == []
 
 
-def test_at_most_max_companions_are_taken_oldest_first(lab_ids, computed, monkeypatch):
+def test_at_most_max_companions_are_taken_oldest_first_and_the_rest_sent_on(lab_ids, computed, monkeypatch):
     monkeypatch.setattr(_companions, "MAX_COMPANIONS", 2)
     waiting = [incremental([pk]) for pk in lab_ids[5:9]]
+    sent = []
+    monkeypatch.setattr(services.job_sender, "_implementation", sent.append)
     services.job_run(incremental(lab_ids[:1]).pk)
     assert statuses(*waiting) == [Status.DONE, Status.DONE, Status.PENDING, Status.PENDING]
+    # Their messages may have been held back while this run waited: the oldest left is sent, and its run takes
+    # the one behind it.
+    assert sent == [waiting[2].pk]
+    services.job_run(waiting[2].pk)
+    assert statuses(*waiting) == [Status.DONE] * 4 and sent == [waiting[2].pk]
+    assert [ids for ids, _ in computed] == [lab_ids[:1], lab_ids[5:7], lab_ids[7:8], lab_ids[8:9]]
 
 
 def test_a_failed_pass_hands_the_companions_back_to_the_sweeper(lab_ids, monkeypatch):
@@ -114,3 +122,59 @@ def test_the_labs_of_the_companions_are_warmed_with_the_claiming_jobs(generated,
     incremental(lab_ids[:2])
     services.job_run(incremental(lab_ids[2:3], lab=LabFactory()).pk)
     assert warmed == [[generated.pk]]
+
+
+# ------------------------------------------------- messages held back while a run waits
+
+
+def _change(ids) -> int:
+    """A committed change as the evidence hook makes it: its job row, then its send after commit."""
+    job_id = refresh.record_change(ids, None)
+    refresh.queue_change(ids, job_id)
+    return job_id
+
+
+@pytest.fixture
+def messages(monkeypatch):
+    """The job ids sent to the broker, not run."""
+    sent = []
+    monkeypatch.setattr(services.job_sender, "_implementation", sent.append)
+    return sent
+
+
+def test_a_change_while_a_run_waits_sends_nothing_and_that_run_takes_it(lab_ids, computed, messages):
+    first, second = _change(lab_ids[:2]), _change(lab_ids[2:4])
+    assert messages == [first]
+    assert MetricJob.objects.get(pk=second).queued_at is not None  # the sweeper counts it as sent
+    services.job_run(first)
+    assert statuses(MetricJob(pk=first), MetricJob(pk=second)) == [Status.DONE, Status.DONE]
+    assert [ids for ids, _ in computed] == [lab_ids[:2], lab_ids[2:4]]
+    third = _change(lab_ids[4:5])  # the run started: the next change sends its own message
+    assert messages == [first, third]
+
+
+def test_a_delivery_whose_job_another_run_took_still_takes_the_changes_waiting(lab_ids, computed, messages):
+    first, second = _change(lab_ids[:2]), _change(lab_ids[2:4])
+    MetricJob.objects.filter(pk=first).update(status=Status.DONE)  # taken and finished by another run
+    assert services.job_run(first).status == Status.DONE
+    assert statuses(MetricJob(pk=second)) == [Status.DONE]
+    assert [ids for ids, _ in computed] == [lab_ids[2:4]]
+
+
+def test_a_refused_send_holds_no_later_change_back(lab_ids, monkeypatch):
+    refused = []
+
+    def refuse(job_id):
+        refused.append(job_id)
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(services.job_sender, "_implementation", refuse)
+    first, second = _change(lab_ids[:1]), _change(lab_ids[1:2])
+    assert refused == [first, second]
+    assert MetricJob.objects.get(pk=first).queued_at is None  # for the sweeper
+
+
+def test_a_cache_that_cannot_answer_sends_every_change(lab_ids, messages, monkeypatch):
+    monkeypatch.setattr(_companions.coalesced.cache, "add", lambda *args, **kwargs: None)
+    changes = [_change(lab_ids[:1]), _change(lab_ids[1:2])]
+    assert messages == changes

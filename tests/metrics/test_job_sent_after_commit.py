@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from evlims.core import hooks
 from evlims.metrics import refresh
 from evlims.metrics.models import MetricJob
-from evlims.metrics.services import job_sender
+from evlims.metrics.services import _companions, job_sender
 
 
 class Undo(Exception):
@@ -23,9 +23,12 @@ def sent(monkeypatch):
     ids = []
     monkeypatch.setattr(hooks.on_evidence_changed, "_receivers", {})
     hooks.on_evidence_changed.register(refresh.queue_change, record=refresh.record_change)
-    monkeypatch.setattr(
-        job_sender, "_implementation", lambda job_id: ids.append((job_id, MetricJob.objects.filter(pk=job_id).exists()))
-    )
+
+    def send(job_id):
+        ids.append((job_id, MetricJob.objects.filter(pk=job_id).exists()))
+        _companions.taking_started()  # a worker takes it at once: the next change sends its own
+
+    monkeypatch.setattr(job_sender, "_implementation", send)
     return ids
 
 

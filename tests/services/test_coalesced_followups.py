@@ -84,3 +84,12 @@ def test_a_lost_message_holds_the_lab_back_for_a_bounded_time(monkeypatch):
     monkeypatch.setattr(web_tasks.warm_dashboards, "delay", lambda lab_ids: None)
     web_tasks.figures_stored([7])
     assert added == [coalesced.PENDING_SECONDS] and 0 < coalesced.PENDING_SECONDS <= 600
+
+
+def test_with_each_process_s_own_cache_and_a_real_worker_every_change_sends(monkeypatch, sent):
+    # A worker could not clear a mark in this process's memory: the mark would hold back every later send.
+    monkeypatch.setitem(web_tasks.warm_dashboards.app.conf, "task_always_eager", False)
+    assert not coalesced.marks_reach_the_worker()
+    web_tasks.figures_stored([8])
+    web_tasks.figures_stored([8])
+    assert sent == [(WARM, [8]), (WARM, [8])]

@@ -37,6 +37,7 @@ __all__ = [
     "recompute",
     "job_create",
     "queue_job",
+    "sent_failed",
     "job_run",
     "job_fail",
     "sweep_stale_jobs",
@@ -180,7 +181,13 @@ def queue_job(job_id, *, stamped: bool = False) -> None:
     try:
         job_sender.get()(job_id)
     except BROKER_ERRORS:
-        MetricJob.objects.filter(pk=job_id).update(queued_at=None)
+        sent_failed(job_id)
+
+
+def sent_failed(job_id) -> None:
+    """The job's message did not reach the broker: the sweeper sends it, and the next change sends its own."""
+    MetricJob.objects.filter(pk=job_id).update(queued_at=None)
+    _companions.send_failed()
 
 
 def job_run(job_id: int, *, claim: int | None = None, redelivered: bool = False) -> MetricJob:
@@ -192,7 +199,10 @@ def job_run(job_id: int, *, claim: int | None = None, redelivered: bool = False)
     """
     attempt = _claim(job_id, claim=claim, takeover=redelivered)
     if attempt is None:
-        return MetricJob.objects.get(pk=job_id)
+        job = MetricJob.objects.get(pk=job_id)
+        if _companions.takes_waiting(job):
+            _run_waiting(job)  # another run took this change: the changes its mark held back may be waiting
+        return job
     try:
         job = MetricJob.objects.get(pk=job_id)
         if job.kind == MetricJob.Kind.FULL:
@@ -218,6 +228,27 @@ def _claim(job_id: int, *, claim: int | None = None, takeover: bool = False) -> 
     return MetricJob.objects.values_list("attempts", flat=True).get(pk=job_id) if claimed else None
 
 
+def _run_waiting(delivered: MetricJob) -> None:
+    """The changes waiting, computed in one pass for a delivery whose own job was taken before it ran."""
+    companions = _companions.claim_waiting()
+    if not companions:
+        return
+    try:
+        recompute(_companions.together([], companions))
+    except BaseException:
+        _companions.release(companions)
+        raise
+    with transaction.atomic():
+        _companions.finish(companions, timezone.now())
+    _after_taking(delivered, companions)
+
+
+def _after_taking(job: MetricJob, companions) -> None:
+    summaries.warm_up_after(job, companions)  # committed: the figures are there for the dashboards' warm-up
+    if (waiting := _companions.next_waiting(companions)) is not None:
+        queue_job(waiting)  # more changes wait than one pass takes: the next pass gets a message of its own
+
+
 def _run_chunk(job: MetricJob, ids=None) -> None:
     """Compute an incremental job (a chunk of a full one is one too), or ``ids`` for a full job that needs no
     chunks, then settle the full job it belongs to. A stand-alone change takes the changes waiting behind it
@@ -239,7 +270,7 @@ def _run_chunk(job: MetricJob, ids=None) -> None:
         MetricJob.objects.filter(pk=job.pk).update(status=DONE, finished_at=finished_at)
         _companions.finish(companions, finished_at)
         _settle_parent_of(job)
-    summaries.warm_up_after(job, companions)  # committed: the figures are there for the dashboards' warm-up
+    _after_taking(job, companions)
     logger.info("metric job %d computed %d preparations (with %d waiting jobs)", job.pk, done, len(companions))
 
 
