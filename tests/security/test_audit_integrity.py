@@ -141,6 +141,7 @@ NOT_AUDITED = {
     "evlims.metrics.services.recompute": "derived figures, recomputed from audited records",
     "evlims.metrics.services.job_create": "job bookkeeping",
     "evlims.metrics.services.queue_job": "job bookkeeping",
+    "evlims.metrics.services.sent_failed": "job bookkeeping",
     "evlims.metrics.services.job_run": "job bookkeeping and derived figures",
     "evlims.metrics.services.job_fail": "job bookkeeping",
     "evlims.metrics.services.sweep_stale_jobs": "job bookkeeping",
