@@ -19,6 +19,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from evlims.characterization.services import record_results, validate_results
+from evlims.core import audit
 from evlims.core.audit import verify_chain
 from evlims.core.models import AuditChainHead, AuditEvent, Role
 from evlims.instruments.parsers import parse_bytes
@@ -760,6 +761,7 @@ def _check_service(name, world, outsider, monkeypatch) -> list[str]:
     if role is not None:
         kwargs["actor"] = world.users[role]
     monkeypatch.setattr(AuditEvent, "save", _refuse_audit)
+    monkeypatch.setattr(audit, "append_event", _refuse_audit)
     try:
         with _in_transaction_if_required(name):
             function(**kwargs)
