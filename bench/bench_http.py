@@ -12,9 +12,11 @@ is emptied at the start and the end.
 
 Printed: posts per second over the timed posts (after ``--warmup`` untimed ones), the client's latency and the
 server's own time per request (gunicorn's access log, microseconds) at p50 and p95, the web process's CPU per
-post (from /proc), and how long after the last post the worker had caught up (every metric job done and no
-message waiting). Every process runs on this machine, so the client, the worker and the database share its
-cores with the web process: a machine of its own each would give the web process more.
+post (from /proc), how long after the last post the worker had caught up (every metric job done and no message
+waiting or running), and what it left behind: preparations whose stored compliance or figures a refresh made
+now would change (none, or the run fails: a follow-up was lost). Every process runs on this machine, so the
+client, the worker and the database share its cores with the web process: a machine of its own each would give
+the web process more.
 """
 
 import argparse
@@ -190,7 +192,9 @@ def quantiles(values: list[float]) -> str:
 
 
 def drained_after(queue: str, redis_url: str) -> float | None:
-    """Seconds until every metric job is done and no message waits on the queue (None: not within the limit)."""
+    """Seconds until every metric job is done and no message waits on the queue or runs on the worker (taken,
+    not yet acknowledged: kombu's ``unacked`` hash, in the bench's own Redis database); None: not within the
+    limit."""
     import redis
 
     from evlims.metrics.models import MetricJob
@@ -198,12 +202,32 @@ def drained_after(queue: str, redis_url: str) -> float | None:
     broker = redis.Redis.from_url(redis_url)
     started = time.perf_counter()
     while time.perf_counter() - started < DRAIN_TIMEOUT_S:
-        waiting = broker.llen(queue)
+        busy = broker.llen(queue) or broker.hlen("unacked")
         open_jobs = MetricJob.objects.exclude(status=MetricJob.Status.DONE).count()
-        if not waiting and not open_jobs:
+        if not busy and not open_jobs:
             return time.perf_counter() - started
         time.sleep(0.2)
     return None
+
+
+def follow_ups_behind(preparations) -> tuple[int, int]:
+    """Once the worker caught up, what its refreshes left behind: (preparations whose stored compliance was not
+    evaluated from their evidence as it is, preparations whose stored figures differ from a recompute). Both 0
+    unless a change's refresh or metric job was lost, however the messages were sent or shared."""
+    from evlims.compliance.services import evaluate_preparations
+    from evlims.metrics.models import PreparationMetrics
+    from evlims.metrics.services import recompute
+
+    ids = [preparation.pk for preparation in preparations]
+
+    def figures():
+        rows = PreparationMetrics.objects.filter(preparation_id__in=ids).order_by("preparation_id").values()
+        return {row["preparation_id"]: {k: v for k, v in row.items() if k not in {"id", "computed_at"}} for row in rows}
+
+    stored = figures()
+    recompute(ids)
+    fresh = figures()
+    return evaluate_preparations(ids), sum(stored.get(pk) != fresh.get(pk) for pk in ids)
 
 
 def main():
@@ -254,6 +278,15 @@ def main():
         print(f"  web process CPU per post  {cpu / options.posts * 1000:6.2f} ms")
         drained = f"{caught_up:.1f} s after the last post" if caught_up is not None else "not within the limit"
         print(f"  worker caught up          {drained}")
+        if caught_up is None:
+            raise SystemExit("the worker did not catch up within the limit")
+        stale_compliance, stale_figures = follow_ups_behind(preparations)
+        print(
+            f"  left behind               compliance of {stale_compliance}, figures of {stale_figures} "
+            f"of {len(preparations)} preparations"
+        )
+        if stale_compliance or stale_figures:
+            raise SystemExit("the worker caught up but left preparations behind: a refresh was lost")
     finally:
         if web is not None:
             stop(web)
