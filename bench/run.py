@@ -64,8 +64,8 @@ FIGURES = ("generate", "pages", "metrics", "compliance", "import", "ingest", "fc
 COMPLIANCE_BATCH = 10_000
 IMPORT_ROWS = 10_000  # the size the performance target names; the bulk commit takes seconds to a minute
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/evlims_bench"
-# The targets of issue 21 (docs/performance.md), matched on the start of a figure's name: (words, test of a row).
-# Each printed row that has one says whether it holds on this run.
+# The performance targets of round two (docs/performance.md), matched on the start of a figure's name: (words, test
+# of a row). Each printed row that has one says whether it holds on this run.
 TARGETS = {
     "pure evaluate_many": ("≥ 10,000 documents/s (CPU)", lambda row: row["value"] >= 10_000),
     "evaluate_preparations": ("≤ ×1.5 the pure evaluator (CPU)", lambda row: row["ratio"] <= 1.5),

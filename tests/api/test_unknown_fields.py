@@ -607,7 +607,7 @@ def test_the_message_lists_what_is_accepted(staff_api, ours):
     assert response.json() == {"why": ["Unknown field. Accepted here: reason."]}
 
 
-# ---------------------------------------------------------------- the cases the issue named
+# ---------------------------------------------------------------- the cases first reported
 
 
 @pytest.mark.parametrize(("field", "value"), [("storage_duration_days", 30), ("discard_tube", True)])
