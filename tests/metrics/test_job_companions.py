@@ -178,3 +178,29 @@ def test_a_cache_that_cannot_answer_sends_every_change(lab_ids, messages, monkey
     monkeypatch.setattr(_companions.coalesced.cache, "add", lambda *args, **kwargs: None)
     changes = [_change(lab_ids[:1]), _change(lab_ids[1:2])]
     assert messages == changes
+
+
+def test_a_failed_pass_of_the_waiting_changes_leaves_the_delivered_job_done(lab_ids, messages, monkeypatch):
+    first, second = _change(lab_ids[:2]), _change(lab_ids[2:4])
+    MetricJob.objects.filter(pk=first).update(status=Status.DONE)  # taken and finished by another run
+
+    def failing(ids):
+        raise ValueError("a figure that cannot be computed")
+
+    monkeypatch.setattr(services, "recompute", failing)
+    assert services.job_run(first).status == Status.DONE
+    waiting = MetricJob.objects.get(pk=second)
+    assert (waiting.status, waiting.queued_at) == (Status.PENDING, None)  # for the sweeper, which sends it alone
+
+
+def test_a_transient_error_in_that_pass_is_raised_for_the_retry(lab_ids, messages, monkeypatch):
+    first, second = _change(lab_ids[:2]), _change(lab_ids[2:4])
+    MetricJob.objects.filter(pk=first).update(status=Status.DONE)
+
+    def unreachable(ids):
+        raise OperationalError("database went away")
+
+    monkeypatch.setattr(services, "recompute", unreachable)
+    with pytest.raises(OperationalError):
+        services.job_run(first)
+    assert statuses(MetricJob(pk=first), MetricJob(pk=second)) == [Status.DONE, Status.PENDING]

@@ -229,15 +229,19 @@ def _claim(job_id: int, *, claim: int | None = None, takeover: bool = False) -> 
 
 
 def _run_waiting(delivered: MetricJob) -> None:
-    """The changes waiting, computed in one pass for a delivery whose own job was taken before it ran."""
-    companions = _companions.claim_waiting()
-    if not companions:
+    """The changes waiting, computed in one pass for a delivery whose own job another run took. If the pass fails
+    they go back to the sweeper, which sends each alone; only a transient error is raised (for the retry): the
+    delivered job is done, not the one to mark failed."""
+    if not (companions := _companions.claim_waiting()):
         return
     try:
         recompute(_companions.together([], companions))
-    except BaseException:
+    except Exception as error:
         _companions.release(companions)
-        raise
+        if isinstance(error, TRANSIENT):
+            raise
+        logger.exception("metric jobs waiting behind job %d failed together", delivered.pk)
+        return
     with transaction.atomic():
         _companions.finish(companions, timezone.now())
     _after_taking(delivered, companions)
