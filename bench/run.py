@@ -20,7 +20,11 @@ Figures (``--only`` takes their names, comma separated):
               of the same Sample and Aliquot rows;
 - ingest:     bench/bench_ingest.py in a subprocess (its own SQLite database and bulk_create baseline);
 - fcs:        bench/bench_fcs.py in a subprocess: reading and gating a 10⁶-event FCS file (time and peak
-              memory) against numpy reading the same array.
+              memory) against numpy reading the same array;
+- http:       with ``--database postgres`` only: bench/bench_http.py in a subprocess, result posts over HTTP to
+              one gunicorn process with the production settings and a real worker (Redis at 127.0.0.1:6379,
+              its database 13; its own PostgreSQL database evlims_bench_http on the ``--pg-url`` server). It has
+              no baseline: its rows are the rate and the server's time a post, next to their targets.
 
 The database is created for the run: a temporary SQLite file, or PostgreSQL database ``evlims_bench``
 (dropped and created again; ``--pg-url`` for another server). Results are printed as a table and written
@@ -60,7 +64,7 @@ SCALES = {"small": 2_000, "large": 100_000}
 DEFAULT_SCALE = "10000"
 REFERENCE_PREPARATIONS = 200
 REFERENCE_SEED = 11
-FIGURES = ("generate", "pages", "metrics", "compliance", "import", "ingest", "fcs")
+FIGURES = ("generate", "pages", "metrics", "compliance", "import", "ingest", "fcs", "http")
 COMPLIANCE_BATCH = 10_000
 IMPORT_ROWS = 10_000  # the size the performance target names; the bulk commit takes seconds to a minute
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/evlims_bench"
@@ -75,6 +79,8 @@ TARGETS = {
     "QA queue": ("p95 < 150 ms", lambda row: row["p95"] < 150),
     "API, one result per post": ("≥ 300 results/s", lambda row: row["value"] >= 300),
     "API, bulk posts": ("≤ ×1.5 a bare bulk_create", lambda row: row["ratio"] <= 1.5),
+    "API over HTTP, one result per post": ("≥ 300 results/s, one web process, a worker", lambda r: r["value"] >= 300),
+    "API over HTTP, server time": ("p95 < 10 ms", lambda row: row["p95"] < 10),
     "NanoSight parser": ("≥ 50 files/s", lambda row: row["value"] >= 50),
 }
 SQLITE_REUSED = ROOT / "var" / "bench.sqlite3"
@@ -717,6 +723,28 @@ def fcs(results, options):
     script_figure(results, "fcs", [])
 
 
+def http(results, options):
+    """bench_http.py's posts per second and server time (gunicorn's access log) as rows; PostgreSQL only."""
+    if options.database != "postgres":
+        print("  http       needs --database postgres (and Redis): skipped")
+        return
+    server = options.pg_url.rsplit("/", 1)[0]
+    command = [sys.executable, str(BENCH / "bench_http.py"), "--posts", "1000"]
+    command += ["--pg-url", f"{server}/evlims_bench_http"]
+    env = {key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "DJANGO_SETTINGS_MODULE")}
+    finished = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, timeout=1800, check=False)
+    rate = re.search(r"posts per second\s+([\d.]+)", finished.stdout)
+    served = re.search(r"server time \(access log\)\s+p50\s+([\d.]+) ms\s+p95\s+([\d.]+) ms", finished.stdout)
+    cpu = re.search(r"web process CPU per post\s+([\d.]+) ms", finished.stdout)
+    if finished.returncode != 0 or not (rate and served and cpu):
+        output = (finished.stdout + finished.stderr).strip()[-300:]
+        print(f"  http       bench_http.py failed ({finished.returncode}): {output}")
+        return
+    name = "API over HTTP, one result per post (1 gunicorn process, 1 worker)"
+    results.add("http", name, float(rate[1]), "results/s", web_cpu_ms=float(cpu[1]))
+    results.add("http", "API over HTTP, server time a post (p50)", float(served[1]), "ms", p95=float(served[2]))
+
+
 def script_figure(results, figure, arguments):
     """Run bench/bench_<figure>.py in a subprocess and read its lines; the first line read is the baseline, and
     a line whose label ends in "(baseline)" is the baseline of the lines after it."""
@@ -789,6 +817,8 @@ def main(argv=None):
             ingest(results, options)
         if "fcs" in options.figures:
             fcs(results, options)
+        if "http" in options.figures:
+            http(results, options)
         results.meta["load_average_end"] = os.getloadavg()
         print(f"  load average at the end: {', '.join(f'{value:.1f}' for value in os.getloadavg())}")
         print(f"results: {results.write().relative_to(ROOT)}")
