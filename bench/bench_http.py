@@ -13,10 +13,10 @@ is emptied at the start and the end.
 Printed: posts per second over the timed posts (after ``--warmup`` untimed ones), the client's latency and the
 server's own time per request (gunicorn's access log, microseconds) at p50 and p95, the web process's CPU per
 post (from /proc), how long after the last post the worker had caught up (every metric job done and no message
-waiting or running), and what it left behind: preparations whose stored compliance or figures a refresh made
-now would change (none, or the run fails: a follow-up was lost). Every process runs on this machine, so the
-client, the worker and the database share its cores with the web process: a machine of its own each would give
-the web process more.
+waiting or running), the worker's CPU per post over the timed posts and its catch-up, and what it left behind:
+preparations whose stored compliance or figures a refresh made now would change (none, or the run fails: a
+follow-up was lost). Every process runs on this machine, so the client, the worker and the database share its
+cores with the web process: a machine of its own each would give the web process more.
 """
 
 import argparse
@@ -259,12 +259,15 @@ def main():
         post_all(port, raw_key, docs[: options.warmup], options.clients)
         pid = web_worker_pid(web.pid)
         profiler = profile_start(options.profile, pid) if options.profile else None
-        cpu = cpu_seconds(pid)
+        worker_pid = worker[0][0].pid  # a solo worker runs its tasks in its own process
+        drained_after(queue, options.redis_url)  # the warm-up's follow-ups are not the timed posts'
+        cpu, worker_cpu = cpu_seconds(pid), cpu_seconds(worker_pid)
         elapsed, latencies = post_all(port, raw_key, docs[options.warmup :], options.clients)
         cpu = cpu_seconds(pid) - cpu
         if profiler is not None:
             stop(profiler, signal.SIGINT)  # py-spy writes its profile when interrupted
         caught_up = drained_after(queue, options.redis_url)
+        worker_cpu = cpu_seconds(worker_pid) - worker_cpu
         served = server_times(logs / "access.log", options.warmup)
         load = open("/proc/loadavg").read().split()[0]
         print(
@@ -278,6 +281,7 @@ def main():
         print(f"  web process CPU per post  {cpu / options.posts * 1000:6.2f} ms")
         drained = f"{caught_up:.1f} s after the last post" if caught_up is not None else "not within the limit"
         print(f"  worker caught up          {drained}")
+        print(f"  worker CPU per post       {worker_cpu / options.posts * 1000:6.2f} ms  (the posts and the catch-up)")
         if caught_up is None:
             raise SystemExit("the worker did not catch up within the limit")
         stale_compliance, stale_figures = follow_ups_behind(preparations)
