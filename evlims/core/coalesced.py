@@ -25,8 +25,8 @@ from django.core.cache.backends.locmem import LocMemCache
 PENDING_SECONDS = 300
 
 
-def _key(task, lab_id: int) -> str:
-    return f"evlims:coalesced:{task.name}:{lab_id}"
+def _key(task, pk: int) -> str:
+    return f"evlims:coalesced:{task.name}:{pk}"
 
 
 def send_for_labs(task, lab_ids: Iterable[int]) -> list[int]:
@@ -68,6 +68,6 @@ def marks_reach_the_worker() -> bool:
     return not isinstance(caches["default"], LocMemCache) or bool(current_app.conf.task_always_eager)
 
 
-def started(task, lab_ids: Iterable[int]) -> None:
-    """Called first by ``task``: changes from now on send it again."""
-    unmark(task, lab_ids)
+def started(task, ids: Iterable[int]) -> None:
+    """Called first by ``task`` with the ids it runs for: changes from now on send it again."""
+    unmark(task, ids)
