@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
+import machine  # noqa: E402
 from bench_workers import recreate_database, start_workers, stop_workers  # noqa: E402
 
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/evlims_bench_http"
@@ -232,6 +233,7 @@ def follow_ups_behind(preparations) -> tuple[int, int]:
 
 def main():
     options = parse_args()
+    reference = machine.reference_ms()  # before the stack starts: what this machine's cores do when quiet
     queue = f"bench-http-{uuid.uuid4().hex[:8]}"
     env = environment(options, queue)
     os.environ.update(env)
@@ -275,6 +277,7 @@ def main():
             f"gunicorn 1 process × {options.threads} threads, 1 worker, PostgreSQL, Redis, connections kept "
             f"{os.environ.get('DATABASE_CONN_MAX_AGE', '60')} s (load {load})"
         )
+        print(f"  {machine.reference_line(reference)}")
         print(f"  posts per second          {options.posts / elapsed:8.1f}   ({elapsed:.2f} s)")
         print(f"  client latency            {quantiles([value * 1000 for value in latencies])}")
         print(f"  server time (access log)  {quantiles(served)}")

@@ -110,6 +110,7 @@ import django  # noqa: E402
 
 django.setup()
 
+import machine  # noqa: E402
 import pandas  # noqa: E402
 from django.core.files.uploadedfile import SimpleUploadedFile  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -291,6 +292,7 @@ def main():
             else f"SQLite ({OPTIONS.sqlite_journal} journal, synchronous {OPTIONS.sqlite_synchronous})"
         )
         print(f"evlims ingestion benchmark: {n:,} results, {files} NTA files ({len(data):,} bytes each), {database}")
+        print(f"  {machine.reference_line(machine.reference_ms())}")
         report("bare bulk_create (baseline)", n, "rows", baseline, per_row)
         report("API, one result per post", n, "results", single, per_row)
         server_line("one result per post", single_handler, single_queries)

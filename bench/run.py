@@ -60,6 +60,8 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(ROOT), str(BENCH)]
 
+import machine  # noqa: E402
+
 SCALES = {"small": 2_000, "large": 100_000}
 DEFAULT_SCALE = "10000"
 REFERENCE_PREPARATIONS = 200
@@ -174,7 +176,12 @@ class Results:
         self.rows = []
         self.meta = {
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
+            "machine": {
+                "cpus": os.cpu_count(),
+                "platform": platform.platform(),
+                "python": platform.python_version(),
+                "reference_ms": machine.reference_ms(),
+            },
             "database": options.database,
             "database_url": re.sub(r"//[^@/]*@", "//", url),
             "scale": {"large_preparations": options.preparations, "reference_preparations": REFERENCE_PREPARATIONS},
@@ -779,6 +786,7 @@ def print_header(results):
         f"{meta['scale']['reference_preparations']:,}"
     )
     print(f"  load average at the start: {', '.join(f'{value:.1f}' for value in os.getloadavg())}")
+    print(f"  {machine.reference_line(meta['machine']['reference_ms'])}")
     print(f"  {'figure':<10} {'name':<58} {'value':>12} {'unit':<9}{'':<14} {'÷ baseline':>10} {'SQL':>7}")
 
 
