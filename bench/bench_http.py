@@ -44,6 +44,8 @@ from bench_workers import recreate_database, start_workers, stop_workers  # noqa
 
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/evlims_bench_http"
 READY_TIMEOUT_S = 60
+# gunicorn's worker class as docker-compose.yml and the Dockerfile run it (tests/test_setup_contract.py checks).
+WORKER_CLASS = "gthread"
 DRAIN_TIMEOUT_S = 600
 
 
@@ -88,7 +90,7 @@ def free_port() -> int:
 def start_web(options, env: dict, port: int, access_log: Path, log: Path) -> subprocess.Popen:
     command = [
         sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-        "--worker-class", "gthread", "--threads", str(options.threads), "--access-logfile", str(access_log),
+        "--worker-class", WORKER_CLASS, "--threads", str(options.threads), "--access-logfile", str(access_log),
         "--access-logformat", "%(s)s %(D)s", "--log-file", str(log),
     ]  # fmt: skip
     web = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)

@@ -112,6 +112,31 @@ def test_every_command_the_stack_runs_exists(compose):
     assert '"/app/scripts/docker-entrypoint.sh"' in (ROOT / "Dockerfile").read_text(encoding="utf-8")
 
 
+def test_the_web_command_is_one_gunicorn_accepts_and_the_one_the_http_bench_measures(compose):
+    """gunicorn's own parser reads the web command; the Dockerfile runs the same; bench/bench_http.py measures the
+    worker class it names (its figures are those of the deployed server)."""
+    import json
+
+    from gunicorn.config import Config
+
+    command = compose["services"]["web"]["command"]
+    parsed = Config().parser().parse_args(command[1:])
+    assert (parsed.args, parsed.bind, parsed.worker_class, parsed.threads) == (
+        ["config.wsgi"],
+        ["0.0.0.0:8000"],
+        "gthread",
+        4,
+    )
+    cmd_line = next(
+        line for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines() if line.startswith("CMD ")
+    )
+    assert json.loads(cmd_line.removeprefix("CMD ")) == command
+    spec = importlib.util.spec_from_file_location("bench_http_contract", ROOT / "bench" / "bench_http.py")
+    bench_http = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_http)
+    assert bench_http.WORKER_CLASS == parsed.worker_class
+
+
 def test_every_variable_the_stack_sets_is_read(compose):
     source = settings_source()
     for name in APP_SERVICES:
