@@ -7,6 +7,7 @@ docs/reliability.md.
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 import threading
@@ -353,8 +354,10 @@ print(json.dumps({"key": world.raw_key, "barcodes": [p.barcode for p in world.pr
 
 @pytest.fixture(scope="module")
 def live_stack(tmp_path_factory):
-    """A private PostgreSQL cluster, migrated, with a lab and an instrument key, served by gunicorn (two
-    workers) with a private Redis as broker. Yields (cluster, base url, world)."""
+    """A private PostgreSQL cluster, migrated, with a lab and an instrument key, served as docker-compose.yml
+    serves the site (gunicorn's threads, the production settings: database connections kept between requests and
+    checked before reuse), two processes here, with a private Redis as broker and cache. Yields (cluster, base
+    url, world)."""
     for problem in (private_postgresql_problem(), redis_server_problem()):
         if problem:
             unavailable(problem)
@@ -385,13 +388,19 @@ def live_stack(tmp_path_factory):
         made = subprocess.run(
             [sys.executable, "-c", WORLD_SCRIPT], cwd=ROOT, env=env, check=True, timeout=120, capture_output=True
         )
+        served = env | {
+            "DJANGO_SETTINGS_MODULE": "config.settings.production",
+            "SECRET_KEY": secrets.token_urlsafe(50),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "false",  # plain http on the loopback, as the compose file's first look
+        }
         world = json.loads(made.stdout.decode().strip().splitlines()[-1])
         port = free_port()
         log = (workdir / "gunicorn.log").open("ab")
         server = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "config.wsgi:application", "-b", f"127.0.0.1:{port}", "-w", "2",
-             "--timeout", "60", "--graceful-timeout", "5"],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+             "--worker-class", "gthread", "--threads", "4", "--timeout", "60", "--graceful-timeout", "5"],
+            cwd=ROOT, env=served, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         wait_until(lambda: port_open(port), timeout=60, message="gunicorn to listen")
         yield cluster, f"http://127.0.0.1:{port}", world
