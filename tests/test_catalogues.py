@@ -181,8 +181,9 @@ def test_canonical_json_is_written_in_one_place():
     )
     assert canonical_hash({}) == "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
     # Elsewhere json.dumps sorts keys only for another purpose: the protocol library's published content hash
-    # (its own form) and the compliance engine's interning of identical conditions (a key, never hashed).
-    others = {"evlims/core/canonical.py", "protocols/hashing.py", "evlims/compliance/conditions.py"}
+    # (its own form), the compliance engine's interning of identical conditions (a key, never hashed) and the
+    # benchmarks' machine reference (work to be timed, its digest only proof that it ran).
+    others = {"evlims/core/canonical.py", "protocols/hashing.py", "evlims/compliance/conditions.py", "bench/machine.py"}
     sorting = [
         f"{_relative(path)}:{node.lineno}"
         for path in SOURCES
