@@ -26,7 +26,9 @@ Measures, in the same run:
 Each path is printed with its absolute rate and as a ratio of its time per result to the baseline's
 time per row. For the posts, the server's share is printed too: wall and CPU milliseconds per post (p50,
 p95) inside the handler (middleware, view, commit and after-commit hook; the test client's building of the
-request and reading of the answer excluded), and the SQL queries per post. Compliance and metric refreshes
+request and reading of the answer excluded), and the SQL queries per post; then, over up to 200 more single
+posts, how long each held the audit chain's head (its locked read to the end of its commit): every write of the
+site passes that head one at a time (bench/capacity.py's "audit chain"). Compliance and metric refreshes
 are queued (in memory), as a real worker would take them.
 """
 
@@ -47,6 +49,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 TMP = Path(tempfile.mkdtemp(prefix="evlims-bench-ingest-"))
 PG_DEFAULT = "postgres://postgres@127.0.0.1:5432/evlims_bench_ingest"
+CHAIN_POSTS = 200  # single posts whose hold of the audit chain's head is timed, after the timed ones
 
 
 def arguments():
@@ -197,10 +200,48 @@ def server_line(label, handler, queries: int):
     )
 
 
+def chain_line(held: list[float]):
+    p50, p95 = statistics.median(held) * 1000, statistics.quantiles(held, n=20, method="inclusive")[18] * 1000
+    print(
+        f"  audit chain head held      ms p50 {p50:6.2f} p95 {p95:6.2f}   one chain: at most {1000 / p50:,.0f} "
+        f"posts/s at p50, whatever the cores ({len(held)} posts)"
+    )
+
+
 def queries_of_one_post(client, doc) -> int:
     with CaptureQueriesContext(connection) as queries:
         post_all(client, [[doc]])
     return len(queries.captured_queries)
+
+
+def audit_chain_held(client, docs) -> list[float]:
+    """Seconds each post of one result held the audit chain's head: from its locked read, where every write of
+    the site waits for the one before it to commit, to the end of its own commit. Whatever the cores, one chain
+    takes at most one post per that time (bench/capacity.py's "audit chain")."""
+    from evlims.core import audit
+
+    held, locked_at = [], []
+    read, real = audit._locked_last_hash, connections["default"]
+    commit = real._commit
+
+    def timed_read(connection):
+        last_hash = read(connection)
+        locked_at.append(time.perf_counter())
+        return last_hash
+
+    def timed_commit(*args):
+        commit(*args)
+        if locked_at:
+            held.append(time.perf_counter() - locked_at.pop())
+
+    audit._locked_last_hash, real._commit = timed_read, timed_commit
+    try:
+        post_all(client, [[doc] for doc in docs])
+    finally:
+        audit._locked_last_hash = read
+        del real._commit
+    assert len(held) == len(docs), f"{len(held)} chain reads timed for {len(docs)} posts"
+    return held
 
 
 def post_all(client, batches):
@@ -287,7 +328,9 @@ def main():
         single_handler, client.handler = client.handler, TimedHandler(enforce_csrf_checks=False)
         single_queries = queries_of_one_post(client, docs[0])
         client.handler = TimedHandler(enforce_csrf_checks=False)
-        assert Measurement.objects.count() == (OPTIONS.repeat + 2) * n + 1  # warm-up, rounds, single posts, one
+        held = audit_chain_held(client, docs[:CHAIN_POSTS])
+        # The warm-up, the rounds, the single posts, the one counted, the chain's.
+        assert Measurement.objects.count() == (OPTIONS.repeat + 2) * n + 1 + len(held)
 
         data = NTA_FILE.read_bytes()
         uploads = timed(lambda: upload_all(client, data, files, [p.barcode for p in preparations]))
@@ -302,6 +345,7 @@ def main():
         report("bare bulk_create (baseline)", n, "rows", baseline, per_row)
         report("API, one result per post", n, "results", single, per_row)
         server_line("one result per post", single_handler, single_queries)
+        chain_line(held)
         print(
             f"  ({OPTIONS.repeat} rounds each of the baseline and the bulk posts, median; bulk round ratios: "
             f"{', '.join(f'×{b / a:.2f}' for a, b in zip(baseline_rounds, bulk_rounds, strict=True))}; "

@@ -8,7 +8,8 @@ The costs per operation are inputs (defaults: measured on the development machin
 in CPU milliseconds so they do not depend on the machine's load). Each post of one result costs web CPU and
 database time in the request and one message through the broker (Redis; two with separate queues), then a
 compliance refresh and an incremental metric recompute in a worker (each also with database time). The model
-finds the post rate at which each resource (web processes, workers, database cores, the broker) is fully busy;
+finds the post rate at which each resource (web processes, workers, database cores, the broker, the audit chain
+every write passes one at a time) is fully busy;
 the simulation then offers Poisson arrivals to those servers and reports the p95 time a post waits for its
 refresh, so the knee of the curve is visible before the saturation point.
 """
@@ -17,6 +18,9 @@ import argparse
 import heapq
 import random
 import statistics
+
+# The median of three runs' p50 (1.77, 1.94, 2.18 ms; PostgreSQL on a 2-core machine, load 0.7-1.9).
+AUDIT_CHAIN_MS = 1.94
 
 # CPU milliseconds per operation (docs/performance.md, "Capacity"); each says whether it was measured.
 DEFAULTS = {
@@ -37,6 +41,10 @@ DEFAULTS = {
     # (--tasks-per-post 2).
     "broker_task_ms": 0.112,
     "tasks_per_post": 1,
+    # The audit chain: every write locks the chain's head from the event's read of the last hash to the end of its
+    # commit, so the site's writes pass it one at a time. Measured by bench_ingest.py --database postgres ("audit
+    # chain head held", p50 of 200 posts, the commit's WAL flush included; docs/performance.md, "Capacity").
+    "audit_chain_ms": AUDIT_CHAIN_MS,
 }
 
 
@@ -48,6 +56,8 @@ def saturation(costs, *, web, workers, db_cores):
         "database": (costs["post_db_ms"] + costs["refresh_db_ms"] + costs["metric_db_ms"]) / db_cores,
         # Redis runs its commands on one thread: more cores do not raise this limit, a second broker does.
         "broker": costs["broker_task_ms"] * costs["tasks_per_post"],
+        # One row locked until each post commits: neither cores nor processes raise this limit, a chain per lab does.
+        "audit chain": costs["audit_chain_ms"],
     }
     return {name: 1000 / ms for name, ms in per_post.items()}
 

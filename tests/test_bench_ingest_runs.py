@@ -24,3 +24,4 @@ def test_the_ingest_bench_runs_small_and_prints_every_figure():
     for label in ("bare bulk_create (baseline)", "API, one result per post", "API, bulk posts of ≤500"):
         assert re.search(rf"^{re.escape(label)}\s+12 (rows|results)\b", out, re.MULTILINE), label
     assert "12 queries per post" in out
+    assert re.search(r"^  audit chain head held +ms p50 +[\d.]+ p95 +[\d.]+ .*\(12 posts\)$", out, re.MULTILINE)
