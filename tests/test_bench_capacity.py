@@ -1,19 +1,14 @@
 """``bench/capacity.py``: the post rate at which each shared resource is fully busy. The audit chain is one row
 every write locks until it commits, so no number of cores or processes raises its limit."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-from django.conf import settings
+
+from tests.bench_scripts import load_bench
 
 
 @pytest.fixture
 def capacity():
-    spec = importlib.util.spec_from_file_location("bench_capacity", Path(settings.BASE_DIR) / "bench" / "capacity.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("capacity")
 
 
 def test_each_resource_saturates_at_its_cost_divided_among_its_servers(capacity):

@@ -1,12 +1,11 @@
 """``bench/run.py``'s http figure: bench_http.py's lines read into rows next to their targets (PostgreSQL runs
 only; a failed run is reported, not read)."""
 
-import importlib.util
 import subprocess
-from pathlib import Path
 
 import pytest
-from django.conf import settings
+
+from tests.bench_scripts import load_bench
 
 OUTPUT = """evlims HTTP ingestion benchmark: 1,000 posts of one result, 4 clients, gunicorn 1 process × 4 threads
   posts per second             148.2   (6.75 s)
@@ -20,10 +19,7 @@ OUTPUT = """evlims HTTP ingestion benchmark: 1,000 posts of one result, 4 client
 
 @pytest.fixture
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_run", Path(settings.BASE_DIR) / "bench" / "run.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("run")
 
 
 def _options(bench, database="postgres"):

@@ -1,25 +1,14 @@
 """``bench/machine.py``: the fixed workload every benchmark prints its figures beside, so that figures measured on
 different machines can be compared."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
-BENCH = Path(settings.BASE_DIR) / "bench"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.bench_scripts import BENCH, load_bench
 
 
 @pytest.fixture
 def machine():
-    return _load("machine")
+    return load_bench("machine")
 
 
 def test_the_workload_is_the_same_work_every_time(machine):
@@ -38,7 +27,7 @@ def test_the_reference_is_the_best_round_in_cpu_milliseconds(machine, monkeypatc
 
 def test_the_bench_records_and_prints_the_reference(monkeypatch, capsys):
     monkeypatch.syspath_prepend(str(BENCH))
-    run = _load("run")
+    run = load_bench("run")
     monkeypatch.setattr(run.machine, "reference_ms", lambda: 12.5)
     results = run.Results(run.parse_args(["--database", "sqlite"]), "sqlite:///x", quiet=True)
     assert results.meta["machine"]["reference_ms"] == 12.5

@@ -281,12 +281,9 @@ def test_command_splits_the_counts_over_labs():
 
 def test_bench_reuse_finds_a_loaded_lab_of_the_same_size():
     """bench/run.py --reuse measures a lab loaded earlier when its sizes and seed match, and only then."""
-    import importlib.util
-    from pathlib import Path
+    from tests.bench_scripts import load_bench
 
-    spec = importlib.util.spec_from_file_location("bench_run", Path(settings.BASE_DIR) / "bench" / "run.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("run")
     size = scale.ScaleSize.from_preparations(20, seed=5, histogram_bins=4)
     assert bench.loaded_lab(size) is None
     (loaded,) = scale.generate(size)

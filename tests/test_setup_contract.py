@@ -131,10 +131,9 @@ def test_the_web_command_is_one_gunicorn_accepts_and_the_one_the_http_bench_meas
         line for line in (ROOT / "Dockerfile").read_text(encoding="utf-8").splitlines() if line.startswith("CMD ")
     )
     assert json.loads(cmd_line.removeprefix("CMD ")) == command
-    spec = importlib.util.spec_from_file_location("bench_http_contract", ROOT / "bench" / "bench_http.py")
-    bench_http = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench_http)
-    assert bench_http.WORKER_CLASS == parsed.worker_class
+    from tests.bench_scripts import load_bench
+
+    assert load_bench("bench_http").WORKER_CLASS == parsed.worker_class
 
 
 def test_every_variable_the_stack_sets_is_read(compose):
