@@ -19,8 +19,9 @@ import heapq
 import random
 import statistics
 
-# The median of three runs' p50 (1.77, 1.94, 2.18 ms; PostgreSQL on a 2-core machine, load 0.7-1.9).
-AUDIT_CHAIN_MS = 1.94
+# The median of three runs' p50 since a result post appends its event last (1.27, 1.41, 1.62 ms; before it 1.72,
+# 1.82, 2.10 in the same minutes; PostgreSQL on a 2-core machine, load 1.5-1.8).
+AUDIT_CHAIN_MS = 1.41
 
 # CPU milliseconds per operation (docs/performance.md, "Capacity"); each says whether it was measured.
 DEFAULTS = {

@@ -1,5 +1,10 @@
 """Writing the audit trail. Services call ``record_event`` inside their transaction.
 
+Every write of the site appends to one chain, whose head is locked from an append to the end of its transaction:
+the site's writes pass it one at a time. A service whose transaction has more statements after its events can
+open ``appended_last()`` around them, so that its events are appended as the transaction's last statements and
+the head is held for the shortest time (docs/performance.md, "Capacity past one machine").
+
 Each event is sealed with HMAC-SHA256 under a key kept outside the database (``audit_keys``), over the seal of
 the event before it and the event's own fields: someone who can write to the database but does not hold the
 key can neither edit an event nor append one without the seals showing it. Events written before the trail
@@ -10,6 +15,7 @@ import datetime as dt
 import decimal
 import hashlib
 from collections import deque
+from contextlib import contextmanager
 
 from django.conf import settings
 from django.db import transaction
@@ -48,7 +54,11 @@ def snapshot(instance, fields) -> dict:
 
 def _entry_hash(previous_hash: str, payload: dict, key: bytes | None = None) -> str:
     """The seal of an event: HMAC-SHA256 under ``key``, or plain SHA-256 for the events before keying."""
-    message = previous_hash + canonical_json(payload)
+    return _sealed(previous_hash, canonical_json(payload), key)
+
+
+def _sealed(previous_hash: str, payload_json: str, key: bytes | None) -> str:
+    message = previous_hash + payload_json
     if key is None:
         return hashlib.sha256(message.encode()).hexdigest()
     return audit_keys.seal(key, message)
@@ -124,7 +134,6 @@ def record_event(*, actor, action: str, obj, lab=None, changes=None, reason: str
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("Audit events are written inside the service's transaction.")
-    last_hash = _locked_last_hash(connection)
     key_id, key = audit_keys.current_key()
     event = AuditEvent(
         lab=lab if lab is not None else getattr(obj, "lab", None),
@@ -138,13 +147,61 @@ def record_event(*, actor, action: str, obj, lab=None, changes=None, reason: str
         changes=changes or {},
         reason=reason or "",
         request_id=current_request_id(),
-        previous_hash=last_hash,
         key_id=key_id,
     )
-    event.entry_hash = _entry_hash(event.previous_hash, hashed_payload(event), key)
-    append_event(event)
-    _move_head(connection, event.entry_hash)
+    # Everything but the link to the chain is made before the head is locked.
+    sealing = (event, canonical_json(hashed_payload(event)), key)
+    deferred = getattr(connection, _PENDING, None)
+    # Inside a savepoint opened within the block, the event is written now: the savepoint's rollback must take it.
+    if deferred is not None and _savepoints(connection) == deferred[1]:
+        deferred[0].append(sealing)
+    else:
+        _append(connection, [sealing])
     return event
+
+
+# The events of an ``appended_last`` block not yet appended, on the connection whose transaction holds them.
+_PENDING = "evlims_audit_pending"
+
+
+@contextmanager
+def appended_last():
+    """Events recorded inside the block are appended to the chain when it ends (still inside the caller's
+    transaction, which must be open): the chain's head is then locked only for their append and the commit. An
+    error inside the block appends nothing (the transaction it leaves rolls back). Nested blocks append with the
+    outermost; an event recorded inside a savepoint opened in the block is appended at once, with the savepoint."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("Audit events are written inside the service's transaction.")
+    if getattr(connection, _PENDING, None) is not None:
+        yield
+        return
+    pending: list = []
+    setattr(connection, _PENDING, (pending, _savepoints(connection)))
+    try:
+        yield
+    finally:
+        setattr(connection, _PENDING, None)
+    _append(connection, pending)
+
+
+def _savepoints(connection) -> int:
+    """Savepoints open now (an ``atomic(savepoint=False)`` block counts as None in Django's list, and rolls back
+    with its caller)."""
+    return sum(1 for savepoint in connection.savepoint_ids if savepoint is not None)
+
+
+def _append(connection, sealings) -> None:
+    """Link each (event, its payload as canonical JSON, key) to the chain in order, the head locked by the first
+    read until the transaction ends."""
+    if not sealings:
+        return
+    last_hash = _locked_last_hash(connection)
+    for event, payload_json, key in sealings:
+        event.previous_hash = last_hash
+        event.entry_hash = last_hash = _sealed(last_hash, payload_json, key)
+        append_event(event)
+    _move_head(connection, last_hash)
 
 
 def append_event(event: AuditEvent) -> None:

@@ -9,7 +9,7 @@ from django.core.files.base import ContentFile
 from django.db import IntegrityError, connection, transaction
 
 from ...core.actors import is_person
-from ...core.audit import record_event
+from ...core.audit import appended_last, record_event
 from ...core.canonical import canonical_hash
 from ...core.rows import row_insert
 from ...core.tenancy import INGEST_ROLES, ensure_role
@@ -153,21 +153,24 @@ def results_ingest(
                     status=Ingestion.Status.COMMITTED,
                 )
             )
-            measurements = measurements_record(
-                savepoint=False,
-                actor=actor or instrument,
-                lab=lab,
-                results=results,
-                instrument=instrument,
-                ingestion=ingestion,
-                reason=reason,
-            )
-            ingestion.response = {
-                "ingestion": ingestion.pk,
-                "status": ingestion.status,
-                "measurements": [m.pk for m in measurements],
-            }
-            _ingestion_answer_save(ingestion)
+            # The audit event after the stored answer: the chain's head, which every write waits for, is then
+            # locked only for the event and the commit.
+            with appended_last():
+                measurements = measurements_record(
+                    savepoint=False,
+                    actor=actor or instrument,
+                    lab=lab,
+                    results=results,
+                    instrument=instrument,
+                    ingestion=ingestion,
+                    reason=reason,
+                )
+                ingestion.response = {
+                    "ingestion": ingestion.pk,
+                    "status": ingestion.status,
+                    "measurements": [m.pk for m in measurements],
+                }
+                _ingestion_answer_save(ingestion)
     except IntegrityError:
         # A retry (or a concurrent one that committed first): answer with the first post's result.
         earlier = _earlier_ingestion(**repeated)
