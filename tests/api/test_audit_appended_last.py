@@ -104,3 +104,32 @@ def test_a_result_post_stores_its_answer_before_its_event(write_key_api, evidenc
     assert answer < head
     assert [i for i, sql in enumerate(statements) if "evlims_audit" in sql] == [head, head + 1, head + 2]
     assert _chain_problems() == []
+
+
+def test_a_file_commit_appends_its_two_events_last_in_one_move_of_the_head(write_key_api, evidence):
+    from tests.api.evidence import NTA_FILE
+    from tests.api.test_files_api import upload
+
+    with CaptureQueriesContext(connection) as queries:
+        response = upload(
+            write_key_api,
+            NTA_FILE,
+            format="nanosight",
+            mapping={"d200": evidence.spare_preparation.barcode},
+            dilutions={"d200": 200},
+        )
+    assert response.status_code == 201, response.json()
+    statements = [q["sql"] for q in queries.captured_queries]
+    committed = max(i for i, sql in enumerate(statements) if sql.startswith('UPDATE "evlims_ingestion"'))
+    heads = [i for i, sql in enumerate(statements) if "evlims_auditchainhead" in sql]
+    # The upload's own event (its preview), then the commit's two after the ingestion is marked committed.
+    assert len(heads) == 4 and committed < heads[2]
+    assert [sql.split('"')[1] for sql in statements[heads[2] : heads[3] + 1]] == [
+        "evlims_auditchainhead",
+        "evlims_auditevent",
+        "evlims_auditevent",
+        "evlims_auditchainhead",
+    ]
+    actions = list(AuditEvent.objects.order_by("-id").values_list("action", flat=True)[:2])
+    assert actions == ["ingestion.commit", "measurements.record"]
+    assert _chain_problems() == []

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 
 from ...conf import evlims_settings
 from ...core.actors import is_person
-from ...core.audit import record_event
+from ...core.audit import appended_last, record_event
 from ...core.tenancy import INGEST_ROLES, ensure_role
 from ..models import Ingestion
 from ..parsers import ParseError, parse_bytes
@@ -202,37 +202,41 @@ def file_commit(
         if not documents:
             raise ValidationError({"mapping": "Map at least one sample of the file to a preparation."})
         results = validate_results(documents)
-        measurements = measurements_record(
-            actor=actor,
-            lab=ingestion.lab,
-            results=results,
-            instrument=ingestion.instrument,
-            ingestion=ingestion,
-            raw_file=ingestion.raw_file,
-            reason=reason,
-        )
-        ingestion.status = Ingestion.Status.COMMITTED
-        ingestion.response = {
-            "ingestion": ingestion.pk,
-            "status": "committed",
-            "raw_file": ingestion.raw_file_id,
-            "measurements": [m.pk for m in measurements],
-        }
-        ingestion.save(update_fields=["status", "response", "updated_at"])
-        record_event(
-            actor=actor or ingestion.instrument,
-            action="ingestion.commit",
-            obj=ingestion,
-            reason=reason,
-            changes={
-                "file": ingestion.uploaded_name,
-                "sha256": ingestion.raw_file.sha256 if ingestion.raw_file_id else "",
-                "mapping": {str(name): barcode for name, barcode in mapping.items() if barcode},
-                "dilutions": {str(name): factor for name, factor in (dilutions or {}).items()},
-                "keep_invalid_captures": bool(keep_invalid_captures),
-                "measured_at": measured[0].isoformat() if measured[0] else None,
-                "measured_at_from": measured[1],
-                "measurements": [m.pk for m in measurements][:200],
-            },
-        )
+        # Both events (the measurements', the commit's) appended last, in one move of the chain's head, which
+        # every write of the site waits for (core.audit.appended_last).
+        with appended_last():
+            measurements = measurements_record(
+                savepoint=False,  # the commit is all or nothing: a refusal rolls its whole transaction back
+                actor=actor,
+                lab=ingestion.lab,
+                results=results,
+                instrument=ingestion.instrument,
+                ingestion=ingestion,
+                raw_file=ingestion.raw_file,
+                reason=reason,
+            )
+            ingestion.status = Ingestion.Status.COMMITTED
+            ingestion.response = {
+                "ingestion": ingestion.pk,
+                "status": "committed",
+                "raw_file": ingestion.raw_file_id,
+                "measurements": [m.pk for m in measurements],
+            }
+            ingestion.save(update_fields=["status", "response", "updated_at"])
+            record_event(
+                actor=actor or ingestion.instrument,
+                action="ingestion.commit",
+                obj=ingestion,
+                reason=reason,
+                changes={
+                    "file": ingestion.uploaded_name,
+                    "sha256": ingestion.raw_file.sha256 if ingestion.raw_file_id else "",
+                    "mapping": {str(name): barcode for name, barcode in mapping.items() if barcode},
+                    "dilutions": {str(name): factor for name, factor in (dilutions or {}).items()},
+                    "keep_invalid_captures": bool(keep_invalid_captures),
+                    "measured_at": measured[0].isoformat() if measured[0] else None,
+                    "measured_at_from": measured[1],
+                    "measurements": [m.pk for m in measurements][:200],
+                },
+            )
     return ingestion
