@@ -107,17 +107,10 @@ def test_a_result_post_stores_its_answer_before_its_event(write_key_api, evidenc
 
 
 def test_a_file_commit_appends_its_two_events_last_in_one_move_of_the_head(write_key_api, evidence):
-    from tests.api.evidence import NTA_FILE
-    from tests.api.test_files_api import upload
+    from tests.api.test_files_api import upload_committed_at_once
 
     with CaptureQueriesContext(connection) as queries:
-        response = upload(
-            write_key_api,
-            NTA_FILE,
-            format="nanosight",
-            mapping={"d200": evidence.spare_preparation.barcode},
-            dilutions={"d200": 200},
-        )
+        response = upload_committed_at_once(write_key_api, evidence)
     assert response.status_code == 201, response.json()
     statements = [q["sql"] for q in queries.captured_queries]
     committed = max(i for i, sql in enumerate(statements) if sql.startswith('UPDATE "evlims_ingestion"'))

@@ -76,15 +76,20 @@ def test_every_export_previews_with_its_sample_names(write_key_api, read_key_api
     assert again.status_code == 200 and again.json()["samples"] == expected
 
 
-def test_upload_with_mapping_commits_at_once(write_key_api, evidence):
-    before = Measurement.objects.count()
-    response = upload(
-        write_key_api,
+def upload_committed_at_once(client, evidence):
+    """The in-repo NTA export uploaded with its one sample mapped to the spare preparation (so committed)."""
+    return upload(
+        client,
         NTA_FILE,
         format="nanosight",
         mapping={"d200": evidence.spare_preparation.barcode},
         dilutions={"d200": 200},
     )
+
+
+def test_upload_with_mapping_commits_at_once(write_key_api, evidence):
+    before = Measurement.objects.count()
+    response = upload_committed_at_once(write_key_api, evidence)
     assert response.status_code == 201, response.json()
     body = response.json()
     assert body["status"] == "committed"
