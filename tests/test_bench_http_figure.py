@@ -8,6 +8,7 @@ import pytest
 from tests.bench_scripts import load_bench
 
 OUTPUT = """evlims HTTP ingestion benchmark: 1,000 posts of one result, 4 clients, gunicorn 1 process × 4 threads
+  machine reference: 13.6 ms CPU (bench/machine.py; lower is faster)
   posts per second             148.2   (6.75 s)
   client latency            p50  26.36 ms  p95  34.18 ms
   server time (access log)  p50  24.25 ms  p95  31.07 ms
