@@ -4,6 +4,7 @@
     .venv/bin/python bench/profile_paths.py evaluate                  # pure evaluate_many
     .venv/bin/python bench/profile_paths.py documents                 # building the documents
     .venv/bin/python bench/profile_paths.py preparations              # evaluate_preparations end to end
+    .venv/bin/python bench/profile_paths.py phases                    # its phases in CPU time, no profiler
     .venv/bin/python bench/profile_paths.py dump --out docs.json      # the documents, as JSON, once
     .venv/bin/python bench/profile_paths.py time --documents docs.json [--no-validate]
 
@@ -29,7 +30,7 @@ import run  # noqa: E402
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("path", choices=["evaluate", "documents", "preparations", "dump", "time"])
+    parser.add_argument("path", choices=["evaluate", "documents", "preparations", "phases", "dump", "time"])
     parser.add_argument("--count", type=int, default=10_000)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--sqlite-path", help="the kept bench database (default: bench/run.py's)")
@@ -60,6 +61,8 @@ def main():
         args.out.write_text(json.dumps(documents), encoding="utf-8")
         print(f"{len(documents):,} documents written to {args.out}")
         return
+    elif args.path == "phases":
+        return print_phases(ids)
     elif args.path == "documents":
         target = lambda: experiment_documents(preparations_with_evidence(ids))  # noqa: E731
     else:
@@ -69,6 +72,17 @@ def main():
     stats = pstats.Stats(profile)
     stats.sort_stats("tottime").print_stats(args.top)
     stats.sort_stats("cumulative").print_stats(args.top)
+
+
+def print_phases(ids):
+    import compliance_phases
+
+    compliance_phases.measure(ids[:20])
+    phases, count = compliance_phases.measure(ids)
+    total = sum(phases.values())
+    print(f"evaluate_preparations(force=True), {count:,} preparations: {total:.2f} s CPU")
+    for words, spent in phases.items():
+        print(f"  {words:<52} {spent:6.2f} s  {spent / total:6.1%}")
 
 
 def time_documents(args):

@@ -44,3 +44,27 @@ def _saved(run: IsolationRun, values: dict) -> IsolationRun:
         setattr(run, name, value)
     run.save()
     return run
+
+
+def completed_plasma_sec_run(actor, project, **sample_fields) -> IsolationRun:
+    """A completed size-exclusion run (the library's sec-qev-70nm 1.0.0) of three 500 µL aliquots of one EDTA plasma
+    sample: three produced preparations. ``sample_fields`` go to the sample's registration."""
+    from decimal import Decimal
+
+    from evlims.isolation import services as isolation
+    from evlims.isolation.models import ProtocolVersion
+    from evlims.samples.services import sample_register
+
+    isolation.library_load()
+    version = ProtocolVersion.objects.get(protocol__slug="sec-qev-70nm", version="1.0.0")
+    sample = sample_register(
+        actor=actor,
+        project=project,
+        biofluid="blood_plasma",
+        volume_ml=Decimal("3"),
+        anticoagulant="k2_edta",
+        aliquot_volumes_ul=[500, 500, 500],
+        **sample_fields,
+    )
+    inputs = [(aliquot, 500) for aliquot in sample.aliquots.order_by("id")]
+    return completed(isolation.run_plan(actor=actor, project=project, protocol_version=version, inputs=inputs))

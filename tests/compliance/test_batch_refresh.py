@@ -2,7 +2,6 @@
 cyclic collector paused only for a batch, evidence words cached per source of the forms' words."""
 
 import gc
-from decimal import Decimal
 
 import pytest
 
@@ -11,26 +10,12 @@ from evlims.compliance.errors import ExperimentDocumentError
 from evlims.compliance.evaluator import evaluate_many
 from evlims.compliance.evidence import experiment_documents, preparations_with_evidence
 from evlims.compliance.models import ComplianceEvaluation
-from evlims.isolation import services as isolation
-from evlims.isolation.models import ProtocolVersion
-from evlims.samples.services import sample_register
-from tests.run_states import completed
+from tests.run_states import completed_plasma_sec_run
 
 
 @pytest.fixture
 def run(staff, project):
-    isolation.library_load()
-    version = ProtocolVersion.objects.get(protocol__slug="sec-qev-70nm", version="1.0.0")
-    sample = sample_register(
-        actor=staff,
-        project=project,
-        biofluid="blood_plasma",
-        volume_ml=Decimal("3"),
-        anticoagulant="k2_edta",
-        aliquot_volumes_ul=[500, 500, 500],
-    )
-    inputs = [(a, 500) for a in sample.aliquots.order_by("id")]
-    return completed(isolation.run_plan(actor=staff, project=project, protocol_version=version, inputs=inputs))
+    return completed_plasma_sec_run(staff, project)
 
 
 @pytest.mark.django_db

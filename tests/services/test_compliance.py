@@ -1,5 +1,4 @@
 import json
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -11,12 +10,9 @@ from evlims.compliance.evaluator import evaluate
 from evlims.compliance.evidence import experiment_documents, preparations_with_evidence
 from evlims.compliance.models import ComplianceEvaluation, Review, Signature
 from evlims.core.models import AuditEvent, Role
-from evlims.isolation import services as isolation
-from evlims.isolation.models import ProtocolVersion
 from evlims.review import services as review_services
-from evlims.samples.services import sample_register
 from tests.factories import member
-from tests.run_states import completed
+from tests.run_states import completed_plasma_sec_run
 
 EXAMPLE_DOCUMENTS = sorted((Path(services.__file__).parent / "examples").glob("*.json"))
 
@@ -25,19 +21,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def run(staff, project):
-    isolation.library_load()
-    version = ProtocolVersion.objects.get(protocol__slug="sec-qev-70nm", version="1.0.0")
-    sample = sample_register(
-        actor=staff,
-        project=project,
-        biofluid="blood_plasma",
-        volume_ml=Decimal("3"),
-        anticoagulant="k2_edta",
-        processing_delay_min=45,
-        aliquot_volumes_ul=[500, 500, 500],
-    )
-    inputs = [(a, 500) for a in sample.aliquots.order_by("id")]
-    return completed(isolation.run_plan(actor=staff, project=project, protocol_version=version, inputs=inputs))
+    return completed_plasma_sec_run(staff, project, processing_delay_min=45)
 
 
 @pytest.fixture
