@@ -94,3 +94,34 @@ def test_a_latin1_byte_undefined_in_windows_1252_is_refused():
     export = fixture_bytes("nanosight-failed-capture.csv").replace(b"Diluent,PBS", b"Diluent,PBS\x90")
     with pytest.raises(ParseError, match="Byte 0x90 on line 11"):
         parse_bytes(export)
+
+
+def _undefined_in_cp1252(byte: int) -> bool:
+    try:
+        bytes([byte]).decode("cp1252")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def test_the_byte_level_check_refuses_exactly_what_the_text_scan_refuses():
+    """decode_legacy only scans the text when two adjacent bytes could start a run: for every pair of defined
+    bytes, alone, after a no-break space and before a soft hyphen, it refuses exactly when the scan finds a run."""
+    defined = [byte for byte in range(256) if not _undefined_in_cp1252(byte)]
+    disagreements = []
+    for first in defined:
+        for second in defined:
+            for data in (
+                bytes([0x78, first, second, 0x79]),
+                bytes([first, 0xA0, second]),
+                bytes([first, second, 0xAD]),
+            ):
+                scanned = misread_run(data.decode("cp1252")) is None
+                try:
+                    decode_legacy(data)
+                    accepted = True
+                except TextEncodingError:
+                    accepted = False
+                if accepted != scanned:
+                    disagreements.append(data)
+    assert disagreements == []
