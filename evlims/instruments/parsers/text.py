@@ -197,6 +197,10 @@ def require_number(text: str, *, line: int, field: str, decimal: str = ".") -> f
     return value
 
 
+# Compiled once: the NanoSight reader normalises the first cell of every line that is not graph data.
+_NOT_LABEL = re.compile(r"[^0-9a-z]+")
+
+
 def normalise_label(label: str) -> str:
     """Compare labels across software versions: case, spacing and punctuation are not meaningful."""
-    return re.sub(r"[^0-9a-z]+", "", label.lower())
+    return _NOT_LABEL.sub("", label.lower())
