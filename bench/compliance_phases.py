@@ -13,6 +13,7 @@ Used by ``bench/run.py`` (the compliance figure) and ``bench/profile_paths.py ph
 
 import time
 from contextlib import contextmanager
+from typing import NamedTuple
 
 # (the phase in words, the module attribute the service calls it by): the module is services or the one named.
 PHASES = (
@@ -34,19 +35,22 @@ def _modules():
 
 @contextmanager
 def phase_clocks():
-    """Wraps the batch's phases in CPU clocks while the block runs; yields {phase in words: CPU seconds}."""
+    """Wraps the batch's phases in clocks while the block runs; yields ({phase in words: CPU seconds of this
+    process}, {phase in words: wall seconds}). Wall time less CPU time is mostly the database server's work."""
     modules = _modules()
     spent = {words: 0.0 for words, _, _ in PHASES}
+    waited = dict(spent)
     originals = []
-    clock = time.process_time
+    clock, wall_clock = time.process_time, time.perf_counter
 
     def clocked(words, function):
         def wrapper(*args, **kwargs):
-            started = clock()
+            started, started_wall = clock(), wall_clock()
             try:
                 return function(*args, **kwargs)
             finally:
                 spent[words] += clock() - started
+                waited[words] += wall_clock() - started_wall
 
         return wrapper
 
@@ -56,21 +60,28 @@ def phase_clocks():
             original = getattr(module, attribute)
             originals.append((module, attribute, original))
             setattr(module, attribute, clocked(words, original))
-        yield spent
+        yield spent, waited
     finally:
         for module, attribute, original in originals:
             setattr(module, attribute, original)
 
 
-def measure(preparation_ids) -> tuple[dict[str, float], int]:
-    """One forced ``evaluate_preparations`` of ``preparation_ids`` with its phases clocked: ({phase: CPU s}, the
-    count evaluated). The phases, the rest included, add up to the call's CPU time."""
+class Phases(NamedTuple):
+    cpu: dict[str, float]  # phase in words -> CPU seconds of this process, "the rest" included
+    wall: dict[str, float]  # the same in wall seconds
+    count: int  # preparations evaluated
+
+
+def measure(preparation_ids) -> Phases:
+    """One forced ``evaluate_preparations`` of ``preparation_ids`` with its phases clocked. The phases, the rest
+    included, add up to the call's CPU time and to its wall time."""
     from evlims.compliance.services import evaluate_preparations
 
-    with phase_clocks() as spent:
-        started = time.process_time()
+    with phase_clocks() as (spent, waited):
+        started, started_wall = time.process_time(), time.perf_counter()
         count = evaluate_preparations(preparation_ids, force=True)
-        total = time.process_time() - started
-    phases = dict(spent)
-    phases[REST] = max(total - sum(spent.values()), 0.0)
-    return phases, count
+        total, total_wall = time.process_time() - started, time.perf_counter() - started_wall
+    cpu, wall = dict(spent), dict(waited)
+    cpu[REST] = max(total - sum(spent.values()), 0.0)
+    wall[REST] = max(total_wall - sum(waited.values()), 0.0)
+    return Phases(cpu, wall, count)

@@ -78,11 +78,11 @@ def print_phases(ids):
     import compliance_phases
 
     compliance_phases.measure(ids[:20])
-    phases, count = compliance_phases.measure(ids)
-    total = sum(phases.values())
-    print(f"evaluate_preparations(force=True), {count:,} preparations: {total:.2f} s CPU")
-    for words, spent in phases.items():
-        print(f"  {words:<52} {spent:6.2f} s  {spent / total:6.1%}")
+    phases = compliance_phases.measure(ids)
+    total, total_wall = sum(phases.cpu.values()), sum(phases.wall.values())
+    print(f"evaluate_preparations(force=True), {phases.count:,} preparations: {total:.2f} s CPU, {total_wall:.2f} s")
+    for words, spent in phases.cpu.items():
+        print(f"  {words:<52} {spent:6.2f} s CPU {spent / total:6.1%}   {phases.wall[words]:6.2f} s wall")
 
 
 def time_documents(args):

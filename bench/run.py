@@ -643,9 +643,17 @@ def compliance(results, options, reference, large):
     )
     # A second forced run with its phases clocked: each phase next to the pure evaluator, so the rows show what
     # the batch spends beside evaluating and which part the ratio's target would have to come from.
-    phases, _ = compliance_phases.measure(ids)
-    for words, spent in phases.items():
-        results.add("compliance", f"  of which {words}", spent, "s CPU", pure_cpu, phase_of="evaluate_preparations")
+    phases = compliance_phases.measure(ids)
+    for words, spent in phases.cpu.items():
+        results.add(
+            "compliance",
+            f"  of which {words}",
+            spent,
+            "s CPU",
+            pure_cpu,
+            phase_of="evaluate_preparations",
+            wall_seconds=phases.wall[words],
+        )
     for summary in (reference, large):
         prepare_reviews(summary)
 

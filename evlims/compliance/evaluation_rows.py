@@ -12,10 +12,13 @@ updates through ``COPY``):
 - any other (new, or its evidence changed) is upserted: ``INSERT … ON CONFLICT (preparation) DO UPDATE``, as
   ``bulk_create(update_conflicts=True)`` wrote it, keeping an existing evaluation's id and creation time.
 
-A row the ``UPDATE`` did not find (its evaluation was removed meanwhile) is upserted with its document.
+A row the ``UPDATE`` did not find (its evaluation was removed meanwhile) is upserted with its document. Every
+row stores its report's digest (``report_digest``) with the report: nothing else writes either, so on PostgreSQL
+an equal digest keeps the stored report without the server parsing the new one.
 What is stored is what ``bulk_create`` stored, field by field (``tests/compliance/test_evaluation_rows.py``).
 """
 
+import hashlib
 import json
 from typing import NamedTuple
 
@@ -30,6 +33,7 @@ BATCH = 500
 UPDATED_FIELDS = (
     "rulesets",
     "report",
+    "report_digest",
     "document",
     "evidence_hash",
     "ev_metric_pct",
@@ -104,22 +108,38 @@ def report_text(report: dict) -> str:
         return json.dumps(report)
 
 
+def report_digest(text: str) -> str:
+    """SHA-256 (hex) of a stored report's JSON text as written (``report_text``): the same report gives the same
+    text, so an equal digest means the stored report is the one about to be written."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _values(row: EvaluationRow, rulesets_text: str, when, *, document: bool) -> list:
-    values = [rulesets_text, report_text(row.report)]
+    text = report_text(row.report)
+    values = [rulesets_text, text, report_digest(text)]
     if document:
         values.append(json.dumps(row.document))
     values += [row.evidence_hash, row.ev_metric_pct, row.mandatory_failed, json.dumps(row.failed_rules), when]
     return values
 
 
-def _assignment(table: str, name: str, value: str) -> str:
-    """``column = value``; on PostgreSQL a report equal to the stored one keeps the stored value (its compressed
-    out-of-line copy is not written again: a forced refresh of unchanged verdicts writes little more than the
-    time of evaluation). jsonb's equality is that of the values, so what is read is the same either way."""
-    column = _column(name)
-    if name == "report":
-        return f"{column} = CASE WHEN {table}.{column} = {value} THEN {table}.{column} ELSE {value} END"
-    return f"{column} = {value}"
+def _assignments(table: str, values: dict[str, str]) -> str:
+    """``column = value, …`` for {field name: value expression}. A report equal to the stored one keeps the stored
+    value (its compressed out-of-line copy is not written again: a forced refresh of unchanged verdicts writes
+    little more than the time of evaluation). Equal digests tell it without parsing the new report's JSON; a
+    stored evaluation without a digest (written before it was kept) is compared by jsonb's equality, that of the
+    values, so what is read is the same either way. The expressions read the row as it was before the update."""
+    assignments = []
+    for name, value in values.items():
+        column = _column(name)
+        if name == "report":
+            digest = _column("report_digest")
+            value = (
+                f"CASE WHEN {table}.{digest} = {values['report_digest']} THEN {table}.{column} "
+                f"WHEN {table}.{digest} = '' AND {table}.{column} = {value} THEN {table}.{column} ELSE {value} END"
+            )
+        assignments.append(f"{column} = {value}")
+    return ", ".join(assignments)
 
 
 def _update(batch: list[EvaluationRow], rulesets_text: str, when) -> int:
@@ -150,9 +170,8 @@ def _update_copied(rows: list[EvaluationRow], rulesets_text: str, when) -> int:
         with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {batch} FROM STDIN") as copy:
             for row in rows:
                 copy.write_row((*_values(row, rulesets_text, when, document=False), row.preparation_id))
-        assignments = ", ".join(
-            _assignment(table, name, f"v.v{at}::jsonb" if at in text else f"v.v{at}")
-            for at, name in enumerate(_KEPT_DOCUMENT)
+        assignments = _assignments(
+            table, {name: f"v.v{at}::jsonb" if at in text else f"v.v{at}" for at, name in enumerate(_KEPT_DOCUMENT)}
         )
         cursor.execute(
             f"UPDATE {table} SET {assignments} FROM {batch} AS v "

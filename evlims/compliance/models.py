@@ -23,6 +23,11 @@ class ComplianceEvaluation(TimeStampedModel):
     preparation = models.OneToOneField(EVPreparation, on_delete=models.CASCADE, related_name="evaluation")
     rulesets = models.JSONField(default=dict, help_text="{rule set id: version} used.")
     report = models.JSONField(default=dict)
+    # Written with the report, by the batch alone (evaluation_rows): a forced refresh whose report is the stored one
+    # is told so by this, so PostgreSQL neither parses nor compares the report's JSON (docs/performance.md).
+    report_digest = models.CharField(
+        max_length=64, blank=True, default="", help_text="SHA-256 of the stored report's JSON text; empty if unknown."
+    )
     document = models.JSONField(default=dict, help_text="The experiment document that was evaluated.")
     evidence_hash = models.CharField(max_length=64)
     ev_metric_pct = models.PositiveSmallIntegerField(verbose_name="EV-METRIC (%)", null=True, blank=True, db_index=True)

@@ -3,6 +3,7 @@ column, what ``bulk_create(update_conflicts=True)`` stored before; a forced refr
 stored document and replaces the rest; changed evidence and evaluations removed meanwhile are upserted whole."""
 
 import datetime
+import hashlib
 import json
 
 import pytest
@@ -41,6 +42,7 @@ def orm_write(rows, versions, now):
                 lab_id=row.lab_id,
                 rulesets=versions,
                 report=row.report,
+                report_digest=evaluation_rows.report_digest(evaluation_rows.report_text(row.report)),
                 document=row.document,
                 evidence_hash=row.evidence_hash,
                 ev_metric_pct=row.ev_metric_pct,
@@ -188,3 +190,48 @@ def test_a_report_equal_to_the_stored_one_reads_back_the_same_and_another_replac
         assert again.report == report
         assert exact(again.full_report) == exact(full_report(report))
     assert again.full_report["experiment_id"] == "another"
+
+
+def test_every_written_report_keeps_the_digest_of_its_text(run, monkeypatch):  # noqa: F811
+    """The digest names the text as written (jsonb keeps no key order, so not the text of the value read back)."""
+    ids = sorted(run.preparations.values_list("pk", flat=True))
+    for force in (False, True):  # new rows, then the kept-document path
+        seen = captured_rows(monkeypatch, ids, force=force)
+        stored = dict(
+            ComplianceEvaluation.objects.filter(preparation_id__in=ids).values_list("preparation_id", "report_digest")
+        )
+        for row in seen["rows"]:
+            text = evaluation_rows.report_text(row.report)
+            assert stored[row.preparation_id] == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_an_evaluation_stored_without_a_digest_is_compared_by_its_report_and_gets_one(run):  # noqa: F811
+    pk = sorted(run.preparations.values_list("pk", flat=True))[0]
+    services.evaluate_preparations([pk])
+    ComplianceEvaluation.objects.filter(preparation_id=pk).update(report_digest="")
+    _, stored = evaluation_row(pk)
+    for report in (stored.report, {**stored.report, "experiment_id": "another"}):
+        ComplianceEvaluation.objects.filter(preparation_id=pk).update(report_digest="")
+        row, _ = evaluation_row(pk, report=report)
+        with transaction.atomic():
+            evaluation_rows.write([row], {pk: stored.evidence_hash}, stored.rulesets, timezone.now())
+        again = ComplianceEvaluation.objects.get(preparation_id=pk)
+        assert again.report == report
+        assert again.report_digest == evaluation_rows.report_digest(evaluation_rows.report_text(report))
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the digest decides the kept report on PostgreSQL")
+def test_on_postgresql_an_equal_digest_keeps_the_stored_report_without_reading_it(run, monkeypatch):  # noqa: F811
+    """The server trusts the digest: the report and its digest are written together, by this module alone. A
+    report changed behind its back (which no code path does) shows that the new report was not even compared."""
+    pk = sorted(run.preparations.values_list("pk", flat=True))[0]
+    (row,) = captured_rows(monkeypatch, [pk])["rows"]
+    stored = ComplianceEvaluation.objects.get(preparation_id=pk)
+    ComplianceEvaluation.objects.filter(preparation_id=pk).update(report={"changed": "behind its back"})
+    with transaction.atomic():
+        evaluation_rows.write([row], {pk: stored.evidence_hash}, stored.rulesets, timezone.now())
+    assert ComplianceEvaluation.objects.get(preparation_id=pk).report == {"changed": "behind its back"}
+    other, _ = evaluation_row(pk, report={**row.report, "experiment_id": "another"})
+    with transaction.atomic():
+        evaluation_rows.write([other], {pk: stored.evidence_hash}, stored.rulesets, timezone.now())
+    assert ComplianceEvaluation.objects.get(preparation_id=pk).report == other.report
