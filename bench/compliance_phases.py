@@ -1,11 +1,11 @@
-"""Where a forced ``evaluate_preparations`` spends its CPU, phase by phase, measured on the service's own path.
+"""Where a forced ``evaluate_preparations`` spends its time, phase by phase, measured on the service's own path.
 
 The batch (``evlims.compliance.services``) reads the records and builds the documents, hashes them, evaluates
 them, turns each report into its stored form and summary, and writes the rows. Each of those steps is one
-function the service calls by name; for the length of one call they are wrapped in a CPU clock here, so the
-figures are those of the very code that runs, not of a copy of it. What no wrapped function covers (the
+function the service calls by name; for the length of one call they are wrapped in a CPU and a wall clock here,
+so the figures are those of the very code that runs, not of a copy of it. What no wrapped function covers (the
 service's own loop, the rule sets' versions, the removal of unproduced preparations' evaluations) is given as
-"the rest". The clocks themselves cost about 30,000 readings for 10,000 preparations (a few hundredths of a
+"the rest". The clocks themselves cost about 60,000 readings for 10,000 preparations (a few hundredths of a
 second), which fall into the phases they wrap.
 
 Used by ``bench/run.py`` (the compliance figure) and ``bench/profile_paths.py phases``.
