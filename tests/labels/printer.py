@@ -18,9 +18,10 @@ def _bound() -> socket.socket:
 
 
 class FakePrinter:
-    def __init__(self):
+    def __init__(self, accept_timeout: float = 5.0):
         self.server = _bound()
-        self.server.settimeout(5)
+        # accept() wakes up this often to see whether the printer was closed.
+        self.server.settimeout(accept_timeout)
         self.port = self.server.getsockname()[1]
         self.jobs: list[bytes] = []
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -31,8 +32,10 @@ class FakePrinter:
         while not self._stop:
             try:
                 connection, _ = self.server.accept()
+            except TimeoutError:
+                continue  # nobody printed yet: keep listening (it used to stop here, and later jobs were lost)
             except OSError:
-                return
+                return  # closed
             with connection:
                 chunks = []
                 while chunk := connection.recv(65536):
