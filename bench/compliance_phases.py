@@ -27,7 +27,8 @@ PHASES = (
 REST = "the rest (the service's own loop and statements)"
 
 
-def _modules():
+def modules():
+    """{module name in PHASES: the module}."""
     from evlims.compliance import evaluation_rows, services
 
     return {"services": services, "evaluation_rows": evaluation_rows}
@@ -37,7 +38,7 @@ def _modules():
 def phase_clocks():
     """Wraps the batch's phases in clocks while the block runs; yields ({phase in words: CPU seconds of this
     process}, {phase in words: wall seconds}). Wall time less CPU time is mostly the database server's work."""
-    modules = _modules()
+    by_name = modules()
     spent = {words: 0.0 for words, _, _ in PHASES}
     waited = dict(spent)
     originals = []
@@ -56,7 +57,7 @@ def phase_clocks():
 
     try:
         for words, module_name, attribute in PHASES:
-            module = modules[module_name]
+            module = by_name[module_name]
             original = getattr(module, attribute)
             originals.append((module, attribute, original))
             setattr(module, attribute, clocked(words, original))

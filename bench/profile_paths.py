@@ -45,6 +45,9 @@ def main():
         ["--reuse", "--only", "compliance"] + (["--sqlite-path", args.sqlite_path] if args.sqlite_path else [])
     )
     run.configure(options, Path(tempfile.mkdtemp(prefix="evlims-profile-")))
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)  # a database kept by an earlier run may predate the latest migration
     from evlims.compliance.evaluator import evaluate_many
     from evlims.compliance.evidence import experiment_documents, preparations_with_evidence
     from evlims.compliance.services import evaluate_preparations

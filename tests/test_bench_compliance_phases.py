@@ -8,8 +8,6 @@ from evlims.compliance.models import ComplianceEvaluation
 from tests.bench_scripts import load_bench
 from tests.run_states import completed_plasma_sec_run
 
-PHASED = [(module, attribute) for _, module, attribute in load_bench("compliance_phases").PHASES]
-
 
 @pytest.fixture
 def phases():
@@ -26,13 +24,13 @@ def _stored(ids):
     return [(e.preparation_id, e.full_report, e.document, e.evidence_hash, e.failed_rules) for e in rows]
 
 
-def _functions():
-    modules = {"services": services, "evaluation_rows": evaluation_rows}
-    return [getattr(modules[module], attribute) for module, attribute in PHASED]
+def _functions(phases):
+    by_name = phases.modules()
+    return [getattr(by_name[module], attribute) for _, module, attribute in phases.PHASES]
 
 
 @pytest.mark.django_db
-def test_every_phase_is_reached_and_the_phases_add_up_to_the_call(phases, preparation_ids):
+def test_every_phase_is_reached_and_the_rest_is_never_negative(phases, preparation_ids):
     measured = phases.measure(preparation_ids)
     assert measured.count == len(preparation_ids) == 3
     for spent in (measured.cpu, measured.wall):
@@ -52,15 +50,15 @@ def test_the_clocked_run_stores_what_an_unclocked_one_stores(phases, preparation
 
 @pytest.mark.django_db
 def test_the_service_is_left_as_it_was_even_when_the_batch_fails(phases, preparation_ids, monkeypatch):
-    before = _functions()
+    before = _functions(phases)
 
     def refused(*args, **kwargs):
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(evaluation_rows, "write", refused)
-    refused_write = _functions()
+    refused_write = _functions(phases)
     with pytest.raises(RuntimeError, match="went away"):
         phases.measure(preparation_ids)
-    assert _functions() == refused_write
+    assert _functions(phases) == refused_write
     monkeypatch.undo()
-    assert _functions() == before
+    assert _functions(phases) == before
